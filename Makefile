@@ -1,0 +1,105 @@
+# Postel: make | make test | make run | make bench | make install DESTDIR= PREFIX=
+#
+# Every .c in common/ goes into libpostel.a; every .c in ftpd/ and nntpd/
+# except the program mains goes into that daemon's library, so unit tests
+# and fuzz targets link the same objects the daemons run.
+
+CC      ?= cc
+SAN     ?=
+ifeq ($(SAN),1)
+BUILD   ?= build-san
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD   ?= build
+SANFLAGS =
+endif
+CFLAGS  ?= -O2 -g
+WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+CPPFLAGS += -D_GNU_SOURCE -Icommon
+ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) -MMD -MP
+LDLIBS  = -lcap -lpam -lseccomp -lssl -lcrypto -lz
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+COMMON_SRC = $(wildcard common/*.c)
+FTPD_SRC   = $(filter-out ftpd/main.c,$(wildcard ftpd/*.c))
+NNTPD_SRC  = $(filter-out nntpd/main.c nntpd/nntpctl.c,$(wildcard nntpd/*.c))
+UNIT_SRC   = $(wildcard tests/unit/*-t.c)
+BENCH_SRC  = $(wildcard tests/bench/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+LIBPOSTEL = $(BUILD)/libpostel.a
+LIBFTP    = $(BUILD)/libftp.a
+LIBNNTP   = $(BUILD)/libnntp.a
+LIBS      = $(LIBFTP) $(LIBNNTP) $(LIBPOSTEL)
+PROGS     = $(BUILD)/ftpd $(BUILD)/nntpd $(BUILD)/nntpctl
+UNITS     = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
+BENCHES   = $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+.PHONY: all test run bench install uninstall clean format man
+all: $(PROGS) $(UNITS) man
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBPOSTEL): $(call obj,$(COMMON_SRC))
+	$(AR) rcs $@ $^
+$(LIBFTP): $(call obj,$(FTPD_SRC))
+	$(AR) rcs $@ $^
+$(LIBNNTP): $(call obj,$(NNTPD_SRC))
+	$(AR) rcs $@ $^
+
+$(BUILD)/ftpd: $(BUILD)/ftpd/main.o $(LIBFTP) $(LIBPOSTEL)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/nntpd: $(BUILD)/nntpd/main.o $(LIBNNTP) $(LIBPOSTEL)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/nntpctl: $(BUILD)/nntpd/nntpctl.o $(LIBNNTP) $(LIBPOSTEL)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lssl -lcrypto -lpthread
+
+# Man pages: the option lists come from the option tables themselves.
+MANS = $(BUILD)/man/ftpd.8 $(BUILD)/man/ftpd.conf.5 $(BUILD)/man/nntpd.8 \
+       $(BUILD)/man/nntpd.conf.5 $(BUILD)/man/nntpctl.8
+man: $(MANS)
+$(BUILD)/man/%.8: conf/man/%.8
+	@mkdir -p $(dir $@)
+	cp $< $@
+$(BUILD)/man/ftpd.conf.5: conf/man/ftpd.conf.5.in $(BUILD)/ftpd
+	@mkdir -p $(dir $@)
+	scripts/mkman $< $(BUILD)/ftpd > $@
+$(BUILD)/man/nntpd.conf.5: conf/man/nntpd.conf.5.in $(BUILD)/nntpd
+	@mkdir -p $(dir $@)
+	scripts/mkman $< $(BUILD)/nntpd > $@
+
+test:
+	scripts/deps
+	scripts/runtests
+
+run:
+	scripts/deps
+	$(MAKE) all
+	scripts/demo
+
+bench:
+	scripts/deps bench
+	$(MAKE) all $(BENCHES)
+	scripts/bench
+
+format:
+	clang-format -i common/*.[ch] ftpd/*.[ch] nntpd/*.[ch] tests/unit/*.[ch]
+
+install: all
+	scripts/install "$(DESTDIR)" "$(PREFIX)" "$(BUILD)"
+uninstall:
+	scripts/install -u "$(DESTDIR)" "$(PREFIX)" "$(BUILD)"
+
+clean:
+	rm -rf build build-san run
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

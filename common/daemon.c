@@ -1,0 +1,135 @@
+/* daemon: shared start-up, so ftpd, nntpd and nntpctl take the same flags
+ * and report configuration errors the same way. */
+#include "daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "xmalloc.h"
+
+static void
+usage(FILE *out, const char *prog, const char *default_conf)
+{
+	fprintf(out,
+		"usage: %s [-DtTh] [-f config] [-o key=value]...\n"
+		"  -f FILE       configuration file (default %s)\n"
+		"  -o key=value  override one configuration key (repeatable)\n"
+		"  -t            check the configuration and exit 0 (good) or 1 (bad)\n"
+		"  -T            as -t, and print the effective configuration\n"
+		"  -D            stay in the foreground and log to stderr\n"
+		"  -h            this help\n",
+		prog, default_conf);
+}
+
+void
+daemon_args(int argc, char **argv, const char *prog, const char *default_conf,
+	    struct daemon_args *a)
+{
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	a->conf_file = default_conf;
+	while ((c = getopt(argc, argv, "f:o:tTDhM")) != -1) {
+		switch (c) {
+		case 'f':
+			a->conf_file = optarg;
+			a->conf_given = 1;
+			break;
+		case 'o':
+			vector_add(&a->overrides, optarg);
+			break;
+		case 't':
+			a->test = 1;
+			break;
+		case 'T':
+			a->test = a->dump = 1;
+			break;
+		case 'D':
+			a->foreground = 1;
+			break;
+		case 'M':
+			a->man = 1;
+			break;
+		case 'h':
+			usage(stdout, prog, default_conf);
+			exit(0);
+		default:
+			usage(stderr, prog, default_conf);
+			exit(2);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "%s: unexpected argument %s\n", prog, argv[optind]);
+		usage(stderr, prog, default_conf);
+		exit(2);
+	}
+}
+
+int
+daemon_load(const struct conf_option *table, const struct daemon_args *a)
+{
+	struct buffer err = BUFFER_INIT;
+	int bad = conf_load(table, a->conf_file, a->conf_given, &a->overrides, &err);
+
+	if (bad > 0) {
+		fputs(buffer_cstr(&err), stderr);
+		if (!log_to_stderr())
+			log_msg(LOG_ERR, "configuration: %s", buffer_cstr(&err));
+	}
+	buffer_free(&err);
+	return bad > 0 ? -1 : 0;
+}
+
+void
+daemon_checks(const struct conf_option *table, const struct daemon_args *a, int loaded)
+{
+	if (a->man) {
+		conf_man(table, stdout);
+		exit(0);
+	}
+	if (!a->test)
+		return;
+	if (loaded < 0)
+		exit(1);
+	if (a->dump)
+		conf_dump(table, stdout);
+	else
+		printf("%s: configuration OK\n", a->conf_file);
+	exit(0);
+}
+
+void
+daemon_detach(const char *pid_file)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid > 0)
+		_exit(0);
+	setsid();
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	if (pid_file != NULL && pid_file[0] != '\0') {
+		FILE *f = fopen(pid_file, "w");
+
+		if (f == NULL)
+			log_msg(LOG_ERR, "pid file %s: %s", pid_file, strerror(errno));
+		else {
+			fprintf(f, "%ld\n", (long)getpid());
+			fclose(f);
+		}
+	}
+}

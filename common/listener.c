@@ -1,0 +1,308 @@
+/* listener: a ppoll loop with signals blocked except inside ppoll, so a
+ * SIGCHLD or SIGTERM can never be lost between the check and the wait. */
+#include "listener.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "netio.h"
+#include "xmalloc.h"
+
+struct child {
+	pid_t pid;
+	unsigned char addr[16]; /* IPv4 in the first 4 bytes, family beside */
+	int family;
+};
+
+static volatile sig_atomic_t got_chld, got_term, got_hup;
+static struct child *children;
+static size_t nchildren, children_cap;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGCHLD)
+		got_chld = 1;
+	else if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_term = 1;
+}
+
+/* Host part of an address for per-address counting; v4-mapped is v4. */
+static void
+addr_key(const struct sockaddr_storage *ss, unsigned char key[16], int *family)
+{
+	memset(key, 0, 16);
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			memcpy(key, &s6->sin6_addr.s6_addr[12], 4);
+			*family = AF_INET;
+		} else {
+			memcpy(key, &s6->sin6_addr, 16);
+			*family = AF_INET6;
+		}
+	} else {
+		memcpy(key, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+		*family = AF_INET;
+	}
+}
+
+void
+listener_addr_text(const struct sockaddr_storage *ss, char *out, size_t n)
+{
+	unsigned char key[16];
+	int family;
+
+	addr_key(ss, key, &family);
+	if (inet_ntop(family, key, out, (socklen_t)n) == NULL)
+		snprintf(out, n, "?");
+}
+
+unsigned
+listener_addr_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+}
+
+int
+listener_bind(struct listener *l, const char *addr, unsigned port, int tag, struct buffer *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, on = 1;
+
+	if (l->nfds == LISTENER_MAX_SOCKETS) {
+		buffer_printf(err, "too many listening sockets");
+		return -1;
+	}
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		len = sizeof(*s4);
+	} else if (inet_pton(AF_INET6, addr, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		len = sizeof(*s6);
+	} else {
+		buffer_printf(err, "%s: not a numeric address", addr);
+		return -1;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		buffer_printf(err, "socket: %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 511) < 0) {
+		buffer_printf(err, "bind %s port %u: %s", addr, port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	l->fds[l->nfds] = fd;
+	l->tags[l->nfds] = tag;
+	l->nfds++;
+	return 0;
+}
+
+static void
+reap(void)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (size_t i = 0; i < nchildren; i++)
+			if (children[i].pid == pid) {
+				children[i] = children[--nchildren];
+				break;
+			}
+	}
+}
+
+static size_t
+count_addr(const unsigned char key[16], int family)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < nchildren; i++)
+		n += children[i].family == family && memcmp(children[i].addr, key, 16) == 0;
+	return n;
+}
+
+/* Refuse without reading: one short line, then close. */
+static void
+refuse(int fd, const char *line, const char *addr, const char *why)
+{
+	log_msg(LOG_NOTICE, "refused c=%s: %s", addr, why);
+	if (write(fd, line, strlen(line)) < 0) {
+		/* The client is gone; nothing to tell it. */
+	}
+	close(fd);
+}
+
+static void
+start_session(struct listener *l, int fd, const struct sockaddr_storage *peer, int tag)
+{
+	unsigned char key[16];
+	char text[INET6_ADDRSTRLEN];
+	int family;
+	pid_t pid;
+
+	addr_key(peer, key, &family);
+	listener_addr_text(peer, text, sizeof(text));
+	if (l->max_clients > 0 && nchildren >= l->max_clients) {
+		refuse(fd, l->busy_reply, text, "max_clients reached");
+		return;
+	}
+	if (l->max_per_ip > 0 && count_addr(key, family) >= l->max_per_ip) {
+		refuse(fd, l->per_ip_reply, text, "max_per_ip reached");
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_msg(LOG_ERR, "fork: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	if (pid == 0) {
+		sigset_t none;
+
+		setpgid(0, 0);
+		for (int i = 0; i < l->nfds; i++)
+			close(l->fds[i]);
+		signal(SIGCHLD, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_IGN);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		l->session(fd, peer, tag);
+		_exit(0);
+	}
+	setpgid(pid, pid);
+	close(fd);
+	if (nchildren == children_cap) {
+		children_cap = children_cap ? children_cap * 2 : 64;
+		children = xrealloc(children, children_cap * sizeof(*children));
+	}
+	children[nchildren].pid = pid;
+	memcpy(children[nchildren].addr, key, 16);
+	children[nchildren].family = family;
+	nchildren++;
+}
+
+static void
+accept_all(struct listener *l, int idx)
+{
+	for (int burst = 0; burst < 64; burst++) {
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof(peer);
+		int fd = accept4(l->fds[idx], (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
+		int on = 1;
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				log_msg(LOG_ERR, "accept: %s", strerror(errno));
+			if (errno == EMFILE || errno == ENFILE)
+				usleep(10000);
+			return;
+		}
+		/* Replies leave in one write each; never wait on Nagle. */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+		start_session(l, fd, &peer, l->tags[idx]);
+	}
+}
+
+static void
+shutdown_sessions(struct listener *l)
+{
+	time_t deadline = time(NULL) + (time_t)l->grace_seconds;
+
+	for (int i = 0; i < l->nfds; i++)
+		close(l->fds[i]);
+	log_msg(LOG_INFO, "shutting down: %zu session(s) to end", nchildren);
+	for (size_t i = 0; i < nchildren; i++)
+		kill(-children[i].pid, SIGTERM);
+	while (nchildren > 0 && time(NULL) < deadline) {
+		reap();
+		if (nchildren > 0)
+			usleep(20000);
+	}
+	for (size_t i = 0; i < nchildren; i++)
+		kill(-children[i].pid, SIGKILL);
+	while (nchildren > 0 && waitpid(-1, NULL, 0) > 0)
+		reap();
+	reap();
+}
+
+void
+listener_run(struct listener *l)
+{
+	struct pollfd pfd[LISTENER_MAX_SOCKETS];
+	struct sigaction sa;
+	sigset_t block, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	for (int i = 0; i < l->nfds; i++)
+		pfd[i] = (struct pollfd){.fd = l->fds[i], .events = POLLIN};
+	while (!got_term) {
+		int n = ppoll(pfd, (nfds_t)l->nfds, NULL, &old);
+
+		if (got_chld) {
+			got_chld = 0;
+			reap();
+		}
+		if (got_hup) {
+			got_hup = 0;
+			if (l->reload != NULL && l->reload() != 0)
+				log_msg(LOG_ERR, "SIGHUP: configuration has errors; keeping the old one");
+			else
+				log_msg(LOG_INFO, "SIGHUP: configuration re-read for new sessions");
+		}
+		if (n <= 0)
+			continue;
+		for (int i = 0; i < l->nfds; i++)
+			if (pfd[i].revents & POLLIN)
+				accept_all(l, i);
+	}
+	shutdown_sessions(l);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}

@@ -1,0 +1,41 @@
+/* listener: bind (IPv4 and IPv6), accept, enforce max_clients and
+ * max_per_ip before a session starts, fork one child per session, reap.
+ * It never reads a byte the client sends. */
+#ifndef POSTEL_LISTENER_H
+#define POSTEL_LISTENER_H
+
+#include <sys/socket.h>
+
+#include "buffer.h"
+
+#define LISTENER_MAX_SOCKETS 8
+
+struct listener {
+	int fds[LISTENER_MAX_SOCKETS];
+	int tags[LISTENER_MAX_SOCKETS];
+	int nfds;
+	/* Limits, re-read from here for every accept (SIGHUP may change them). */
+	unsigned long max_clients;
+	unsigned long max_per_ip;
+	unsigned long grace_seconds;
+	const char *busy_reply;   /* sent when max_clients is reached */
+	const char *per_ip_reply; /* sent when max_per_ip is reached */
+	/* In the child: serve the session on fd and return (the child exits). */
+	void (*session)(int fd, const struct sockaddr_storage *peer, int tag);
+	/* On SIGHUP: re-read the configuration; nonzero keeps the old one. */
+	int (*reload)(void);
+};
+
+/* Bind addr:port (numeric IPv4 or IPv6) and listen; tag is handed to the
+ * session (e.g. which socket is implicit TLS). -1 with a reason in err. */
+int listener_bind(struct listener *l, const char *addr, unsigned port, int tag,
+		  struct buffer *err);
+/* Accept loop until SIGTERM or SIGINT; then sessions get SIGTERM, and
+ * after grace_seconds whatever remains gets SIGKILL. */
+void listener_run(struct listener *l);
+/* Text form of an address, v4-mapped IPv6 shown as IPv4. */
+void listener_addr_text(const struct sockaddr_storage *ss, char *out, size_t n);
+/* Port of an address (host order). */
+unsigned listener_addr_port(const struct sockaddr_storage *ss);
+
+#endif

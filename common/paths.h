@@ -1,0 +1,20 @@
+/* paths: every filesystem path the daemons use by default, in one place. */
+#ifndef POSTEL_PATHS_H
+#define POSTEL_PATHS_H
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc/postel"
+#endif
+
+#define PATH_FTPD_CONF SYSCONFDIR "/ftpd.conf"
+#define PATH_NNTPD_CONF SYSCONFDIR "/nntpd.conf"
+#define PATH_FTPD_PID "/run/postel-ftpd.pid"
+#define PATH_NNTPD_PID "/run/postel-nntpd.pid"
+#define PATH_EMPTY "/var/lib/postel/empty"
+#define PATH_FTP_ROOT "/srv/ftp"
+#define PATH_XFERLOG "/var/log/postel/xferlog"
+#define PATH_SPOOL "/var/spool/postel/news"
+#define PATH_CERT SYSCONFDIR "/tls/cert.pem"
+#define PATH_KEY SYSCONFDIR "/tls/key.pem"
+
+#endif

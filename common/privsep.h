@@ -1,0 +1,37 @@
+/* privsep: the monitor <-> worker channel. One SOCK_SEQPACKET socketpair,
+ * typed messages with a bounded payload, and fd passing. */
+#ifndef POSTEL_PRIVSEP_H
+#define POSTEL_PRIVSEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PS_MAX_PAYLOAD 4096
+
+enum ps_type {
+	PS_OK = 1,   /* monitor -> worker: request done (payload and fd per request) */
+	PS_FAIL,     /* monitor -> worker: refused; payload is a reason */
+	PS_LOGIN,    /* worker -> monitor: "user\0password\0" */
+	PS_BIND_DATA,/* worker -> monitor: struct sockaddr_storage the DTP will connect to */
+	PS_CHOWN,    /* worker -> monitor: fd of an upload to hand to chown_username */
+	PS_SECCOMP,  /* worker -> monitor: int syscall number that was refused */
+	PS_HANDOFF,  /* worker -> monitor: input bytes read after the login command */
+	PS_TYPE_MAX
+};
+
+struct ps_msg {
+	uint32_t type;
+	uint32_t len;
+	int fd; /* received descriptor or -1 */
+	char data[PS_MAX_PAYLOAD + 1]; /* NUL after len bytes */
+};
+
+/* socketpair(AF_UNIX, SOCK_SEQPACKET); sv[0] monitor end, sv[1] worker end. */
+int ps_pair(int sv[2]);
+/* Send one message (fd < 0: none). 0 or -1. */
+int ps_send(int sock, enum ps_type type, const void *data, size_t len, int fd);
+/* Receive one message; -1 on EOF, error, or anything malformed (wrong
+ * size, unknown type, truncated, more than one fd). */
+int ps_recv(int sock, struct ps_msg *m);
+
+#endif

@@ -1,0 +1,40 @@
+/* sandbox: the one place that talks to the kernel about privilege:
+ * identities, chroot, capabilities, no_new_privs, rlimits and seccomp. */
+#ifndef POSTEL_SANDBOX_H
+#define POSTEL_SANDBOX_H
+
+#include <sys/types.h>
+
+enum sandbox_role {
+	SB_FTP_PRELOGIN, /* FTP before login: control connection only */
+	SB_FTP_SESSION,  /* FTP after login: files, data sockets, the DTP fork */
+	SB_NNTP_SESSION, /* NNTP reader: read the spool, talk to the writer */
+	SB_NNTP_WRITER,  /* NNTP writer: change the spool */
+};
+
+struct sandbox_id {
+	uid_t uid;
+	gid_t gid;
+	const char *root; /* chroot directory, or NULL for none */
+};
+
+/* Whether this process can change identity (root). If not, sessions run
+ * as the invoking user, without chroot or uid change. */
+int sandbox_privileged(void);
+/* Identity of user; 0, or -1 if no such user. */
+int sandbox_lookup(const char *user, struct sandbox_id *id);
+/* Become an unprivileged worker: chroot (when privileged and id->root),
+ * drop groups, gid, uid, every capability, set no_new_privs and rlimits,
+ * then load role's seccomp filter. A refused syscall is reported on
+ * report_fd (PS_SECCOMP) and the worker exits. Dies on any failure. */
+void sandbox_worker(const struct sandbox_id *id, enum sandbox_role role, int report_fd);
+/* The monitor keeps only the capabilities in SANDBOX_MONITOR_CAPS. */
+void sandbox_monitor(void);
+/* Capabilities the monitor keeps, as the CapEff mask /proc shows. */
+unsigned long long sandbox_monitor_capmask(void);
+/* Name of a syscall number on this architecture ("?" if unknown). */
+const char *sandbox_syscall_name(int nr);
+/* Extra rlimits are skipped under sanitizers (they reserve terabytes). */
+int sandbox_sanitized(void);
+
+#endif
