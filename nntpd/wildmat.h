@@ -1,0 +1,12 @@
+/* wildmat: RFC 3977 section 4 patterns (with INN's [...] classes and \
+ * escapes), UTF-8 aware, in time bounded by len(text) * len(pattern). */
+#ifndef POSTEL_WILDMAT_H
+#define POSTEL_WILDMAT_H
+
+/* One pattern (no commas, no !): 1 if text matches, else 0. */
+int wildmat_match(const char *text, const char *pattern);
+/* A comma-separated list of patterns, each optionally prefixed by '!';
+ * the last pattern that matches decides. 1 if text matches, else 0. */
+int wildmat_match_list(const char *text, const char *list);
+
+#endif
