@@ -30,8 +30,7 @@ void fs_root_close(struct fs_root *root);
  * contents, NUL-terminated). "." and ".." collapse, ".." stops at "/", runs
  * of "/" collapse; every other byte is a name byte. Pure string work, no
  * syscalls. 0, or -1/ENAMETOOLONG when the result exceeds FS_PATH_MAX. */
-int fs_resolve(const struct fs_root *root, const char *cwd, const char *arg,
-               struct buffer *out);
+int fs_resolve(const struct fs_root *root, const char *cwd, const char *arg, struct buffer *out);
 /* CWD: resolve arg, require a directory (symlinks followed inside the root),
  * and make it the cwd. 0 or -1/errno (ENOTDIR, ENOENT, EACCES...). */
 int fs_chdir(struct fs_root *root, const char *arg);

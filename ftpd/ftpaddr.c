@@ -118,8 +118,8 @@ ftpaddr_format_pasv(struct buffer *out, const struct sockaddr_storage *host, uin
 	if (ss.ss_family != AF_INET)
 		return FTPADDR_FAMILY;
 	a = (const unsigned char *)&((struct sockaddr_in *)&ss)->sin_addr;
-	buffer_printf(out, "227 Entering Passive Mode (%u,%u,%u,%u,%u,%u).", a[0], a[1], a[2],
-	              a[3], (unsigned)(port >> 8), (unsigned)(port & 0xff));
+	buffer_printf(out, "227 Entering Passive Mode (%u,%u,%u,%u,%u,%u).", a[0], a[1], a[2], a[3],
+	              (unsigned)(port >> 8), (unsigned)(port & 0xff));
 	return FTPADDR_OK;
 }
 
@@ -261,6 +261,6 @@ ftpaddr_format_time(struct buffer *out, time_t t)
 
 	if (gmtime_r(&t, &tm) == NULL)
 		memset(&tm, 0, sizeof(tm));
-	buffer_printf(out, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1,
-	              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	buffer_printf(out, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+	              tm.tm_hour, tm.tm_min, tm.tm_sec);
 }

@@ -8,17 +8,17 @@
 #include "buffer.h"
 
 struct xfer_record {
-	time_t when;          /* end of transfer; 0: now */
-	int localtime;        /* 1: local time (tz loaded before chroot), 0: UTC */
-	double seconds;       /* transfer duration; logged rounded, at least 1 */
-	const char *host;     /* remote host, numeric */
-	long long bytes;      /* bytes transferred */
-	const char *path;     /* file name as the session sees it */
-	char type;            /* 'a' ascii, 'b' binary */
-	char direction;       /* 'o' outgoing (RETR), 'i' incoming (STOR/APPE) */
-	char access;          /* 'a' anonymous, 'g' guest, 'r' real user */
-	const char *user;     /* login name; anonymous: the password (e-mail) given */
-	int complete;         /* 1: 'c' complete, 0: 'i' incomplete */
+	time_t when;      /* end of transfer; 0: now */
+	int localtime;    /* 1: local time (tz loaded before chroot), 0: UTC */
+	double seconds;   /* transfer duration; logged rounded, at least 1 */
+	const char *host; /* remote host, numeric */
+	long long bytes;  /* bytes transferred */
+	const char *path; /* file name as the session sees it */
+	char type;        /* 'a' ascii, 'b' binary */
+	char direction;   /* 'o' outgoing (RETR), 'i' incoming (STOR/APPE) */
+	char access;      /* 'a' anonymous, 'g' guest, 'r' real user */
+	const char *user; /* login name; anonymous: the password (e-mail) given */
+	int complete;     /* 1: 'c' complete, 0: 'i' incomplete */
 };
 
 /* Append the line (with "\n") to out. Fields are space separated, so spaces

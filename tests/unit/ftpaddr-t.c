@@ -22,10 +22,10 @@ static void
 test_port(void)
 {
 	static const char *bad[] = {
-	    "1,2,3,4,5",     "1,2,3,4,5,6,7", "256,0,0,1,1,1", "1,2,3,4,0,0",  "1,2,3,4,5,256",
-	    "1, 2,3,4,5,6",  "1,2,3,4,5,6 ",  "1,2,3,,5,6",    "-1,2,3,4,5,6", "+1,2,3,4,5,6",
-	    "1,2,3,4,5,6,",  "",              "a,b,c,d,e,f",   "1.2.3.4,5,6",  "0x1,2,3,4,5,6",
-	    "99999999999999999999,2,3,4,5,6",
+	    "1,2,3,4,5",     "1,2,3,4,5,6,7", "256,0,0,1,1,1", "1,2,3,4,0,0",
+	    "1,2,3,4,5,256", "1, 2,3,4,5,6",  "1,2,3,4,5,6 ",  "1,2,3,,5,6",
+	    "-1,2,3,4,5,6",  "+1,2,3,4,5,6",  "1,2,3,4,5,6,",  "",
+	    "a,b,c,d,e,f",   "1.2.3.4,5,6",   "0x1,2,3,4,5,6", "99999999999999999999,2,3,4,5,6",
 	};
 	struct sockaddr_storage ss;
 	size_t i;
@@ -35,17 +35,33 @@ test_port(void)
 	host_is(&ss, "192.168.1.20", "... host");
 	is_int(FTPADDR_OK, ftpaddr_parse_port("0,0,0,0,255,255", &ss), "PORT 0.0.0.0:65535");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		is_int(FTPADDR_SYNTAX, ftpaddr_parse_port(bad[i], &ss), "PORT \"%s\" refused", bad[i]);
+		is_int(FTPADDR_SYNTAX, ftpaddr_parse_port(bad[i], &ss), "PORT \"%s\" refused",
+		       bad[i]);
 }
 
 static void
 test_eprt(void)
 {
 	static const char *bad[] = {
-	    "|1|1.2.3.4|0|",     "|1|1.2.3.4|65536|", "|1|1.2.3.4|21",   "1|1.2.3.4|21|",
-	    "|1|1.2.3|21|",      "|1|::1|21|",        "|2|1.2.3.4|21|",  "|1|1.2.3.4|21|x",
-	    "|1|1.2.3.4||",      "||1.2.3.4|21|",     " 1 1.2.3.4 21 ",  "\x7f" "1\x7f" "1.2.3.4\x7f" "21\x7f",
-	    "|1| 1.2.3.4|21|",   "|1|1.2.3.4|21||",   "|",               "",
+	    "|1|1.2.3.4|0|",
+	    "|1|1.2.3.4|65536|",
+	    "|1|1.2.3.4|21",
+	    "1|1.2.3.4|21|",
+	    "|1|1.2.3|21|",
+	    "|1|::1|21|",
+	    "|2|1.2.3.4|21|",
+	    "|1|1.2.3.4|21|x",
+	    "|1|1.2.3.4||",
+	    "||1.2.3.4|21|",
+	    " 1 1.2.3.4 21 ",
+	    "\x7f"
+	    "1\x7f"
+	    "1.2.3.4\x7f"
+	    "21\x7f",
+	    "|1| 1.2.3.4|21|",
+	    "|1|1.2.3.4|21||",
+	    "|",
+	    "",
 	    "|2|fe80::1%eth0|21|",
 	};
 	struct sockaddr_storage ss;
@@ -61,7 +77,8 @@ test_eprt(void)
 	is_int(FTPADDR_OK, ftpaddr_parse_eprt("~1~10.0.0.1~65535~", &ss), "EPRT with ~ delimiter");
 	is_int(FTPADDR_FAMILY, ftpaddr_parse_eprt("|3|1.2.3.4|21|", &ss), "EPRT af 3: 522");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		is_int(FTPADDR_SYNTAX, ftpaddr_parse_eprt(bad[i], &ss), "EPRT \"%s\" refused", bad[i]);
+		is_int(FTPADDR_SYNTAX, ftpaddr_parse_eprt(bad[i], &ss), "EPRT \"%s\" refused",
+		       bad[i]);
 }
 
 static void

@@ -199,7 +199,8 @@ test_confinement(struct fs_root *root)
 	stat(p, &want);
 	free(p);
 	ok(st.st_ino == want.st_ino && st.st_dev == want.st_dev, "stat of /esc is the inside file");
-	ok(fs_stat(root, "/esc", &st, 0) == 0 && S_ISLNK(st.st_mode), "stat follow=0 sees the link");
+	ok(fs_stat(root, "/esc", &st, 0) == 0 && S_ISLNK(st.st_mode),
+	   "stat follow=0 sees the link");
 	ok(fs_stat(root, "/", &st, 1) == 0 && S_ISDIR(st.st_mode), "stat / is the root dir");
 }
 

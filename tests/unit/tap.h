@@ -18,8 +18,7 @@ tap_plan(int n)
 	fflush(stdout);
 }
 
-static inline int __attribute__((format(printf, 2, 3)))
-ok(int cond, const char *fmt, ...)
+static inline int __attribute__((format(printf, 2, 3))) ok(int cond, const char *fmt, ...)
 {
 	va_list ap;
 

@@ -23,17 +23,26 @@ int
 main(void)
 {
 	struct xfer_record r = {
-	    .when = 1000000000, .seconds = 2.6, .host = "192.0.2.7", .bytes = 12345,
-	    .path = "/pub/file.tar.gz", .type = 'b', .direction = 'o', .access = 'r',
-	    .user = "alice", .complete = 1,
+	    .when = 1000000000,
+	    .seconds = 2.6,
+	    .host = "192.0.2.7",
+	    .bytes = 12345,
+	    .path = "/pub/file.tar.gz",
+	    .type = 'b',
+	    .direction = 'o',
+	    .access = 'r',
+	    .user = "alice",
+	    .complete = 1,
 	};
 	char tmpl[] = "/tmp/xferlog-t.XXXXXX";
 	char buf[512];
 	ssize_t n;
 	int fd;
 
-	line_is(&r, "Sun Sep  9 01:46:40 2001 3 192.0.2.7 12345 /pub/file.tar.gz b _ o r alice ftp 0 * c\n",
-	        "download by a real user");
+	line_is(
+	    &r,
+	    "Sun Sep  9 01:46:40 2001 3 192.0.2.7 12345 /pub/file.tar.gz b _ o r alice ftp 0 * c\n",
+	    "download by a real user");
 	r.seconds = 0.1;
 	r.type = 'a';
 	r.direction = 'i';
@@ -41,12 +50,16 @@ main(void)
 	r.user = "guest@example.com";
 	r.complete = 0;
 	r.when = 1700000000;
-	line_is(&r, "Tue Nov 14 22:13:20 2023 1 192.0.2.7 12345 /pub/file.tar.gz a _ i a guest@example.com ftp 0 * i\n",
+	line_is(&r,
+	        "Tue Nov 14 22:13:20 2023 1 192.0.2.7 12345 /pub/file.tar.gz a _ i a "
+	        "guest@example.com ftp 0 * i\n",
 	        "anonymous incomplete upload, at least 1 second");
 	r.path = "/in/my file\r\nFAKE LINE\t.txt";
 	r.user = "a b";
 	r.host = "";
-	line_is(&r, "Tue Nov 14 22:13:20 2023 1 - 12345 /in/my_file__FAKE_LINE_.txt a _ i a a_b ftp 0 * i\n",
+	line_is(&r,
+	        "Tue Nov 14 22:13:20 2023 1 - 12345 /in/my_file__FAKE_LINE_.txt a _ i a a_b ftp 0 "
+	        "* i\n",
 	        "spaces and control bytes become _, empty becomes -");
 	r.path = "/\xc3\xa9t\xc3\xa9/\xff";
 	r.user = NULL;
