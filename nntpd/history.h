@@ -1,0 +1,54 @@
+/* history: Message-ID -> where the article is and when it arrived, plus
+ * remembered (rejected) IDs; an on-disk hash table with O(1) lookups. */
+#ifndef POSTEL_HISTORY_H
+#define POSTEL_HISTORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* history (table): a 64-byte header (u32 magic "PHIS", u32 version 1,
+ * u64 slot count, a power of two, 48 zero bytes) then that many 32-byte
+ * slots, all little-endian: 16 bytes hash (SHA-256 prefix of the
+ * Message-ID with its right-hand side lower-cased; all zero = empty),
+ * u64 arrival time, u64 entry (bit 63: has a location; the rest: offset
+ * of its line in history.dat). Open addressing, linear probing; the writer
+ * rehashes into a table twice the size (temp file + rename) when more than
+ * half the slots are used.
+ * history.dat: the line "#postel-history 1\n" then one line per entry,
+ * "<message-id>\t<arrival>\t<group:number ...>\n" (no location for
+ * remembered IDs). The line is written before its slot. */
+#define HISTORY_FILE "history"
+#define HISTORY_DAT_FILE "history.dat"
+#define HISTORY_MAGIC 0x53494850u /* "PHIS" */
+#define HISTORY_VERSION 1
+#define HISTORY_HEADER 64
+#define HISTORY_SLOT 32
+#define HISTORY_MIN_SLOTS 16384
+
+struct history;
+
+struct history_entry {
+	time_t arrived;
+	char *location; /* "group:number ..." (owned), NULL if remembered only */
+};
+
+/* Open under spoolfd; writable creates the files when missing (writer
+ * only). NULL with errno on failure. */
+struct history *history_open(int spoolfd, int writable);
+void history_close(struct history *h);
+/* 1 found (out filled when non-NULL; free with history_entry_free), 0 not
+ * found, -1 error. Readers notice a rehash by the inode and reopen. */
+int history_lookup(struct history *h, const char *msgid, struct history_entry *out);
+void history_entry_free(struct history_entry *e);
+/* Add an entry (location NULL: remember a refused ID). A Message-ID already
+ * present is left alone (returns 0), so recovery may repeat an add. */
+int history_add(struct history *h, const char *msgid, time_t arrived, const char *location);
+/* Call fn for every entry (rebuild, check); stops at a non-zero return. */
+int history_walk(struct history *h,
+		 int (*fn)(void *arg, const char *msgid, time_t arrived, const char *location),
+		 void *arg);
+/* Entries in use. */
+uint64_t history_count(const struct history *h);
+
+#endif
