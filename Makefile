@@ -27,7 +27,7 @@ NNTPD_SRC  = $(filter-out nntpd/main.c nntpd/nntpctl.c,$(wildcard nntpd/*.c))
 UNIT_SRC   = $(wildcard tests/unit/*-t.c)
 BENCH_SRC  = $(wildcard tests/bench/*.c)
 
-obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIBPOSTEL = $(BUILD)/libpostel.a
 LIBFTP    = $(BUILD)/libftp.a
 LIBNNTP   = $(BUILD)/libnntp.a
@@ -39,7 +39,7 @@ BENCHES   = $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 .PHONY: all test run bench install uninstall clean format man
 all: $(PROGS) $(UNITS) man
 
-$(BUILD)/%.o: %.c
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -50,16 +50,16 @@ $(LIBFTP): $(call obj,$(FTPD_SRC))
 $(LIBNNTP): $(call obj,$(NNTPD_SRC))
 	$(AR) rcs $@ $^
 
-$(BUILD)/ftpd: $(BUILD)/ftpd/main.o $(LIBFTP) $(LIBPOSTEL)
+$(BUILD)/ftpd: $(BUILD)/obj/ftpd/main.o $(LIBFTP) $(LIBPOSTEL)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/nntpd: $(BUILD)/nntpd/main.o $(LIBNNTP) $(LIBPOSTEL)
+$(BUILD)/nntpd: $(BUILD)/obj/nntpd/main.o $(LIBNNTP) $(LIBPOSTEL)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/nntpctl: $(BUILD)/nntpd/nntpctl.o $(LIBNNTP) $(LIBPOSTEL)
+$(BUILD)/nntpctl: $(BUILD)/obj/nntpd/nntpctl.o $(LIBNNTP) $(LIBPOSTEL)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(LIBS)
+$(BUILD)/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lssl -lcrypto -lpthread
 

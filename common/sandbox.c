@@ -66,6 +66,7 @@ static const char *const sys_ftp_session[] = {
 	"socket", "bind", "listen", "accept", "accept4", "connect", /* data sockets */
 	"clone", "clone3", "wait4", "kill", "set_robust_list", "rseq", /* the DTP */
 	"prctl", /* the DTP's parent-death signal */
+	"faccessat", "faccessat2", "fchmodat2", /* fs_chdir search check, SITE CHMOD */
 };
 
 /* NNTP reader: read articles and indexes, connect to the writer. */

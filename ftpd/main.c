@@ -1,0 +1,101 @@
+/* ftpd main: command line, configuration, listening sockets, then the
+ * listener's accept loop. Sessions start in session.c. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "listener.h"
+#include "log.h"
+#include "options.h"
+#include "paths.h"
+#include "sandbox.h"
+#include "session.h"
+#include "xmalloc.h"
+
+static struct daemon_args args;
+static struct listener lst;
+
+static void
+apply_limits(void)
+{
+	lst.max_clients = opt.max_clients;
+	lst.max_per_ip = opt.max_per_ip;
+	lst.grace_seconds = opt.shutdown_grace;
+}
+
+static int
+reload(void)
+{
+	if (daemon_load(ftpd_options_table, &args) < 0)
+		return -1;
+	apply_limits();
+	return 0;
+}
+
+static void
+bind_all(void)
+{
+	struct buffer err = BUFFER_INIT;
+	const char *addrs[] = {opt.listen_address, opt.listen_address6};
+
+	for (int i = 0; i < 2; i++)
+		if (addrs[i][0] != '\0' &&
+		    listener_bind(&lst, addrs[i], (unsigned)opt.listen_port, 0, &err) < 0)
+			die("%s", buffer_cstr(&err));
+	if (lst.nfds == 0)
+		die("nothing to listen on: set listen_address or listen_address6");
+	buffer_free(&err);
+}
+
+/* The pre-login chroot must exist and must not be writable by the worker. */
+static void
+check_empty_dir(void)
+{
+	struct stat st;
+
+	if (!sandbox_privileged())
+		return;
+	if (stat(opt.secure_chroot_dir, &st) < 0 && errno == ENOENT &&
+	    mkdir(opt.secure_chroot_dir, 0755) < 0)
+		die("secure_chroot_dir %s: %s", opt.secure_chroot_dir, strerror(errno));
+	if (stat(opt.secure_chroot_dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		die("secure_chroot_dir %s is not a directory", opt.secure_chroot_dir);
+	if (st.st_uid != 0 || (st.st_mode & 022))
+		die("secure_chroot_dir %s must be owned by root and not group/world writable",
+		    opt.secure_chroot_dir);
+}
+
+int
+main(int argc, char **argv)
+{
+	int loaded;
+
+	daemon_args(argc, argv, "ftpd", PATH_FTPD_CONF, &args);
+	log_open("ftpd", args.foreground || args.test || args.man);
+	loaded = daemon_load(ftpd_options_table, &args);
+	daemon_checks(ftpd_options_table, &args, loaded);
+	if (loaded < 0)
+		return 1;
+	check_empty_dir();
+	bind_all();
+	lst.busy_reply = "421 There are too many connected users, please try later.\r\n";
+	lst.per_ip_reply = "421 There are too many connections from your internet address.\r\n";
+	lst.session = ftp_session;
+	lst.reload = reload;
+	apply_limits();
+	if (!args.foreground) {
+		log_open("ftpd", 0);
+		daemon_detach(opt.pid_file);
+	}
+	if (!sandbox_privileged())
+		log_msg(LOG_NOTICE, "running as uid %u, not root: sessions run as this user "
+				    "without chroot or uid change",
+			(unsigned)getuid());
+	log_msg(LOG_INFO, "listening on port %lu", opt.listen_port);
+	listener_run(&lst);
+	return 0;
+}
