@@ -1,0 +1,293 @@
+/* nntpctl: news spool administration (groups, rebuild, check, stats).
+ * Group changes go through the running writer, or straight to the spool
+ * under its lock when no writer runs, so the two never race. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "active.h"
+#include "buffer.h"
+#include "log.h"
+#include "number.h"
+#include "spool.h"
+#include "writer.h"
+#include "xmalloc.h"
+
+#define NNTPCTL_DEFAULT_SPOOL "/var/spool/news"
+
+struct ctl_opts {
+	const char *spool_dir;
+	const char *pathhost;
+	size_t max_article_size;
+};
+
+struct ctl_command {
+	const char *name;
+	int min_args, max_args;
+	int (*run)(const struct ctl_opts *o, int argc, char **argv);
+	const char *usage;
+};
+
+static void
+usage(void);
+
+/* Group commands: through the writer when it holds the lock, directly
+ * otherwise. */
+static int
+group_command(const struct ctl_opts *o, const char *line)
+{
+	struct buffer reply = BUFFER_INIT;
+	struct spool *s = spool_open(o->spool_dir, o->pathhost, 1);
+	int rc;
+
+	if (s != NULL) {
+		struct writer_conf wc = {o->pathhost, o->max_article_size};
+		struct writer *w = writer_new(s, &wc);
+
+		rc = writer_process(w, SUBMIT_CONTROL, NULL, NULL, line, strlen(line), &reply);
+		writer_free(w);
+		spool_close(s);
+	} else if (errno == EWOULDBLOCK) {
+		int dirfd = open(o->spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (dirfd < 0) {
+			fprintf(stderr, "nntpctl: %s: %s\n", o->spool_dir, strerror(errno));
+			return 1;
+		}
+		rc = writer_control(dirfd, line, &reply);
+		close(dirfd);
+	} else {
+		fprintf(stderr, "nntpctl: %s: %s\n", o->spool_dir, strerror(errno));
+		return 1;
+	}
+	if (rc != 200) {
+		fprintf(stderr, "nntpctl: %s\n", buffer_cstr(&reply));
+		buffer_free(&reply);
+		return 1;
+	}
+	buffer_free(&reply);
+	return 0;
+}
+
+static int
+cmd_newgroup(const struct ctl_opts *o, int argc, char **argv)
+{
+	char *line = xasprintf("newgroup %s %s %s", argv[0], argc > 1 ? argv[1] : "y",
+			       argc > 2 ? argv[2] : "");
+	int rc = group_command(o, line);
+
+	free(line);
+	return rc;
+}
+
+static int
+cmd_rmgroup(const struct ctl_opts *o, int argc, char **argv)
+{
+	char *line = xasprintf("rmgroup %s", argv[0]);
+	int rc = group_command(o, line);
+
+	(void)argc;
+	free(line);
+	return rc;
+}
+
+static int
+cmd_changegroup(const struct ctl_opts *o, int argc, char **argv)
+{
+	char *line = xasprintf("changegroup %s %s", argv[0], argv[1]);
+	int rc = group_command(o, line);
+
+	(void)argc;
+	free(line);
+	return rc;
+}
+
+static int
+open_spool_ro(const struct ctl_opts *o)
+{
+	int fd = open(o->spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		fprintf(stderr, "nntpctl: %s: %s\n", o->spool_dir, strerror(errno));
+	return fd;
+}
+
+static int
+cmd_list(const struct ctl_opts *o, int argc, char **argv)
+{
+	struct active a;
+	int fd = open_spool_ro(o);
+
+	(void)argc, (void)argv;
+	if (fd < 0)
+		return 1;
+	active_init(&a);
+	if (active_refresh(&a, fd) < 0) {
+		fprintf(stderr, "nntpctl: active: %s\n", strerror(errno));
+		close(fd);
+		return 1;
+	}
+	for (size_t i = 0; i < a.count; i++) {
+		const struct group *g = a.groups[i];
+
+		printf("%s %llu %llu %c %lld %s %s\n", g->name, (unsigned long long)g->high,
+		       (unsigned long long)g->low, g->flag, (long long)g->created,
+		       g->creator[0] ? g->creator : "-", g->description);
+	}
+	active_free(&a);
+	close(fd);
+	return 0;
+}
+
+static int
+cmd_rebuild(const struct ctl_opts *o, int argc, char **argv)
+{
+	struct buffer why = BUFFER_INIT;
+	struct spool *s = spool_open(o->spool_dir, o->pathhost, 1);
+	int rc;
+
+	(void)argc, (void)argv;
+	if (s == NULL) {
+		fprintf(stderr, "nntpctl: %s: %s%s\n", o->spool_dir, strerror(errno),
+			errno == EWOULDBLOCK ? " (stop the writer first)" : "");
+		return 1;
+	}
+	rc = spool_rebuild(s, &why);
+	if (why.len)
+		fputs(buffer_cstr(&why), stderr);
+	spool_close(s);
+	buffer_free(&why);
+	return rc < 0 ? 1 : 0;
+}
+
+static int
+cmd_check(const struct ctl_opts *o, int argc, char **argv)
+{
+	struct buffer report = BUFFER_INIT;
+	int fd = open_spool_ro(o);
+	long problems;
+
+	(void)argc, (void)argv;
+	if (fd < 0)
+		return 1;
+	problems = spool_check(fd, &report);
+	close(fd);
+	fputs(buffer_cstr(&report), stdout);
+	buffer_free(&report);
+	if (problems != 0) {
+		printf("%ld problem%s\n", problems, problems == 1 ? "" : "s");
+		return 1;
+	}
+	printf("spool ok\n");
+	return 0;
+}
+
+static int
+cmd_stats(const struct ctl_opts *o, int argc, char **argv)
+{
+	struct buffer out = BUFFER_INIT;
+	int fd = open_spool_ro(o), rc;
+
+	(void)argc, (void)argv;
+	if (fd < 0)
+		return 1;
+	rc = spool_stats(fd, &out);
+	close(fd);
+	fputs(buffer_cstr(&out), stdout);
+	buffer_free(&out);
+	return rc < 0 ? 1 : 0;
+}
+
+/* Runs the writer in the foreground (tests, debugging; nntpd starts it
+ * itself in production). */
+static int
+cmd_writer(const struct ctl_opts *o, int argc, char **argv)
+{
+	struct writer_conf wc = {o->pathhost, o->max_article_size};
+
+	(void)argc, (void)argv;
+	return writer_main(o->spool_dir, &wc);
+}
+
+static const struct ctl_command commands[] = {
+    {"newgroup", 1, 3, cmd_newgroup, "newgroup NAME [y|n|m] [description]"},
+    {"rmgroup", 1, 1, cmd_rmgroup, "rmgroup NAME"},
+    {"changegroup", 2, 2, cmd_changegroup, "changegroup NAME y|n|m"},
+    {"list", 0, 0, cmd_list, "list"},
+    {"rebuild", 0, 0, cmd_rebuild, "rebuild"},
+    {"check", 0, 0, cmd_check, "check"},
+    {"stats", 0, 0, cmd_stats, "stats"},
+    {"writer", 0, 0, cmd_writer, "writer (run the spool writer in the foreground)"},
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: nntpctl [-f FILE] [-o key=value] [-d SPOOLDIR] command\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(stderr, "  %s\n", commands[i].usage);
+	exit(2);
+}
+
+/* Until common/conf lands: -o spool_dir=, pathhost=, max_article_size=;
+ * -f is accepted and ignored. */
+static void
+set_option(struct ctl_opts *o, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	uint64_t n;
+
+	if (eq == NULL)
+		usage();
+	if (strncmp(kv, "spool_dir=", 10) == 0)
+		o->spool_dir = eq + 1;
+	else if (strncmp(kv, "pathhost=", 9) == 0)
+		o->pathhost = eq + 1;
+	else if (strncmp(kv, "max_article_size=", 17) == 0 &&
+		 number_parse(eq + 1, 1, UINT32_MAX / 2, &n) == 0)
+		o->max_article_size = (size_t)n;
+	else {
+		fprintf(stderr, "nntpctl: -o %s: unknown key or bad value\n", kv);
+		exit(2);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ctl_opts o = {NNTPCTL_DEFAULT_SPOOL, "localhost", 0};
+	int c;
+
+	log_open("nntpctl", 1);
+	while ((c = getopt(argc, argv, "+f:o:d:")) != -1) {
+		switch (c) {
+		case 'f':
+			break;
+		case 'o':
+			set_option(&o, optarg);
+			break;
+		case 'd':
+			o.spool_dir = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct ctl_command *cmd = &commands[i];
+
+		if (strcmp(argv[0], cmd->name) != 0)
+			continue;
+		if (argc - 1 < cmd->min_args || argc - 1 > cmd->max_args)
+			usage();
+		return cmd->run(&o, argc - 1, argv + 1);
+	}
+	usage();
+}
