@@ -240,7 +240,7 @@ conf_load(const struct conf_option *t, const char *file, int file_required,
 	for (size_t i = 0; i < n; i++) {
 		if (t[i].type == CONF_LIST) {
 			if (t[i].def[0] != '\0')
-				vector_split(&st[i].list, t[i].def, ',');
+				vector_split(&st[i].list, t[i].def, ';');
 		} else
 			st[i].text = xstrdup(t[i].def);
 	}

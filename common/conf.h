@@ -21,7 +21,7 @@ struct conf_option {
 	const char *name;
 	enum conf_type type;
 	void *var;
-	const char *def; /* default, as it would be written in the file */
+	const char *def; /* default as written in the file (CONF_LIST: values separated by ";") */
 	uint64_t min, max;
 	const char *desc;
 	/* Optional extra check on the text; returns NULL or a reason. */

@@ -29,6 +29,7 @@ struct child {
 static volatile sig_atomic_t got_chld, got_term, got_hup;
 static struct child *children;
 static size_t nchildren, children_cap;
+static struct listener *the_listener;
 
 static void
 on_signal(int sig)
@@ -135,11 +136,15 @@ reap(void)
 	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (size_t i = 0; i < nchildren; i++)
+		int session = 0;
+
+		for (size_t i = 0; i < nchildren && !session; i++)
 			if (children[i].pid == pid) {
 				children[i] = children[--nchildren];
-				break;
+				session = 1;
 			}
+		if (!session && the_listener != NULL && the_listener->other_exit != NULL)
+			the_listener->other_exit(pid, status);
 	}
 }
 
@@ -281,6 +286,7 @@ listener_run(struct listener *l)
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
 	sigprocmask(SIG_BLOCK, &block, &old);
+	the_listener = l;
 	for (int i = 0; i < l->nfds; i++)
 		pfd[i] = (struct pollfd){.fd = l->fds[i], .events = POLLIN};
 	while (!got_term) {

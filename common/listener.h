@@ -5,6 +5,7 @@
 #define POSTEL_LISTENER_H
 
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "buffer.h"
 
@@ -24,6 +25,8 @@ struct listener {
 	void (*session)(int fd, const struct sockaddr_storage *peer, int tag);
 	/* On SIGHUP: re-read the configuration; nonzero keeps the old one. */
 	int (*reload)(void);
+	/* A child the daemon started itself (not a session) ended. */
+	void (*other_exit)(pid_t pid, int status);
 };
 
 /* Bind addr:port (numeric IPv4 or IPv6) and listen; tag is handed to the

@@ -56,6 +56,7 @@ static const char *const sys_base[] = {
 	"fstat", "newfstatat", "statx", "fcntl", "getrandom", "shutdown",
 	"setsockopt", "getsockopt", "getsockname", "getpeername",
 	"uname", "alarm", "setitimer", "getrlimit", "prlimit64",
+	"faccessat", "faccessat2", /* access() checks: no effect beyond a stat */
 };
 
 /* FTP after login: the file tree, data connections, forking the DTP. */
@@ -81,6 +82,8 @@ static const char *const sys_nntp_writer[] = {
 	"ftruncate", "fsync", "fdatasync", "fallocate", "flock", "socket", "bind", "listen",
 	"accept", "accept4", "connect", "fchmod", "fchmodat", "umask", "dup", "dup2", "dup3",
 	"fchdir", "sendfile", "readlinkat",
+	"unlink", "rename", "mkdir", "rmdir", "link", "chmod", "open", "stat", "lstat",
+	"access", /* glibc's path calls that have no *at form underneath */
 };
 
 /* Sanitizer runtimes reading their own state and printing reports. */
@@ -101,6 +104,22 @@ sigsys_handler(int sig, siginfo_t *si, void *ctx)
 	(void)ctx;
 	if (report_fd >= 0)
 		ps_send(report_fd, PS_SECCOMP, &nr, sizeof(nr), -1);
+	else {
+		/* No monitor (the writer): say it on stderr, async-signal-safely. */
+		char msg[64] = "seccomp: refused syscall ";
+		size_t n = strlen(msg), d = 0;
+		char digits[12];
+
+		do
+			digits[d++] = (char)('0' + nr % 10);
+		while ((nr /= 10) > 0 && d < sizeof(digits));
+		while (d > 0)
+			msg[n++] = digits[--d];
+		msg[n++] = '\n';
+		if (write(STDERR_FILENO, msg, n) < 0) {
+			/* nothing more to do */
+		}
+	}
 	_exit(128 + SIGSYS);
 }
 

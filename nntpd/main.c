@@ -1,0 +1,164 @@
+/* nntpd main: command line, configuration, the spool writer (started and
+ * restarted here), listening sockets, then the listener's accept loop. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "listener.h"
+#include "log.h"
+#include "options.h"
+#include "paths.h"
+#include "sandbox.h"
+#include "session.h"
+#include "writer.h"
+#include "xmalloc.h"
+
+static struct daemon_args args;
+static struct listener lst;
+static pid_t writer_pid;
+static time_t writer_started;
+static char hostname[256];
+
+static void
+apply_limits(void)
+{
+	lst.max_clients = opt.max_clients;
+	lst.max_per_ip = opt.max_per_ip;
+	lst.grace_seconds = opt.shutdown_grace;
+}
+
+static int
+reload(void)
+{
+	if (daemon_load(nntpd_options_table, &args) < 0)
+		return -1;
+	apply_limits();
+	return 0;
+}
+
+static const char *
+pathhost(void)
+{
+	if (opt.pathhost[0] != '\0')
+		return opt.pathhost;
+	if (hostname[0] == '\0' && gethostname(hostname, sizeof(hostname) - 1) < 0)
+		snprintf(hostname, sizeof(hostname), "localhost");
+	return hostname;
+}
+
+/* The spool belongs to nopriv_user: create it and hand it over if needed. */
+static void
+prepare_spool(struct sandbox_id *id)
+{
+	struct stat st;
+
+	if (sandbox_privileged() && sandbox_lookup(opt.nopriv_user, id) < 0)
+		die("nopriv_user %s does not exist", opt.nopriv_user);
+	if (stat(opt.spool_dir, &st) < 0) {
+		if (errno != ENOENT || mkdir(opt.spool_dir, 0755) < 0)
+			die("spool_dir %s: %s", opt.spool_dir, strerror(errno));
+		if (sandbox_privileged() && chown(opt.spool_dir, id->uid, id->gid) < 0)
+			die("chown %s: %s", opt.spool_dir, strerror(errno));
+	}
+}
+
+static void
+start_writer(void)
+{
+	struct sandbox_id id = {getuid(), getgid(), NULL};
+	struct writer_conf wc = {pathhost(), opt.max_article_size};
+	pid_t pid;
+
+	prepare_spool(&id);
+	pid = fork();
+	if (pid < 0) {
+		log_msg(LOG_ERR, "cannot start the writer: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGCHLD, SIG_DFL);
+		id.root = NULL;
+		sandbox_worker(&id, SB_NNTP_WRITER, -1);
+		exit(writer_main(opt.spool_dir, &wc));
+	}
+	writer_pid = pid;
+	writer_started = time(NULL);
+	log_msg(LOG_INFO, "writer started (pid %ld)", (long)pid);
+}
+
+static void
+writer_exited(pid_t pid, int status)
+{
+	if (pid != writer_pid)
+		return;
+	log_msg(LOG_ERR, "writer (pid %ld) ended: %s %d; restarting", (long)pid,
+		WIFSIGNALED(status) ? "signal" : "exit",
+		WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	/* Never spin: at most one restart a second. */
+	if (time(NULL) - writer_started < 1)
+		sleep(1);
+	start_writer();
+}
+
+static void
+bind_all(void)
+{
+	struct buffer err = BUFFER_INIT;
+	const char *addrs[] = {opt.listen_address, opt.listen_address6};
+
+	for (int i = 0; i < 2; i++)
+		if (addrs[i][0] != '\0' &&
+		    listener_bind(&lst, addrs[i], (unsigned)opt.listen_port, 0, &err) < 0)
+			die("%s", buffer_cstr(&err));
+	if (lst.nfds == 0)
+		die("nothing to listen on: set listen_address or listen_address6");
+	buffer_free(&err);
+}
+
+int
+main(int argc, char **argv)
+{
+	int loaded, status;
+
+	daemon_args(argc, argv, "nntpd", PATH_NNTPD_CONF, &args);
+	log_open("nntpd", args.foreground || args.test || args.man);
+	loaded = daemon_load(nntpd_options_table, &args);
+	daemon_checks(nntpd_options_table, &args, loaded);
+	if (loaded < 0)
+		return 1;
+	bind_all();
+	lst.busy_reply = "400 Too many connections, try again later\r\n";
+	lst.per_ip_reply = "400 Too many connections from your address\r\n";
+	lst.session = nntp_session;
+	lst.reload = reload;
+	lst.other_exit = writer_exited;
+	apply_limits();
+	if (!args.foreground) {
+		log_open("nntpd", 0);
+		daemon_detach(opt.pid_file);
+	}
+	if (!sandbox_privileged())
+		log_msg(LOG_NOTICE, "running as uid %u, not root: sessions run as this user "
+				    "without chroot or uid change",
+			(unsigned)getuid());
+	start_writer();
+	log_msg(LOG_INFO, "listening on port %lu", opt.listen_port);
+	listener_run(&lst);
+	if (writer_pid > 0) {
+		lst.other_exit = NULL;
+		kill(writer_pid, SIGTERM);
+		while (waitpid(writer_pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	return 0;
+}

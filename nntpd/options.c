@@ -1,0 +1,44 @@
+/* options: one row per key; nntpd.conf(5) is generated from this table. */
+#include "options.h"
+
+#include <stddef.h>
+
+#include "access.h"
+#include "paths.h"
+
+struct nntpd_options opt;
+
+#define B(name, def, desc) {#name, CONF_BOOL, &opt.name, def, 0, 0, desc, NULL}
+#define U(name, def, lo, hi, desc) {#name, CONF_UINT, &opt.name, def, lo, hi, desc, NULL}
+#define S(name, def, desc) {#name, CONF_STRING, &opt.name, def, 0, 0, desc, NULL}
+#define SC(name, def, chk, desc) {#name, CONF_STRING, &opt.name, def, 0, 0, desc, chk}
+#define L(name, def, chk, desc) {#name, CONF_LIST, &opt.name, def, 0, 0, desc, chk}
+
+const struct conf_option nntpd_options_table[] = {
+	SC(listen_address, "0.0.0.0", conf_check_address,
+	   "IPv4 (or IPv6) address to listen on; empty for none."),
+	SC(listen_address6, "", conf_check_address,
+	   "IPv6 address to listen on as well, e.g. ::; empty for none."),
+	U(listen_port, "119", 1, 65535, "Port for NNTP connections."),
+	U(max_clients, "2000", 0, 1000000,
+	  "Most sessions at once (0: no limit); beyond it a client gets 400 and is closed."),
+	U(max_per_ip, "50", 0, 1000000, "Most sessions from one client address (0: no limit)."),
+	U(shutdown_grace, "10", 0, 3600,
+	  "Seconds sessions get to end after SIGTERM before they are killed."),
+	U(idle_session_timeout, "1800", 1, 86400, "Seconds of idle connection before it is closed."),
+	SC(spool_dir, PATH_SPOOL, conf_check_abspath,
+	   "The spool: articles, active, overview, history. Sessions are chrooted here."),
+	S(pathhost, "", "Name in Path, Xref and generated Message-IDs (default: the host name)."),
+	S(nopriv_user, "news", "User sessions and the writer run as."),
+	S(pid_file, PATH_NNTPD_PID, "Pid file written when running in the background."),
+	U(max_article_size, "1000000", 1024, 1UL << 30, "Largest article accepted, in bytes."),
+	B(allow_newnews, "YES", "Answer NEWNEWS (it can be expensive on a big spool)."),
+	L(access, "127.0.0.0/8 read,post *;::1/128 read,post *", access_check_rule,
+	  "Access rule (repeatable): address[/prefix] read|post|read,post|none [wildmat]. "
+	  "The last matching rule wins; no match means no access."),
+	S(motd_file, "", "File shown by LIST MOTD."),
+	S(pam_service_name, "nntpd", "PAM service for AUTHINFO USER/PASS."),
+	U(delay_failed_login, "1", 0, 60, "Seconds before answering a failed AUTHINFO."),
+	U(max_login_fails, "3", 1, 1000, "Failed AUTHINFO attempts before the session is closed."),
+	{NULL, 0, NULL, NULL, 0, 0, NULL, NULL},
+};

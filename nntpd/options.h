@@ -1,0 +1,25 @@
+/* options: nntpd's configuration table and the variables it fills. */
+#ifndef NNTPD_OPTIONS_H
+#define NNTPD_OPTIONS_H
+
+#include "conf.h"
+#include "vector.h"
+
+struct nntpd_options {
+	char *listen_address, *listen_address6;
+	unsigned long listen_port;
+	unsigned long max_clients, max_per_ip, shutdown_grace;
+	unsigned long idle_session_timeout;
+	char *spool_dir, *pathhost, *nopriv_user, *pid_file;
+	unsigned long max_article_size;
+	int allow_newnews;
+	struct vector access; /* "address[/prefix] perms [wildmat]" rules */
+	char *motd_file;
+	char *pam_service_name;
+	unsigned long delay_failed_login, max_login_fails;
+};
+
+extern struct nntpd_options opt;
+extern const struct conf_option nntpd_options_table[];
+
+#endif

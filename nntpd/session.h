@@ -1,0 +1,39 @@
+/* session: one NNTP reader/peer session: the monitor (privileged, answers
+ * AUTHINFO through PAM) and the sandboxed worker that runs the commands. */
+#ifndef NNTPD_SESSION_H
+#define NNTPD_SESSION_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "netio.h"
+
+struct spool_reader;
+
+struct nntp_session {
+	struct conn c;
+	int monitor;	  /* worker end of the monitor channel */
+	int spoolfd;	  /* the spool root (after chroot: "/") */
+	struct sockaddr_storage peer;
+	char peer_text[64];
+	char id[16];
+	/* Access from the rules for this address (and, later, the user). */
+	int can_read, can_post;
+	char *read_groups; /* wildmat of readable groups */
+	char *post_groups; /* wildmat of groups one may post to */
+	char *user;	   /* after AUTHINFO, or NULL */
+	/* Reader state. */
+	char *group;	   /* selected group, or NULL */
+	uint64_t current;  /* current article number, 0: none */
+	int reader_mode;
+	unsigned unknown_count;
+};
+
+/* The listener's session entry point (runs the monitor). */
+void nntp_session(int fd, const struct sockaddr_storage *peer, int tag);
+/* The command loop (commands.c), in the sandboxed worker. */
+void commands_run(struct nntp_session *s);
+/* Fill can_read/can_post/read_groups/post_groups from the access rules. */
+void session_access(struct nntp_session *s);
+
+#endif
