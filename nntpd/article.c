@@ -350,8 +350,13 @@ article_valid_from(const char *v)
 	}
 	s = buffer_cstr(&b);
 	n = b.len;
+	quoted = 0;
 	for (size_t i = 0; i <= n && ok; i++) {
-		if (i == n || (s[i] == ',' && memchr(s + start, '"', i - start) == NULL)) {
+		if (i < n && s[i] == '\\' && quoted)
+			i++;
+		else if (i < n && s[i] == '"')
+			quoted = !quoted;
+		else if (i == n || (s[i] == ',' && !quoted)) {
 			ok = valid_mailbox(s + start, i - start);
 			start = i + 1;
 		}

@@ -12,11 +12,12 @@
 #include "buffer.h"
 #include "log.h"
 #include "number.h"
+#include "paths.h"
 #include "spool.h"
 #include "writer.h"
 #include "xmalloc.h"
 
-#define NNTPCTL_DEFAULT_SPOOL "/var/spool/news"
+#define NNTPCTL_DEFAULT_SPOOL PATH_SPOOL
 
 struct ctl_opts {
 	const char *spool_dir;
