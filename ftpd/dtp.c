@@ -288,6 +288,8 @@ dtp_main(struct ftp_session *s, const struct dtp_job *job, int status_fd)
 	int dfd;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* The PI answers SIGTERM with 421; the DTP just stops. */
+	signal(SIGTERM, SIG_DFL);
 	dfd = job->pasv_fd >= 0 ? data_accept(s, job->pasv_fd) : data_connect(job);
 	if (dfd < 0) {
 		report(status_fd, DTP_EV_NOCONN);

@@ -296,18 +296,22 @@ spawn_worker(int postlogin)
 	exit(0);
 }
 
-/* After PS_OK for a login: collect the handoff, let the old worker go. */
+/* A worker hands over its unread input and exits: after a login (the
+ * post-login worker takes over) or on REIN (a fresh pre-login worker). The
+ * first chunk may already be in hand. */
 static void
-finish_login(void)
+take_over(const struct ps_msg *first, int postlogin)
 {
 	struct ps_msg m;
 	int status;
 
 	buffer_clear(&sess.ctl.in);
 	sess.ctl.consumed = 0;
-	for (;;) {
+	if (first != NULL && first->len > 0)
+		buffer_append(&sess.ctl.in, first->data, first->len);
+	while (first == NULL || first->len > 0) {
 		if (ps_recv(mon_fd, &m) < 0 || m.type != PS_HANDOFF)
-			die("monitor: login handoff failed");
+			die("monitor: handoff failed");
 		if (m.len == 0)
 			break;
 		buffer_append(&sess.ctl.in, m.data, m.len);
@@ -315,8 +319,17 @@ finish_login(void)
 	waitpid(worker, &status, 0);
 	close(mon_fd);
 	mon_fd = -1;
-	open_xferlog();
-	spawn_worker(1);
+	if (postlogin)
+		open_xferlog();
+	else {
+		if (sess.xferlog_fd >= 0)
+			close(sess.xferlog_fd);
+		sess.xferlog_fd = -1;
+		sess.kind = LOGIN_NONE;
+		log_msg(LOG_INFO, "REIN: logged out");
+		log_set_prefix("s=%s c=%s u=-", sess.id, sess.peer_text);
+	}
+	spawn_worker(postlogin);
 }
 
 static const char *
@@ -346,7 +359,12 @@ monitor_loop(void)
 		case PS_LOGIN:
 			handle_login(&m);
 			if (sess.kind != LOGIN_NONE)
-				finish_login();
+				take_over(NULL, 1);
+			break;
+		case PS_HANDOFF:
+			if (sess.kind == LOGIN_NONE)
+				die("monitor: handoff before login");
+			take_over(&m, 0);
 			break;
 		case PS_BIND_DATA:
 			handle_bind_data(&m);
