@@ -37,6 +37,7 @@ UNITS     = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 BENCHES   = $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 .PHONY: all test run bench install uninstall clean format man
+.DELETE_ON_ERROR:
 all: $(PROGS) $(UNITS) man
 
 $(BUILD)/obj/%.o: %.c
@@ -64,8 +65,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lssl -lcrypto -lpthread
 
 # Man pages: the option lists come from the option tables themselves.
-MANS = $(BUILD)/man/ftpd.8 $(BUILD)/man/ftpd.conf.5 $(BUILD)/man/nntpd.8 \
-       $(BUILD)/man/nntpd.conf.5 $(BUILD)/man/nntpctl.8
+MANS = $(patsubst conf/man/%,$(BUILD)/man/%,$(patsubst %.in,%,$(wildcard conf/man/*.[58] conf/man/*.[58].in)))
 man: $(MANS)
 $(BUILD)/man/%.8: conf/man/%.8
 	@mkdir -p $(dir $@)

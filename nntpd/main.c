@@ -87,9 +87,13 @@ start_writer(void)
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGCHLD, SIG_DFL);
-		id.root = NULL;
+		/* Chrooted to the spool like the sessions: the writer needs
+		 * nothing outside it, and the path above it need not be open
+		 * to the news user. */
+		tzset();
+		id.root = opt.spool_dir;
 		sandbox_worker(&id, SB_NNTP_WRITER, -1);
-		exit(writer_main(opt.spool_dir, &wc));
+		exit(writer_main(sandbox_privileged() ? "/" : opt.spool_dir, &wc));
 	}
 	writer_pid = pid;
 	writer_started = time(NULL);
