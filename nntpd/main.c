@@ -90,10 +90,12 @@ start_writer(void)
 		/* Chrooted to the spool like the sessions: the writer needs
 		 * nothing outside it, and the path above it need not be open
 		 * to the news user. */
+		const char *dir = sandbox_privileged() ? "/" : opt.spool_dir;
+
 		tzset();
 		id.root = opt.spool_dir;
 		sandbox_worker(&id, SB_NNTP_WRITER, -1);
-		exit(writer_main(sandbox_privileged() ? "/" : opt.spool_dir, &wc));
+		exit(writer_main(dir, &wc));
 	}
 	writer_pid = pid;
 	writer_started = time(NULL);
