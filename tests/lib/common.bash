@@ -1,0 +1,269 @@
+# shellcheck shell=bash
+# common.bash: the helper every BATS file loads (load lib/common). It starts a
+# daemon on a free port in a temp dir, talks raw protocol, and stops by PID.
+#
+#   start_ftpd [ftpd args...]   exports FTPD_PID FTPD_PORT FTPD_DIR FTPD_CONF FTPD_LOG
+#   start_nntpd [nntpd args...] exports NNTPD_PID NNTPD_PORT NNTPD_DIR NNTPD_CONF NNTPD_LOG
+#   stop_ftpd / stop_nntpd      SIGTERM, bounded wait, then SIGKILL what is left
+#   ftp_session LINE... / nntp_session LINE...   see tests/lib/rawclient.py
+#   postel_teardown             call from teardown(): stops what we started and
+#                               fails the test on sanitizer or seccomp reports
+#
+# Extra args go after the helper's own -o options, so a test's -o wins.
+# POSTEL_WRAPPER (e.g. "setpriv --reuid=nobody ...") is put before the daemon;
+# NNTPD_USER (default news) owns the spool and is nntpd's nopriv_user;
+# POSTEL_OWNER, if set, gets the temp dir itself (for pid and log files).
+# $FTPD_CONF / $NNTPD_CONF is the (initially empty) -f file, for SIGHUP tests.
+
+POSTEL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+POSTEL_BUILD=${POSTEL_BUILD:-build}
+case $POSTEL_BUILD in
+/*) ;;
+*) POSTEL_BUILD=$POSTEL_ROOT/$POSTEL_BUILD ;;
+esac
+export POSTEL_ROOT POSTEL_BUILD
+export ASAN_OPTIONS=${POSTEL_ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}
+export UBSAN_OPTIONS=${POSTEL_UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+RAWCLIENT=$POSTEL_ROOT/tests/lib/rawclient.py
+
+# PIDs and dirs this test created; teardown touches nothing else.
+POSTEL_PIDS=()
+POSTEL_DIRS=()
+
+# Sanitizer and sandbox reports in a daemon log that fail the test.
+POSTEL_BAD_LOG='AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:|seccomp: refused syscall'
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# free_port: a TCP port the kernel says is free right now.
+free_port() {
+	python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# postel_tmpdir VAR: set VAR to a fresh world-traversable dir under /tmp (the
+# bats temp dirs are 0700, which unprivileged workers could not enter);
+# postel_teardown removes it.
+postel_tmpdir() {
+	local d
+	d=$(mktemp -d /tmp/postel-test.XXXXXX)
+	chmod 755 "$d"
+	POSTEL_DIRS+=("$d")
+	printf -v "$1" '%s' "$d"
+}
+
+# wait_listening PORT PID: true once PORT is in LISTEN state (no connection is
+# made, so no session is started); false if PID died or after 10 s.
+wait_listening() {
+	local port=$1 pid=$2 i
+	for ((i = 0; i < 200; i++)); do
+		if [ -n "$(ss -Hltn "sport = :$port" 2>/dev/null)" ]; then
+			return 0
+		fi
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# descendants PID: every process below PID (children first, then theirs).
+descendants() {
+	local pid
+	for pid in $(pgrep -P "$1" 2>/dev/null); do
+		printf '%s\n' "$pid"
+		descendants "$pid"
+	done
+}
+
+# wait_gone PID...: true once none of the PIDs exist (5 s at most).
+wait_gone() {
+	local i pid alive
+	for ((i = 0; i < 100; i++)); do
+		alive=0
+		for pid in "$@"; do
+			if kill -0 "$pid" 2>/dev/null && ! is_zombie "$pid"; then
+				alive=1
+			fi
+		done
+		[ "$alive" -eq 0 ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+is_zombie() {
+	[ "$(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null)" = Z ]
+}
+
+# stop_pid PID: SIGTERM, bounded wait, then SIGKILL. Whatever PID had forked
+# and left behind gets the same (all ours: it descends from our process).
+stop_pid() {
+	local pid=$1 kids left k
+	[ -n "$pid" ] || return 0
+	kids=$(descendants "$pid")
+	kill -TERM "$pid" 2>/dev/null || true
+	wait_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	left=
+	for k in $kids; do
+		if kill -0 "$k" 2>/dev/null && ! is_zombie "$k"; then
+			left="$left $k"
+		fi
+	done
+	[ -n "$left" ] || return 0
+	# shellcheck disable=SC2086 # word splitting of the PID list is wanted
+	kill -TERM $left 2>/dev/null || true
+	# shellcheck disable=SC2086
+	wait_gone $left || kill -KILL $left 2>/dev/null || true
+}
+
+# start_daemon NAME PREFIX ARGS...: start $POSTEL_BUILD/NAME -D in the
+# background on a free port, wait until it listens, export PREFIX_* vars.
+start_daemon() {
+	local name=$1 prefix=$2 dir port pid
+	local -a wrap=()
+	shift 2
+	if [ -n "${POSTEL_WRAPPER:-}" ]; then
+		read -ra wrap <<<"$POSTEL_WRAPPER"
+	fi
+	dir=${POSTEL_START_DIR:?}
+	port=${POSTEL_START_PORT:-$(free_port)}
+	: >"$dir/$name.conf"
+	if [ -n "${POSTEL_OWNER:-}" ]; then
+		chown "$POSTEL_OWNER" "$dir"
+	fi
+	"${wrap[@]}" "$POSTEL_BUILD/$name" -D -f "$dir/$name.conf" \
+		-o listen_address=127.0.0.1 -o "listen_port=$port" \
+		-o "pid_file=$dir/$name.pid" -o shutdown_grace=2 \
+		"$@" 2>"$dir/$name.log" 3>&- &
+	pid=$!
+	POSTEL_PIDS+=("$pid")
+	export "${prefix}_PID=$pid" "${prefix}_PORT=$port" "${prefix}_DIR=$dir" \
+		"${prefix}_CONF=$dir/$name.conf" "${prefix}_LOG=$dir/$name.log"
+	if ! wait_listening "$port" "$pid"; then
+		echo "# $name did not start listening on $port; its log:" >&3
+		sed 's/^/#   /' "$dir/$name.log" >&3
+		return 1
+	fi
+}
+
+# ftpd_tree DIR: anonymous root with pub/hello.txt, an empty secure_chroot_dir.
+ftpd_tree() {
+	local dir=$1
+	mkdir -p "$dir/anon/pub" "$dir/empty"
+	printf 'Hello from Postel.\n' >"$dir/anon/pub/hello.txt"
+	chmod 644 "$dir/anon/pub/hello.txt"
+	chmod 755 "$dir/empty" "$dir/anon/pub"
+	# Not writable by the session user (vsftpd's rule for the anon root).
+	chmod 555 "$dir/anon"
+}
+
+start_ftpd() {
+	local dir user=nobody
+	postel_tmpdir dir
+	ftpd_tree "$dir"
+	getent passwd ftp >/dev/null && user=ftp
+	POSTEL_START_DIR=$dir start_daemon ftpd FTPD \
+		-o "anon_root=$dir/anon" -o "secure_chroot_dir=$dir/empty" \
+		-o "xferlog_file=$dir/xferlog" -o "ftp_username=$user" "$@"
+}
+
+stop_ftpd() {
+	stop_pid "${FTPD_PID:-}"
+}
+
+# nntpd_tree DIR USER: spool with group local.test (if nntpctl can make it).
+nntpd_tree() {
+	local dir=$1 user=$2
+	mkdir -p "$dir/spool"
+	: >"$dir/nntpd.conf"
+	if ! "$POSTEL_BUILD/nntpctl" -f "$dir/nntpd.conf" -o "spool_dir=$dir/spool" \
+		newgroup local.test y "Test group" >"$dir/nntpctl.log" 2>&1; then
+		echo "# nntpctl newgroup failed (continuing without local.test):" >&3
+		sed 's/^/#   /' "$dir/nntpctl.log" >&3
+	fi
+	if is_root; then
+		chown -R "$user:" "$dir/spool"
+	fi
+}
+
+start_nntpd() {
+	local dir user=${NNTPD_USER:-news}
+	[ -x "$POSTEL_BUILD/nntpd" ] || skip "$POSTEL_BUILD/nntpd is not built yet"
+	getent passwd "$user" >/dev/null || user=nobody
+	postel_tmpdir dir
+	nntpd_tree "$dir" "$user"
+	POSTEL_START_DIR=$dir start_daemon nntpd NNTPD \
+		-o "spool_dir=$dir/spool" -o pathhost=test.postel.invalid \
+		-o "nopriv_user=$user" "$@"
+}
+
+stop_nntpd() {
+	stop_pid "${NNTPD_PID:-}"
+}
+
+# long_line N: N bytes of 'A', for overlong-line tests.
+long_line() {
+	python3 -c 'import sys; sys.stdout.write("A" * int(sys.argv[1]))' "$1"
+}
+
+# ftp_session LINE...: talk to ftpd ($CLIENT_HOST, default 127.0.0.1).
+ftp_session() {
+	timeout 60 python3 "$RAWCLIENT" ftp "${CLIENT_HOST:-127.0.0.1}" "${FTPD_PORT:?}" "$@"
+}
+
+nntp_session() {
+	timeout 60 python3 "$RAWCLIENT" nntp "${CLIENT_HOST:-127.0.0.1}" "${NNTPD_PORT:?}" "$@"
+}
+
+# worker_of LISTENER: "MONITOR WORKER" of the listener's newest session: its
+# newest child that has a child (nntpd's writer is a childless child of the
+# listener started before any session). Bounded wait until the worker exists.
+worker_of() {
+	local i mon wrk
+	for ((i = 0; i < 100; i++)); do
+		for mon in $(ps -o pid= --ppid "$1" --sort=-start_time 2>/dev/null); do
+			wrk=$(pgrep -n -P "$mon")
+			if [ -n "$wrk" ]; then
+				printf '%s %s\n' "$mon" "$wrk"
+				return 0
+			fi
+		done
+		sleep 0.05
+	done
+	return 1
+}
+
+# check_log FILE: fail (printing them) on sanitizer or seccomp reports.
+check_log() {
+	[ -f "$1" ] || return 0
+	if grep -Eq "$POSTEL_BAD_LOG" "$1"; then
+		echo "# $1 has sanitizer or seccomp reports:" >&3
+		grep -E -A20 "$POSTEL_BAD_LOG" "$1" | head -n 60 | sed 's/^/#   /' >&3
+		return 1
+	fi
+}
+
+postel_teardown() {
+	local pid dir f status=0
+	for pid in "${POSTEL_PIDS[@]}"; do
+		stop_pid "$pid"
+	done
+	for dir in "${POSTEL_DIRS[@]}"; do
+		for f in "$dir"/*.log; do
+			check_log "$f" || status=1
+		done
+	done
+	if [ "$status" -eq 0 ] || [ -z "${POSTEL_KEEP:-}" ]; then
+		for dir in "${POSTEL_DIRS[@]}"; do
+			rm -rf "$dir"
+		done
+	else
+		echo "# kept ${POSTEL_DIRS[*]}" >&3
+	fi
+	POSTEL_PIDS=()
+	POSTEL_DIRS=()
+	return "$status"
+}
