@@ -13,6 +13,12 @@
 
 #include "xmalloc.h"
 
+#ifdef SYS_fchmodat2
+#define FS_SYS_FCHMODAT2 SYS_fchmodat2
+#else
+#define FS_SYS_FCHMODAT2 452 /* the same number on every architecture */
+#endif
+
 /* SECURITY: RESOLVE_IN_ROOT makes "/" and ".." at the root mean the root for
  * every component, symlink targets included, so nothing resolves outside it
  * (chrooted or not); NO_MAGICLINKS refuses /proc/<pid>/fd style jumps. */
@@ -305,8 +311,21 @@ fs_chmod(const struct fs_root *root, const char *vpath, mode_t mode)
 	if (fd < 0)
 		return -1;
 	/* SECURITY: NOFOLLOW, so a symlink named last cannot aim the chmod
-	 * outside the root (fchmodat would follow it with the real root). */
-	rc = fchmodat(fd, last, mode & 07777, AT_SYMLINK_NOFOLLOW);
+	 * outside the root (fchmodat would follow it with the real root).
+	 * glibc emulates NOFOLLOW through /proc, which a chroot lacks, so ask
+	 * the kernel (fchmodat2, Linux 6.6) directly; before 6.6, refuse a
+	 * symlink by lstat and chmod the name. */
+	rc = (int)syscall(FS_SYS_FCHMODAT2, fd, last, mode & 07777, AT_SYMLINK_NOFOLLOW);
+	if (rc < 0 && errno == ENOSYS) {
+		struct stat st;
+
+		rc = fstatat(fd, last, &st, AT_SYMLINK_NOFOLLOW);
+		if (rc == 0 && S_ISLNK(st.st_mode)) {
+			errno = EOPNOTSUPP;
+			rc = -1;
+		} else if (rc == 0)
+			rc = fchmodat(fd, last, mode & 07777, 0);
+	}
 	fs_close_keep_errno(fd);
 	return rc;
 }

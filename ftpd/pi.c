@@ -965,8 +965,12 @@ list_common(struct ftp_session *s, const char *arg, int base_flags)
 	int flags = base_flags;
 	struct stat st;
 
-	if (!(base_flags & LS_MLSD))
-		listing_parse_args(arg, &flags, &path);
+	if (!(base_flags & LS_MLSD)) {
+		int options;
+
+		listing_parse_args(arg, &options, &path);
+		flags |= options;
+	}
 	if (!data_ready(s))
 		return;
 	if (path[0] != '\0' && !listing_has_glob(path)) {
@@ -1310,6 +1314,18 @@ strip_telnet(char *line)
 	*w = '\0';
 }
 
+static int
+is_http_verb(const char *line, size_t n)
+{
+	static const char *const verbs[] = {"GET",   "POST",  "HEAD",    "PUT",	 "DELETE",
+					    "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strlen(verbs[i]) == n && strncmp(line, verbs[i], n) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 dispatch(struct ftp_session *s, char *line, size_t len)
 {
@@ -1330,6 +1346,12 @@ dispatch(struct ftp_session *s, char *line, size_t len)
 		memcpy(name, line, n);
 		name[n] = '\0';
 		c = find_cmd(name);
+	}
+	if (c == NULL && s->kind == LOGIN_NONE && is_http_verb(line, n)) {
+		/* SECURITY: cross-protocol requests (a browser or proxy sent to
+		 * the FTP port) end the session without a reply. */
+		log_msg(LOG_NOTICE, "HTTP request on the FTP port; closing");
+		exit(0);
 	}
 	if (c == NULL) {
 		reply(s, 500, "Unknown command.");
