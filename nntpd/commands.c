@@ -1,6 +1,9 @@
 /* commands: the NNTP command table and loop. Dispatch, argument counts,
  * permissions, HELP and CAPABILITIES all come from the one table. */
+#include "commands.h"
+
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -8,13 +11,17 @@
 #include <unistd.h>
 
 #include "access.h"
+#include "article.h"
+#include "history.h"
 #include "log.h"
 #include "options.h"
-#include "session.h"
-#include "vector.h"
+#include "reader.h"
+#include "wildmat.h"
 #include "xmalloc.h"
 
 #define UNKNOWN_MAX 50
+#define MAX_WORDS 64
+#define MOTD_MAX 65536
 
 struct nntp_cmd {
 	const char *name;
@@ -24,12 +31,9 @@ struct nntp_cmd {
 	const char *help;
 };
 
-#define NEED_READ 0x01
+#define NEED_READ 0x01 /* 502 unless the access rules allow reading */
 
-static void
-reply(struct nntp_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
+void
 reply(struct nntp_session *s, const char *fmt, ...)
 {
 	va_list ap;
@@ -40,6 +44,86 @@ reply(struct nntp_session *s, const char *fmt, ...)
 	conn_append(&s->c, "\r\n", 2);
 }
 
+void
+reply_end(struct nntp_session *s)
+{
+	conn_append(&s->c, ".\r\n", 3);
+}
+
+void
+reply_data(struct nntp_session *s, const char *line, size_t len)
+{
+	reader_put_line(&s->c.out, line, len);
+}
+
+struct active *
+session_groups(struct nntp_session *s)
+{
+	if (s->active == NULL) {
+		s->active = xcalloc(1, sizeof(*s->active));
+		active_init(s->active);
+	}
+	if (active_refresh(s->active, s->spoolfd) < 0) {
+		log_msg(LOG_ERR, "cannot read the active file: %m");
+		reply(s, R_SPOOL);
+		return NULL;
+	}
+	return s->active;
+}
+
+int
+group_visible(struct nntp_session *s, const char *name)
+{
+	/* SECURITY: groups outside the read wildmat do not exist for this
+	 * client: every lookup and listing goes through here. */
+	return s->can_read && wildmat_match_list(name, s->read_groups);
+}
+
+int
+group_visible_cb(void *s, const char *name)
+{
+	return group_visible(s, name);
+}
+
+struct group *
+selected_group(struct nntp_session *s)
+{
+	struct active *a;
+	struct group *g;
+
+	if (s->group == NULL) {
+		reply(s, R_NO_GROUP);
+		return NULL;
+	}
+	if ((a = session_groups(s)) == NULL)
+		return NULL;
+	g = active_find(a, s->group);
+	if (g == NULL) { /* removed while selected */
+		free(s->group);
+		s->group = NULL;
+		s->current = 0;
+		reply(s, R_NO_GROUP);
+	}
+	return g;
+}
+
+int
+is_msgid(const char *arg)
+{
+	return arg[0] == '<' && article_valid_msgid(arg, strlen(arg), 0);
+}
+
+struct history *
+session_history(struct nntp_session *s)
+{
+	if (s->history == NULL) {
+		s->history = history_open(s->spoolfd, 0);
+		if (s->history == NULL)
+			log_msg(LOG_ERR, "cannot open the history: %m");
+	}
+	return s->history;
+}
+
 static void cmd_help(struct nntp_session *s, struct vector *args);
 
 static void
@@ -48,12 +132,19 @@ cmd_capabilities(struct nntp_session *s, struct vector *args)
 	(void)args;
 	reply(s, "101 Capability list:");
 	reply(s, "VERSION 2");
-	reply(s, "IMPLEMENTATION Postel nntpd");
-	if (s->can_read)
+	if (s->can_read) {
 		reply(s, "READER");
+		reply(s, "HDR");
+		reply(s, "OVER MSGID");
+		reply(s, "LIST ACTIVE ACTIVE.TIMES COUNTS DISTRIB.PATS HEADERS MOTD NEWSGROUPS "
+		         "OVERVIEW.FMT");
+		if (opt.allow_newnews)
+			reply(s, "NEWNEWS");
+	}
 	if (s->can_post)
 		reply(s, "POST");
-	reply(s, ".");
+	reply(s, "IMPLEMENTATION Postel nntpd");
+	reply_end(s);
 }
 
 static void
@@ -89,12 +180,31 @@ cmd_quit(struct nntp_session *s, struct vector *args)
 }
 
 static const struct nntp_cmd commands[] = {
-	{"CAPABILITIES", cmd_capabilities, 0, 1, 0, "[keyword]"},
-	{"DATE", cmd_date, 0, 0, 0, ""},
-	{"HELP", cmd_help, 0, 0, 0, ""},
-	{"MODE", cmd_mode, 1, 1, 0, "READER"},
-	{"QUIT", cmd_quit, 0, 0, 0, ""},
-	{NULL, NULL, 0, 0, 0, NULL},
+    {"ARTICLE", cmd_article, 0, 1, NEED_READ, "[message-id|number]"},
+    {"BODY", cmd_body, 0, 1, NEED_READ, "[message-id|number]"},
+    {"CAPABILITIES", cmd_capabilities, 0, 1, 0, "[keyword]"},
+    {"DATE", cmd_date, 0, 0, 0, ""},
+    {"GROUP", cmd_group, 1, 1, NEED_READ, "newsgroup"},
+    {"HDR", cmd_hdr, 1, 2, NEED_READ, "header [message-id|range]"},
+    {"HEAD", cmd_head, 0, 1, NEED_READ, "[message-id|number]"},
+    {"HELP", cmd_help, 0, 0, 0, ""},
+    {"LAST", cmd_last, 0, 0, NEED_READ, ""},
+    {"LIST", cmd_list, 0, 2, NEED_READ,
+     "[ACTIVE|ACTIVE.TIMES|COUNTS|DISTRIB.PATS|HEADERS|MOTD|NEWSGROUPS|OVERVIEW.FMT "
+     "[wildmat]]"},
+    {"LISTGROUP", cmd_listgroup, 0, 2, NEED_READ, "[newsgroup [range]]"},
+    {"MODE", cmd_mode, 1, 1, 0, "READER"},
+    {"NEWGROUPS", cmd_newgroups, 2, 3, NEED_READ, "[yy]yymmdd hhmmss [GMT]"},
+    {"NEWNEWS", cmd_newnews, 3, 4, NEED_READ, "wildmat [yy]yymmdd hhmmss [GMT]"},
+    {"NEXT", cmd_next, 0, 0, NEED_READ, ""},
+    {"OVER", cmd_over, 0, 1, NEED_READ, "[range|message-id]"},
+    {"POST", cmd_post, 0, 0, 0, ""},
+    {"QUIT", cmd_quit, 0, 0, 0, ""},
+    {"STAT", cmd_stat, 0, 1, NEED_READ, "[message-id|number]"},
+    {"XHDR", cmd_xhdr, 1, 2, NEED_READ, "header [message-id|range]"},
+    {"XOVER", cmd_over, 0, 1, NEED_READ, "[range]"},
+    {"XPAT", cmd_xpat, 3, MAX_WORDS, NEED_READ, "header message-id|range pattern..."},
+    {NULL, NULL, 0, 0, 0, NULL},
 };
 
 static void
@@ -104,23 +214,30 @@ cmd_help(struct nntp_session *s, struct vector *args)
 	reply(s, "100 Legal commands");
 	for (const struct nntp_cmd *c = commands; c->name != NULL; c++)
 		reply(s, "  %s%s%s", c->name, c->help[0] ? " " : "", c->help);
-	reply(s, ".");
+	reply_end(s);
+}
+
+static const struct nntp_cmd *
+find_command(const char *name)
+{
+	for (const struct nntp_cmd *t = commands; t->name != NULL; t++)
+		if (strcasecmp(t->name, name) == 0)
+			return t;
+	return NULL;
 }
 
 static void
 dispatch(struct nntp_session *s, const char *line)
 {
 	struct vector args = VECTOR_INIT;
-	const struct nntp_cmd *c = NULL;
+	const struct nntp_cmd *c;
 
-	vector_split_space(&args, line, 64);
+	vector_split_space(&args, line, MAX_WORDS + 1);
 	if (args.count == 0) {
 		reply(s, "500 Empty command");
 		goto out;
 	}
-	for (const struct nntp_cmd *t = commands; t->name != NULL; t++)
-		if (strcasecmp(t->name, args.strings[0]) == 0)
-			c = t;
+	c = find_command(args.strings[0]);
 	if (c == NULL) {
 		reply(s, "500 Unknown command");
 		if (++s->unknown_count >= UNKNOWN_MAX) {
@@ -132,16 +249,47 @@ dispatch(struct nntp_session *s, const char *line)
 		goto out;
 	}
 	if ((int)args.count - 1 < c->min_args || (int)args.count - 1 > c->max_args) {
-		reply(s, "501 Syntax: %s %s", c->name, c->help);
+		reply(s, "501 Syntax: %s%s%s", c->name, c->help[0] ? " " : "", c->help);
 		goto out;
 	}
 	if ((c->flags & NEED_READ) && !s->can_read) {
-		reply(s, "502 Permission denied");
+		reply(s, R_DENIED);
 		goto out;
 	}
 	c->fn(s, &args);
 out:
 	vector_free(&args);
+}
+
+/* The motd is read here, in the monitor before the chroot, because the
+ * file usually lives outside the spool. */
+static char *
+read_motd(const char *path)
+{
+	struct buffer b = BUFFER_INIT;
+	FILE *f;
+	size_t n;
+
+	if (path == NULL || path[0] == '\0' || (f = fopen(path, "r")) == NULL)
+		return NULL;
+	while (b.len < MOTD_MAX && (n = fread(buffer_reserve(&b, 4096), 1, 4096, f)) > 0)
+		buffer_commit(&b, n);
+	fclose(f);
+	if (b.len > MOTD_MAX)
+		b.len = MOTD_MAX;
+	return buffer_cstr(&b);
+}
+
+static const char *
+host_name(void)
+{
+	static char name[256];
+
+	if (opt.pathhost[0] != '\0')
+		return opt.pathhost;
+	if (gethostname(name, sizeof(name) - 1) < 0 || name[0] == '\0')
+		snprintf(name, sizeof(name), "localhost");
+	return name;
 }
 
 void
@@ -154,6 +302,8 @@ session_access(struct nntp_session *s)
 	s->can_post = r.can_post;
 	s->read_groups = r.groups;
 	s->post_groups = xstrdup(r.groups);
+	s->motd = read_motd(opt.motd_file);
+	s->pathhost = xstrdup(host_name());
 }
 
 void
@@ -172,7 +322,10 @@ commands_run(struct nntp_session *s)
 
 		switch (conn_getline(&s->c, &line, &len)) {
 		case CONN_LINE:
-			dispatch(s, line);
+			if (memchr(line, '\0', len) != NULL)
+				reply(s, "501 NUL in command line");
+			else
+				dispatch(s, line);
 			break;
 		case CONN_TOOLONG:
 			reply(s, "501 Line too long");

@@ -2,11 +2,28 @@
 #include "options.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include "access.h"
 #include "paths.h"
 
 struct nntpd_options opt;
+
+/* weight:wildmat:value, as RFC 6048 section 6 lists them. */
+static const char *
+check_distrib_pat(const char *v)
+{
+	const char *c1 = strchr(v, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	const char *p;
+
+	if (c1 == NULL || c2 == NULL || c1 == v || c2 == c1 + 1 || c2[1] == '\0' ||
+	    strchr(c2 + 1, ':') != NULL)
+		return "expected weight:wildmat:distribution";
+	for (p = v; p < c1; p++)
+		if (*p < '0' || *p > '9')
+			return "the weight must be a number";
+	return NULL;
+}
 
 #define B(name, def, desc) {#name, CONF_BOOL, &opt.name, def, 0, 0, desc, NULL}
 #define U(name, def, lo, hi, desc) {#name, CONF_UINT, &opt.name, def, lo, hi, desc, NULL}
@@ -37,6 +54,8 @@ const struct conf_option nntpd_options_table[] = {
 	  "Access rule (repeatable): address[/prefix] read|post|read,post|none [wildmat]. "
 	  "The last matching rule wins; no match means no access."),
 	S(motd_file, "", "File shown by LIST MOTD."),
+	L(distrib_pats, "", check_distrib_pat,
+	  "LIST DISTRIB.PATS line (repeatable): weight:wildmat:distribution, e.g. 10:local.*:local."),
 	S(pam_service_name, "nntpd", "PAM service for AUTHINFO USER/PASS."),
 	U(delay_failed_login, "1", 0, 60, "Seconds before answering a failed AUTHINFO."),
 	U(max_login_fails, "3", 1, 1000, "Failed AUTHINFO attempts before the session is closed."),

@@ -15,6 +15,7 @@ struct nntpd_options {
 	int allow_newnews;
 	struct vector access; /* "address[/prefix] perms [wildmat]" rules */
 	char *motd_file;
+	struct vector distrib_pats; /* LIST DISTRIB.PATS lines, weight:pattern:value */
 	char *pam_service_name;
 	unsigned long delay_failed_login, max_login_fails;
 };

@@ -27,6 +27,11 @@ struct nntp_session {
 	uint64_t current;  /* current article number, 0: none */
 	int reader_mode;
 	unsigned unknown_count;
+	/* Caches of the command handlers (commands.c, reader.c). */
+	struct active *active;	 /* the group list, refreshed when it changed */
+	struct history *history; /* opened on first Message-ID lookup */
+	char *motd;		 /* motd_file, read before the chroot, or NULL */
+	char *pathhost;		 /* for recommended Message-IDs */
 };
 
 /* The listener's session entry point (runs the monitor). */
