@@ -16,6 +16,7 @@ enum ps_type {
 	PS_CHOWN,    /* worker -> monitor: fd of an upload to hand to chown_username */
 	PS_SECCOMP,  /* worker -> monitor: int syscall number that was refused */
 	PS_HANDOFF,  /* worker -> monitor: input bytes read after the login command */
+	PS_HANDOFF_END, /* worker -> monitor: session state; fd: TLS relay end, if any */
 	PS_TYPE_MAX
 };
 

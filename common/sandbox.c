@@ -59,6 +59,11 @@ static const char *const sys_base[] = {
 	"faccessat", "faccessat2", /* access() checks: no effect beyond a stat */
 };
 
+/* FTP before login: the TLS relay's socketpair, made at the login. */
+static const char *const sys_ftp_prelogin[] = {
+	"socketpair",
+};
+
 /* FTP after login: the file tree, data connections, forking the DTP. */
 static const char *const sys_ftp_session[] = {
 	"openat", "openat2", "getdents64", "mkdirat", "unlinkat", "renameat", "renameat2",
@@ -191,6 +196,7 @@ load_seccomp(enum sandbox_role role)
 	ALLOW(ctx, sys_base);
 	switch (role) {
 	case SB_FTP_PRELOGIN:
+		ALLOW(ctx, sys_ftp_prelogin);
 		break;
 	case SB_FTP_SESSION:
 		ALLOW(ctx, sys_ftp_session);

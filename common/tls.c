@@ -6,11 +6,13 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "log.h"
+#include "netio.h"
 
 static void
 ssl_error_text(struct buffer *err, const char *what)
@@ -77,15 +79,20 @@ tls_wait(SSL *ssl, int fd, int rc, int timeout_ms)
 }
 
 SSL *
-tls_accept(SSL_CTX *ctx, int fd, int timeout_ms)
+tls_accept(SSL_CTX *ctx, int fd, int timeout_ms, const unsigned char *sid_ctx, unsigned sid_len)
 {
 	SSL *ssl = SSL_new(ctx);
 	int rc;
 
-	if (ssl == NULL || SSL_set_fd(ssl, fd) != 1) {
+	if (ssl == NULL || SSL_set_fd(ssl, fd) != 1 ||
+	    (sid_ctx != NULL && SSL_set_session_id_context(ssl, sid_ctx, sid_len) != 1)) {
 		SSL_free(ssl);
 		return NULL;
 	}
+	/* Non-blocking for the handshake, so timeout_ms bounds it. */
+	int flags = fcntl(fd, F_GETFL);
+
+	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 	while ((rc = SSL_accept(ssl)) != 1) {
 		if (tls_wait(ssl, fd, rc, timeout_ms) < 0) {
 			unsigned long e = ERR_get_error();
@@ -94,9 +101,11 @@ tls_accept(SSL_CTX *ctx, int fd, int timeout_ms)
 				e ? ERR_reason_error_string(e) : "timeout or peer closed");
 			ERR_clear_error();
 			SSL_free(ssl);
+			fcntl(fd, F_SETFL, flags);
 			return NULL;
 		}
 	}
+	fcntl(fd, F_SETFL, flags);
 	return ssl;
 }
 
@@ -157,4 +166,76 @@ tls_close(SSL *ssl)
 		return;
 	SSL_shutdown(ssl);
 	SSL_free(ssl);
+}
+
+static int
+alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+	    unsigned int inlen, void *arg)
+{
+	const char *want = arg;
+	size_t wl = strlen(want);
+
+	(void)ssl;
+	for (unsigned i = 0; i < inlen;) {
+		unsigned n = in[i];
+
+		if (i + 1 + n > inlen)
+			break;
+		if (n == wl && memcmp(in + i + 1, want, wl) == 0) {
+			*out = in + i + 1;
+			*outlen = (unsigned char)n;
+			return SSL_TLSEXT_ERR_OK;
+		}
+		i += 1 + n;
+	}
+	/* SECURITY: a client speaking another protocol (ALPACA) is refused. */
+	return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+void
+tls_require_alpn(SSL_CTX *ctx, const char *proto)
+{
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, (void *)proto);
+}
+
+int
+tls_reused(SSL *ssl)
+{
+	return SSL_session_reused(ssl);
+}
+
+int
+tls_clean_close(SSL *ssl)
+{
+	return (SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN) != 0;
+}
+
+void
+tls_relay(SSL *ssl, int plain_fd)
+{
+	char buf[16384];
+	int fd = SSL_get_fd(ssl);
+
+	for (;;) {
+		struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = plain_fd, .events = POLLIN}};
+		ssize_t n;
+
+		if (!tls_pending(ssl) && poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (tls_pending(ssl) || (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			n = tls_read(ssl, buf, sizeof(buf));
+			if (n <= 0 || write_all(plain_fd, buf, (size_t)n) < 0)
+				break;
+			continue;
+		}
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			n = read(plain_fd, buf, sizeof(buf));
+			if (n <= 0 || tls_write(ssl, buf, (size_t)n) != n)
+				break;
+		}
+	}
+	tls_close(ssl);
 }

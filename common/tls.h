@@ -15,8 +15,10 @@ typedef struct ssl_st SSL;
  * in err on failure. ciphers may be NULL or "" for OpenSSL's defaults. */
 SSL_CTX *tls_server_ctx(const char *cert_file, const char *key_file, const char *ciphers,
 			struct buffer *err);
-/* Server handshake on fd within timeout_ms; NULL on failure (logged). */
-SSL *tls_accept(SSL_CTX *ctx, int fd, int timeout_ms);
+/* Server handshake on fd within timeout_ms, resumable only within the
+ * session context sid_ctx (NULL: none); NULL on failure (logged). */
+SSL *tls_accept(SSL_CTX *ctx, int fd, int timeout_ms, const unsigned char *sid_ctx,
+		unsigned sid_len);
 /* read/write semantics: >0 bytes, 0 orderly close, -1 error. */
 ssize_t tls_read(SSL *ssl, void *buf, size_t len);
 ssize_t tls_write(SSL *ssl, const void *buf, size_t len);
@@ -24,5 +26,15 @@ ssize_t tls_write(SSL *ssl, const void *buf, size_t len);
 int tls_pending(SSL *ssl);
 /* Send close_notify (best effort) and free. */
 void tls_close(SSL *ssl);
+/* Accept only this ALPN protocol when a client offers ALPN at all. */
+void tls_require_alpn(SSL_CTX *ctx, const char *proto);
+/* Whether the handshake resumed an earlier session. */
+int tls_reused(SSL *ssl);
+/* Whether the peer ended the stream with close_notify (after tls_read
+ * returned 0 or -1). */
+int tls_clean_close(SSL *ssl);
+/* Relay: decrypt from ssl to plain_fd and encrypt the other way until
+ * either side closes; then close_notify. */
+void tls_relay(SSL *ssl, int plain_fd);
 
 #endif

@@ -1,6 +1,25 @@
 /* dtp: the data transfer process. Binary downloads go through sendfile,
  * uploads through large reads; ASCII converts line ends in a buffered loop.
- * Progress lives in a shared page so STAT needs no message from here. */
+ * Progress lives in a shared page so STAT needs no message from here.
+ *
+ * TLS on the data channel (PROT P) and require_ssl_reuse. The DTP does the
+ * data handshake itself, after the PI has sent 150 (clients such as
+ * Python's ftplib start TLS only once they read it). What it needs to check
+ * that the data connection comes from the control connection's client:
+ *  - one SSL_CTX, made by the listener before any session forks, so the
+ *    control channel's TLS (in the pre-login worker, later the relay) and
+ *    every DTP share its session-ticket keys: a ticket the control channel
+ *    issued can be opened here, under TLS 1.3 (PSK tickets) and TLS 1.2
+ *    (RFC 5077 tickets) alike;
+ *  - a random session id context per FTP session, set on the control
+ *    connection and on each data connection. OpenSSL resumes a session
+ *    only when its context matches, so a ticket from another FTP session
+ *    (another client) never resumes here.
+ * So SSL_session_reused() on the data connection is true exactly when the
+ * client resumed this FTP session's control session; otherwise, with
+ * require_ssl_reuse=YES, the transfer is refused with 522. A client that
+ * resumes by session ID only (no tickets) finds no server-side cache entry
+ * in this process and is refused the same way. */
 #include "dtp.h"
 
 #include <errno.h>
@@ -27,6 +46,33 @@
 #define DTP_BUF (256U * 1024)	     /* upload and ASCII buffer */
 
 static struct dtp_progress *progress;
+
+/* The data connection, plain or TLS. */
+struct dtp_io {
+	int fd;
+	SSL *ssl;
+};
+
+static int
+io_write(const struct dtp_io *io, const void *buf, size_t n)
+{
+	if (io->ssl == NULL)
+		return write_all(io->fd, buf, n);
+	return tls_write(io->ssl, buf, n) == (ssize_t)n ? 0 : -1;
+}
+
+static ssize_t
+io_read(const struct dtp_io *io, void *buf, size_t n)
+{
+	ssize_t r;
+
+	if (io->ssl != NULL)
+		return tls_read(io->ssl, buf, n);
+	do
+		r = read(io->fd, buf, n);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
 
 struct dtp_progress *
 dtp_progress(void)
@@ -138,10 +184,14 @@ data_connect(const struct dtp_job *job)
 	return fd;
 }
 
+/* Binary out: sendfile on a plain connection; under TLS, large reads
+ * and full-size records (OpenSSL fills 16 KB records from one write). */
 static enum dtp_event
-send_binary(int dfd, const struct dtp_job *job, unsigned long rate)
+send_binary(const struct dtp_io *io, const struct dtp_job *job, unsigned long rate)
 {
 	double start = now_seconds();
+	char *buf = io->ssl != NULL ? xmalloc(DTP_BUF) : NULL;
+	enum dtp_event ev = DTP_EV_DONE;
 
 	for (;;) {
 		size_t want = DTP_CHUNK;
@@ -149,23 +199,34 @@ send_binary(int dfd, const struct dtp_job *job, unsigned long rate)
 
 		if (rate > 0 && want > rate / 4 + 1)
 			want = rate / 4 + 1;
-		n = sendfile(dfd, job->file_fd, NULL, want);
+		if (buf != NULL) {
+			n = read(job->file_fd, buf, want < DTP_BUF ? want : DTP_BUF);
+			if (n > 0 && io_write(io, buf, (size_t)n) < 0) {
+				ev = DTP_EV_NETFAIL;
+				break;
+			}
+		} else
+			n = sendfile(io->fd, job->file_fd, NULL, want);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
-			return errno == EPIPE || errno == ECONNRESET || errno == EAGAIN
-				   ? DTP_EV_NETFAIL
-				   : DTP_EV_FILEFAIL;
+		if (n < 0) {
+			ev = buf == NULL && (errno == EPIPE || errno == ECONNRESET || errno == EAGAIN)
+				 ? DTP_EV_NETFAIL
+				 : DTP_EV_FILEFAIL;
+			break;
+		}
 		if (n == 0)
-			return DTP_EV_DONE;
+			break;
 		progress->done += (uint64_t)n;
 		throttle(rate, start, progress->done);
 	}
+	free(buf);
+	return ev;
 }
 
 /* TYPE A out: LF becomes CR LF. SIZE and REST stay byte counts of the file. */
 static enum dtp_event
-send_ascii(int dfd, const struct dtp_job *job, unsigned long rate)
+send_ascii(const struct dtp_io *io, const struct dtp_job *job, unsigned long rate)
 {
 	char *in = xmalloc(DTP_BUF / 2), *out = xmalloc(DTP_BUF);
 	double start = now_seconds();
@@ -186,7 +247,7 @@ send_ascii(int dfd, const struct dtp_job *job, unsigned long rate)
 				out[o++] = '\r';
 			out[o++] = in[i];
 		}
-		if (write_all(dfd, out, o) < 0) {
+		if (io_write(io, out, o) < 0) {
 			ev = DTP_EV_NETFAIL;
 			break;
 		}
@@ -201,7 +262,7 @@ send_ascii(int dfd, const struct dtp_job *job, unsigned long rate)
 /* Uploads: large reads straight into the file. TYPE A turns CR LF into LF;
  * a CR at a chunk's end waits to see what follows. */
 static enum dtp_event
-receive(int dfd, const struct dtp_job *job, unsigned long rate)
+receive(const struct dtp_io *io, const struct dtp_job *job, unsigned long rate)
 {
 	char *buf = xmalloc(DTP_BUF);
 	double start = now_seconds();
@@ -212,10 +273,12 @@ receive(int dfd, const struct dtp_job *job, unsigned long rate)
 	for (;;) {
 		size_t len;
 
-		n = read(dfd, buf + held_cr, DTP_BUF - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
+		n = io_read(io, buf + held_cr, DTP_BUF - 1);
+		if (n < 0 && io->ssl != NULL && !tls_clean_close(io->ssl)) {
+			/* The stream ended without close_notify: maybe truncated. */
+			ev = DTP_EV_UNCLEAN;
+			n = 0;
+		} else if (n < 0) {
 			ev = DTP_EV_NETFAIL;
 			break;
 		}
@@ -254,7 +317,7 @@ receive(int dfd, const struct dtp_job *job, unsigned long rate)
 }
 
 static enum dtp_event
-send_listing(struct ftp_session *s, int dfd, const struct dtp_job *job)
+send_listing(struct ftp_session *s, const struct dtp_io *io, const struct dtp_job *job)
 {
 	struct buffer out = BUFFER_INIT;
 	enum dtp_event ev = DTP_EV_DONE;
@@ -262,7 +325,7 @@ send_listing(struct ftp_session *s, int dfd, const struct dtp_job *job)
 
 	if (rc == LISTING_OK || rc == LISTING_ERR) {
 		/* A vanished path lists as empty, as ls of a glob without matches. */
-		if (write_all(dfd, buffer_head(&out), out.len) < 0)
+		if (io_write(io, buffer_head(&out), out.len) < 0)
 			ev = DTP_EV_NETFAIL;
 		progress->done += out.len;
 	} else
@@ -280,37 +343,58 @@ report(int fd, enum dtp_event ev)
 		_exit(1);
 }
 
+/* PROT P: the handshake, and the reuse check described at the top. */
+static enum dtp_event
+data_tls(struct ftp_session *s, struct dtp_io *io)
+{
+	io->ssl = tls_accept(ftp_tls_ctx, io->fd, (int)opt.data_connection_timeout * 1000,
+			     s->sid_ctx, sizeof(s->sid_ctx));
+	if (io->ssl == NULL)
+		return DTP_EV_TLSFAIL;
+	if (opt.require_ssl_reuse && !tls_reused(io->ssl)) {
+		log_msg(LOG_NOTICE, "data connection refused: TLS session not reused");
+		return DTP_EV_NOREUSE;
+	}
+	return DTP_EV_DONE;
+}
+
 static void __attribute__((noreturn))
 dtp_main(struct ftp_session *s, const struct dtp_job *job, int status_fd)
 {
 	unsigned long rate = s->max_rate;
-	enum dtp_event ev;
-	int dfd;
+	struct dtp_io io = {-1, NULL};
+	enum dtp_event ev = DTP_EV_DONE;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* The PI answers SIGTERM with 421; the DTP just stops. */
 	signal(SIGTERM, SIG_DFL);
-	dfd = job->pasv_fd >= 0 ? data_accept(s, job->pasv_fd) : data_connect(job);
-	if (dfd < 0) {
+	io.fd = job->pasv_fd >= 0 ? data_accept(s, job->pasv_fd) : data_connect(job);
+	if (io.fd < 0) {
 		report(status_fd, DTP_EV_NOCONN);
 		_exit(0);
 	}
-	set_timeouts(dfd, opt.data_connection_timeout);
+	set_timeouts(io.fd, opt.data_connection_timeout);
 	report(status_fd, DTP_EV_CONNECTED);
-	switch (job->kind) {
-	case DTP_RETR:
-		ev = job->ascii ? send_ascii(dfd, job, rate) : send_binary(dfd, job, rate);
-		break;
-	case DTP_STOR:
-		ev = receive(dfd, job, rate);
-		break;
-	default:
-		ev = send_listing(s, dfd, job);
-		break;
+	if (job->tls)
+		ev = data_tls(s, &io);
+	if (ev == DTP_EV_DONE) {
+		switch (job->kind) {
+		case DTP_RETR:
+			ev = job->ascii ? send_ascii(&io, job, rate) : send_binary(&io, job, rate);
+			break;
+		case DTP_STOR:
+			ev = receive(&io, job, rate);
+			break;
+		default:
+			ev = send_listing(s, &io, job);
+			break;
+		}
 	}
-	if (job->kind != DTP_STOR)
-		shutdown(dfd, SHUT_WR);
-	close(dfd);
+	if (io.ssl != NULL)
+		tls_close(io.ssl); /* close_notify */
+	else if (job->kind != DTP_STOR)
+		shutdown(io.fd, SHUT_WR);
+	close(io.fd);
 	report(status_fd, ev);
 	_exit(0);
 }

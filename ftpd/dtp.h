@@ -1,6 +1,7 @@
 /* dtp: the data transfer process. The PI forks one per transfer; it makes
  * the data connection, moves the bytes and reports back over a pipe, so
- * the PI keeps answering ABOR, STAT and NOOP meanwhile. */
+ * the PI keeps answering ABOR, STAT and NOOP meanwhile. With PROT P the DTP
+ * owns the data connection's TLS (see dtp.c for how it checks reuse). */
 #ifndef FTPD_DTP_H
 #define FTPD_DTP_H
 
@@ -27,6 +28,7 @@ struct dtp_job {
 	int pasv_fd;
 	int active_fd;
 	struct sockaddr_storage port_addr;
+	int tls; /* PROT P: TLS on the data connection */
 };
 
 /* Events the DTP reports, one byte each on the status pipe. */
@@ -36,6 +38,9 @@ enum dtp_event {
 	DTP_EV_DONE = 'D',	/* all bytes moved: 226 */
 	DTP_EV_NETFAIL = 'F',	/* connection lost or timed out: 426 */
 	DTP_EV_FILEFAIL = 'W',	/* local read/write error (disk full): 451 */
+	DTP_EV_TLSFAIL = 'T',	/* data TLS handshake failed: 522 */
+	DTP_EV_NOREUSE = 'R',	/* data TLS did not resume the control session: 522 */
+	DTP_EV_UNCLEAN = 'U',	/* upload's TLS stream ended without close_notify */
 };
 
 struct dtp_progress {

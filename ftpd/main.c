@@ -14,6 +14,7 @@
 #include "paths.h"
 #include "sandbox.h"
 #include "session.h"
+#include "tls.h"
 #include "xmalloc.h"
 
 static struct daemon_args args;
@@ -27,10 +28,31 @@ apply_limits(void)
 	lst.grace_seconds = opt.shutdown_grace;
 }
 
+/* One context for the daemon's life: its session-ticket keys must be the
+ * same in every process of a session (see dtp.c). */
+static int
+make_tls(void)
+{
+	struct buffer err = BUFFER_INIT;
+
+	if (ftp_tls_ctx != NULL)
+		return 0;
+	ftp_tls_ctx = tls_server_ctx(opt.ssl_cert_file, opt.ssl_key_file, opt.ssl_ciphers, &err);
+	if (ftp_tls_ctx == NULL) {
+		fprintf(stderr, "TLS: %s\n", buffer_cstr(&err));
+		log_msg(LOG_ERR, "TLS: %s", buffer_cstr(&err));
+		buffer_free(&err);
+		return -1;
+	}
+	tls_require_alpn(ftp_tls_ctx, "ftp");
+	buffer_free(&err);
+	return 0;
+}
+
 static int
 reload(void)
 {
-	if (daemon_load(ftpd_options_table, &args) < 0)
+	if (daemon_load(ftpd_options_table, &args) < 0 || (opt.ssl_enable && make_tls() < 0))
 		return -1;
 	apply_limits();
 	return 0;
@@ -42,10 +64,16 @@ bind_all(void)
 	struct buffer err = BUFFER_INIT;
 	const char *addrs[] = {opt.listen_address, opt.listen_address6};
 
-	for (int i = 0; i < 2; i++)
-		if (addrs[i][0] != '\0' &&
-		    listener_bind(&lst, addrs[i], (unsigned)opt.listen_port, 0, &err) < 0)
+	for (int i = 0; i < 2; i++) {
+		if (addrs[i][0] == '\0')
+			continue;
+		if (listener_bind(&lst, addrs[i], (unsigned)opt.listen_port, 0, &err) < 0)
 			die("%s", buffer_cstr(&err));
+		/* Tag 1: implicit FTPS, TLS from the first byte. */
+		if (opt.ssl_enable && opt.implicit_ssl &&
+		    listener_bind(&lst, addrs[i], (unsigned)opt.implicit_ssl_port, 1, &err) < 0)
+			die("%s", buffer_cstr(&err));
+	}
 	if (lst.nfds == 0)
 		die("nothing to listen on: set listen_address or listen_address6");
 	buffer_free(&err);
@@ -77,6 +105,8 @@ main(int argc, char **argv)
 	daemon_args(argc, argv, "ftpd", PATH_FTPD_CONF, &args);
 	log_open("ftpd", args.foreground || args.test || args.man);
 	loaded = daemon_load(ftpd_options_table, &args);
+	if (loaded == 0 && opt.ssl_enable && make_tls() < 0)
+		loaded = -1;
 	daemon_checks(ftpd_options_table, &args, loaded);
 	if (loaded < 0)
 		return 1;

@@ -29,6 +29,10 @@ struct ftpd_options {
 	unsigned long delay_failed_login, max_login_fails;
 	unsigned long anon_max_rate, local_max_rate;
 	char *pid_file;
+	int ssl_enable, allow_anon_ssl, force_local_logins_ssl, force_local_data_ssl;
+	int require_ssl_reuse, implicit_ssl;
+	unsigned long implicit_ssl_port;
+	char *ssl_cert_file, *ssl_key_file, *ssl_ciphers;
 };
 
 extern struct ftpd_options opt;

@@ -91,7 +91,39 @@ reply_errno(struct ftp_session *s, int code, const char *what)
 	reply(s, code, "%s: %s.", what, why);
 }
 
+/* End the session: replies out, TLS closed with close_notify. */
+static void __attribute__((noreturn))
+pi_exit(struct ftp_session *s)
+{
+	conn_flush(&s->ctl);
+	if (s->ctl.ssl != NULL)
+		tls_close(s->ctl.ssl);
+	exit(0);
+}
+
 /* ---- login and session commands ---- */
+
+/* SECURITY: with ssl_enable, passwords of real accounts never cross the
+ * wire in clear (force_local_logins_ssl); anonymous sessions use TLS only
+ * when allow_anon_ssl says so. */
+static int
+login_allowed_over(struct ftp_session *s, const char *user)
+{
+	int anon = strcasecmp(user, "anonymous") == 0 || strcasecmp(user, "ftp") == 0;
+
+	if (!opt.ssl_enable)
+		return 1;
+	if (anon && s->tls && !opt.allow_anon_ssl) {
+		reply(s, 530, "Anonymous sessions may not use encryption.");
+		return 0;
+	}
+	if (!anon && !s->tls && opt.force_local_logins_ssl) {
+		log_msg(LOG_NOTICE, "refused plaintext login for %s: AUTH TLS required", user);
+		reply(s, 530, "Non-anonymous sessions must use encryption (AUTH TLS).");
+		return 0;
+	}
+	return 1;
+}
 
 static void
 cmd_user(struct ftp_session *s, const char *arg)
@@ -105,6 +137,11 @@ cmd_user(struct ftp_session *s, const char *arg)
 	if ((strcasecmp(arg, "anonymous") == 0 || strcasecmp(arg, "ftp") == 0) &&
 	    !opt.anonymous_enable) {
 		reply(s, 530, "This FTP server does not allow anonymous logins.");
+		free(s->user);
+		s->user = NULL;
+		return;
+	}
+	if (!login_allowed_over(s, arg)) {
 		free(s->user);
 		s->user = NULL;
 		return;
@@ -132,10 +169,8 @@ cmd_pass(struct ftp_session *s, const char *arg)
 	buffer_free(&why);
 	free(s->user);
 	s->user = NULL;
-	if (fatal) {
-		conn_flush(&s->ctl);
-		exit(0);
-	}
+	if (fatal)
+		pi_exit(s);
 }
 
 static void
@@ -164,8 +199,7 @@ cmd_quit(struct ftp_session *s, const char *arg)
 {
 	(void)arg;
 	reply(s, 221, "Goodbye.");
-	conn_flush(&s->ctl);
-	exit(0);
+	pi_exit(s);
 }
 
 static void
@@ -212,6 +246,85 @@ cmd_opts(struct ftp_session *s, const char *arg)
 		buffer_free(&facts);
 	} else
 		reply(s, 501, "Option not understood.");
+}
+
+/* ---- TLS (RFC 4217) ---- */
+
+static int
+start_tls(struct ftp_session *s)
+{
+	s->ctl.ssl = tls_accept(ftp_tls_ctx, s->ctl.fd, 30000, s->sid_ctx, sizeof(s->sid_ctx));
+	if (s->ctl.ssl == NULL)
+		return -1;
+	s->tls = 1;
+	return 0;
+}
+
+static void
+cmd_auth(struct ftp_session *s, const char *arg)
+{
+	if (!opt.ssl_enable || ftp_tls_ctx == NULL) {
+		reply(s, 502, "TLS is not enabled on this server.");
+		return;
+	}
+	if (s->tls) {
+		reply(s, 503, "Already using TLS.");
+		return;
+	}
+	if (strcasecmp(arg, "TLS") != 0 && strcasecmp(arg, "SSL") != 0 &&
+	    strcasecmp(arg, "TLS-C") != 0 && strcasecmp(arg, "TLS-P") != 0) {
+		reply(s, 504, "Unknown AUTH type.");
+		return;
+	}
+	reply(s, 234, "Proceed with negotiation.");
+	conn_flush(&s->ctl);
+	/* SECURITY: whatever the client pipelined in clear after AUTH is
+	 * dropped, never run as if it had come through TLS. */
+	conn_drop_input(&s->ctl);
+	if (start_tls(s) < 0) {
+		log_msg(LOG_NOTICE, "AUTH TLS handshake failed; closing");
+		exit(0);
+	}
+}
+
+static void
+cmd_pbsz(struct ftp_session *s, const char *arg)
+{
+	if (!s->tls) {
+		reply(s, 503, "PBSZ needs AUTH TLS first.");
+		return;
+	}
+	s->pbsz = 1;
+	reply(s, 200, "PBSZ=0%s", strcmp(arg, "0") == 0 ? "" : " (only 0 is used)");
+}
+
+static void
+cmd_prot(struct ftp_session *s, const char *arg)
+{
+	if (!s->tls || !s->pbsz) {
+		reply(s, 503, "PROT needs AUTH TLS and PBSZ first.");
+	} else if (strcasecmp(arg, "P") == 0) {
+		s->prot_p = 1;
+		reply(s, 200, "PROT now Private.");
+	} else if (strcasecmp(arg, "C") == 0) {
+		if (s->kind != LOGIN_ANON && s->kind != LOGIN_NONE && opt.force_local_data_ssl) {
+			reply(s, 534, "Data connections must be encrypted.");
+			return;
+		}
+		s->prot_p = 0;
+		reply(s, 200, "PROT now Clear.");
+	} else if (strcasecmp(arg, "S") == 0 || strcasecmp(arg, "E") == 0) {
+		reply(s, 536, "PROT %s is not supported; use P or C.", arg);
+	} else
+		reply(s, 504, "Unknown PROT level.");
+}
+
+static void
+cmd_ccc(struct ftp_session *s, const char *arg)
+{
+	(void)arg;
+	/* SECURITY: dropping back to clear text would expose what follows. */
+	reply(s, 534, "CCC refused: the control connection stays encrypted.");
 }
 
 /* ---- directories ---- */
@@ -734,6 +847,18 @@ finish_reply(struct ftp_session *s, int result, enum dtp_kind kind)
 		reply(s, 451, kind == DTP_STOR ? "Failure writing to local file."
 					       : "Failure reading local file.");
 		break;
+	case DTP_EV_TLSFAIL:
+		reply(s, 522, "TLS negotiation on the data connection failed.");
+		break;
+	case DTP_EV_NOREUSE:
+		reply(s, 522, "Data connection refused: it must resume the control connection's "
+			      "TLS session (require_ssl_reuse=YES). Use a client that does "
+			      "(curl, lftp), or ask the admin to set require_ssl_reuse=NO.");
+		break;
+	case DTP_EV_UNCLEAN:
+		reply(s, 226, "Transfer complete, but the TLS stream ended without close_notify: "
+			      "logged as incomplete.");
+		break;
 	case 'A':
 		reply(s, 426, "Connection closed; transfer aborted.");
 		reply(s, 226, "ABOR successful.");
@@ -750,6 +875,10 @@ finish_reply(struct ftp_session *s, int result, enum dtp_kind kind)
 static int
 data_ready(struct ftp_session *s)
 {
+	if (opt.ssl_enable && opt.force_local_data_ssl && s->kind != LOGIN_ANON && !s->prot_p) {
+		reply(s, 522, "Data connections must be encrypted: use PROT P.");
+		return 0;
+	}
 	if (!s->port_set && s->pasv_fd < 0) {
 		reply(s, 425, "Use PORT, EPRT, PASV or EPSV first.");
 		return 0;
@@ -765,6 +894,7 @@ run_transfer(struct ftp_session *s, struct dtp_job *job, const char *opening)
 
 	job->pasv_fd = s->pasv_fd;
 	job->active_fd = -1;
+	job->tls = s->prot_p;
 	job->port_addr = s->port_addr;
 	if (s->pasv_fd < 0 && opt.connect_from_port_20 && sandbox_privileged()) {
 		job->active_fd = session_bind_data(s, &s->port_addr);
@@ -1195,6 +1325,8 @@ static const struct ftp_cmd commands[] = {
 	{"ABOR", cmd_abor, NEED_LOGIN, NULL, "ABOR (abort the transfer)"},
 	{"ACCT", cmd_acct, ARG_REQ, NULL, "ACCT <account> (not needed)"},
 	{"ALLO", cmd_allo, NEED_LOGIN, NULL, "ALLO <size> (ignored)"},
+	{"AUTH", cmd_auth, ARG_REQ, "AUTH TLS", "AUTH TLS (RFC 4217)"},
+	{"CCC", cmd_ccc, 0, NULL, "CCC (refused)"},
 	{"APPE", cmd_appe, NEED_LOGIN | ARG_REQ, NULL, "APPE <path>"},
 	{"CDUP", cmd_cdup, NEED_LOGIN, NULL, "CDUP"},
 	{"CWD", cmd_cwd, NEED_LOGIN | ARG_REQ, NULL, "CWD <path>"},
@@ -1216,7 +1348,9 @@ static const struct ftp_cmd commands[] = {
 	{"OPTS", cmd_opts, ARG_REQ, NULL, "OPTS UTF8 ON | OPTS MLST facts"},
 	{"PASS", cmd_pass, 0, NULL, "PASS <password>"},
 	{"PASV", cmd_pasv, NEED_LOGIN, "PASV", "PASV"},
+	{"PBSZ", cmd_pbsz, ARG_REQ, "PBSZ", "PBSZ 0"},
 	{"PORT", cmd_port, NEED_LOGIN | ARG_REQ, NULL, "PORT h1,h2,h3,h4,p1,p2"},
+	{"PROT", cmd_prot, ARG_REQ, "PROT", "PROT P|C"},
 	{"PWD", cmd_pwd, NEED_LOGIN, NULL, "PWD"},
 	{"QUIT", cmd_quit, 0, NULL, "QUIT"},
 	{"REIN", cmd_rein, 0, NULL, "REIN (log out, keep the connection)"},
@@ -1282,7 +1416,8 @@ cmd_feat(struct ftp_session *s, const char *arg)
 	(void)arg;
 	conn_printf(&s->ctl, "211-Features:\r\n");
 	for (const struct ftp_cmd *c = commands; c->name != NULL; c++) {
-		if (c->feat == NULL)
+		if (c->feat == NULL || (c->fn == cmd_auth && !opt.ssl_enable) ||
+		    ((c->fn == cmd_pbsz || c->fn == cmd_prot) && !opt.ssl_enable))
 			continue;
 		if (strcmp(c->feat, "MLST") == 0) {
 			listing_mlst_feat(&facts, s->mlst_facts);
@@ -1419,6 +1554,10 @@ pi_run(struct ftp_session *s)
 	signal(SIGPIPE, SIG_IGN);
 	/* Urgent data (Telnet Synch before ABOR) stays in the command stream. */
 	setsockopt(s->ctl.fd, SOL_SOCKET, SO_OOBINLINE, &on, sizeof(on));
+	if (s->implicit_tls && !s->tls && (ftp_tls_ctx == NULL || start_tls(s) < 0)) {
+		log_msg(LOG_NOTICE, "implicit TLS handshake failed; closing");
+		exit(0);
+	}
 	if (s->kind == LOGIN_NONE)
 		reply(s, 220, "%s", opt.ftpd_banner);
 	else
@@ -1436,10 +1575,9 @@ pi_run(struct ftp_session *s)
 			break;
 		case CONN_TIMEOUT:
 			reply(s, 421, "Timeout.");
-			conn_flush(&s->ctl);
-			exit(0);
+			pi_exit(s);
 		default:
-			exit(0);
+			pi_exit(s);
 		}
 	}
 }

@@ -1,6 +1,15 @@
 /* session: the per-session monitor. It forks the pre-login worker, answers
  * its typed requests (login, bind port 20, chown), and after a login forks
- * the post-login worker as the target user. It never reads client bytes. */
+ * the post-login worker as the target user. It never reads client bytes.
+ *
+ * TLS across the login: an OpenSSL connection cannot move between
+ * processes, and the post-login worker is a new process (a new uid). So
+ * the pre-login worker, which did AUTH TLS, stays on after the login as a
+ * relay: it keeps the client socket and the TLS state and passes plaintext
+ * over a socketpair whose other end becomes the post-login worker's
+ * control connection. The relay runs as nopriv_user in the empty chroot
+ * under the pre-login seccomp filter, and sends close_notify when the
+ * session ends. The monitor never sees a TLS record. */
 #include "session.h"
 
 #include <arpa/inet.h>
@@ -35,6 +44,8 @@ static pid_t worker;
 static int mon_fd = -1;
 static unsigned login_fails;
 static struct sandbox_id target; /* identity after login */
+
+SSL_CTX *ftp_tls_ctx;
 
 static int
 is_anonymous_name(const char *u)
@@ -300,23 +311,40 @@ spawn_worker(int postlogin)
  * post-login worker takes over) or on REIN (a fresh pre-login worker). The
  * first chunk may already be in hand. */
 static void
-take_over(const struct ps_msg *first, int postlogin)
+take_over(struct ps_msg *first, int postlogin)
 {
-	struct ps_msg m;
+	struct ps_msg *cur = first, m;
 	int status;
 
 	buffer_clear(&sess.ctl.in);
 	sess.ctl.consumed = 0;
-	if (first != NULL && first->len > 0)
-		buffer_append(&sess.ctl.in, first->data, first->len);
-	while (first == NULL || first->len > 0) {
-		if (ps_recv(mon_fd, &m) < 0 || m.type != PS_HANDOFF)
-			die("monitor: handoff failed");
-		if (m.len == 0)
+	for (;;) {
+		if (cur == NULL) {
+			if (ps_recv(mon_fd, &m) < 0)
+				die("monitor: handoff failed");
+			cur = &m;
+		}
+		if (cur->type == PS_HANDOFF_END)
 			break;
-		buffer_append(&sess.ctl.in, m.data, m.len);
+		if (cur->type != PS_HANDOFF)
+			die("monitor: unexpected request %u in a handoff", cur->type);
+		buffer_append(&sess.ctl.in, cur->data, cur->len);
+		cur = NULL;
 	}
-	waitpid(worker, &status, 0);
+	if (cur->len != 3)
+		die("monitor: malformed handoff");
+	sess.tls = cur->data[0] != 0;
+	sess.pbsz = cur->data[1] != 0;
+	sess.prot_p = cur->data[2] != 0;
+	if (cur->fd >= 0) {
+		/* The old worker stays on as the TLS relay; the fd is its
+		 * plaintext side, the new worker's control connection. */
+		close(sess.ctl.fd);
+		sess.ctl.fd = cur->fd;
+		cur->fd = -1;
+		sess.relay = worker;
+	} else
+		waitpid(worker, &status, 0);
 	close(mon_fd);
 	mon_fd = -1;
 	if (postlogin)
@@ -362,6 +390,7 @@ monitor_loop(void)
 				take_over(NULL, 1);
 			break;
 		case PS_HANDOFF:
+		case PS_HANDOFF_END:
 			if (sess.kind == LOGIN_NONE)
 				die("monitor: handoff before login");
 			take_over(&m, 0);
@@ -391,6 +420,13 @@ monitor_loop(void)
 out:
 	while (waitpid(worker, &status, 0) < 0 && errno == EINTR)
 		;
+	if (sess.relay > 0) {
+		int rstatus;
+
+		close(sess.ctl.fd); /* the relay sees EOF and says close_notify */
+		while (waitpid(sess.relay, &rstatus, 0) < 0 && errno == EINTR)
+			;
+	}
 	log_msg(LOG_INFO, "session end: %s", outcome(status));
 }
 
@@ -400,8 +436,10 @@ ftp_session(int fd, const struct sockaddr_storage *peer, int tag)
 	socklen_t len = sizeof(sess.local);
 	unsigned char rnd[3];
 
-	(void)tag;
 	memset(&sess, 0, sizeof(sess));
+	sess.implicit_tls = tag == 1;
+	if (getrandom(sess.sid_ctx, sizeof(sess.sid_ctx), 0) != sizeof(sess.sid_ctx))
+		die("getrandom: %s", strerror(errno));
 	conn_init(&sess.ctl, fd, FTP_MAX_LINE, (int)opt.idle_session_timeout * 1000);
 	sess.peer = *peer;
 	ftpaddr_unmap(&sess.peer);
@@ -453,6 +491,9 @@ void
 session_handoff(struct ftp_session *s)
 {
 	struct conn *c = &s->ctl;
+	unsigned char state[3] = {(unsigned char)s->tls, (unsigned char)s->pbsz,
+				  (unsigned char)s->prot_p};
+	int sv[2] = {-1, -1};
 
 	buffer_consume(&c->in, c->consumed);
 	c->consumed = 0;
@@ -461,8 +502,15 @@ session_handoff(struct ftp_session *s)
 
 		ps_send(s->monitor, PS_HANDOFF, buffer_head(&c->in) + off, n, -1);
 	}
-	ps_send(s->monitor, PS_HANDOFF, NULL, 0, -1);
+	if (c->ssl != NULL && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		die("socketpair: %s", strerror(errno));
 	conn_flush(c);
+	ps_send(s->monitor, PS_HANDOFF_END, state, sizeof(state), sv[1]);
+	if (c->ssl == NULL)
+		_exit(0);
+	close(sv[1]);
+	close(s->monitor);
+	tls_relay(c->ssl, sv[0]);
 	_exit(0);
 }
 

@@ -8,6 +8,7 @@
 
 #include "fs.h"
 #include "netio.h"
+#include "tls.h"
 
 enum login_kind { LOGIN_NONE, LOGIN_ANON, LOGIN_LOCAL, LOGIN_GUEST };
 
@@ -45,11 +46,23 @@ struct ftp_session {
 	unsigned long max_rate;
 	unsigned idle_timeout;
 
+	/* TLS (RFC 4217). The control channel's TLS lives in the pre-login
+	 * worker, which becomes a relay after login (see session.c). */
+	int implicit_tls; /* accepted on the implicit FTPS listener */
+	int tls;	  /* control channel encrypted */
+	int pbsz, prot_p; /* PBSZ 0 seen; PROT P in force */
+	unsigned char sid_ctx[16]; /* this session's TLS resumption context */
+	pid_t relay;
+
 	/* The DTP while a transfer runs. */
 	pid_t dtp_pid;
 	int dtp_fd; /* status pipe from the DTP */
 	int quit_pending;
 };
+
+/* The TLS context (NULL without ssl_enable), made before any session so
+ * every process of a session shares its ticket keys. */
+extern SSL_CTX *ftp_tls_ctx;
 
 /* The listener's session entry point (runs the monitor). */
 void ftp_session(int fd, const struct sockaddr_storage *peer, int tag);
