@@ -896,7 +896,7 @@ run_transfer(struct ftp_session *s, struct dtp_job *job, const char *opening)
 	job->active_fd = -1;
 	job->tls = s->prot_p;
 	job->port_addr = s->port_addr;
-	if (s->pasv_fd < 0 && opt.connect_from_port_20 && sandbox_privileged()) {
+	if (s->pasv_fd < 0 && opt.connect_from_port_20 && s->privileged) {
 		job->active_fd = session_bind_data(s, &s->port_addr);
 		if (job->active_fd < 0) {
 			log_msg(LOG_ERR, "monitor could not bind port %lu", opt.ftp_data_port);
@@ -1430,23 +1430,24 @@ cmd_feat(struct ftp_session *s, const char *arg)
 	buffer_free(&facts);
 }
 
-/* Telnet IP and Synch (IAC IP, IAC DM) that clients put before ABOR. */
+/* Telnet IP and Synch (IAC IP, IAC DM) that clients put before ABOR, and
+ * the DM byte left inline by urgent data: only at the start of a line, so
+ * every byte of a path (0xff included) reaches the filesystem as sent. */
 static void
 strip_telnet(char *line)
 {
-	char *w = line;
+	char *r = line;
 
-	for (char *r = line; *r; r++) {
-		if ((unsigned char)*r == 0xff && r[1] != '\0') {
+	for (;;) {
+		if ((unsigned char)r[0] == 0xff && r[1] != '\0')
+			r += 2;
+		else if ((unsigned char)r[0] == 0xf2)
 			r++;
-			continue;
-		}
-		if ((unsigned char)*r == 0xf2 || (unsigned char)*r == 0xf4 ||
-		    (unsigned char)*r == 0xff)
-			continue;
-		*w++ = *r;
+		else
+			break;
 	}
-	*w = '\0';
+	if (r != line)
+		memmove(line, r, strlen(r) + 1);
 }
 
 static int

@@ -438,6 +438,7 @@ ftp_session(int fd, const struct sockaddr_storage *peer, int tag)
 
 	memset(&sess, 0, sizeof(sess));
 	sess.implicit_tls = tag == 1;
+	sess.privileged = sandbox_privileged();
 	if (getrandom(sess.sid_ctx, sizeof(sess.sid_ctx), 0) != sizeof(sess.sid_ctx))
 		die("getrandom: %s", strerror(errno));
 	conn_init(&sess.ctl, fd, FTP_MAX_LINE, (int)opt.idle_session_timeout * 1000);
