@@ -315,7 +315,7 @@ conf_dump(const struct conf_option *t, FILE *out)
 			struct vector *l = t[i].var;
 
 			if (l->count == 0)
-				fprintf(out, "# %s= (none)%s\n", t[i].name, mark);
+				fprintf(out, "%s=%s\n", t[i].name, mark);
 			for (size_t j = 0; j < l->count; j++)
 				fprintf(out, "%s=%s%s\n", t[i].name, l->strings[j], mark);
 			continue;
