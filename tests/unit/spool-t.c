@@ -1,0 +1,467 @@
+/* spool-t: storing, crossposts, overview ranges, history, rebuild, check,
+ * crash recovery, and the writer process over its socket (parallel
+ * numbering, kill -9, group commands, writer down). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../nntpd/active.h"
+#include "../../nntpd/overview.h"
+#include "../../nntpd/spool.h"
+#include "../../nntpd/writer.h"
+#include "buffer.h"
+#include "tap.h"
+#include "xmalloc.h"
+
+#define HOST "news.example"
+
+static char dir[] = "/tmp/spool-t.XXXXXX";
+static struct buffer reply;
+
+static int
+post(struct writer *w, const char *groups, const char *subject, const char *extra,
+     const char *body)
+{
+	struct buffer t = BUFFER_INIT;
+	int code;
+
+	buffer_printf(&t, "From: u@example.com\r\nSubject: %s\r\nNewsgroups: %s\r\n%s\r\n%s",
+		      subject, groups, extra, body);
+	code = writer_process(w, SUBMIT_POST, NULL, NULL, buffer_head(&t), t.len, &reply);
+	buffer_free(&t);
+	return code;
+}
+
+static int
+path_stat(const char *rel, struct stat *st)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	int rc = fstatat(fd, rel, st, AT_SYMLINK_NOFOLLOW);
+
+	close(fd);
+	return rc;
+}
+
+static char *
+slurp(const char *rel, size_t *len)
+{
+	char *path = xasprintf("%s/%s", dir, rel);
+	int fd = open(path, O_RDONLY);
+	struct buffer b = BUFFER_INIT;
+	ssize_t n;
+
+	free(path);
+	if (fd >= 0) {
+		while ((n = read(fd, buffer_reserve(&b, 4096), 4096)) > 0)
+			buffer_commit(&b, (size_t)n);
+		close(fd);
+	}
+	*len = b.len;
+	buffer_cstr(&b);
+	return b.data ? b.data : xstrdup("");
+}
+
+static void
+test_store(struct spool *s, struct writer *w)
+{
+	struct stat a, b;
+	struct spool_article art;
+	char *text;
+	size_t len;
+
+	ok(post(w, "a.one,a.two", "cross", "Organization: Example Org\r\n", ".dot line\r\nbody\r\n") ==
+	       240,
+	   "crosspost accepted");
+	ok(path_stat("articles/a/one/1", &a) == 0 && path_stat("articles/a/two/1", &b) == 0 &&
+	       a.st_ino == b.st_ino && a.st_nlink == 2,
+	   "crosspost is one file, hard-linked into both groups");
+	text = slurp("articles/a/one/1", &len);
+	ok(strstr(text, "\r\nXref: " HOST " a.one:1 a.two:1\r\n") != NULL,
+	   "one Xref names every group:number");
+	ok(strstr(text, "\r\n\r\n..dot line\r\nbody\r\n") != NULL && len >= 2 &&
+	       memcmp(text + len - 2, "\r\n", 2) == 0,
+	   "stored dot-stuffed, CRLF, without the terminating dot");
+	ok(spool_open_article(spool_dirfd(s), "a.two", 1, &art) == 0, "open article by number");
+	ok(art.size == len && art.header_len < len && memcmp(text + art.header_len - 2, "\r\n\r\n", 4) == 0,
+	   "size and header length: HEAD is [0,header_len), BODY follows the blank line");
+	ok(spool_article_header(&art, "organization", &reply) == 0 &&
+	       strcmp(buffer_cstr(&reply), "Example Org") == 0,
+	   "header lookup from the article file (HDR on a non-overview field)");
+	close(art.fd);
+	free(text);
+	ok(spool_open_article(spool_dirfd(s), "a.one", 99, &art) < 0 && errno == ENOENT,
+	   "absent article: ENOENT");
+}
+
+static void
+test_overview(struct spool *s, struct writer *w)
+{
+	struct overview_range r;
+	char subj[32];
+	int good = 1;
+
+	for (int i = 2; i <= 6; i++) {
+		snprintf(subj, sizeof(subj), "subject %d", i);
+		good &= post(w, "a.one", subj, "", "line\r\n") == 240;
+	}
+	ok(good, "five more posts");
+	overview_range_init(&r);
+	ok(overview_read(spool_dirfd(s), "a.one", 2, 4, &r) == 0 && r.count == 3 &&
+	       r.v[0].number == 2 && r.v[2].number == 4,
+	   "OVER 2-4: three entries");
+	ok(r.count == 3 && strncmp(overview_line(&r, 1), "subject 3\tu@example.com\t", 24) == 0,
+	   "overview line: Subject, From first");
+	ok(r.count == 3 && memmem(overview_line(&r, 1), r.v[1].len, "\tXref: " HOST " a.one:3", 22),
+	   "overview line ends with the full Xref");
+	ok(r.count == 3 && memchr(overview_line(&r, 1), '\r', r.v[1].len) == NULL,
+	   "overview line without CRLF");
+	ok(overview_read(spool_dirfd(s), "a.one", 1, UINT64_MAX, &r) == 0 && r.count == 6 &&
+	       r.next == 0,
+	   "OVER 1-: six entries, index exhausted");
+	ok(overview_read(spool_dirfd(s), "a.one", 7, 100, &r) == 0 && r.count == 0,
+	   "OVER beyond the high mark: empty");
+	ok(overview_read(spool_dirfd(s), "no.such", 1, 100, &r) == 0 && r.count == 0,
+	   "OVER of a group without overview: empty");
+	overview_range_free(&r);
+}
+
+static void
+test_lookup(struct spool *s, struct writer *w)
+{
+	struct history *h = history_open(spool_dirfd(s), 0);
+	struct spool_article art;
+	struct active a;
+	char *g = NULL;
+	uint64_t n = 0;
+
+	ok(post(w, "a.two", "by id", "Message-ID: <by-id@example.com>\r\n", "x\r\n") == 240,
+	   "post with own Message-ID");
+	ok(h != NULL && spool_find_msgid(h, spool_dirfd(s), "<by-id@example.com>", &g, &n, &art) == 0 &&
+	       strcmp(g, "a.two") == 0 && n == 2,
+	   "Message-ID -> a.two:2 (read-only history)");
+	if (g != NULL) {
+		close(art.fd);
+		free(g);
+	}
+	ok(h != NULL && spool_find_msgid(h, spool_dirfd(s), "<by-id@EXAMPLE.COM>", &g, &n, &art) == 0,
+	   "domain part compares case-insensitively");
+	if (g != NULL) {
+		close(art.fd);
+		free(g);
+	}
+	ok(h != NULL && history_lookup(h, "<unknown@example.com>", NULL) == 0, "unknown ID: not found");
+	history_close(h);
+	active_init(&a);
+	ok(active_refresh(&a, spool_dirfd(s)) == 1 && active_refresh(&a, spool_dirfd(s)) == 0,
+	   "reader reloads active only when it changed");
+	ok(active_find(&a, "a.one") && active_find(&a, "a.one")->high == 6 &&
+	       strcmp(active_find(&a, "a.one")->description, "first group") == 0,
+	   "reader sees marks and description");
+	post(w, "a.one", "more", "", "x\r\n");
+	ok(active_refresh(&a, spool_dirfd(s)) == 1 && active_find(&a, "a.one")->high == 7,
+	   "reader sees the new high mark after a post");
+	active_free(&a);
+}
+
+static const char *const index_files[] = {"overview/a.one.idx", "overview/a.one.dat",
+					  "overview/a.two.idx", "overview/a.two.dat",
+					  "history",		"history.dat",
+					  "active",		NULL};
+
+static void
+test_rebuild(const char *d)
+{
+	struct buffer why = BUFFER_INIT, rep = BUFFER_INIT;
+	struct spool *s = spool_open(d, HOST, 1);
+	char *first[8];
+	size_t flen[8], len;
+	int same = 1;
+
+	ok(spool_check(spool_dirfd(s), &rep) == 0, "check: clean spool (%s)", buffer_cstr(&rep));
+	history_add(spool_history(s), "<remembered@peer>", 1000, NULL);
+	ok(spool_rebuild(s, &why) == 0, "rebuild");
+	for (int i = 0; index_files[i]; i++)
+		first[i] = slurp(index_files[i], &flen[i]);
+	ok(spool_rebuild(s, &why) == 0, "rebuild again");
+	for (int i = 0; index_files[i]; i++) {
+		char *again = slurp(index_files[i], &len);
+
+		if (len != flen[i] || memcmp(again, first[i], len) != 0) {
+			same = 0;
+			printf("# %s differs\n", index_files[i]);
+		}
+		free(again);
+		free(first[i]);
+	}
+	ok(same, "second rebuild changes nothing");
+	ok(history_lookup(spool_history(s), "<by-id@example.com>", NULL) == 1 &&
+	       history_lookup(spool_history(s), "<remembered@peer>", NULL) == 1,
+	   "history rebuilt, remembered IDs kept");
+	buffer_clear(&rep);
+	ok(spool_check(spool_dirfd(s), &rep) == 0, "check after rebuild (%s)", buffer_cstr(&rep));
+	unlinkat(spool_dirfd(s), "articles/a/one/5", 0);
+	buffer_clear(&rep);
+	ok(spool_check(spool_dirfd(s), &rep) > 0 && strstr(buffer_cstr(&rep), "a.one:5"),
+	   "check reports a missing article");
+	spool_rebuild(s, &why);
+	buffer_clear(&rep);
+	ok(spool_check(spool_dirfd(s), &rep) == 0, "rebuild repairs it (%s)", buffer_cstr(&rep));
+	spool_close(s);
+	buffer_free(&why);
+	buffer_free(&rep);
+}
+
+static void
+write_rel(const char *rel, const char *text)
+{
+	char *path = xasprintf("%s/%s", dir, rel);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		ok(0, "writing %s", rel);
+	if (fd >= 0)
+		close(fd);
+	free(path);
+}
+
+static void
+test_recovery(const char *d)
+{
+	struct spool *s;
+	struct stat a, b;
+	struct buffer rep = BUFFER_INIT;
+	struct overview_entry e;
+	struct active act;
+	uint64_t one_high;
+
+	/* State 1: a crash while writing the temp file. */
+	write_rel("tmp/123.1", "Path: half-written");
+	/* State 2: renamed into a.one, not yet linked into a.two, nothing
+	 * indexed, active not raised. */
+	active_init(&act);
+	active_refresh(&act, open(d, O_RDONLY | O_DIRECTORY));
+	one_high = active_find(&act, "a.one")->high;
+	char *rel = xasprintf("articles/a/one/%llu", (unsigned long long)one_high + 1);
+	char *text = xasprintf("Path: x\r\nFrom: u@example.com\r\nSubject: crash\r\n"
+			       "Newsgroups: a.one,a.two\r\nMessage-ID: <crash@example.com>\r\n"
+			       "Xref: " HOST " a.one:%llu a.two:%llu\r\n\r\nbody\r\n",
+			       (unsigned long long)one_high + 1,
+			       (unsigned long long)active_find(&act, "a.two")->high + 1);
+	write_rel(rel, text);
+	/* State 3: a number above the mark in a.two's neighbour with no Xref. */
+	s = spool_open(d, HOST, 1);
+	ok(s != NULL, "writer start runs recovery");
+	ok(path_stat("tmp/123.1", &a) < 0, "tmp/ emptied");
+	ok(active_find(spool_active(s), "a.one")->high == one_high + 1,
+	   "a.one high mark raised to the recovered article");
+	char *rel2 = xasprintf("articles/a/two/%llu",
+			       (unsigned long long)active_find(spool_active(s), "a.two")->high);
+	ok(path_stat(rel, &a) == 0 && path_stat(rel2, &b) == 0 && a.st_ino == b.st_ino,
+	   "missing crosspost link made");
+	ok(history_lookup(spool_history(s), "<crash@example.com>", NULL) == 1, "history completed");
+	ok(overview_get(spool_dirfd(s), "a.one", one_high + 1, &e) == 1, "overview completed");
+	ok(spool_check(spool_dirfd(s), &rep) == 0, "check after recovery (%s)", buffer_cstr(&rep));
+	/* State 4: indexed but active not raised; state 5: junk above the mark. */
+	active_find(spool_active(s), "a.one")->high = one_high;
+	active_write(spool_active(s), spool_dirfd(s));
+	spool_close(s);
+	char *rel3 = xasprintf("articles/a/two/%llu", (unsigned long long)
+			       active_find(&act, "a.two")->high + 2);
+	write_rel(rel3, "no headers at all\r\n");
+	s = spool_open(d, HOST, 1);
+	ok(s != NULL && active_find(spool_active(s), "a.one")->high == one_high + 1,
+	   "indexed article above the mark: mark raised again");
+	ok(path_stat(rel3, &a) < 0, "junk file above the mark removed");
+	buffer_clear(&rep);
+	ok(spool_check(spool_dirfd(s), &rep) == 0, "check: no duplicate records (%s)",
+	   buffer_cstr(&rep));
+	spool_close(s);
+	active_free(&act);
+	free(rel);
+	free(rel2);
+	free(rel3);
+	free(text);
+	buffer_free(&rep);
+}
+
+static pid_t
+start_writer(const char *d)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct writer_conf wc = {HOST, 0};
+		int devnull = open("/dev/null", O_WRONLY);
+
+		dup2(devnull, 2); /* accepted-article log lines */
+		_exit(writer_main(d, &wc));
+	}
+	/* Wait until a control request succeeds. */
+	for (int i = 0; i < 200; i++) {
+		struct stat st;
+
+		if (path_stat("ctl.sock", &st) == 0 && path_stat("writer.sock", &st) == 0)
+			break;
+		usleep(10000);
+	}
+	usleep(20000);
+	return pid;
+}
+
+static void
+stop_writer(pid_t pid, int sig)
+{
+	int status;
+
+	kill(pid, sig);
+	waitpid(pid, &status, 0);
+}
+
+/* A client process: n posts to group; exits with the number accepted. */
+static pid_t
+poster(const char *d, const char *group, int n)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = open(d, O_RDONLY | O_DIRECTORY), accepted = 0;
+		struct buffer t = BUFFER_INIT, r = BUFFER_INIT;
+
+		for (int i = 0; i < n; i++) {
+			int code = 0;
+
+			buffer_clear(&t);
+			buffer_printf(&t,
+				      "From: p%d@example.com\r\nSubject: parallel %d\r\n"
+				      "Newsgroups: %s\r\n\r\nbody %d\r\n",
+				      (int)getpid(), i, group, i);
+			for (int tries = 0; tries < (i == 0 ? 50 : 1); tries++) {
+				code = writer_submit_from(fd, SUBMIT_POST, NULL, "127.0.0.1",
+							  buffer_head(&t), t.len, &r);
+				if (code != 440)
+					break;
+				usleep(10000);
+			}
+			accepted += code == 240;
+		}
+		_exit(accepted >= 250 ? 250 : accepted);
+	}
+	return pid;
+}
+
+static void
+test_writer_process(const char *d)
+{
+	pid_t w, p1, p2;
+	int st1, st2, fd = open(d, O_RDONLY | O_DIRECTORY);
+	struct timespec t0, t1;
+	struct buffer rep = BUFFER_INIT;
+	struct active a;
+	double secs;
+
+	ok(writer_submit(fd, SUBMIT_POST, NULL, "x", 1, &rep) == 440 &&
+	       strstr(buffer_cstr(&rep), "try again later"),
+	   "writer down: 440, nothing stored");
+	ok(writer_submit(fd, SUBMIT_IHAVE, "<a@b>", "x", 1, &rep) == 436, "writer down: IHAVE 436");
+	w = start_writer(d);
+	ok(writer_control(fd, "newgroup b.par y parallel posts", &rep) == 200,
+	   "newgroup through the running writer (%s)", buffer_cstr(&rep));
+	ok(writer_control(fd, "newgroup b.par y", &rep) == 500 && strstr(buffer_cstr(&rep), "exists"),
+	   "existing group refused");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	p1 = poster(d, "b.par", 1000);
+	p2 = poster(d, "b.par", 1000);
+	waitpid(p1, &st1, 0);
+	waitpid(p2, &st2, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	printf("# 2000 posts in %.2fs: %.0f/s\n", secs, 2000 / secs);
+	ok(WIFEXITED(st1) && WIFEXITED(st2) && WEXITSTATUS(st1) == 250 && WEXITSTATUS(st2) == 250,
+	   "both clients had every post accepted");
+	active_init(&a);
+	active_refresh(&a, fd);
+	ok(active_find(&a, "b.par") && active_find(&a, "b.par")->high == 2000,
+	   "2000 posts from 2 parallel clients: high mark 2000");
+	{
+		struct overview_range r;
+		uint64_t seen = 0, lo = 1;
+
+		overview_range_init(&r);
+		do {
+			overview_read(fd, "b.par", lo, UINT64_MAX, &r);
+			seen += r.count;
+			lo = r.next;
+		} while (lo != 0);
+		overview_range_free(&r);
+		ok(seen == 2000, "2000 distinct numbers in overview (%llu)", (unsigned long long)seen);
+	}
+	/* kill -9 in the middle of a stream of posts. */
+	p1 = poster(d, "b.par", 1000);
+	usleep(150000);
+	stop_writer(w, SIGKILL);
+	waitpid(p1, &st1, 0);
+	ok(WIFEXITED(st1), "client survives the writer's death");
+	{
+		struct spool *s = spool_open(d, HOST, 1);
+
+		buffer_clear(&rep);
+		ok(s != NULL && spool_check(spool_dirfd(s), &rep) == 0,
+		   "after kill -9 and recovery every article is whole and indexed (%s)",
+		   buffer_cstr(&rep));
+		spool_close(s);
+	}
+	w = start_writer(d);
+	ok(writer_control(fd, "rmgroup b.par", &rep) == 200, "rmgroup through the writer");
+	stop_writer(w, SIGTERM);
+	active_refresh(&a, fd);
+	ok(active_find(&a, "b.par") == NULL, "group gone from active");
+	active_free(&a);
+	buffer_free(&rep);
+	close(fd);
+}
+
+int
+main(void)
+{
+	struct buffer why = BUFFER_INIT;
+	struct writer_conf wc = {HOST, 0};
+	struct spool *s;
+	struct writer *w;
+	char *cmd;
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	s = spool_open(dir, HOST, 1);
+	ok(s != NULL, "spool created in %s", dir);
+	if (s == NULL)
+		return tap_done();
+	ok(spool_open(dir, HOST, 1) == NULL && errno == EWOULDBLOCK,
+	   "a second writer cannot take the lock");
+	ok(spool_newgroup(s, "a.one", 'y', "first group", "t", &why) == 0 &&
+	       spool_newgroup(s, "a.two", 'y', "", "t", &why) == 0,
+	   "groups created");
+	ok(spool_newgroup(s, "a.one.2", 'y', "", "t", &why) < 0, "numeric component clashing with a.one refused");
+	w = writer_new(s, &wc);
+	test_store(s, w);
+	test_overview(s, w);
+	test_lookup(s, w);
+	writer_free(w);
+	spool_close(s);
+	test_rebuild(dir);
+	test_recovery(dir);
+	test_writer_process(dir);
+	cmd = xasprintf("rm -rf %s", dir);
+	if (system(cmd) != 0)
+		ok(0, "cleanup");
+	free(cmd);
+	buffer_free(&why);
+	buffer_free(&reply);
+	return tap_done();
+}
