@@ -26,7 +26,16 @@ struct child {
 	int family;
 };
 
+struct penalty {
+	unsigned char addr[16];
+	int family;
+	unsigned strikes;
+	time_t until;
+};
+
 static volatile sig_atomic_t got_chld, got_term, got_hup;
+static struct penalty *penalties;
+static size_t npenalties;
 static struct child *children;
 static size_t nchildren, children_cap;
 static struct listener *the_listener;
@@ -129,6 +138,45 @@ listener_bind(struct listener *l, const char *addr, unsigned port, int tag, stru
 	return 0;
 }
 
+static struct penalty *
+find_penalty(const unsigned char key[16], int family)
+{
+	for (size_t i = 0; i < npenalties; i++)
+		if (penalties[i].family == family && memcmp(penalties[i].addr, key, 16) == 0)
+			return &penalties[i];
+	return NULL;
+}
+
+/* SECURITY: brute force across sessions: each session closed for failed
+ * logins doubles how long its address must wait before the next one. */
+static void
+penalize(const struct child *c)
+{
+	struct listener *l = the_listener;
+	struct penalty *p = find_penalty(c->addr, c->family);
+	time_t now = time(NULL), wait;
+
+	if (l == NULL || l->backoff_seconds == 0)
+		return;
+	/* Forget addresses whose back-off ended long ago. */
+	for (size_t i = 0; i < npenalties;)
+		if (penalties[i].until + 3600 < now && &penalties[i] != p)
+			penalties[i] = penalties[--npenalties];
+		else
+			i++;
+	p = find_penalty(c->addr, c->family);
+	if (p == NULL) {
+		penalties = xrealloc(penalties, (npenalties + 1) * sizeof(*penalties));
+		p = &penalties[npenalties++];
+		memset(p, 0, sizeof(*p));
+		memcpy(p->addr, c->addr, 16);
+		p->family = c->family;
+	}
+	p->strikes++;
+	wait = (time_t)l->backoff_seconds << (p->strikes > 7 ? 6 : p->strikes - 1);
+	p->until = now + (wait > 3600 ? 3600 : wait);
+}
+
 static void
 reap(void)
 {
@@ -140,6 +188,9 @@ reap(void)
 
 		for (size_t i = 0; i < nchildren && !session; i++)
 			if (children[i].pid == pid) {
+				if (WIFEXITED(status) &&
+				    WEXITSTATUS(status) == LISTENER_EXIT_PENALTY)
+					penalize(&children[i]);
 				children[i] = children[--nchildren];
 				session = 1;
 			}
@@ -182,6 +233,14 @@ start_session(struct listener *l, int fd, const struct sockaddr_storage *peer, i
 	if (l->max_clients > 0 && nchildren >= l->max_clients) {
 		refuse(fd, l->busy_reply, text, "max_clients reached");
 		return;
+	}
+	{
+		struct penalty *p = find_penalty(key, family);
+
+		if (p != NULL && p->until > time(NULL) && l->backoff_reply != NULL) {
+			refuse(fd, l->backoff_reply, text, "address in back-off after failed logins");
+			return;
+		}
 	}
 	if (l->max_per_ip > 0 && count_addr(key, family) >= l->max_per_ip) {
 		refuse(fd, l->per_ip_reply, text, "max_per_ip reached");

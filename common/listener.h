@@ -10,6 +10,10 @@
 #include "buffer.h"
 
 #define LISTENER_MAX_SOCKETS 8
+/* A session exiting with this status (it closed after too many failed
+ * logins) puts its address in back-off: new connections from it are
+ * refused for backoff_seconds, doubling with each repeat (to an hour). */
+#define LISTENER_EXIT_PENALTY 3
 
 struct listener {
 	int fds[LISTENER_MAX_SOCKETS];
@@ -21,6 +25,8 @@ struct listener {
 	unsigned long grace_seconds;
 	const char *busy_reply;   /* sent when max_clients is reached */
 	const char *per_ip_reply; /* sent when max_per_ip is reached */
+	const char *backoff_reply; /* sent to an address in back-off */
+	unsigned long backoff_seconds; /* 0: no back-off */
 	/* In the child: serve the session on fd and return (the child exits). */
 	void (*session)(int fd, const struct sockaddr_storage *peer, int tag);
 	/* On SIGHUP: re-read the configuration; nonzero keeps the old one. */

@@ -26,6 +26,7 @@ apply_limits(void)
 	lst.max_clients = opt.max_clients;
 	lst.max_per_ip = opt.max_per_ip;
 	lst.grace_seconds = opt.shutdown_grace;
+	lst.backoff_seconds = opt.failed_login_backoff;
 }
 
 /* One context for the daemon's life: its session-ticket keys must be the
@@ -114,6 +115,7 @@ main(int argc, char **argv)
 	bind_all();
 	lst.busy_reply = "421 There are too many connected users, please try later.\r\n";
 	lst.per_ip_reply = "421 There are too many connections from your internet address.\r\n";
+	lst.backoff_reply = "421 Too many failed logins from your address; try again later.\r\n";
 	lst.session = ftp_session;
 	lst.reload = reload;
 	apply_limits();

@@ -72,6 +72,9 @@ const struct conf_option ftpd_options_table[] = {
 	U(connect_timeout, "60", 1, 3600, "Seconds to wait for an active data connection."),
 	U(delay_failed_login, "1", 0, 60, "Seconds before answering a failed login."),
 	U(max_login_fails, "3", 1, 1000, "Failed logins before the session is closed."),
+	U(failed_login_backoff, "30", 0, 3600,
+	  "After a session is closed for failed logins, its address waits this many seconds "
+	  "before it may connect again, doubling with each repeat up to an hour (0: never)."),
 	U(anon_max_rate, "0", 0, 1UL << 40, "Bytes per second per anonymous session (0: no limit)."),
 	U(local_max_rate, "0", 0, 1UL << 40, "Bytes per second per local session (0: no limit)."),
 	S(pid_file, PATH_FTPD_PID, "Pid file written when running in the background."),

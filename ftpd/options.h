@@ -26,7 +26,7 @@ struct ftpd_options {
 	char *xferlog_file;
 	unsigned long idle_session_timeout, data_connection_timeout, accept_timeout,
 	    connect_timeout;
-	unsigned long delay_failed_login, max_login_fails;
+	unsigned long delay_failed_login, max_login_fails, failed_login_backoff;
 	unsigned long anon_max_rate, local_max_rate;
 	char *pid_file;
 	int ssl_enable, allow_anon_ssl, force_local_logins_ssl, force_local_data_ssl;

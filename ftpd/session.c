@@ -24,6 +24,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -175,7 +176,10 @@ handle_login(const struct ps_msg *m)
 {
 	const char *user = m->data, *pass, *why;
 	size_t ulen = strnlen(m->data, m->len);
+	struct timespec start, until;
 	char fatal;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
 
 	if (ulen == 0 || ulen >= m->len || ulen > FTP_MAX_NAME)
 		die("monitor: malformed login request");
@@ -190,8 +194,12 @@ handle_login(const struct ps_msg *m)
 		ps_send(mon_fd, PS_OK, NULL, 0, -1);
 		return;
 	}
-	/* SECURITY: every refusal waits the same time, known user or not. */
-	sleep((unsigned)opt.delay_failed_login);
+	/* SECURITY: every refusal takes the same time from the request,
+	 * known user or not, however long PAM took to say no. */
+	until = start;
+	until.tv_sec += (time_t)opt.delay_failed_login;
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
+		;
 	login_fails++;
 	log_msg(LOG_NOTICE, "login refused for %s (%u of %lu)", user, login_fails,
 		opt.max_login_fails);
@@ -428,6 +436,8 @@ out:
 			;
 	}
 	log_msg(LOG_INFO, "session end: %s", outcome(status));
+	if (login_fails >= opt.max_login_fails)
+		exit(LISTENER_EXIT_PENALTY);
 }
 
 void
