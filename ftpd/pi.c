@@ -1462,27 +1462,43 @@ is_http_verb(const char *line, size_t n)
 	return 0;
 }
 
+int
+pi_parse_command(char *line, size_t len, char name[PI_NAME_MAX + 1], const char **arg)
+{
+	size_t n;
+
+	if (strlen(line) != len)
+		return -1;
+	strip_telnet(line);
+	n = strcspn(line, " ");
+	*arg = line[n] == ' ' ? line + n + 1 : "";
+	if (n > PI_NAME_MAX)
+		n = 0;
+	memcpy(name, line, n);
+	name[n] = '\0';
+	return 0;
+}
+
+int
+pi_known_command(const char *name)
+{
+	return find_cmd(name) != NULL;
+}
+
 static void
 dispatch(struct ftp_session *s, char *line, size_t len)
 {
 	const struct ftp_cmd *c;
-	char name[8];
+	char name[PI_NAME_MAX + 1];
 	const char *arg;
 	size_t n;
 
-	if (strlen(line) != len) {
+	if (pi_parse_command(line, len, name, &arg) < 0) {
 		reply(s, 501, "NUL byte in command.");
 		return;
 	}
-	strip_telnet(line);
 	n = strcspn(line, " ");
-	arg = line[n] == ' ' ? line + n + 1 : "";
-	c = NULL;
-	if (n > 0 && n < sizeof(name)) {
-		memcpy(name, line, n);
-		name[n] = '\0';
-		c = find_cmd(name);
-	}
+	c = name[0] != '\0' ? find_cmd(name) : NULL;
 	if (c == NULL && s->kind == LOGIN_NONE && is_http_verb(line, n)) {
 		/* SECURITY: cross-protocol requests (a browser or proxy sent to
 		 * the FTP port) end the session without a reply. */
