@@ -742,6 +742,10 @@ xferlog(struct ftp_session *s, const char *vpath, char dir, int complete, double
 {
 	struct xfer_record r = {0};
 
+	/* The session's own log line (session id, client, user in its
+	 * prefix); the xferlog line keeps wu-ftpd's format for analysers. */
+	log_msg(LOG_INFO, "transfer %s %s %llu bytes %s", dir == 'o' ? "RETR" : "STOR", vpath,
+		(unsigned long long)dtp_progress()->done, complete ? "complete" : "incomplete");
 	if (s->xferlog_fd < 0)
 		return;
 	r.localtime = 1;
