@@ -507,3 +507,116 @@ print(f.storbinary("STOR incoming/um", io.BytesIO(b"x")))'
 	[[ ${lines[4]} == 215* ]]
 	[[ ${lines[5]} == 257* ]]
 }
+
+@test "HELP CMD is 214 with that command's syntax; HELP of an unknown command is 502 or 501" {
+	run ftp_session "HELP RETR" "HELP FROBNICATE"
+	[[ ${lines[1]} == 214* ]]
+	has 'RETR'
+	[[ ${lines[-1]} =~ ^50[12] ]]
+}
+
+@test "RNFR of a missing file is 550" {
+	ftp_up -o write_enable=YES -o anon_upload_enable=YES -o anon_other_write_enable=YES
+	run anon_cmd "RNFR incoming/nothere"
+	[[ ${lines[3]} == 550* ]]
+}
+
+@test "MLSD marks . and .. as type=cdir and type=pdir (RFC 3659 7.5.1)" {
+	run ftp_py '
+f = anon()
+for name, facts in f.mlsd("pub"):
+    print(name, facts.get("type"))'
+	[ "$status" -eq 0 ]
+	hasnt '^\. (file|dir)$'
+	hasnt '^\.\. (file|dir)$'
+	has '^hello\.txt file$'
+	if grep -q '^\. ' <<<"$output"; then has '^\. cdir$'; fi
+	if grep -q '^\.\. ' <<<"$output"; then has '^\.\. pdir$'; fi
+}
+
+@test "LIST and NLST with a glob list only matching names" {
+	run ftp_py '
+f = anon()
+print(sorted(f.nlst("pub/*.txt")))
+f.retrlines("LIST pub/*.bin", lambda l: print("L", l.split()[-1]))'
+	has "^\\['pub/hello\\.txt', 'pub/lf\\.txt'\\]$|^\\['hello\\.txt', 'lf\\.txt'\\]$"
+	[ "$(grep -c '^L ' <<<"$output")" -eq 2 ]
+	has '^L (pub/)?bytes256\.bin$'
+}
+
+@test "a symlink pointing outside the anonymous root cannot be followed" {
+	ln -s /etc/passwd "$ANON/pub/passwd"
+	ln -s / "$ANON/pub/rootdir"
+	run ftp_py '
+f = anon()
+try:
+    f.retrbinary("RETR pub/passwd", lambda b: print("LEAK", b[:20]))
+except ftplib.error_perm as e:
+    print("ERR", e)
+try:
+    f.cwd("pub/rootdir/etc"); print("CWD", f.pwd())
+    f.retrlines("LIST", lambda l: print("LEAK", l))
+except ftplib.error_perm as e:
+    print("ERR", e)'
+	hasnt '^LEAK'
+	hasnt 'root:x:0'
+}
+
+@test "a passive data connection from another address is refused (no PASV theft)" {
+	run timeout 30 python3 - "$FTPD_PORT" <<'EOF'
+import socket, sys, re, time
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+r = c.makefile("rb")
+def rl(): return r.readline().decode().rstrip("\r\n")
+rl()
+for cmd in ("USER anonymous", "PASS x", "EPSV"):
+    c.sendall(cmd.encode() + b"\r\n"); line = rl()
+port = int(re.search(r"\|\|\|(\d+)\|", line).group(1))
+thief = socket.socket(); thief.bind(("127.0.0.2", 0)); thief.settimeout(5)
+try:
+    thief.connect(("127.0.0.1", port))
+except OSError as e:
+    print("THIEF refused", e)
+c.sendall(b"RETR pub/hello.txt\r\n")
+thief.settimeout(3)
+try:
+    data = thief.recv(100)
+    print("THIEF got", data)
+except OSError as e:
+    print("THIEF none", e)
+# the server either fails the transfer (425) or keeps waiting for the client
+try:
+    real = socket.create_connection(("127.0.0.1", port), timeout=5)
+    print("REAL", real.recv(100)); real.close()
+except OSError as e:
+    print("REAL refused", e)
+print("CTL", rl())
+EOF
+	hasnt 'THIEF got b.Hello'
+	has "^CTL (425|150|226)"
+	if grep -q '^CTL 150' <<<"$output"; then has "^REAL b'Hello from Postel"; fi
+}
+
+@test "STAT during a slow upload is 213 with the bytes received so far" {
+	ftp_up -o write_enable=YES -o anon_upload_enable=YES
+	run timeout 30 python3 - "$FTPD_PORT" <<'EOF'
+import socket, sys, re, time
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+r = c.makefile("rb")
+def rl(): return r.readline().decode().rstrip("\r\n")
+rl()
+for cmd in ("USER anonymous", "PASS x", "EPSV"):
+    c.sendall(cmd.encode() + b"\r\n"); line = rl()
+port = int(re.search(r"\|\|\|(\d+)\|", line).group(1))
+d = socket.create_connection(("127.0.0.1", port), timeout=10)
+c.sendall(b"STOR incoming/slow\r\n"); print("STOR", rl())
+d.sendall(b"x" * 300000); time.sleep(1)
+c.sendall(b"STAT\r\n"); line = rl(); print("STAT", line)
+while line[3:4] == "-":
+    line = rl(); print("STAT", line)
+d.close(); print("END", rl())
+EOF
+	has '^STOR 150'
+	has '^STAT 213.*300000'
+	has '^END 226'
+}
