@@ -16,12 +16,13 @@ static void
 usage(FILE *out, const char *prog, const char *default_conf)
 {
 	fprintf(out,
-		"usage: %s [-DtTh] [-f config] [-o key=value]...\n"
+		"usage: %s [-DitTh] [-f config] [-o key=value]...\n"
 		"  -f FILE       configuration file (default %s)\n"
 		"  -o key=value  override one configuration key (repeatable)\n"
 		"  -t            check the configuration and exit 0 (good) or 1 (bad)\n"
 		"  -T            as -t, and print the effective configuration\n"
 		"  -D            stay in the foreground and log to stderr\n"
+		"  -i            inetd mode: serve one session on stdin/stdout\n"
 		"  -h            this help\n",
 		prog, default_conf);
 }
@@ -34,7 +35,7 @@ daemon_args(int argc, char **argv, const char *prog, const char *default_conf,
 
 	memset(a, 0, sizeof(*a));
 	a->conf_file = default_conf;
-	while ((c = getopt(argc, argv, "f:o:tTDhM")) != -1) {
+	while ((c = getopt(argc, argv, "f:o:tTDhMi")) != -1) {
 		switch (c) {
 		case 'f':
 			a->conf_file = optarg;
@@ -54,6 +55,9 @@ daemon_args(int argc, char **argv, const char *prog, const char *default_conf,
 			break;
 		case 'M':
 			a->man = 1;
+			break;
+		case 'i':
+			a->inetd = 1;
 			break;
 		case 'h':
 			usage(stdout, prog, default_conf);

@@ -14,6 +14,7 @@ struct daemon_args {
 	int dump;	      /* -T: check, print the effective config, exit */
 	int foreground;	      /* -D */
 	int man;	      /* -M: print the option list as man source */
+	int inetd;	      /* -i: serve one connection on stdin (inetd) */
 };
 
 /* Parse argv; -h prints usage and exits 0, a bad option exits 2. */

@@ -18,6 +18,8 @@
 
 #include "log.h"
 #include "netio.h"
+#include "number.h"
+#include "vector.h"
 #include "xmalloc.h"
 
 struct child {
@@ -370,4 +372,55 @@ listener_run(struct listener *l)
 	}
 	shutdown_sessions(l);
 	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+int
+listener_adopt_systemd(struct listener *l)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	const char *names = getenv("LISTEN_FDNAMES");
+	struct vector v = VECTOR_INIT;
+	uint64_t n, p;
+
+	if (pid == NULL || fds == NULL || number_parse(pid, 1, UINT32_MAX, &p) < 0 ||
+	    (pid_t)p != getpid() || number_parse(fds, 1, LISTENER_MAX_SOCKETS, &n) < 0)
+		return 0;
+	if (names != NULL)
+		vector_split(&v, names, ':');
+	for (uint64_t i = 0; i < n && l->nfds < LISTENER_MAX_SOCKETS; i++) {
+		int fd = 3 + (int)i;
+
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		l->fds[l->nfds] = fd;
+		l->tags[l->nfds] = i < v.count && strcmp(v.strings[i], "implicit") == 0;
+		l->nfds++;
+	}
+	vector_free(&v);
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return (int)n;
+}
+
+void
+listener_inetd(struct listener *l)
+{
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	int fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3), null, on = 1;
+
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&peer, &len) < 0)
+		die("inetd mode: standard input is not a connected socket");
+	/* Nothing stray may reach the client through stdin or stdout. */
+	null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	signal(SIGPIPE, SIG_IGN);
+	l->session(fd, &peer, 0);
 }

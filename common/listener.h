@@ -39,6 +39,13 @@ struct listener {
  * session (e.g. which socket is implicit TLS). -1 with a reason in err. */
 int listener_bind(struct listener *l, const char *addr, unsigned port, int tag,
 		  struct buffer *err);
+/* systemd socket activation: adopt the sockets in LISTEN_FDS (without
+ * libsystemd); a socket named "implicit" in LISTEN_FDNAMES gets tag 1.
+ * Returns how many were adopted (0: not socket-activated). */
+int listener_adopt_systemd(struct listener *l);
+/* inetd mode (-i; xinetd, systemd Accept=yes): serve the one connection on
+ * stdin as a session, in this process. */
+void listener_inetd(struct listener *l);
 /* Accept loop until SIGTERM or SIGINT; then sessions get SIGTERM, and
  * after grace_seconds whatever remains gets SIGKILL. */
 void listener_run(struct listener *l);

@@ -63,6 +63,10 @@ static void
 bind_all(void)
 {
 	struct buffer err = BUFFER_INIT;
+
+	/* Under systemd socket activation the sockets are already bound. */
+	if (listener_adopt_systemd(&lst) > 0)
+		return;
 	const char *addrs[] = {opt.listen_address, opt.listen_address6};
 
 	for (int i = 0; i < 2; i++) {
@@ -112,6 +116,13 @@ main(int argc, char **argv)
 	if (loaded < 0)
 		return 1;
 	check_empty_dir();
+	if (args.inetd) {
+		lst.session = ftp_session;
+		if (!args.foreground)
+			log_open("ftpd", 0);
+		listener_inetd(&lst);
+		return 0;
+	}
 	bind_all();
 	lst.busy_reply = "421 There are too many connected users, please try later.\r\n";
 	lst.per_ip_reply = "421 There are too many connections from your internet address.\r\n";

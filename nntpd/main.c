@@ -120,6 +120,10 @@ static void
 bind_all(void)
 {
 	struct buffer err = BUFFER_INIT;
+
+	/* Under systemd socket activation the sockets are already bound. */
+	if (listener_adopt_systemd(&lst) > 0)
+		return;
 	const char *addrs[] = {opt.listen_address, opt.listen_address6};
 
 	for (int i = 0; i < 2; i++)
@@ -142,6 +146,15 @@ main(int argc, char **argv)
 	daemon_checks(nntpd_options_table, &args, loaded);
 	if (loaded < 0)
 		return 1;
+	if (args.inetd) {
+		/* The writer is the running daemon's (or nntpctl's); an inetd
+		 * session only reads and hands posts to it. */
+		lst.session = nntp_session;
+		if (!args.foreground)
+			log_open("nntpd", 0);
+		listener_inetd(&lst);
+		return 0;
+	}
 	bind_all();
 	lst.busy_reply = "400 Too many connections, try again later\r\n";
 	lst.per_ip_reply = "400 Too many connections from your address\r\n";
