@@ -4,6 +4,8 @@
 usage:
   nntptool.py post HOST PORT FILE            POST FILE's bytes (LF or CRLF lines);
                                              prints the 340 line and the final reply
+  nntptool.py postseq HOST PORT FILE...      POST each FILE on one connection, print
+                                             each final reply, then the reply to DATE
   nntptool.py fetch HOST PORT GROUP CMD N OUT  GROUP, then CMD (ARTICLE|HEAD|BODY) N;
                                              writes the un-dot-stuffed bytes to OUT
   nntptool.py flood HOST PORT GROUP COUNT TAG  POST COUNT small articles, one
@@ -108,6 +110,15 @@ def main(argv):
             first, final = conn.post(f.read())
         print(first.decode("utf-8", "replace"))
         print(final.decode("utf-8", "replace"))
+        conn.cmd("QUIT")
+        return 0
+    if op == "postseq":
+        conn = Conn(argv[2], argv[3])
+        for name in argv[4:]:
+            with open(name, "rb") as f:
+                _, final = conn.post(f.read())
+            print(final.decode("utf-8", "replace"))
+        print(conn.cmd("DATE").decode())
         conn.cmd("QUIT")
         return 0
     if op == "fetch":
