@@ -15,10 +15,11 @@ SANFLAGS =
 endif
 CFLAGS  ?= -O2 -g
 WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
-CPPFLAGS += -D_GNU_SOURCE -Icommon
+CPPFLAGS += -D_GNU_SOURCE -Icommon -DSYSCONFDIR='"$(SYSCONFDIR)"'
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) -MMD -MP
 LDLIBS  = -lcap -lpam -lseccomp -lssl -lcrypto -lz
 PREFIX  ?= /usr/local
+SYSCONFDIR ?= $(PREFIX)/etc/postel
 DESTDIR ?=
 
 COMMON_SRC = $(wildcard common/*.c)
