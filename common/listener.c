@@ -19,6 +19,7 @@
 #include "log.h"
 #include "netio.h"
 #include "number.h"
+#include "proxy.h"
 #include "vector.h"
 #include "xmalloc.h"
 
@@ -35,6 +36,18 @@ struct penalty {
 	time_t until;
 };
 
+/* A connection from the proxy whose PROXY header is not read yet. */
+struct pending {
+	int fd, tag;
+	struct sockaddr_storage peer;
+	time_t deadline;
+};
+
+#define PENDING_MAX 256
+#define PENDING_SECONDS 5
+
+static struct pending pending[PENDING_MAX];
+static size_t npending;
 static volatile sig_atomic_t got_chld, got_term, got_hup;
 static struct penalty *penalties;
 static size_t npenalties;
@@ -283,6 +296,83 @@ start_session(struct listener *l, int fd, const struct sockaddr_storage *peer, i
 }
 
 static void
+drop_pending(size_t i, const char *why)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	listener_addr_text(&pending[i].peer, text, sizeof(text));
+	if (why != NULL)
+		log_msg(LOG_NOTICE, "refused c=%s: %s", text, why);
+	close(pending[i].fd);
+	pending[i] = pending[--npending];
+}
+
+/* SECURITY: a PROXY header is believed only from proxy_trusted; from
+ * anywhere else, or malformed, or missing, the connection is closed. */
+static void
+hold_for_proxy(struct listener *l, int fd, const struct sockaddr_storage *peer, int tag)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	if (l->proxy_trusted == NULL || !proxy_trusted(l->proxy_trusted, peer)) {
+		listener_addr_text(peer, text, sizeof(text));
+		log_msg(LOG_NOTICE, "refused c=%s: PROXY protocol from an untrusted address", text);
+		close(fd);
+		return;
+	}
+	if (npending == PENDING_MAX)
+		drop_pending(0, "too many connections waiting for a PROXY header");
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	pending[npending].fd = fd;
+	pending[npending].tag = tag;
+	pending[npending].peer = *peer;
+	pending[npending].deadline = time(NULL) + PENDING_SECONDS;
+	npending++;
+}
+
+/* Peek at what arrived; take exactly the header, then start the session
+ * as the client it names. Returns 1 when pending[i] is gone. */
+static int
+read_proxy(struct listener *l, size_t i)
+{
+	unsigned char buf[PROXY_MAX_HEADER];
+	struct sockaddr_storage src;
+	size_t used = 0;
+	ssize_t n = recv(pending[i].fd, buf, sizeof(buf), MSG_PEEK);
+	enum proxy_result r;
+
+	if (n <= 0) {
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		drop_pending(i, "closed before a PROXY header");
+		return 1;
+	}
+	r = proxy_parse(buf, (size_t)n, &src, &used);
+	if (r == PROXY_INCOMPLETE) {
+		if ((size_t)n == sizeof(buf)) {
+			drop_pending(i, "malformed PROXY header");
+			return 1;
+		}
+		return 0;
+	}
+	if (r == PROXY_BAD) {
+		drop_pending(i, "malformed or missing PROXY header");
+		return 1;
+	}
+	if (recv(pending[i].fd, buf, used, 0) != (ssize_t)used) {
+		drop_pending(i, "PROXY header read failed");
+		return 1;
+	}
+	{
+		struct pending p = pending[i];
+
+		pending[i] = pending[--npending];
+		start_session(l, p.fd, r == PROXY_OK ? &src : &p.peer, p.tag);
+	}
+	return 1;
+}
+
+static void
 accept_all(struct listener *l, int idx)
 {
 	for (int burst = 0; burst < 64; burst++) {
@@ -300,7 +390,10 @@ accept_all(struct listener *l, int idx)
 		}
 		/* Replies leave in one write each; never wait on Nagle. */
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-		start_session(l, fd, &peer, l->tags[idx]);
+		if (l->proxy_protocol)
+			hold_for_proxy(l, fd, &peer, l->tags[idx]);
+		else
+			start_session(l, fd, &peer, l->tags[idx]);
 	}
 }
 
@@ -329,7 +422,7 @@ shutdown_sessions(struct listener *l)
 void
 listener_run(struct listener *l)
 {
-	struct pollfd pfd[LISTENER_MAX_SOCKETS];
+	struct pollfd pfd[LISTENER_MAX_SOCKETS + PENDING_MAX];
 	struct sigaction sa;
 	sigset_t block, old;
 
@@ -348,10 +441,16 @@ listener_run(struct listener *l)
 	sigaddset(&block, SIGHUP);
 	sigprocmask(SIG_BLOCK, &block, &old);
 	the_listener = l;
-	for (int i = 0; i < l->nfds; i++)
-		pfd[i] = (struct pollfd){.fd = l->fds[i], .events = POLLIN};
 	while (!got_term) {
-		int n = ppoll(pfd, (nfds_t)l->nfds, NULL, &old);
+		struct timespec tick = {1, 0};
+		size_t np = npending;
+		int n;
+
+		for (int i = 0; i < l->nfds; i++)
+			pfd[i] = (struct pollfd){.fd = l->fds[i], .events = POLLIN};
+		for (size_t i = 0; i < np; i++)
+			pfd[l->nfds + i] = (struct pollfd){.fd = pending[i].fd, .events = POLLIN};
+		n = ppoll(pfd, (nfds_t)l->nfds + np, np > 0 ? &tick : NULL, &old);
 
 		if (got_chld) {
 			got_chld = 0;
@@ -364,8 +463,16 @@ listener_run(struct listener *l)
 			else
 				log_msg(LOG_INFO, "SIGHUP: configuration re-read for new sessions");
 		}
-		if (n <= 0)
+		if (n < 0)
 			continue;
+		/* Pending entries first (backwards: handling one may move the
+		 * last into its place), then new connections. */
+		for (size_t i = np; i-- > 0;) {
+			if (pfd[l->nfds + i].revents != 0)
+				read_proxy(l, i);
+			else if (pending[i].deadline < time(NULL))
+				drop_pending(i, "no PROXY header in time");
+		}
 		for (int i = 0; i < l->nfds; i++)
 			if (pfd[i].revents & POLLIN)
 				accept_all(l, i);

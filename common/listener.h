@@ -26,6 +26,10 @@ struct listener {
 	const char *busy_reply;   /* sent when max_clients is reached */
 	const char *per_ip_reply; /* sent when max_per_ip is reached */
 	const char *backoff_reply; /* sent to an address in back-off */
+	/* PROXY protocol (v1/v2): every connection must start with a header,
+	 * from an address in proxy_trusted; the client is who it names. */
+	int proxy_protocol;
+	const char *proxy_trusted;
 	unsigned long backoff_seconds; /* 0: no back-off */
 	/* In the child: serve the session on fd and return (the child exits). */
 	void (*session)(int fd, const struct sockaddr_storage *peer, int tag);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "paths.h"
+#include "proxy.h"
 
 struct ftpd_options opt;
 
@@ -92,5 +93,9 @@ const struct conf_option ftpd_options_table[] = {
 	S(ssl_cert_file, PATH_CERT, "PEM certificate chain for TLS."),
 	S(ssl_key_file, PATH_KEY, "PEM private key for TLS (readable by root only)."),
 	S(ssl_ciphers, "", "OpenSSL cipher list for TLS 1.2 (empty: OpenSSL's defaults)."),
+	B(proxy_protocol, "NO",
+	  "Behind HAProxy: every connection starts with a PROXY v1/v2 header naming the client."),
+	SC(proxy_trusted_addresses, "", proxy_check_list,
+	   "Addresses and CIDR blocks (comma-separated) PROXY headers are accepted from."),
 	{NULL, 0, NULL, NULL, 0, 0, NULL, NULL},
 };

@@ -29,6 +29,8 @@ struct ftpd_options {
 	unsigned long delay_failed_login, max_login_fails, failed_login_backoff;
 	unsigned long anon_max_rate, local_max_rate;
 	char *pid_file;
+	int proxy_protocol;
+	char *proxy_trusted_addresses;
 	int ssl_enable, allow_anon_ssl, force_local_logins_ssl, force_local_data_ssl;
 	int require_ssl_reuse, implicit_ssl;
 	unsigned long implicit_ssl_port;

@@ -6,6 +6,7 @@
 
 #include "access.h"
 #include "paths.h"
+#include "proxy.h"
 
 struct nntpd_options opt;
 
@@ -59,5 +60,9 @@ const struct conf_option nntpd_options_table[] = {
 	S(pam_service_name, "nntpd", "PAM service for AUTHINFO USER/PASS."),
 	U(delay_failed_login, "1", 0, 60, "Seconds before answering a failed AUTHINFO."),
 	U(max_login_fails, "3", 1, 1000, "Failed AUTHINFO attempts before the session is closed."),
+	B(proxy_protocol, "NO",
+	  "Behind HAProxy: every connection starts with a PROXY v1/v2 header naming the client."),
+	SC(proxy_trusted_addresses, "", proxy_check_list,
+	   "Addresses and CIDR blocks (comma-separated) PROXY headers are accepted from."),
 	{NULL, 0, NULL, NULL, 0, 0, NULL, NULL},
 };

@@ -11,6 +11,8 @@ struct nntpd_options {
 	unsigned long max_clients, max_per_ip, shutdown_grace;
 	unsigned long idle_session_timeout;
 	char *spool_dir, *pathhost, *nopriv_user, *pid_file;
+	int proxy_protocol;
+	char *proxy_trusted_addresses;
 	unsigned long max_article_size;
 	int allow_newnews;
 	struct vector access; /* "address[/prefix] perms [wildmat]" rules */

@@ -1,0 +1,214 @@
+/* proxy: strict parsers for both PROXY header versions. Only the exact
+ * header is consumed, so the client's own bytes stay in the socket. */
+#include "proxy.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "number.h"
+
+static const unsigned char v2_sig[12] = {0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
+					 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a};
+
+static int
+set_addr(struct sockaddr_storage *ss, int family, const void *addr, const char *port_text,
+	 unsigned port_bin)
+{
+	uint64_t port = port_bin;
+
+	if (port_text != NULL && number_parse(port_text, 0, 65535, &port) < 0)
+		return -1;
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, addr, 4);
+		s4->sin_port = htons((uint16_t)port);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, addr, 16);
+		s6->sin6_port = htons((uint16_t)port);
+	}
+	return 0;
+}
+
+/* "PROXY TCP4 1.2.3.4 5.6.7.8 1111 2222\r\n" */
+static enum proxy_result
+parse_v1(const unsigned char *buf, size_t len, struct sockaddr_storage *src, size_t *consumed)
+{
+	char line[108], *f[6], *save = NULL;
+	unsigned char addr[16];
+	const unsigned char *crlf;
+	uint64_t dport;
+	size_t n;
+	int nf = 0, family;
+
+	crlf = memchr(buf, '\n', len);
+	if (crlf == NULL)
+		return len < 107 ? PROXY_INCOMPLETE : PROXY_BAD;
+	n = (size_t)(crlf - buf) + 1;
+	if (n > 107 || n < 8 || buf[n - 2] != '\r')
+		return PROXY_BAD;
+	memcpy(line, buf, n - 2);
+	line[n - 2] = '\0';
+	char *t = strtok_r(line, " ", &save);
+
+	for (; t != NULL && nf < 6; t = strtok_r(NULL, " ", &save))
+		f[nf++] = t;
+	*consumed = n;
+	if (nf >= 2 && strcmp(f[0], "PROXY") == 0 && strcmp(f[1], "UNKNOWN") == 0)
+		return PROXY_LOCAL;
+	if (nf != 6 || t != NULL || strcmp(f[0], "PROXY") != 0)
+		return PROXY_BAD;
+	if (strcmp(f[1], "TCP4") == 0)
+		family = AF_INET;
+	else if (strcmp(f[1], "TCP6") == 0)
+		family = AF_INET6;
+	else
+		return PROXY_BAD;
+	if (inet_pton(family, f[3], addr) != 1 || inet_pton(family, f[2], addr) != 1)
+		return PROXY_BAD;
+	if (set_addr(src, family, addr, f[4], 0) < 0 || number_parse(f[5], 0, 65535, &dport) < 0)
+		return PROXY_BAD;
+	return PROXY_OK;
+}
+
+static enum proxy_result
+parse_v2(const unsigned char *buf, size_t len, struct sockaddr_storage *src, size_t *consumed)
+{
+	size_t body;
+
+	if (len < 16)
+		return PROXY_INCOMPLETE;
+	body = (size_t)buf[14] << 8 | buf[15];
+	if ((buf[12] & 0xf0) != 0x20 || 16 + body > PROXY_MAX_HEADER)
+		return PROXY_BAD;
+	if (len < 16 + body)
+		return PROXY_INCOMPLETE;
+	*consumed = 16 + body;
+	if ((buf[12] & 0x0f) == 0x0) /* LOCAL: health checks from the proxy itself */
+		return PROXY_LOCAL;
+	if ((buf[12] & 0x0f) != 0x1)
+		return PROXY_BAD;
+	switch (buf[13]) {
+	case 0x11: /* TCP over IPv4: src, dst, sport, dport */
+		if (body < 12)
+			return PROXY_BAD;
+		set_addr(src, AF_INET, buf + 16, NULL, (unsigned)buf[24] << 8 | buf[25]);
+		return PROXY_OK;
+	case 0x21: /* TCP over IPv6 */
+		if (body < 36)
+			return PROXY_BAD;
+		set_addr(src, AF_INET6, buf + 16, NULL, (unsigned)buf[48] << 8 | buf[49]);
+		return PROXY_OK;
+	case 0x00: /* UNSPEC */
+		return PROXY_LOCAL;
+	default:
+		return PROXY_BAD;
+	}
+}
+
+enum proxy_result
+proxy_parse(const unsigned char *buf, size_t len, struct sockaddr_storage *src, size_t *consumed)
+{
+	size_t n = len < sizeof(v2_sig) ? len : sizeof(v2_sig);
+
+	if (len == 0)
+		return PROXY_INCOMPLETE;
+	if (memcmp(buf, v2_sig, n) == 0)
+		return len < sizeof(v2_sig) ? PROXY_INCOMPLETE : parse_v2(buf, len, src, consumed);
+	n = len < 6 ? len : 6;
+	if (memcmp(buf, "PROXY ", n) != 0)
+		return PROXY_BAD;
+	return len < 6 ? PROXY_INCOMPLETE : parse_v1(buf, len, src, consumed);
+}
+
+/* One "address[/prefix]" against addr (family, 4 or 16 bytes). */
+static int
+match_one(const char *item, size_t n, int family, const unsigned char *addr, int *valid)
+{
+	char text[INET6_ADDRSTRLEN + 8], *slash;
+	unsigned char net[16];
+	uint64_t bits;
+	int fam;
+
+	*valid = 0;
+	if (n == 0 || n >= sizeof(text))
+		return 0;
+	memcpy(text, item, n);
+	text[n] = '\0';
+	slash = strchr(text, '/');
+	if (slash != NULL)
+		*slash++ = '\0';
+	if (inet_pton(AF_INET, text, net) == 1)
+		fam = AF_INET;
+	else if (inet_pton(AF_INET6, text, net) == 1)
+		fam = AF_INET6;
+	else
+		return 0;
+	bits = fam == AF_INET ? 32 : 128;
+	if (slash != NULL && number_parse(slash, 0, bits, &bits) < 0)
+		return 0;
+	*valid = 1;
+	if (fam != family)
+		return 0;
+	if (memcmp(net, addr, bits / 8) != 0)
+		return 0;
+	if (bits % 8 == 0)
+		return 1;
+	unsigned char mask = (unsigned char)(0xff << (8 - bits % 8));
+	return (net[bits / 8] & mask) == (addr[bits / 8] & mask);
+}
+
+int
+proxy_trusted(const char *list, const struct sockaddr_storage *ss)
+{
+	unsigned char addr[16];
+	int family, valid;
+
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			family = AF_INET;
+			memcpy(addr, &s6->sin6_addr.s6_addr[12], 4);
+		} else {
+			family = AF_INET6;
+			memcpy(addr, &s6->sin6_addr, 16);
+		}
+	} else {
+		family = AF_INET;
+		memcpy(addr, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	}
+	while (*list != '\0') {
+		size_t n = strcspn(list, ", ");
+
+		if (match_one(list, n, family, addr, &valid))
+			return 1;
+		list += n;
+		list += strspn(list, ", ");
+	}
+	return 0;
+}
+
+const char *
+proxy_check_list(const char *list)
+{
+	unsigned char zero[16] = {0};
+	int valid;
+
+	while (*list != '\0') {
+		size_t n = strcspn(list, ", ");
+
+		match_one(list, n, AF_INET, zero, &valid);
+		if (!valid)
+			return "expected addresses or CIDR blocks, separated by commas";
+		list += n;
+		list += strspn(list, ", ");
+	}
+	return NULL;
+}
