@@ -74,3 +74,36 @@ run_suck() {
 	[ "$(ls "$d/msgs" | wc -l)" -eq 1 ]
 	grep -qx 'local.test 4' "$d/data/sucknewsrc"
 }
+
+# wait_screen TEXT: true once the tmux pane shows TEXT (15 s at most)
+wait_screen() {
+	local i
+	for ((i = 0; i < 60; i++)); do
+		tmux -S "$TMUX_SOCK" capture-pane -p >"$NNTPD_DIR/screen"
+		grep -qF -- "$1" "$NNTPD_DIR/screen" && return 0
+		sleep 0.25
+	done
+	echo "# screen while waiting for '$1':" >&3
+	sed 's/^/#   /' "$NNTPD_DIR/screen" >&3
+	return 1
+}
+
+@test "tin reads a group in a terminal: the group, the subject, the article" {
+	command -v tin >/dev/null || skip "tin is not installed"
+	article "$NNTPD_DIR/a"
+	sed -i "s/^Subject: .*/Subject: Hello from the tin test\r/" "$NNTPD_DIR/a"
+	post_file "$NNTPD_DIR/a" | grep -q '^240'
+	mkdir -p "$NNTPD_DIR/home"
+	printf 'local.test:\n' >"$NNTPD_DIR/home/.newsrc"
+	TMUX_SOCK=$NNTPD_DIR/tmux.sock
+	tmux -S "$TMUX_SOCK" new-session -d -x 120 -y 40 \
+		"env HOME=$NNTPD_DIR/home TERM=xterm tin -r -g 127.0.0.1 -p $NNTPD_PORT -q; sleep 60"
+	wait_screen "Press <RETURN>"
+	tmux -S "$TMUX_SOCK" send-keys Enter
+	wait_screen "local.test"
+	tmux -S "$TMUX_SOCK" send-keys Enter
+	wait_screen "Hello from the tin test"
+	tmux -S "$TMUX_SOCK" send-keys Enter
+	wait_screen "Tester <tester@example.com>"
+	wait_screen "Hello."
+}
