@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,13 +17,14 @@ static void
 usage(FILE *out, const char *prog, const char *default_conf)
 {
 	fprintf(out,
-		"usage: %s [-DitTh] [-f config] [-o key=value]...\n"
+		"usage: %s [-DistTh] [-f config] [-o key=value]...\n"
 		"  -f FILE       configuration file (default %s)\n"
 		"  -o key=value  override one configuration key (repeatable)\n"
 		"  -t            check the configuration and exit 0 (good) or 1 (bad)\n"
 		"  -T            as -t, and print the effective configuration\n"
 		"  -D            stay in the foreground and log to stderr\n"
 		"  -i            inetd mode: serve one session on stdin/stdout\n"
+		"  -s            log a status line per live session (SIGUSR1 to the daemon)\n"
 		"  -h            this help\n",
 		prog, default_conf);
 }
@@ -35,7 +37,7 @@ daemon_args(int argc, char **argv, const char *prog, const char *default_conf,
 
 	memset(a, 0, sizeof(*a));
 	a->conf_file = default_conf;
-	while ((c = getopt(argc, argv, "f:o:tTDhMi")) != -1) {
+	while ((c = getopt(argc, argv, "f:o:tTDhMis")) != -1) {
 		switch (c) {
 		case 'f':
 			a->conf_file = optarg;
@@ -58,6 +60,9 @@ daemon_args(int argc, char **argv, const char *prog, const char *default_conf,
 			break;
 		case 'i':
 			a->inetd = 1;
+			break;
+		case 's':
+			a->status = 1;
 			break;
 		case 'h':
 			usage(stdout, prog, default_conf);
@@ -108,7 +113,7 @@ daemon_checks(const struct conf_option *table, const struct daemon_args *a, int 
 }
 
 void
-daemon_detach(const char *pid_file)
+daemon_detach(void)
 {
 	pid_t pid = fork();
 	int fd;
@@ -126,14 +131,41 @@ daemon_detach(const char *pid_file)
 		if (fd > 2)
 			close(fd);
 	}
-	if (pid_file != NULL && pid_file[0] != '\0') {
-		FILE *f = fopen(pid_file, "w");
+}
 
-		if (f == NULL)
-			log_msg(LOG_ERR, "pid file %s: %s", pid_file, strerror(errno));
-		else {
-			fprintf(f, "%ld\n", (long)getpid());
-			fclose(f);
-		}
+void
+daemon_write_pid(const char *pid_file)
+{
+	FILE *f;
+
+	if (pid_file == NULL || pid_file[0] == '\0')
+		return;
+	f = fopen(pid_file, "w");
+	if (f == NULL) {
+		log_msg(LOG_ERR, "pid file %s: %s", pid_file, strerror(errno));
+		return;
 	}
+	fprintf(f, "%ld\n", (long)getpid());
+	fclose(f);
+}
+
+int
+daemon_signal_status(const char *pid_file)
+{
+	FILE *f = fopen(pid_file, "r");
+	long pid = 0;
+
+	if (f == NULL || fscanf(f, "%ld", &pid) != 1 || pid <= 1) {
+		fprintf(stderr, "%s: no running daemon's pid in it\n", pid_file);
+		if (f != NULL)
+			fclose(f);
+		return 1;
+	}
+	fclose(f);
+	if (kill((pid_t)pid, SIGUSR1) < 0) {
+		fprintf(stderr, "pid %ld: %s\n", pid, strerror(errno));
+		return 1;
+	}
+	printf("asked pid %ld for a status line per session; see its log\n", pid);
+	return 0;
 }

@@ -15,6 +15,7 @@ struct daemon_args {
 	int foreground;	      /* -D */
 	int man;	      /* -M: print the option list as man source */
 	int inetd;	      /* -i: serve one connection on stdin (inetd) */
+	int status;	      /* -s: ask the running daemon for status lines */
 };
 
 /* Parse argv; -h prints usage and exits 0, a bad option exits 2. */
@@ -24,7 +25,11 @@ void daemon_args(int argc, char **argv, const char *prog, const char *default_co
 int daemon_load(const struct conf_option *table, const struct daemon_args *a);
 /* Handle -t, -T and -M after a load; exits when one was given. */
 void daemon_checks(const struct conf_option *table, const struct daemon_args *a, int loaded);
-/* Fork into the background, new session, stdio to /dev/null, pid file. */
-void daemon_detach(const char *pid_file);
+/* Fork into the background, new session, stdio to /dev/null. */
+void daemon_detach(void);
+/* Write our pid to pid_file (logged, not fatal, on failure). */
+void daemon_write_pid(const char *pid_file);
+/* -s: send SIGUSR1 to the daemon in pid_file; exit status for main. */
+int daemon_signal_status(const char *pid_file);
 
 #endif

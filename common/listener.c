@@ -25,6 +25,7 @@
 
 struct child {
 	pid_t pid;
+	struct sockaddr_storage addr_full;
 	unsigned char addr[16]; /* IPv4 in the first 4 bytes, family beside */
 	int family;
 };
@@ -48,7 +49,7 @@ struct pending {
 
 static struct pending pending[PENDING_MAX];
 static size_t npending;
-static volatile sig_atomic_t got_chld, got_term, got_hup;
+static volatile sig_atomic_t got_chld, got_term, got_hup, got_usr1;
 static struct penalty *penalties;
 static size_t npenalties;
 static struct child *children;
@@ -60,6 +61,8 @@ on_signal(int sig)
 {
 	if (sig == SIGCHLD)
 		got_chld = 1;
+	else if (sig == SIGUSR1)
+		got_usr1 = 1;
 	else if (sig == SIGHUP)
 		got_hup = 1;
 	else
@@ -273,6 +276,10 @@ start_session(struct listener *l, int fd, const struct sockaddr_storage *peer, i
 		setpgid(0, 0);
 		for (int i = 0; i < l->nfds; i++)
 			close(l->fds[i]);
+		for (size_t i = 0; i < npending; i++)
+			close(pending[i].fd);
+		/* Only workers answer SIGUSR1 (with a status line). */
+		signal(SIGUSR1, SIG_IGN);
 		signal(SIGCHLD, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
@@ -290,6 +297,7 @@ start_session(struct listener *l, int fd, const struct sockaddr_storage *peer, i
 		children = xrealloc(children, children_cap * sizeof(*children));
 	}
 	children[nchildren].pid = pid;
+	children[nchildren].addr_full = *peer;
 	memcpy(children[nchildren].addr, key, 16);
 	children[nchildren].family = family;
 	nchildren++;
@@ -433,12 +441,14 @@ listener_run(struct listener *l)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&block);
 	sigaddset(&block, SIGCHLD);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &block, &old);
 	the_listener = l;
 	while (!got_term) {
@@ -455,6 +465,19 @@ listener_run(struct listener *l)
 		if (got_chld) {
 			got_chld = 0;
 			reap();
+		}
+		if (got_usr1) {
+			/* Each session's worker logs its own status line. */
+			got_usr1 = 0;
+			log_msg(LOG_INFO, "status: %zu live session(s)", nchildren);
+			for (size_t i = 0; i < nchildren; i++) {
+				char text[INET6_ADDRSTRLEN];
+
+				listener_addr_text(&children[i].addr_full, text, sizeof(text));
+				log_msg(LOG_INFO, "status: session pid %ld c=%s", (long)children[i].pid,
+					text);
+				kill(-children[i].pid, SIGUSR1);
+			}
 		}
 		if (got_hup) {
 			got_hup = 0;

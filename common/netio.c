@@ -9,6 +9,8 @@
 
 #define NETIO_READ 16384
 
+void (*netio_signal_hook)(void);
+
 void
 conn_init(struct conn *c, int fd, size_t max_line, int timeout_ms)
 {
@@ -141,9 +143,9 @@ conn_fill(struct conn *c, int timeout_ms)
 		struct pollfd pf = {.fd = c->fd, .events = POLLIN};
 		int rc;
 
-		do
-			rc = poll(&pf, 1, timeout_ms > 0 ? timeout_ms : -1);
-		while (rc < 0 && errno == EINTR);
+		while ((rc = poll(&pf, 1, timeout_ms > 0 ? timeout_ms : -1)) < 0 && errno == EINTR)
+			if (netio_signal_hook != NULL)
+				netio_signal_hook();
 		if (rc == 0)
 			return CONN_TIMEOUT;
 		if (rc < 0)

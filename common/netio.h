@@ -45,6 +45,9 @@ int conn_flush(struct conn *c);
 void conn_drop_input(struct conn *c);
 /* Whether input is buffered (plain or inside TLS). */
 int conn_input_pending(struct conn *c);
+/* Called when a wait is interrupted by a signal (e.g. SIGUSR1 asking for
+ * a status line); NULL for none. */
+extern void (*netio_signal_hook)(void);
 /* Write all of buf to fd (plain), retrying short writes and EINTR. */
 int write_all(int fd, const void *buf, size_t len);
 

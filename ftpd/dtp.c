@@ -366,8 +366,10 @@ dtp_main(struct ftp_session *s, const struct dtp_job *job, int status_fd)
 	enum dtp_event ev = DTP_EV_DONE;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* The PI answers SIGTERM with 421; the DTP just stops. */
+	/* The PI answers SIGTERM with 421 and SIGUSR1 with a status line;
+	 * the DTP just stops, and stays quiet. */
 	signal(SIGTERM, SIG_DFL);
+	signal(SIGUSR1, SIG_IGN);
 	io.fd = job->pasv_fd >= 0 ? data_accept(s, job->pasv_fd) : data_connect(job);
 	if (io.fd < 0) {
 		report(status_fd, DTP_EV_NOCONN);

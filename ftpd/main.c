@@ -117,6 +117,8 @@ main(int argc, char **argv)
 	daemon_checks(ftpd_options_table, &args, loaded);
 	if (loaded < 0)
 		return 1;
+	if (args.status)
+		return daemon_signal_status(opt.pid_file);
 	check_empty_dir();
 	if (args.inetd) {
 		lst.session = ftp_session;
@@ -134,8 +136,11 @@ main(int argc, char **argv)
 	apply_limits();
 	if (!args.foreground) {
 		log_open("ftpd", 0);
-		daemon_detach(opt.pid_file);
+		daemon_detach();
 	}
+	/* In the foreground only an explicit pid_file is written. */
+	if (!args.foreground || conf_is_set(ftpd_options_table, "pid_file"))
+		daemon_write_pid(opt.pid_file);
 	if (!sandbox_privileged())
 		log_msg(LOG_NOTICE, "running as uid %u, not root: sessions run as this user "
 				    "without chroot or uid change",

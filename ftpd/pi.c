@@ -784,6 +784,7 @@ handle_during_transfer(struct ftp_session *s, char *line, int *aborted)
 }
 
 static void strip_telnet(char *line);
+static void log_status(void);
 
 /* Wait for the DTP while answering the control connection. */
 static int
@@ -809,8 +810,10 @@ transfer_wait(struct ftp_session *s, const char *opening)
 				goto done;
 		}
 		conn_flush(&s->ctl);
-		if (poll(p, 2, -1) < 0)
+		if (poll(p, 2, -1) < 0) {
+			log_status();
 			continue;
+		}
 		if (p[1].revents) {
 			if (read(s->dtp_fd, &ev, 1) != 1)
 				goto done;
@@ -892,9 +895,14 @@ data_ready(struct ftp_session *s)
 
 /* Run one transfer to its end; returns the DTP's result. */
 static int
-run_transfer(struct ftp_session *s, struct dtp_job *job, const char *opening)
+run_transfer(struct ftp_session *s, struct dtp_job *job, const char *opening, const char *verb,
+	     const char *path)
 {
+	struct buffer desc = BUFFER_INIT;
 	int result;
+
+	buffer_printf(&desc, "%s %s", verb, path);
+	s->transfer = buffer_cstr(&desc);
 
 	job->pasv_fd = s->pasv_fd;
 	job->active_fd = -1;
@@ -919,6 +927,8 @@ out:
 		close(job->active_fd);
 	close_pasv(s);
 	s->port_set = 0;
+	s->transfer = NULL;
+	buffer_free(&desc);
 	return result;
 }
 
@@ -954,7 +964,7 @@ cmd_retr(struct ftp_session *s, const char *arg)
 	buffer_printf(&open_text, "Opening %s mode data connection for %s (%lld bytes).",
 		      s->type_ascii ? "ASCII" : "BINARY", arg, (long long)st.st_size);
 	t0 = (double)time(NULL);
-	result = run_transfer(s, &job, buffer_cstr(&open_text));
+	result = run_transfer(s, &job, buffer_cstr(&open_text), "RETR", buffer_cstr(&v));
 	close(fd);
 	if (result != DTP_EV_NOCONN) {
 		s->bytes_out += dtp_progress()->done;
@@ -1042,7 +1052,8 @@ upload(struct ftp_session *s, const char *arg, int append, int unique)
 	} else
 		buffer_puts(&open_text, "Ok to send data.");
 	t0 = (double)time(NULL);
-	result = run_transfer(s, &job, buffer_cstr(&open_text));
+	result = run_transfer(s, &job, buffer_cstr(&open_text),
+			      unique ? "STOU" : append ? "APPE" : "STOR", buffer_cstr(&v));
 	close(fd);
 	if (result != DTP_EV_DONE && opt.delete_failed_uploads)
 		fs_unlink(&s->fs, buffer_cstr(&v));
@@ -1124,7 +1135,11 @@ list_common(struct ftp_session *s, const char *arg, int base_flags)
 	job.list_arg = path;
 	job.list_flags = flags;
 	job.list_opts = &list_opts;
-	finish_reply(s, run_transfer(s, &job, "Here comes the directory listing."), DTP_LIST);
+	finish_reply(s,
+		     run_transfer(s, &job, "Here comes the directory listing.",
+				  (base_flags & LS_MLSD) ? "MLSD" : (flags & LS_NLST) ? "NLST" : "LIST",
+				  path),
+		     DTP_LIST);
 }
 
 static void
@@ -1531,6 +1546,35 @@ dispatch(struct ftp_session *s, char *line, size_t len)
 }
 
 static int term_fd = -1;
+static volatile sig_atomic_t status_wanted;
+static struct ftp_session *status_session;
+
+static void
+on_sigusr1(int sig)
+{
+	(void)sig;
+	status_wanted = 1;
+}
+
+/* SIGUSR1 to the listener (or ftpd -s): one line about this session. */
+static void
+log_status(void)
+{
+	struct ftp_session *s = status_session;
+	struct dtp_progress *p = dtp_progress();
+
+	if (!status_wanted || s == NULL)
+		return;
+	status_wanted = 0;
+	if (s->transfer != NULL)
+		log_msg(LOG_INFO, "status: %s, %llu of %llu bytes; session in %llu out %llu",
+			s->transfer, (unsigned long long)p->done, (unsigned long long)p->total,
+			s->bytes_in, s->bytes_out);
+	else
+		log_msg(LOG_INFO, "status: %s; session in %llu out %llu",
+			s->kind == LOGIN_NONE ? "not logged in" : "idle", s->bytes_in,
+			s->bytes_out);
+}
 
 static void
 on_sigterm(int sig)
@@ -1571,7 +1615,16 @@ pi_run(struct ftp_session *s)
 	int on = 1;
 
 	term_fd = s->ctl.fd;
+	status_session = s;
 	signal(SIGTERM, on_sigterm);
+	{
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_sigusr1;
+		sigaction(SIGUSR1, &sa, NULL);
+	}
+	netio_signal_hook = log_status;
 	signal(SIGPIPE, SIG_IGN);
 	/* Urgent data (Telnet Synch before ABOR) stays in the command stream. */
 	setsockopt(s->ctl.fd, SOL_SOCKET, SO_OOBINLINE, &on, sizeof(on));

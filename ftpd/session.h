@@ -59,6 +59,7 @@ struct ftp_session {
 	pid_t dtp_pid;
 	int dtp_fd; /* status pipe from the DTP */
 	int quit_pending;
+	const char *transfer; /* "RETR /path" while one runs (status lines) */
 };
 
 /* The TLS context (NULL without ssl_enable), made before any session so

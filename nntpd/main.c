@@ -148,6 +148,8 @@ main(int argc, char **argv)
 	daemon_checks(nntpd_options_table, &args, loaded);
 	if (loaded < 0)
 		return 1;
+	if (args.status)
+		return daemon_signal_status(opt.pid_file);
 	if (args.inetd) {
 		/* The writer is the running daemon's (or nntpctl's); an inetd
 		 * session only reads and hands posts to it. */
@@ -166,8 +168,11 @@ main(int argc, char **argv)
 	apply_limits();
 	if (!args.foreground) {
 		log_open("nntpd", 0);
-		daemon_detach(opt.pid_file);
+		daemon_detach();
 	}
+	/* In the foreground only an explicit pid_file is written. */
+	if (!args.foreground || conf_is_set(nntpd_options_table, "pid_file"))
+		daemon_write_pid(opt.pid_file);
 	if (!sandbox_privileged())
 		log_msg(LOG_NOTICE, "running as uid %u, not root: sessions run as this user "
 				    "without chroot or uid change",

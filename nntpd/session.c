@@ -60,6 +60,26 @@ monitor_loop(int mon, pid_t worker)
 	log_msg(LOG_INFO, "session end: %s", outcome(status));
 }
 
+static volatile sig_atomic_t status_wanted;
+
+static void
+on_sigusr1(int sig)
+{
+	(void)sig;
+	status_wanted = 1;
+}
+
+/* SIGUSR1 to the listener (or nntpd -s): one line about this session. */
+static void
+log_status(void)
+{
+	if (!status_wanted)
+		return;
+	status_wanted = 0;
+	log_msg(LOG_INFO, "status: %s, group %s, article %llu", sess.user ? sess.user : "-",
+		sess.group ? sess.group : "-", (unsigned long long)sess.current);
+}
+
 static void
 run_worker(int mon)
 {
@@ -75,6 +95,14 @@ run_worker(int mon)
 	sandbox_worker(&id, SB_NNTP_SESSION, mon);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
+	{
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_sigusr1;
+		sigaction(SIGUSR1, &sa, NULL);
+	}
+	netio_signal_hook = log_status;
 	commands_run(&sess);
 	exit(0);
 }
