@@ -9,8 +9,12 @@ usage:
   nntptool.py fetch HOST PORT GROUP CMD N OUT  GROUP, then CMD (ARTICLE|HEAD|BODY) N;
                                              writes the un-dot-stuffed bytes to OUT
   nntptool.py flood HOST PORT GROUP COUNT TAG  POST COUNT small articles, one
-                                             connection, reconnecting when it drops;
-                                             prints "CODE <message-id>" per article
+                                             connection, reconnecting when it drops and
+                                             retrying after 440; prints "CODE <message-id>"
+                                             per answer
+  nntptool.py verify HOST PORT FLOODOUT       for each "240 <id>" line of a flood's
+                                             output: BODY <id> must be that article's
+                                             whole body; prints "ok N" or "bad <id>"
   nntptool.py bodies HOST PORT GROUP OUT     every article of GROUP (ARTICLE by
                                              number) as "N<TAB>sha256<TAB>msgid" lines
 
@@ -95,6 +99,9 @@ def flood(host, port, group, count, tag):
             _, final = conn.post(article(group, tag, i))
             code = final[:3].decode()
             print("%s <%s.%d@flood.example>" % (code, tag, i), flush=True)
+            if code == "440":  # writer down: try this one again, as clients do
+                time.sleep(0.05)
+                continue
             i += 1
         except (OSError, EOFError):
             conn = None
@@ -133,6 +140,23 @@ def main(argv):
         return 0
     if op == "flood":
         return flood(argv[2], argv[3], argv[4], int(argv[5]), argv[6])
+    if op == "verify":
+        conn = Conn(argv[2], argv[3])
+        good = 0
+        with open(argv[4]) as f:
+            for line in f:
+                code, msgid = line.split()
+                if code != "240":
+                    continue
+                tag, i = msgid[1:].split("@")[0].rsplit(".", 1)
+                first = conn.cmd("BODY " + msgid)
+                body = conn.block() if first.startswith(b"222") else None
+                if body != ("Body of %s %s.\r\n" % (tag, i)).encode():
+                    print("bad %s %s" % (msgid, first.decode()))
+                    return 1
+                good += 1
+        print("ok %d" % good)
+        return 0
     if op == "bodies":
         conn = Conn(argv[2], argv[3])
         conn.cmd("GROUP " + argv[4])
