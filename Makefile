@@ -9,15 +9,19 @@ SAN     ?=
 ifeq ($(SAN),1)
 BUILD   ?= build-san
 SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# ASan resolves its crypt() interceptor at start-up; libcrypt must be loaded
+# by then, not later by pam_unix through dlopen, or the call jumps to 0.
+SANLIBS  = -Wl,--no-as-needed -lcrypt -Wl,--as-needed
 else
 BUILD   ?= build
 SANFLAGS =
+SANLIBS  =
 endif
 CFLAGS  ?= -O2 -g
 WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 CPPFLAGS += -D_GNU_SOURCE -Icommon -DSYSCONFDIR='"$(SYSCONFDIR)"'
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) -MMD -MP
-LDLIBS  = -lcap -lpam -lseccomp -lssl -lcrypto -lz
+LDLIBS  = -lcap -lpam -lseccomp -lssl -lcrypto -lz $(SANLIBS)
 PREFIX  ?= /usr/local
 SYSCONFDIR ?= $(PREFIX)/etc/postel
 DESTDIR ?=

@@ -31,7 +31,7 @@ POSTEL_PIDS=()
 POSTEL_DIRS=()
 
 # Sanitizer and sandbox reports in a daemon log that fail the test.
-POSTEL_BAD_LOG='AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:|seccomp: refused syscall'
+POSTEL_BAD_LOG='AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:|seccomp: refused syscall|killed by seccomp'
 
 is_root() { [ "$(id -u)" -eq 0 ]; }
 
