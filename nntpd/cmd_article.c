@@ -580,7 +580,7 @@ hdr_from_articles(struct nntp_session *s, const struct target *t, const struct h
 		close(art.fd);
 		if (v.len == 0 && j->style == STYLE_XPAT)
 			continue;
-		hdr_emit(s, j, t->msgid ? 0 : nums.v[i], buffer_head(&v), v.len);
+		hdr_emit(s, j, t->msgid ? 0 : nums.v[i], buffer_cstr(&v), v.len);
 	}
 	buffer_free(&v);
 	reader_numbers_free(&nums);

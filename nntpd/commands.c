@@ -226,8 +226,8 @@ find_command(const char *name)
 	return NULL;
 }
 
-static void
-dispatch(struct nntp_session *s, const char *line)
+void
+commands_dispatch(struct nntp_session *s, const char *line)
 {
 	struct vector args = VECTOR_INIT;
 	const struct nntp_cmd *c;
@@ -325,7 +325,7 @@ commands_run(struct nntp_session *s)
 			if (memchr(line, '\0', len) != NULL)
 				reply(s, "501 NUL in command line");
 			else
-				dispatch(s, line);
+				commands_dispatch(s, line);
 			break;
 		case CONN_TOOLONG:
 			reply(s, "501 Line too long");

@@ -21,6 +21,9 @@
 #define R_SYNTAX "501 Syntax error"
 #define R_SPOOL "403 Archive server temporarily offline"
 
+/* Run one command line (no CR LF, no NUL) through the table. */
+void commands_dispatch(struct nntp_session *s, const char *line);
+
 /* One reply line; it leaves with the next flush (before a blocking read). */
 void reply(struct nntp_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The end of a multi-line reply. */

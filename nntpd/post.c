@@ -122,7 +122,7 @@ cmd_post(struct nntp_session *s, struct vector *args)
 	if (code != 240 && code != 441)
 		code = 440;
 	reply(s, "%d %s", code, buffer_cstr(&why));
-	log_msg(LOG_INFO, "post %s: %d %s", buffer_head(&id), code, buffer_head(&why));
+	log_msg(LOG_INFO, "post %s: %d %s", buffer_cstr(&id), code, buffer_cstr(&why));
 out:
 	buffer_free(&id);
 	buffer_free(&text);
