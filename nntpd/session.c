@@ -62,6 +62,20 @@ monitor_loop(int mon, pid_t worker)
 
 static volatile sig_atomic_t status_wanted;
 
+/* SIGTERM (the daemon is stopping): say so, unless TLS is on (a plaintext
+ * line would corrupt the stream), and go. */
+static void
+on_sigterm(int sig)
+{
+	static const char bye[] = "400 Server shutting down\r\n";
+
+	(void)sig;
+	if (sess.c.ssl == NULL && write(sess.c.fd, bye, sizeof(bye) - 1) < 0) {
+		/* The client is gone already. */
+	}
+	_exit(0);
+}
+
 static void
 on_sigusr1(int sig)
 {
@@ -93,7 +107,7 @@ run_worker(int mon)
 	if (sess.spoolfd < 0)
 		die("spool_dir %s: %s", opt.spool_dir, strerror(errno));
 	sandbox_worker(&id, SB_NNTP_SESSION, mon);
-	signal(SIGTERM, SIG_DFL);
+	signal(SIGTERM, on_sigterm);
 	signal(SIGPIPE, SIG_IGN);
 	{
 		struct sigaction sa;
