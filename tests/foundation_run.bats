@@ -32,7 +32,7 @@ start_demo() {
 	port=$(free_port)
 	"$POSTEL_BUILD/$name" -D -f "$DEMO/run/$name.conf" -o listen_address=127.0.0.1 \
 		-o listen_address6= -o "listen_port=$port" -o "pid_file=$DEMO/$name.pid" \
-		-o shutdown_grace=2 2>"$DEMO/$name.log" 3>&- &
+		-o shutdown_grace=2 2>>"$DEMO/$name.log" 3>&- &
 	pid=$!
 	POSTEL_PIDS+=("$pid")
 	export "${prefix}_PID=$pid" "${prefix}_PORT=$port" "${prefix}_LOG=$DEMO/$name.log"

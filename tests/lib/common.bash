@@ -137,7 +137,7 @@ start_daemon() {
 	"${wrap[@]}" "$POSTEL_BUILD/$name" -D -f "$dir/$name.conf" \
 		-o listen_address=127.0.0.1 -o "listen_port=$port" \
 		-o "pid_file=$dir/$name.pid" -o shutdown_grace=2 \
-		"$@" 2>"$dir/$name.log" 3>&- &
+		"$@" 2>>"$dir/$name.log" 3>&- &
 	pid=$!
 	POSTEL_PIDS+=("$pid")
 	export "${prefix}_PID=$pid" "${prefix}_PORT=$port" "${prefix}_DIR=$dir" \
