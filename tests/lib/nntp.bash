@@ -15,8 +15,19 @@ nntpctl_run() {
 		-o pathhost=test.postel.invalid "$@"
 }
 
+# wait_writer: until the writer says it is ready (10 s at most)
+wait_writer() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		grep -q 'writer: ready' "${NNTPD_LOG:?}" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 nntp_up() {
 	start_nntpd "$@" || return 1
+	wait_writer
 	nntpctl_run newgroup local.nopost n "No posting here" >/dev/null
 	nntpctl_run newgroup local.mod m "Moderated" >/dev/null
 }
