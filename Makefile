@@ -107,4 +107,4 @@ uninstall:
 clean:
 	rm -rf build build-san run
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj -name '*.d' -type f 2>/dev/null)
