@@ -59,7 +59,9 @@ not_listening() {
 	local port own
 	port=$(free_port)
 	own=$(free_port)
-	systemd-socket-activate -l "127.0.0.1:$port" "$POSTEL_BUILD/ftpd" -D \
+	# it passes on only the environment it is told to (-E): the sanitizer options
+	systemd-socket-activate -E ASAN_OPTIONS -E UBSAN_OPTIONS -l "127.0.0.1:$port" \
+		"$POSTEL_BUILD/ftpd" -D \
 		-o listen_address=127.0.0.1 -o "listen_port=$own" "${FTPD_ARGS[@]}" \
 		2>"$WORK/ftpd.log" 3>&- &
 	POSTEL_PIDS+=("$!")
