@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cidr.h"
 #include "log.h"
 #include "netio.h"
 #include "number.h"
@@ -26,13 +27,11 @@
 struct child {
 	pid_t pid;
 	struct sockaddr_storage addr_full;
-	unsigned char addr[16]; /* IPv4 in the first 4 bytes, family beside */
-	int family;
+	struct addr_key key;
 };
 
 struct penalty {
-	unsigned char addr[16];
-	int family;
+	struct addr_key key;
 	unsigned strikes;
 	time_t until;
 };
@@ -69,35 +68,13 @@ on_signal(int sig)
 		got_term = 1;
 }
 
-/* Host part of an address for per-address counting; v4-mapped is v4. */
-static void
-addr_key(const struct sockaddr_storage *ss, unsigned char key[16], int *family)
-{
-	memset(key, 0, 16);
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-
-		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-			memcpy(key, &s6->sin6_addr.s6_addr[12], 4);
-			*family = AF_INET;
-		} else {
-			memcpy(key, &s6->sin6_addr, 16);
-			*family = AF_INET6;
-		}
-	} else {
-		memcpy(key, &((const struct sockaddr_in *)ss)->sin_addr, 4);
-		*family = AF_INET;
-	}
-}
-
 void
 listener_addr_text(const struct sockaddr_storage *ss, char *out, size_t n)
 {
-	unsigned char key[16];
-	int family;
+	struct addr_key key;
 
-	addr_key(ss, key, &family);
-	if (inet_ntop(family, key, out, (socklen_t)n) == NULL)
+	addr_key_of(ss, &key);
+	if (inet_ntop(key.family, key.addr, out, (socklen_t)n) == NULL)
 		snprintf(out, n, "?");
 }
 
@@ -157,10 +134,10 @@ listener_bind(struct listener *l, const char *addr, unsigned port, int tag, stru
 }
 
 static struct penalty *
-find_penalty(const unsigned char key[16], int family)
+find_penalty(const struct addr_key *key)
 {
 	for (size_t i = 0; i < npenalties; i++)
-		if (penalties[i].family == family && memcmp(penalties[i].addr, key, 16) == 0)
+		if (addr_key_equal(&penalties[i].key, key))
 			return &penalties[i];
 	return NULL;
 }
@@ -171,7 +148,7 @@ static void
 penalize(const struct child *c)
 {
 	struct listener *l = the_listener;
-	struct penalty *p = find_penalty(c->addr, c->family);
+	struct penalty *p = find_penalty(&c->key);
 	time_t now = time(NULL), wait;
 
 	if (l == NULL || l->backoff_seconds == 0)
@@ -182,13 +159,12 @@ penalize(const struct child *c)
 			penalties[i] = penalties[--npenalties];
 		else
 			i++;
-	p = find_penalty(c->addr, c->family);
+	p = find_penalty(&c->key);
 	if (p == NULL) {
 		penalties = xrealloc(penalties, (npenalties + 1) * sizeof(*penalties));
 		p = &penalties[npenalties++];
 		memset(p, 0, sizeof(*p));
-		memcpy(p->addr, c->addr, 16);
-		p->family = c->family;
+		p->key = c->key;
 	}
 	p->strikes++;
 	wait = (time_t)l->backoff_seconds << (p->strikes > 7 ? 6 : p->strikes - 1);
@@ -218,12 +194,12 @@ reap(void)
 }
 
 static size_t
-count_addr(const unsigned char key[16], int family)
+count_addr(const struct addr_key *key)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < nchildren; i++)
-		n += children[i].family == family && memcmp(children[i].addr, key, 16) == 0;
+		n += addr_key_equal(&children[i].key, key);
 	return n;
 }
 
@@ -241,26 +217,25 @@ refuse(int fd, const char *line, const char *addr, const char *why)
 static void
 start_session(struct listener *l, int fd, const struct sockaddr_storage *peer, int tag)
 {
-	unsigned char key[16];
+	struct addr_key key;
 	char text[INET6_ADDRSTRLEN];
-	int family;
 	pid_t pid;
 
-	addr_key(peer, key, &family);
+	addr_key_of(peer, &key);
 	listener_addr_text(peer, text, sizeof(text));
 	if (l->max_clients > 0 && nchildren >= l->max_clients) {
 		refuse(fd, l->busy_reply, text, "max_clients reached");
 		return;
 	}
 	{
-		struct penalty *p = find_penalty(key, family);
+		struct penalty *p = find_penalty(&key);
 
 		if (p != NULL && p->until > time(NULL) && l->backoff_reply != NULL) {
 			refuse(fd, l->backoff_reply, text, "address in back-off after failed logins");
 			return;
 		}
 	}
-	if (l->max_per_ip > 0 && count_addr(key, family) >= l->max_per_ip) {
+	if (l->max_per_ip > 0 && count_addr(&key) >= l->max_per_ip) {
 		refuse(fd, l->per_ip_reply, text, "max_per_ip reached");
 		return;
 	}
@@ -298,8 +273,7 @@ start_session(struct listener *l, int fd, const struct sockaddr_storage *peer, i
 	}
 	children[nchildren].pid = pid;
 	children[nchildren].addr_full = *peer;
-	memcpy(children[nchildren].addr, key, 16);
-	children[nchildren].family = family;
+	children[nchildren].key = key;
 	nchildren++;
 }
 

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "cidr.h"
 #include "number.h"
 
 static const unsigned char v2_sig[12] = {0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
@@ -127,67 +128,17 @@ proxy_parse(const unsigned char *buf, size_t len, struct sockaddr_storage *src, 
 	return len < 6 ? PROXY_INCOMPLETE : parse_v1(buf, len, src, consumed);
 }
 
-/* One "address[/prefix]" against addr (family, 4 or 16 bytes). */
-static int
-match_one(const char *item, size_t n, int family, const unsigned char *addr, int *valid)
-{
-	char text[INET6_ADDRSTRLEN + 8], *slash;
-	unsigned char net[16];
-	uint64_t bits;
-	int fam;
-
-	*valid = 0;
-	if (n == 0 || n >= sizeof(text))
-		return 0;
-	memcpy(text, item, n);
-	text[n] = '\0';
-	slash = strchr(text, '/');
-	if (slash != NULL)
-		*slash++ = '\0';
-	if (inet_pton(AF_INET, text, net) == 1)
-		fam = AF_INET;
-	else if (inet_pton(AF_INET6, text, net) == 1)
-		fam = AF_INET6;
-	else
-		return 0;
-	bits = fam == AF_INET ? 32 : 128;
-	if (slash != NULL && number_parse(slash, 0, bits, &bits) < 0)
-		return 0;
-	*valid = 1;
-	if (fam != family)
-		return 0;
-	if (memcmp(net, addr, bits / 8) != 0)
-		return 0;
-	if (bits % 8 == 0)
-		return 1;
-	unsigned char mask = (unsigned char)(0xff << (8 - bits % 8));
-	return (net[bits / 8] & mask) == (addr[bits / 8] & mask);
-}
-
 int
 proxy_trusted(const char *list, const struct sockaddr_storage *ss)
 {
-	unsigned char addr[16];
-	int family, valid;
+	struct addr_key key;
+	struct cidr c;
 
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-
-		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-			family = AF_INET;
-			memcpy(addr, &s6->sin6_addr.s6_addr[12], 4);
-		} else {
-			family = AF_INET6;
-			memcpy(addr, &s6->sin6_addr, 16);
-		}
-	} else {
-		family = AF_INET;
-		memcpy(addr, &((const struct sockaddr_in *)ss)->sin_addr, 4);
-	}
+	addr_key_of(ss, &key);
 	while (*list != '\0') {
 		size_t n = strcspn(list, ", ");
 
-		if (match_one(list, n, family, addr, &valid))
+		if (cidr_parse(list, n, &c) == 0 && cidr_match(&c, &key))
 			return 1;
 		list += n;
 		list += strspn(list, ", ");
@@ -198,14 +149,12 @@ proxy_trusted(const char *list, const struct sockaddr_storage *ss)
 const char *
 proxy_check_list(const char *list)
 {
-	unsigned char zero[16] = {0};
-	int valid;
+	struct cidr c;
 
 	while (*list != '\0') {
 		size_t n = strcspn(list, ", ");
 
-		match_one(list, n, AF_INET, zero, &valid);
-		if (!valid)
+		if (cidr_parse(list, n, &c) < 0)
 			return "expected addresses or CIDR blocks, separated by commas";
 		list += n;
 		list += strspn(list, ", ");
