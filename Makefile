@@ -41,11 +41,20 @@ PROGS     = $(BUILD)/ftpd $(BUILD)/nntpd $(BUILD)/nntpctl
 UNITS     = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 BENCHES   = $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all test run bench install uninstall clean format man
+.PHONY: all test run bench install uninstall clean format man FORCE
 .DELETE_ON_ERROR:
 all: $(PROGS) $(UNITS) man
 
-$(BUILD)/obj/%.o: %.c
+# Objects depend on the flags they were built with (SYSCONFDIR follows
+# PREFIX), so `make install PREFIX=...` rebuilds what the change affects.
+FLAGS_STAMP = $(BUILD)/flags
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDLIBS)' | cmp -s - $@ || \
+		echo '$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDLIBS)' > $@
+FORCE:
+
+$(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 

@@ -169,3 +169,14 @@ daemon_signal_status(const char *pid_file)
 	printf("asked pid %ld for a status line per session; see its log\n", pid);
 	return 0;
 }
+
+void
+daemon_bind(struct listener *l, const char *const addrs[2], unsigned long port, int tag)
+{
+	struct buffer err = BUFFER_INIT;
+
+	for (int i = 0; i < 2; i++)
+		if (addrs[i][0] != '\0' && listener_bind(l, addrs[i], (unsigned)port, tag, &err) < 0)
+			die("%s", buffer_cstr(&err));
+	buffer_free(&err);
+}

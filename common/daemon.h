@@ -4,6 +4,7 @@
 #define POSTEL_DAEMON_H
 
 #include "conf.h"
+#include "listener.h"
 #include "vector.h"
 
 struct daemon_args {
@@ -25,6 +26,10 @@ void daemon_args(int argc, char **argv, const char *prog, const char *default_co
 int daemon_load(const struct conf_option *table, const struct daemon_args *a);
 /* Handle -t, -T and -M after a load; exits when one was given. */
 void daemon_checks(const struct conf_option *table, const struct daemon_args *a, int loaded);
+/* Bind port on each non-empty address of addrs (IPv4, IPv6) for l, with
+ * tag; dies with the reason on failure. */
+void daemon_bind(struct listener *l, const char *const addrs[2], unsigned long port, int tag);
+
 /* Fork into the background, new session, stdio to /dev/null. */
 void daemon_detach(void);
 /* Write our pid to pid_file (logged, not fatal, on failure). */

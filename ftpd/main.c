@@ -19,6 +19,7 @@
 
 static struct daemon_args args;
 static struct listener lst;
+static int from_systemd;
 
 static void
 apply_limits(void)
@@ -64,26 +65,18 @@ reload(void)
 static void
 bind_all(void)
 {
-	struct buffer err = BUFFER_INIT;
+	const char *const addrs[2] = {opt.listen_address, opt.listen_address6};
 
 	/* Under systemd socket activation the sockets are already bound. */
-	if (listener_adopt_systemd(&lst) > 0)
+	from_systemd = listener_adopt_systemd(&lst) > 0;
+	if (from_systemd)
 		return;
-	const char *addrs[] = {opt.listen_address, opt.listen_address6};
-
-	for (int i = 0; i < 2; i++) {
-		if (addrs[i][0] == '\0')
-			continue;
-		if (listener_bind(&lst, addrs[i], (unsigned)opt.listen_port, 0, &err) < 0)
-			die("%s", buffer_cstr(&err));
-		/* Tag 1: implicit FTPS, TLS from the first byte. */
-		if (opt.ssl_enable && opt.implicit_ssl &&
-		    listener_bind(&lst, addrs[i], (unsigned)opt.implicit_ssl_port, 1, &err) < 0)
-			die("%s", buffer_cstr(&err));
-	}
+	daemon_bind(&lst, addrs, opt.listen_port, 0);
+	/* Tag 1: implicit FTPS, TLS from the first byte. */
+	if (opt.ssl_enable && opt.implicit_ssl)
+		daemon_bind(&lst, addrs, opt.implicit_ssl_port, 1);
 	if (lst.nfds == 0)
 		die("nothing to listen on: set listen_address or listen_address6");
-	buffer_free(&err);
 }
 
 /* The pre-login chroot must exist and must not be writable by the worker. */
@@ -145,7 +138,8 @@ main(int argc, char **argv)
 		log_msg(LOG_NOTICE, "running as uid %u, not root: sessions run as this user "
 				    "without chroot or uid change",
 			(unsigned)getuid());
-	log_msg(LOG_INFO, "listening on port %lu", opt.listen_port);
+	log_msg(LOG_INFO, "listening on %d socket(s)%s", lst.nfds,
+		from_systemd ? " from systemd" : "");
 	listener_run(&lst);
 	return 0;
 }

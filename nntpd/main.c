@@ -22,6 +22,7 @@
 
 static struct daemon_args args;
 static struct listener lst;
+static int from_systemd;
 static pid_t writer_pid;
 static time_t writer_started;
 static char hostname[256];
@@ -121,20 +122,15 @@ writer_exited(pid_t pid, int status)
 static void
 bind_all(void)
 {
-	struct buffer err = BUFFER_INIT;
+	const char *const addrs[2] = {opt.listen_address, opt.listen_address6};
 
 	/* Under systemd socket activation the sockets are already bound. */
-	if (listener_adopt_systemd(&lst) > 0)
+	from_systemd = listener_adopt_systemd(&lst) > 0;
+	if (from_systemd)
 		return;
-	const char *addrs[] = {opt.listen_address, opt.listen_address6};
-
-	for (int i = 0; i < 2; i++)
-		if (addrs[i][0] != '\0' &&
-		    listener_bind(&lst, addrs[i], (unsigned)opt.listen_port, 0, &err) < 0)
-			die("%s", buffer_cstr(&err));
+	daemon_bind(&lst, addrs, opt.listen_port, 0);
 	if (lst.nfds == 0)
 		die("nothing to listen on: set listen_address or listen_address6");
-	buffer_free(&err);
 }
 
 int
@@ -178,7 +174,8 @@ main(int argc, char **argv)
 				    "without chroot or uid change",
 			(unsigned)getuid());
 	start_writer();
-	log_msg(LOG_INFO, "listening on port %lu", opt.listen_port);
+	log_msg(LOG_INFO, "listening on %d socket(s)%s", lst.nfds,
+		from_systemd ? " from systemd" : "");
 	listener_run(&lst);
 	if (writer_pid > 0) {
 		lst.other_exit = NULL;
