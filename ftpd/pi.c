@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -606,8 +607,13 @@ open_pasv(struct ftp_session *s, uint16_t *port)
 		lo = 0;
 		hi = 0;
 	}
-	for (unsigned tries = 0, span = hi - lo + 1, start = (unsigned)rand(); tries < span;
-	     tries++) {
+	unsigned start = 0;
+
+	/* A random first try, so ports are not predictable from session to
+	 * session (every session is forked from the same listener state). */
+	if (getrandom(&start, sizeof(start), 0) != sizeof(start))
+		start = (unsigned)getpid();
+	for (unsigned tries = 0, span = hi - lo + 1; tries < span; tries++) {
 		uint16_t p = (uint16_t)(lo == 0 ? 0 : lo + (start + tries) % span);
 
 		if (a.ss_family == AF_INET)
