@@ -10,14 +10,13 @@
 
 #include "active.h"
 #include "buffer.h"
+#include "conf.h"
 #include "log.h"
-#include "number.h"
+#include "options.h"
 #include "paths.h"
 #include "spool.h"
 #include "writer.h"
 #include "xmalloc.h"
-
-#define NNTPCTL_DEFAULT_SPOOL PATH_SPOOL
 
 struct ctl_opts {
 	const char *spool_dir;
@@ -233,45 +232,30 @@ usage(void)
 	exit(2);
 }
 
-/* Until common/conf lands: -o spool_dir=, pathhost=, max_article_size=;
- * -f is accepted and ignored. */
-static void
-set_option(struct ctl_opts *o, const char *kv)
-{
-	const char *eq = strchr(kv, '=');
-	uint64_t n;
-
-	if (eq == NULL)
-		usage();
-	if (strncmp(kv, "spool_dir=", 10) == 0)
-		o->spool_dir = eq + 1;
-	else if (strncmp(kv, "pathhost=", 9) == 0)
-		o->pathhost = eq + 1;
-	else if (strncmp(kv, "max_article_size=", 17) == 0 &&
-		 number_parse(eq + 1, 1, UINT32_MAX / 2, &n) == 0)
-		o->max_article_size = (size_t)n;
-	else {
-		fprintf(stderr, "nntpctl: -o %s: unknown key or bad value\n", kv);
-		exit(2);
-	}
-}
-
+/* Same configuration as nntpd: -f FILE (default PATH_NNTPD_CONF when it
+ * exists), -o key=value; -d SPOOLDIR overrides spool_dir. */
 int
 main(int argc, char **argv)
 {
-	struct ctl_opts o = {NNTPCTL_DEFAULT_SPOOL, "localhost", 0};
-	int c;
+	struct ctl_opts o;
+	struct vector overrides = VECTOR_INIT;
+	struct buffer errors = BUFFER_INIT;
+	const char *file = NULL, *spool = NULL;
+	char host[256];
+	int c, required = 0;
 
 	log_open("nntpctl", 1);
 	while ((c = getopt(argc, argv, "+f:o:d:")) != -1) {
 		switch (c) {
 		case 'f':
+			file = optarg;
+			required = 1;
 			break;
 		case 'o':
-			set_option(&o, optarg);
+			vector_add(&overrides, optarg);
 			break;
 		case 'd':
-			o.spool_dir = optarg;
+			spool = optarg;
 			break;
 		default:
 			usage();
@@ -281,6 +265,21 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc < 1)
 		usage();
+	if (file == NULL && access(PATH_NNTPD_CONF, R_OK) == 0)
+		file = PATH_NNTPD_CONF;
+	if (conf_load(nntpd_options_table, file, required, &overrides, &errors) > 0) {
+		fputs(buffer_cstr(&errors), stderr);
+		return 2;
+	}
+	o.spool_dir = spool ? spool : opt.spool_dir;
+	o.pathhost = opt.pathhost;
+	if (o.pathhost == NULL || o.pathhost[0] == '\0') {
+		if (gethostname(host, sizeof(host)) < 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		o.pathhost = host;
+	}
+	o.max_article_size = opt.max_article_size;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		const struct ctl_command *cmd = &commands[i];
 
