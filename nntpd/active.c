@@ -16,8 +16,7 @@
 #include "vector.h"
 #include "xmalloc.h"
 
-static const char *const active_files[3] = {ACTIVE_FILE, ACTIVE_TIMES_FILE,
-					    ACTIVE_NEWSGROUPS_FILE};
+static const char *const active_files[3] = {ACTIVE_FILE, ACTIVE_TIMES_FILE, ACTIVE_NEWSGROUPS_FILE};
 
 static void
 group_free(struct group *g)
@@ -94,7 +93,7 @@ parse_active(struct active *a, char *text)
 		}
 		prev = active_find(&old, f.strings[0]);
 		g = active_add(a, f.strings[0], f.strings[3][0], prev ? prev->created : 0,
-			       prev ? prev->creator : NULL, prev ? prev->description : NULL);
+		               prev ? prev->creator : NULL, prev ? prev->description : NULL);
 		if (g == NULL)
 			continue;
 		g->high = high;
@@ -220,7 +219,7 @@ active_find(const struct active *a, const char *name)
 
 struct group *
 active_add(struct active *a, const char *name, char flag, time_t created, const char *creator,
-	   const char *description)
+           const char *description)
 {
 	struct group *g;
 	size_t pos = a->count;
@@ -326,7 +325,7 @@ active_write(struct active *a, int spoolfd)
 		const struct group *g = a->groups[i];
 
 		buffer_printf(&b, "%s %010llu %010llu %c\n", g->name, (unsigned long long)g->high,
-			      (unsigned long long)g->low, g->flag);
+		              (unsigned long long)g->low, g->flag);
 	}
 	rc = replace_file(spoolfd, ACTIVE_FILE, &b, &a->id[0]);
 	buffer_free(&b);
@@ -350,7 +349,7 @@ active_write_all(struct active *a, int spoolfd)
 		const struct group *g = a->groups[i];
 
 		buffer_printf(&b, "%s %lld %s\n", g->name, (long long)g->created,
-			      g->creator[0] ? g->creator : "unknown");
+		              g->creator[0] ? g->creator : "unknown");
 	}
 	if (rc == 0)
 		rc = replace_file(spoolfd, ACTIVE_TIMES_FILE, &b, &a->id[1]);

@@ -19,7 +19,7 @@
 struct group {
 	char *name;
 	uint64_t high, low; /* empty group: low == high + 1 */
-	char flag;	    /* 'y', 'n' or 'm' */
+	char flag;          /* 'y', 'n' or 'm' */
 	time_t created;
 	char *creator;
 	char *description;
@@ -48,7 +48,7 @@ int active_refresh(struct active *a, int spoolfd);
 struct group *active_find(const struct active *a, const char *name);
 /* Add a group (name already validated); returns it, or NULL if it exists. */
 struct group *active_add(struct active *a, const char *name, char flag, time_t created,
-			 const char *creator, const char *description);
+                         const char *creator, const char *description);
 /* 0, or -1 when no such group. */
 int active_remove(struct active *a, const char *name);
 int active_valid_flag(char flag);

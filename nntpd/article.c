@@ -13,19 +13,18 @@
 
 /* Headers that may appear at most once (RFC 5536 3.1, 3.2; RFC 5322). */
 static const char *const single_headers[] = {
-    "Approved", "Archive",  "Control",       "Date",           "Distribution",
-    "Expires",  "Followup-To", "From",       "Injection-Date", "Injection-Info",
-    "Lines",    "Message-ID", "Newsgroups",  "Organization",   "Path",
-    "References", "Reply-To", "Sender",      "Subject",        "Summary",
-    "Supersedes", "User-Agent", "Xref",      NULL};
+    "Approved",    "Archive",      "Control",        "Date",           "Distribution", "Expires",
+    "Followup-To", "From",         "Injection-Date", "Injection-Info", "Lines",        "Message-ID",
+    "Newsgroups",  "Organization", "Path",           "References",     "Reply-To",     "Sender",
+    "Subject",     "Summary",      "Supersedes",     "User-Agent",     "Xref",         NULL};
 
 /* Headers only the injecting agent or this server may write. */
-static const char *const post_forbidden[] = {"Xref",       "Injection-Info",    "Injection-Date",
-					     "NNTP-Posting-Host", "NNTP-Posting-Date", NULL};
+static const char *const post_forbidden[] = {
+    "Xref", "Injection-Info", "Injection-Date", "NNTP-Posting-Host", "NNTP-Posting-Date", NULL};
 
 static const char *const post_required[] = {"From", "Subject", "Newsgroups", NULL};
-static const char *const feed_required[] = {"Date",    "From",      "Message-ID",
-					    "Newsgroups", "Path", "Subject", NULL};
+static const char *const feed_required[] = {"Date", "From",    "Message-ID", "Newsgroups",
+                                            "Path", "Subject", NULL};
 
 static int
 name_is(const struct article_header *h, const char *name)
@@ -110,7 +109,9 @@ article_parse(struct article *a, const char *text, size_t len, struct buffer *wh
 		}
 		colon = memchr(p, ':', n);
 		if (colon == NULL || colon == p) {
-			buffer_puts(why, "Header line without a colon (missing blank line before the body?)");
+			buffer_puts(
+			    why,
+			    "Header line without a colon (missing blank line before the body?)");
 			return -1;
 		}
 		for (const char *q = p; q < colon; q++)
@@ -366,7 +367,7 @@ article_valid_from(const char *v)
 }
 
 static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-				     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 static const char *const wdays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 
 static const char *
@@ -428,9 +429,8 @@ parse_zone(const char *p, long *offset)
 	static const struct {
 		const char *name;
 		int hours;
-	} zones[] = {{"UT", 0},   {"UTC", 0},  {"GMT", 0},  {"Z", 0},    {"EST", -5},
-		     {"EDT", -4}, {"CST", -6}, {"CDT", -5}, {"MST", -7}, {"MDT", -6},
-		     {"PST", -8}, {"PDT", -7}};
+	} zones[] = {{"UT", 0},   {"UTC", 0},  {"GMT", 0},  {"Z", 0},    {"EST", -5}, {"EDT", -4},
+	             {"CST", -6}, {"CDT", -5}, {"MST", -7}, {"MDT", -6}, {"PST", -8}, {"PDT", -7}};
 	size_t n = 0;
 
 	if (*p == '+' || *p == '-') {
@@ -515,7 +515,7 @@ article_parse_date(const char *s, time_t *out)
 	if (parse_zone(p, &off) < 0)
 		return -1;
 	int64_t t = days_from_civil(year, (unsigned)mon + 1, (unsigned)day) * 86400 + hh * 3600 +
-		    mm * 60 + ss - off;
+	            mm * 60 + ss - off;
 	*out = (time_t)t;
 	return 0;
 }
@@ -527,7 +527,7 @@ article_format_date(time_t t, struct buffer *out)
 
 	gmtime_r(&t, &tm);
 	buffer_printf(out, "%s, %d %s %04d %02d:%02d:%02d +0000", wdays[tm.tm_wday], tm.tm_mday,
-		      months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	              months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 int
@@ -557,8 +557,11 @@ article_valid_group_name(const char *name)
 		return 0;
 	/* Must be valid UTF-8. */
 	for (p = (const unsigned char *)name; *p != '\0';) {
-		int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2
-				       : (*p & 0xf8) == 0xf0 ? 3 : -1;
+		int n = *p < 0x80             ? 0
+		        : (*p & 0xe0) == 0xc0 ? 1
+		        : (*p & 0xf0) == 0xe0 ? 2
+		        : (*p & 0xf8) == 0xf0 ? 3
+		                              : -1;
 
 		if (n < 0 || (n == 1 && *p < 0xc2))
 			return 0;

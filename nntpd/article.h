@@ -9,8 +9,8 @@
 #include "buffer.h"
 #include "vector.h"
 
-#define ARTICLE_MAX_LINE 998   /* octets per header line, without CRLF */
-#define ARTICLE_MAX_MSGID 250  /* RFC 5536 3.1.3 */
+#define ARTICLE_MAX_LINE 998    /* octets per header line, without CRLF */
+#define ARTICLE_MAX_MSGID 250   /* RFC 5536 3.1.3 */
 #define ARTICLE_DATE_FUZZ 86400 /* seconds a Date may lie in the future */
 
 struct article_header {
@@ -49,7 +49,7 @@ void article_unfold(const char *v, size_t len, struct buffer *out);
  * duplicated and forbidden headers, From, Message-ID, Date, Newsgroups.
  * 0, or -1 with the reason (no reply code) in why. */
 int article_validate(const struct article *a, enum article_kind kind, time_t now,
-		     struct buffer *why);
+                     struct buffer *why);
 /* Newsgroups header as a list of names; -1 when absent or malformed. */
 int article_newsgroups(const struct article *a, struct vector *out);
 

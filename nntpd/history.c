@@ -210,7 +210,8 @@ history_count(const struct history *h)
 /* Find msgid's slot: 1 and its bytes when present, 0 and the free slot
  * index when absent, -1 on error. */
 static int
-probe(struct history *h, const unsigned char key[16], uint64_t *index, unsigned char slot[HISTORY_SLOT])
+probe(struct history *h, const unsigned char key[16], uint64_t *index,
+      unsigned char slot[HISTORY_SLOT])
 {
 	uint64_t i = store_get64(key) & (h->nslots - 1);
 
@@ -276,7 +277,8 @@ history_lookup(struct history *h, const char *msgid, struct history_entry *out)
 		char *t1, *t2;
 
 		if (read_line(h, entry & ~LOC_FLAG, &b) == 0 &&
-		    (t1 = strchr(buffer_head(&b), '\t')) != NULL && (t2 = strchr(t1 + 1, '\t')) != NULL)
+		    (t1 = strchr(buffer_head(&b), '\t')) != NULL &&
+		    (t2 = strchr(t1 + 1, '\t')) != NULL)
 			out->location = xstrdup(t2 + 1);
 		buffer_free(&b);
 	}
@@ -365,7 +367,8 @@ history_add(struct history *h, const char *msgid, time_t arrived, const char *lo
 
 int
 history_walk(struct history *h,
-	     int (*fn)(void *arg, const char *msgid, time_t arrived, const char *location), void *arg)
+             int (*fn)(void *arg, const char *msgid, time_t arrived, const char *location),
+             void *arg)
 {
 	unsigned char slot[HISTORY_SLOT];
 	struct buffer b = BUFFER_INIT;
@@ -390,7 +393,7 @@ history_walk(struct history *h,
 		}
 		*t1 = '\0';
 		rc = fn(arg, buffer_head(&b), (time_t)store_get64(slot + 16),
-			(entry & LOC_FLAG) ? t2 + 1 : NULL);
+		        (entry & LOC_FLAG) ? t2 + 1 : NULL);
 	}
 	buffer_free(&b);
 	return rc;

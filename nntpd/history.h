@@ -46,8 +46,8 @@ void history_entry_free(struct history_entry *e);
 int history_add(struct history *h, const char *msgid, time_t arrived, const char *location);
 /* Call fn for every entry (rebuild, check); stops at a non-zero return. */
 int history_walk(struct history *h,
-		 int (*fn)(void *arg, const char *msgid, time_t arrived, const char *location),
-		 void *arg);
+                 int (*fn)(void *arg, const char *msgid, time_t arrived, const char *location),
+                 void *arg);
 /* Entries in use. */
 uint64_t history_count(const struct history *h);
 

@@ -31,8 +31,7 @@ struct ctl_command {
 	const char *usage;
 };
 
-static void
-usage(void);
+static void usage(void);
 
 /* Group commands: through the writer when it holds the lock, directly
  * otherwise. */
@@ -76,7 +75,7 @@ static int
 cmd_newgroup(const struct ctl_opts *o, int argc, char **argv)
 {
 	char *line = xasprintf("newgroup %s %s %s", argv[0], argc > 1 ? argv[1] : "y",
-			       argc > 2 ? argv[2] : "");
+	                       argc > 2 ? argv[2] : "");
 	int rc = group_command(o, line);
 
 	free(line);
@@ -152,7 +151,7 @@ cmd_rebuild(const struct ctl_opts *o, int argc, char **argv)
 	(void)argc, (void)argv;
 	if (s == NULL) {
 		fprintf(stderr, "nntpctl: %s: %s%s\n", o->spool_dir, strerror(errno),
-			errno == EWOULDBLOCK ? " (stop the writer first)" : "");
+		        errno == EWOULDBLOCK ? " (stop the writer first)" : "");
 		return 1;
 	}
 	rc = spool_rebuild(s, &why);

@@ -16,9 +16,8 @@
 #define OVERVIEW_MAX_LINE 65536
 #define OVERVIEW_CACHE 128
 
-const char *const overview_fmt[] = {"Subject:",	     "From:", "Date:",  "Message-ID:",
-				    "References:",   ":bytes", ":lines", "Xref:full",
-				    NULL};
+const char *const overview_fmt[] = {"Subject:", "From:",  "Date:",     "Message-ID:", "References:",
+                                    ":bytes",   ":lines", "Xref:full", NULL};
 
 struct ov_file {
 	char *group;
@@ -161,7 +160,7 @@ overview_get(int spoolfd, const char *group, uint64_t number, struct overview_en
 
 static int
 read_slice(int spoolfd, const char *group, uint64_t lo, uint64_t last, const unsigned char *recs,
-	   struct overview_range *r)
+           struct overview_range *r)
 {
 	uint64_t dlo = UINT64_MAX, dhi = 0;
 	char *path;
@@ -234,7 +233,7 @@ overview_read(int spoolfd, const char *group, uint64_t lo, uint64_t hi, struct o
 		last = lo + OVERVIEW_CHUNK - 1;
 	recs = xmalloc((last - lo + 1) * OVERVIEW_RECORD);
 	rc = full_pread(fd, recs, (last - lo + 1) * OVERVIEW_RECORD,
-			OVERVIEW_HEADER + (lo - base) * OVERVIEW_RECORD);
+	                OVERVIEW_HEADER + (lo - base) * OVERVIEW_RECORD);
 	close(fd);
 	if (rc == 0)
 		rc = read_slice(spoolfd, group, lo, last, recs, r);
@@ -341,12 +340,13 @@ writer_file(struct overview_writer *w, const char *group, uint64_t first)
 		store_put32(h + 4, OVERVIEW_VERSION);
 		store_put64(h + 8, first);
 		store_put32(h + 16, OVERVIEW_RECORD);
-		if (full_pwrite(f.idx, h, sizeof(h), 0) < 0 || ftruncate(f.idx, OVERVIEW_HEADER) < 0)
+		if (full_pwrite(f.idx, h, sizeof(h), 0) < 0 ||
+		    ftruncate(f.idx, OVERVIEW_HEADER) < 0)
 			goto fail;
 		st.st_size = OVERVIEW_HEADER;
 	} else if (full_pread(f.idx, h, sizeof(h), 0) != 0 ||
-		   store_get32(h) != OVERVIEW_IDX_MAGIC || store_get32(h + 4) != OVERVIEW_VERSION ||
-		   store_get32(h + 16) != OVERVIEW_RECORD) {
+	           store_get32(h) != OVERVIEW_IDX_MAGIC || store_get32(h + 4) != OVERVIEW_VERSION ||
+	           store_get32(h + 16) != OVERVIEW_RECORD) {
 		log_msg(LOG_ERR, "overview: %s: bad index header (run nntpctl rebuild)", group);
 		errno = EINVAL;
 		goto fail;
@@ -384,7 +384,7 @@ fail:
 
 int
 overview_append(struct overview_writer *w, const char *group, const struct overview_entry *e,
-		const char *line, size_t len)
+                const char *line, size_t len)
 {
 	struct ov_file *f = writer_file(w, group, e->number);
 	unsigned char rec[OVERVIEW_RECORD];
@@ -394,7 +394,7 @@ overview_append(struct overview_writer *w, const char *group, const struct overv
 		return -1;
 	if (e->number < f->base) {
 		log_msg(LOG_ERR, "overview: %s: article %llu below index base %llu", group,
-			(unsigned long long)e->number, (unsigned long long)f->base);
+		        (unsigned long long)e->number, (unsigned long long)f->base);
 		errno = EINVAL;
 		return -1;
 	}

@@ -37,7 +37,7 @@ extern const char *const overview_fmt[];
 struct overview_entry {
 	uint64_t number;
 	uint64_t arrived;
-	uint64_t size;	     /* bytes of the stored article file */
+	uint64_t size;       /* bytes of the stored article file */
 	uint32_t header_len; /* bytes of its header block, final CRLF included */
 	size_t off, len;     /* the line (without CRLF) in overview_range.data */
 };
@@ -56,7 +56,7 @@ void overview_range_free(struct overview_range *r);
  * index has nothing more). Replaces r's contents. 0, or -1 with errno
  * (a group without an overview yet reads as empty). */
 int overview_read(int spoolfd, const char *group, uint64_t lo, uint64_t hi,
-		  struct overview_range *r);
+                  struct overview_range *r);
 static inline const char *
 overview_line(const struct overview_range *r, size_t i)
 {
@@ -76,7 +76,7 @@ void overview_writer_close(struct overview_writer *w);
 /* Add article number e->number with its line; does nothing when the
  * number already has a record (so recovery may repeat it). 0 or -1. */
 int overview_append(struct overview_writer *w, const char *group, const struct overview_entry *e,
-		    const char *line, size_t len);
+                    const char *line, size_t len);
 /* Forget a group's overview (rmgroup, rebuild). */
 void overview_remove(struct overview_writer *w, const char *group);
 

@@ -239,8 +239,8 @@ parse_location(const char *tok, size_t len, char **group, uint64_t *number)
 }
 
 int
-spool_find_msgid(struct history *h, int spoolfd, const char *msgid, char **group,
-		 uint64_t *number, struct spool_article *out)
+spool_find_msgid(struct history *h, int spoolfd, const char *msgid, char **group, uint64_t *number,
+                 struct spool_article *out)
 {
 	struct history_entry e;
 	const char *p;
@@ -310,7 +310,8 @@ spool_open(const char *spool_dir, const char *pathhost, int nonblocking)
 	s->lockfd = openat(s->dirfd, SPOOL_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (s->lockfd < 0 || flock(s->lockfd, LOCK_EX | (nonblocking ? LOCK_NB : 0)) < 0)
 		goto fail;
-	if (faccessat(s->dirfd, ACTIVE_FILE, F_OK, 0) < 0 && active_write_all(&s->active, s->dirfd) < 0)
+	if (faccessat(s->dirfd, ACTIVE_FILE, F_OK, 0) < 0 &&
+	    active_write_all(&s->active, s->dirfd) < 0)
 		goto fail;
 	if (active_refresh(&s->active, s->dirfd) < 0)
 		goto fail;
@@ -366,7 +367,7 @@ spool_history(struct spool *s)
  * overview record, and history unless add_history is 0. */
 static int
 index_article(struct spool *s, const char *group, uint64_t number, const struct buffer *text,
-	      time_t arrived, int add_history)
+              time_t arrived, int add_history)
 {
 	struct article a;
 	struct buffer why = BUFFER_INIT, line = BUFFER_INIT, v = BUFFER_INIT;
@@ -375,7 +376,7 @@ index_article(struct spool *s, const char *group, uint64_t number, const struct 
 
 	if (article_parse(&a, buffer_head(text), text->len, &why) < 0) {
 		log_msg(LOG_ERR, "spool: %s:%llu: %s", group, (unsigned long long)number,
-			buffer_cstr(&why));
+		        buffer_cstr(&why));
 		buffer_free(&why);
 		return -1;
 	}
@@ -420,7 +421,7 @@ undo_links(struct spool *s, const struct vector *groups, const uint64_t *numbers
 /* Steps 1 and 2: temp file, fsync, rename into the first group, links. */
 static int
 write_and_link(struct spool *s, const struct buffer *stored, const struct vector *groups,
-	       const uint64_t *numbers, time_t *arrived)
+               const uint64_t *numbers, time_t *arrived)
 {
 	char tmp[64];
 	char *first = NULL;
@@ -450,7 +451,7 @@ write_and_link(struct spool *s, const struct buffer *stored, const struct vector
 
 		for (attempt = 0; attempt < 2; attempt++) {
 			rc = first == NULL ? renameat(s->dirfd, tmp, s->dirfd, path)
-					   : linkat(s->dirfd, first, s->dirfd, path, 0);
+			                   : linkat(s->dirfd, first, s->dirfd, path, 0);
 			if (rc == 0 || errno != ENOENT || attempt > 0)
 				break;
 			char *dir = group_dir(groups->strings[i]);
@@ -480,7 +481,7 @@ write_and_link(struct spool *s, const struct buffer *stored, const struct vector
 
 int
 spool_store(struct spool *s, const char *headers, size_t hlen, const char *body, size_t blen,
-	    const struct vector *groups, const char *msgid, struct buffer *xref)
+            const struct vector *groups, const char *msgid, struct buffer *xref)
 {
 	struct buffer text = BUFFER_INIT, stored = BUFFER_INIT, loc = BUFFER_INIT;
 	uint64_t *numbers = xcalloc(groups->count ? groups->count : 1, sizeof(*numbers));
@@ -500,7 +501,7 @@ spool_store(struct spool *s, const char *headers, size_t hlen, const char *body,
 		numbers[i] = g->high + 1;
 		buffer_printf(xref, " %s:%llu", g->name, (unsigned long long)numbers[i]);
 		buffer_printf(&loc, "%s%s:%llu", i ? " " : "", g->name,
-			      (unsigned long long)numbers[i]);
+		              (unsigned long long)numbers[i]);
 	}
 	buffer_append(&text, headers, hlen);
 	buffer_puts(&text, "Xref: ");
@@ -513,8 +514,9 @@ spool_store(struct spool *s, const char *headers, size_t hlen, const char *body,
 	/* Step 3: overview in every group, history once. */
 	for (size_t i = 0; i < groups->count; i++)
 		if (index_article(s, groups->strings[i], numbers[i], &stored, arrived, i == 0) < 0)
-			log_msg(LOG_ERR, "spool: indexing %s:%llu failed: %m (nntpctl rebuild repairs it)",
-				groups->strings[i], (unsigned long long)numbers[i]);
+			log_msg(LOG_ERR,
+			        "spool: indexing %s:%llu failed: %m (nntpctl rebuild repairs it)",
+			        groups->strings[i], (unsigned long long)numbers[i]);
 	/* Step 4. A failed active rewrite is repaired by recovery at the next
 	 * start (the files above the mark roll forward); numbering goes on
 	 * from memory meanwhile. */
@@ -588,7 +590,7 @@ roll_forward(struct spool *s, const char *group, uint64_t number)
 			free(other);
 			if (index_article(s, g, num, &text, st.st_mtim.tv_sec, first) < 0)
 				log_msg(LOG_ERR, "spool: recovery: indexing %s:%llu failed", g,
-					(unsigned long long)num);
+				        (unsigned long long)num);
 			first = 0;
 			if (num > gr->high)
 				gr->high = num;
@@ -676,7 +678,7 @@ valid_description(const char *d)
 
 int
 spool_newgroup(struct spool *s, const char *name, char flag, const char *description,
-	       const char *creator, struct buffer *why)
+               const char *creator, struct buffer *why)
 {
 	char *dir;
 
@@ -697,9 +699,10 @@ spool_newgroup(struct spool *s, const char *name, char flag, const char *descrip
 		return -1;
 	}
 	if (path_clash(&s->active, name)) {
-		buffer_printf(why, "group %s would share a directory with an article number of "
-				   "another group",
-			      name);
+		buffer_printf(why,
+		              "group %s would share a directory with an article number of "
+		              "another group",
+		              name);
 		return -1;
 	}
 	dir = group_dir(name);
@@ -924,7 +927,7 @@ spool_rebuild(struct spool *s, struct buffer *why)
 
 static long
 check_article(int spoolfd, const char *group, uint64_t n, const struct overview_entry *e,
-	      struct buffer *report)
+              struct buffer *report)
 {
 	struct spool_article art;
 	char last[2];
@@ -933,19 +936,19 @@ check_article(int spoolfd, const char *group, uint64_t n, const struct overview_
 
 	if (spool_open_article(spoolfd, group, n, &art) < 0) {
 		buffer_printf(report, "%s:%llu: in overview but article missing or not whole\n",
-			      group, (unsigned long long)n);
+		              group, (unsigned long long)n);
 		return 1;
 	}
 	hl = spool_scan_header_len(art.fd);
 	if (art.size < 2 || pread(art.fd, last, 2, (off_t)art.size - 2) != 2 ||
 	    memcmp(last, "\r\n", 2) != 0) {
 		buffer_printf(report, "%s:%llu: article does not end with CRLF\n", group,
-			      (unsigned long long)n);
+		              (unsigned long long)n);
 		problems++;
 	}
 	if (e != NULL && (e->size != art.size || hl < 0 || (uint64_t)hl != e->header_len)) {
 		buffer_printf(report, "%s:%llu: overview size/header length disagree with file\n",
-			      group, (unsigned long long)n);
+		              group, (unsigned long long)n);
 		problems++;
 	}
 	close(art.fd);
@@ -965,7 +968,7 @@ check_group(int spoolfd, const struct group *g, struct buffer *report)
 	do {
 		if (overview_read(spoolfd, g->name, lo, UINT64_MAX, &r) < 0) {
 			buffer_printf(report, "%s: overview unreadable: %s\n", g->name,
-				      strerror(errno));
+			              strerror(errno));
 			problems++;
 			break;
 		}
@@ -975,8 +978,8 @@ check_group(int spoolfd, const struct group *g, struct buffer *report)
 			problems += check_article(spoolfd, g->name, n, &r.v[i], report);
 			if (n > g->high) {
 				buffer_printf(report, "%s:%llu: above the high mark %llu\n",
-					      g->name, (unsigned long long)n,
-					      (unsigned long long)g->high);
+				              g->name, (unsigned long long)n,
+				              (unsigned long long)g->high);
 				problems++;
 			}
 		}
@@ -987,20 +990,20 @@ check_group(int spoolfd, const struct group *g, struct buffer *report)
 
 		if (nums[i] > g->high || nums[i] < g->low) {
 			buffer_printf(report, "%s:%llu: outside the marks %llu-%llu\n", g->name,
-				      (unsigned long long)nums[i], (unsigned long long)g->low,
-				      (unsigned long long)g->high);
+			              (unsigned long long)nums[i], (unsigned long long)g->low,
+			              (unsigned long long)g->high);
 			problems++;
 		}
 		if (overview_get(spoolfd, g->name, nums[i], &e) != 1) {
 			buffer_printf(report, "%s:%llu: article has no overview record\n", g->name,
-				      (unsigned long long)nums[i]);
+			              (unsigned long long)nums[i]);
 			problems++;
 		}
 		j++;
 	}
 	if (g->low > g->high + 1) {
 		buffer_printf(report, "%s: low mark %llu above high mark %llu + 1\n", g->name,
-			      (unsigned long long)g->low, (unsigned long long)g->high);
+		              (unsigned long long)g->low, (unsigned long long)g->high);
 		problems++;
 	}
 	overview_range_free(&r);
@@ -1040,15 +1043,15 @@ check_history_entry(void *arg, const char *msgid, time_t arrived, const char *lo
 			if (active_find(c->active, g) != NULL) {
 				if (spool_open_article(c->spoolfd, g, num, &art) < 0) {
 					buffer_printf(c->report, "history: %s: %s:%llu missing\n",
-						      msgid, g, (unsigned long long)num);
+					              msgid, g, (unsigned long long)num);
 					c->problems++;
 				} else {
 					if (spool_article_header(&art, "Message-ID", &v) < 0 ||
 					    strcmp(buffer_cstr(&v), msgid) != 0) {
 						buffer_printf(c->report,
-							      "history: %s: %s:%llu holds another "
-							      "article\n",
-							      msgid, g, (unsigned long long)num);
+						              "history: %s: %s:%llu holds another "
+						              "article\n",
+						              msgid, g, (unsigned long long)num);
 						c->problems++;
 					}
 					close(art.fd);
@@ -1130,8 +1133,8 @@ spool_stats(int spoolfd, struct buffer *out)
 					alloc = alloc ? alloc * 2 : 1024;
 					keys = xrealloc(keys, alloc * sizeof(*keys));
 				}
-				keys[nkeys++] = (struct file_key){st.st_dev, st.st_ino,
-								  (uint64_t)st.st_size};
+				keys[nkeys++] =
+				    (struct file_key){st.st_dev, st.st_ino, (uint64_t)st.st_size};
 			}
 			free(path);
 		}
@@ -1146,7 +1149,7 @@ spool_stats(int spoolfd, struct buffer *out)
 			bytes += keys[i].size;
 		}
 	buffer_printf(out, "groups %zu\narticles %llu\nbytes %llu\nlinks %zu\n", a.count,
-		      (unsigned long long)articles, (unsigned long long)bytes, nkeys);
+	              (unsigned long long)articles, (unsigned long long)bytes, nkeys);
 	free(keys);
 	active_free(&a);
 	return 0;

@@ -43,20 +43,18 @@ struct spool_article {
 /* "articles/a/b/c/<number>" for group a.b.c (malloc'd). */
 char *spool_article_path(const char *group, uint64_t number);
 /* Open an article read-only. 0, or -1 with errno (ENOENT: no article). */
-int spool_open_article(int spoolfd, const char *group, uint64_t number,
-		       struct spool_article *out);
+int spool_open_article(int spoolfd, const char *group, uint64_t number, struct spool_article *out);
 /* Header length of an open stored article, by reading it (fallback when
  * overview has no record). -1 if the file has no header/body separator. */
 int64_t spool_scan_header_len(int fd);
 /* Unfolded value of header field (case-insensitive) of an open article;
  * 0 found, -1 absent or unreadable. For HDR/XHDR/XPAT on fields that are
  * not in overview. */
-int spool_article_header(const struct spool_article *art, const char *field,
-			 struct buffer *value);
+int spool_article_header(const struct spool_article *art, const char *field, struct buffer *value);
 /* Message-ID -> an open article and one of its group:number names (group
  * malloc'd). 0, or -1 (errno ENOENT when unknown or gone). */
 int spool_find_msgid(struct history *h, int spoolfd, const char *msgid, char **group,
-		     uint64_t *number, struct spool_article *out);
+                     uint64_t *number, struct spool_article *out);
 
 /* Verify the spool read-only; problems appended to report, their count
  * returned (-1 when the spool cannot be read at all). */
@@ -79,10 +77,10 @@ struct history *spool_history(struct spool *s);
  * body (after the blank line), filed in groups (all present in active).
  * Appends the Xref value to xref. 0, or -1 with errno (nothing stored). */
 int spool_store(struct spool *s, const char *headers, size_t hlen, const char *body, size_t blen,
-		const struct vector *groups, const char *msgid, struct buffer *xref);
+                const struct vector *groups, const char *msgid, struct buffer *xref);
 /* Group administration; 0, or -1 with the reason in why. */
 int spool_newgroup(struct spool *s, const char *name, char flag, const char *description,
-		   const char *creator, struct buffer *why);
+                   const char *creator, struct buffer *why);
 int spool_rmgroup(struct spool *s, const char *name, struct buffer *why);
 int spool_changegroup(struct spool *s, const char *name, char flag, struct buffer *why);
 /* Rebuild overview and history from the article files (remembered IDs

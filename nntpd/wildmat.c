@@ -6,7 +6,6 @@
 #include <stdint.h>
 #include <string.h>
 
-
 /* Decode one UTF-8 character at *s, advancing *s. Invalid bytes are taken
  * one at a time as code points 0x110000 + byte, so they match only
  * themselves (and '?'). */
@@ -197,7 +196,7 @@ wildmat_match_list(const char *text, const char *list)
 		}
 		end = element_end(p);
 		if (match_bounded((const unsigned char *)text, (const unsigned char *)p,
-				  (const unsigned char *)end))
+		                  (const unsigned char *)end))
 			result = !negate;
 		if (*end == '\0')
 			break;

@@ -78,7 +78,7 @@ valid_kind(uint32_t k)
  * posting; feeds keep the known ones (innd files what it carries). */
 static int
 check_groups(struct writer *w, enum submit_kind kind, const struct article *a,
-	     struct vector *wanted, struct buffer *why)
+             struct vector *wanted, struct buffer *why)
 {
 	struct vector names = VECTOR_INIT;
 	int approved = article_find(a, "Approved") != NULL;
@@ -102,7 +102,7 @@ check_groups(struct writer *w, enum submit_kind kind, const struct article *a,
 		}
 		if (g->flag == 'm' && !approved) {
 			buffer_printf(why, "Moderated group %s: article needs an Approved header",
-				      name);
+			              name);
 			break;
 		}
 		vector_add(wanted, name);
@@ -124,8 +124,8 @@ copy_header(struct buffer *out, const struct article_header *h)
 /* New header block for a post (RFC 5537 3.5): Path first, the poster's
  * fields, then what the injecting agent adds. */
 static void
-build_post_headers(struct writer *w, const struct article *a, const char *msgid,
-		   const char *host, time_t now, struct buffer *out)
+build_post_headers(struct writer *w, const struct article *a, const char *msgid, const char *host,
+                   time_t now, struct buffer *out)
 {
 	struct buffer v = BUFFER_INIT;
 
@@ -136,7 +136,8 @@ build_post_headers(struct writer *w, const struct article *a, const char *msgid,
 		buffer_puts(out, "not-for-mail");
 	buffer_puts(out, "\r\n");
 	for (size_t i = 0; i < a->nheaders; i++)
-		if (!(a->headers[i].name_len == 4 && strncasecmp(a->headers[i].name, "Path", 4) == 0))
+		if (!(a->headers[i].name_len == 4 &&
+		      strncasecmp(a->headers[i].name, "Path", 4) == 0))
 			copy_header(out, &a->headers[i]);
 	if (article_find(a, "Message-ID") == NULL)
 		buffer_printf(out, "Message-ID: %s\r\n", msgid);
@@ -188,13 +189,12 @@ valid_host(const char *h)
 
 static int
 process_article(struct writer *w, enum submit_kind kind, const char *given_id, const char *host,
-		const char *text, size_t len, struct buffer *reply)
+                const char *text, size_t len, struct buffer *reply)
 {
 	const struct reply_codes *c = &codes[kind];
 	enum article_kind ak = kind == SUBMIT_POST ? ARTICLE_POST : ARTICLE_FEED;
 	struct article a = {0};
-	struct buffer why = BUFFER_INIT, msgid = BUFFER_INIT, hdr = BUFFER_INIT,
-		      xref = BUFFER_INIT;
+	struct buffer why = BUFFER_INIT, msgid = BUFFER_INIT, hdr = BUFFER_INIT, xref = BUFFER_INIT;
 	struct vector groups = VECTOR_INIT;
 	time_t now = time(NULL);
 	int code = c->refused, remember = ak == ARTICLE_FEED;
@@ -215,7 +215,8 @@ process_article(struct writer *w, enum submit_kind kind, const char *given_id, c
 		struct buffer v = BUFFER_INIT;
 
 		article_value(&a, "Message-ID", &v);
-		if (ak == ARTICLE_FEED && msgid.len > 0 && strcmp(buffer_cstr(&v), buffer_cstr(&msgid)) != 0) {
+		if (ak == ARTICLE_FEED && msgid.len > 0 &&
+		    strcmp(buffer_cstr(&v), buffer_cstr(&msgid)) != 0) {
 			buffer_puts(&why, "Message-ID header does not match the command's");
 			buffer_free(&v);
 			remember = 0;
@@ -224,8 +225,7 @@ process_article(struct writer *w, enum submit_kind kind, const char *given_id, c
 		buffer_clear(&msgid);
 		buffer_append(&msgid, buffer_head(&v), v.len);
 		buffer_free(&v);
-	} else if (msgid.len == 0 ||
-		   !article_valid_msgid(buffer_head(&msgid), msgid.len, 1)) {
+	} else if (msgid.len == 0 || !article_valid_msgid(buffer_head(&msgid), msgid.len, 1)) {
 		article_recommend_msgid(w->pathhost, &msgid);
 	}
 	buffer_cstr(&msgid);
@@ -251,7 +251,7 @@ process_article(struct writer *w, enum submit_kind kind, const char *given_id, c
 	else
 		build_feed_headers(w, &a, &hdr);
 	if (spool_store(w->spool, buffer_head(&hdr), hdr.len, text + a.body_off, len - a.body_off,
-			&groups, buffer_head(&msgid), &xref) < 0) {
+	                &groups, buffer_head(&msgid), &xref) < 0) {
 		log_msg(LOG_ERR, "writer: storing %s: %m", buffer_head(&msgid));
 		code = kind == SUBMIT_POST ? c->refused : c->unavailable;
 		buffer_puts(reply, "Posting failed: storage error, try again later");
@@ -295,11 +295,11 @@ process_control(struct writer *w, const char *cmd, size_t len, struct buffer *re
 		if (f.count >= 3 && f.strings[2][1] != '\0')
 			flag = '?';
 		rc = spool_newgroup(w->spool, f.strings[1], flag, f.count == 4 ? f.strings[3] : "",
-				    "nntpctl", reply);
+		                    "nntpctl", reply);
 	} else if (f.count == 2 && strcmp(f.strings[0], "rmgroup") == 0) {
 		rc = spool_rmgroup(w->spool, f.strings[1], reply);
 	} else if (f.count == 3 && strcmp(f.strings[0], "changegroup") == 0 &&
-		   f.strings[2][1] == '\0') {
+	           f.strings[2][1] == '\0') {
 		rc = spool_changegroup(w->spool, f.strings[1], f.strings[2][0], reply);
 	} else {
 		buffer_puts(reply, "unknown or malformed command");
@@ -313,7 +313,7 @@ process_control(struct writer *w, const char *cmd, size_t len, struct buffer *re
 
 int
 writer_process(struct writer *w, enum submit_kind kind, const char *msgid_or_null,
-	       const char *client_host, const char *payload, size_t len, struct buffer *reply)
+               const char *client_host, const char *payload, size_t len, struct buffer *reply)
 {
 	buffer_clear(reply);
 	if (kind == SUBMIT_CONTROL)
@@ -413,7 +413,7 @@ send_reply(int fd, int code, const struct buffer *text)
 /* Parse one complete request frame body; -1 when malformed. */
 static int
 parse_request(const unsigned char *p, size_t len, uint32_t *kind, char **msgid, char **host,
-	      const char **payload, size_t *plen)
+              const char **payload, size_t *plen)
 {
 	size_t off = 4;
 	uint32_t n;
@@ -498,7 +498,7 @@ client_input(struct writer *w, struct client *c)
 			break;
 		}
 		int code = writer_process(w, (enum submit_kind)kind, *msgid ? msgid : NULL,
-					  *host ? host : NULL, payload, plen, &reply);
+		                          *host ? host : NULL, payload, plen, &reply);
 
 		free(msgid);
 		free(host);
@@ -610,7 +610,7 @@ writer_main(const char *spool_dir, const struct writer_conf *conf)
 	s = spool_open(spool_dir, conf->pathhost, 1);
 	if (s == NULL) {
 		log_msg(LOG_ERR, "writer: %s: %s%s", spool_dir, strerror(errno),
-			errno == EWOULDBLOCK ? " (another writer or nntpctl holds the lock)" : "");
+		        errno == EWOULDBLOCK ? " (another writer or nntpctl holds the lock)" : "");
 		return 1;
 	}
 	w = writer_new(s, conf);
@@ -761,14 +761,14 @@ submit(int dirfd, int *cached, const char *sock, enum submit_kind kind, const ch
 	}
 	if (code == codes[kind].unavailable && reply->len == 0)
 		buffer_puts(reply, kind == SUBMIT_POST ? "Posting unavailable, try again later"
-						       : "Writer unavailable, try again later");
+		                                       : "Writer unavailable, try again later");
 	buffer_free(&req);
 	return code;
 }
 
 int
 writer_submit_from(int spool_dirfd, enum submit_kind kind, const char *msgid_or_null,
-		   const char *client_host, const char *article, size_t len, struct buffer *reply)
+                   const char *client_host, const char *article, size_t len, struct buffer *reply)
 {
 	if (!valid_kind(kind) || kind == SUBMIT_CONTROL) {
 		buffer_clear(reply);
@@ -776,20 +776,19 @@ writer_submit_from(int spool_dirfd, enum submit_kind kind, const char *msgid_or_
 		return 500;
 	}
 	return submit(spool_dirfd, &client_fd, WRITER_SOCKET, kind, msgid_or_null, client_host,
-		      article, len, reply);
+	              article, len, reply);
 }
 
 int
 writer_submit(int spool_dirfd, enum submit_kind kind, const char *msgid_or_null,
-	      const char *article, size_t len, struct buffer *reply_text)
+              const char *article, size_t len, struct buffer *reply_text)
 {
-	return writer_submit_from(spool_dirfd, kind, msgid_or_null, NULL, article, len,
-				  reply_text);
+	return writer_submit_from(spool_dirfd, kind, msgid_or_null, NULL, article, len, reply_text);
 }
 
 int
 writer_control(int spool_dirfd, const char *command, struct buffer *reply_text)
 {
 	return submit(spool_dirfd, &client_ctl_fd, WRITER_CTL_SOCKET, SUBMIT_CONTROL, NULL, NULL,
-		      command, strlen(command), reply_text);
+	              command, strlen(command), reply_text);
 }

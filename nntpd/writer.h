@@ -25,13 +25,13 @@
 
 enum submit_kind {
 	SUBMIT_POST = 1, /* 240 accepted, 441 refused, 440 writer unreachable */
-	SUBMIT_IHAVE,	 /* 235 accepted, 437 refused, 436 unreachable/try later */
+	SUBMIT_IHAVE,    /* 235 accepted, 437 refused, 436 unreachable/try later */
 	SUBMIT_TAKETHIS, /* 239 accepted, 439 refused, 436 unreachable/try later */
-	SUBMIT_CONTROL	 /* nntpctl only: 200 done, 500 refused, 400 unreachable */
+	SUBMIT_CONTROL   /* nntpctl only: 200 done, 500 refused, 400 unreachable */
 };
 
 struct writer_conf {
-	const char *pathhost;	 /* Path and Xref name, Message-ID domain */
+	const char *pathhost;    /* Path and Xref name, Message-ID domain */
 	size_t max_article_size; /* 0: WRITER_DEFAULT_MAX_ARTICLE */
 };
 
@@ -47,11 +47,11 @@ int writer_main(const char *spool_dir, const struct writer_conf *conf);
  * article has no Message-ID. Returns the NNTP code; reply_text gets the
  * text after it. */
 int writer_submit(int spool_dirfd, enum submit_kind kind, const char *msgid_or_null,
-		  const char *article, size_t len, struct buffer *reply_text);
+                  const char *article, size_t len, struct buffer *reply_text);
 /* The same, naming the client (posting-host of Injection-Info). */
 int writer_submit_from(int spool_dirfd, enum submit_kind kind, const char *msgid_or_null,
-		       const char *client_host, const char *article, size_t len,
-		       struct buffer *reply_text);
+                       const char *client_host, const char *article, size_t len,
+                       struct buffer *reply_text);
 /* nntpctl: send "newgroup NAME FLAG [DESC]", "rmgroup NAME" or
  * "changegroup NAME FLAG" to a running writer over ctl.sock. */
 int writer_control(int spool_dirfd, const char *command, struct buffer *reply_text);
@@ -62,7 +62,7 @@ struct writer;
 struct writer *writer_new(struct spool *s, const struct writer_conf *conf);
 void writer_free(struct writer *w);
 int writer_process(struct writer *w, enum submit_kind kind, const char *msgid_or_null,
-		   const char *client_host, const char *payload, size_t len,
-		   struct buffer *reply_text);
+                   const char *client_host, const char *payload, size_t len,
+                   struct buffer *reply_text);
 
 #endif

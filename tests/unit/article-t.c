@@ -44,13 +44,15 @@ test_parse(void)
 {
 	struct article a;
 	struct buffer why = BUFFER_INIT, v = BUFFER_INIT;
-	const char *t = "From: x@y.z\r\nSubject: hello\r\n  world\r\nNewsgroups: a.b\r\n\r\nbody\r\n";
+	const char *t =
+	    "From: x@y.z\r\nSubject: hello\r\n  world\r\nNewsgroups: a.b\r\n\r\nbody\r\n";
 	char *longline;
 
 	ok(article_parse(&a, t, strlen(t), &why) == 0, "parse a simple article");
 	is_int(3, (long long)a.nheaders, "three headers");
 	article_value(&a, "subject", &v);
-	is_string("hello  world", buffer_cstr(&v), "folded value is unfolded (CRLF dropped), name case-insensitive");
+	is_string("hello  world", buffer_cstr(&v),
+	          "folded value is unfolded (CRLF dropped), name case-insensitive");
 	is_string("body\r\n", a.text + a.body_off, "body starts after the blank line");
 	article_free(&a);
 	buffer_clear(&why);
@@ -72,7 +74,8 @@ test_parse(void)
 	memset(longline + 8, 'x', 991);
 	strcpy(longline + 999, "\r\n\r\nbody\r\n");
 	buffer_clear(&why);
-	ok(article_parse(&a, longline, strlen(longline), &why) < 0 && strstr(buffer_cstr(&why), "998"),
+	ok(article_parse(&a, longline, strlen(longline), &why) < 0 &&
+	       strstr(buffer_cstr(&why), "998"),
 	   "999-octet header line: refused");
 	article_free(&a);
 	longline[998] = '\r';
@@ -123,7 +126,9 @@ test_syntax(void)
 	article_format_date(1795330366, &b);
 	is_string("Sun, 22 Nov 2026 06:52:46 +0000", buffer_cstr(&b), "date: formatted");
 	ok(article_valid_group_name("comp.lang.c"), "group: comp.lang.c");
-	ok(article_valid_group_name("de.alt.gr\xc3\xbc" "n"), "group: UTF-8");
+	ok(article_valid_group_name("de.alt.gr\xc3\xbc"
+	                            "n"),
+	   "group: UTF-8");
 	ok(!article_valid_group_name("a/b"), "group: slash");
 	ok(!article_valid_group_name(".."), "group: ..");
 	ok(!article_valid_group_name("a..b"), "group: empty component");
@@ -136,7 +141,8 @@ test_syntax(void)
 	ok(!article_valid_group_name("a,b"), "group: comma");
 	article_recommend_msgid(HOST, &b);
 	article_recommend_msgid(HOST, &b2);
-	ok(article_valid_msgid(buffer_head(&b), b.len, 1) && strcmp(buffer_cstr(&b), buffer_cstr(&b2)),
+	ok(article_valid_msgid(buffer_head(&b), b.len, 1) &&
+	       strcmp(buffer_cstr(&b), buffer_cstr(&b2)),
 	   "recommended msgids are valid and distinct (%s)", buffer_cstr(&b));
 	ok(strstr(buffer_cstr(&b), "@" HOST ">") != NULL, "recommended msgid names pathhost");
 	buffer_clear(&b);
@@ -203,7 +209,8 @@ test_post(void)
 	       "Subject: s\r\nNewsgroups: comp.test\r\n\r\nx\r\n", "missing From");
 	expect(441, "Missing Subject", SUBMIT_POST, NULL,
 	       "From: u@example.com\r\nNewsgroups: comp.test\r\n\r\nx\r\n", "missing Subject");
-	expect(441, "Missing Newsgroups", SUBMIT_POST, NULL, BASE "\r\nx\r\n", "missing Newsgroups");
+	expect(441, "Missing Newsgroups", SUBMIT_POST, NULL, BASE "\r\nx\r\n",
+	       "missing Newsgroups");
 	expect(441, "Empty Subject", SUBMIT_POST, NULL,
 	       "From: u@example.com\r\nSubject:  \r\nNewsgroups: comp.test\r\n\r\nx\r\n",
 	       "empty Subject");
@@ -215,11 +222,12 @@ test_post(void)
 	       BASE "Newsgroups: comp.test\r\nNewsgroups: comp.test\r\n\r\nx\r\n",
 	       "duplicated Newsgroups");
 	expect(441, "Duplicate Message-ID", SUBMIT_POST, NULL,
-	       BASE "Newsgroups: comp.test\r\nMessage-ID: <d1@x.y>\r\nMessage-ID: <d2@x.y>\r\n\r\nx\r\n",
+	       BASE
+	       "Newsgroups: comp.test\r\nMessage-ID: <d1@x.y>\r\nMessage-ID: <d2@x.y>\r\n\r\nx\r\n",
 	       "duplicated Message-ID");
 	expect(441, "Duplicate Date", SUBMIT_POST, NULL,
 	       BASE "Newsgroups: comp.test\r\nDate: 22 Nov 2020 00:00 +0000\r\n"
-		    "Date: 22 Nov 2020 00:00 +0000\r\n\r\nx\r\n",
+	            "Date: 22 Nov 2020 00:00 +0000\r\n\r\nx\r\n",
 	       "duplicated Date");
 	expect(441, "From header", SUBMIT_POST, NULL,
 	       "From: Just A Name\r\nSubject: s\r\nNewsgroups: comp.test\r\n\r\nx\r\n", "bad From");
@@ -236,28 +244,31 @@ test_post(void)
 	buffer_puts(&b, "\r\n\r\nx\r\n");
 	expect(240, "received", SUBMIT_POST, NULL, buffer_cstr(&b), "Date an hour ahead is fine");
 	expect(441, "parse Date", SUBMIT_POST, NULL,
-	       BASE "Newsgroups: comp.test\r\nDate: the other day\r\n\r\nx\r\n", "unparseable Date");
+	       BASE "Newsgroups: comp.test\r\nDate: the other day\r\n\r\nx\r\n",
+	       "unparseable Date");
 	expect(441, "Unknown newsgroup no.such", SUBMIT_POST, NULL,
 	       BASE "Newsgroups: comp.test,no.such\r\n\r\nx\r\n", "unknown group");
 	expect(441, "Bad Newsgroups", SUBMIT_POST, NULL,
 	       BASE "Newsgroups: comp.test,,x\r\n\r\nx\r\n", "malformed Newsgroups");
 	expect(441, "Posting to ro.test is not allowed", SUBMIT_POST, NULL,
 	       BASE "Newsgroups: ro.test\r\n\r\nx\r\n", "no-posting group");
-	expect(441, "Moderated group mod.test: article needs an Approved header", SUBMIT_POST,
-	       NULL, BASE "Newsgroups: mod.test\r\n\r\nx\r\n", "moderated group without Approved");
+	expect(441, "Moderated group mod.test: article needs an Approved header", SUBMIT_POST, NULL,
+	       BASE "Newsgroups: mod.test\r\n\r\nx\r\n", "moderated group without Approved");
 	expect(240, "received", SUBMIT_POST, NULL,
 	       BASE "Newsgroups: mod.test\r\nApproved: mod@example.com\r\n\r\nx\r\n",
 	       "moderated group with Approved");
 	expect(441, "Can't have Xref", SUBMIT_POST, NULL,
 	       BASE "Newsgroups: comp.test\r\nXref: x comp.test:9\r\n\r\nx\r\n", "poster Xref");
 	expect(441, "Can't have Injection-Info", SUBMIT_POST, NULL,
-	       BASE "Newsgroups: comp.test\r\nInjection-Info: x\r\n\r\nx\r\n", "poster Injection-Info");
+	       BASE "Newsgroups: comp.test\r\nInjection-Info: x\r\n\r\nx\r\n",
+	       "poster Injection-Info");
 	expect(441, "Can't have NNTP-Posting-Host", SUBMIT_POST, NULL,
 	       BASE "Newsgroups: comp.test\r\nNNTP-Posting-Host: x\r\n\r\nx\r\n",
 	       "poster NNTP-Posting-Host");
 	expect(441, "separator", SUBMIT_POST, NULL, BASE "Newsgroups: comp.test\r\n",
 	       "no header/body separator");
-	expect(441, "colon", SUBMIT_POST, NULL, BASE "Newsgroups: comp.test\r\nbody text\r\n\r\nx\r\n",
+	expect(441, "colon", SUBMIT_POST, NULL,
+	       BASE "Newsgroups: comp.test\r\nbody text\r\n\r\nx\r\n",
 	       "header line without a colon");
 	big = xmalloc(2100);
 	strcpy(big, BASE "Newsgroups: comp.test\r\nX-Big: ");
@@ -283,13 +294,15 @@ test_size(void)
 	body[sizeof(body) - 1] = '\0';
 	buffer_printf(&text, BASE "Newsgroups: comp.test\r\n\r\n%s\r\n", body);
 	code = writer_process(small, SUBMIT_POST, NULL, NULL, buffer_head(&text), text.len, &reply);
-	ok(code == 441 && strstr(buffer_cstr(&reply), "too large"), "article over max size refused");
+	ok(code == 441 && strstr(buffer_cstr(&reply), "too large"),
+	   "article over max size refused");
 	writer_free(small);
 	buffer_free(&text);
 }
 
-#define FEED "Path: peer.example!origin\r\nFrom: u@example.com\r\nSubject: s\r\n" \
-	     "Date: 22 Nov 2020 00:00:00 +0000\r\n"
+#define FEED                                                                                       \
+	"Path: peer.example!origin\r\nFrom: u@example.com\r\nSubject: s\r\n"                       \
+	"Date: 22 Nov 2020 00:00:00 +0000\r\n"
 
 static void
 test_feed(void)
@@ -299,18 +312,21 @@ test_feed(void)
 
 	expect(235, "<f1@peer>", SUBMIT_IHAVE, "<f1@peer>",
 	       FEED "Newsgroups: comp.test,no.such\r\nMessage-ID: <f1@peer>\r\n"
-		    "Xref: peer.example comp.test:77\r\n\r\nfed\r\n",
+	            "Xref: peer.example comp.test:77\r\n\r\nfed\r\n",
 	       "IHAVE accepted, unknown groups skipped");
 	ok(history_lookup(spool_history(sp), "<f1@peer>", &he) == 1 && he.location != NULL,
 	   "fed article is in history");
-	t = he.location ? stored_text("comp.test", atoi(strchr(he.location, ':') + 1)) : xstrdup("");
+	t = he.location ? stored_text("comp.test", atoi(strchr(he.location, ':') + 1))
+	                : xstrdup("");
 	history_entry_free(&he);
-	ok(strncmp(t, "Path: " HOST "!peer.example!origin\r\n", 35) == 0, "our name prepended to Path");
+	ok(strncmp(t, "Path: " HOST "!peer.example!origin\r\n", 35) == 0,
+	   "our name prepended to Path");
 	ok(strstr(t, "Xref: peer.example") == NULL && strstr(t, "\r\nXref: " HOST " comp.test:"),
 	   "peer's Xref replaced by ours");
 	free(t);
 	expect(437, "Duplicate", SUBMIT_IHAVE, "<f1@peer>",
-	       FEED "Newsgroups: comp.test\r\nMessage-ID: <f1@peer>\r\n\r\nfed\r\n", "IHAVE duplicate");
+	       FEED "Newsgroups: comp.test\r\nMessage-ID: <f1@peer>\r\n\r\nfed\r\n",
+	       "IHAVE duplicate");
 	expect(437, "Missing Path", SUBMIT_IHAVE, "<f2@peer>",
 	       "From: u@example.com\r\nSubject: s\r\nDate: 22 Nov 2020 00:00 +0000\r\n"
 	       "Newsgroups: comp.test\r\nMessage-ID: <f2@peer>\r\n\r\nx\r\n",

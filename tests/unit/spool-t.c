@@ -26,14 +26,13 @@ static char *dir;
 static struct buffer reply;
 
 static int
-post(struct writer *w, const char *groups, const char *subject, const char *extra,
-     const char *body)
+post(struct writer *w, const char *groups, const char *subject, const char *extra, const char *body)
 {
 	struct buffer t = BUFFER_INIT;
 	int code;
 
 	buffer_printf(&t, "From: u@example.com\r\nSubject: %s\r\nNewsgroups: %s\r\n%s\r\n%s",
-		      subject, groups, extra, body);
+	              subject, groups, extra, body);
 	code = writer_process(w, SUBMIT_POST, NULL, NULL, buffer_head(&t), t.len, &reply);
 	buffer_free(&t);
 	return code;
@@ -76,8 +75,8 @@ test_store(struct spool *s, struct writer *w)
 	char *text;
 	size_t len;
 
-	ok(post(w, "a.one,a.two", "cross", "Organization: Example Org\r\n", ".dot line\r\nbody\r\n") ==
-	       240,
+	ok(post(w, "a.one,a.two", "cross", "Organization: Example Org\r\n",
+	        ".dot line\r\nbody\r\n") == 240,
 	   "crosspost accepted");
 	ok(path_stat("articles/a/one/1", &a) == 0 && path_stat("articles/a/two/1", &b) == 0 &&
 	       a.st_ino == b.st_ino && a.st_nlink == 2,
@@ -89,7 +88,8 @@ test_store(struct spool *s, struct writer *w)
 	       memcmp(text + len - 2, "\r\n", 2) == 0,
 	   "stored dot-stuffed, CRLF, without the terminating dot");
 	ok(spool_open_article(spool_dirfd(s), "a.two", 1, &art) == 0, "open article by number");
-	ok(art.size == len && art.header_len < len && memcmp(text + art.header_len - 2, "\r\n\r\n", 4) == 0,
+	ok(art.size == len && art.header_len < len &&
+	       memcmp(text + art.header_len - 2, "\r\n\r\n", 4) == 0,
 	   "size and header length: HEAD is [0,header_len), BODY follows the blank line");
 	ok(spool_article_header(&art, "organization", &reply) == 0 &&
 	       strcmp(buffer_cstr(&reply), "Example Org") == 0,
@@ -143,20 +143,23 @@ test_lookup(struct spool *s, struct writer *w)
 
 	ok(post(w, "a.two", "by id", "Message-ID: <by-id@example.com>\r\n", "x\r\n") == 240,
 	   "post with own Message-ID");
-	ok(h != NULL && spool_find_msgid(h, spool_dirfd(s), "<by-id@example.com>", &g, &n, &art) == 0 &&
+	ok(h != NULL &&
+	       spool_find_msgid(h, spool_dirfd(s), "<by-id@example.com>", &g, &n, &art) == 0 &&
 	       strcmp(g, "a.two") == 0 && n == 2,
 	   "Message-ID -> a.two:2 (read-only history)");
 	if (g != NULL) {
 		close(art.fd);
 		free(g);
 	}
-	ok(h != NULL && spool_find_msgid(h, spool_dirfd(s), "<by-id@EXAMPLE.COM>", &g, &n, &art) == 0,
+	ok(h != NULL &&
+	       spool_find_msgid(h, spool_dirfd(s), "<by-id@EXAMPLE.COM>", &g, &n, &art) == 0,
 	   "domain part compares case-insensitively");
 	if (g != NULL) {
 		close(art.fd);
 		free(g);
 	}
-	ok(h != NULL && history_lookup(h, "<unknown@example.com>", NULL) == 0, "unknown ID: not found");
+	ok(h != NULL && history_lookup(h, "<unknown@example.com>", NULL) == 0,
+	   "unknown ID: not found");
 	history_close(h);
 	active_init(&a);
 	ok(active_refresh(&a, spool_dirfd(s)) == 1 && active_refresh(&a, spool_dirfd(s)) == 0,
@@ -170,10 +173,14 @@ test_lookup(struct spool *s, struct writer *w)
 	active_free(&a);
 }
 
-static const char *const index_files[] = {"overview/a.one.idx", "overview/a.one.dat",
-					  "overview/a.two.idx", "overview/a.two.dat",
-					  "history",		"history.dat",
-					  "active",		NULL};
+static const char *const index_files[] = {"overview/a.one.idx",
+                                          "overview/a.one.dat",
+                                          "overview/a.two.idx",
+                                          "overview/a.two.dat",
+                                          "history",
+                                          "history.dat",
+                                          "active",
+                                          NULL};
 
 static void
 test_rebuild(const char *d)
@@ -250,10 +257,10 @@ test_recovery(const char *d)
 	one_high = active_find(&act, "a.one")->high;
 	char *rel = xasprintf("articles/a/one/%llu", (unsigned long long)one_high + 1);
 	char *text = xasprintf("Path: x\r\nFrom: u@example.com\r\nSubject: crash\r\n"
-			       "Newsgroups: a.one,a.two\r\nMessage-ID: <crash@example.com>\r\n"
-			       "Xref: " HOST " a.one:%llu a.two:%llu\r\n\r\nbody\r\n",
-			       (unsigned long long)one_high + 1,
-			       (unsigned long long)active_find(&act, "a.two")->high + 1);
+	                       "Newsgroups: a.one,a.two\r\nMessage-ID: <crash@example.com>\r\n"
+	                       "Xref: " HOST " a.one:%llu a.two:%llu\r\n\r\nbody\r\n",
+	                       (unsigned long long)one_high + 1,
+	                       (unsigned long long)active_find(&act, "a.two")->high + 1);
 	write_rel(rel, text);
 	/* State 3: a number above the mark in a.two's neighbour with no Xref. */
 	s = spool_open(d, HOST, 1);
@@ -262,7 +269,7 @@ test_recovery(const char *d)
 	ok(active_find(spool_active(s), "a.one")->high == one_high + 1,
 	   "a.one high mark raised to the recovered article");
 	char *rel2 = xasprintf("articles/a/two/%llu",
-			       (unsigned long long)active_find(spool_active(s), "a.two")->high);
+	                       (unsigned long long)active_find(spool_active(s), "a.two")->high);
 	ok(path_stat(rel, &a) == 0 && path_stat(rel2, &b) == 0 && a.st_ino == b.st_ino,
 	   "missing crosspost link made");
 	ok(history_lookup(spool_history(s), "<crash@example.com>", NULL) == 1, "history completed");
@@ -272,8 +279,8 @@ test_recovery(const char *d)
 	active_find(spool_active(s), "a.one")->high = one_high;
 	active_write(spool_active(s), spool_dirfd(s));
 	spool_close(s);
-	char *rel3 = xasprintf("articles/a/two/%llu", (unsigned long long)
-			       active_find(&act, "a.two")->high + 2);
+	char *rel3 = xasprintf("articles/a/two/%llu",
+	                       (unsigned long long)active_find(&act, "a.two")->high + 2);
 	write_rel(rel3, "no headers at all\r\n");
 	s = spool_open(d, HOST, 1);
 	ok(s != NULL && active_find(spool_active(s), "a.one")->high == one_high + 1,
@@ -339,12 +346,12 @@ poster(const char *d, const char *group, int n)
 
 			buffer_clear(&t);
 			buffer_printf(&t,
-				      "From: p%d@example.com\r\nSubject: parallel %d\r\n"
-				      "Newsgroups: %s\r\n\r\nbody %d\r\n",
-				      (int)getpid(), i, group, i);
+			              "From: p%d@example.com\r\nSubject: parallel %d\r\n"
+			              "Newsgroups: %s\r\n\r\nbody %d\r\n",
+			              (int)getpid(), i, group, i);
 			for (int tries = 0; tries < 50; tries++) {
 				code = writer_submit_from(fd, SUBMIT_POST, NULL, "127.0.0.1",
-							  buffer_head(&t), t.len, &r);
+				                          buffer_head(&t), t.len, &r);
 				if (code != 440 || i > 0)
 					break;
 				usleep(10000); /* the writer may still be starting */
@@ -375,7 +382,8 @@ test_writer_process(const char *d)
 	w = start_writer(d);
 	ok(writer_control(fd, "newgroup b.par y parallel posts", &rep) == 200,
 	   "newgroup through the running writer (%s)", buffer_cstr(&rep));
-	ok(writer_control(fd, "newgroup b.par y", &rep) == 500 && strstr(buffer_cstr(&rep), "exists"),
+	ok(writer_control(fd, "newgroup b.par y", &rep) == 500 &&
+	       strstr(buffer_cstr(&rep), "exists"),
 	   "existing group refused");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	p1 = poster(d, "b.par", 1000);
@@ -402,7 +410,8 @@ test_writer_process(const char *d)
 			lo = r.next;
 		} while (lo != 0);
 		overview_range_free(&r);
-		ok(seen == 2000, "2000 distinct numbers in overview (%llu)", (unsigned long long)seen);
+		ok(seen == 2000, "2000 distinct numbers in overview (%llu)",
+		   (unsigned long long)seen);
 	}
 	/* kill -9 in the middle of a stream of posts. */
 	p1 = poster(d, "b.par", 100000);
@@ -456,7 +465,8 @@ main(void)
 	ok(spool_newgroup(s, "a.one", 'y', "first group", "t", &why) == 0 &&
 	       spool_newgroup(s, "a.two", 'y', "", "t", &why) == 0,
 	   "groups created");
-	ok(spool_newgroup(s, "a.one.2", 'y', "", "t", &why) < 0, "numeric component clashing with a.one refused");
+	ok(spool_newgroup(s, "a.one.2", 'y', "", "t", &why) < 0,
+	   "numeric component clashing with a.one refused");
 	w = writer_new(s, &wc);
 	test_store(s, w);
 	test_overview(s, w);

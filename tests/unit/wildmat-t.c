@@ -7,8 +7,8 @@
 static void
 m(const char *text, const char *pat, int want)
 {
-	ok(wildmat_match(text, pat) == want, "\"%s\" %s \"%s\"", text, want ? "matches" : "does not match",
-	   pat);
+	ok(wildmat_match(text, pat) == want, "\"%s\" %s \"%s\"", text,
+	   want ? "matches" : "does not match", pat);
 }
 
 static void
@@ -56,8 +56,12 @@ main(void)
 	m("a?", "a\\?", 1);
 	m("a,b", "a\\,b", 1);
 	/* UTF-8: ? and classes take whole characters */
-	m("gr\xc3\xbc" "n", "gr?n", 1);
-	m("gr\xc3\xbc" "n", "gr??n", 0);
+	m("gr\xc3\xbc"
+	  "n",
+	  "gr?n", 1);
+	m("gr\xc3\xbc"
+	  "n",
+	  "gr??n", 0);
 	m("\xe6\x97\xa5\xe6\x9c\xac", "??", 1);
 	m("\xc3\xbc", "[\xc3\xa0-\xc3\xbf]", 1);
 	m("u", "[\xc3\xa0-\xc3\xbf]", 0);
