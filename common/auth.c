@@ -2,9 +2,11 @@
  * caller controls the timing of every refusal, known user or not. */
 #include "auth.h"
 
+#include <errno.h>
 #include <security/pam_appl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "xmalloc.h"
@@ -84,4 +86,30 @@ auth_pam(const char *service, const char *user, const char *password, const char
 		log_msg(LOG_NOTICE, "PAM %s: %s", service, pam_strerror(ph, rc));
 	pam_end(ph, rc);
 	return rc == PAM_SUCCESS ? 0 : -1;
+}
+
+void
+auth_attempt_begin(struct auth_guard *g)
+{
+	clock_gettime(CLOCK_MONOTONIC, &g->start);
+}
+
+int
+auth_attempt_refused(struct auth_guard *g)
+{
+	struct timespec until = g->start;
+
+	/* SECURITY: every refusal takes the same time from the request,
+	 * known user or not, however long PAM took to say no. */
+	until.tv_sec += (time_t)g->delay_seconds;
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
+		;
+	g->fails++;
+	return auth_exhausted(g);
+}
+
+int
+auth_exhausted(const struct auth_guard *g)
+{
+	return g->fails >= g->max_fails;
 }

@@ -3,9 +3,12 @@
 #include "privsep.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "xmalloc.h"
 
 struct ps_header {
 	uint32_t type;
@@ -92,4 +95,61 @@ ps_recv(int sock, struct ps_msg *m)
 	m->len = h.len;
 	m->data[m->len] = '\0';
 	return 0;
+}
+
+int
+ps_login(int sock, const char *user, const char *pass, int *fatal, struct buffer *text)
+{
+	size_t ul = strlen(user), pl = strlen(pass);
+	char req[PS_MAX_PAYLOAD];
+	struct ps_msg m;
+
+	*fatal = 0;
+	if (ul + pl + 2 > sizeof(req))
+		return -1;
+	memcpy(req, user, ul + 1);
+	memcpy(req + ul + 1, pass, pl + 1);
+	if (ps_send(sock, PS_LOGIN, req, ul + pl + 2, -1) < 0 || ps_recv(sock, &m) < 0)
+		die("monitor channel lost");
+	explicit_bzero(req, sizeof(req));
+	if (m.fd >= 0)
+		close(m.fd);
+	if (m.type == PS_OK) {
+		buffer_append(text, m.data, m.len);
+		return 0;
+	}
+	if (m.type != PS_FAIL)
+		die("monitor: unexpected answer %u to a login", m.type);
+	*fatal = m.len > 0 && m.data[0] == 'F';
+	if (m.len > 1)
+		buffer_append(text, m.data + 1, m.len - 1);
+	return -1;
+}
+
+int
+ps_login_parse(const struct ps_msg *m, size_t max_user, const char **user, const char **pass)
+{
+	size_t ulen = strnlen(m->data, m->len);
+
+	if (m->type != PS_LOGIN || ulen == 0 || ulen >= m->len || ulen > max_user)
+		return -1;
+	*user = m->data;
+	*pass = m->data + ulen + 1;
+	/* SECURITY: exactly two NUL-terminated strings, nothing after. */
+	if (strnlen(*pass, m->len - ulen - 1) != m->len - ulen - 2)
+		return -1;
+	return 0;
+}
+
+int
+ps_login_refuse(int sock, int fatal, const char *reason)
+{
+	char text[512];
+	int n = snprintf(text, sizeof(text), "%c%s", fatal ? 'F' : 'R', reason);
+
+	if (n < 0)
+		return -1;
+	if ((size_t)n >= sizeof(text))
+		n = sizeof(text) - 1;
+	return ps_send(sock, PS_FAIL, text, (size_t)n, -1);
 }

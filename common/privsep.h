@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buffer.h"
+
 #define PS_MAX_PAYLOAD 4096
 
 enum ps_type {
@@ -34,5 +36,17 @@ int ps_send(int sock, enum ps_type type, const void *data, size_t len, int fd);
 /* Receive one message; -1 on EOF, error, or anything malformed (wrong
  * size, unknown type, truncated, more than one fd). */
 int ps_recv(int sock, struct ps_msg *m);
+
+/* PS_LOGIN, the worker's side: ask the monitor and wait. 0: accepted, the
+ * monitor's PS_OK payload appended to text. -1: refused, the reason (maybe
+ * empty) in text and *fatal set when the monitor ends the session. Dies
+ * when the channel is lost. */
+int ps_login(int sock, const char *user, const char *pass, int *fatal, struct buffer *text);
+/* The monitor's side: split a PS_LOGIN payload "user\0password\0" (user
+ * 1..max_user bytes); -1 if malformed. */
+int ps_login_parse(const struct ps_msg *m, size_t max_user, const char **user,
+		   const char **pass);
+/* The monitor's refusal; fatal: the session ends after it. */
+int ps_login_refuse(int sock, int fatal, const char *reason);
 
 #endif

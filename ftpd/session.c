@@ -43,7 +43,7 @@
 static struct ftp_session sess;
 static pid_t worker;
 static int mon_fd = -1;
-static unsigned login_fails;
+static struct auth_guard guard;
 static struct sandbox_id target; /* identity after login */
 
 SSL_CTX *ftp_tls_ctx;
@@ -170,21 +170,17 @@ check_login(const char *user, const char *pass, const char **why)
 	return ok;
 }
 
-/* PS_LOGIN payload: exactly "user\0password\0", each bounded. */
+/* PS_LOGIN: "user\0password\0"; refusals are delayed and counted. */
 static void
 handle_login(const struct ps_msg *m)
 {
-	const char *user = m->data, *pass, *why;
-	size_t ulen = strnlen(m->data, m->len);
-	struct timespec start, until;
-	char fatal;
+	const char *user, *pass, *why;
+	int fatal;
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
-
-	if (ulen == 0 || ulen >= m->len || ulen > FTP_MAX_NAME)
-		die("monitor: malformed login request");
-	pass = m->data + ulen + 1;
-	if (strnlen(pass, m->len - ulen - 1) != m->len - ulen - 2)
+	guard.delay_seconds = opt.delay_failed_login;
+	guard.max_fails = opt.max_login_fails;
+	auth_attempt_begin(&guard);
+	if (ps_login_parse(m, FTP_MAX_NAME, &user, &pass) < 0)
 		die("monitor: malformed login request");
 	if (check_login(user, pass, &why)) {
 		log_set_prefix("s=%s c=%s u=%s", sess.id, sess.peer_text, sess.login_name);
@@ -194,22 +190,10 @@ handle_login(const struct ps_msg *m)
 		ps_send(mon_fd, PS_OK, NULL, 0, -1);
 		return;
 	}
-	/* SECURITY: every refusal takes the same time from the request,
-	 * known user or not, however long PAM took to say no. */
-	until = start;
-	until.tv_sec += (time_t)opt.delay_failed_login;
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
-		;
-	login_fails++;
-	log_msg(LOG_NOTICE, "login refused for %s (%u of %lu)", user, login_fails,
+	fatal = auth_attempt_refused(&guard);
+	log_msg(LOG_NOTICE, "login refused for %s (%u of %lu)", user, guard.fails,
 		opt.max_login_fails);
-	fatal = login_fails >= opt.max_login_fails;
-	{
-		char reply[512];
-		int n = snprintf(reply, sizeof(reply), "%c%s", fatal ? 'F' : 'R', why);
-
-		ps_send(mon_fd, PS_FAIL, reply, (size_t)n, -1);
-	}
+	ps_login_refuse(mon_fd, fatal, why);
 }
 
 /* SECURITY: the only privileged network step: a socket bound to the data
@@ -436,7 +420,7 @@ out:
 			;
 	}
 	log_msg(LOG_INFO, "session end: %s", outcome(status));
-	if (login_fails >= opt.max_login_fails)
+	if (auth_exhausted(&guard))
 		exit(LISTENER_EXIT_PENALTY);
 }
 
@@ -478,23 +462,10 @@ int
 session_login(struct ftp_session *s, const char *user, const char *pass, int *fatal,
 	      struct buffer *reason)
 {
-	size_t ul = strlen(user), pl = strlen(pass);
-	char req[2 * FTP_MAX_LINE + 2];
-	struct ps_msg m;
-
-	*fatal = 0;
-	if (ul + pl + 2 > PS_MAX_PAYLOAD) {
-		buffer_puts(reason, "Login incorrect.");
-		return -1;
-	}
-	memcpy(req, user, ul + 1);
-	memcpy(req + ul + 1, pass, pl + 1);
-	if (ps_send(s->monitor, PS_LOGIN, req, ul + pl + 2, -1) < 0 || ps_recv(s->monitor, &m) < 0)
-		die("monitor channel lost");
-	if (m.type == PS_OK)
+	if (ps_login(s->monitor, user, pass, fatal, reason) == 0)
 		return 0;
-	*fatal = m.len > 0 && m.data[0] == 'F';
-	buffer_puts(reason, m.len > 1 ? m.data + 1 : "Login incorrect.");
+	if (reason->len == 0)
+		buffer_puts(reason, "Login incorrect.");
 	return -1;
 }
 
