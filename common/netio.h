@@ -1,6 +1,6 @@
 /* netio: buffered connection I/O with a hard line limit and an idle
- * timeout, plain or TLS. Replies collect in an output buffer and leave in
- * one write, before the next read blocks. */
+ * timeout, plain or TLS, optionally deflate-compressed. Replies collect in
+ * an output buffer and leave in one write, before the next read blocks. */
 #ifndef POSTEL_NETIO_H
 #define POSTEL_NETIO_H
 
@@ -18,9 +18,12 @@ enum conn_status {
 	CONN_ERROR,   /* read error (errno set) */
 };
 
+struct conn_zlib; /* netio.c: the deflate pair of a compressed conn */
+
 struct conn {
 	int fd;
 	SSL *ssl;
+	struct conn_zlib *z; /* set: everything both ways is raw deflate */
 	struct buffer in;
 	struct buffer out;
 	size_t max_line;   /* longest accepted line, without CR LF */
@@ -45,6 +48,14 @@ int conn_flush(struct conn *c);
 void conn_drop_input(struct conn *c);
 /* Whether input is buffered (plain or inside TLS). */
 int conn_input_pending(struct conn *c);
+/* Compress both ways from now on (RFC 8054, RFC 4978: raw deflate, a sync
+ * flush at each conn_flush). The reply announcing it must have left
+ * already; input buffered past the current line is taken as compressed.
+ * 0, or -1 (already compressing, or zlib failed). */
+int conn_compress(struct conn *c);
+/* Whether bytes written to fd reach the peer as they are (no TLS, no
+ * compression): only then may a caller bypass conn (sendfile). */
+int conn_is_plain(const struct conn *c);
 /* Called when a wait is interrupted by a signal (e.g. SIGUSR1 asking for
  * a status line); NULL for none. */
 extern void (*netio_signal_hook)(void);
