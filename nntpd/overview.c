@@ -34,6 +34,10 @@ struct overview_writer {
 static char *
 ov_path(const char *group, const char *ext)
 {
+	/* SECURITY: group names become file names under overview/; a bad
+	 * name maps to a path that cannot exist rather than escaping. */
+	if (!article_valid_group_name(group))
+		return xstrdup(OVERVIEW_DIR "/.invalid/x");
 	return xasprintf(OVERVIEW_DIR "/%s.%s", group, ext);
 }
 

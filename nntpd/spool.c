@@ -160,11 +160,19 @@ spool_scan_header_len(int fd)
 int
 spool_open_article(int spoolfd, const char *group, uint64_t number, struct spool_article *out)
 {
-	char *path = spool_article_path(group, number);
 	struct overview_entry e;
 	struct stat st;
-	int fd = openat(spoolfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	char *path;
+	int fd;
 
+	/* SECURITY: the name becomes a path; never let "..", "/" or an empty
+	 * component through, whatever the caller checked. */
+	if (!article_valid_group_name(group)) {
+		errno = ENOENT;
+		return -1;
+	}
+	path = spool_article_path(group, number);
+	fd = openat(spoolfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	free(path);
 	if (fd < 0)
 		return -1;

@@ -7,7 +7,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,6 +18,7 @@
 #include "../../nntpd/active.h"
 #include "../../nntpd/overview.h"
 #include "../../nntpd/spool.h"
+#include "../../nntpd/storeformat.h"
 #include "../../nntpd/writer.h"
 #include "buffer.h"
 #include "tap.h"
@@ -98,6 +102,9 @@ test_store(struct spool *s, struct writer *w)
 	free(text);
 	ok(spool_open_article(spool_dirfd(s), "a.one", 99, &art) < 0 && errno == ENOENT,
 	   "absent article: ENOENT");
+	ok(spool_open_article(spool_dirfd(s), "..", 1, &art) < 0 &&
+	       spool_open_article(spool_dirfd(s), "a/../a.one", 1, &art) < 0,
+	   "group names that are not names never become paths");
 }
 
 static void
@@ -365,6 +372,55 @@ poster(const char *d, const char *group, int n)
 	return pid;
 }
 
+/* Raw bytes to writer.sock; returns the reply code, 0 when the writer
+ * closed the connection. */
+static int
+raw_exchange(const char *d, const unsigned char *req, size_t len)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	unsigned char h[8];
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0), code = 0;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/writer.sock", d);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 &&
+	    send(fd, req, len, MSG_NOSIGNAL) == (ssize_t)len && recv(fd, h, 8, MSG_WAITALL) == 8)
+		code = (int)store_get32(h + 4);
+	close(fd);
+	return code;
+}
+
+static void
+test_bad_frames(const char *d)
+{
+	unsigned char req[64] = {0};
+	unsigned char *big;
+	size_t n = 8 + WRITER_DEFAULT_MAX_ARTICLE + 70000;
+	struct buffer rep = BUFFER_INIT;
+	int fd = open(d, O_RDONLY | O_DIRECTORY);
+
+	store_put32(req, 12);
+	store_put32(req + 4, 99); /* unknown kind */
+	ok(raw_exchange(d, req, 16) == 0, "unknown request kind: connection dropped");
+	store_put32(req, 12);
+	store_put32(req + 4, SUBMIT_POST);
+	store_put32(req + 8, 1000); /* msgid length beyond the frame */
+	ok(raw_exchange(d, req, 16) == 0, "inconsistent lengths: connection dropped");
+	store_put32(req + 4, SUBMIT_CONTROL);
+	store_put32(req + 8, 0);
+	ok(raw_exchange(d, req, 16) == 0, "group command on the session socket: dropped");
+	big = xcalloc(1, n);
+	store_put32(big, (uint32_t)(n - 4));
+	store_put32(big + 4, SUBMIT_POST);
+	ok(raw_exchange(d, big, n) == 441, "oversized request: skipped and refused with 441");
+	free(big);
+	const char *art = "From: u@example.com\r\nSubject: s\r\nNewsgroups: b.par\r\n\r\nx\r\n";
+
+	ok(writer_submit(fd, SUBMIT_POST, NULL, art, strlen(art), &rep) == 240,
+	   "writer still serves after bad clients (%s)", buffer_cstr(&rep));
+	buffer_free(&rep);
+	close(fd);
+}
+
 static void
 test_writer_process(const char *d)
 {
@@ -434,6 +490,7 @@ test_writer_process(const char *d)
 		spool_close(s);
 	}
 	w = start_writer(d);
+	test_bad_frames(d);
 	ok(writer_control(fd, "rmgroup b.par", &rep) == 200, "rmgroup through the writer");
 	stop_writer(w, SIGTERM);
 	active_refresh(&a, fd);
