@@ -29,6 +29,18 @@
 static char *dir;
 static struct buffer reply;
 
+/* A report as one TAP-safe line. */
+static const char *
+oneline(struct buffer *b)
+{
+	char *s = buffer_cstr(b);
+
+	for (char *p = s; *p != '\0'; p++)
+		if (*p == '\n')
+			*p = ' ';
+	return s;
+}
+
 static int
 post(struct writer *w, const char *groups, const char *subject, const char *extra, const char *body)
 {
@@ -167,6 +179,18 @@ test_lookup(struct spool *s, struct writer *w)
 	}
 	ok(h != NULL && history_lookup(h, "<unknown@example.com>", NULL) == 0,
 	   "unknown ID: not found");
+	{
+		struct buffer why = BUFFER_INIT;
+
+		/* Re-created group: number 1 now holds another article. */
+		post(w, "a.three", "old", "Message-ID: <old@example.com>\r\n", "x\r\n");
+		spool_rmgroup(s, "a.three", &why);
+		spool_newgroup(s, "a.three", 'y', "", "t", &why);
+		post(w, "a.three", "new", "", "x\r\n");
+		ok(spool_find_msgid(h, spool_dirfd(s), "<old@example.com>", &g, &n, &art) < 0,
+		   "history entry of a removed group does not find the new article 1");
+		buffer_free(&why);
+	}
 	history_close(h);
 	active_init(&a);
 	ok(active_refresh(&a, spool_dirfd(s)) == 1 && active_refresh(&a, spool_dirfd(s)) == 0,
@@ -198,7 +222,7 @@ test_rebuild(const char *d)
 	size_t flen[8], len;
 	int same = 1;
 
-	ok(spool_check(spool_dirfd(s), &rep) == 0, "check: clean spool (%s)", buffer_cstr(&rep));
+	ok(spool_check(spool_dirfd(s), &rep) == 0, "check: clean spool (%s)", oneline(&rep));
 	history_add(spool_history(s), "<remembered@peer>", 1000, NULL);
 	ok(spool_rebuild(s, &why) == 0, "rebuild");
 	for (int i = 0; index_files[i]; i++)
@@ -219,14 +243,14 @@ test_rebuild(const char *d)
 	       history_lookup(spool_history(s), "<remembered@peer>", NULL) == 1,
 	   "history rebuilt, remembered IDs kept");
 	buffer_clear(&rep);
-	ok(spool_check(spool_dirfd(s), &rep) == 0, "check after rebuild (%s)", buffer_cstr(&rep));
+	ok(spool_check(spool_dirfd(s), &rep) == 0, "check after rebuild (%s)", oneline(&rep));
 	unlinkat(spool_dirfd(s), "articles/a/one/5", 0);
 	buffer_clear(&rep);
 	ok(spool_check(spool_dirfd(s), &rep) > 0 && strstr(buffer_cstr(&rep), "a.one:5"),
 	   "check reports a missing article");
 	spool_rebuild(s, &why);
 	buffer_clear(&rep);
-	ok(spool_check(spool_dirfd(s), &rep) == 0, "rebuild repairs it (%s)", buffer_cstr(&rep));
+	ok(spool_check(spool_dirfd(s), &rep) == 0, "rebuild repairs it (%s)", oneline(&rep));
 	spool_close(s);
 	buffer_free(&why);
 	buffer_free(&rep);
@@ -281,7 +305,7 @@ test_recovery(const char *d)
 	   "missing crosspost link made");
 	ok(history_lookup(spool_history(s), "<crash@example.com>", NULL) == 1, "history completed");
 	ok(overview_get(spool_dirfd(s), "a.one", one_high + 1, &e) == 1, "overview completed");
-	ok(spool_check(spool_dirfd(s), &rep) == 0, "check after recovery (%s)", buffer_cstr(&rep));
+	ok(spool_check(spool_dirfd(s), &rep) == 0, "check after recovery (%s)", oneline(&rep));
 	/* State 4: indexed but active not raised; state 5: junk above the mark. */
 	active_find(spool_active(s), "a.one")->high = one_high;
 	active_write(spool_active(s), spool_dirfd(s));
@@ -295,7 +319,7 @@ test_recovery(const char *d)
 	ok(path_stat(rel3, &a) < 0, "junk file above the mark removed");
 	buffer_clear(&rep);
 	ok(spool_check(spool_dirfd(s), &rep) == 0, "check: no duplicate records (%s)",
-	   buffer_cstr(&rep));
+	   oneline(&rep));
 	spool_close(s);
 	active_free(&act);
 	free(rel);
@@ -416,7 +440,7 @@ test_bad_frames(const char *d)
 	const char *art = "From: u@example.com\r\nSubject: s\r\nNewsgroups: b.par\r\n\r\nx\r\n";
 
 	ok(writer_submit(fd, SUBMIT_POST, NULL, art, strlen(art), &rep) == 240,
-	   "writer still serves after bad clients (%s)", buffer_cstr(&rep));
+	   "writer still serves after bad clients (%s)", oneline(&rep));
 	buffer_free(&rep);
 	close(fd);
 }
@@ -437,7 +461,7 @@ test_writer_process(const char *d)
 	ok(writer_submit(fd, SUBMIT_IHAVE, "<a@b>", "x", 1, &rep) == 436, "writer down: IHAVE 436");
 	w = start_writer(d);
 	ok(writer_control(fd, "newgroup b.par y parallel posts", &rep) == 200,
-	   "newgroup through the running writer (%s)", buffer_cstr(&rep));
+	   "newgroup through the running writer (%s)", oneline(&rep));
 	ok(writer_control(fd, "newgroup b.par y", &rep) == 500 &&
 	       strstr(buffer_cstr(&rep), "exists"),
 	   "existing group refused");
@@ -486,7 +510,7 @@ test_writer_process(const char *d)
 		buffer_clear(&rep);
 		ok(s != NULL && spool_check(spool_dirfd(s), &rep) == 0,
 		   "after kill -9 and recovery every article is whole and indexed (%s)",
-		   buffer_cstr(&rep));
+		   oneline(&rep));
 		spool_close(s);
 	}
 	w = start_writer(d);
@@ -520,7 +544,8 @@ main(void)
 	ok(spool_open(dir, HOST, 1) == NULL && errno == EWOULDBLOCK,
 	   "a second writer cannot take the lock");
 	ok(spool_newgroup(s, "a.one", 'y', "first group", "t", &why) == 0 &&
-	       spool_newgroup(s, "a.two", 'y', "", "t", &why) == 0,
+	       spool_newgroup(s, "a.two", 'y', "", "t", &why) == 0 &&
+	       spool_newgroup(s, "a.three", 'y', "", "t", &why) == 0,
 	   "groups created");
 	ok(spool_newgroup(s, "a.one.2", 'y', "", "t", &why) < 0,
 	   "numeric component clashing with a.one refused");
