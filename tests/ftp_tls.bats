@@ -344,6 +344,20 @@ for alpn in (["ftp"], ["http/1.1"], ["h2", "http/1.1"], ["ftp", "http/1.1"]):
 	has '^http/1\.1 REFUSED'
 	has '^h2,http/1\.1 REFUSED'
 	has '^ftp,http/1\.1 OK ftp 200$'
+	grep -Eq 'c=127\.0\.0\.1 .*TLS handshake failed: no application protocol' "$FTPD_LOG"
+}
+
+@test "an HTTP request inside TLS before login also ends the session without a reply" {
+	tls_up
+	run tls_py '
+c = TlsCtl(H, P); c.starttls()
+c.sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+try:
+    print("GOT", c.sock.recv(100))
+except (ssl.SSLError, OSError) as e:
+    print("GOT error", type(e).__name__)'
+	has "^GOT (b''|error)"
+	grep -Eq 'c=127\.0\.0\.1 .*HTTP request' "$FTPD_LOG"
 }
 
 @test "ALPN on the implicit port: ftp accepted, http/1.1 refused" {
@@ -373,6 +387,31 @@ d.login()
 print("CLEAR", d.cmd("PWD")[0])'
 	has '^USER 530 Anonymous sessions may not use encryption'
 	has '^CLEAR 257$'
+}
+
+@test "refused TLS logins and clear data are logged with the client address and a reason" {
+	local_tls_up -o allow_anon_ssl=NO
+	run tls_py '
+c = TlsCtl(H, P); c.starttls()
+print("ANON", c.cmd("USER anonymous")[0])
+f = ReuseFTP_TLS(context=ctx(), timeout=20)
+f.connect(H, P); f.login(ARGS[0], ARGS[1])
+for cmd in ("PBSZ 0", "PROT C"):
+    try:
+        print(cmd, f.sendcmd(cmd))
+    except ftplib.all_errors as e:
+        print(cmd, e)
+try:
+    f.retrlines("LIST", print)
+except ftplib.all_errors as e:
+    print("LIST", e)' "$TUSER" "$TPASS"
+	has '^ANON 530$'
+	has '^PROT C 534 '
+	has '^LIST 522 '
+	echo "# log:" && cat "$FTPD_LOG"
+	grep -Eq 'c=127\.0\.0\.1 .*anonymous.*(TLS|encrypt)|c=127\.0\.0\.1 .*(TLS|encrypt).*anonymous' "$FTPD_LOG"
+	grep -Eq "c=127\.0\.0\.1 u=$TUSER .*PROT C" "$FTPD_LOG"
+	grep -Eq "c=127\.0\.0\.1 u=$TUSER .*(clear|unencrypted|PROT P)" "$FTPD_LOG"
 }
 
 # ---- local users ---------------------------------------------------------------------
