@@ -111,5 +111,5 @@ auth_attempt_refused(struct auth_guard *g)
 int
 auth_exhausted(const struct auth_guard *g)
 {
-	return g->fails >= g->max_fails;
+	return g->max_fails > 0 && g->fails >= g->max_fails;
 }
