@@ -59,6 +59,12 @@ fail:
 	return NULL;
 }
 
+void
+tls_ctx_free(SSL_CTX *ctx)
+{
+	SSL_CTX_free(ctx);
+}
+
 /* Wait for what OpenSSL asked for; returns 0, or -1 on timeout/error. */
 static int
 tls_wait(SSL *ssl, int fd, int rc, int timeout_ms)

@@ -15,6 +15,8 @@ typedef struct ssl_st SSL;
  * in err on failure. ciphers may be NULL or "" for OpenSSL's defaults. */
 SSL_CTX *tls_server_ctx(const char *cert_file, const char *key_file, const char *ciphers,
 			struct buffer *err);
+/* Free a context (NULL: nothing); sessions already started keep theirs. */
+void tls_ctx_free(SSL_CTX *ctx);
 /* Server handshake on fd within timeout_ms, resumable only within the
  * session context sid_ctx (NULL: none); NULL on failure (logged). */
 SSL *tls_accept(SSL_CTX *ctx, int fd, int timeout_ms, const unsigned char *sid_ctx,

@@ -1,18 +1,40 @@
 /* access: address rules matched by prefix on the binary address, so
- * v4-mapped IPv6 peers match IPv4 rules. */
+ * v4-mapped IPv6 peers match IPv4 rules; user rules by a wildmat on the
+ * name PAM settled on. */
 #include "access.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "cidr.h"
+#include "wildmat.h"
 #include "xmalloc.h"
+
+#define USER_PREFIX "user:"
 
 struct rule {
 	struct cidr net;
+	int is_user;
+	char user[256]; /* wildmat of user names (user rules) */
 	int can_read, can_post;
 	char groups[512];
+	char post_groups[512];
 };
+
+/* The next whitespace-separated word of *p into out (NUL-terminated);
+ * 0, or -1 when it does not fit. An absent word is "". */
+static int
+word(const char **p, char *out, size_t cap)
+{
+	size_t n = strcspn(*p, " \t");
+
+	if (n >= cap)
+		return -1;
+	memcpy(out, *p, n);
+	out[n] = '\0';
+	*p += n + strspn(*p + n, " \t");
+	return 0;
+}
 
 static int
 parse_rule(const char *text, struct rule *r)
@@ -23,9 +45,16 @@ parse_rule(const char *text, struct rule *r)
 
 	memset(r, 0, sizeof(*r));
 	n = strcspn(p, " \t");
-	if (cidr_parse(p, n, &r->net) < 0)
-		return -1;
-	p += n + strspn(p + n, " \t");
+	if (strncmp(p, USER_PREFIX, strlen(USER_PREFIX)) == 0) {
+		r->is_user = 1;
+		p += strlen(USER_PREFIX);
+		if (word(&p, r->user, sizeof(r->user)) < 0 || r->user[0] == '\0')
+			return -1;
+	} else {
+		if (cidr_parse(p, n, &r->net) < 0)
+			return -1;
+		p += n + strspn(p + n, " \t");
+	}
 	n = strcspn(p, " \t");
 	if (n == 0 || n >= sizeof(perms))
 		return -1;
@@ -48,9 +77,13 @@ parse_rule(const char *text, struct rule *r)
 		}
 		vector_free(&v);
 	}
-	if (strlen(p) >= sizeof(r->groups) || strpbrk(p, " \t") != NULL)
+	if (word(&p, r->groups, sizeof(r->groups)) < 0 ||
+	    word(&p, r->post_groups, sizeof(r->post_groups)) < 0 || *p != '\0')
 		return -1;
-	strcpy(r->groups, *p ? p : "*");
+	if (r->groups[0] == '\0')
+		strcpy(r->groups, "*");
+	if (r->post_groups[0] == '\0')
+		strcpy(r->post_groups, r->groups);
 	return 0;
 }
 
@@ -61,7 +94,8 @@ access_check_rule(const char *rule)
 
 	return parse_rule(rule, &r) == 0
 		   ? NULL
-		   : "expected: address[/prefix] read|post|read,post|none [wildmat]";
+		   : "expected: address[/prefix]|user:NAME read|post|read,post|none "
+		     "[wildmat [post-wildmat]]";
 }
 
 void
@@ -74,13 +108,55 @@ access_lookup(const struct vector *rules, const struct sockaddr_storage *ss,
 	memset(out, 0, sizeof(*out));
 	addr_key_of(ss, &key);
 	for (size_t i = 0; i < rules->count; i++) {
-		if (parse_rule(rules->strings[i], &r) < 0 || !cidr_match(&r.net, &key))
+		if (parse_rule(rules->strings[i], &r) < 0 || r.is_user || !cidr_match(&r.net, &key))
 			continue;
-		free(out->groups);
+		access_result_free(out);
 		out->can_read = r.can_read;
 		out->can_post = r.can_post;
 		out->groups = xstrdup(r.groups);
+		out->post_groups = xstrdup(r.post_groups);
 	}
-	if (out->groups == NULL)
+	if (out->groups == NULL) {
 		out->groups = xstrdup("*");
+		out->post_groups = xstrdup("*");
+	}
+}
+
+int
+access_lookup_user(const struct vector *rules, const char *user, struct access_result *out)
+{
+	struct rule r;
+	int matched = 0;
+
+	for (size_t i = 0; i < rules->count; i++) {
+		if (parse_rule(rules->strings[i], &r) < 0 || !r.is_user ||
+		    !wildmat_match(user, r.user))
+			continue;
+		access_result_free(out);
+		out->can_read = r.can_read;
+		out->can_post = r.can_post;
+		out->groups = xstrdup(r.groups);
+		out->post_groups = xstrdup(r.post_groups);
+		matched = 1;
+	}
+	return matched;
+}
+
+int
+access_has_user_rules(const struct vector *rules)
+{
+	struct rule r;
+
+	for (size_t i = 0; i < rules->count; i++)
+		if (parse_rule(rules->strings[i], &r) == 0 && r.is_user)
+			return 1;
+	return 0;
+}
+
+void
+access_result_free(struct access_result *r)
+{
+	free(r->groups);
+	free(r->post_groups);
+	r->groups = r->post_groups = NULL;
 }

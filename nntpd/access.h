@@ -1,4 +1,5 @@
-/* access: per-address access rules ("address[/prefix] perms [wildmat]"). */
+/* access: access rules, per address ("address[/prefix] perms [wildmat
+ * [post-wildmat]]") and, after AUTHINFO, per user ("user:NAME perms ..."). */
 #ifndef NNTPD_ACCESS_H
 #define NNTPD_ACCESS_H
 
@@ -8,14 +9,22 @@
 
 struct access_result {
 	int can_read, can_post;
-	char *groups; /* wildmat the rule gives (owned), "*" when none given */
+	char *groups;	   /* read wildmat (owned), "*" when none given */
+	char *post_groups; /* post wildmat (owned), the read wildmat when none given */
 };
 
 /* Check one rule's syntax; NULL or the reason. */
 const char *access_check_rule(const char *rule);
-/* Apply the rules in order; the last rule matching addr wins. No match:
- * no access. */
+/* Apply the address rules in order; the last rule matching addr wins. No
+ * match: no access. */
 void access_lookup(const struct vector *rules, const struct sockaddr_storage *addr,
 		   struct access_result *out);
+/* After AUTHINFO: the last user rule whose NAME wildmat matches user
+ * replaces out (what the address rules gave); none: out stays. Returns
+ * whether one matched. */
+int access_lookup_user(const struct vector *rules, const char *user, struct access_result *out);
+/* Whether any rule is a user rule (logging in may give access). */
+int access_has_user_rules(const struct vector *rules);
+void access_result_free(struct access_result *r);
 
 #endif

@@ -199,7 +199,7 @@ send_file_range(struct nntp_session *s, int fd, uint64_t off, uint64_t len)
 	int on = 1, off_opt = 0, rc = 0;
 	off_t pos = (off_t)off;
 
-	if (s->c.ssl != NULL) { /* no sendfile through TLS: copy */
+	if (!conn_is_plain(&s->c)) { /* no sendfile through TLS or deflate: copy */
 		while (len > 0 && rc == 0) {
 			size_t n = len > SEND_CHUNK ? SEND_CHUNK : (size_t)len;
 			ssize_t got = pread(fd, buffer_reserve(&s->c.out, n), n, pos);

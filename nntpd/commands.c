@@ -143,6 +143,7 @@ cmd_capabilities(struct nntp_session *s, struct vector *args)
 	}
 	if (s->can_post)
 		reply(s, "POST");
+	capabilities_security(s);
 	reply(s, "IMPLEMENTATION Postel nntpd");
 	reply_end(s);
 }
@@ -181,8 +182,10 @@ cmd_quit(struct nntp_session *s, struct vector *args)
 
 static const struct nntp_cmd commands[] = {
     {"ARTICLE", cmd_article, 0, 1, NEED_READ, "[message-id|number]"},
+    {"AUTHINFO", cmd_authinfo, 2, MAX_WORDS, 0, "USER name|PASS password"},
     {"BODY", cmd_body, 0, 1, NEED_READ, "[message-id|number]"},
     {"CAPABILITIES", cmd_capabilities, 0, 1, 0, "[keyword]"},
+    {"COMPRESS", cmd_compress, 1, 1, 0, "DEFLATE"},
     {"DATE", cmd_date, 0, 0, 0, ""},
     {"GROUP", cmd_group, 1, 1, NEED_READ, "newsgroup"},
     {"HDR", cmd_hdr, 1, 2, NEED_READ, "header [message-id|range]"},
@@ -200,6 +203,7 @@ static const struct nntp_cmd commands[] = {
     {"OVER", cmd_over, 0, 1, NEED_READ, "[range|message-id]"},
     {"POST", cmd_post, 0, 0, 0, ""},
     {"QUIT", cmd_quit, 0, 0, 0, ""},
+    {"STARTTLS", cmd_starttls, 0, 0, 0, ""},
     {"STAT", cmd_stat, 0, 1, NEED_READ, "[message-id|number]"},
     {"XHDR", cmd_xhdr, 1, 2, NEED_READ, "header [message-id|range]"},
     {"XOVER", cmd_over, 0, 1, NEED_READ, "[range]"},
@@ -215,6 +219,12 @@ cmd_help(struct nntp_session *s, struct vector *args)
 	for (const struct nntp_cmd *c = commands; c->name != NULL; c++)
 		reply(s, "  %s%s%s", c->name, c->help[0] ? " " : "", c->help);
 	reply_end(s);
+}
+
+const char *
+denied_reply(const struct nntp_session *s)
+{
+	return s->user == NULL && s->auth_helps ? R_AUTH_REQUIRED : R_DENIED;
 }
 
 static const struct nntp_cmd *
@@ -253,10 +263,12 @@ commands_dispatch(struct nntp_session *s, const char *line)
 		goto out;
 	}
 	if ((c->flags & NEED_READ) && !s->can_read) {
-		reply(s, R_DENIED);
+		reply(s, "%s", denied_reply(s));
 		goto out;
 	}
+	s->line = line;
 	c->fn(s, &args);
+	s->line = NULL;
 out:
 	vector_free(&args);
 }
@@ -301,7 +313,8 @@ session_access(struct nntp_session *s)
 	s->can_read = r.can_read;
 	s->can_post = r.can_post;
 	s->read_groups = r.groups;
-	s->post_groups = xstrdup(r.groups);
+	s->post_groups = r.post_groups;
+	s->auth_helps = access_has_user_rules(&opt.access);
 	s->motd = read_motd(opt.motd_file);
 	s->pathhost = xstrdup(host_name());
 }
@@ -309,7 +322,8 @@ session_access(struct nntp_session *s)
 void
 commands_run(struct nntp_session *s)
 {
-	if (!s->can_read && !s->can_post) {
+	session_implicit_tls(s);
+	if (!s->can_read && !s->can_post && !s->auth_helps) {
 		reply(s, "502 Access denied");
 		conn_flush(&s->c);
 		return;

@@ -18,6 +18,7 @@
 #define R_NO_RANGE "423 No articles in that range"
 #define R_NO_MSGID "430 No article with that message-id"
 #define R_DENIED "502 Permission denied"
+#define R_AUTH_REQUIRED "480 Authentication required"
 #define R_SYNTAX "501 Syntax error"
 #define R_SPOOL "403 Archive server temporarily offline"
 
@@ -63,5 +64,22 @@ void cmd_newgroups(struct nntp_session *s, struct vector *args);
 void cmd_newnews(struct nntp_session *s, struct vector *args);
 /* post.c */
 void cmd_post(struct nntp_session *s, struct vector *args);
+/* cmd_auth.c */
+void cmd_authinfo(struct nntp_session *s, struct vector *args);
+void cmd_starttls(struct nntp_session *s, struct vector *args);
+void cmd_compress(struct nntp_session *s, struct vector *args);
+/* Whether AUTHINFO may be used now (not yet authenticated, and encrypted
+ * or allow_plaintext_auth). */
+int auth_usable(const struct nntp_session *s);
+/* Whether STARTTLS is offered now. */
+int tls_offered(const struct nntp_session *s);
+/* AUTHINFO, STARTTLS and COMPRESS lines of CAPABILITIES, as they stand. */
+void capabilities_security(struct nntp_session *s);
+/* On the implicit TLS listener: the handshake before the greeting (the
+ * session ends if it fails). */
+void session_implicit_tls(struct nntp_session *s);
+/* The reply to a command the access rules refuse: 480 when logging in
+ * could help, else 502. */
+const char *denied_reply(const struct nntp_session *s);
 
 #endif

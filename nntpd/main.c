@@ -17,6 +17,7 @@
 #include "paths.h"
 #include "sandbox.h"
 #include "session.h"
+#include "tls.h"
 #include "writer.h"
 #include "xmalloc.h"
 
@@ -35,12 +36,40 @@ apply_limits(void)
 	lst.grace_seconds = opt.shutdown_grace;
 	lst.proxy_protocol = opt.proxy_protocol;
 	lst.proxy_trusted = opt.proxy_trusted_addresses;
+	lst.backoff_seconds = opt.failed_login_backoff;
+}
+
+/* The TLS context, made before any session (each session's worker uses
+ * its copy). On SIGHUP a new one replaces it, so a renewed certificate
+ * needs no restart; one that does not load keeps the old. 0 or -1. */
+static int
+make_tls(void)
+{
+	struct buffer err = BUFFER_INIT;
+	const char *key = opt.ssl_key_file[0] ? opt.ssl_key_file : opt.ssl_cert_file;
+	SSL_CTX *ctx;
+
+	if (opt.ssl_cert_file[0] == '\0')
+		return 0;
+	ctx = tls_server_ctx(opt.ssl_cert_file, key, opt.ssl_ciphers, &err);
+	if (ctx == NULL) {
+		fprintf(stderr, "TLS: %s\n", buffer_cstr(&err));
+		log_msg(LOG_ERR, "TLS: %s", buffer_cstr(&err));
+		buffer_free(&err);
+		return -1;
+	}
+	/* SECURITY: a client that names another protocol (ALPACA) is refused. */
+	tls_require_alpn(ctx, "nntp");
+	buffer_free(&err);
+	tls_ctx_free(nntp_tls_ctx);
+	nntp_tls_ctx = ctx;
+	return 0;
 }
 
 static int
 reload(void)
 {
-	if (daemon_load(nntpd_options_table, &args) < 0)
+	if (daemon_load(nntpd_options_table, &args) < 0 || make_tls() < 0)
 		return -1;
 	apply_limits();
 	return 0;
@@ -129,6 +158,9 @@ bind_all(void)
 	if (from_systemd)
 		return;
 	daemon_bind(&lst, addrs, opt.listen_port, 0);
+	/* Tag 1: implicit TLS (NNTPS), TLS from the first byte. */
+	if (nntp_tls_ctx != NULL && opt.implicit_ssl_port != 0)
+		daemon_bind(&lst, addrs, opt.implicit_ssl_port, 1);
 	if (lst.nfds == 0)
 		die("nothing to listen on: set listen_address or listen_address6");
 }
@@ -141,6 +173,8 @@ main(int argc, char **argv)
 	daemon_args(argc, argv, "nntpd", PATH_NNTPD_CONF, &args);
 	log_open("nntpd", args.foreground || args.test || args.man);
 	loaded = daemon_load(nntpd_options_table, &args);
+	if (loaded == 0 && !args.man && make_tls() < 0)
+		loaded = -1;
 	daemon_checks(nntpd_options_table, &args, loaded);
 	if (loaded < 0)
 		return 1;
@@ -158,6 +192,7 @@ main(int argc, char **argv)
 	bind_all();
 	lst.busy_reply = "400 Too many connections, try again later\r\n";
 	lst.per_ip_reply = "400 Too many connections from your address\r\n";
+	lst.backoff_reply = "400 Too many failed logins from your address; try again later\r\n";
 	lst.session = nntp_session;
 	lst.reload = reload;
 	lst.other_exit = writer_exited;

@@ -52,14 +52,28 @@ const struct conf_option nntpd_options_table[] = {
 	U(max_article_size, "1000000", 1024, 1UL << 30, "Largest article accepted, in bytes."),
 	B(allow_newnews, "YES", "Answer NEWNEWS (it can be expensive on a big spool)."),
 	L(access, "127.0.0.0/8 read,post *;::1/128 read,post *", access_check_rule,
-	  "Access rule (repeatable): address[/prefix] read|post|read,post|none [wildmat]. "
-	  "The last matching rule wins; no match means no access."),
+	  "Access rule (repeatable): address[/prefix] read|post|read,post|none "
+	  "[wildmat [post-wildmat]]; the last matching rule wins, no match means no access. "
+	  "user:NAME (NAME a wildmat) instead of an address applies after AUTHINFO to the "
+	  "users it names, over what the address rules gave."),
 	S(motd_file, "", "File shown by LIST MOTD."),
 	L(distrib_pats, "", check_distrib_pat,
 	  "LIST DISTRIB.PATS line (repeatable): weight:wildmat:distribution, e.g. 10:local.*:local."),
 	S(pam_service_name, "nntpd", "PAM service for AUTHINFO USER/PASS."),
 	U(delay_failed_login, "1", 0, 60, "Seconds before answering a failed AUTHINFO."),
 	U(max_login_fails, "3", 1, 1000, "Failed AUTHINFO attempts before the session is closed."),
+	U(failed_login_backoff, "30", 0, 3600,
+	  "After a session is closed for failed logins, its address waits this many seconds "
+	  "(doubling on repeats, up to an hour) before it may connect again; 0: no back-off."),
+	B(allow_plaintext_auth, "NO",
+	  "Accept AUTHINFO on an unencrypted connection (otherwise 483: STARTTLS first)."),
+	S(ssl_cert_file, "",
+	  "PEM certificate chain for TLS: STARTTLS and the implicit_ssl_port listener. "
+	  "Empty: no TLS. A file that does not load stops the daemon (and nntpd -t)."),
+	S(ssl_key_file, "", "PEM private key for TLS (empty: in ssl_cert_file)."),
+	S(ssl_ciphers, "", "OpenSSL cipher list for TLS 1.2 (empty: OpenSSL's defaults)."),
+	U(implicit_ssl_port, "563", 0, 65535,
+	  "Port of the implicit TLS (NNTPS) listener, when ssl_cert_file is set; 0: none."),
 	B(proxy_protocol, "NO",
 	  "Behind HAProxy: every connection starts with a PROXY v1/v2 header naming the client."),
 	SC(proxy_trusted_addresses, "", proxy_check_list,

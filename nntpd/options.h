@@ -15,11 +15,14 @@ struct nntpd_options {
 	char *proxy_trusted_addresses;
 	unsigned long max_article_size;
 	int allow_newnews;
-	struct vector access; /* "address[/prefix] perms [wildmat]" rules */
+	struct vector access; /* "address[/prefix]|user:NAME perms [wildmat [post-wildmat]]" */
 	char *motd_file;
 	struct vector distrib_pats; /* LIST DISTRIB.PATS lines, weight:pattern:value */
 	char *pam_service_name;
-	unsigned long delay_failed_login, max_login_fails;
+	unsigned long delay_failed_login, max_login_fails, failed_login_backoff;
+	int allow_plaintext_auth;
+	char *ssl_cert_file, *ssl_key_file, *ssl_ciphers; /* no cert file: no TLS */
+	unsigned long implicit_ssl_port;
 };
 
 extern struct nntpd_options opt;

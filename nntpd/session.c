@@ -1,5 +1,7 @@
 /* session: the NNTP monitor. It forks the sandboxed worker (news user,
- * chrooted to the spool, read-only there) and logs how the session ended. */
+ * chrooted to the spool, read-only there), answers its AUTHINFO requests
+ * through PAM, and logs how the session ended. The worker does TLS and
+ * compression itself: the monitor never sees a client byte. */
 #include "session.h"
 
 #include <errno.h>
@@ -12,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "listener.h"
 #include "log.h"
 #include "options.h"
@@ -20,8 +23,13 @@
 #include "xmalloc.h"
 
 #define NNTP_MAX_LINE 4096
+#define NNTP_MAX_NAME 256
+
+SSL_CTX *nntp_tls_ctx;
 
 static struct nntp_session sess;
+static struct auth_guard guard;
+static int logged_in;
 
 static const char *
 outcome(int status)
@@ -35,6 +43,39 @@ outcome(int status)
 	return text;
 }
 
+/* PS_LOGIN: "user\0password\0" checked by PAM; refusals delayed and
+ * counted. -1: a request the worker should never have sent. */
+static int
+handle_login(int mon, const struct ps_msg *m)
+{
+	const char *user, *pass;
+	char *pam_user = NULL;
+	int fatal;
+
+	guard.delay_seconds = opt.delay_failed_login;
+	guard.max_fails = opt.max_login_fails;
+	auth_attempt_begin(&guard);
+	/* SECURITY: one login per session, none after the last refusal, and
+	 * only a well-formed request; the worker checks this too, but it is
+	 * the side a client could take over. */
+	if (logged_in || auth_exhausted(&guard) ||
+	    ps_login_parse(m, NNTP_MAX_NAME, &user, &pass) < 0)
+		return -1;
+	if (auth_pam(opt.pam_service_name, user, pass, sess.peer_text, &pam_user) == 0) {
+		logged_in = 1;
+		log_set_prefix("s=%s c=%s u=%s", sess.id, sess.peer_text, pam_user);
+		log_msg(LOG_INFO, "login ok");
+		ps_send(mon, PS_OK, pam_user, strlen(pam_user), -1);
+		free(pam_user);
+		return 0;
+	}
+	fatal = auth_attempt_refused(&guard);
+	log_msg(LOG_NOTICE, "login refused for %s (%u of %lu)", user, guard.fails,
+		opt.max_login_fails);
+	ps_login_refuse(mon, fatal, "Authentication failed");
+	return 0;
+}
+
 static void
 monitor_loop(int mon, pid_t worker)
 {
@@ -44,6 +85,8 @@ monitor_loop(int mon, pid_t worker)
 	while (ps_recv(mon, &m) == 0) {
 		if (m.fd >= 0)
 			close(m.fd);
+		if (m.type == PS_LOGIN && handle_login(mon, &m) == 0)
+			continue;
 		if (m.type == PS_SECCOMP && m.len == sizeof(int)) {
 			memcpy(&nr, m.data, sizeof(nr));
 			log_msg(LOG_ERR, "worker killed by seccomp: syscall %s (%d) not allowed",
@@ -58,19 +101,21 @@ monitor_loop(int mon, pid_t worker)
 	while (waitpid(worker, &status, 0) < 0 && errno == EINTR)
 		;
 	log_msg(LOG_INFO, "session end: %s", outcome(status));
+	if (auth_exhausted(&guard))
+		exit(LISTENER_EXIT_PENALTY);
 }
 
 static volatile sig_atomic_t status_wanted;
 
-/* SIGTERM (the daemon is stopping): say so, unless TLS is on (a plaintext
- * line would corrupt the stream), and go. */
+/* SIGTERM (the daemon is stopping): say so, unless TLS or compression is
+ * on (a plaintext line would corrupt the stream), and go. */
 static void
 on_sigterm(int sig)
 {
 	static const char bye[] = "400 Server shutting down\r\n";
 
 	(void)sig;
-	if (sess.c.ssl == NULL && write(sess.c.fd, bye, sizeof(bye) - 1) < 0) {
+	if (conn_is_plain(&sess.c) && write(sess.c.fd, bye, sizeof(bye) - 1) < 0) {
 		/* The client is gone already. */
 	}
 	_exit(0);
@@ -128,8 +173,8 @@ nntp_session(int fd, const struct sockaddr_storage *peer, int tag)
 	int sv[2];
 	pid_t worker;
 
-	(void)tag;
 	memset(&sess, 0, sizeof(sess));
+	sess.implicit_tls = tag == 1;
 	conn_init(&sess.c, fd, NNTP_MAX_LINE, (int)opt.idle_session_timeout * 1000);
 	sess.peer = *peer;
 	listener_addr_text(peer, sess.peer_text, sizeof(sess.peer_text));
@@ -154,4 +199,22 @@ nntp_session(int fd, const struct sockaddr_storage *peer, int tag)
 	close(sv[1]);
 	close(fd);
 	monitor_loop(sv[0], worker);
+}
+
+int
+session_login(struct nntp_session *s, const char *user, const char *pass, int *fatal)
+{
+	struct buffer who = BUFFER_INIT;
+
+	if (ps_login(s->monitor, user, pass, fatal, &who) < 0) {
+		buffer_free(&who);
+		return -1;
+	}
+	free(s->user);
+	s->user = buffer_cstr(&who) ? xstrdup(buffer_cstr(&who)) : NULL;
+	buffer_free(&who);
+	if (s->user == NULL || s->user[0] == '\0')
+		die("monitor: login without a user name");
+	log_set_prefix("s=%s c=%s u=%s", s->id, s->peer_text, s->user);
+	return 0;
 }
