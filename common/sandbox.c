@@ -294,3 +294,18 @@ sandbox_monitor_capmask(void)
 		m |= 1ULL << monitor_caps[i];
 	return m;
 }
+
+int
+sandbox_act_as(const struct sandbox_id *id)
+{
+	if (setgroups(0, NULL) < 0 || setresgid(id->gid, id->gid, 0) < 0 ||
+	    setresuid(id->uid, id->uid, 0) < 0)
+		return -1;
+	return 0;
+}
+
+int
+sandbox_regain_root(void)
+{
+	return seteuid(0);
+}

@@ -28,6 +28,11 @@ int sandbox_lookup(const char *user, struct sandbox_id *id);
  * then load role's seccomp filter. A refused syscall is reported on
  * report_fd (PS_SECCOMP) and the worker exits. Dies on any failure. */
 void sandbox_worker(const struct sandbox_id *id, enum sandbox_role role, int report_fd);
+/* Administration tools run by root: act as id (effective and real
+ * uid/gid) while keeping root as the saved uid; sandbox_regain_root()
+ * takes it back for one privileged step. 0 or -1. */
+int sandbox_act_as(const struct sandbox_id *id);
+int sandbox_regain_root(void);
 /* The monitor keeps only the capabilities in SANDBOX_MONITOR_CAPS. */
 void sandbox_monitor(void);
 /* Capabilities the monitor keeps, as the CapEff mask /proc shows. */

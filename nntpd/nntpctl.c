@@ -2,6 +2,7 @@
  * Group changes go through the running writer, or straight to the spool
  * under its lock when no writer runs, so the two never race. */
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "log.h"
 #include "options.h"
 #include "paths.h"
+#include "sandbox.h"
 #include "spool.h"
 #include "writer.h"
 #include "xmalloc.h"
@@ -32,6 +34,35 @@ struct ctl_command {
 };
 
 static void usage(void);
+static int ctl_was_root;
+
+/* Run as root, nntpctl works on the spool as its owner (the writer's
+ * user), so files it creates stay writable by the writer; root is kept
+ * only as the saved uid, for the writer's control socket. */
+static void
+become_spool_owner(const char *spool_dir)
+{
+	struct sandbox_id id;
+	struct stat st;
+
+	if (geteuid() != 0)
+		return;
+	ctl_was_root = 1;
+	if (stat(spool_dir, &st) == 0) {
+		id.uid = st.st_uid;
+		id.gid = st.st_gid;
+	} else if (sandbox_lookup(opt.nopriv_user, &id) < 0) {
+		fprintf(stderr, "nntpctl: nopriv_user %s does not exist\n", opt.nopriv_user);
+		exit(1);
+	} else if (mkdir(spool_dir, 0755) < 0 || chown(spool_dir, id.uid, id.gid) < 0) {
+		fprintf(stderr, "nntpctl: %s: %s\n", spool_dir, strerror(errno));
+		exit(1);
+	}
+	if (sandbox_act_as(&id) < 0) {
+		fprintf(stderr, "nntpctl: cannot become the spool's owner: %s\n", strerror(errno));
+		exit(1);
+	}
+}
 
 /* Group commands: through the writer when it holds the lock, directly
  * otherwise. */
@@ -54,6 +85,11 @@ group_command(const struct ctl_opts *o, const char *line)
 
 		if (dirfd < 0) {
 			fprintf(stderr, "nntpctl: %s: %s\n", o->spool_dir, strerror(errno));
+			return 1;
+		}
+		/* ctl.sock answers root only: the sessions share the writer's uid. */
+		if (ctl_was_root && sandbox_regain_root() < 0) {
+			fprintf(stderr, "nntpctl: cannot regain root for the writer's socket\n");
 			return 1;
 		}
 		rc = writer_control(dirfd, line, &reply);
@@ -279,6 +315,7 @@ main(int argc, char **argv)
 		o.pathhost = host;
 	}
 	o.max_article_size = opt.max_article_size;
+	become_spool_owner(o.spool_dir);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		const struct ctl_command *cmd = &commands[i];
 

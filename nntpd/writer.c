@@ -517,7 +517,10 @@ peer_allowed(int fd)
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
 		return 0;
-	return cred.uid == 0 || cred.uid == geteuid();
+	/* SECURITY: root only. Sessions run as the writer's user and can
+	 * reach this socket inside their chroot; group changes are for the
+	 * administrator (nntpctl as root). */
+	return cred.uid == 0;
 }
 
 static void
