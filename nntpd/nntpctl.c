@@ -94,6 +94,8 @@ group_command(const struct ctl_opts *o, const char *line)
 		}
 		rc = writer_control(dirfd, line, &reply);
 		close(dirfd);
+		if (rc != 200 && !ctl_was_root)
+			buffer_puts(&reply, " (while nntpd runs, group changes need root)");
 	} else {
 		fprintf(stderr, "nntpctl: %s: %s\n", o->spool_dir, strerror(errno));
 		return 1;
