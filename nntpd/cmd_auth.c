@@ -85,7 +85,8 @@ cmd_starttls(struct nntp_session *s, struct vector *args)
 		return;
 	}
 	if (s->user != NULL || s->c.z != NULL) {
-		reply(s, "502 %s", s->user != NULL ? "Already authenticated" : "Compression is active");
+		reply(s, "502 %s",
+		      s->user != NULL ? "Already authenticated" : "Compression is active");
 		return;
 	}
 	reply(s, "382 Continue with TLS negotiation");
@@ -145,7 +146,7 @@ authinfo_pass(struct nntp_session *s, const char *pass)
 	}
 	user_access(s);
 	log_msg(LOG_INFO, "authenticated: %s%s", s->can_read ? "read" : "",
-		s->can_post ? (s->can_read ? ",post" : "post") : "");
+	        s->can_post ? (s->can_read ? ",post" : "post") : "");
 	reply(s, R_AUTH_OK);
 }
 
