@@ -115,6 +115,7 @@ login_allowed_over(struct ftp_session *s, const char *user)
 	if (!opt.ssl_enable)
 		return 1;
 	if (anon && s->tls && !opt.allow_anon_ssl) {
+		log_msg(LOG_NOTICE, "refused anonymous login over TLS (allow_anon_ssl=NO)");
 		reply(s, 530, "Anonymous sessions may not use encryption.");
 		return 0;
 	}
@@ -365,8 +366,11 @@ may_write(struct ftp_session *s, enum write_right what)
 		ok = what == W_UPLOAD	? opt.anon_upload_enable
 		     : what == W_MKDIR ? opt.anon_mkdir_write_enable
 				       : opt.anon_other_write_enable;
-	if (!ok)
+	if (!ok) {
+		log_msg(LOG_NOTICE, "refused a write (%s): not allowed by the configuration",
+			what == W_UPLOAD ? "upload" : what == W_MKDIR ? "mkdir" : "change");
 		reply(s, 550, "Permission denied.");
+	}
 	return ok;
 }
 
@@ -889,6 +893,7 @@ static int
 data_ready(struct ftp_session *s)
 {
 	if (opt.ssl_enable && opt.force_local_data_ssl && s->kind != LOGIN_ANON && !s->prot_p) {
+		log_msg(LOG_NOTICE, "refused a clear data connection: PROT P required");
 		reply(s, 522, "Data connections must be encrypted: use PROT P.");
 		return 0;
 	}
