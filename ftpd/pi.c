@@ -310,6 +310,7 @@ cmd_prot(struct ftp_session *s, const char *arg)
 		reply(s, 200, "PROT now Private.");
 	} else if (strcasecmp(arg, "C") == 0) {
 		if (s->kind != LOGIN_ANON && s->kind != LOGIN_NONE && opt.force_local_data_ssl) {
+			log_msg(LOG_NOTICE, "refused PROT C: force_local_data_ssl=YES");
 			reply(s, 534, "Data connections must be encrypted.");
 			return;
 		}
