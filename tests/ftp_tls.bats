@@ -158,6 +158,8 @@ print("TLS", t.version(), t.recv(100))' "$iport"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$(sha "$WORK/got.bin")" = "$(sha "$CERT_DIR/rand.bin")" ]
+	cat "$FTPD_DIR/xferlog"
+	grep -E 'transfer|TLS|data' "$FTPD_LOG" || true
 	[ "$(sha "$ANON/incoming/lftp.bin")" = "$(sha "$CERT_DIR/rand.bin")" ]
 	# lftp ends its TLS data stream properly: the upload is complete (c)
 	grep -Eq ' /incoming/lftp\.bin b _ i a .* c$' "$FTPD_DIR/xferlog"
