@@ -143,6 +143,10 @@ cmd_capabilities(struct nntp_session *s, struct vector *args)
 	}
 	if (s->can_post)
 		reply(s, "POST");
+	if (session_is_peer(s)) {
+		reply(s, "IHAVE");
+		reply(s, "STREAMING");
+	}
 	capabilities_security(s);
 	reply(s, "IMPLEMENTATION Postel nntpd");
 	reply_end(s);
@@ -151,6 +155,14 @@ cmd_capabilities(struct nntp_session *s, struct vector *args)
 static void
 cmd_mode(struct nntp_session *s, struct vector *args)
 {
+	if (strcasecmp(args->strings[1], "STREAM") == 0) {
+		/* RFC 4644: streaming only for peers. */
+		if (session_is_peer(s))
+			reply(s, "203 Streaming permitted");
+		else
+			reply(s, "%s", denied_reply(s));
+		return;
+	}
 	if (strcasecmp(args->strings[1], "READER") != 0) {
 		reply(s, "501 Unknown MODE variant");
 		return;
@@ -185,18 +197,20 @@ static const struct nntp_cmd commands[] = {
     {"AUTHINFO", cmd_authinfo, 2, MAX_WORDS, 0, "USER name|PASS password"},
     {"BODY", cmd_body, 0, 1, NEED_READ, "[message-id|number]"},
     {"CAPABILITIES", cmd_capabilities, 0, 1, 0, "[keyword]"},
+    {"CHECK", cmd_check, 1, 1, 0, "message-id"},
     {"COMPRESS", cmd_compress, 1, 1, 0, "DEFLATE"},
     {"DATE", cmd_date, 0, 0, 0, ""},
     {"GROUP", cmd_group, 1, 1, NEED_READ, "newsgroup"},
     {"HDR", cmd_hdr, 1, 2, NEED_READ, "header [message-id|range]"},
     {"HEAD", cmd_head, 0, 1, NEED_READ, "[message-id|number]"},
     {"HELP", cmd_help, 0, 0, 0, ""},
+    {"IHAVE", cmd_ihave, 1, 1, 0, "message-id"},
     {"LAST", cmd_last, 0, 0, NEED_READ, ""},
     {"LIST", cmd_list, 0, 2, NEED_READ,
      "[ACTIVE|ACTIVE.TIMES|COUNTS|DISTRIB.PATS|HEADERS|MOTD|NEWSGROUPS|OVERVIEW.FMT "
      "[wildmat]]"},
     {"LISTGROUP", cmd_listgroup, 0, 2, NEED_READ, "[newsgroup [range]]"},
-    {"MODE", cmd_mode, 1, 1, 0, "READER"},
+    {"MODE", cmd_mode, 1, 1, 0, "READER|STREAM"},
     {"NEWGROUPS", cmd_newgroups, 2, 3, NEED_READ, "[yy]yymmdd hhmmss [GMT]"},
     {"NEWNEWS", cmd_newnews, 3, 4, NEED_READ, "wildmat [yy]yymmdd hhmmss [GMT]"},
     {"NEXT", cmd_next, 0, 0, NEED_READ, ""},
@@ -205,6 +219,7 @@ static const struct nntp_cmd commands[] = {
     {"QUIT", cmd_quit, 0, 0, 0, ""},
     {"STARTTLS", cmd_starttls, 0, 0, 0, ""},
     {"STAT", cmd_stat, 0, 1, NEED_READ, "[message-id|number]"},
+    {"TAKETHIS", cmd_takethis, 1, 1, 0, "message-id"},
     {"XHDR", cmd_xhdr, 1, 2, NEED_READ, "header [message-id|range]"},
     {"XOVER", cmd_over, 0, 1, NEED_READ, "[range]"},
     {"XPAT", cmd_xpat, 3, MAX_WORDS, NEED_READ, "header message-id|range pattern..."},

@@ -64,6 +64,17 @@ void cmd_newgroups(struct nntp_session *s, struct vector *args);
 void cmd_newnews(struct nntp_session *s, struct vector *args);
 /* post.c */
 void cmd_post(struct nntp_session *s, struct vector *args);
+/* Read a dot-terminated article, un-dot-stuffed, into text: 0, or 1 when
+ * it was over limit (read to its end and dropped). */
+int read_article(struct nntp_session *s, struct buffer *text, size_t limit);
+/* peer.c */
+void cmd_ihave(struct nntp_session *s, struct vector *args);
+void cmd_check(struct nntp_session *s, struct vector *args);
+void cmd_takethis(struct nntp_session *s, struct vector *args);
+/* Whether the session's address or user is named by a peer= line. */
+int session_is_peer(const struct nntp_session *s);
+/* peer= syntax check (options table). */
+const char *peer_check_rule(const char *rule);
 /* cmd_auth.c */
 void cmd_authinfo(struct nntp_session *s, struct vector *args);
 void cmd_starttls(struct nntp_session *s, struct vector *args);

@@ -1,6 +1,8 @@
 /* nntpd main: command line, configuration, the spool writer (started and
  * restarted here), listening sockets, then the listener's accept loop. */
 #include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "feed.h"
 #include "listener.h"
 #include "log.h"
 #include "options.h"
@@ -26,6 +29,11 @@ static struct listener lst;
 static int from_systemd;
 static pid_t writer_pid;
 static time_t writer_started;
+/* One feeder per feed= line, index-aligned with opt.feed at start. */
+#define MAX_FEEDS 64
+static pid_t feeder_pid[MAX_FEEDS];
+static time_t feeder_started[MAX_FEEDS];
+static size_t nfeeders;
 static char hostname[256];
 
 static void
@@ -127,6 +135,7 @@ start_writer(void)
 		tzset();
 		id.root = opt.spool_dir;
 		sandbox_worker(&id, SB_NNTP_WRITER, -1);
+		writer_set_feeds(&opt.feed);
 		exit(writer_main(dir, &wc));
 	}
 	writer_pid = pid;
@@ -134,9 +143,76 @@ start_writer(void)
 	log_msg(LOG_INFO, "writer started (pid %ld)", (long)pid);
 }
 
+/* The feeder for feed line i: resolves the peer before the chroot, then
+ * runs sandboxed like the writer (its allow-list has socket and connect). */
+static void
+start_feeder(size_t i)
+{
+	struct sandbox_id id = {getuid(), getgid(), NULL};
+	pid_t pid;
+
+	prepare_spool(&id);
+	pid = fork();
+	if (pid < 0) {
+		log_msg(LOG_ERR, "cannot start a feeder: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		struct addrinfo hints = {0}, *ai = NULL;
+		struct sockaddr_storage addr;
+		struct feed_def f;
+		socklen_t alen;
+		int rc, fd;
+
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGCHLD, SIG_DFL);
+		if (feed_parse(opt.feed.strings[i], &f) < 0)
+			_exit(1);
+		hints.ai_socktype = SOCK_STREAM;
+		rc = getaddrinfo(f.host, f.port, &hints, &ai);
+		if (rc != 0 || ai == NULL) {
+			log_msg(LOG_ERR, "feed %s: %s: %s", f.name, f.host, gai_strerror(rc));
+			sleep(30);
+			_exit(1);
+		}
+		memcpy(&addr, ai->ai_addr, ai->ai_addrlen);
+		alen = ai->ai_addrlen;
+		freeaddrinfo(ai);
+		tzset();
+		id.root = opt.spool_dir;
+		sandbox_worker(&id, SB_NNTP_WRITER, -1);
+		fd = open(sandbox_privileged() ? "/" : opt.spool_dir,
+			  O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			die("feed %s: spool: %s", f.name, strerror(errno));
+		exit(feed_main(fd, &f, &addr, alen));
+	}
+	feeder_pid[i] = pid;
+	feeder_started[i] = time(NULL);
+}
+
+static void
+start_feeders(void)
+{
+	nfeeders = opt.feed.count < MAX_FEEDS ? opt.feed.count : MAX_FEEDS;
+	for (size_t i = 0; i < nfeeders; i++)
+		start_feeder(i);
+}
+
 static void
 writer_exited(pid_t pid, int status)
 {
+	for (size_t i = 0; i < nfeeders; i++) {
+		if (pid != feeder_pid[i])
+			continue;
+		log_msg(LOG_ERR, "feeder (pid %ld) ended; restarting", (long)pid);
+		if (time(NULL) - feeder_started[i] < 1)
+			sleep(1);
+		start_feeder(i);
+		return;
+	}
 	if (pid != writer_pid)
 		return;
 	log_msg(LOG_ERR, "writer (pid %ld) ended: %s %d; restarting", (long)pid,
@@ -209,11 +285,19 @@ main(int argc, char **argv)
 				    "without chroot or uid change",
 			(unsigned)getuid());
 	start_writer();
+	start_feeders();
 	log_msg(LOG_INFO, "listening on %d socket(s)%s", lst.nfds,
 		from_systemd ? " from systemd" : "");
 	listener_run(&lst);
+	lst.other_exit = NULL;
+	for (size_t i = 0; i < nfeeders; i++) {
+		if (feeder_pid[i] <= 0)
+			continue;
+		kill(feeder_pid[i], SIGTERM);
+		while (waitpid(feeder_pid[i], &status, 0) < 0 && errno == EINTR)
+			;
+	}
 	if (writer_pid > 0) {
-		lst.other_exit = NULL;
 		kill(writer_pid, SIGTERM);
 		while (waitpid(writer_pid, &status, 0) < 0 && errno == EINTR)
 			;

@@ -12,6 +12,7 @@
 #include "active.h"
 #include "buffer.h"
 #include "conf.h"
+#include "feed.h"
 #include "log.h"
 #include "options.h"
 #include "paths.h"
@@ -238,6 +239,24 @@ cmd_stats(const struct ctl_opts *o, int argc, char **argv)
 	return rc < 0 ? 1 : 0;
 }
 
+static int
+cmd_feeds(const struct ctl_opts *o, int argc, char **argv)
+{
+	struct buffer out = BUFFER_INIT;
+	int fd = open_spool_ro(o), rc;
+
+	(void)argc, (void)argv;
+	if (fd < 0)
+		return 1;
+	rc = feed_backlog(fd, &out);
+	close(fd);
+	if (rc < 0)
+		fprintf(stderr, "nntpctl: feeds: %s\n", strerror(errno));
+	fputs(buffer_cstr(&out), stdout);
+	buffer_free(&out);
+	return rc < 0 ? 1 : 0;
+}
+
 /* Runs the writer in the foreground (tests, debugging; nntpd starts it
  * itself in production). */
 static int
@@ -246,6 +265,7 @@ cmd_writer(const struct ctl_opts *o, int argc, char **argv)
 	struct writer_conf wc = {o->pathhost, o->max_article_size};
 
 	(void)argc, (void)argv;
+	writer_set_feeds(&opt.feed);
 	return writer_main(o->spool_dir, &wc);
 }
 
@@ -257,6 +277,7 @@ static const struct ctl_command commands[] = {
     {"rebuild", 0, 0, cmd_rebuild, "rebuild"},
     {"check", 0, 0, cmd_check, "check"},
     {"stats", 0, 0, cmd_stats, "stats"},
+    {"feeds", 0, 0, cmd_feeds, "feeds (each outgoing feed's backlog)"},
     {"writer", 0, 0, cmd_writer, "writer (run the spool writer in the foreground)"},
 };
 

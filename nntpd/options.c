@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "access.h"
+#include "commands.h"
+#include "feed.h"
 #include "paths.h"
 #include "proxy.h"
 
@@ -74,6 +76,19 @@ const struct conf_option nntpd_options_table[] = {
 	S(ssl_ciphers, "", "OpenSSL cipher list for TLS 1.2 (empty: OpenSSL's defaults)."),
 	U(implicit_ssl_port, "563", 0, 65535,
 	  "Port of the implicit TLS (NNTPS) listener, when ssl_cert_file is set; 0: none."),
+	L(peer, "", peer_check_rule,
+	  "Peer allowed to feed articles with IHAVE and MODE STREAM (repeatable): an address, "
+	  "address/prefix, or user:NAME (NAME a wildmat) for a user logged in with AUTHINFO."),
+	L(feed, "", feed_check_rule,
+	  "Outgoing feed (repeatable): NAME host port wildmat [streaming|ihave] [user:password]. "
+	  "NAME is the peer's name in Path (articles it has seen are not sent to it); host is a "
+	  "numeric address or a name resolved at start; articles filed in a group the wildmat "
+	  "matches are queued in spool/feeds/NAME and sent (default streaming, CHECK/TAKETHIS)."),
+	L(expire, "", expire_check_rule,
+	  "Retention (repeatable): WILDMAT DAYS; for each group the last matching line wins; "
+	  "no match keeps articles forever. Applied by nntpctl expire."),
+	U(history_remember, "10", 0, 36500,
+	  "Days an expired article's Message-ID stays in the history, so re-feeds are refused."),
 	B(proxy_protocol, "NO",
 	  "Behind HAProxy: every connection starts with a PROXY v1/v2 header naming the client."),
 	SC(proxy_trusted_addresses, "", proxy_check_list,

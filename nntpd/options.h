@@ -23,6 +23,10 @@ struct nntpd_options {
 	int allow_plaintext_auth;
 	char *ssl_cert_file, *ssl_key_file, *ssl_ciphers; /* no cert file: no TLS */
 	unsigned long implicit_ssl_port;
+	struct vector peer;   /* who may feed us: address[/prefix] or user:NAME */
+	struct vector feed;   /* NAME host port wildmat [streaming|ihave] [user:pass] */
+	struct vector expire; /* WILDMAT DAYS */
+	unsigned long history_remember;
 };
 
 extern struct nntpd_options opt;

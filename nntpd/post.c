@@ -14,7 +14,7 @@
 /* Read the article up to the terminating "." line. 0 read, 1 read but
  * over the limit (its bytes dropped as they came), and the session ends
  * when the client goes away mid-article. */
-static int
+int
 read_article(struct nntp_session *s, struct buffer *text, size_t limit)
 {
 	size_t saved = s->c.max_line;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "article.h"
+#include "feed.h"
 #include "log.h"
 #include "storeformat.h"
 #include "vector.h"
@@ -45,7 +46,16 @@ struct writer {
 	struct spool *spool;
 	char *pathhost;
 	size_t max_size;
+	const struct vector *feeds;
 };
+
+static const struct vector *feed_lines;
+
+void
+writer_set_feeds(const struct vector *feeds)
+{
+	feed_lines = feeds;
+}
 
 struct writer *
 writer_new(struct spool *s, const struct writer_conf *conf)
@@ -55,6 +65,7 @@ writer_new(struct spool *s, const struct writer_conf *conf)
 	w->spool = s;
 	w->pathhost = xstrdup(conf->pathhost);
 	w->max_size = conf->max_article_size ? conf->max_article_size : WRITER_DEFAULT_MAX_ARTICLE;
+	w->feeds = feed_lines;
 	return w;
 }
 
@@ -259,6 +270,17 @@ process_article(struct writer *w, enum submit_kind kind, const char *given_id, c
 		goto out;
 	}
 	code = c->ok;
+	if (w->feeds != NULL && w->feeds->count > 0) {
+		struct buffer path = BUFFER_INIT;
+
+		/* A post's Path before injection names no peer. */
+		if (kind != SUBMIT_POST)
+			article_value(&a, "Path", &path);
+		feed_enqueue(spool_dirfd(w->spool), w->feeds, buffer_cstr(&xref),
+		             kind != SUBMIT_POST ? buffer_cstr(&path) : NULL, &groups,
+		             buffer_head(&msgid));
+		buffer_free(&path);
+	}
 	if (kind == SUBMIT_POST)
 		buffer_printf(reply, "Article received %s", buffer_head(&msgid));
 	else

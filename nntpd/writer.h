@@ -7,6 +7,7 @@
 
 #include "buffer.h"
 #include "spool.h"
+#include "vector.h"
 
 /* Sockets under the spool root: writer.sock (0666, articles only: session
  * processes chrooted into the spool reach it) and ctl.sock (0600 and
@@ -34,6 +35,10 @@ struct writer_conf {
 	const char *pathhost;    /* Path and Xref name, Message-ID domain */
 	size_t max_article_size; /* 0: WRITER_DEFAULT_MAX_ARTICLE */
 };
+
+/* The feed= lines (feed.h) writers made after this call queue stored
+ * articles for; NULL (the default): no outgoing feeds. */
+void writer_set_feeds(const struct vector *feeds);
 
 /* Run the writer on spool_dir until SIGTERM/SIGINT; returns an exit status.
  * Takes the spool lock (refuses to start when another writer holds it). */

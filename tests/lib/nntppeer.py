@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""nntppeer.py: a raw NNTP feeding peer for the peering tests.
+
+usage: nntppeer.py HOST PORT [--bind ADDR] OP...
+  cmd:LINE             send LINE, print the reply line
+  ihave:ID:FILE        IHAVE ID; on 335 send FILE (CRLF text); print both replies
+  check:ID,ID,...      all CHECKs in one write; print every reply
+  takethis:ID=FILE,... all TAKETHIS in one write (articles right behind); print replies
+  stream:ID=FILE,...   check: then takethis: for the same list, pipelined
+Prints the greeting first. Every reply line is printed as received."""
+import socket
+import sys
+
+
+MULTI = ("100", "101", "215", "220", "221", "222", "224", "225", "230", "231")
+
+
+def stuff(data):
+    out = []
+    for line in data.split(b"\r\n")[:-1] if data.endswith(b"\r\n") else data.split(b"\r\n"):
+        out.append(b"." + line if line.startswith(b".") else line)
+    return b"\r\n".join(out) + b"\r\n.\r\n"
+
+
+class Peer:
+    def __init__(self, host, port, bind):
+        self.s = socket.create_connection((host, port), timeout=60,
+                                          source_address=(bind, 0) if bind else None)
+        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.f = self.s.makefile("rb")
+
+    def line(self):
+        l = self.f.readline()
+        if not l:
+            raise SystemExit("connection closed")
+        l = l.rstrip(b"\r\n").decode("utf-8", "replace")
+        print(l, flush=True)
+        return l
+
+    def send(self, data):
+        self.s.sendall(data)
+
+
+def pairs(spec):
+    out = []
+    for item in spec.split(","):
+        mid, _, path = item.partition("=")
+        out.append((mid, open(path, "rb").read() if path else b""))
+    return out
+
+
+def main():
+    args = sys.argv[1:]
+    host, port = args[0], int(args[1])
+    args = args[2:]
+    bind = None
+    if args and args[0] == "--bind":
+        bind, args = args[1], args[2:]
+    p = Peer(host, port, bind)
+    p.line()
+    for op in args:
+        kind, _, rest = op.partition(":")
+        if kind == "cmd":
+            p.send(rest.encode() + b"\r\n")
+            if p.line()[:3] in MULTI:
+                while p.line() != ".":
+                    pass
+        elif kind == "ihave":
+            mid, _, path = rest.partition(":")
+            p.send(b"IHAVE " + mid.encode() + b"\r\n")
+            if p.line().startswith("335"):
+                p.send(stuff(open(path, "rb").read()))
+                p.line()
+        elif kind in ("check", "stream"):
+            ids = [m for m, _ in pairs(rest)] if kind == "stream" else rest.split(",")
+            p.send(b"".join(b"CHECK " + m.encode() + b"\r\n" for m in ids))
+            for _ in ids:
+                p.line()
+        if kind in ("takethis", "stream"):
+            items = pairs(rest)
+            p.send(b"".join(b"TAKETHIS " + m.encode() + b"\r\n" + stuff(a) for m, a in items))
+            for _ in items:
+                p.line()
+    p.send(b"QUIT\r\n")
+
+
+if __name__ == "__main__":
+    main()
