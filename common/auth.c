@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "listener.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -105,7 +106,11 @@ auth_attempt_refused(struct auth_guard *g)
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
 		;
 	g->fails++;
-	return auth_exhausted(g);
+	if (!auth_exhausted(g))
+		return 0;
+	/* Before the refusal goes out, so the client cannot reconnect first. */
+	listener_report_penalty();
+	return 1;
 }
 
 int

@@ -12,8 +12,8 @@ int auth_pam(const char *service, const char *user, const char *password, const 
 
 /* The monitor's guard around login attempts, the same in both daemons:
  * every refusal takes the same time from the request, and too many
- * refusals end the session (which then exits LISTENER_EXIT_PENALTY so the
- * listener puts the address in back-off). */
+ * refusals end the session, and the listener is told at once to put the
+ * address in back-off. */
 struct auth_guard {
 	unsigned long delay_seconds; /* from a request to its refusal */
 	unsigned long max_fails;     /* refusals that end the session */

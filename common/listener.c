@@ -33,8 +33,13 @@ struct child {
 struct penalty {
 	struct addr_key key;
 	unsigned strikes;
-	time_t until;
+	double until; /* monotonic seconds */
 };
+
+/* A session's monitor reports "closed for failed logins" with this
+ * queued signal (si_pid names it) before the client sees the close. */
+#define SIG_PENALTY (SIGRTMIN + 1)
+static pid_t listener_pid;
 
 /* A connection from the proxy whose PROXY header is not read yet. */
 struct pending {
@@ -142,20 +147,29 @@ find_penalty(const struct addr_key *key)
 	return NULL;
 }
 
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* SECURITY: brute force across sessions: each session closed for failed
  * logins doubles how long its address must wait before the next one. */
 static void
 penalize(const struct child *c)
 {
 	struct listener *l = the_listener;
-	struct penalty *p = find_penalty(&c->key);
-	time_t now = time(NULL), wait;
+	struct penalty *p;
+	double now = mono_now(), wait;
 
 	if (l == NULL || l->backoff_seconds == 0)
 		return;
 	/* Forget addresses whose back-off ended long ago. */
 	for (size_t i = 0; i < npenalties;)
-		if (penalties[i].until + 3600 < now && &penalties[i] != p)
+		if (penalties[i].until + 3600 < now && !addr_key_equal(&penalties[i].key, &c->key))
 			penalties[i] = penalties[--npenalties];
 		else
 			i++;
@@ -167,8 +181,34 @@ penalize(const struct child *c)
 		p->key = c->key;
 	}
 	p->strikes++;
-	wait = (time_t)l->backoff_seconds << (p->strikes > 7 ? 6 : p->strikes - 1);
+	wait = (double)l->backoff_seconds * (double)(1U << (p->strikes > 7 ? 6 : p->strikes - 1));
 	p->until = now + (wait > 3600 ? 3600 : wait);
+}
+
+/* Take every penalty report queued so far (the signal stays blocked; it
+ * is read here, before any accept and any reap, so it is never late). */
+static void
+drain_penalties(void)
+{
+	struct timespec zero = {0, 0};
+	siginfo_t info;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIG_PENALTY);
+	while (sigtimedwait(&set, &info, &zero) > 0)
+		for (size_t i = 0; i < nchildren; i++)
+			if (children[i].pid == info.si_pid) {
+				penalize(&children[i]);
+				break;
+			}
+}
+
+void
+listener_report_penalty(void)
+{
+	if (listener_pid > 0 && getppid() == listener_pid)
+		kill(listener_pid, SIG_PENALTY);
 }
 
 static void
@@ -177,14 +217,12 @@ reap(void)
 	pid_t pid;
 	int status;
 
+	drain_penalties();
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		int session = 0;
 
 		for (size_t i = 0; i < nchildren && !session; i++)
 			if (children[i].pid == pid) {
-				if (WIFEXITED(status) &&
-				    WEXITSTATUS(status) == LISTENER_EXIT_PENALTY)
-					penalize(&children[i]);
 				children[i] = children[--nchildren];
 				session = 1;
 			}
@@ -227,10 +265,11 @@ start_session(struct listener *l, int fd, const struct sockaddr_storage *peer, i
 		refuse(fd, l->busy_reply, text, "max_clients reached");
 		return;
 	}
+	drain_penalties();
 	{
 		struct penalty *p = find_penalty(&key);
 
-		if (p != NULL && p->until > time(NULL) && l->backoff_reply != NULL) {
+		if (p != NULL && p->until > mono_now() && l->backoff_reply != NULL) {
 			refuse(fd, l->backoff_reply, text, "address in back-off after failed logins");
 			return;
 		}
@@ -423,7 +462,11 @@ listener_run(struct listener *l)
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGUSR1);
+	sigaddset(&block, SIG_PENALTY);
 	sigprocmask(SIG_BLOCK, &block, &old);
+	/* The penalty signal stays blocked in ppoll too: it is only read. */
+	sigaddset(&old, SIG_PENALTY);
+	listener_pid = getpid();
 	the_listener = l;
 	while (!got_term) {
 		struct timespec tick = {1, 0};

@@ -10,10 +10,6 @@
 #include "buffer.h"
 
 #define LISTENER_MAX_SOCKETS 8
-/* A session exiting with this status (it closed after too many failed
- * logins) puts its address in back-off: new connections from it are
- * refused for backoff_seconds, doubling with each repeat (to an hour). */
-#define LISTENER_EXIT_PENALTY 3
 
 struct listener {
 	int fds[LISTENER_MAX_SOCKETS];
@@ -53,6 +49,11 @@ void listener_inetd(struct listener *l);
 /* Accept loop until SIGTERM or SIGINT; then sessions get SIGTERM, and
  * after grace_seconds whatever remains gets SIGKILL. */
 void listener_run(struct listener *l);
+/* In a session's monitor, before it closes a connection for too many
+ * failed logins: the listener puts the address in back-off (new
+ * connections refused for backoff_seconds, doubling with each repeat, up
+ * to an hour) before the client can see the close and reconnect. */
+void listener_report_penalty(void);
 /* Text form of an address, v4-mapped IPv6 shown as IPv4. */
 void listener_addr_text(const struct sockaddr_storage *ss, char *out, size_t n);
 /* Port of an address (host order). */

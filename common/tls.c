@@ -133,7 +133,16 @@ tls_read(SSL *ssl, void *buf, size_t len)
 			if (tls_wait(ssl, SSL_get_fd(ssl), rc, -1) == 0)
 				continue;
 			return -1;
+		case SSL_ERROR_SYSCALL: /* errno says why: a reset, a timeout */
+			ERR_clear_error();
+			return -1;
 		default:
+			/* A TCP close without close_notify is an end of stream the
+			 * caller can tell from a clean one by tls_clean_close(). */
+			if (ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+				ERR_clear_error();
+				return 0;
+			}
 			ERR_clear_error();
 			errno = EPROTO;
 			return -1;

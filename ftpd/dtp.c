@@ -274,14 +274,12 @@ receive(const struct dtp_io *io, const struct dtp_job *job, unsigned long rate)
 		size_t len;
 
 		n = io_read(io, buf + held_cr, DTP_BUF - 1);
-		if (n < 0 && io->ssl != NULL && !tls_clean_close(io->ssl)) {
-			/* The stream ended without close_notify: maybe truncated. */
-			ev = DTP_EV_UNCLEAN;
-			n = 0;
-		} else if (n < 0) {
+		if (n < 0) {
 			ev = DTP_EV_NETFAIL;
 			break;
 		}
+		if (n == 0 && io->ssl != NULL && !tls_clean_close(io->ssl))
+			ev = DTP_EV_UNCLEAN; /* ended without close_notify: maybe truncated */
 		if (n == 0) {
 			if (held_cr && write_all(job->file_fd, "\r", 1) < 0)
 				ev = DTP_EV_FILEFAIL;

@@ -1657,6 +1657,8 @@ pi_run(struct ftp_session *s)
 			dispatch(s, line, len);
 			break;
 		case CONN_TOOLONG:
+			log_msg(LOG_NOTICE, "refused a command line too long (over %zu bytes)",
+				s->ctl.max_line);
 			reply(s, 500, "Command line too long.");
 			break;
 		case CONN_TIMEOUT:

@@ -420,8 +420,6 @@ out:
 			;
 	}
 	log_msg(LOG_INFO, "session end: %s", outcome(status));
-	if (auth_exhausted(&guard))
-		exit(LISTENER_EXIT_PENALTY);
 }
 
 void

@@ -101,8 +101,6 @@ monitor_loop(int mon, pid_t worker)
 	while (waitpid(worker, &status, 0) < 0 && errno == EINTR)
 		;
 	log_msg(LOG_INFO, "session end: %s", outcome(status));
-	if (auth_exhausted(&guard))
-		exit(LISTENER_EXIT_PENALTY);
 }
 
 static volatile sig_atomic_t status_wanted;
