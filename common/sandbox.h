@@ -23,6 +23,9 @@ struct sandbox_id {
 int sandbox_privileged(void);
 /* Identity of user; 0, or -1 if no such user. */
 int sandbox_lookup(const char *user, struct sandbox_id *id);
+/* Compile every role's seccomp filter now (the listener, before any
+ * session forks); sandbox_worker then only installs it. Dies on failure. */
+void sandbox_prepare(void);
 /* Become an unprivileged worker: chroot (when privileged and id->root),
  * drop groups, gid, uid, every capability, set no_new_privs and rlimits,
  * then load role's seccomp filter. A refused syscall is reported on

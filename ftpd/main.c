@@ -120,6 +120,7 @@ main(int argc, char **argv)
 		listener_inetd(&lst);
 		return 0;
 	}
+	sandbox_prepare();
 	bind_all();
 	lst.busy_reply = "421 There are too many connected users, please try later.\r\n";
 	lst.per_ip_reply = "421 There are too many connections from your internet address.\r\n";

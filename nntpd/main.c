@@ -265,6 +265,7 @@ main(int argc, char **argv)
 		listener_inetd(&lst);
 		return 0;
 	}
+	sandbox_prepare();
 	bind_all();
 	lst.busy_reply = "400 Too many connections, try again later\r\n";
 	lst.per_ip_reply = "400 Too many connections from your address\r\n";
