@@ -55,6 +55,8 @@ buffer_commit(struct buffer *b, size_t n)
 void
 buffer_append(struct buffer *b, const void *p, size_t n)
 {
+	if (n == 0) /* p may be NULL then: an empty buffer's data */
+		return;
 	memcpy(buffer_reserve(b, n), p, n);
 	b->len += n;
 }

@@ -129,6 +129,15 @@ settle_identity(const char *user, const char *pam_user)
 			sess.home = xstrdup(opt.local_root);
 		}
 	}
+	{
+		struct stat st;
+
+		if (stat(sess.root_path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			log_msg(LOG_ERR, "login %s refused: root %s: %s", user, sess.root_path,
+				strerror(errno ? errno : ENOTDIR));
+			return "Login directory not available.";
+		}
+	}
 	if (sandbox_privileged() && strcmp(sess.root_path, "/") != 0 &&
 	    !opt.allow_writeable_chroot && root_writable(sess.root_path, target.uid, target.gid)) {
 		log_msg(LOG_ERR, "login %s refused: chroot %s is writable by the user", user,
