@@ -224,6 +224,14 @@ write_done(int spoolfd, const char *name, uint64_t off)
 }
 
 static int
+has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static int
 cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -244,7 +252,8 @@ feed_backlog(int spoolfd, struct buffer *out)
 		return -1;
 	}
 	while ((e = readdir(d)) != NULL)
-		if (valid_name(e->d_name) && strchr(e->d_name, '.') == NULL)
+		if (valid_name(e->d_name) && !has_suffix(e->d_name, FEED_DONE_SUFFIX) &&
+		    !has_suffix(e->d_name, ".done.tmp"))
 			vector_add(&names, e->d_name);
 	closedir(d);
 	qsort(names.strings, names.count, sizeof(char *), cmp_str);

@@ -180,11 +180,12 @@ start_feeder(size_t i)
 		memcpy(&addr, ai->ai_addr, ai->ai_addrlen);
 		alen = ai->ai_addrlen;
 		freeaddrinfo(ai);
+		const char *dir = sandbox_privileged() ? "/" : opt.spool_dir;
+
 		tzset();
 		id.root = opt.spool_dir;
 		sandbox_worker(&id, SB_NNTP_WRITER, -1);
-		fd = open(sandbox_privileged() ? "/" : opt.spool_dir,
-			  O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
 			die("feed %s: spool: %s", f.name, strerror(errno));
 		exit(feed_main(fd, &f, &addr, alen));

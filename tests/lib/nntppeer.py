@@ -7,6 +7,9 @@ usage: nntppeer.py HOST PORT [--bind ADDR] OP...
   check:ID,ID,...      all CHECKs in one write; print every reply
   takethis:ID=FILE,... all TAKETHIS in one write (articles right behind); print replies
   stream:ID=FILE,...   check: then takethis: for the same list, pipelined
+  gen:N:TAG            MODE STREAM, then TAKETHIS N generated articles <TAG.i@peer.example>
+                       (every 10th crossposted to local.test,local.other; some bodies with
+                       leading dots), 100 per write; prints only a count of 239 replies
 Prints the greeting first. Every reply line is printed as received."""
 import socket
 import sys
@@ -39,6 +42,16 @@ class Peer:
 
     def send(self, data):
         self.s.sendall(data)
+
+
+def generated(i, tag):
+    mid = ("<%s.%d@peer.example>" % (tag, i)).encode()
+    groups = b"local.test,local.other" if i % 10 == 0 else b"local.test"
+    body = b"Line one of %d\r\n.leading dot\r\n..two dots\r\n\r\ntrailing  spaces  \r\n" % i
+    return mid, (b"Path: peer.example!not-for-mail\r\nFrom: Gen <gen@peer.example>\r\n"
+                 b"Newsgroups: " + groups + b"\r\nSubject: generated " + str(i).encode() +
+                 b"\r\nDate: Sun, 22 Nov 2026 07:00:00 +0000\r\nMessage-ID: " + mid +
+                 b"\r\nX-Odd:  folded\r\n\tcontinuation\r\n\r\n" + body)
 
 
 def pairs(spec):
@@ -76,6 +89,18 @@ def main():
             p.send(b"".join(b"CHECK " + m.encode() + b"\r\n" for m in ids))
             for _ in ids:
                 p.line()
+        if kind == "gen":
+            n, _, tag = rest.partition(":")
+            p.send(b"MODE STREAM\r\n")
+            p.line()
+            ok = 0
+            for start in range(0, int(n), 100):
+                batch = [generated(i, tag) for i in range(start, min(int(n), start + 100))]
+                p.send(b"".join(b"TAKETHIS " + m + b"\r\n" + stuff(a) for m, a in batch))
+                for _ in batch:
+                    if p.f.readline().startswith(b"239"):
+                        ok += 1
+            print("accepted %d" % ok, flush=True)
         if kind in ("takethis", "stream"):
             items = pairs(rest)
             p.send(b"".join(b"TAKETHIS " + m.encode() + b"\r\n" + stuff(a) for m, a in items))
