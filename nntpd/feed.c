@@ -102,20 +102,6 @@ feed_check_rule(const char *rule)
 	return NULL;
 }
 
-const char *
-expire_check_rule(const char *rule)
-{
-	struct vector w = VECTOR_INIT;
-	uint64_t days;
-	const char *why = NULL;
-
-	vector_split_space(&w, rule, 3);
-	if (w.count != 2 || number_parse(w.strings[1], 0, 100000, &days) < 0)
-		why = "expected WILDMAT DAYS";
-	vector_free(&w);
-	return why;
-}
-
 /* Writer side. */
 
 static int

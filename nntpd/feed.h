@@ -28,9 +28,8 @@ struct feed_def {
 	int streaming;
 };
 
-/* feed= and expire= syntax checks (options table). */
+/* feed= syntax check (options table). */
 const char *feed_check_rule(const char *rule);
-const char *expire_check_rule(const char *rule);
 /* Parse a feed= line; 0 or -1. */
 int feed_parse(const char *text, struct feed_def *out);
 void feed_def_free(struct feed_def *f);

@@ -84,11 +84,6 @@ const struct conf_option nntpd_options_table[] = {
 	  "NAME is the peer's name in Path (articles it has seen are not sent to it); host is a "
 	  "numeric address or a name resolved at start; articles filed in a group the wildmat "
 	  "matches are queued in spool/feeds/NAME and sent (default streaming, CHECK/TAKETHIS)."),
-	L(expire, "", expire_check_rule,
-	  "Retention (repeatable): WILDMAT DAYS; for each group the last matching line wins; "
-	  "no match keeps articles forever. Applied by nntpctl expire."),
-	U(history_remember, "10", 0, 36500,
-	  "Days an expired article's Message-ID stays in the history, so re-feeds are refused."),
 	B(proxy_protocol, "NO",
 	  "Behind HAProxy: every connection starts with a PROXY v1/v2 header naming the client."),
 	SC(proxy_trusted_addresses, "", proxy_check_list,

@@ -25,8 +25,6 @@ struct nntpd_options {
 	unsigned long implicit_ssl_port;
 	struct vector peer;   /* who may feed us: address[/prefix] or user:NAME */
 	struct vector feed;   /* NAME host port wildmat [streaming|ihave] [user:pass] */
-	struct vector expire; /* WILDMAT DAYS */
-	unsigned long history_remember;
 };
 
 extern struct nntpd_options opt;
