@@ -33,6 +33,7 @@ static struct listing_opts list_opts;
 void
 data_prepare(void)
 {
+	listing_idcache_free(&idcache);
 	listing_idcache_load(&idcache, "/etc/passwd", "/etc/group");
 }
 

@@ -59,6 +59,7 @@ reload(void)
 	if (daemon_load(ftpd_options_table, &args) < 0 || (opt.ssl_enable && make_tls() < 0))
 		return -1;
 	apply_limits();
+	session_prepare();
 	return 0;
 }
 
@@ -113,6 +114,7 @@ main(int argc, char **argv)
 	if (args.status)
 		return daemon_signal_status(opt.pid_file);
 	check_empty_dir();
+	session_prepare();
 	if (args.inetd) {
 		lst.session = ftp_session;
 		if (!args.foreground)

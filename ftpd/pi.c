@@ -600,7 +600,6 @@ void
 pi_prepare(struct ftp_session *s)
 {
 	tzset();
-	data_prepare();
 	s->mlst_facts = LISTING_FACTS_ALL;
 	dtp_progress();
 }

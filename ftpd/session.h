@@ -66,6 +66,9 @@ struct ftp_session {
  * every process of a session shares its ticket keys. */
 extern SSL_CTX *ftp_tls_ctx;
 
+/* In the listener, at start and on SIGHUP: what every session would
+ * otherwise look up itself (accounts, names for listings). */
+void session_prepare(void);
 /* The listener's session entry point (runs the monitor). */
 void ftp_session(int fd, const struct sockaddr_storage *peer, int tag);
 
