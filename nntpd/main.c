@@ -80,6 +80,7 @@ reload(void)
 	if (daemon_load(nntpd_options_table, &args) < 0 || make_tls() < 0)
 		return -1;
 	apply_limits();
+	session_prepare();
 	return 0;
 }
 
@@ -136,6 +137,7 @@ start_writer(void)
 		id.root = opt.spool_dir;
 		sandbox_worker(&id, SB_NNTP_WRITER, -1);
 		writer_set_feeds(&opt.feed);
+		writer_set_expire(&opt.expire, opt.history_remember);
 		exit(writer_main(dir, &wc));
 	}
 	writer_pid = pid;
@@ -257,6 +259,7 @@ main(int argc, char **argv)
 		return 1;
 	if (args.status)
 		return daemon_signal_status(opt.pid_file);
+	session_prepare();
 	if (args.inetd) {
 		/* The writer is the running daemon's (or nntpctl's); an inetd
 		 * session only reads and hands posts to it. */

@@ -103,6 +103,16 @@ monitor_loop(int mon, pid_t worker)
 	log_msg(LOG_INFO, "session end: %s", outcome(status));
 }
 
+/* nopriv_user, looked up once by the listener (and on SIGHUP). */
+static struct sandbox_id nopriv_id;
+static int nopriv_known;
+
+void
+session_prepare(void)
+{
+	nopriv_known = sandbox_privileged() && sandbox_lookup(opt.nopriv_user, &nopriv_id) == 0;
+}
+
 static volatile sig_atomic_t status_wanted;
 
 /* SIGTERM (the daemon is stopping): say so, unless TLS or compression is
@@ -143,7 +153,10 @@ run_worker(int mon)
 	struct sandbox_id id = {getuid(), getgid(), opt.spool_dir};
 
 	sess.monitor = mon;
-	if (sandbox_privileged() && sandbox_lookup(opt.nopriv_user, &id) < 0)
+	if (nopriv_known) {
+		id.uid = nopriv_id.uid;
+		id.gid = nopriv_id.gid;
+	} else if (sandbox_privileged() && sandbox_lookup(opt.nopriv_user, &id) < 0)
 		die("nopriv_user %s does not exist", opt.nopriv_user);
 	/* Opened before the chroot, so the same fd serves both modes. */
 	sess.spoolfd = open(opt.spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

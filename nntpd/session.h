@@ -42,6 +42,8 @@ struct nntp_session {
 	char *pathhost;		 /* for recommended Message-IDs */
 };
 
+/* In the listener, at start and on SIGHUP: look up nopriv_user once. */
+void session_prepare(void);
 /* The listener's session entry point (runs the monitor). */
 void nntp_session(int fd, const struct sockaddr_storage *peer, int tag);
 /* The command loop (commands.c), in the sandboxed worker. */
