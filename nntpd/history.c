@@ -27,6 +27,7 @@ struct history {
 	int fd, dat;
 	ino_t ino;
 	uint64_t nslots, used, datsize;
+	uint64_t oldest; /* header: oldest remembered time (see history.h) */
 };
 
 static int
@@ -93,13 +94,14 @@ slot_empty(const unsigned char *s)
 }
 
 static int
-write_header(int fd, uint64_t nslots)
+write_header(int fd, uint64_t nslots, uint64_t oldest)
 {
 	unsigned char h[HISTORY_HEADER] = {0};
 
 	store_put32(h, HISTORY_MAGIC);
 	store_put32(h + 4, HISTORY_VERSION);
 	store_put64(h + 8, nslots);
+	store_put64(h + 16, oldest);
 	if (full_pwrite(fd, h, sizeof(h), 0) < 0)
 		return -1;
 	return ftruncate(fd, (off_t)(HISTORY_HEADER + nslots * HISTORY_SLOT));
@@ -114,7 +116,7 @@ load_table(struct history *h)
 
 	if (fd < 0 && errno == ENOENT && h->writable) {
 		fd = openat(h->spoolfd, HISTORY_FILE, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (fd >= 0 && write_header(fd, HISTORY_MIN_SLOTS) < 0) {
+		if (fd >= 0 && write_header(fd, HISTORY_MIN_SLOTS, HISTORY_NONE_REMEMBERED) < 0) {
 			close(fd);
 			return -1;
 		}
@@ -129,6 +131,7 @@ load_table(struct history *h)
 		return -1;
 	}
 	h->nslots = store_get64(hd + 8);
+	h->oldest = store_get64(hd + 16);
 	if (h->nslots == 0 || (h->nslots & (h->nslots - 1)) != 0 ||
 	    (uint64_t)st.st_size < HISTORY_HEADER + h->nslots * HISTORY_SLOT) {
 		log_msg(LOG_ERR, "history: bad table size (run nntpctl rebuild)");
@@ -315,7 +318,7 @@ grow(struct history *h)
 	fd = openat(h->spoolfd, HISTORY_FILE ".tmp", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		goto fail;
-	if (write_header(fd, nslots) < 0 ||
+	if (write_header(fd, nslots, h->oldest) < 0 ||
 	    full_pwrite(fd, table, nslots * HISTORY_SLOT, HISTORY_HEADER) < 0 ||
 	    renameat(h->spoolfd, HISTORY_FILE ".tmp", h->spoolfd, HISTORY_FILE) < 0) {
 		close(fd);
@@ -329,6 +332,20 @@ grow(struct history *h)
 fail:
 	free(table);
 	return -1;
+}
+
+/* Keep the header's oldest remembered time a lower bound, so a prune
+ * that has nothing to drop costs one comparison, not a table scan. */
+static int
+note_remembered(struct history *h, time_t when)
+{
+	unsigned char b[8];
+
+	if (h->oldest == 0 || (uint64_t)when >= h->oldest)
+		return 0; /* unknown (older table: prune scans) or no older */
+	h->oldest = (uint64_t)when;
+	store_put64(b, h->oldest);
+	return full_pwrite(h->fd, b, sizeof(b), 16);
 }
 
 int
@@ -360,9 +377,112 @@ history_add(struct history *h, const char *msgid, time_t arrived, const char *lo
 		rc = full_pwrite(h->fd, slot, sizeof(slot), HISTORY_HEADER + index * HISTORY_SLOT);
 		if (rc == 0)
 			h->used++;
+		if (rc == 0 && location == NULL)
+			rc = note_remembered(h, arrived);
 	}
 	buffer_free(&line);
 	return rc;
+}
+
+int
+history_forget(struct history *h, const char *msgid, time_t when)
+{
+	unsigned char key[16], slot[HISTORY_SLOT];
+	uint64_t index, off = h->datsize;
+	struct buffer line = BUFFER_INIT;
+	int rc;
+
+	if (!h->writable) {
+		errno = EROFS;
+		return -1;
+	}
+	msgid_hash(msgid, key);
+	rc = probe(h, key, &index, slot);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return history_add(h, msgid, when, NULL) < 0 ? -1 : 1;
+	if (!(store_get64(slot + 24) & LOC_FLAG))
+		return 0;
+	/* The new line first, then the slot's time and entry in one write:
+	 * a reader sees the old location or the remembered entry. */
+	buffer_printf(&line, "%s\t%lld\t\n", msgid, (long long)when);
+	rc = full_pwrite(h->dat, buffer_head(&line), line.len, off);
+	if (rc == 0) {
+		h->datsize += line.len;
+		store_put64(slot + 16, (uint64_t)when);
+		store_put64(slot + 24, off);
+		rc = full_pwrite(h->fd, slot + 16, 16, HISTORY_HEADER + index * HISTORY_SLOT + 16);
+	}
+	if (rc == 0)
+		rc = note_remembered(h, when);
+	buffer_free(&line);
+	return rc < 0 ? -1 : 1;
+}
+
+int64_t
+history_prune(struct history *h, time_t before)
+{
+	uint64_t oldest = HISTORY_NONE_REMEMBERED, dropped = 0, size;
+	unsigned char *old, *table;
+	int fd;
+
+	if (!h->writable) {
+		errno = EROFS;
+		return -1;
+	}
+	if (h->oldest != 0 && h->oldest >= (uint64_t)before)
+		return 0;
+	size = h->nslots * HISTORY_SLOT;
+	old = xmalloc(size);
+	if (full_pread(h->fd, old, size, HISTORY_HEADER) != 0) {
+		free(old);
+		errno = EIO;
+		return -1;
+	}
+	table = xcalloc(h->nslots, HISTORY_SLOT);
+	for (uint64_t i = 0; i < h->nslots; i++) {
+		const unsigned char *slot = old + i * HISTORY_SLOT;
+		uint64_t t = store_get64(slot + 16), j;
+
+		if (slot_empty(slot))
+			continue;
+		if (!(store_get64(slot + 24) & LOC_FLAG)) {
+			if (t < (uint64_t)before) {
+				dropped++;
+				continue;
+			}
+			if (t < oldest)
+				oldest = t;
+		}
+		for (j = store_get64(slot) & (h->nslots - 1); !slot_empty(table + j * HISTORY_SLOT);
+		     j = (j + 1) & (h->nslots - 1))
+			;
+		memcpy(table + j * HISTORY_SLOT, slot, HISTORY_SLOT);
+	}
+	free(old);
+	/* Linear probing cannot simply empty a slot (it would cut the probe
+	 * chains behind it): write the kept entries into a new table and
+	 * rename it into place, as grow() does. Readers reopen by inode. */
+	fd = openat(h->spoolfd, HISTORY_FILE ".tmp", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write_header(fd, h->nslots, oldest) < 0 ||
+	    full_pwrite(fd, table, size, HISTORY_HEADER) < 0 ||
+	    renameat(h->spoolfd, HISTORY_FILE ".tmp", h->spoolfd, HISTORY_FILE) < 0) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		unlinkat(h->spoolfd, HISTORY_FILE ".tmp", 0);
+		free(table);
+		errno = e;
+		return -1;
+	}
+	free(table);
+	close(h->fd);
+	h->fd = fd;
+	h->oldest = oldest;
+	h->used -= dropped;
+	return (int64_t)dropped;
 }
 
 int

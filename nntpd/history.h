@@ -14,7 +14,9 @@
  * u64 arrival time, u64 entry (bit 63: has a location; the rest: offset
  * of its line in history.dat). Open addressing, linear probing; the writer
  * rehashes into a table twice the size (temp file + rename) when more than
- * half the slots are used.
+ * half the slots are used. Header bytes 16-23: u64 lower bound of the
+ * times of remembered entries (UINT64_MAX: none; 0: unknown, as tables
+ * written before expire existed say), so expire knows when to prune.
  * history.dat: the line "#postel-history 1\n" then one line per entry,
  * "<message-id>\t<arrival>\t<group:number ...>\n" (no location for
  * remembered IDs). The line is written before its slot. */
@@ -25,6 +27,7 @@
 #define HISTORY_HEADER 64
 #define HISTORY_SLOT 32
 #define HISTORY_MIN_SLOTS 16384
+#define HISTORY_NONE_REMEMBERED UINT64_MAX
 
 struct history;
 
@@ -44,6 +47,13 @@ void history_entry_free(struct history_entry *e);
 /* Add an entry (location NULL: remember a refused ID). A Message-ID already
  * present is left alone (returns 0), so recovery may repeat an add. */
 int history_add(struct history *h, const char *msgid, time_t arrived, const char *location);
+/* Expire: turn msgid's entry into a remembered one (no location) dated
+ * when; adds it remembered when unknown. 1 changed, 0 already remembered,
+ * -1 error. */
+int history_forget(struct history *h, const char *msgid, time_t when);
+/* Drop remembered entries dated before `before` (the table is rewritten
+ * and renamed into place when any goes). Dropped count, or -1. */
+int64_t history_prune(struct history *h, time_t before);
 /* Call fn for every entry (rebuild, check); stops at a non-zero return. */
 int history_walk(struct history *h,
                  int (*fn)(void *arg, const char *msgid, time_t arrived, const char *location),

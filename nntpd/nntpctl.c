@@ -1,4 +1,4 @@
-/* nntpctl: news spool administration (groups, rebuild, check, stats).
+/* nntpctl: news spool administration (groups, expire, rebuild, check, stats).
  * Group changes go through the running writer, or straight to the spool
  * under its lock when no writer runs, so the two never race. */
 #include <errno.h>
@@ -65,10 +65,10 @@ become_spool_owner(const char *spool_dir)
 	}
 }
 
-/* Group commands: through the writer when it holds the lock, directly
- * otherwise. */
+/* Group commands and expire: through the writer when it holds the lock,
+ * directly otherwise. show: print the reply on success too. */
 static int
-group_command(const struct ctl_opts *o, const char *line)
+spool_command(const struct ctl_opts *o, const char *line, int show)
 {
 	struct buffer reply = BUFFER_INIT;
 	struct spool *s = spool_open(o->spool_dir, o->pathhost, 1);
@@ -106,8 +106,24 @@ group_command(const struct ctl_opts *o, const char *line)
 		buffer_free(&reply);
 		return 1;
 	}
+	if (show)
+		fputs(buffer_cstr(&reply), stdout);
 	buffer_free(&reply);
 	return 0;
+}
+
+static int
+group_command(const struct ctl_opts *o, const char *line)
+{
+	return spool_command(o, line, 0);
+}
+
+static int
+cmd_expire(const struct ctl_opts *o, int argc, char **argv)
+{
+	if (argc == 1 && strcmp(argv[0], "-n") != 0)
+		usage();
+	return spool_command(o, argc == 1 ? "expire -n" : "expire", 1);
 }
 
 static int
@@ -278,6 +294,7 @@ static const struct ctl_command commands[] = {
     {"check", 0, 0, cmd_check, "check"},
     {"stats", 0, 0, cmd_stats, "stats"},
     {"feeds", 0, 0, cmd_feeds, "feeds (each outgoing feed's backlog)"},
+    {"expire", 0, 1, cmd_expire, "expire [-n] (remove articles past their expire= retention)"},
     {"writer", 0, 0, cmd_writer, "writer (run the spool writer in the foreground)"},
 };
 
@@ -338,6 +355,7 @@ main(int argc, char **argv)
 		o.pathhost = host;
 	}
 	o.max_article_size = opt.max_article_size;
+	writer_set_expire(&opt.expire, opt.history_remember);
 	become_spool_owner(o.spool_dir);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		const struct ctl_command *cmd = &commands[i];

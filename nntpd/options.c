@@ -6,6 +6,7 @@
 
 #include "access.h"
 #include "commands.h"
+#include "expire.h"
 #include "feed.h"
 #include "paths.h"
 #include "proxy.h"
@@ -84,6 +85,14 @@ const struct conf_option nntpd_options_table[] = {
 	  "NAME is the peer's name in Path (articles it has seen are not sent to it); host is a "
 	  "numeric address or a name resolved at start; articles filed in a group the wildmat "
 	  "matches are queued in spool/feeds/NAME and sent (default streaming, CHECK/TAKETHIS)."),
+	L(expire, "", expire_check_rule,
+	  "Retention for nntpctl expire (repeatable): WILDMAT DAYS, or WILDMAT never. The last "
+	  "rule whose wildmat matches a group decides; a group no rule matches keeps its articles "
+	  "forever. A crossposted article goes only when every one of its groups' retention has "
+	  "passed. Ages count from arrival."),
+	U(history_remember, "10", 0, 36500,
+	  "Days an expired article's Message-ID stays in history, so a peer offering it again is "
+	  "refused (INN's /remember/)."),
 	B(proxy_protocol, "NO",
 	  "Behind HAProxy: every connection starts with a PROXY v1/v2 header naming the client."),
 	SC(proxy_trusted_addresses, "", proxy_check_list,

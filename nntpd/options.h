@@ -25,6 +25,8 @@ struct nntpd_options {
 	unsigned long implicit_ssl_port;
 	struct vector peer;   /* who may feed us: address[/prefix] or user:NAME */
 	struct vector feed;   /* NAME host port wildmat [streaming|ihave] [user:pass] */
+	struct vector expire; /* "WILDMAT DAYS|never": retention (nntpctl expire) */
+	unsigned long history_remember;
 };
 
 extern struct nntpd_options opt;

@@ -435,6 +435,43 @@ overview_append(struct overview_writer *w, const char *group, const struct overv
 	return 0;
 }
 
+int
+overview_expire(int spoolfd, const char *group, uint64_t number)
+{
+	char *path;
+	unsigned char rec[OVERVIEW_RECORD], fl[4];
+	struct overview_entry e;
+	uint64_t base, nrec, off;
+	uint32_t flags;
+	int fd, rc = 0;
+
+	fd = open_index(spoolfd, group, &base, &nrec);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	close(fd);
+	if (number < base || number - base >= nrec)
+		return 0;
+	/* open_index opens read-only; the flags word is rewritten in place. */
+	path = ov_path(group, "idx");
+	fd = openat(spoolfd, path, O_RDWR | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return -1;
+	off = OVERVIEW_HEADER + (number - base) * OVERVIEW_RECORD;
+	if (full_pread(fd, rec, sizeof(rec), off) != 0) {
+		close(fd);
+		errno = EIO;
+		return -1;
+	}
+	decode_record(rec, number, &e, &flags);
+	if (flags & OVERVIEW_PRESENT) {
+		store_put32(fl, (flags & ~OVERVIEW_PRESENT) | OVERVIEW_EXPIRED);
+		rc = full_pwrite(fd, fl, sizeof(fl), off + 12) < 0 ? -1 : 1;
+	}
+	close(fd);
+	return rc;
+}
+
 void
 overview_remove(struct overview_writer *w, const char *group)
 {

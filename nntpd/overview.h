@@ -13,7 +13,8 @@
  * number from base on (a gap is an all-zero record), all little-endian:
  *   header: u32 magic "POVI", u32 version 1, u64 base, u32 record size,
  *           12 bytes zero
- *   record: u64 data offset, u32 data length, u32 flags (1 = present),
+ *   record: u64 data offset, u32 data length, u32 flags (1 = present,
+ *           2 = expired: the article was removed by nntpctl expire),
  *           u64 arrival time, u64 article size, u32 header length,
  *           u32 zero
  * overview/<group>.dat: a 16-byte header (u32 magic "POVD", u32 version 1,
@@ -30,6 +31,8 @@
 #define OVERVIEW_RECORD 40
 #define OVERVIEW_DAT_HEADER 16
 #define OVERVIEW_CHUNK 4096 /* records per overview_read call */
+#define OVERVIEW_PRESENT 1u
+#define OVERVIEW_EXPIRED 2u
 
 /* The LIST OVERVIEW.FMT lines, in order, each without CRLF. */
 extern const char *const overview_fmt[];
@@ -77,6 +80,9 @@ void overview_writer_close(struct overview_writer *w);
  * number already has a record (so recovery may repeat it). 0 or -1. */
 int overview_append(struct overview_writer *w, const char *group, const struct overview_entry *e,
                     const char *line, size_t len);
+/* Expire: mark number's record absent (OVERVIEW_EXPIRED); its line stays
+ * as garbage in the data file. 1 marked, 0 no present record, -1 error. */
+int overview_expire(int spoolfd, const char *group, uint64_t number);
 /* Forget a group's overview (rmgroup, rebuild). */
 void overview_remove(struct overview_writer *w, const char *group);
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "article.h"
+#include "expire.h"
 #include "feed.h"
 #include "log.h"
 #include "storeformat.h"
@@ -55,6 +56,16 @@ void
 writer_set_feeds(const struct vector *feeds)
 {
 	feed_lines = feeds;
+}
+
+static const struct vector *expire_rules;
+static unsigned long expire_remember_days = 10;
+
+void
+writer_set_expire(const struct vector *rules, unsigned long remember_days)
+{
+	expire_rules = rules;
+	expire_remember_days = remember_days;
 }
 
 struct writer *
@@ -311,7 +322,15 @@ process_control(struct writer *w, const char *cmd, size_t len, struct buffer *re
 	int rc = -1;
 
 	vector_split_space(&f, line, 4);
-	if (f.count >= 2 && strcmp(f.strings[0], "newgroup") == 0) {
+	if (f.count >= 1 && f.count <= 2 && strcmp(f.strings[0], "expire") == 0 &&
+	    (f.count == 1 || strcmp(f.strings[1], "-n") == 0)) {
+		/* Between requests: sessions keep reading meanwhile, posts wait. */
+		rc = expire_run(w->spool, expire_rules, expire_remember_days, time(NULL),
+		                f.count == 2, reply);
+		free(line);
+		vector_free(&f);
+		return rc == 0 ? codes[SUBMIT_CONTROL].ok : codes[SUBMIT_CONTROL].refused;
+	} else if (f.count >= 2 && strcmp(f.strings[0], "newgroup") == 0) {
 		char flag = f.count >= 3 ? f.strings[2][0] : 'y';
 
 		if (f.count >= 3 && f.strings[2][1] != '\0')
@@ -416,10 +435,10 @@ send_all(int fd, const void *p, size_t len)
 }
 
 static int
-send_reply(int fd, int code, const struct buffer *text)
+send_reply(int fd, int code, const struct buffer *text, size_t max)
 {
 	unsigned char h[8];
-	size_t n = text->len > MAX_REPLY ? MAX_REPLY : text->len;
+	size_t n = text->len > max ? max : text->len;
 	struct buffer out = BUFFER_INIT;
 	int rc;
 
@@ -485,7 +504,7 @@ client_input(struct writer *w, struct client *c)
 				break;
 			buffer_clear(&reply);
 			buffer_printf(&reply, "Article too large (limit %zu)", w->max_size);
-			rc = send_reply(c->fd, codes[c->discard_kind].refused, &reply);
+			rc = send_reply(c->fd, codes[c->discard_kind].refused, &reply, MAX_REPLY);
 			continue;
 		}
 		if (c->in.len < 8)
@@ -525,7 +544,7 @@ client_input(struct writer *w, struct client *c)
 		free(msgid);
 		free(host);
 		buffer_consume(&c->in, 4 + (size_t)flen);
-		rc = send_reply(c->fd, code, &reply);
+		rc = send_reply(c->fd, code, &reply, c->ctl ? WRITER_MAX_CTL_REPLY : MAX_REPLY);
 	}
 	buffer_free(&reply);
 	return rc;
@@ -725,7 +744,7 @@ exchange(int fd, const struct buffer *req, int *code, struct buffer *reply, int 
 	if (recv_all(fd, h, 8) < 0)
 		return -1;
 	len = store_get32(h);
-	if (len < 4 || len > 4 + MAX_REPLY)
+	if (len < 4 || len > 4 + WRITER_MAX_CTL_REPLY)
 		return -1;
 	*code = (int)store_get32(h + 4);
 	if (recv_all(fd, buffer_reserve(reply, len - 4), len - 4) < 0)

@@ -23,6 +23,7 @@
 #define WRITER_SOCKET SPOOL_SOCKET
 #define WRITER_CTL_SOCKET "ctl.sock"
 #define WRITER_DEFAULT_MAX_ARTICLE 1000000
+#define WRITER_MAX_CTL_REPLY (1 << 20)
 
 enum submit_kind {
 	SUBMIT_POST = 1, /* 240 accepted, 441 refused, 440 writer unreachable */
@@ -39,6 +40,9 @@ struct writer_conf {
 /* The feed= lines (feed.h) writers made after this call queue stored
  * articles for; NULL (the default): no outgoing feeds. */
 void writer_set_feeds(const struct vector *feeds);
+/* The expire= rules and history_remember days the control command
+ * "expire [-n]" uses (none set: nothing expires, IDs kept 10 days). */
+void writer_set_expire(const struct vector *rules, unsigned long remember_days);
 
 /* Run the writer on spool_dir until SIGTERM/SIGINT; returns an exit status.
  * Takes the spool lock (refuses to start when another writer holds it). */
@@ -57,8 +61,9 @@ int writer_submit(int spool_dirfd, enum submit_kind kind, const char *msgid_or_n
 int writer_submit_from(int spool_dirfd, enum submit_kind kind, const char *msgid_or_null,
                        const char *client_host, const char *article, size_t len,
                        struct buffer *reply_text);
-/* nntpctl: send "newgroup NAME FLAG [DESC]", "rmgroup NAME" or
- * "changegroup NAME FLAG" to a running writer over ctl.sock. */
+/* nntpctl: send "newgroup NAME FLAG [DESC]", "rmgroup NAME",
+ * "changegroup NAME FLAG" or "expire [-n]" to a running writer over
+ * ctl.sock. Control replies may be up to WRITER_MAX_CTL_REPLY bytes. */
 int writer_control(int spool_dirfd, const char *command, struct buffer *reply_text);
 
 /* The request handling itself, without sockets (tests; nntpctl when the
