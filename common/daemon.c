@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sandbox.h"
 #include "xmalloc.h"
 
 static void
@@ -179,4 +180,21 @@ daemon_bind(struct listener *l, const char *const addrs[2], unsigned long port, 
 		if (addrs[i][0] != '\0' && listener_bind(l, addrs[i], (unsigned)port, tag, &err) < 0)
 			die("%s", buffer_cstr(&err));
 	buffer_free(&err);
+}
+
+void
+daemon_go(const char *ident, const struct conf_option *table, const struct daemon_args *a,
+	  const char *pid_file)
+{
+	if (!a->foreground) {
+		log_open(ident, 0);
+		daemon_detach();
+	}
+	/* In the foreground only an explicit pid_file is written. */
+	if (!a->foreground || conf_is_set(table, "pid_file"))
+		daemon_write_pid(pid_file);
+	if (!sandbox_privileged())
+		log_msg(LOG_NOTICE, "running as uid %u, not root: sessions run as this user "
+				    "without chroot or uid change",
+			(unsigned)getuid());
 }

@@ -26,6 +26,10 @@ void daemon_args(int argc, char **argv, const char *prog, const char *default_co
 int daemon_load(const struct conf_option *table, const struct daemon_args *a);
 /* Handle -t, -T and -M after a load; exits when one was given. */
 void daemon_checks(const struct conf_option *table, const struct daemon_args *a, int loaded);
+/* The sockets are bound: detach unless -D (then log to syslog), write the
+ * pid file, and say once when sessions cannot be sandboxed (not root). */
+void daemon_go(const char *ident, const struct conf_option *table, const struct daemon_args *a,
+	       const char *pid_file);
 /* Bind port on each non-empty address of addrs (IPv4, IPv6) for l, with
  * tag; dies with the reason on failure. */
 void daemon_bind(struct listener *l, const char *const addrs[2], unsigned long port, int tag);

@@ -130,17 +130,7 @@ main(int argc, char **argv)
 	lst.session = ftp_session;
 	lst.reload = reload;
 	apply_limits();
-	if (!args.foreground) {
-		log_open("ftpd", 0);
-		daemon_detach();
-	}
-	/* In the foreground only an explicit pid_file is written. */
-	if (!args.foreground || conf_is_set(ftpd_options_table, "pid_file"))
-		daemon_write_pid(opt.pid_file);
-	if (!sandbox_privileged())
-		log_msg(LOG_NOTICE, "running as uid %u, not root: sessions run as this user "
-				    "without chroot or uid change",
-			(unsigned)getuid());
+	daemon_go("ftpd", ftpd_options_table, &args, opt.pid_file);
 	log_msg(LOG_INFO, "listening on %d socket(s)%s", lst.nfds,
 		from_systemd ? " from systemd" : "");
 	listener_run(&lst);

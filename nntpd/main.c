@@ -278,17 +278,7 @@ main(int argc, char **argv)
 	lst.reload = reload;
 	lst.other_exit = writer_exited;
 	apply_limits();
-	if (!args.foreground) {
-		log_open("nntpd", 0);
-		daemon_detach();
-	}
-	/* In the foreground only an explicit pid_file is written. */
-	if (!args.foreground || conf_is_set(nntpd_options_table, "pid_file"))
-		daemon_write_pid(opt.pid_file);
-	if (!sandbox_privileged())
-		log_msg(LOG_NOTICE, "running as uid %u, not root: sessions run as this user "
-				    "without chroot or uid change",
-			(unsigned)getuid());
+	daemon_go("nntpd", nntpd_options_table, &args, opt.pid_file);
 	start_writer();
 	start_feeders();
 	log_msg(LOG_INFO, "listening on %d socket(s)%s", lst.nfds,
