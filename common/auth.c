@@ -58,7 +58,7 @@ no_delay(int status, unsigned int usec, void *arg)
 
 int
 auth_pam(const char *service, const char *user, const char *password, const char *rhost,
-	 char **pam_user)
+         char **pam_user)
 {
 	struct conv_data d = {user, password};
 	struct pam_conv conv = {conversation, &d};

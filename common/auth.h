@@ -8,7 +8,7 @@
 /* Authenticate and check the account through PAM service. On success
  * returns 0 and sets *pam_user (owned) to the name PAM settled on. */
 int auth_pam(const char *service, const char *user, const char *password, const char *rhost,
-	     char **pam_user);
+             char **pam_user);
 
 /* The monitor's guard around login attempts, the same in both daemons:
  * every refusal takes the same time from the request, and too many

@@ -13,7 +13,10 @@ struct buffer {
 	size_t cap;   /* allocated bytes */
 };
 
-#define BUFFER_INIT {NULL, 0, 0, 0}
+#define BUFFER_INIT                                                                                \
+	{                                                                                          \
+		NULL, 0, 0, 0                                                                      \
+	}
 
 void buffer_init(struct buffer *b);
 void buffer_free(struct buffer *b);
@@ -24,8 +27,7 @@ char *buffer_reserve(struct buffer *b, size_t n);
 void buffer_commit(struct buffer *b, size_t n);
 void buffer_append(struct buffer *b, const void *p, size_t n);
 void buffer_puts(struct buffer *b, const char *s);
-void buffer_printf(struct buffer *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void buffer_printf(struct buffer *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buffer_vprintf(struct buffer *b, const char *fmt, va_list ap);
 /* Drop n bytes from the front. */
 void buffer_consume(struct buffer *b, size_t n);

@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 
 struct addr_key {
-	int family;		/* AF_INET or AF_INET6 */
+	int family;             /* AF_INET or AF_INET6 */
 	unsigned char addr[16]; /* IPv4 in the first 4 bytes, the rest zero */
 };
 

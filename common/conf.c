@@ -14,9 +14,9 @@
 #define CONF_MAX_LINE 4096
 
 struct staged {
-	char *text;	     /* scalar value */
-	struct vector list;  /* CONF_LIST values */
-	int set;	     /* given by file or -o */
+	char *text;         /* scalar value */
+	struct vector list; /* CONF_LIST values */
+	int set;            /* given by file or -o */
 };
 
 static size_t
@@ -74,14 +74,14 @@ validate(const struct conf_option *o, const char *v, char *scratch, size_t n)
 	case CONF_UINT:
 		if (number_parse(v, o->min, o->max, &u) < 0) {
 			snprintf(scratch, n, "expected a whole number from %llu to %llu",
-				 (unsigned long long)o->min, (unsigned long long)o->max);
+			         (unsigned long long)o->min, (unsigned long long)o->max);
 			return scratch;
 		}
 		break;
 	case CONF_OCTAL:
 		if (number_parse_octal(v, o->max, &u) < 0) {
 			snprintf(scratch, n, "expected an octal number up to %llo",
-				 (unsigned long long)o->max);
+			         (unsigned long long)o->max);
 			return scratch;
 		}
 		break;
@@ -113,7 +113,7 @@ stage(const struct conf_option *o, struct staged *s, const char *v)
 /* One "key=value" line; errors go to errors with the given location. */
 static int
 apply_line(const struct conf_option *t, struct staged *st, char *line, const char *where,
-	   struct buffer *errors)
+           struct buffer *errors)
 {
 	char *eq, *key, *val, *end, scratch[128];
 	const struct conf_option *o;
@@ -154,7 +154,7 @@ apply_line(const struct conf_option *t, struct staged *st, char *line, const cha
 
 static int
 load_file(const struct conf_option *t, struct staged *st, const char *file, int required,
-	  struct buffer *errors)
+          struct buffer *errors)
 {
 	char line[CONF_MAX_LINE + 2], where[4200];
 	unsigned lineno = 0;
@@ -177,7 +177,7 @@ load_file(const struct conf_option *t, struct staged *st, const char *file, int 
 			int c;
 
 			buffer_printf(errors, "%s: line longer than %d bytes\n", where,
-				      CONF_MAX_LINE);
+			              CONF_MAX_LINE);
 			bad++;
 			while ((c = fgetc(f)) != EOF && c != '\n')
 				;
@@ -231,7 +231,7 @@ static unsigned char *set_flags;
 
 int
 conf_load(const struct conf_option *t, const char *file, int file_required,
-	  const struct vector *overrides, struct buffer *errors)
+          const struct vector *overrides, struct buffer *errors)
 {
 	size_t n = table_len(t);
 	struct staged *st = xcalloc(n, sizeof(*st));
@@ -349,7 +349,7 @@ conf_man(const struct conf_option *t, FILE *out)
 		fprintf(out, "\n(%s", types[t[i].type]);
 		if (t[i].type == CONF_UINT)
 			fprintf(out, ", %llu to %llu", (unsigned long long)t[i].min,
-				(unsigned long long)t[i].max);
+			        (unsigned long long)t[i].max);
 		fputs("; default: ", out);
 		man_escape(out, t[i].def[0] ? t[i].def : "empty");
 		fputs(")\n", out);

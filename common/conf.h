@@ -33,7 +33,7 @@ struct conf_option {
  * error is appended to errors as "FILE:LINE: key: reason\n", and the
  * count of errors is returned. */
 int conf_load(const struct conf_option *table, const char *file, int file_required,
-	      const struct vector *overrides, struct buffer *errors);
+              const struct vector *overrides, struct buffer *errors);
 /* Effective configuration, one "key=value" line each, "# default" marked. */
 void conf_dump(const struct conf_option *table, FILE *out);
 /* The option list as man(7) source, for the NAME.conf(5) pages. */

@@ -18,21 +18,21 @@ static void
 usage(FILE *out, const char *prog, const char *default_conf)
 {
 	fprintf(out,
-		"usage: %s [-DistTh] [-f config] [-o key=value]...\n"
-		"  -f FILE       configuration file (default %s)\n"
-		"  -o key=value  override one configuration key (repeatable)\n"
-		"  -t            check the configuration and exit 0 (good) or 1 (bad)\n"
-		"  -T            as -t, and print the effective configuration\n"
-		"  -D            stay in the foreground and log to stderr\n"
-		"  -i            inetd mode: serve one session on stdin/stdout\n"
-		"  -s            log a status line per live session (SIGUSR1 to the daemon)\n"
-		"  -h            this help\n",
-		prog, default_conf);
+	        "usage: %s [-DistTh] [-f config] [-o key=value]...\n"
+	        "  -f FILE       configuration file (default %s)\n"
+	        "  -o key=value  override one configuration key (repeatable)\n"
+	        "  -t            check the configuration and exit 0 (good) or 1 (bad)\n"
+	        "  -T            as -t, and print the effective configuration\n"
+	        "  -D            stay in the foreground and log to stderr\n"
+	        "  -i            inetd mode: serve one session on stdin/stdout\n"
+	        "  -s            log a status line per live session (SIGUSR1 to the daemon)\n"
+	        "  -h            this help\n",
+	        prog, default_conf);
 }
 
 void
 daemon_args(int argc, char **argv, const char *prog, const char *default_conf,
-	    struct daemon_args *a)
+            struct daemon_args *a)
 {
 	int c;
 
@@ -177,14 +177,15 @@ daemon_bind(struct listener *l, const char *const addrs[2], unsigned long port, 
 	struct buffer err = BUFFER_INIT;
 
 	for (int i = 0; i < 2; i++)
-		if (addrs[i][0] != '\0' && listener_bind(l, addrs[i], (unsigned)port, tag, &err) < 0)
+		if (addrs[i][0] != '\0' &&
+		    listener_bind(l, addrs[i], (unsigned)port, tag, &err) < 0)
 			die("%s", buffer_cstr(&err));
 	buffer_free(&err);
 }
 
 void
 daemon_go(const char *ident, const struct conf_option *table, const struct daemon_args *a,
-	  const char *pid_file)
+          const char *pid_file)
 {
 	if (!a->foreground) {
 		log_open(ident, 0);
@@ -194,7 +195,8 @@ daemon_go(const char *ident, const struct conf_option *table, const struct daemo
 	if (!a->foreground || conf_is_set(table, "pid_file"))
 		daemon_write_pid(pid_file);
 	if (!sandbox_privileged())
-		log_msg(LOG_NOTICE, "running as uid %u, not root: sessions run as this user "
-				    "without chroot or uid change",
-			(unsigned)getuid());
+		log_msg(LOG_NOTICE,
+		        "running as uid %u, not root: sessions run as this user "
+		        "without chroot or uid change",
+		        (unsigned)getuid());
 }

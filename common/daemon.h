@@ -9,19 +9,19 @@
 
 struct daemon_args {
 	const char *conf_file;
-	int conf_given;	      /* -f: a missing file is an error */
+	int conf_given;          /* -f: a missing file is an error */
 	struct vector overrides; /* -o key=value, in order */
-	int test;	      /* -t: check and exit */
-	int dump;	      /* -T: check, print the effective config, exit */
-	int foreground;	      /* -D */
-	int man;	      /* -M: print the option list as man source */
-	int inetd;	      /* -i: serve one connection on stdin (inetd) */
-	int status;	      /* -s: ask the running daemon for status lines */
+	int test;                /* -t: check and exit */
+	int dump;                /* -T: check, print the effective config, exit */
+	int foreground;          /* -D */
+	int man;                 /* -M: print the option list as man source */
+	int inetd;               /* -i: serve one connection on stdin (inetd) */
+	int status;              /* -s: ask the running daemon for status lines */
 };
 
 /* Parse argv; -h prints usage and exits 0, a bad option exits 2. */
 void daemon_args(int argc, char **argv, const char *prog, const char *default_conf,
-		 struct daemon_args *a);
+                 struct daemon_args *a);
 /* Load the config; errors go to stderr (and the log). Returns 0 or -1. */
 int daemon_load(const struct conf_option *table, const struct daemon_args *a);
 /* Handle -t, -T and -M after a load; exits when one was given. */
@@ -29,7 +29,7 @@ void daemon_checks(const struct conf_option *table, const struct daemon_args *a,
 /* The sockets are bound: detach unless -D (then log to syslog), write the
  * pid file, and say once when sessions cannot be sandboxed (not root). */
 void daemon_go(const char *ident, const struct conf_option *table, const struct daemon_args *a,
-	       const char *pid_file);
+               const char *pid_file);
 /* Bind port on each non-empty address of addrs (IPv4, IPv6) for l, with
  * tag; dies with the reason on failure. */
 void daemon_bind(struct listener *l, const char *const addrs[2], unsigned long port, int tag);

@@ -270,7 +270,8 @@ start_session(struct listener *l, int fd, const struct sockaddr_storage *peer, i
 		struct penalty *p = find_penalty(&key);
 
 		if (p != NULL && p->until > mono_now() && l->backoff_reply != NULL) {
-			refuse(fd, l->backoff_reply, text, "address in back-off after failed logins");
+			refuse(fd, l->backoff_reply, text,
+			       "address in back-off after failed logins");
 			return;
 		}
 	}
@@ -491,15 +492,16 @@ listener_run(struct listener *l)
 				char text[INET6_ADDRSTRLEN];
 
 				listener_addr_text(&children[i].addr_full, text, sizeof(text));
-				log_msg(LOG_INFO, "status: session pid %ld c=%s", (long)children[i].pid,
-					text);
+				log_msg(LOG_INFO, "status: session pid %ld c=%s",
+				        (long)children[i].pid, text);
 				kill(-children[i].pid, SIGUSR1);
 			}
 		}
 		if (got_hup) {
 			got_hup = 0;
 			if (l->reload != NULL && l->reload() != 0)
-				log_msg(LOG_ERR, "SIGHUP: configuration has errors; keeping the old one");
+				log_msg(LOG_ERR,
+				        "SIGHUP: configuration has errors; keeping the old one");
 			else
 				log_msg(LOG_INFO, "SIGHUP: configuration re-read for new sessions");
 		}

@@ -19,8 +19,8 @@ struct listener {
 	unsigned long max_clients;
 	unsigned long max_per_ip;
 	unsigned long grace_seconds;
-	const char *busy_reply;   /* sent when max_clients is reached */
-	const char *per_ip_reply; /* sent when max_per_ip is reached */
+	const char *busy_reply;    /* sent when max_clients is reached */
+	const char *per_ip_reply;  /* sent when max_per_ip is reached */
 	const char *backoff_reply; /* sent to an address in back-off */
 	/* PROXY protocol (v1/v2): every connection must start with a header,
 	 * from an address in proxy_trusted; the client is who it names. */
@@ -37,8 +37,7 @@ struct listener {
 
 /* Bind addr:port (numeric IPv4 or IPv6) and listen; tag is handed to the
  * session (e.g. which socket is implicit TLS). -1 with a reason in err. */
-int listener_bind(struct listener *l, const char *addr, unsigned port, int tag,
-		  struct buffer *err);
+int listener_bind(struct listener *l, const char *addr, unsigned port, int tag, struct buffer *err);
 /* systemd socket activation: adopt the sockets in LISTEN_FDS (without
  * libsystemd); a socket named "implicit" in LISTEN_FDNAMES gets tag 1.
  * Returns how many were adopted (0: not socket-activated). */

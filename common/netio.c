@@ -21,7 +21,7 @@ struct conn_zlib {
 	z_stream in, out;
 	struct buffer raw;  /* compressed input not yet inflated */
 	struct buffer wire; /* deflated output on its way out */
-	int more;	    /* inflate may have output without new input */
+	int more;           /* inflate may have output without new input */
 };
 
 void (*netio_signal_hook)(void);
@@ -67,8 +67,8 @@ conn_compress(struct conn *c)
 		return -1;
 	z = xcalloc(1, sizeof(*z));
 	/* Raw deflate (windowBits -15): no zlib header or checksum. */
-	if (deflateInit2(&z->out, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8,
-			 Z_DEFAULT_STRATEGY) != Z_OK) {
+	if (deflateInit2(&z->out, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) !=
+	    Z_OK) {
 		free(z);
 		return -1;
 	}

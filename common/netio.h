@@ -26,10 +26,10 @@ struct conn {
 	struct conn_zlib *z; /* set: everything both ways is raw deflate */
 	struct buffer in;
 	struct buffer out;
-	size_t max_line;   /* longest accepted line, without CR LF */
-	int timeout_ms;    /* idle limit for reads; <= 0: none */
-	size_t consumed;   /* bytes of the last returned line, dropped lazily */
-	int discarding;    /* inside an overlong line */
+	size_t max_line; /* longest accepted line, without CR LF */
+	int timeout_ms;  /* idle limit for reads; <= 0: none */
+	size_t consumed; /* bytes of the last returned line, dropped lazily */
+	int discarding;  /* inside an overlong line */
 };
 
 void conn_init(struct conn *c, int fd, size_t max_line, int timeout_ms);

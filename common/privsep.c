@@ -60,8 +60,10 @@ ps_recv(int sock, struct ps_msg *m)
 		struct cmsghdr c;
 		char space[CMSG_SPACE(sizeof(int) * 4)];
 	} u;
-	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2, .msg_control = u.space,
-			     .msg_controllen = sizeof(u.space)};
+	struct msghdr msg = {.msg_iov = iov,
+	                     .msg_iovlen = 2,
+	                     .msg_control = u.space,
+	                     .msg_controllen = sizeof(u.space)};
 	struct cmsghdr *c;
 	ssize_t n;
 

@@ -11,13 +11,13 @@
 #define PS_MAX_PAYLOAD 4096
 
 enum ps_type {
-	PS_OK = 1,   /* monitor -> worker: request done (payload and fd per request) */
-	PS_FAIL,     /* monitor -> worker: refused; payload is a reason */
-	PS_LOGIN,    /* worker -> monitor: "user\0password\0" */
-	PS_BIND_DATA,/* worker -> monitor: struct sockaddr_storage the DTP will connect to */
-	PS_CHOWN,    /* worker -> monitor: fd of an upload to hand to chown_username */
-	PS_SECCOMP,  /* worker -> monitor: int syscall number that was refused */
-	PS_HANDOFF,  /* worker -> monitor: input bytes read after the login command */
+	PS_OK = 1,      /* monitor -> worker: request done (payload and fd per request) */
+	PS_FAIL,        /* monitor -> worker: refused; payload is a reason */
+	PS_LOGIN,       /* worker -> monitor: "user\0password\0" */
+	PS_BIND_DATA,   /* worker -> monitor: struct sockaddr_storage the DTP will connect to */
+	PS_CHOWN,       /* worker -> monitor: fd of an upload to hand to chown_username */
+	PS_SECCOMP,     /* worker -> monitor: int syscall number that was refused */
+	PS_HANDOFF,     /* worker -> monitor: input bytes read after the login command */
 	PS_HANDOFF_END, /* worker -> monitor: session state; fd: TLS relay end, if any */
 	PS_TYPE_MAX
 };
@@ -25,7 +25,7 @@ enum ps_type {
 struct ps_msg {
 	uint32_t type;
 	uint32_t len;
-	int fd; /* received descriptor or -1 */
+	int fd;                        /* received descriptor or -1 */
 	char data[PS_MAX_PAYLOAD + 1]; /* NUL after len bytes */
 };
 
@@ -44,8 +44,7 @@ int ps_recv(int sock, struct ps_msg *m);
 int ps_login(int sock, const char *user, const char *pass, int *fatal, struct buffer *text);
 /* The monitor's side: split a PS_LOGIN payload "user\0password\0" (user
  * 1..max_user bytes); -1 if malformed. */
-int ps_login_parse(const struct ps_msg *m, size_t max_user, const char **user,
-		   const char **pass);
+int ps_login_parse(const struct ps_msg *m, size_t max_user, const char **user, const char **pass);
 /* The monitor's refusal; fatal: the session ends after it. */
 int ps_login_refuse(int sock, int fatal, const char *reason);
 

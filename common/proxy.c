@@ -10,11 +10,11 @@
 #include "number.h"
 
 static const unsigned char v2_sig[12] = {0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
-					 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a};
+                                         0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a};
 
 static int
 set_addr(struct sockaddr_storage *ss, int family, const void *addr, const char *port_text,
-	 unsigned port_bin)
+         unsigned port_bin)
 {
 	uint64_t port = port_bin;
 

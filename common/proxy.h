@@ -11,13 +11,13 @@
 
 enum proxy_result {
 	PROXY_INCOMPLETE = 0, /* a valid prefix: read more */
-	PROXY_OK = 1,	      /* *src holds the client, *consumed the header size */
+	PROXY_OK = 1,         /* *src holds the client, *consumed the header size */
 	PROXY_LOCAL = 2,      /* v2 LOCAL or v1 UNKNOWN: keep the real peer */
-	PROXY_BAD = -1,	      /* not a PROXY header, or malformed */
+	PROXY_BAD = -1,       /* not a PROXY header, or malformed */
 };
 
 enum proxy_result proxy_parse(const unsigned char *buf, size_t len, struct sockaddr_storage *src,
-			      size_t *consumed);
+                              size_t *consumed);
 /* Whether addr (v4-mapped counts as v4) is in the comma-separated list of
  * addresses and CIDR blocks. */
 int proxy_trusted(const char *list, const struct sockaddr_storage *addr);

@@ -34,6 +34,7 @@
 #define SANITIZED 0
 #endif
 
+/* clang-format off */
 /* Capabilities the per-session monitor keeps after fork. */
 static const cap_value_t monitor_caps[] = {
 	CAP_SETUID,	      /* become the logged-in or nopriv user */
@@ -102,6 +103,8 @@ static const char *const sys_sanitizer[] = {
 	"set_robust_list", "rseq", "clone3", "munlock", "mlock", "access", "faccessat",
 	"ioctl", /* isatty() before printing a report */
 };
+
+/* clang-format on */
 
 static int report_fd = -1;
 
@@ -237,7 +240,8 @@ sandbox_prepare(void)
 		close(fd);
 		seccomp_release(ctx);
 		compiled[role].filter = bpf;
-		compiled[role].len = (unsigned short)(st.st_size / (off_t)sizeof(struct sock_filter));
+		compiled[role].len =
+		    (unsigned short)(st.st_size / (off_t)sizeof(struct sock_filter));
 	}
 }
 
@@ -270,7 +274,7 @@ drop_caps(const cap_value_t *keep, int n)
 	if (caps == NULL)
 		die("cap_init: %s", strerror(errno));
 	if (n > 0 && (cap_set_flag(caps, CAP_PERMITTED, n, keep, CAP_SET) < 0 ||
-		      cap_set_flag(caps, CAP_EFFECTIVE, n, keep, CAP_SET) < 0))
+	              cap_set_flag(caps, CAP_EFFECTIVE, n, keep, CAP_SET) < 0))
 		die("cap_set_flag: %s", strerror(errno));
 	if (cap_set_proc(caps) < 0)
 		die("cap_set_proc: %s", strerror(errno));

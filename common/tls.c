@@ -26,8 +26,7 @@ ssl_error_text(struct buffer *err, const char *what)
 }
 
 SSL_CTX *
-tls_server_ctx(const char *cert_file, const char *key_file, const char *ciphers,
-	       struct buffer *err)
+tls_server_ctx(const char *cert_file, const char *key_file, const char *ciphers, struct buffer *err)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 
@@ -104,7 +103,7 @@ tls_accept(SSL_CTX *ctx, int fd, int timeout_ms, const unsigned char *sid_ctx, u
 			unsigned long e = ERR_get_error();
 
 			log_msg(LOG_NOTICE, "TLS handshake failed: %s",
-				e ? ERR_reason_error_string(e) : "timeout or peer closed");
+			        e ? ERR_reason_error_string(e) : "timeout or peer closed");
 			ERR_clear_error();
 			SSL_free(ssl);
 			fcntl(fd, F_SETFL, flags);
@@ -139,7 +138,8 @@ tls_read(SSL *ssl, void *buf, size_t len)
 		default:
 			/* A TCP close without close_notify is an end of stream the
 			 * caller can tell from a clean one by tls_clean_close(). */
-			if (ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+			if (ERR_GET_REASON(ERR_peek_error()) ==
+			    SSL_R_UNEXPECTED_EOF_WHILE_READING) {
 				ERR_clear_error();
 				return 0;
 			}
@@ -185,7 +185,7 @@ tls_close(SSL *ssl)
 
 static int
 alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
-	    unsigned int inlen, void *arg)
+            unsigned int inlen, void *arg)
 {
 	const char *want = arg;
 	size_t wl = strlen(want);
@@ -232,7 +232,8 @@ tls_relay(SSL *ssl, int plain_fd)
 	int fd = SSL_get_fd(ssl);
 
 	for (;;) {
-		struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = plain_fd, .events = POLLIN}};
+		struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
+		                      {.fd = plain_fd, .events = POLLIN}};
 		ssize_t n;
 
 		if (!tls_pending(ssl) && poll(p, 2, -1) < 0) {

@@ -14,13 +14,13 @@ typedef struct ssl_st SSL;
 /* Server context from a PEM certificate chain and key. NULL and a reason
  * in err on failure. ciphers may be NULL or "" for OpenSSL's defaults. */
 SSL_CTX *tls_server_ctx(const char *cert_file, const char *key_file, const char *ciphers,
-			struct buffer *err);
+                        struct buffer *err);
 /* Free a context (NULL: nothing); sessions already started keep theirs. */
 void tls_ctx_free(SSL_CTX *ctx);
 /* Server handshake on fd within timeout_ms, resumable only within the
  * session context sid_ctx (NULL: none); NULL on failure (logged). */
 SSL *tls_accept(SSL_CTX *ctx, int fd, int timeout_ms, const unsigned char *sid_ctx,
-		unsigned sid_len);
+                unsigned sid_len);
 /* read/write semantics: >0 bytes, 0 orderly close, -1 error. */
 ssize_t tls_read(SSL *ssl, void *buf, size_t len);
 ssize_t tls_write(SSL *ssl, const void *buf, size_t len);

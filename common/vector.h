@@ -11,7 +11,10 @@ struct vector {
 	char **strings;
 };
 
-#define VECTOR_INIT {0, 0, NULL}
+#define VECTOR_INIT                                                                                \
+	{                                                                                          \
+		0, 0, NULL                                                                         \
+	}
 
 void vector_add(struct vector *v, const char *s);
 void vector_addn(struct vector *v, const char *s, size_t n);

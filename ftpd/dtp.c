@@ -42,8 +42,8 @@
 #include "options.h"
 #include "xmalloc.h"
 
-#define DTP_CHUNK (1U << 20) /* sendfile per call */
-#define DTP_BUF (256U * 1024)	     /* upload and ASCII buffer */
+#define DTP_CHUNK (1U << 20)  /* sendfile per call */
+#define DTP_BUF (256U * 1024) /* upload and ASCII buffer */
 
 static struct dtp_progress *progress;
 
@@ -79,7 +79,7 @@ dtp_progress(void)
 {
 	if (progress == NULL) {
 		progress = mmap(NULL, sizeof(*progress), PROT_READ | PROT_WRITE,
-				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 		if (progress == MAP_FAILED)
 			die("mmap: %s", strerror(errno));
 	}
@@ -107,7 +107,7 @@ throttle(unsigned long rate, double start, uint64_t done)
 	now = now_seconds();
 	if (due > now) {
 		struct timespec ts = {(time_t)(due - now),
-				      (long)((due - now - (double)(time_t)(due - now)) * 1e9)};
+		                      (long)((due - now - (double)(time_t)(due - now)) * 1e9)};
 
 		nanosleep(&ts, NULL);
 	}
@@ -151,7 +151,7 @@ data_accept(struct ftp_session *s, int lfd)
 
 			ftpaddr_format_host(&host, &peer);
 			log_msg(LOG_WARNING, "refused passive data connection from %s",
-				buffer_cstr(&host));
+			        buffer_cstr(&host));
 			buffer_free(&host);
 		}
 		close(fd);
@@ -162,10 +162,10 @@ static int
 data_connect(const struct dtp_job *job)
 {
 	const struct sockaddr_storage *t = &job->port_addr;
-	socklen_t len = t->ss_family == AF_INET ? sizeof(struct sockaddr_in)
-						: sizeof(struct sockaddr_in6);
+	socklen_t len =
+	    t->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 	int fd = job->active_fd >= 0 ? job->active_fd
-				     : socket(t->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	                             : socket(t->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct pollfd p = {.fd = fd, .events = POLLOUT};
 	int err = 0;
 	socklen_t elen = sizeof(err);
@@ -174,8 +174,7 @@ data_connect(const struct dtp_job *job)
 		return -1;
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	if (connect(fd, (const struct sockaddr *)t, len) < 0 &&
-	    (errno != EINPROGRESS ||
-	     poll(&p, 1, (int)opt.connect_timeout * 1000) != 1 ||
+	    (errno != EINPROGRESS || poll(&p, 1, (int)opt.connect_timeout * 1000) != 1 ||
 	     getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err != 0)) {
 		close(fd);
 		return -1;
@@ -210,9 +209,10 @@ send_binary(const struct dtp_io *io, const struct dtp_job *job, unsigned long ra
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			ev = buf == NULL && (errno == EPIPE || errno == ECONNRESET || errno == EAGAIN)
-				 ? DTP_EV_NETFAIL
-				 : DTP_EV_FILEFAIL;
+			ev = buf == NULL &&
+			             (errno == EPIPE || errno == ECONNRESET || errno == EAGAIN)
+			         ? DTP_EV_NETFAIL
+			         : DTP_EV_FILEFAIL;
 			break;
 		}
 		if (n == 0)
@@ -327,7 +327,8 @@ receive_splice(const struct dtp_io *io, const struct dtp_job *job)
 		return receive(io, job, 0);
 	fcntl(p[1], F_SETPIPE_SZ, DTP_CHUNK);
 	for (;;) {
-		ssize_t in = splice(io->fd, NULL, p[1], NULL, DTP_CHUNK, SPLICE_F_MOVE | SPLICE_F_MORE);
+		ssize_t in =
+		    splice(io->fd, NULL, p[1], NULL, DTP_CHUNK, SPLICE_F_MOVE | SPLICE_F_MORE);
 
 		if (in < 0 && errno == EINTR)
 			continue;
@@ -339,7 +340,8 @@ receive_splice(const struct dtp_io *io, const struct dtp_job *job)
 			break;
 		progress->done += (uint64_t)in;
 		while (in > 0) {
-			ssize_t out = splice(p[0], NULL, job->file_fd, NULL, (size_t)in, SPLICE_F_MOVE);
+			ssize_t out =
+			    splice(p[0], NULL, job->file_fd, NULL, (size_t)in, SPLICE_F_MOVE);
 
 			if (out < 0 && errno == EINTR)
 				continue;
@@ -388,7 +390,7 @@ static enum dtp_event
 data_tls(struct ftp_session *s, struct dtp_io *io)
 {
 	io->ssl = tls_accept(ftp_tls_ctx, io->fd, (int)opt.data_connection_timeout * 1000,
-			     s->sid_ctx, sizeof(s->sid_ctx));
+	                     s->sid_ctx, sizeof(s->sid_ctx));
 	if (io->ssl == NULL)
 		return DTP_EV_TLSFAIL;
 	if (opt.require_ssl_reuse && !tls_reused(io->ssl)) {
@@ -426,7 +428,7 @@ dtp_main(struct ftp_session *s, const struct dtp_job *job, int status_fd)
 			break;
 		case DTP_STOR:
 			ev = io.ssl == NULL && !job->ascii && rate == 0 ? receive_splice(&io, job)
-								      : receive(&io, job, rate);
+			                                                : receive(&io, job, rate);
 			break;
 		default:
 			ev = send_listing(s, &io, job);

@@ -16,9 +16,9 @@ enum dtp_kind { DTP_RETR, DTP_STOR, DTP_LIST };
 
 struct dtp_job {
 	enum dtp_kind kind;
-	int file_fd;	  /* RETR source or STOR target, positioned */
-	uint64_t total;	  /* RETR: bytes to send (for STAT) */
-	int ascii;	  /* TYPE A conversion */
+	int file_fd;    /* RETR source or STOR target, positioned */
+	uint64_t total; /* RETR: bytes to send (for STAT) */
+	int ascii;      /* TYPE A conversion */
 	/* LIST/NLST/MLSD */
 	const char *list_arg;
 	int list_flags;
@@ -34,13 +34,13 @@ struct dtp_job {
 /* Events the DTP reports, one byte each on the status pipe. */
 enum dtp_event {
 	DTP_EV_CONNECTED = 'C', /* data connection open: PI says 150 */
-	DTP_EV_NOCONN = 'N',	/* could not open it: 425 */
-	DTP_EV_DONE = 'D',	/* all bytes moved: 226 */
-	DTP_EV_NETFAIL = 'F',	/* connection lost or timed out: 426 */
-	DTP_EV_FILEFAIL = 'W',	/* local read/write error (disk full): 451 */
-	DTP_EV_TLSFAIL = 'T',	/* data TLS handshake failed: 522 */
-	DTP_EV_NOREUSE = 'R',	/* data TLS did not resume the control session: 522 */
-	DTP_EV_UNCLEAN = 'U',	/* upload's TLS stream ended without close_notify */
+	DTP_EV_NOCONN = 'N',    /* could not open it: 425 */
+	DTP_EV_DONE = 'D',      /* all bytes moved: 226 */
+	DTP_EV_NETFAIL = 'F',   /* connection lost or timed out: 426 */
+	DTP_EV_FILEFAIL = 'W',  /* local read/write error (disk full): 451 */
+	DTP_EV_TLSFAIL = 'T',   /* data TLS handshake failed: 522 */
+	DTP_EV_NOREUSE = 'R',   /* data TLS did not resume the control session: 522 */
+	DTP_EV_UNCLEAN = 'U',   /* upload's TLS stream ended without close_notify */
 };
 
 struct dtp_progress {

@@ -132,7 +132,7 @@ main(int argc, char **argv)
 	apply_limits();
 	daemon_go("ftpd", ftpd_options_table, &args, opt.pid_file);
 	log_msg(LOG_INFO, "listening on %d socket(s)%s", lst.nfds,
-		from_systemd ? " from systemd" : "");
+	        from_systemd ? " from systemd" : "");
 	listener_run(&lst);
 	return 0;
 }

@@ -9,6 +9,7 @@
 
 struct ftpd_options opt;
 
+/* clang-format off */
 #define B(name, def, desc) {#name, CONF_BOOL, &opt.name, def, 0, 0, desc, NULL}
 #define U(name, def, lo, hi, desc) {#name, CONF_UINT, &opt.name, def, lo, hi, desc, NULL}
 #define O(name, def, desc) {#name, CONF_OCTAL, &opt.name, def, 0, 0777, desc, NULL}
@@ -99,3 +100,4 @@ const struct conf_option ftpd_options_table[] = {
 	   "Addresses and CIDR blocks (comma-separated) PROXY headers are accepted from."),
 	{NULL, 0, NULL, NULL, 0, 0, NULL, NULL},
 };
+/* clang-format on */

@@ -58,8 +58,10 @@ static struct {
 void
 session_prepare(void)
 {
-	nopriv_acct.known = sandbox_privileged() && sandbox_lookup(opt.nopriv_user, &nopriv_acct.id) == 0;
-	anon_acct.known = sandbox_privileged() && sandbox_lookup(opt.ftp_username, &anon_acct.id) == 0;
+	nopriv_acct.known =
+	    sandbox_privileged() && sandbox_lookup(opt.nopriv_user, &nopriv_acct.id) == 0;
+	anon_acct.known =
+	    sandbox_privileged() && sandbox_lookup(opt.ftp_username, &anon_acct.id) == 0;
 	data_prepare();
 }
 
@@ -153,14 +155,14 @@ settle_identity(const char *user, const char *pam_user)
 
 		if (stat(sess.root_path, &st) < 0 || !S_ISDIR(st.st_mode)) {
 			log_msg(LOG_ERR, "login %s refused: root %s: %s", user, sess.root_path,
-				strerror(errno ? errno : ENOTDIR));
+			        strerror(errno ? errno : ENOTDIR));
 			return "Login directory not available.";
 		}
 	}
 	if (sandbox_privileged() && strcmp(sess.root_path, "/") != 0 &&
 	    !opt.allow_writeable_chroot && root_writable(sess.root_path, target.uid, target.gid)) {
 		log_msg(LOG_ERR, "login %s refused: chroot %s is writable by the user", user,
-			sess.root_path);
+		        sess.root_path);
 		return "Refusing to run with a writable root inside chroot; "
 		       "remove write permission from it or set allow_writeable_chroot=YES.";
 	}
@@ -178,8 +180,8 @@ check_login(const char *user, const char *pass, const char **why)
 		sess.kind = LOGIN_ANON;
 		ok = 1;
 	} else if ((opt.local_enable || opt.guest_enable) && !is_anonymous_name(user) &&
-		   !user_denied(user) &&
-		   auth_pam(opt.pam_service_name, user, pass, sess.peer_text, &pam_user) == 0) {
+	           !user_denied(user) &&
+	           auth_pam(opt.pam_service_name, user, pass, sess.peer_text, &pam_user) == 0) {
 		sess.kind = opt.guest_enable ? LOGIN_GUEST : LOGIN_LOCAL;
 		ok = 1;
 	}
@@ -213,14 +215,15 @@ handle_login(const struct ps_msg *m)
 	if (check_login(user, pass, &why)) {
 		log_set_prefix("s=%s c=%s u=%s", sess.id, sess.peer_text, sess.login_name);
 		log_msg(LOG_INFO, "login ok (%s)",
-			sess.kind == LOGIN_ANON ? "anonymous"
-						: sess.kind == LOGIN_GUEST ? "guest" : "local");
+		        sess.kind == LOGIN_ANON    ? "anonymous"
+		        : sess.kind == LOGIN_GUEST ? "guest"
+		                                   : "local");
 		ps_send(mon_fd, PS_OK, NULL, 0, -1);
 		return;
 	}
 	fatal = auth_attempt_refused(&guard);
 	log_msg(LOG_NOTICE, "login refused for %s (%u of %lu)", user, guard.fails,
-		opt.max_login_fails);
+	        opt.max_login_fails);
 	ps_login_refuse(mon_fd, fatal, why);
 }
 
@@ -249,8 +252,8 @@ handle_bind_data(const struct ps_msg *m)
 	fd = socket(src.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
 	    bind(fd, (struct sockaddr *)&src,
-		 src.ss_family == AF_INET ? sizeof(struct sockaddr_in)
-					  : sizeof(struct sockaddr_in6)) < 0) {
+	         src.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+	                                  : sizeof(struct sockaddr_in6)) < 0) {
 		log_msg(LOG_ERR, "bind data port %lu: %s", opt.ftp_data_port, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -429,7 +432,7 @@ monitor_loop(void)
 				die("monitor: malformed seccomp report");
 			memcpy(&nr, m.data, sizeof(nr));
 			log_msg(LOG_ERR, "worker killed by seccomp: syscall %s (%d) not allowed",
-				sandbox_syscall_name(nr), nr);
+			        sandbox_syscall_name(nr), nr);
 			break;
 		default:
 			/* SECURITY: anything unexpected ends the session. */
@@ -473,7 +476,7 @@ ftp_session(int fd, const struct sockaddr_storage *peer, int tag)
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 		memset(rnd, 0, sizeof(rnd));
 	snprintf(sess.id, sizeof(sess.id), "%02x%02x%02x%04x", rnd[0], rnd[1], rnd[2],
-		 (unsigned)getpid() & 0xffff);
+	         (unsigned)getpid() & 0xffff);
 	sess.pasv_fd = -1;
 	sess.dtp_fd = -1;
 	sess.xferlog_fd = -1;
@@ -489,7 +492,7 @@ ftp_session(int fd, const struct sockaddr_storage *peer, int tag)
 
 int
 session_login(struct ftp_session *s, const char *user, const char *pass, int *fatal,
-	      struct buffer *reason)
+              struct buffer *reason)
 {
 	if (ps_login(s->monitor, user, pass, fatal, reason) == 0)
 		return 0;
@@ -503,7 +506,7 @@ session_handoff(struct ftp_session *s)
 {
 	struct conn *c = &s->ctl;
 	unsigned char state[3] = {(unsigned char)s->tls, (unsigned char)s->pbsz,
-				  (unsigned char)s->prot_p};
+	                          (unsigned char)s->prot_p};
 	int sv[2] = {-1, -1};
 
 	buffer_consume(&c->in, c->consumed);

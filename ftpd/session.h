@@ -25,7 +25,7 @@ struct ftp_session {
 	enum login_kind kind;
 	char *login_name;    /* the account, or "anonymous" */
 	char *anon_password; /* what an anonymous user gave (xferlog) */
-	char *home;	     /* start directory (virtual) */
+	char *home;          /* start directory (virtual) */
 	char *root_path;     /* real directory the session is confined to */
 	uid_t uid;
 	gid_t gid;
@@ -36,9 +36,9 @@ struct ftp_session {
 	int xferlog_fd;
 	int type_ascii;
 	unsigned long long rest;
-	char *rnfr;		/* pending rename source (virtual path) */
+	char *rnfr; /* pending rename source (virtual path) */
 	int epsv_all;
-	int pasv_fd;		/* listening passive socket or -1 */
+	int pasv_fd;                       /* listening passive socket or -1 */
 	struct sockaddr_storage port_addr; /* PORT/EPRT target */
 	int port_set;
 	unsigned long umask;
@@ -49,9 +49,9 @@ struct ftp_session {
 
 	/* TLS (RFC 4217). The control channel's TLS lives in the pre-login
 	 * worker, which becomes a relay after login (see session.c). */
-	int implicit_tls; /* accepted on the implicit FTPS listener */
-	int tls;	  /* control channel encrypted */
-	int pbsz, prot_p; /* PBSZ 0 seen; PROT P in force */
+	int implicit_tls;          /* accepted on the implicit FTPS listener */
+	int tls;                   /* control channel encrypted */
+	int pbsz, prot_p;          /* PBSZ 0 seen; PROT P in force */
 	unsigned char sid_ctx[16]; /* this session's TLS resumption context */
 	pid_t relay;
 
@@ -76,7 +76,7 @@ void ftp_session(int fd, const struct sockaddr_storage *peer, int tag);
 /* PASS: ask the monitor to log in; on refusal reason holds the text and
  * *fatal says the session must end. */
 int session_login(struct ftp_session *s, const char *user, const char *pass, int *fatal,
-		  struct buffer *reason);
+                  struct buffer *reason);
 /* After a successful login: hand the unread input to the monitor and exit. */
 void session_handoff(struct ftp_session *s) __attribute__((noreturn));
 /* A socket bound to ftp_data_port for an active connection to target. */

@@ -93,14 +93,14 @@ access_check_rule(const char *rule)
 	struct rule r;
 
 	return parse_rule(rule, &r) == 0
-		   ? NULL
-		   : "expected: address[/prefix]|user:NAME read|post|read,post|none "
-		     "[wildmat [post-wildmat]]";
+	           ? NULL
+	           : "expected: address[/prefix]|user:NAME read|post|read,post|none "
+	             "[wildmat [post-wildmat]]";
 }
 
 void
 access_lookup(const struct vector *rules, const struct sockaddr_storage *ss,
-	      struct access_result *out)
+              struct access_result *out)
 {
 	struct addr_key key;
 	struct rule r;

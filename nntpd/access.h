@@ -9,7 +9,7 @@
 
 struct access_result {
 	int can_read, can_post;
-	char *groups;	   /* read wildmat (owned), "*" when none given */
+	char *groups;      /* read wildmat (owned), "*" when none given */
 	char *post_groups; /* post wildmat (owned), the read wildmat when none given */
 };
 
@@ -18,7 +18,7 @@ const char *access_check_rule(const char *rule);
 /* Apply the address rules in order; the last rule matching addr wins. No
  * match: no access. */
 void access_lookup(const struct vector *rules, const struct sockaddr_storage *addr,
-		   struct access_result *out);
+                   struct access_result *out);
 /* After AUTHINFO: the last user rule whose NAME wildmat matches user
  * replaces out (what the address rules gave); none: out stays. Returns
  * whether one matched. */

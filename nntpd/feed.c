@@ -255,7 +255,8 @@ feed_backlog(int spoolfd, struct buffer *out)
 
 			if (fstat(fd, &st) == 0)
 				size = (uint64_t)st.st_size;
-			for (off_t o = (off_t)done; (n = pread(fd, buf, sizeof(buf), o)) > 0; o += n)
+			for (off_t o = (off_t)done; (n = pread(fd, buf, sizeof(buf), o)) > 0;
+			     o += n)
 				for (ssize_t k = 0; k < n; k++)
 					lines += buf[k] == '\n';
 			close(fd);
@@ -278,11 +279,11 @@ struct peer {
 };
 
 struct item {
-	uint64_t end;  /* queue offset just past this line */
-	char *group;   /* where the article is filed */
+	uint64_t end; /* queue offset just past this line */
+	char *group;  /* where the article is filed */
 	uint64_t number;
 	char *msgid;
-	int state;     /* 0 to send, 1 answered (or gone), 2 try later */
+	int state; /* 0 to send, 1 answered (or gone), 2 try later */
 };
 
 static volatile sig_atomic_t feeder_stop;
@@ -577,7 +578,8 @@ send_ihave(struct peer *p, int spoolfd, struct item *items, size_t count)
 			/* Gone meanwhile: an empty article makes the peer refuse. */
 			buffer_puts(&out, ".\r\n");
 		}
-		if (peer_write(p, buffer_head(&out), out.len) < 0 || (code = peer_reply(p, &line)) < 0)
+		if (peer_write(p, buffer_head(&out), out.len) < 0 ||
+		    (code = peer_reply(p, &line)) < 0)
 			goto out;
 		items[i].state = code == 235 || code == 437 ? 1 : 2;
 		if (items[i].state == 2)

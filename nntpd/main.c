@@ -219,8 +219,8 @@ writer_exited(pid_t pid, int status)
 	if (pid != writer_pid)
 		return;
 	log_msg(LOG_ERR, "writer (pid %ld) ended: %s %d; restarting", (long)pid,
-		WIFSIGNALED(status) ? "signal" : "exit",
-		WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	        WIFSIGNALED(status) ? "signal" : "exit",
+	        WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	/* Never spin: at most one restart a second. */
 	if (time(NULL) - writer_started < 1)
 		sleep(1);
@@ -282,7 +282,7 @@ main(int argc, char **argv)
 	start_writer();
 	start_feeders();
 	log_msg(LOG_INFO, "listening on %d socket(s)%s", lst.nfds,
-		from_systemd ? " from systemd" : "");
+	        from_systemd ? " from systemd" : "");
 	listener_run(&lst);
 	lst.other_exit = NULL;
 	for (size_t i = 0; i < nfeeders; i++) {

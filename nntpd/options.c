@@ -29,6 +29,7 @@ check_distrib_pat(const char *v)
 	return NULL;
 }
 
+/* clang-format off */
 #define B(name, def, desc) {#name, CONF_BOOL, &opt.name, def, 0, 0, desc, NULL}
 #define U(name, def, lo, hi, desc) {#name, CONF_UINT, &opt.name, def, lo, hi, desc, NULL}
 #define S(name, def, desc) {#name, CONF_STRING, &opt.name, def, 0, 0, desc, NULL}
@@ -99,3 +100,4 @@ const struct conf_option nntpd_options_table[] = {
 	   "Addresses and CIDR blocks (comma-separated) PROXY headers are accepted from."),
 	{NULL, 0, NULL, NULL, 0, 0, NULL, NULL},
 };
+/* clang-format on */

@@ -100,8 +100,9 @@ cmd_post(struct nntp_session *s, struct vector *args)
 
 	(void)args;
 	if (!s->can_post) {
-		reply(s, "%s", s->user == NULL && s->auth_helps ? R_AUTH_REQUIRED
-							       : "440 Posting not permitted");
+		reply(s, "%s",
+		      s->user == NULL && s->auth_helps ? R_AUTH_REQUIRED
+		                                       : "440 Posting not permitted");
 		return;
 	}
 	article_recommend_msgid(s->pathhost, &id);

@@ -71,7 +71,7 @@ handle_login(int mon, const struct ps_msg *m)
 	}
 	fatal = auth_attempt_refused(&guard);
 	log_msg(LOG_NOTICE, "login refused for %s (%u of %lu)", user, guard.fails,
-		opt.max_login_fails);
+	        opt.max_login_fails);
 	ps_login_refuse(mon, fatal, "Authentication failed");
 	return 0;
 }
@@ -90,7 +90,7 @@ monitor_loop(int mon, pid_t worker)
 		if (m.type == PS_SECCOMP && m.len == sizeof(int)) {
 			memcpy(&nr, m.data, sizeof(nr));
 			log_msg(LOG_ERR, "worker killed by seccomp: syscall %s (%d) not allowed",
-				sandbox_syscall_name(nr), nr);
+			        sandbox_syscall_name(nr), nr);
 			continue;
 		}
 		/* SECURITY: anything unexpected ends the session. */
@@ -144,7 +144,7 @@ log_status(void)
 		return;
 	status_wanted = 0;
 	log_msg(LOG_INFO, "status: %s, group %s, article %llu", sess.user ? sess.user : "-",
-		sess.group ? sess.group : "-", (unsigned long long)sess.current);
+	        sess.group ? sess.group : "-", (unsigned long long)sess.current);
 }
 
 static void
@@ -192,7 +192,7 @@ nntp_session(int fd, const struct sockaddr_storage *peer, int tag)
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 		memset(rnd, 0, sizeof(rnd));
 	snprintf(sess.id, sizeof(sess.id), "%02x%02x%02x%04x", rnd[0], rnd[1], rnd[2],
-		 (unsigned)getpid() & 0xffff);
+	         (unsigned)getpid() & 0xffff);
 	log_set_prefix("s=%s c=%s u=-", sess.id, sess.peer_text);
 	log_msg(LOG_INFO, "session start");
 	session_access(&sess);

@@ -16,8 +16,8 @@ extern SSL_CTX *nntp_tls_ctx;
 
 struct nntp_session {
 	struct conn c;
-	int monitor;	  /* worker end of the monitor channel */
-	int spoolfd;	  /* the spool root (after chroot: "/") */
+	int monitor; /* worker end of the monitor channel */
+	int spoolfd; /* the spool root (after chroot: "/") */
 	struct sockaddr_storage peer;
 	char peer_text[64];
 	char id[16];
@@ -25,21 +25,21 @@ struct nntp_session {
 	int can_read, can_post;
 	char *read_groups; /* wildmat of readable groups */
 	char *post_groups; /* wildmat of groups one may post to */
-	char *user;	   /* after AUTHINFO, or NULL */
+	char *user;        /* after AUTHINFO, or NULL */
 	char *auth_user;   /* AUTHINFO USER given, PASS awaited */
-	int auth_helps;	   /* there are user rules: logging in may give access */
+	int auth_helps;    /* there are user rules: logging in may give access */
 	int implicit_tls;  /* accepted on the implicit TLS listener */
 	/* Reader state. */
-	char *group;	   /* selected group, or NULL */
-	uint64_t current;  /* current article number, 0: none */
+	char *group;      /* selected group, or NULL */
+	uint64_t current; /* current article number, 0: none */
 	int reader_mode;
 	unsigned unknown_count;
-	const char *line;  /* the command line being run (for the rest-of-line argument) */
+	const char *line; /* the command line being run (for the rest-of-line argument) */
 	/* Caches of the command handlers (commands.c, reader.c). */
-	struct active *active;	 /* the group list, refreshed when it changed */
+	struct active *active;   /* the group list, refreshed when it changed */
 	struct history *history; /* opened on first Message-ID lookup */
-	char *motd;		 /* motd_file, read before the chroot, or NULL */
-	char *pathhost;		 /* for recommended Message-IDs */
+	char *motd;              /* motd_file, read before the chroot, or NULL */
+	char *pathhost;          /* for recommended Message-IDs */
 };
 
 /* In the listener, at start and on SIGHUP: look up nopriv_user once. */

@@ -203,7 +203,8 @@ conn_skip_block(struct conn *c)
 				break;
 			}
 			c->start += seg + 1;
-			if ((cur == 1 && pre[0] == '.') || (cur == 2 && pre[0] == '.' && pre[1] == '\r'))
+			if ((cur == 1 && pre[0] == '.') ||
+			    (cur == 2 && pre[0] == '.' && pre[1] == '\r'))
 				return lines;
 			lines++;
 			cur = 0;

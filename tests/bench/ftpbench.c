@@ -68,7 +68,8 @@ expect(struct conn *c, const char *cmd, int want)
 
 	if (code / 100 != want / 100 && !(want == 331 && code == 230)) {
 		if (complain())
-			fprintf(stderr, "ftpbench: %s -> %s\n", cmd, code < 0 ? "connection lost" : last);
+			fprintf(stderr, "ftpbench: %s -> %s\n", cmd,
+			        code < 0 ? "connection lost" : last);
 		return -1;
 	}
 	return code;
@@ -142,7 +143,7 @@ data_prepare(struct conn *c, int *listen_fd)
 	char cmd[64];
 
 	snprintf(cmd, sizeof(cmd), "PORT %u,%u,%u,%u,%u,%u", a >> 24, (a >> 16) & 255,
-		 (a >> 8) & 255, a & 255, p >> 8, p & 255);
+	         (a >> 8) & 255, a & 255, p >> 8, p & 255);
 	if (ftp_cmd(c, cmd, last, sizeof(last)) != 200) {
 		close(lfd);
 		return -1;
@@ -244,7 +245,7 @@ sess_run(void *arg)
 		struct conn *c = malloc(sizeof(*c));
 		double t0 = now_s();
 		int ok = ftp_login(c, 0) == 0 && ftp_retr(c, path, buf, 0) > 0 &&
-			 expect(c, "QUIT", 221) > 0;
+		         expect(c, "QUIT", 221) > 0;
 
 		if (c->fd >= 0)
 			conn_close(c);
@@ -407,11 +408,11 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-		"usage: ftpbench [-h host] [-p port] [-w workers] [-t seconds] [-a] [-n streams]\n"
-		"                [-f path] [-s bytes] [-i sessions] sess|retr|stor|ftps|idle\n"
-		"  sess  sessions/s: connect, USER, PASS, TYPE I, EPSV (-a: PORT), RETR -f, QUIT\n"
-		"  retr  MB/s of RETR -f by -n sessions at once; ftps: the same under PROT P\n"
-		"  stor  MB/s of STOR -f of -s bytes; idle: hold -i logged-in sessions\n");
+	        "usage: ftpbench [-h host] [-p port] [-w workers] [-t seconds] [-a] [-n streams]\n"
+	        "                [-f path] [-s bytes] [-i sessions] sess|retr|stor|ftps|idle\n"
+	        "  sess  sessions/s: connect, USER, PASS, TYPE I, EPSV (-a: PORT), RETR -f, QUIT\n"
+	        "  retr  MB/s of RETR -f by -n sessions at once; ftps: the same under PROT P\n"
+	        "  stor  MB/s of STOR -f of -s bytes; idle: hold -i logged-in sessions\n");
 	exit(2);
 }
 
@@ -422,16 +423,35 @@ main(int argc, char **argv)
 
 	while ((ch = getopt(argc, argv, "h:p:w:t:an:f:s:i:")) != -1) {
 		switch (ch) {
-		case 'h': host = optarg; break;
-		case 'p': port = atoi(optarg); break;
-		case 'w': workers = atoi(optarg); break;
-		case 't': seconds = atof(optarg); break;
-		case 'a': active_mode = 1; break;
-		case 'n': streams = atoi(optarg); break;
-		case 'f': path = optarg; break;
-		case 's': stor_size = atoll(optarg); break;
-		case 'i': idle_n = atoi(optarg); break;
-		default: usage();
+		case 'h':
+			host = optarg;
+			break;
+		case 'p':
+			port = atoi(optarg);
+			break;
+		case 'w':
+			workers = atoi(optarg);
+			break;
+		case 't':
+			seconds = atof(optarg);
+			break;
+		case 'a':
+			active_mode = 1;
+			break;
+		case 'n':
+			streams = atoi(optarg);
+			break;
+		case 'f':
+			path = optarg;
+			break;
+		case 's':
+			stor_size = atoll(optarg);
+			break;
+		case 'i':
+			idle_n = atoi(optarg);
+			break;
+		default:
+			usage();
 		}
 	}
 	if (optind + 1 != argc || workers < 1 || streams < 1)

@@ -50,15 +50,16 @@ make_article(char *out, size_t outsz, const char *id_tag, long i, int xref)
 		date = datebuf;
 	}
 	n = (size_t)snprintf(out, outsz,
-			     "Path: %s!not-for-mail\r\n"
-			     "From: Bench <bench@example.org>\r\n"
-			     "Newsgroups: %s\r\n"
-			     "Subject: bench article %ld\r\n"
-			     "Date: %s\r\n"
-			     "Message-ID: <%s.%ld@bench.example.org>\r\n",
-			     pathhost, group, i, date, id_tag, i);
+	                     "Path: %s!not-for-mail\r\n"
+	                     "From: Bench <bench@example.org>\r\n"
+	                     "Newsgroups: %s\r\n"
+	                     "Subject: bench article %ld\r\n"
+	                     "Date: %s\r\n"
+	                     "Message-ID: <%s.%ld@bench.example.org>\r\n",
+	                     pathhost, group, i, date, id_tag, i);
 	if (xref)
-		n += (size_t)snprintf(out + n, outsz - n, "Xref: %s %s:%ld\r\n", pathhost, group, i);
+		n +=
+		    (size_t)snprintf(out + n, outsz - n, "Xref: %s %s:%ld\r\n", pathhost, group, i);
 	n += (size_t)snprintf(out + n, outsz - n, "\r\n");
 	for (size_t body = 0; body < body_size && n + 80 < outsz; body += 74) {
 		n += (size_t)snprintf(out + n, outsz - n, "%06ld ", i);
@@ -323,7 +324,8 @@ post_run(struct worker *w)
 			if (code >= 500)
 				na(code);
 			else
-				fprintf(stderr, "nntpbench: POST -> %s\n", code < 0 ? "connection lost" : line);
+				fprintf(stderr, "nntpbench: POST -> %s\n",
+				        code < 0 ? "connection lost" : line);
 			break;
 		}
 		if (send_article(c, buf, body_size + 4096, take_id()) < 0)
@@ -390,7 +392,8 @@ ihave_run(struct worker *w)
 			if (code >= 500)
 				na(code);
 			else if (w->errors++ == 0)
-				fprintf(stderr, "nntpbench: IHAVE -> %s\n", code < 0 ? "connection lost" : line);
+				fprintf(stderr, "nntpbench: IHAVE -> %s\n",
+				        code < 0 ? "connection lost" : line);
 			if (code >= 500 || code < 0)
 				break;
 			continue;
@@ -496,7 +499,8 @@ stream_run(struct worker *w)
 		if (code >= 500)
 			na(code);
 		else
-			fprintf(stderr, "nntpbench: MODE STREAM -> %s\n", code < 0 ? "connection lost" : line);
+			fprintf(stderr, "nntpbench: MODE STREAM -> %s\n",
+			        code < 0 ? "connection lost" : line);
 		goto close;
 	}
 	pthread_mutex_init(&st.mu, NULL);
@@ -504,7 +508,8 @@ stream_run(struct worker *w)
 	pthread_create(&rt, NULL, stream_reader, &st);
 	while (running()) {
 		long id = take_id();
-		size_t n = (size_t)snprintf(buf, cap, "TAKETHIS <%s.%ld@bench.example.org>\r\n", tag, id);
+		size_t n =
+		    (size_t)snprintf(buf, cap, "TAKETHIS <%s.%ld@bench.example.org>\r\n", tag, id);
 
 		n += make_article(buf + n, cap - n - 3, tag, id, 0);
 		memcpy(buf + n, ".\r\n", 3);
@@ -581,16 +586,17 @@ mode_idle(void)
 static void
 usage(void)
 {
-	fprintf(stderr,
-		"usage: nntpbench [-h host] [-p port] [-w workers] [-t seconds] [-g group]\n"
-		"                 [-c count] [-W window] [-b body] [-T tag] [-N] [-i n] [-d dir] mode\n"
-		"  sess     sessions/s: CAPABILITIES, MODE READER, GROUP, QUIT\n"
-		"  article  ARTICLE/s of random numbers 1..-c;  over: OVER lines/s, -W windows\n"
-		"  post     POST/s of -b byte bodies; ihave, stream: ingest/s (ids tagged -T)\n"
-		"  fill     IHAVE articles 1..-c tagged -T, in order (INN's fixture)\n"
-		"  gen      write articles 1..-c as spool files into -d (nntpd's fixture)\n"
-		"  idle     hold -i readers until stdin closes\n"
-		"  -N sets TCP_NODELAY (news clients do not)\n");
+	fprintf(
+	    stderr,
+	    "usage: nntpbench [-h host] [-p port] [-w workers] [-t seconds] [-g group]\n"
+	    "                 [-c count] [-W window] [-b body] [-T tag] [-N] [-i n] [-d dir] mode\n"
+	    "  sess     sessions/s: CAPABILITIES, MODE READER, GROUP, QUIT\n"
+	    "  article  ARTICLE/s of random numbers 1..-c;  over: OVER lines/s, -W windows\n"
+	    "  post     POST/s of -b byte bodies; ihave, stream: ingest/s (ids tagged -T)\n"
+	    "  fill     IHAVE articles 1..-c tagged -T, in order (INN's fixture)\n"
+	    "  gen      write articles 1..-c as spool files into -d (nntpd's fixture)\n"
+	    "  idle     hold -i readers until stdin closes\n"
+	    "  -N sets TCP_NODELAY (news clients do not)\n");
 	exit(2);
 }
 
@@ -601,20 +607,47 @@ main(int argc, char **argv)
 
 	while ((ch = getopt(argc, argv, "h:p:w:t:g:c:W:b:T:Ni:d:P:")) != -1) {
 		switch (ch) {
-		case 'h': host = optarg; break;
-		case 'p': port = atoi(optarg); break;
-		case 'w': workers = atoi(optarg); break;
-		case 't': seconds = atof(optarg); break;
-		case 'g': group = optarg; break;
-		case 'c': count = atol(optarg); break;
-		case 'W': window = atol(optarg); break;
-		case 'b': body_size = (size_t)atol(optarg); break;
-		case 'T': tag = optarg; break;
-		case 'N': nodelay = 1; break;
-		case 'i': idle_n = atoi(optarg); break;
-		case 'd': outdir = optarg; break;
-		case 'P': pathhost = optarg; break;
-		default: usage();
+		case 'h':
+			host = optarg;
+			break;
+		case 'p':
+			port = atoi(optarg);
+			break;
+		case 'w':
+			workers = atoi(optarg);
+			break;
+		case 't':
+			seconds = atof(optarg);
+			break;
+		case 'g':
+			group = optarg;
+			break;
+		case 'c':
+			count = atol(optarg);
+			break;
+		case 'W':
+			window = atol(optarg);
+			break;
+		case 'b':
+			body_size = (size_t)atol(optarg);
+			break;
+		case 'T':
+			tag = optarg;
+			break;
+		case 'N':
+			nodelay = 1;
+			break;
+		case 'i':
+			idle_n = atoi(optarg);
+			break;
+		case 'd':
+			outdir = optarg;
+			break;
+		case 'P':
+			pathhost = optarg;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (optind + 1 != argc || workers < 1 || count < 1)

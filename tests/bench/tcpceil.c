@@ -108,9 +108,14 @@ main(int argc, char **argv)
 
 	while ((ch = getopt(argc, argv, "t:f:")) != -1) {
 		switch (ch) {
-		case 't': seconds = atof(optarg); break;
-		case 'f': file = optarg; break;
-		default: goto usage;
+		case 't':
+			seconds = atof(optarg);
+			break;
+		case 'f':
+			file = optarg;
+			break;
+		default:
+			goto usage;
 		}
 	}
 	if (optind + 1 == argc && strcmp(argv[optind], "stream") == 0)

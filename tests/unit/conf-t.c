@@ -14,13 +14,13 @@ static char *s_text, *s_addr;
 static struct vector l_list;
 
 static const struct conf_option table[] = {
-	{"flag", CONF_BOOL, &b_flag, "NO", 0, 0, "a flag", NULL},
-	{"num", CONF_UINT, &u_num, "21", 1, 65535, "a number", NULL},
-	{"mask", CONF_OCTAL, &o_mask, "077", 0, 0777, "a mask", NULL},
-	{"text", CONF_STRING, &s_text, "hello", 0, 0, "a string", NULL},
-	{"addr", CONF_STRING, &s_addr, "", 0, 0, "an address", conf_check_address},
-	{"rule", CONF_LIST, &l_list, "a;b", 0, 0, "a list", NULL},
-	{NULL, 0, NULL, NULL, 0, 0, NULL, NULL},
+    {"flag", CONF_BOOL, &b_flag, "NO", 0, 0, "a flag", NULL},
+    {"num", CONF_UINT, &u_num, "21", 1, 65535, "a number", NULL},
+    {"mask", CONF_OCTAL, &o_mask, "077", 0, 0777, "a mask", NULL},
+    {"text", CONF_STRING, &s_text, "hello", 0, 0, "a string", NULL},
+    {"addr", CONF_STRING, &s_addr, "", 0, 0, "an address", conf_check_address},
+    {"rule", CONF_LIST, &l_list, "a;b", 0, 0, "a list", NULL},
+    {NULL, 0, NULL, NULL, 0, 0, NULL, NULL},
 };
 
 static char path[] = "/tmp/conf-t.XXXXXX";
@@ -95,7 +95,8 @@ main(void)
 	ok(load("justakey\n", NULL, &err) == 1 &&
 	       strstr(buffer_head(&err), ":1: justakey: expected key=value") != NULL,
 	   "a line without = is an error");
-	ok(load("", "nope=1", &err) == 1 && strcmp(buffer_head(&err), "-o:1: nope: unknown key\n") == 0,
+	ok(load("", "nope=1", &err) == 1 &&
+	       strcmp(buffer_head(&err), "-o:1: nope: unknown key\n") == 0,
 	   "-o errors are located as -o:N");
 	ok(load("a=1\nb=2\nc=3\n", NULL, &err) == 3, "every bad line is reported");
 

@@ -7,7 +7,7 @@
 #include "tap.h"
 
 static const unsigned char sig[12] = {0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
-				      0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a};
+                                      0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a};
 
 static enum proxy_result
 parse(const char *s, struct sockaddr_storage *src, size_t *used)
@@ -20,8 +20,8 @@ host(const struct sockaddr_storage *ss)
 {
 	static char text[64];
 	const void *a = ss->ss_family == AF_INET
-			    ? (const void *)&((const struct sockaddr_in *)ss)->sin_addr
-			    : (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+	                    ? (const void *)&((const struct sockaddr_in *)ss)->sin_addr
+	                    : (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
 
 	inet_ntop(ss->ss_family, a, text, sizeof(text));
 	return text;
