@@ -34,7 +34,8 @@ void buffer_consume(struct buffer *b, size_t n);
 static inline char *
 buffer_head(const struct buffer *b)
 {
-	return b->data + b->start;
+	/* NULL + 0 is undefined: an unused buffer has no head. */
+	return b->data == NULL ? NULL : b->data + b->start;
 }
 /* NUL-terminate the data (not counted in len) and return it. */
 char *buffer_cstr(struct buffer *b);
