@@ -57,14 +57,21 @@ setup(void)
 	buffer_free(&err);
 }
 
-/* Commands that end the process or read an article body are not fuzzed
- * here (POST's reader is the line reader plus the writer's checks). */
+/* Commands that end the process, read an article body from the client,
+ * or talk to the monitor are not fuzzed here (the article reader is the
+ * line reader plus the writer's checks, fuzzed as nntp_article). */
 static int
 skipped(const char *line)
 {
+	static const char *const words[] = {"QUIT", "POST", "IHAVE", "TAKETHIS", "AUTHINFO",
+					    "STARTTLS"};
+
 	while (*line == ' ' || *line == '\t')
 		line++;
-	return strncasecmp(line, "QUIT", 4) == 0 || strncasecmp(line, "POST", 4) == 0;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strncasecmp(line, words[i], strlen(words[i])) == 0)
+			return 1;
+	return 0;
 }
 
 int
