@@ -314,50 +314,6 @@ receive(const struct dtp_io *io, const struct dtp_job *job, unsigned long rate)
 	return ev;
 }
 
-/* Plain binary uploads: socket to pipe to file with splice, so the bytes
- * never cross into user space. */
-static enum dtp_event
-receive_splice(const struct dtp_io *io, const struct dtp_job *job)
-{
-	enum dtp_event ev = DTP_EV_DONE;
-	int p[2];
-
-	/* splice cannot write to an O_APPEND file (APPE). */
-	if ((fcntl(job->file_fd, F_GETFL) & O_APPEND) || pipe2(p, O_CLOEXEC) < 0)
-		return receive(io, job, 0);
-	fcntl(p[1], F_SETPIPE_SZ, DTP_CHUNK);
-	for (;;) {
-		ssize_t in =
-		    splice(io->fd, NULL, p[1], NULL, DTP_CHUNK, SPLICE_F_MOVE | SPLICE_F_MORE);
-
-		if (in < 0 && errno == EINTR)
-			continue;
-		if (in < 0) {
-			ev = DTP_EV_NETFAIL;
-			break;
-		}
-		if (in == 0)
-			break;
-		progress->done += (uint64_t)in;
-		while (in > 0) {
-			ssize_t out =
-			    splice(p[0], NULL, job->file_fd, NULL, (size_t)in, SPLICE_F_MOVE);
-
-			if (out < 0 && errno == EINTR)
-				continue;
-			if (out <= 0) {
-				ev = DTP_EV_FILEFAIL;
-				goto done;
-			}
-			in -= out;
-		}
-	}
-done:
-	close(p[0]);
-	close(p[1]);
-	return ev;
-}
-
 static enum dtp_event
 send_listing(struct ftp_session *s, const struct dtp_io *io, const struct dtp_job *job)
 {
@@ -427,8 +383,7 @@ dtp_main(struct ftp_session *s, const struct dtp_job *job, int status_fd)
 			ev = job->ascii ? send_ascii(&io, job, rate) : send_binary(&io, job, rate);
 			break;
 		case DTP_STOR:
-			ev = io.ssl == NULL && !job->ascii && rate == 0 ? receive_splice(&io, job)
-			                                                : receive(&io, job, rate);
+			ev = receive(&io, job, rate);
 			break;
 		default:
 			ev = send_listing(s, &io, job);
