@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "buffer.h"
+#include "fileio.h"
 #include "log.h"
 #include "storeformat.h"
 #include "xmalloc.h"
@@ -29,42 +30,6 @@ struct history {
 	uint64_t nslots, used, datsize;
 	uint64_t oldest; /* header: oldest remembered time (see history.h) */
 };
-
-static int
-full_pread(int fd, void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (int)(done == len ? 0 : 1);
-}
-
-static int
-full_pwrite(int fd, const void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		done += (size_t)n;
-	}
-	return 0;
-}
 
 /* RFC 5536 compares Message-IDs case-sensitively except the domain; INN
  * lower-cases the right-hand side before hashing, so do we. */
@@ -102,7 +67,7 @@ write_header(int fd, uint64_t nslots, uint64_t oldest)
 	store_put32(h + 4, HISTORY_VERSION);
 	store_put64(h + 8, nslots);
 	store_put64(h + 16, oldest);
-	if (full_pwrite(fd, h, sizeof(h), 0) < 0)
+	if (pwrite_full(fd, h, sizeof(h), 0) < 0)
 		return -1;
 	return ftruncate(fd, (off_t)(HISTORY_HEADER + nslots * HISTORY_SLOT));
 }
@@ -123,7 +88,7 @@ load_table(struct history *h)
 	}
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) < 0 || full_pread(fd, hd, sizeof(hd), 0) != 0 ||
+	if (fstat(fd, &st) < 0 || pread_full(fd, hd, sizeof(hd), 0) != 0 ||
 	    store_get32(hd) != HISTORY_MAGIC || store_get32(hd + 4) != HISTORY_VERSION) {
 		log_msg(LOG_ERR, "history: bad header (run nntpctl rebuild)");
 		close(fd);
@@ -153,7 +118,7 @@ count_used(struct history *h)
 
 	h->used = 0;
 	for (uint64_t i = 0; i < h->nslots; i += 1024) {
-		if (full_pread(h->fd, buf, sizeof(buf), HISTORY_HEADER + i * HISTORY_SLOT) != 0)
+		if (pread_full(h->fd, buf, sizeof(buf), HISTORY_HEADER + i * HISTORY_SLOT) != 0)
 			return -1;
 		for (int j = 0; j < 1024; j++)
 			h->used += !slot_empty(buf + j * HISTORY_SLOT);
@@ -176,7 +141,7 @@ history_open(int spoolfd, int writable)
 		goto fail;
 	h->datsize = (uint64_t)st.st_size;
 	if (writable && h->datsize == 0) {
-		if (full_pwrite(h->dat, HISTORY_DAT_MAGIC, strlen(HISTORY_DAT_MAGIC), 0) < 0)
+		if (pwrite_full(h->dat, HISTORY_DAT_MAGIC, strlen(HISTORY_DAT_MAGIC), 0) < 0)
 			goto fail;
 		h->datsize = strlen(HISTORY_DAT_MAGIC);
 	}
@@ -219,7 +184,7 @@ probe(struct history *h, const unsigned char key[16], uint64_t *index,
 	uint64_t i = store_get64(key) & (h->nslots - 1);
 
 	for (uint64_t n = 0; n < h->nslots; n++, i = (i + 1) & (h->nslots - 1)) {
-		int rc = full_pread(h->fd, slot, HISTORY_SLOT, HISTORY_HEADER + i * HISTORY_SLOT);
+		int rc = pread_full(h->fd, slot, HISTORY_SLOT, HISTORY_HEADER + i * HISTORY_SLOT);
 
 		if (rc != 0) {
 			if (rc > 0)
@@ -305,7 +270,7 @@ grow(struct history *h)
 	int fd;
 
 	for (uint64_t i = 0; i < h->nslots; i++) {
-		if (full_pread(h->fd, slot, HISTORY_SLOT, HISTORY_HEADER + i * HISTORY_SLOT) != 0)
+		if (pread_full(h->fd, slot, HISTORY_SLOT, HISTORY_HEADER + i * HISTORY_SLOT) != 0)
 			goto fail;
 		if (slot_empty(slot))
 			continue;
@@ -319,7 +284,7 @@ grow(struct history *h)
 	if (fd < 0)
 		goto fail;
 	if (write_header(fd, nslots, h->oldest) < 0 ||
-	    full_pwrite(fd, table, nslots * HISTORY_SLOT, HISTORY_HEADER) < 0 ||
+	    pwrite_full(fd, table, nslots * HISTORY_SLOT, HISTORY_HEADER) < 0 ||
 	    renameat(h->spoolfd, HISTORY_FILE ".tmp", h->spoolfd, HISTORY_FILE) < 0) {
 		close(fd);
 		goto fail;
@@ -345,7 +310,7 @@ note_remembered(struct history *h, time_t when)
 		return 0; /* unknown (older table: prune scans) or no older */
 	h->oldest = (uint64_t)when;
 	store_put64(b, h->oldest);
-	return full_pwrite(h->fd, b, sizeof(b), 16);
+	return pwrite_full(h->fd, b, sizeof(b), 16);
 }
 
 int
@@ -367,14 +332,14 @@ history_add(struct history *h, const char *msgid, time_t arrived, const char *lo
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
 	buffer_printf(&line, "%s\t%lld\t%s\n", msgid, (long long)arrived, location ? location : "");
-	rc = full_pwrite(h->dat, buffer_head(&line), line.len, off);
+	rc = pwrite_full(h->dat, buffer_head(&line), line.len, off);
 	if (rc == 0) {
 		h->datsize += line.len;
 		memset(slot, 0, sizeof(slot));
 		memcpy(slot, key, 16);
 		store_put64(slot + 16, (uint64_t)arrived);
 		store_put64(slot + 24, off | (location ? LOC_FLAG : 0));
-		rc = full_pwrite(h->fd, slot, sizeof(slot), HISTORY_HEADER + index * HISTORY_SLOT);
+		rc = pwrite_full(h->fd, slot, sizeof(slot), HISTORY_HEADER + index * HISTORY_SLOT);
 		if (rc == 0)
 			h->used++;
 		if (rc == 0 && location == NULL)
@@ -407,12 +372,12 @@ history_forget(struct history *h, const char *msgid, time_t when)
 	/* The new line first, then the slot's time and entry in one write:
 	 * a reader sees the old location or the remembered entry. */
 	buffer_printf(&line, "%s\t%lld\t\n", msgid, (long long)when);
-	rc = full_pwrite(h->dat, buffer_head(&line), line.len, off);
+	rc = pwrite_full(h->dat, buffer_head(&line), line.len, off);
 	if (rc == 0) {
 		h->datsize += line.len;
 		store_put64(slot + 16, (uint64_t)when);
 		store_put64(slot + 24, off);
-		rc = full_pwrite(h->fd, slot + 16, 16, HISTORY_HEADER + index * HISTORY_SLOT + 16);
+		rc = pwrite_full(h->fd, slot + 16, 16, HISTORY_HEADER + index * HISTORY_SLOT + 16);
 	}
 	if (rc == 0)
 		rc = note_remembered(h, when);
@@ -435,7 +400,7 @@ history_prune(struct history *h, time_t before)
 		return 0;
 	size = h->nslots * HISTORY_SLOT;
 	old = xmalloc(size);
-	if (full_pread(h->fd, old, size, HISTORY_HEADER) != 0) {
+	if (pread_full(h->fd, old, size, HISTORY_HEADER) != 0) {
 		free(old);
 		errno = EIO;
 		return -1;
@@ -466,7 +431,7 @@ history_prune(struct history *h, time_t before)
 	 * rename it into place, as grow() does. Readers reopen by inode. */
 	fd = openat(h->spoolfd, HISTORY_FILE ".tmp", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0 || write_header(fd, h->nslots, oldest) < 0 ||
-	    full_pwrite(fd, table, size, HISTORY_HEADER) < 0 ||
+	    pwrite_full(fd, table, size, HISTORY_HEADER) < 0 ||
 	    renameat(h->spoolfd, HISTORY_FILE ".tmp", h->spoolfd, HISTORY_FILE) < 0) {
 		int e = errno;
 
@@ -498,7 +463,7 @@ history_walk(struct history *h,
 		char *t1, *t2;
 		uint64_t entry;
 
-		if (full_pread(h->fd, slot, HISTORY_SLOT, HISTORY_HEADER + i * HISTORY_SLOT) != 0) {
+		if (pread_full(h->fd, slot, HISTORY_SLOT, HISTORY_HEADER + i * HISTORY_SLOT) != 0) {
 			rc = -1;
 			break;
 		}

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "storeformat.h"
 #include "xmalloc.h"
@@ -39,42 +40,6 @@ ov_path(const char *group, const char *ext)
 	if (!article_valid_group_name(group))
 		return xstrdup(OVERVIEW_DIR "/.invalid/x");
 	return xasprintf(OVERVIEW_DIR "/%s.%s", group, ext);
-}
-
-static int
-full_pread(int fd, void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (int)(done == len ? 0 : 1);
-}
-
-static int
-full_pwrite(int fd, const void *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		done += (size_t)n;
-	}
-	return 0;
 }
 
 static void
@@ -113,7 +78,7 @@ open_index(int spoolfd, const char *group, uint64_t *base, uint64_t *nrec)
 	free(path);
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) < 0 || full_pread(fd, h, sizeof(h), 0) != 0 ||
+	if (fstat(fd, &st) < 0 || pread_full(fd, h, sizeof(h), 0) != 0 ||
 	    store_get32(h) != OVERVIEW_IDX_MAGIC || store_get32(h + 4) != OVERVIEW_VERSION ||
 	    store_get32(h + 16) != OVERVIEW_RECORD) {
 		log_msg(LOG_ERR, "overview: %s: bad index header", group);
@@ -154,7 +119,7 @@ overview_get(int spoolfd, const char *group, uint64_t number, struct overview_en
 		close(fd);
 		return 0;
 	}
-	rc = full_pread(fd, rec, sizeof(rec), OVERVIEW_HEADER + (number - base) * OVERVIEW_RECORD);
+	rc = pread_full(fd, rec, sizeof(rec), OVERVIEW_HEADER + (number - base) * OVERVIEW_RECORD);
 	close(fd);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
@@ -195,7 +160,7 @@ read_slice(int spoolfd, const char *group, uint64_t lo, uint64_t last, const uns
 	free(path);
 	if (fd < 0)
 		return -1;
-	rc = full_pread(fd, buffer_reserve(&r->data, dhi - dlo), dhi - dlo, dlo);
+	rc = pread_full(fd, buffer_reserve(&r->data, dhi - dlo), dhi - dlo, dlo);
 	close(fd);
 	if (rc != 0) {
 		if (rc > 0)
@@ -236,7 +201,7 @@ overview_read(int spoolfd, const char *group, uint64_t lo, uint64_t hi, struct o
 	if (last - lo >= OVERVIEW_CHUNK)
 		last = lo + OVERVIEW_CHUNK - 1;
 	recs = xmalloc((last - lo + 1) * OVERVIEW_RECORD);
-	rc = full_pread(fd, recs, (last - lo + 1) * OVERVIEW_RECORD,
+	rc = pread_full(fd, recs, (last - lo + 1) * OVERVIEW_RECORD,
 	                OVERVIEW_HEADER + (lo - base) * OVERVIEW_RECORD);
 	close(fd);
 	if (rc == 0)
@@ -344,11 +309,11 @@ writer_file(struct overview_writer *w, const char *group, uint64_t first)
 		store_put32(h + 4, OVERVIEW_VERSION);
 		store_put64(h + 8, first);
 		store_put32(h + 16, OVERVIEW_RECORD);
-		if (full_pwrite(f.idx, h, sizeof(h), 0) < 0 ||
+		if (pwrite_full(f.idx, h, sizeof(h), 0) < 0 ||
 		    ftruncate(f.idx, OVERVIEW_HEADER) < 0)
 			goto fail;
 		st.st_size = OVERVIEW_HEADER;
-	} else if (full_pread(f.idx, h, sizeof(h), 0) != 0 ||
+	} else if (pread_full(f.idx, h, sizeof(h), 0) != 0 ||
 	           store_get32(h) != OVERVIEW_IDX_MAGIC || store_get32(h + 4) != OVERVIEW_VERSION ||
 	           store_get32(h + 16) != OVERVIEW_RECORD) {
 		log_msg(LOG_ERR, "overview: %s: bad index header (run nntpctl rebuild)", group);
@@ -364,7 +329,7 @@ writer_file(struct overview_writer *w, const char *group, uint64_t first)
 
 		store_put32(d, OVERVIEW_DAT_MAGIC);
 		store_put32(d + 4, OVERVIEW_VERSION);
-		if (full_pwrite(f.dat, d, sizeof(d), 0) < 0 || ftruncate(f.dat, sizeof(d)) < 0)
+		if (pwrite_full(f.dat, d, sizeof(d), 0) < 0 || ftruncate(f.dat, sizeof(d)) < 0)
 			goto fail;
 		st.st_size = OVERVIEW_DAT_HEADER;
 	}
@@ -407,7 +372,7 @@ overview_append(struct overview_writer *w, const char *group, const struct overv
 		struct overview_entry old;
 		uint32_t flags;
 
-		if (full_pread(f->idx, rec, sizeof(rec), OVERVIEW_HEADER + slot * OVERVIEW_RECORD) <
+		if (pread_full(f->idx, rec, sizeof(rec), OVERVIEW_HEADER + slot * OVERVIEW_RECORD) <
 		    0)
 			return -1;
 		decode_record(rec, e->number, &old, &flags);
@@ -421,14 +386,14 @@ overview_append(struct overview_writer *w, const char *group, const struct overv
 
 	memcpy(tmp, line, len);
 	memcpy(tmp + len, "\r\n", 2);
-	if (full_pwrite(f->dat, tmp, len + 2, off) < 0) {
+	if (pwrite_full(f->dat, tmp, len + 2, off) < 0) {
 		free(tmp);
 		return -1;
 	}
 	free(tmp);
 	f->datsize += len + 2;
 	encode_record(rec, off, e, len + 2);
-	if (full_pwrite(f->idx, rec, sizeof(rec), OVERVIEW_HEADER + slot * OVERVIEW_RECORD) < 0)
+	if (pwrite_full(f->idx, rec, sizeof(rec), OVERVIEW_HEADER + slot * OVERVIEW_RECORD) < 0)
 		return -1;
 	if (slot >= f->nrec)
 		f->nrec = slot + 1;
@@ -458,7 +423,7 @@ overview_expire(int spoolfd, const char *group, uint64_t number)
 	if (fd < 0)
 		return -1;
 	off = OVERVIEW_HEADER + (number - base) * OVERVIEW_RECORD;
-	if (full_pread(fd, rec, sizeof(rec), off) != 0) {
+	if (pread_full(fd, rec, sizeof(rec), off) != 0) {
 		close(fd);
 		errno = EIO;
 		return -1;
@@ -466,7 +431,7 @@ overview_expire(int spoolfd, const char *group, uint64_t number)
 	decode_record(rec, number, &e, &flags);
 	if (flags & OVERVIEW_PRESENT) {
 		store_put32(fl, (flags & ~OVERVIEW_PRESENT) | OVERVIEW_EXPIRED);
-		rc = full_pwrite(fd, fl, sizeof(fl), off + 12) < 0 ? -1 : 1;
+		rc = pwrite_full(fd, fl, sizeof(fl), off + 12) < 0 ? -1 : 1;
 	}
 	close(fd);
 	return rc;

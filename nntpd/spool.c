@@ -35,6 +35,7 @@
 
 #include "article.h"
 #include "log.h"
+#include "netio.h"
 #include "number.h"
 #include "overview.h"
 #include "xmalloc.h"
@@ -48,23 +49,6 @@ struct spool {
 	struct overview_writer *ov;
 	unsigned long tmpseq;
 };
-
-static int
-full_write(int fd, const void *buf, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = write(fd, (const char *)buf + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		done += (size_t)n;
-	}
-	return 0;
-}
 
 /* Read a whole regular file (at most 64 MiB) into b. */
 static int
@@ -465,7 +449,7 @@ write_and_link(struct spool *s, const struct buffer *stored, const struct vector
 	fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -1;
-	if (full_write(fd, buffer_head(stored), stored->len) < 0 || fsync(fd) < 0 ||
+	if (write_all(fd, buffer_head(stored), stored->len) < 0 || fsync(fd) < 0 ||
 	    fstat(fd, &st) < 0) {
 		int e = errno;
 
