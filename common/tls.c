@@ -83,13 +83,15 @@ tls_wait(SSL *ssl, int fd, int rc, int timeout_ms)
 	return poll(&p, 1, timeout_ms) == 1 ? 0 : -1;
 }
 
-SSL *
-tls_accept(SSL_CTX *ctx, int fd, int timeout_ms, const unsigned char *sid_ctx, unsigned sid_len)
+static SSL *
+accept_with(SSL_CTX *ctx, int fd, int timeout_ms, const unsigned char *sid_ctx, unsigned sid_len,
+            int tickets)
 {
 	SSL *ssl = SSL_new(ctx);
 	int rc;
 
 	if (ssl == NULL || SSL_set_fd(ssl, fd) != 1 ||
+	    (!tickets && SSL_set_num_tickets(ssl, 0) != 1) ||
 	    (sid_ctx != NULL && SSL_set_session_id_context(ssl, sid_ctx, sid_len) != 1)) {
 		SSL_free(ssl);
 		return NULL;
@@ -114,6 +116,22 @@ tls_accept(SSL_CTX *ctx, int fd, int timeout_ms, const unsigned char *sid_ctx, u
 	return ssl;
 }
 
+SSL *
+tls_accept(SSL_CTX *ctx, int fd, int timeout_ms, const unsigned char *sid_ctx, unsigned sid_len)
+{
+	return accept_with(ctx, fd, timeout_ms, sid_ctx, sid_len, 1);
+}
+
+SSL *
+tls_accept_data(SSL_CTX *ctx, int fd, int timeout_ms, const unsigned char *sid_ctx,
+                unsigned sid_len)
+{
+	/* TLS 1.3 sends session tickets after every handshake; a data
+	 * connection never needs one, and some clients (GnuTLS in lftp) drop
+	 * an upload when one arrives in the middle of it. */
+	return accept_with(ctx, fd, timeout_ms, sid_ctx, sid_len, 0);
+}
+
 ssize_t
 tls_read(SSL *ssl, void *buf, size_t len)
 {
@@ -131,6 +149,8 @@ tls_read(SSL *ssl, void *buf, size_t len)
 		case SSL_ERROR_WANT_WRITE:
 			if (tls_wait(ssl, SSL_get_fd(ssl), rc, -1) == 0)
 				continue;
+			log_msg(LOG_NOTICE, "TLS read: waiting failed: %s (%d)", strerror(errno),
+			        SSL_get_error(ssl, rc));
 			return -1;
 		case SSL_ERROR_SYSCALL: /* errno says why: a reset, a timeout */
 			ERR_clear_error();

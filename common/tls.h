@@ -21,6 +21,9 @@ void tls_ctx_free(SSL_CTX *ctx);
  * session context sid_ctx (NULL: none); NULL on failure (logged). */
 SSL *tls_accept(SSL_CTX *ctx, int fd, int timeout_ms, const unsigned char *sid_ctx,
                 unsigned sid_len);
+/* The same for an FTP data connection: no session tickets are issued. */
+SSL *tls_accept_data(SSL_CTX *ctx, int fd, int timeout_ms, const unsigned char *sid_ctx,
+                     unsigned sid_len);
 /* read/write semantics: >0 bytes, 0 orderly close, -1 error. */
 ssize_t tls_read(SSL *ssl, void *buf, size_t len);
 ssize_t tls_write(SSL *ssl, const void *buf, size_t len);

@@ -349,6 +349,11 @@ transfer_wait(struct ftp_session *s, const char *opening)
 done:
 	while (waitpid(s->dtp_pid, &status, 0) < 0 && errno == EINTR)
 		;
+	if (!aborted && result == DTP_EV_NETFAIL &&
+	    !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		log_msg(LOG_ERR, "the DTP ended without a report (%s %d)",
+		        WIFSIGNALED(status) ? "signal" : "exit",
+		        WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	close(s->dtp_fd);
 	s->dtp_fd = -1;
 	s->dtp_pid = 0;

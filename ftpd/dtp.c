@@ -345,8 +345,8 @@ report(int fd, enum dtp_event ev)
 static enum dtp_event
 data_tls(struct ftp_session *s, struct dtp_io *io)
 {
-	io->ssl = tls_accept(ftp_tls_ctx, io->fd, (int)opt.data_connection_timeout * 1000,
-	                     s->sid_ctx, sizeof(s->sid_ctx));
+	io->ssl = tls_accept_data(ftp_tls_ctx, io->fd, (int)opt.data_connection_timeout * 1000,
+	                          s->sid_ctx, sizeof(s->sid_ctx));
 	if (io->ssl == NULL)
 		return DTP_EV_TLSFAIL;
 	if (opt.require_ssl_reuse && !tls_reused(io->ssl)) {
