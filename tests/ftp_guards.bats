@@ -6,26 +6,15 @@
 
 setup_file() {
 	[ "$(id -u)" -eq 0 ] || return 0
-	TUSER=postel-g$$
-	TPASS="pw-$$-Secret"
-	useradd -m -s /bin/sh "$TUSER"
-	printf '%s:%s\n' "$TUSER" "$TPASS" | chpasswd
-	THOME=$(getent passwd "$TUSER" | cut -d: -f6)
-	chown root:root "$THOME"
-	chmod 755 "$THOME"
+	load lib/common
+	pam_user_add ftpg
 	head -c 600000 /dev/urandom >"$THOME/six.bin"
 	chmod 644 "$THOME/six.bin"
-	PAMSVC=postel-test-ftpg-$$
-	printf 'auth required pam_unix.so\naccount required pam_unix.so\n' >"/etc/pam.d/$PAMSVC"
-	export TUSER TPASS THOME PAMSVC
 }
 
 teardown_file() {
-	[ -n "${PAMSVC:-}" ] && rm -f "/etc/pam.d/$PAMSVC"
-	if [ -n "${TUSER:-}" ]; then
-		userdel -r "$TUSER" 2>/dev/null || userdel "$TUSER" 2>/dev/null || true
-		[ -n "${THOME:-}" ] && rm -rf "$THOME"
-	fi
+	load lib/common
+	pam_user_remove
 }
 
 setup() {

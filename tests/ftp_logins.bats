@@ -5,19 +5,12 @@
 
 setup_file() {
 	[ "$(id -u)" -eq 0 ] || return 0
-	TUSER=postel-t$$
-	TPASS="pw-$$-Secret"
-	useradd -m -s /bin/sh "$TUSER"
-	printf '%s:%s\n' "$TUSER" "$TPASS" | chpasswd
-	THOME=$(getent passwd "$TUSER" | cut -d: -f6)
 	# a chroot root the user cannot write, with a writable subdir
-	chown root:root "$THOME"
-	chmod 755 "$THOME"
+	load lib/common
+	pam_user_add ftpd
 	mkdir -p "$THOME/files"
 	chown "$TUSER:" "$THOME/files"
 	echo "home file" >"$THOME/home.txt"
-	PAMSVC=postel-test-ftpd-$$
-	printf 'auth required pam_unix.so\naccount required pam_unix.so\n' >"/etc/pam.d/$PAMSVC"
 	# the virtual users' Berkeley DB
 	VDIR=$(mktemp -d /tmp/postel-vusers.XXXXXX)
 	chmod 755 "$VDIR"
@@ -27,17 +20,14 @@ setup_file() {
 	VPAMSVC=postel-test-ftpd-virt-$$
 	printf 'auth required pam_userdb.so db=%s\naccount required pam_userdb.so db=%s\n' \
 		"$VDIR/users" "$VDIR/users" >"/etc/pam.d/$VPAMSVC"
-	export TUSER TPASS THOME PAMSVC VDIR VPAMSVC
+	export VDIR VPAMSVC
 }
 
 teardown_file() {
-	[ -n "${PAMSVC:-}" ] && rm -f "/etc/pam.d/$PAMSVC"
 	[ -n "${VPAMSVC:-}" ] && rm -f "/etc/pam.d/$VPAMSVC"
 	[ -n "${VDIR:-}" ] && rm -rf "$VDIR"
-	if [ -n "${TUSER:-}" ]; then
-		userdel -r "$TUSER" 2>/dev/null || userdel "$TUSER" 2>/dev/null || true
-		[ -n "${THOME:-}" ] && rm -rf "$THOME"
-	fi
+	load lib/common
+	pam_user_remove
 }
 
 setup() {

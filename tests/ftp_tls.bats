@@ -14,28 +14,17 @@ setup_file() {
 	export CERT_DIR
 	[ "$(id -u)" -eq 0 ] || return 0
 	# a local user for the force_local_*_ssl tests (as in ftp_logins.bats)
-	TUSER=postel-s$$
-	TPASS="pw-$$-Secret"
-	useradd -m -s /bin/sh "$TUSER"
-	printf '%s:%s\n' "$TUSER" "$TPASS" | chpasswd
-	THOME=$(getent passwd "$TUSER" | cut -d: -f6)
-	chown root:root "$THOME"
-	chmod 755 "$THOME"
+	load lib/common
+	pam_user_add ftps
 	mkdir -p "$THOME/files"
 	chown "$TUSER:" "$THOME/files"
 	echo "home file" >"$THOME/home.txt"
-	PAMSVC=postel-test-ftps-$$
-	printf 'auth required pam_unix.so\naccount required pam_unix.so\n' >"/etc/pam.d/$PAMSVC"
-	export TUSER TPASS THOME PAMSVC
 }
 
 teardown_file() {
 	[ -n "${CERT_DIR:-}" ] && rm -rf "$CERT_DIR"
-	[ -n "${PAMSVC:-}" ] && rm -f "/etc/pam.d/$PAMSVC"
-	if [ -n "${TUSER:-}" ]; then
-		userdel -r "$TUSER" 2>/dev/null || userdel "$TUSER" 2>/dev/null || true
-		[ -n "${THOME:-}" ] && rm -rf "$THOME"
-	fi
+	load lib/common
+	pam_user_remove
 }
 
 setup() {

@@ -267,3 +267,36 @@ postel_teardown() {
 	POSTEL_DIRS=()
 	return "$status"
 }
+
+# pam_user_add TAG [nohome]: as root, a system user postel-TAG<pid> with the
+# password TPASS (default pw-<pid>-Secret; set it first for another) and a
+# pam_unix service /etc/pam.d/postel-test-TAG-<pid>. With a home (the FTP
+# tests' chroot) THOME is root-owned 0755, as ftpd wants a chroot root.
+# Exports TUSER TPASS PAMSVC (and THOME). pam_user_remove undoes it.
+pam_user_add() {
+	local tag=$1 home=${2:-home}
+	TUSER=postel-$tag$$
+	TPASS=${TPASS:-pw-$$-Secret}
+	if [ "$home" = nohome ]; then
+		useradd -M -s /usr/sbin/nologin "$TUSER"
+	else
+		useradd -m -s /bin/sh "$TUSER"
+		THOME=$(getent passwd "$TUSER" | cut -d: -f6)
+		chown root:root "$THOME"
+		chmod 755 "$THOME"
+		export THOME
+	fi
+	printf '%s:%s\n' "$TUSER" "$TPASS" | chpasswd
+	PAMSVC=postel-test-$tag-$$
+	printf 'auth required pam_unix.so\naccount required pam_unix.so\n' >"/etc/pam.d/$PAMSVC"
+	export TUSER TPASS PAMSVC
+}
+
+pam_user_remove() {
+	[ -n "${PAMSVC:-}" ] && rm -f "/etc/pam.d/$PAMSVC"
+	if [ -n "${TUSER:-}" ]; then
+		userdel -r "$TUSER" 2>/dev/null || userdel "$TUSER" 2>/dev/null || true
+		[ -n "${THOME:-}" ] && rm -rf "$THOME"
+	fi
+	return 0
+}

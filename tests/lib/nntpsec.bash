@@ -18,21 +18,16 @@ nntpsec_setup_file() {
 	"$BATS_TEST_DIRNAME/../scripts/mkcert" "$CERT_DIR"
 	export CERT_DIR
 	[ "$(id -u)" -eq 0 ] || return 0
-	TUSER=postel-n$$
+	# A space in the password: AUTHINFO PASS takes the rest of the line.
 	TPASS="pw $$-Secret"
-	useradd -M -s /usr/sbin/nologin "$TUSER"
-	printf '%s:%s\n' "$TUSER" "$TPASS" | chpasswd
-	PAMSVC=postel-test-nntpd-$$
-	printf 'auth required pam_unix.so\naccount required pam_unix.so\n' >"/etc/pam.d/$PAMSVC"
-	export TUSER TPASS PAMSVC
+	load lib/common
+	pam_user_add nntpd nohome
 }
 
 nntpsec_teardown_file() {
 	[ -n "${CERT_DIR:-}" ] && rm -rf "$CERT_DIR"
-	[ -n "${PAMSVC:-}" ] && rm -f "/etc/pam.d/$PAMSVC"
-	if [ -n "${TUSER:-}" ]; then
-		userdel "$TUSER" 2>/dev/null || true
-	fi
+	load lib/common
+	pam_user_remove
 }
 
 need_pam() {
