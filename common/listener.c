@@ -91,12 +91,36 @@ listener_addr_port(const struct sockaddr_storage *ss)
 	return ntohs(((const struct sockaddr_in *)ss)->sin_port);
 }
 
+/* Once a port is open a client (or an admin's SIGHUP) may come: from the
+ * first bind on, signals only set flags, which the accept loop reads. */
+static void
+catch_signals(void)
+{
+	static int done;
+	struct sigaction sa;
+
+	if (done)
+		return;
+	done = 1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 int
 listener_bind(struct listener *l, const char *addr, unsigned port, int tag, struct buffer *err)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int fd, on = 1;
+
+	catch_signals();
 
 	if (l->nfds == LISTENER_MAX_SOCKETS) {
 		buffer_printf(err, "too many listening sockets");
@@ -445,18 +469,9 @@ void
 listener_run(struct listener *l)
 {
 	struct pollfd pfd[LISTENER_MAX_SOCKETS + PENDING_MAX];
-	struct sigaction sa;
 	sigset_t block, old;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGCHLD, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	catch_signals();
 	sigemptyset(&block);
 	sigaddset(&block, SIGCHLD);
 	sigaddset(&block, SIGTERM);
@@ -531,6 +546,7 @@ listener_adopt_systemd(struct listener *l)
 	struct vector v = VECTOR_INIT;
 	uint64_t n, p;
 
+	catch_signals();
 	if (pid == NULL || fds == NULL || number_parse(pid, 1, UINT32_MAX, &p) < 0 ||
 	    (pid_t)p != getpid() || number_parse(fds, 1, LISTENER_MAX_SOCKETS, &n) < 0)
 		return 0;
