@@ -1,8 +1,10 @@
 # Postel: make | make test | make run | make bench | make install DESTDIR= PREFIX=
 #
-# Every .c in common/ goes into libpostel.a; every .c in ftpd/ and nntpd/
-# except the program mains goes into that daemon's library, so unit tests
-# and fuzz targets link the same objects the daemons run.
+# Every .c under common/ goes into libpostel.a; every .c under ftpd/ and
+# nntpd/ except the program mains goes into that daemon's library, so unit
+# tests and fuzz targets link the same objects the daemons run. Includes are
+# written from the top of the tree ("common/core/buffer.h"), so a path says
+# which role's folder a header belongs to (scripts/checklayout reads them).
 
 CC      ?= cc
 SAN     ?=
@@ -19,16 +21,16 @@ SANLIBS  =
 endif
 CFLAGS  ?= -O2 -g
 WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
-CPPFLAGS += -D_GNU_SOURCE -Icommon -DSYSCONFDIR='"$(SYSCONFDIR)"'
+CPPFLAGS += -D_GNU_SOURCE -I. -DSYSCONFDIR='"$(SYSCONFDIR)"'
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) -MMD -MP
 LDLIBS  = -lcap -lpam -lseccomp -lssl -lcrypto -lz $(SANLIBS)
 PREFIX  ?= /usr/local
 SYSCONFDIR ?= $(PREFIX)/etc/postel
 DESTDIR ?=
 
-COMMON_SRC = $(wildcard common/*.c)
-FTPD_SRC   = $(filter-out ftpd/main.c,$(wildcard ftpd/*.c))
-NNTPD_SRC  = $(filter-out nntpd/main.c nntpd/nntpctl.c,$(wildcard nntpd/*.c))
+COMMON_SRC = $(wildcard common/*/*.c)
+FTPD_SRC   = $(filter-out ftpd/main.c,$(wildcard ftpd/*.c ftpd/*/*.c))
+NNTPD_SRC  = $(filter-out nntpd/main.c nntpd/tools/%,$(wildcard nntpd/*.c nntpd/*/*.c))
 UNIT_SRC   = $(wildcard tests/unit/*-t.c)
 BENCH_SRC  = $(wildcard tests/bench/*.c)
 
@@ -59,17 +61,17 @@ $(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIBPOSTEL): $(call obj,$(COMMON_SRC))
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 $(LIBFTP): $(call obj,$(FTPD_SRC))
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 $(LIBNNTP): $(call obj,$(NNTPD_SRC))
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/ftpd: $(BUILD)/obj/ftpd/main.o $(LIBFTP) $(LIBPOSTEL)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/nntpd: $(BUILD)/obj/nntpd/main.o $(LIBNNTP) $(LIBPOSTEL)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/nntpctl: $(BUILD)/obj/nntpd/nntpctl.o $(LIBNNTP) $(LIBPOSTEL)
+$(BUILD)/nntpctl: $(BUILD)/obj/nntpd/tools/nntpctl.o $(LIBNNTP) $(LIBPOSTEL)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	@mkdir -p $(dir $@)
@@ -106,7 +108,7 @@ bench:
 	scripts/bench
 
 format:
-	clang-format -i common/*.[ch] ftpd/*.[ch] nntpd/*.[ch] tests/unit/*.[ch]
+	clang-format -i $(wildcard common/*/*.[ch] ftpd/*.[ch] ftpd/*/*.[ch] nntpd/*.[ch] nntpd/*/*.[ch]) tests/unit/*.[ch]
 
 install: all
 	scripts/install "$(DESTDIR)" "$(PREFIX)" "$(BUILD)"

@@ -1,6 +1,6 @@
 /* ftpaddr: PORT/EPRT parsing, PASV/EPSV replies, address comparison for the
  * bounce and port-theft checks, and the MDTM/MFMT time syntax. */
-#include "ftpaddr.h"
+#include "ftpd/ftpaddr.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -10,8 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "number.h"
-#include "vector.h"
+#include "common/core/number.h"
+#include "common/core/vector.h"
 
 /* Longest EPRT argument worth looking at: an IPv6 text address is at most
  * 45 bytes; anything far longer is junk. */

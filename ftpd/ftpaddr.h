@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "buffer.h"
+#include "common/core/buffer.h"
 
 enum ftpaddr_result {
 	FTPADDR_OK = 0,

@@ -1,5 +1,5 @@
 /* ftpd main: command line, configuration, listening sockets, then the
- * listener's accept loop. Sessions start in session.c. */
+ * listener's accept loop. Each session starts in monitor/monitor.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,15 +7,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon.h"
-#include "listener.h"
-#include "log.h"
-#include "options.h"
-#include "paths.h"
-#include "sandbox.h"
-#include "session.h"
-#include "tls.h"
-#include "xmalloc.h"
+#include "common/core/log.h"
+#include "common/core/paths.h"
+#include "common/core/xmalloc.h"
+#include "common/io/tls.h"
+#include "common/priv/daemon.h"
+#include "common/priv/listener.h"
+#include "common/priv/sandbox.h"
+#include "ftpd/monitor/monitor.h"
+#include "ftpd/options.h"
+#include "ftpd/pi/commands.h"
 
 static struct daemon_args args;
 static struct listener lst;
@@ -59,7 +60,8 @@ reload(void)
 	if (daemon_load(ftpd_options_table, &args) < 0 || (opt.ssl_enable && make_tls() < 0))
 		return -1;
 	apply_limits();
-	session_prepare();
+	monitor_prepare();
+	data_prepare();
 	return 0;
 }
 
@@ -114,7 +116,8 @@ main(int argc, char **argv)
 	if (args.status)
 		return daemon_signal_status(opt.pid_file);
 	check_empty_dir();
-	session_prepare();
+	monitor_prepare();
+	data_prepare();
 	if (args.inetd) {
 		lst.session = ftp_session;
 		if (!args.foreground)

@@ -1,11 +1,11 @@
 /* options: one row per key: name, type, variable, default, range, and the
  * line the man page prints. ftpd.conf(5) is generated from this table. */
-#include "options.h"
+#include "ftpd/options.h"
 
 #include <stddef.h>
 
-#include "paths.h"
-#include "proxy.h"
+#include "common/core/paths.h"
+#include "common/io/proxy.h"
 
 struct ftpd_options opt;
 

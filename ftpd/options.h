@@ -3,7 +3,7 @@
 #ifndef FTPD_OPTIONS_H
 #define FTPD_OPTIONS_H
 
-#include "conf.h"
+#include "common/core/conf.h"
 
 struct ftpd_options {
 	char *listen_address, *listen_address6;

@@ -1,14 +1,15 @@
-/* session: one FTP session's state, shared by the monitor (which forks the
- * workers) and the protocol interpreter (which runs in them). */
+/* session: one FTP session's state and the two entry points where the
+ * roles meet: the listener starts the monitor (monitor/), the monitor forks
+ * each worker (pi/). Neither role's code includes the other's headers. */
 #ifndef FTPD_SESSION_H
 #define FTPD_SESSION_H
 
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#include "fs.h"
-#include "netio.h"
-#include "tls.h"
+#include "common/io/netio.h"
+#include "common/io/tls.h"
+#include "ftpd/pi/fs.h"
 
 enum login_kind { LOGIN_NONE, LOGIN_ANON, LOGIN_LOCAL, LOGIN_GUEST };
 
@@ -48,7 +49,7 @@ struct ftp_session {
 	unsigned idle_timeout;
 
 	/* TLS (RFC 4217). The control channel's TLS lives in the pre-login
-	 * worker, which becomes a relay after login (see session.c). */
+	 * worker, which becomes a relay after login (see monitor/monitor.c). */
 	int implicit_tls;          /* accepted on the implicit FTPS listener */
 	int tls;                   /* control channel encrypted */
 	int pbsz, prot_p;          /* PBSZ 0 seen; PROT P in force */
@@ -62,29 +63,17 @@ struct ftp_session {
 	const char *transfer; /* "RETR /path" while one runs (status lines) */
 };
 
-/* The TLS context (NULL without ssl_enable), made before any session so
- * every process of a session shares its ticket keys. */
+/* The TLS context (NULL without ssl_enable), made by main.c before any
+ * session so every process of a session shares its ticket keys. */
 extern SSL_CTX *ftp_tls_ctx;
 
-/* In the listener, at start and on SIGHUP: what every session would
- * otherwise look up itself (accounts, names for listings). */
-void session_prepare(void);
-/* The listener's session entry point (runs the monitor). */
+struct sandbox_id;
+/* The listener's session entry point: runs the monitor (monitor/). */
 void ftp_session(int fd, const struct sockaddr_storage *peer, int tag);
-
-/* Worker -> monitor requests (each returns 0 on PS_OK, -1 otherwise). */
-/* PASS: ask the monitor to log in; on refusal reason holds the text and
- * *fatal says the session must end. */
-int session_login(struct ftp_session *s, const char *user, const char *pass, int *fatal,
-                  struct buffer *reason);
-/* After a successful login: hand the unread input to the monitor and exit. */
-void session_handoff(struct ftp_session *s) __attribute__((noreturn));
-/* A socket bound to ftp_data_port for an active connection to target. */
-int session_bind_data(struct ftp_session *s, const struct sockaddr_storage *target);
-/* Give an upload to chown_username. */
-int session_chown(struct ftp_session *s, int fd);
-
-/* The protocol interpreter: serve until QUIT or the connection ends. */
-void pi_run(struct ftp_session *s);
+/* In a child the monitor forked: enter the sandbox as id (the pre-login
+ * identity, or the logged-in user when postlogin) and run the protocol
+ * interpreter (pi/worker.c) until the session ends. */
+void ftp_worker(struct ftp_session *s, struct sandbox_id *id, int postlogin)
+    __attribute__((noreturn));
 
 #endif

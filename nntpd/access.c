@@ -1,14 +1,14 @@
 /* access: address rules matched by prefix on the binary address, so
  * v4-mapped IPv6 peers match IPv4 rules; user rules by a wildmat on the
  * name PAM settled on. */
-#include "access.h"
+#include "nntpd/access.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "cidr.h"
-#include "wildmat.h"
-#include "xmalloc.h"
+#include "common/core/cidr.h"
+#include "common/core/wildmat.h"
+#include "common/core/xmalloc.h"
 
 #define USER_PREFIX "user:"
 
@@ -159,4 +159,42 @@ access_result_free(struct access_result *r)
 	free(r->groups);
 	free(r->post_groups);
 	r->groups = r->post_groups = NULL;
+}
+
+/* peer= rules: who may feed relayed articles. */
+
+#define USER_PREFIX "user:"
+
+const char *
+access_check_peer_rule(const char *rule)
+{
+	struct cidr c;
+
+	if (strncmp(rule, USER_PREFIX, strlen(USER_PREFIX)) == 0)
+		return rule[strlen(USER_PREFIX)] != '\0' ? NULL : "expected user:NAME";
+	if (strpbrk(rule, " \t") != NULL || cidr_parse(rule, strlen(rule), &c) < 0)
+		return "expected an address, address/prefix or user:NAME";
+	return NULL;
+}
+
+int
+access_is_peer(const struct vector *peers, const struct sockaddr_storage *addr, const char *user)
+{
+	struct addr_key key;
+	struct cidr c;
+
+	addr_key_of(addr, &key);
+	for (size_t i = 0; i < peers->count; i++) {
+		const char *r = peers->strings[i];
+
+		/* SECURITY: only configured peers may inject relayed
+		 * articles (they skip the posting rules and keep their Path). */
+		if (strncmp(r, USER_PREFIX, strlen(USER_PREFIX)) == 0) {
+			if (user != NULL && wildmat_match(user, r + strlen(USER_PREFIX)))
+				return 1;
+		} else if (cidr_parse(r, strlen(r), &c) == 0 && cidr_match(&c, &key)) {
+			return 1;
+		}
+	}
+	return 0;
 }

@@ -5,7 +5,7 @@
 
 #include <sys/socket.h>
 
-#include "vector.h"
+#include "common/core/vector.h"
 
 struct access_result {
 	int can_read, can_post;
@@ -26,5 +26,11 @@ int access_lookup_user(const struct vector *rules, const char *user, struct acce
 /* Whether any rule is a user rule (logging in may give access). */
 int access_has_user_rules(const struct vector *rules);
 void access_result_free(struct access_result *r);
+
+/* A peer= rule's syntax ("address[/prefix]" or "user:NAME"); NULL or why. */
+const char *access_check_peer_rule(const char *rule);
+/* Whether addr, or user once logged in (NULL: not yet), is a peer. */
+int access_is_peer(const struct vector *peers, const struct sockaddr_storage *addr,
+                   const char *user);
 
 #endif

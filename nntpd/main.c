@@ -12,17 +12,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon.h"
-#include "feed.h"
-#include "listener.h"
-#include "log.h"
-#include "options.h"
-#include "paths.h"
-#include "sandbox.h"
-#include "session.h"
-#include "tls.h"
-#include "writer.h"
-#include "xmalloc.h"
+#include "common/core/log.h"
+#include "common/core/paths.h"
+#include "common/core/xmalloc.h"
+#include "common/io/tls.h"
+#include "common/priv/daemon.h"
+#include "common/priv/listener.h"
+#include "common/priv/sandbox.h"
+#include "nntpd/feed/feed.h"
+#include "nntpd/monitor/monitor.h"
+#include "nntpd/options.h"
+#include "nntpd/writer/control.h"
+#include "nntpd/writer/writer.h"
 
 static struct daemon_args args;
 static struct listener lst;
@@ -80,7 +81,7 @@ reload(void)
 	if (daemon_load(nntpd_options_table, &args) < 0 || make_tls() < 0)
 		return -1;
 	apply_limits();
-	session_prepare();
+	monitor_prepare();
 	return 0;
 }
 
@@ -259,7 +260,7 @@ main(int argc, char **argv)
 		return 1;
 	if (args.status)
 		return daemon_signal_status(opt.pid_file);
-	session_prepare();
+	monitor_prepare();
 	if (args.inetd) {
 		/* The writer is the running daemon's (or nntpctl's); an inetd
 		 * session only reads and hands posts to it. */

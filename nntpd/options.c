@@ -1,15 +1,14 @@
 /* options: one row per key; nntpd.conf(5) is generated from this table. */
-#include "options.h"
+#include "nntpd/options.h"
 
 #include <stddef.h>
 #include <string.h>
 
-#include "access.h"
-#include "commands.h"
-#include "expire.h"
-#include "feed.h"
-#include "paths.h"
-#include "proxy.h"
+#include "common/core/paths.h"
+#include "common/io/proxy.h"
+#include "nntpd/access.h"
+#include "nntpd/feed/feed.h"
+#include "nntpd/store/expire.h"
 
 struct nntpd_options opt;
 
@@ -78,7 +77,7 @@ const struct conf_option nntpd_options_table[] = {
 	S(ssl_ciphers, "", "OpenSSL cipher list for TLS 1.2 (empty: OpenSSL's defaults)."),
 	U(implicit_ssl_port, "563", 0, 65535,
 	  "Port of the implicit TLS (NNTPS) listener, when ssl_cert_file is set; 0: none."),
-	L(peer, "", peer_check_rule,
+	L(peer, "", access_check_peer_rule,
 	  "Peer allowed to feed articles with IHAVE and MODE STREAM (repeatable): an address, "
 	  "address/prefix, or user:NAME (NAME a wildmat) for a user logged in with AUTHINFO."),
 	L(feed, "", feed_check_rule,

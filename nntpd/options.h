@@ -2,8 +2,8 @@
 #ifndef NNTPD_OPTIONS_H
 #define NNTPD_OPTIONS_H
 
-#include "conf.h"
-#include "vector.h"
+#include "common/core/conf.h"
+#include "common/core/vector.h"
 
 struct nntpd_options {
 	char *listen_address, *listen_address6;

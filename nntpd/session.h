@@ -1,12 +1,13 @@
-/* session: one NNTP reader/peer session: the monitor (privileged, answers
- * AUTHINFO through PAM) and the sandboxed worker that runs the commands. */
+/* session: one NNTP reader/peer session's state and the two entry points
+ * where the roles meet: the listener starts the monitor (monitor/), the
+ * monitor forks the sandboxed worker (session/). */
 #ifndef NNTPD_SESSION_H
 #define NNTPD_SESSION_H
 
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "netio.h"
+#include "common/io/netio.h"
 
 struct spool_reader;
 
@@ -42,16 +43,11 @@ struct nntp_session {
 	char *pathhost;          /* for recommended Message-IDs */
 };
 
-/* In the listener, at start and on SIGHUP: look up nopriv_user once. */
-void session_prepare(void);
-/* The listener's session entry point (runs the monitor). */
+struct sandbox_id;
+/* The listener's session entry point: runs the monitor (monitor/). */
 void nntp_session(int fd, const struct sockaddr_storage *peer, int tag);
-/* The command loop (commands.c), in the sandboxed worker. */
-void commands_run(struct nntp_session *s);
-/* Fill can_read/can_post/read_groups/post_groups from the access rules. */
-void session_access(struct nntp_session *s);
-/* AUTHINFO through the monitor: 0 with s->user set, or -1 (*fatal: the
- * monitor ends the session after max_login_fails). */
-int session_login(struct nntp_session *s, const char *user, const char *pass, int *fatal);
+/* In the child the monitor forked: enter the sandbox as id (mon: the
+ * worker's end of the monitor channel) and run the command loop. */
+void nntp_worker(struct nntp_session *s, int mon, struct sandbox_id *id) __attribute__((noreturn));
 
 #endif

@@ -41,10 +41,10 @@ hold() {
 	return 1
 }
 
-# expected_monitor_caps: CapEff mask of monitor_caps[] in common/sandbox.c,
+# expected_monitor_caps: CapEff mask of monitor_caps[] in common/priv/sandbox.c,
 # with the numbers from the kernel's capability.h.
 expected_monitor_caps() {
-	python3 - "$POSTEL_ROOT/common/sandbox.c" /usr/include/linux/capability.h <<'EOF'
+	python3 - "$POSTEL_ROOT/common/priv/sandbox.c" /usr/include/linux/capability.h <<'EOF'
 import re, sys
 src = re.sub(r"/\*.*?\*/", "", open(sys.argv[1]).read(), flags=re.S)
 body = re.search(r"monitor_caps\[\]\s*=\s*\{(.*?)\};", src, re.S).group(1)

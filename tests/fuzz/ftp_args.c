@@ -5,9 +5,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "fs.h"
-#include "ftpaddr.h"
-#include "listing.h"
+#include "ftpd/dtp/listing.h"
+#include "ftpd/ftpaddr.h"
+#include "ftpd/pi/fs.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "article.h"
-#include "overview.h"
+#include "nntpd/store/article.h"
+#include "nntpd/store/overview.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

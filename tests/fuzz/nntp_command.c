@@ -8,13 +8,13 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "commands.h"
-#include "conf.h"
-#include "options.h"
-#include "session.h"
-#include "spool.h"
-#include "writer.h"
-#include "xmalloc.h"
+#include "common/core/conf.h"
+#include "common/core/xmalloc.h"
+#include "nntpd/options.h"
+#include "nntpd/session.h"
+#include "nntpd/session/commands.h"
+#include "nntpd/store/spool.h"
+#include "nntpd/writer/writer.h"
 
 static struct nntp_session sess;
 

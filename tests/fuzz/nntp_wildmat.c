@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wildmat.h"
+#include "common/core/wildmat.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

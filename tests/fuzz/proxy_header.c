@@ -2,7 +2,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "proxy.h"
+#include "common/io/proxy.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

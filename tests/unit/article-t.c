@@ -7,12 +7,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../nntpd/article.h"
-#include "../../nntpd/spool.h"
-#include "../../nntpd/writer.h"
-#include "buffer.h"
+#include "common/core/buffer.h"
+#include "common/core/xmalloc.h"
+#include "nntpd/store/article.h"
+#include "nntpd/store/spool.h"
+#include "nntpd/writer/writer.h"
 #include "tap.h"
-#include "xmalloc.h"
 
 #define HOST "news.example"
 

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf.h"
+#include "common/core/conf.h"
 #include "tap.h"
 
 static int b_flag;

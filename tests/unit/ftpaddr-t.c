@@ -4,8 +4,8 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "../../ftpd/ftpaddr.h"
-#include "buffer.h"
+#include "common/core/buffer.h"
+#include "ftpd/ftpaddr.h"
 #include "tap.h"
 
 static void

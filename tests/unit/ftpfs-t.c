@@ -8,10 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../ftpd/fs.h"
-#include "buffer.h"
+#include "common/core/buffer.h"
+#include "common/core/xmalloc.h"
+#include "ftpd/pi/fs.h"
 #include "tap.h"
-#include "xmalloc.h"
 
 static char *base; /* temp dir: base/outside/secret, base/root/... */
 

@@ -10,10 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../ftpd/listing.h"
-#include "buffer.h"
+#include "common/core/buffer.h"
+#include "common/core/xmalloc.h"
+#include "ftpd/dtp/listing.h"
 #include "tap.h"
-#include "xmalloc.h"
 
 /* 2023-11-14 22:13:20 UTC */
 #define NOW 1700000000L

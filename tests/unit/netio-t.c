@@ -7,7 +7,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "netio.h"
+#include "common/io/netio.h"
 #include "tap.h"
 
 static int sv[2];

@@ -8,11 +8,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../nntpd/overview.h"
-#include "../../nntpd/reader.h"
-#include "buffer.h"
+#include "common/core/buffer.h"
+#include "common/core/xmalloc.h"
+#include "nntpd/store/overview.h"
+#include "nntpd/store/reader.h"
 #include "tap.h"
-#include "xmalloc.h"
 
 static void
 range(const char *s, int rc, uint64_t lo, uint64_t hi)

@@ -15,14 +15,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../nntpd/active.h"
-#include "../../nntpd/overview.h"
-#include "../../nntpd/spool.h"
-#include "../../nntpd/storeformat.h"
-#include "../../nntpd/writer.h"
-#include "buffer.h"
+#include "common/core/buffer.h"
+#include "common/core/xmalloc.h"
+#include "nntpd/store/active.h"
+#include "nntpd/store/overview.h"
+#include "nntpd/store/spool.h"
+#include "nntpd/store/storeformat.h"
+#include "nntpd/writer/writer.h"
 #include "tap.h"
-#include "xmalloc.h"
 
 #define HOST "news.example"
 

@@ -1,8 +1,8 @@
 /* wildmat-t: RFC 3977 section 4 wildmat, single patterns and lists. */
 #include <string.h>
 
+#include "common/core/wildmat.h"
 #include "tap.h"
-#include "../../nntpd/wildmat.h"
 
 static void
 m(const char *text, const char *pat, int want)

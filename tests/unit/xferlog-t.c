@@ -5,8 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../ftpd/xferlog.h"
-#include "buffer.h"
+#include "common/core/buffer.h"
+#include "ftpd/dtp/xferlog.h"
 #include "tap.h"
 
 static void

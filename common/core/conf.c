@@ -1,0 +1,375 @@
+/* conf: parse into a staging copy first and commit only when every line
+ * is good, so a SIGHUP with a broken file leaves the old config running. */
+#include "common/core/conf.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/core/number.h"
+#include "common/core/xmalloc.h"
+
+#define CONF_MAX_LINE 4096
+
+struct staged {
+	char *text;         /* scalar value */
+	struct vector list; /* CONF_LIST values */
+	int set;            /* given by file or -o */
+};
+
+static size_t
+table_len(const struct conf_option *t)
+{
+	size_t n = 0;
+
+	while (t[n].name != NULL)
+		n++;
+	return n;
+}
+
+static const struct conf_option *
+find(const struct conf_option *t, const char *key, size_t *idx)
+{
+	for (size_t i = 0; t[i].name != NULL; i++)
+		if (strcmp(t[i].name, key) == 0) {
+			*idx = i;
+			return &t[i];
+		}
+	return NULL;
+}
+
+static int
+parse_bool(const char *v, int *out)
+{
+	static const char *yes[] = {"YES", "TRUE", "ON", "1"};
+	static const char *no[] = {"NO", "FALSE", "OFF", "0"};
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Validate one value; NULL if good, else a reason (maybe in scratch). */
+static const char *
+validate(const struct conf_option *o, const char *v, char *scratch, size_t n)
+{
+	uint64_t u;
+	int b;
+
+	switch (o->type) {
+	case CONF_BOOL:
+		if (parse_bool(v, &b) < 0)
+			return "expected YES or NO";
+		break;
+	case CONF_UINT:
+		if (number_parse(v, o->min, o->max, &u) < 0) {
+			snprintf(scratch, n, "expected a whole number from %llu to %llu",
+			         (unsigned long long)o->min, (unsigned long long)o->max);
+			return scratch;
+		}
+		break;
+	case CONF_OCTAL:
+		if (number_parse_octal(v, o->max, &u) < 0) {
+			snprintf(scratch, n, "expected an octal number up to %llo",
+			         (unsigned long long)o->max);
+			return scratch;
+		}
+		break;
+	case CONF_STRING:
+	case CONF_LIST:
+		break;
+	}
+	if (o->check != NULL && *v != '\0')
+		return o->check(v);
+	return NULL;
+}
+
+static void
+stage(const struct conf_option *o, struct staged *s, const char *v)
+{
+	if (o->type == CONF_LIST) {
+		/* Defaults of a list are replaced by the first explicit value. */
+		if (!s->set)
+			vector_clear(&s->list);
+		if (*v != '\0')
+			vector_add(&s->list, v);
+	} else {
+		free(s->text);
+		s->text = xstrdup(v);
+	}
+	s->set = 1;
+}
+
+/* One "key=value" line; errors go to errors with the given location. */
+static int
+apply_line(const struct conf_option *t, struct staged *st, char *line, const char *where,
+           struct buffer *errors)
+{
+	char *eq, *key, *val, *end, scratch[128];
+	const struct conf_option *o;
+	const char *why;
+	size_t idx;
+
+	key = line + strspn(line, " \t");
+	if (*key == '\0' || *key == '#')
+		return 0;
+	eq = strchr(key, '=');
+	if (eq == NULL) {
+		end = key + strcspn(key, " \t");
+		*end = '\0';
+		buffer_printf(errors, "%s: %s: expected key=value\n", where, key);
+		return 1;
+	}
+	*eq = '\0';
+	for (end = eq; end > key && (end[-1] == ' ' || end[-1] == '\t'); end--)
+		;
+	*end = '\0';
+	val = eq + 1 + strspn(eq + 1, " \t");
+	for (end = val + strlen(val); end > val && (end[-1] == ' ' || end[-1] == '\t'); end--)
+		;
+	*end = '\0';
+	o = find(t, key, &idx);
+	if (o == NULL) {
+		buffer_printf(errors, "%s: %s: unknown key\n", where, key);
+		return 1;
+	}
+	why = validate(o, val, scratch, sizeof(scratch));
+	if (why != NULL) {
+		buffer_printf(errors, "%s: %s: %s (got \"%s\")\n", where, key, why, val);
+		return 1;
+	}
+	stage(o, &st[idx], val);
+	return 0;
+}
+
+static int
+load_file(const struct conf_option *t, struct staged *st, const char *file, int required,
+          struct buffer *errors)
+{
+	char line[CONF_MAX_LINE + 2], where[4200];
+	unsigned lineno = 0;
+	int bad = 0;
+	FILE *f;
+
+	f = fopen(file, "r");
+	if (f == NULL) {
+		if (errno == ENOENT && !required)
+			return 0;
+		buffer_printf(errors, "%s: cannot open: %s\n", file, strerror(errno));
+		return 1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		size_t n = strlen(line);
+
+		lineno++;
+		snprintf(where, sizeof(where), "%s:%u", file, lineno);
+		if (n > 0 && line[n - 1] != '\n' && !feof(f)) {
+			int c;
+
+			buffer_printf(errors, "%s: line longer than %d bytes\n", where,
+			              CONF_MAX_LINE);
+			bad++;
+			while ((c = fgetc(f)) != EOF && c != '\n')
+				;
+			continue;
+		}
+		line[strcspn(line, "\r\n")] = '\0';
+		bad += apply_line(t, st, line, where, errors);
+	}
+	fclose(f);
+	return bad;
+}
+
+static void
+commit(const struct conf_option *o, struct staged *s)
+{
+	uint64_t u = 0;
+	int b = 0;
+
+	switch (o->type) {
+	case CONF_BOOL:
+		parse_bool(s->text, &b);
+		*(int *)o->var = b;
+		break;
+	case CONF_UINT:
+		number_parse(s->text, o->min, o->max, &u);
+		*(unsigned long *)o->var = (unsigned long)u;
+		break;
+	case CONF_OCTAL:
+		number_parse_octal(s->text, o->max, &u);
+		*(unsigned long *)o->var = (unsigned long)u;
+		break;
+	case CONF_STRING:
+		free(*(char **)o->var);
+		*(char **)o->var = s->text;
+		s->text = NULL;
+		break;
+	case CONF_LIST: {
+		struct vector *v = o->var;
+
+		vector_free(v);
+		*v = s->list;
+		memset(&s->list, 0, sizeof(s->list));
+		break;
+	}
+	}
+}
+
+/* Which keys the last successful load set explicitly, per table. */
+static const struct conf_option *set_table;
+static unsigned char *set_flags;
+
+int
+conf_load(const struct conf_option *t, const char *file, int file_required,
+          const struct vector *overrides, struct buffer *errors)
+{
+	size_t n = table_len(t);
+	struct staged *st = xcalloc(n, sizeof(*st));
+	int bad = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].type == CONF_LIST) {
+			if (t[i].def[0] != '\0')
+				vector_split(&st[i].list, t[i].def, ';');
+		} else
+			st[i].text = xstrdup(t[i].def);
+	}
+	if (file != NULL)
+		bad += load_file(t, st, file, file_required, errors);
+	for (size_t i = 0; overrides != NULL && i < overrides->count; i++) {
+		char where[64];
+		char *line = xstrdup(overrides->strings[i]);
+
+		snprintf(where, sizeof(where), "-o:%zu", i + 1);
+		bad += apply_line(t, st, line, where, errors);
+		free(line);
+	}
+	if (bad == 0) {
+		free(set_flags);
+		set_flags = xcalloc(n, 1);
+		set_table = t;
+		for (size_t i = 0; i < n; i++) {
+			set_flags[i] = (unsigned char)st[i].set;
+			commit(&t[i], &st[i]);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(st[i].text);
+		vector_free(&st[i].list);
+	}
+	free(st);
+	return bad;
+}
+
+int
+conf_is_set(const struct conf_option *t, const char *name)
+{
+	size_t idx;
+
+	if (t != set_table || find(t, name, &idx) == NULL)
+		return 0;
+	return set_flags[idx];
+}
+
+static void
+value_text(const struct conf_option *o, char *out, size_t n)
+{
+	switch (o->type) {
+	case CONF_BOOL:
+		snprintf(out, n, "%s", *(int *)o->var ? "YES" : "NO");
+		break;
+	case CONF_UINT:
+		snprintf(out, n, "%lu", *(unsigned long *)o->var);
+		break;
+	case CONF_OCTAL:
+		snprintf(out, n, "%03lo", *(unsigned long *)o->var);
+		break;
+	case CONF_STRING:
+		snprintf(out, n, "%s", *(char **)o->var);
+		break;
+	case CONF_LIST:
+		out[0] = '\0';
+		break;
+	}
+}
+
+void
+conf_dump(const struct conf_option *t, FILE *out)
+{
+	char v[4096];
+
+	for (size_t i = 0; t[i].name != NULL; i++) {
+		const char *mark = conf_is_set(t, t[i].name) ? "" : "  # default";
+
+		if (t[i].type == CONF_LIST) {
+			struct vector *l = t[i].var;
+
+			if (l->count == 0)
+				fprintf(out, "%s=%s\n", t[i].name, mark);
+			for (size_t j = 0; j < l->count; j++)
+				fprintf(out, "%s=%s%s\n", t[i].name, l->strings[j], mark);
+			continue;
+		}
+		value_text(&t[i], v, sizeof(v));
+		fprintf(out, "%s=%s%s\n", t[i].name, v, mark);
+	}
+}
+
+static void
+man_escape(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\e", out);
+		else if (*s == '-')
+			fputs("\\-", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+void
+conf_man(const struct conf_option *t, FILE *out)
+{
+	static const char *types[] = {"boolean", "number", "octal", "string", "repeatable"};
+
+	for (size_t i = 0; t[i].name != NULL; i++) {
+		fputs(".TP\n.B ", out);
+		man_escape(out, t[i].name);
+		fprintf(out, "\n(%s", types[t[i].type]);
+		if (t[i].type == CONF_UINT)
+			fprintf(out, ", %llu to %llu", (unsigned long long)t[i].min,
+			        (unsigned long long)t[i].max);
+		fputs("; default: ", out);
+		man_escape(out, t[i].def[0] ? t[i].def : "empty");
+		fputs(")\n", out);
+		man_escape(out, t[i].desc);
+		fputc('\n', out);
+	}
+}
+
+const char *
+conf_check_address(const char *v)
+{
+	unsigned char a[16];
+
+	if (inet_pton(AF_INET, v, a) == 1 || inet_pton(AF_INET6, v, a) == 1)
+		return NULL;
+	return "not a numeric IPv4 or IPv6 address";
+}
+
+const char *
+conf_check_abspath(const char *v)
+{
+	return v[0] == '/' ? NULL : "must be an absolute path";
+}

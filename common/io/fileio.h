@@ -1,0 +1,16 @@
+/* fileio: whole reads and writes, at a file offset or not, retrying short
+ * transfers and EINTR (the on-disk indexes and the line writer use them). */
+#ifndef POSTEL_FILEIO_H
+#define POSTEL_FILEIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* 0: all len bytes read; 1: end of file first; -1: error (errno). */
+int pread_full(int fd, void *buf, size_t len, uint64_t off);
+/* 0: all written; -1: error (errno). */
+int pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
+/* Write all of buf to fd (waiting out EAGAIN); 0, or -1 with errno. */
+int write_all(int fd, const void *buf, size_t len);
+
+#endif

@@ -1,0 +1,45 @@
+/* tls: OpenSSL 3 contexts (TLS 1.2+), handshakes, and reads/writes on a
+ * connection. The only file that includes OpenSSL headers for I/O. */
+#ifndef POSTEL_TLS_H
+#define POSTEL_TLS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "common/core/buffer.h"
+
+typedef struct ssl_ctx_st SSL_CTX;
+typedef struct ssl_st SSL;
+
+/* Server context from a PEM certificate chain and key. NULL and a reason
+ * in err on failure. ciphers may be NULL or "" for OpenSSL's defaults. */
+SSL_CTX *tls_server_ctx(const char *cert_file, const char *key_file, const char *ciphers,
+                        struct buffer *err);
+/* Free a context (NULL: nothing); sessions already started keep theirs. */
+void tls_ctx_free(SSL_CTX *ctx);
+/* Server handshake on fd within timeout_ms, resumable only within the
+ * session context sid_ctx (NULL: none); NULL on failure (logged). */
+SSL *tls_accept(SSL_CTX *ctx, int fd, int timeout_ms, const unsigned char *sid_ctx,
+                unsigned sid_len);
+/* The same for an FTP data connection: no session tickets are issued. */
+SSL *tls_accept_data(SSL_CTX *ctx, int fd, int timeout_ms, const unsigned char *sid_ctx,
+                     unsigned sid_len);
+/* read/write semantics: >0 bytes, 0 orderly close, -1 error. */
+ssize_t tls_read(SSL *ssl, void *buf, size_t len);
+ssize_t tls_write(SSL *ssl, const void *buf, size_t len);
+/* Whether decrypted bytes are already waiting inside OpenSSL. */
+int tls_pending(SSL *ssl);
+/* Send close_notify (best effort) and free. */
+void tls_close(SSL *ssl);
+/* Accept only this ALPN protocol when a client offers ALPN at all. */
+void tls_require_alpn(SSL_CTX *ctx, const char *proto);
+/* Whether the handshake resumed an earlier session. */
+int tls_reused(SSL *ssl);
+/* Whether the peer ended the stream with close_notify (after tls_read
+ * returned 0 or -1). */
+int tls_clean_close(SSL *ssl);
+/* Relay: decrypt from ssl to plain_fd and encrypt the other way until
+ * either side closes; then close_notify. */
+void tls_relay(SSL *ssl, int plain_fd);
+
+#endif

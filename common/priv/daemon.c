@@ -1,0 +1,202 @@
+/* daemon: shared start-up, so ftpd, nntpd and nntpctl take the same flags
+ * and report configuration errors the same way. */
+#include "common/priv/daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/core/log.h"
+#include "common/core/xmalloc.h"
+#include "common/priv/sandbox.h"
+
+static void
+usage(FILE *out, const char *prog, const char *default_conf)
+{
+	fprintf(out,
+	        "usage: %s [-DistTh] [-f config] [-o key=value]...\n"
+	        "  -f FILE       configuration file (default %s)\n"
+	        "  -o key=value  override one configuration key (repeatable)\n"
+	        "  -t            check the configuration and exit 0 (good) or 1 (bad)\n"
+	        "  -T            as -t, and print the effective configuration\n"
+	        "  -D            stay in the foreground and log to stderr\n"
+	        "  -i            inetd mode: serve one session on stdin/stdout\n"
+	        "  -s            log a status line per live session (SIGUSR1 to the daemon)\n"
+	        "  -h            this help\n",
+	        prog, default_conf);
+}
+
+void
+daemon_args(int argc, char **argv, const char *prog, const char *default_conf,
+            struct daemon_args *a)
+{
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	a->conf_file = default_conf;
+	while ((c = getopt(argc, argv, "f:o:tTDhMis")) != -1) {
+		switch (c) {
+		case 'f':
+			a->conf_file = optarg;
+			a->conf_given = 1;
+			break;
+		case 'o':
+			vector_add(&a->overrides, optarg);
+			break;
+		case 't':
+			a->test = 1;
+			break;
+		case 'T':
+			a->test = a->dump = 1;
+			break;
+		case 'D':
+			a->foreground = 1;
+			break;
+		case 'M':
+			a->man = 1;
+			break;
+		case 'i':
+			a->inetd = 1;
+			break;
+		case 's':
+			a->status = 1;
+			break;
+		case 'h':
+			usage(stdout, prog, default_conf);
+			exit(0);
+		default:
+			usage(stderr, prog, default_conf);
+			exit(2);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "%s: unexpected argument %s\n", prog, argv[optind]);
+		usage(stderr, prog, default_conf);
+		exit(2);
+	}
+}
+
+int
+daemon_load(const struct conf_option *table, const struct daemon_args *a)
+{
+	struct buffer err = BUFFER_INIT;
+	int bad = conf_load(table, a->conf_file, a->conf_given, &a->overrides, &err);
+
+	if (bad > 0) {
+		fputs(buffer_cstr(&err), stderr);
+		if (!log_to_stderr())
+			log_msg(LOG_ERR, "configuration: %s", buffer_cstr(&err));
+	}
+	buffer_free(&err);
+	return bad > 0 ? -1 : 0;
+}
+
+void
+daemon_checks(const struct conf_option *table, const struct daemon_args *a, int loaded)
+{
+	if (a->man) {
+		conf_man(table, stdout);
+		exit(0);
+	}
+	if (!a->test)
+		return;
+	if (loaded < 0)
+		exit(1);
+	if (a->dump)
+		conf_dump(table, stdout);
+	else
+		printf("%s: configuration OK\n", a->conf_file);
+	exit(0);
+}
+
+void
+daemon_detach(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid > 0)
+		_exit(0);
+	setsid();
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+void
+daemon_write_pid(const char *pid_file)
+{
+	FILE *f;
+
+	if (pid_file == NULL || pid_file[0] == '\0')
+		return;
+	f = fopen(pid_file, "w");
+	if (f == NULL) {
+		log_msg(LOG_ERR, "pid file %s: %s", pid_file, strerror(errno));
+		return;
+	}
+	fprintf(f, "%ld\n", (long)getpid());
+	fclose(f);
+}
+
+int
+daemon_signal_status(const char *pid_file)
+{
+	FILE *f = fopen(pid_file, "r");
+	long pid = 0;
+
+	if (f == NULL || fscanf(f, "%ld", &pid) != 1 || pid <= 1) {
+		fprintf(stderr, "%s: no running daemon's pid in it\n", pid_file);
+		if (f != NULL)
+			fclose(f);
+		return 1;
+	}
+	fclose(f);
+	if (kill((pid_t)pid, SIGUSR1) < 0) {
+		fprintf(stderr, "pid %ld: %s\n", pid, strerror(errno));
+		return 1;
+	}
+	printf("asked pid %ld for a status line per session; see its log\n", pid);
+	return 0;
+}
+
+void
+daemon_bind(struct listener *l, const char *const addrs[2], unsigned long port, int tag)
+{
+	struct buffer err = BUFFER_INIT;
+
+	for (int i = 0; i < 2; i++)
+		if (addrs[i][0] != '\0' &&
+		    listener_bind(l, addrs[i], (unsigned)port, tag, &err) < 0)
+			die("%s", buffer_cstr(&err));
+	buffer_free(&err);
+}
+
+void
+daemon_go(const char *ident, const struct conf_option *table, const struct daemon_args *a,
+          const char *pid_file)
+{
+	if (!a->foreground) {
+		log_open(ident, 0);
+		daemon_detach();
+	}
+	/* In the foreground only an explicit pid_file is written. */
+	if (!a->foreground || conf_is_set(table, "pid_file"))
+		daemon_write_pid(pid_file);
+	if (!sandbox_privileged())
+		log_msg(LOG_NOTICE,
+		        "running as uid %u, not root: sessions run as this user "
+		        "without chroot or uid change",
+		        (unsigned)getuid());
+}

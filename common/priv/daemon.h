@@ -1,0 +1,44 @@
+/* daemon: the command line both daemons share (sshd style: -f -o -t -T -D
+ * -h), loading the config with errors on stderr, detaching, pid files. */
+#ifndef POSTEL_DAEMON_H
+#define POSTEL_DAEMON_H
+
+#include "common/core/conf.h"
+#include "common/core/vector.h"
+#include "common/priv/listener.h"
+
+struct daemon_args {
+	const char *conf_file;
+	int conf_given;          /* -f: a missing file is an error */
+	struct vector overrides; /* -o key=value, in order */
+	int test;                /* -t: check and exit */
+	int dump;                /* -T: check, print the effective config, exit */
+	int foreground;          /* -D */
+	int man;                 /* -M: print the option list as man source */
+	int inetd;               /* -i: serve one connection on stdin (inetd) */
+	int status;              /* -s: ask the running daemon for status lines */
+};
+
+/* Parse argv; -h prints usage and exits 0, a bad option exits 2. */
+void daemon_args(int argc, char **argv, const char *prog, const char *default_conf,
+                 struct daemon_args *a);
+/* Load the config; errors go to stderr (and the log). Returns 0 or -1. */
+int daemon_load(const struct conf_option *table, const struct daemon_args *a);
+/* Handle -t, -T and -M after a load; exits when one was given. */
+void daemon_checks(const struct conf_option *table, const struct daemon_args *a, int loaded);
+/* The sockets are bound: detach unless -D (then log to syslog), write the
+ * pid file, and say once when sessions cannot be sandboxed (not root). */
+void daemon_go(const char *ident, const struct conf_option *table, const struct daemon_args *a,
+               const char *pid_file);
+/* Bind port on each non-empty address of addrs (IPv4, IPv6) for l, with
+ * tag; dies with the reason on failure. */
+void daemon_bind(struct listener *l, const char *const addrs[2], unsigned long port, int tag);
+
+/* Fork into the background, new session, stdio to /dev/null. */
+void daemon_detach(void);
+/* Write our pid to pid_file (logged, not fatal, on failure). */
+void daemon_write_pid(const char *pid_file);
+/* -s: send SIGUSR1 to the daemon in pid_file; exit status for main. */
+int daemon_signal_status(const char *pid_file);
+
+#endif

@@ -1,0 +1,591 @@
+/* listener: a ppoll loop with signals blocked except inside ppoll, so a
+ * SIGCHLD or SIGTERM can never be lost between the check and the wait. */
+#include "common/priv/listener.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/core/cidr.h"
+#include "common/core/log.h"
+#include "common/core/number.h"
+#include "common/core/vector.h"
+#include "common/core/xmalloc.h"
+#include "common/io/netio.h"
+#include "common/io/proxy.h"
+
+struct child {
+	pid_t pid;
+	struct sockaddr_storage addr_full;
+	struct addr_key key;
+};
+
+struct penalty {
+	struct addr_key key;
+	unsigned strikes;
+	double until; /* monotonic seconds */
+};
+
+/* A session's monitor reports "closed for failed logins" with this
+ * queued signal (si_pid names it) before the client sees the close. */
+#define SIG_PENALTY (SIGRTMIN + 1)
+static pid_t listener_pid;
+
+/* A connection from the proxy whose PROXY header is not read yet. */
+struct pending {
+	int fd, tag;
+	struct sockaddr_storage peer;
+	time_t deadline;
+};
+
+#define PENDING_MAX 256
+#define PENDING_SECONDS 5
+
+static struct pending pending[PENDING_MAX];
+static size_t npending;
+static volatile sig_atomic_t got_chld, got_term, got_hup, got_usr1;
+static struct penalty *penalties;
+static size_t npenalties;
+static struct child *children;
+static size_t nchildren, children_cap;
+static struct listener *the_listener;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGCHLD)
+		got_chld = 1;
+	else if (sig == SIGUSR1)
+		got_usr1 = 1;
+	else if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_term = 1;
+}
+
+void
+listener_addr_text(const struct sockaddr_storage *ss, char *out, size_t n)
+{
+	struct addr_key key;
+
+	addr_key_of(ss, &key);
+	if (inet_ntop(key.family, key.addr, out, (socklen_t)n) == NULL)
+		snprintf(out, n, "?");
+}
+
+unsigned
+listener_addr_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+}
+
+/* Once a port is open a client (or an admin's SIGHUP) may come: from the
+ * first bind on, signals only set flags, which the accept loop reads. */
+static void
+catch_signals(void)
+{
+	static int done;
+	struct sigaction sa;
+
+	if (done)
+		return;
+	done = 1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int
+listener_bind(struct listener *l, const char *addr, unsigned port, int tag, struct buffer *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, on = 1;
+
+	catch_signals();
+
+	if (l->nfds == LISTENER_MAX_SOCKETS) {
+		buffer_printf(err, "too many listening sockets");
+		return -1;
+	}
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		len = sizeof(*s4);
+	} else if (inet_pton(AF_INET6, addr, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		len = sizeof(*s6);
+	} else {
+		buffer_printf(err, "%s: not a numeric address", addr);
+		return -1;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		buffer_printf(err, "socket: %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 511) < 0) {
+		buffer_printf(err, "bind %s port %u: %s", addr, port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	l->fds[l->nfds] = fd;
+	l->tags[l->nfds] = tag;
+	l->nfds++;
+	return 0;
+}
+
+static struct penalty *
+find_penalty(const struct addr_key *key)
+{
+	for (size_t i = 0; i < npenalties; i++)
+		if (addr_key_equal(&penalties[i].key, key))
+			return &penalties[i];
+	return NULL;
+}
+
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* SECURITY: brute force across sessions: each session closed for failed
+ * logins doubles how long its address must wait before the next one. */
+static void
+penalize(const struct child *c)
+{
+	struct listener *l = the_listener;
+	struct penalty *p;
+	double now = mono_now(), wait;
+
+	if (l == NULL || l->backoff_seconds == 0)
+		return;
+	/* Forget addresses whose back-off ended long ago. */
+	for (size_t i = 0; i < npenalties;)
+		if (penalties[i].until + 3600 < now && !addr_key_equal(&penalties[i].key, &c->key))
+			penalties[i] = penalties[--npenalties];
+		else
+			i++;
+	p = find_penalty(&c->key);
+	if (p == NULL) {
+		penalties = xrealloc(penalties, (npenalties + 1) * sizeof(*penalties));
+		p = &penalties[npenalties++];
+		memset(p, 0, sizeof(*p));
+		p->key = c->key;
+	}
+	p->strikes++;
+	wait = (double)l->backoff_seconds * (double)(1U << (p->strikes > 7 ? 6 : p->strikes - 1));
+	p->until = now + (wait > 3600 ? 3600 : wait);
+}
+
+/* Take every penalty report queued so far (the signal stays blocked; it
+ * is read here, before any accept and any reap, so it is never late). */
+static void
+drain_penalties(void)
+{
+	struct timespec zero = {0, 0};
+	siginfo_t info;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIG_PENALTY);
+	while (sigtimedwait(&set, &info, &zero) > 0)
+		for (size_t i = 0; i < nchildren; i++)
+			if (children[i].pid == info.si_pid) {
+				penalize(&children[i]);
+				break;
+			}
+}
+
+void
+listener_report_penalty(void)
+{
+	if (listener_pid > 0 && getppid() == listener_pid)
+		kill(listener_pid, SIG_PENALTY);
+}
+
+static void
+reap(void)
+{
+	pid_t pid;
+	int status;
+
+	drain_penalties();
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		int session = 0;
+
+		for (size_t i = 0; i < nchildren && !session; i++)
+			if (children[i].pid == pid) {
+				children[i] = children[--nchildren];
+				session = 1;
+			}
+		if (!session && the_listener != NULL && the_listener->other_exit != NULL)
+			the_listener->other_exit(pid, status);
+	}
+}
+
+static size_t
+count_addr(const struct addr_key *key)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < nchildren; i++)
+		n += addr_key_equal(&children[i].key, key);
+	return n;
+}
+
+/* Refuse without reading: one short line, then close. */
+static void
+refuse(int fd, const char *line, const char *addr, const char *why)
+{
+	log_msg(LOG_NOTICE, "refused c=%s: %s", addr, why);
+	if (write(fd, line, strlen(line)) < 0) {
+		/* The client is gone; nothing to tell it. */
+	}
+	close(fd);
+}
+
+static void
+start_session(struct listener *l, int fd, const struct sockaddr_storage *peer, int tag)
+{
+	struct addr_key key;
+	char text[INET6_ADDRSTRLEN];
+	pid_t pid;
+
+	addr_key_of(peer, &key);
+	listener_addr_text(peer, text, sizeof(text));
+	if (l->max_clients > 0 && nchildren >= l->max_clients) {
+		refuse(fd, l->busy_reply, text, "max_clients reached");
+		return;
+	}
+	drain_penalties();
+	{
+		struct penalty *p = find_penalty(&key);
+
+		if (p != NULL && p->until > mono_now() && l->backoff_reply != NULL) {
+			refuse(fd, l->backoff_reply, text,
+			       "address in back-off after failed logins");
+			return;
+		}
+	}
+	if (l->max_per_ip > 0 && count_addr(&key) >= l->max_per_ip) {
+		refuse(fd, l->per_ip_reply, text, "max_per_ip reached");
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_msg(LOG_ERR, "fork: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	if (pid == 0) {
+		sigset_t none;
+
+		setpgid(0, 0);
+		for (int i = 0; i < l->nfds; i++)
+			close(l->fds[i]);
+		for (size_t i = 0; i < npending; i++)
+			close(pending[i].fd);
+		/* Only workers answer SIGUSR1 (with a status line). */
+		signal(SIGUSR1, SIG_IGN);
+		signal(SIGCHLD, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_IGN);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		l->session(fd, peer, tag);
+		_exit(0);
+	}
+	setpgid(pid, pid);
+	close(fd);
+	if (nchildren == children_cap) {
+		children_cap = children_cap ? children_cap * 2 : 64;
+		children = xrealloc(children, children_cap * sizeof(*children));
+	}
+	children[nchildren].pid = pid;
+	children[nchildren].addr_full = *peer;
+	children[nchildren].key = key;
+	nchildren++;
+}
+
+static void
+drop_pending(size_t i, const char *why)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	listener_addr_text(&pending[i].peer, text, sizeof(text));
+	if (why != NULL)
+		log_msg(LOG_NOTICE, "refused c=%s: %s", text, why);
+	close(pending[i].fd);
+	pending[i] = pending[--npending];
+}
+
+/* SECURITY: a PROXY header is believed only from proxy_trusted; from
+ * anywhere else, or malformed, or missing, the connection is closed. */
+static void
+hold_for_proxy(struct listener *l, int fd, const struct sockaddr_storage *peer, int tag)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	if (l->proxy_trusted == NULL || !proxy_trusted(l->proxy_trusted, peer)) {
+		listener_addr_text(peer, text, sizeof(text));
+		log_msg(LOG_NOTICE, "refused c=%s: PROXY protocol from an untrusted address", text);
+		close(fd);
+		return;
+	}
+	if (npending == PENDING_MAX)
+		drop_pending(0, "too many connections waiting for a PROXY header");
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	pending[npending].fd = fd;
+	pending[npending].tag = tag;
+	pending[npending].peer = *peer;
+	pending[npending].deadline = time(NULL) + PENDING_SECONDS;
+	npending++;
+}
+
+/* Peek at what arrived; take exactly the header, then start the session
+ * as the client it names. Returns 1 when pending[i] is gone. */
+static int
+read_proxy(struct listener *l, size_t i)
+{
+	unsigned char buf[PROXY_MAX_HEADER];
+	struct sockaddr_storage src;
+	size_t used = 0;
+	ssize_t n = recv(pending[i].fd, buf, sizeof(buf), MSG_PEEK);
+	enum proxy_result r;
+
+	if (n <= 0) {
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		drop_pending(i, "closed before a PROXY header");
+		return 1;
+	}
+	r = proxy_parse(buf, (size_t)n, &src, &used);
+	if (r == PROXY_INCOMPLETE) {
+		if ((size_t)n == sizeof(buf)) {
+			drop_pending(i, "malformed PROXY header");
+			return 1;
+		}
+		return 0;
+	}
+	if (r == PROXY_BAD) {
+		drop_pending(i, "malformed or missing PROXY header");
+		return 1;
+	}
+	if (recv(pending[i].fd, buf, used, 0) != (ssize_t)used) {
+		drop_pending(i, "PROXY header read failed");
+		return 1;
+	}
+	{
+		struct pending p = pending[i];
+
+		pending[i] = pending[--npending];
+		start_session(l, p.fd, r == PROXY_OK ? &src : &p.peer, p.tag);
+	}
+	return 1;
+}
+
+static void
+accept_all(struct listener *l, int idx)
+{
+	for (int burst = 0; burst < 64; burst++) {
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof(peer);
+		int fd = accept4(l->fds[idx], (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
+		int on = 1;
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				log_msg(LOG_ERR, "accept: %s", strerror(errno));
+			if (errno == EMFILE || errno == ENFILE)
+				usleep(10000);
+			return;
+		}
+		/* Replies leave in one write each; never wait on Nagle. */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+		if (l->proxy_protocol)
+			hold_for_proxy(l, fd, &peer, l->tags[idx]);
+		else
+			start_session(l, fd, &peer, l->tags[idx]);
+	}
+}
+
+static void
+shutdown_sessions(struct listener *l)
+{
+	time_t deadline = time(NULL) + (time_t)l->grace_seconds;
+
+	for (int i = 0; i < l->nfds; i++)
+		close(l->fds[i]);
+	log_msg(LOG_INFO, "shutting down: %zu session(s) to end", nchildren);
+	for (size_t i = 0; i < nchildren; i++)
+		kill(-children[i].pid, SIGTERM);
+	while (nchildren > 0 && time(NULL) < deadline) {
+		reap();
+		if (nchildren > 0)
+			usleep(20000);
+	}
+	for (size_t i = 0; i < nchildren; i++)
+		kill(-children[i].pid, SIGKILL);
+	while (nchildren > 0 && waitpid(-1, NULL, 0) > 0)
+		reap();
+	reap();
+}
+
+void
+listener_run(struct listener *l)
+{
+	struct pollfd pfd[LISTENER_MAX_SOCKETS + PENDING_MAX];
+	sigset_t block, old;
+
+	catch_signals();
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGUSR1);
+	sigaddset(&block, SIG_PENALTY);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	/* The penalty signal stays blocked in ppoll too: it is only read. */
+	sigaddset(&old, SIG_PENALTY);
+	listener_pid = getpid();
+	the_listener = l;
+	while (!got_term) {
+		struct timespec tick = {1, 0};
+		size_t np = npending;
+		int n;
+
+		for (int i = 0; i < l->nfds; i++)
+			pfd[i] = (struct pollfd){.fd = l->fds[i], .events = POLLIN};
+		for (size_t i = 0; i < np; i++)
+			pfd[l->nfds + i] = (struct pollfd){.fd = pending[i].fd, .events = POLLIN};
+		n = ppoll(pfd, (nfds_t)l->nfds + np, np > 0 ? &tick : NULL, &old);
+
+		if (got_chld) {
+			got_chld = 0;
+			reap();
+		}
+		if (got_usr1) {
+			/* Each session's worker logs its own status line. */
+			got_usr1 = 0;
+			log_msg(LOG_INFO, "status: %zu live session(s)", nchildren);
+			for (size_t i = 0; i < nchildren; i++) {
+				char text[INET6_ADDRSTRLEN];
+
+				listener_addr_text(&children[i].addr_full, text, sizeof(text));
+				log_msg(LOG_INFO, "status: session pid %ld c=%s",
+				        (long)children[i].pid, text);
+				kill(-children[i].pid, SIGUSR1);
+			}
+		}
+		if (got_hup) {
+			got_hup = 0;
+			if (l->reload != NULL && l->reload() != 0)
+				log_msg(LOG_ERR,
+				        "SIGHUP: configuration has errors; keeping the old one");
+			else
+				log_msg(LOG_INFO, "SIGHUP: configuration re-read for new sessions");
+		}
+		if (n < 0)
+			continue;
+		/* Pending entries first (backwards: handling one may move the
+		 * last into its place), then new connections. */
+		for (size_t i = np; i-- > 0;) {
+			if (pfd[l->nfds + i].revents != 0)
+				read_proxy(l, i);
+			else if (pending[i].deadline < time(NULL))
+				drop_pending(i, "no PROXY header in time");
+		}
+		for (int i = 0; i < l->nfds; i++)
+			if (pfd[i].revents & POLLIN)
+				accept_all(l, i);
+	}
+	shutdown_sessions(l);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+int
+listener_adopt_systemd(struct listener *l)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	const char *names = getenv("LISTEN_FDNAMES");
+	struct vector v = VECTOR_INIT;
+	uint64_t n, p;
+
+	catch_signals();
+	if (pid == NULL || fds == NULL || number_parse(pid, 1, UINT32_MAX, &p) < 0 ||
+	    (pid_t)p != getpid() || number_parse(fds, 1, LISTENER_MAX_SOCKETS, &n) < 0)
+		return 0;
+	if (names != NULL)
+		vector_split(&v, names, ':');
+	for (uint64_t i = 0; i < n && l->nfds < LISTENER_MAX_SOCKETS; i++) {
+		int fd = 3 + (int)i;
+
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		l->fds[l->nfds] = fd;
+		l->tags[l->nfds] = i < v.count && strcmp(v.strings[i], "implicit") == 0;
+		l->nfds++;
+	}
+	vector_free(&v);
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return (int)n;
+}
+
+void
+listener_inetd(struct listener *l)
+{
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	int fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3), null, on = 1;
+
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&peer, &len) < 0)
+		die("inetd mode: standard input is not a connected socket");
+	/* Nothing stray may reach the client through stdin or stdout. */
+	null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	signal(SIGPIPE, SIG_IGN);
+	l->session(fd, &peer, 0);
+}

@@ -1,0 +1,61 @@
+/* listener: bind (IPv4 and IPv6), accept, enforce max_clients and
+ * max_per_ip before a session starts, fork one child per session, reap.
+ * It never reads a byte the client sends. */
+#ifndef POSTEL_LISTENER_H
+#define POSTEL_LISTENER_H
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "common/core/buffer.h"
+
+#define LISTENER_MAX_SOCKETS 8
+
+struct listener {
+	int fds[LISTENER_MAX_SOCKETS];
+	int tags[LISTENER_MAX_SOCKETS];
+	int nfds;
+	/* Limits, re-read from here for every accept (SIGHUP may change them). */
+	unsigned long max_clients;
+	unsigned long max_per_ip;
+	unsigned long grace_seconds;
+	const char *busy_reply;    /* sent when max_clients is reached */
+	const char *per_ip_reply;  /* sent when max_per_ip is reached */
+	const char *backoff_reply; /* sent to an address in back-off */
+	/* PROXY protocol (v1/v2): every connection must start with a header,
+	 * from an address in proxy_trusted; the client is who it names. */
+	int proxy_protocol;
+	const char *proxy_trusted;
+	unsigned long backoff_seconds; /* 0: no back-off */
+	/* In the child: serve the session on fd and return (the child exits). */
+	void (*session)(int fd, const struct sockaddr_storage *peer, int tag);
+	/* On SIGHUP: re-read the configuration; nonzero keeps the old one. */
+	int (*reload)(void);
+	/* A child the daemon started itself (not a session) ended. */
+	void (*other_exit)(pid_t pid, int status);
+};
+
+/* Bind addr:port (numeric IPv4 or IPv6) and listen; tag is handed to the
+ * session (e.g. which socket is implicit TLS). -1 with a reason in err. */
+int listener_bind(struct listener *l, const char *addr, unsigned port, int tag, struct buffer *err);
+/* systemd socket activation: adopt the sockets in LISTEN_FDS (without
+ * libsystemd); a socket named "implicit" in LISTEN_FDNAMES gets tag 1.
+ * Returns how many were adopted (0: not socket-activated). */
+int listener_adopt_systemd(struct listener *l);
+/* inetd mode (-i; xinetd, systemd Accept=yes): serve the one connection on
+ * stdin as a session, in this process. */
+void listener_inetd(struct listener *l);
+/* Accept loop until SIGTERM or SIGINT; then sessions get SIGTERM, and
+ * after grace_seconds whatever remains gets SIGKILL. */
+void listener_run(struct listener *l);
+/* In a session's monitor, before it closes a connection for too many
+ * failed logins: the listener puts the address in back-off (new
+ * connections refused for backoff_seconds, doubling with each repeat, up
+ * to an hour) before the client can see the close and reconnect. */
+void listener_report_penalty(void);
+/* Text form of an address, v4-mapped IPv6 shown as IPv4. */
+void listener_addr_text(const struct sockaddr_storage *ss, char *out, size_t n);
+/* Port of an address (host order). */
+unsigned listener_addr_port(const struct sockaddr_storage *ss);
+
+#endif

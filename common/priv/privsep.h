@@ -1,0 +1,51 @@
+/* privsep: the monitor <-> worker channel. One SOCK_SEQPACKET socketpair,
+ * typed messages with a bounded payload, and fd passing. */
+#ifndef POSTEL_PRIVSEP_H
+#define POSTEL_PRIVSEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/core/buffer.h"
+
+#define PS_MAX_PAYLOAD 4096
+
+enum ps_type {
+	PS_OK = 1,      /* monitor -> worker: request done (payload and fd per request) */
+	PS_FAIL,        /* monitor -> worker: refused; payload is a reason */
+	PS_LOGIN,       /* worker -> monitor: "user\0password\0" */
+	PS_BIND_DATA,   /* worker -> monitor: struct sockaddr_storage the DTP will connect to */
+	PS_CHOWN,       /* worker -> monitor: fd of an upload to hand to chown_username */
+	PS_SECCOMP,     /* worker -> monitor: int syscall number that was refused */
+	PS_HANDOFF,     /* worker -> monitor: input bytes read after the login command */
+	PS_HANDOFF_END, /* worker -> monitor: session state; fd: TLS relay end, if any */
+	PS_TYPE_MAX
+};
+
+struct ps_msg {
+	uint32_t type;
+	uint32_t len;
+	int fd;                        /* received descriptor or -1 */
+	char data[PS_MAX_PAYLOAD + 1]; /* NUL after len bytes */
+};
+
+/* socketpair(AF_UNIX, SOCK_SEQPACKET); sv[0] monitor end, sv[1] worker end. */
+int ps_pair(int sv[2]);
+/* Send one message (fd < 0: none). 0 or -1. */
+int ps_send(int sock, enum ps_type type, const void *data, size_t len, int fd);
+/* Receive one message; -1 on EOF, error, or anything malformed (wrong
+ * size, unknown type, truncated, more than one fd). */
+int ps_recv(int sock, struct ps_msg *m);
+
+/* PS_LOGIN, the worker's side: ask the monitor and wait. 0: accepted, the
+ * monitor's PS_OK payload appended to text. -1: refused, the reason (maybe
+ * empty) in text and *fatal set when the monitor ends the session. Dies
+ * when the channel is lost. */
+int ps_login(int sock, const char *user, const char *pass, int *fatal, struct buffer *text);
+/* The monitor's side: split a PS_LOGIN payload "user\0password\0" (user
+ * 1..max_user bytes); -1 if malformed. */
+int ps_login_parse(const struct ps_msg *m, size_t max_user, const char **user, const char **pass);
+/* The monitor's refusal; fatal: the session ends after it. */
+int ps_login_refuse(int sock, int fatal, const char *reason);
+
+#endif

@@ -1,0 +1,427 @@
+/* dtp: the data transfer process. Binary downloads go through sendfile,
+ * uploads through large reads; ASCII converts line ends in a buffered loop.
+ * Progress lives in a shared page so STAT needs no message from here.
+ *
+ * TLS on the data channel (PROT P) and require_ssl_reuse. The DTP does the
+ * data handshake itself, after the PI has sent 150 (clients such as
+ * Python's ftplib start TLS only once they read it). What it needs to check
+ * that the data connection comes from the control connection's client:
+ *  - one SSL_CTX, made by the listener before any session forks, so the
+ *    control channel's TLS (in the pre-login worker, later the relay) and
+ *    every DTP share its session-ticket keys: a ticket the control channel
+ *    issued can be opened here, under TLS 1.3 (PSK tickets) and TLS 1.2
+ *    (RFC 5077 tickets) alike;
+ *  - a random session id context per FTP session, set on the control
+ *    connection and on each data connection. OpenSSL resumes a session
+ *    only when its context matches, so a ticket from another FTP session
+ *    (another client) never resumes here.
+ * So SSL_session_reused() on the data connection is true exactly when the
+ * client resumed this FTP session's control session; otherwise, with
+ * require_ssl_reuse=YES, the transfer is refused with 522. A client that
+ * resumes by session ID only (no tickets) finds no server-side cache entry
+ * in this process and is refused the same way. */
+#include "ftpd/dtp/dtp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/core/log.h"
+#include "common/core/xmalloc.h"
+#include "common/io/netio.h"
+#include "ftpd/ftpaddr.h"
+#include "ftpd/options.h"
+
+#define DTP_CHUNK (1U << 20)  /* sendfile per call */
+#define DTP_BUF (256U * 1024) /* upload and ASCII buffer */
+
+static struct dtp_progress *progress;
+
+/* The data connection, plain or TLS. */
+struct dtp_io {
+	int fd;
+	SSL *ssl;
+};
+
+static int
+io_write(const struct dtp_io *io, const void *buf, size_t n)
+{
+	if (io->ssl == NULL)
+		return write_all(io->fd, buf, n);
+	return tls_write(io->ssl, buf, n) == (ssize_t)n ? 0 : -1;
+}
+
+static ssize_t
+io_read(const struct dtp_io *io, void *buf, size_t n)
+{
+	ssize_t r;
+
+	if (io->ssl != NULL)
+		return tls_read(io->ssl, buf, n);
+	do
+		r = read(io->fd, buf, n);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+struct dtp_progress *
+dtp_progress(void)
+{
+	if (progress == NULL) {
+		progress = mmap(NULL, sizeof(*progress), PROT_READ | PROT_WRITE,
+		                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (progress == MAP_FAILED)
+			die("mmap: %s", strerror(errno));
+	}
+	return progress;
+}
+
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Smooth per-session rate limit: sleep until done bytes are on schedule. */
+static void
+throttle(unsigned long rate, double start, uint64_t done)
+{
+	double due, now;
+
+	if (rate == 0)
+		return;
+	due = start + (double)done / (double)rate;
+	now = now_seconds();
+	if (due > now) {
+		struct timespec ts = {(time_t)(due - now),
+		                      (long)((due - now - (double)(time_t)(due - now)) * 1e9)};
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void
+set_timeouts(int fd, unsigned long secs)
+{
+	struct timeval tv = {(time_t)secs, 0};
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/* Passive: accept, but only the control connection's own peer.
+ * SECURITY: a stranger racing for the port is closed and we keep waiting
+ * for the right client until accept_timeout, so the steal fails and the
+ * real transfer still happens. */
+static int
+data_accept(struct ftp_session *s, int lfd)
+{
+	double deadline = now_seconds() + (double)opt.accept_timeout;
+
+	for (;;) {
+		struct pollfd p = {.fd = lfd, .events = POLLIN};
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof(peer);
+		double left = deadline - now_seconds();
+		int fd;
+
+		if (left <= 0 || poll(&p, 1, (int)(left * 1000) + 1) <= 0)
+			return -1;
+		fd = accept4(lfd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ftpaddr_unmap(&peer);
+		if (opt.pasv_promiscuous || ftpaddr_same_host(&peer, &s->peer))
+			return fd;
+		{
+			struct buffer host = BUFFER_INIT;
+
+			ftpaddr_format_host(&host, &peer);
+			log_msg(LOG_WARNING, "refused passive data connection from %s",
+			        buffer_cstr(&host));
+			buffer_free(&host);
+		}
+		close(fd);
+	}
+}
+
+static int
+data_connect(const struct dtp_job *job)
+{
+	const struct sockaddr_storage *t = &job->port_addr;
+	socklen_t len =
+	    t->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	int fd = job->active_fd >= 0 ? job->active_fd
+	                             : socket(t->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	int err = 0;
+	socklen_t elen = sizeof(err);
+
+	if (fd < 0)
+		return -1;
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	if (connect(fd, (const struct sockaddr *)t, len) < 0 &&
+	    (errno != EINPROGRESS || poll(&p, 1, (int)opt.connect_timeout * 1000) != 1 ||
+	     getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err != 0)) {
+		close(fd);
+		return -1;
+	}
+	fcntl(fd, F_SETFL, 0);
+	return fd;
+}
+
+/* Binary out: sendfile on a plain connection; under TLS, large reads
+ * and full-size records (OpenSSL fills 16 KB records from one write). */
+static enum dtp_event
+send_binary(const struct dtp_io *io, const struct dtp_job *job, unsigned long rate)
+{
+	double start = now_seconds();
+	char *buf = io->ssl != NULL ? xmalloc(DTP_BUF) : NULL;
+	enum dtp_event ev = DTP_EV_DONE;
+
+	for (;;) {
+		size_t want = DTP_CHUNK;
+		ssize_t n;
+
+		if (rate > 0 && want > rate / 4 + 1)
+			want = rate / 4 + 1;
+		if (buf != NULL) {
+			n = read(job->file_fd, buf, want < DTP_BUF ? want : DTP_BUF);
+			if (n > 0 && io_write(io, buf, (size_t)n) < 0) {
+				ev = DTP_EV_NETFAIL;
+				break;
+			}
+		} else
+			n = sendfile(io->fd, job->file_fd, NULL, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ev = buf == NULL &&
+			             (errno == EPIPE || errno == ECONNRESET || errno == EAGAIN)
+			         ? DTP_EV_NETFAIL
+			         : DTP_EV_FILEFAIL;
+			break;
+		}
+		if (n == 0)
+			break;
+		progress->done += (uint64_t)n;
+		throttle(rate, start, progress->done);
+	}
+	free(buf);
+	return ev;
+}
+
+/* TYPE A out: LF becomes CR LF. SIZE and REST stay byte counts of the file. */
+static enum dtp_event
+send_ascii(const struct dtp_io *io, const struct dtp_job *job, unsigned long rate)
+{
+	char *in = xmalloc(DTP_BUF / 2), *out = xmalloc(DTP_BUF);
+	double start = now_seconds();
+	enum dtp_event ev = DTP_EV_DONE;
+	ssize_t n;
+
+	while ((n = read(job->file_fd, in, DTP_BUF / 2)) != 0) {
+		size_t o = 0;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ev = DTP_EV_FILEFAIL;
+			break;
+		}
+		for (ssize_t i = 0; i < n; i++) {
+			if (in[i] == '\n')
+				out[o++] = '\r';
+			out[o++] = in[i];
+		}
+		if (io_write(io, out, o) < 0) {
+			ev = DTP_EV_NETFAIL;
+			break;
+		}
+		progress->done += (uint64_t)n;
+		throttle(rate, start, progress->done);
+	}
+	free(in);
+	free(out);
+	return ev;
+}
+
+/* Uploads: large reads straight into the file. TYPE A turns CR LF into LF;
+ * a CR at a chunk's end waits to see what follows. */
+static enum dtp_event
+receive(const struct dtp_io *io, const struct dtp_job *job, unsigned long rate)
+{
+	char *buf = xmalloc(DTP_BUF);
+	double start = now_seconds();
+	enum dtp_event ev = DTP_EV_DONE;
+	int held_cr = 0;
+	ssize_t n;
+
+	for (;;) {
+		size_t len;
+
+		n = io_read(io, buf + held_cr, DTP_BUF - 1);
+		if (n < 0) {
+			ev = DTP_EV_NETFAIL;
+			break;
+		}
+		if (n == 0 && io->ssl != NULL && !tls_clean_close(io->ssl))
+			ev = DTP_EV_UNCLEAN; /* ended without close_notify: maybe truncated */
+		if (n == 0) {
+			if (held_cr && write_all(job->file_fd, "\r", 1) < 0)
+				ev = DTP_EV_FILEFAIL;
+			break;
+		}
+		progress->done += (uint64_t)n;
+		len = (size_t)n + (size_t)held_cr;
+		held_cr = 0;
+		if (job->ascii) {
+			size_t o = 0;
+
+			for (size_t i = 0; i < len; i++) {
+				if (buf[i] == '\r' && i + 1 == len) {
+					held_cr = 1;
+					break;
+				}
+				if (buf[i] == '\r' && buf[i + 1] == '\n')
+					continue;
+				buf[o++] = buf[i];
+			}
+			len = o;
+		}
+		if (write_all(job->file_fd, buf, len) < 0) {
+			ev = DTP_EV_FILEFAIL;
+			break;
+		}
+		if (held_cr)
+			buf[0] = '\r';
+		throttle(rate, start, progress->done);
+	}
+	free(buf);
+	return ev;
+}
+
+static enum dtp_event
+send_listing(struct ftp_session *s, const struct dtp_io *io, const struct dtp_job *job)
+{
+	struct buffer out = BUFFER_INIT;
+	enum dtp_event ev = DTP_EV_DONE;
+	int rc = listing_path(&s->fs, job->list_arg, job->list_flags, job->list_opts, &out);
+
+	if (rc == LISTING_OK || rc == LISTING_ERR) {
+		/* A vanished path lists as empty, as ls of a glob without matches. */
+		if (io_write(io, buffer_head(&out), out.len) < 0)
+			ev = DTP_EV_NETFAIL;
+		progress->done += out.len;
+	} else
+		ev = DTP_EV_FILEFAIL;
+	buffer_free(&out);
+	return ev;
+}
+
+static void
+report(int fd, enum dtp_event ev)
+{
+	char c = (char)ev;
+
+	if (write(fd, &c, 1) != 1)
+		_exit(1);
+}
+
+/* PROT P: the handshake, and the reuse check described at the top. */
+static enum dtp_event
+data_tls(struct ftp_session *s, struct dtp_io *io)
+{
+	io->ssl = tls_accept_data(ftp_tls_ctx, io->fd, (int)opt.data_connection_timeout * 1000,
+	                          s->sid_ctx, sizeof(s->sid_ctx));
+	if (io->ssl == NULL)
+		return DTP_EV_TLSFAIL;
+	if (opt.require_ssl_reuse && !tls_reused(io->ssl)) {
+		log_msg(LOG_NOTICE, "data connection refused: TLS session not reused");
+		return DTP_EV_NOREUSE;
+	}
+	return DTP_EV_DONE;
+}
+
+static void __attribute__((noreturn))
+dtp_main(struct ftp_session *s, const struct dtp_job *job, int status_fd)
+{
+	unsigned long rate = s->max_rate;
+	struct dtp_io io = {-1, NULL};
+	enum dtp_event ev = DTP_EV_DONE;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* The PI answers SIGTERM with 421 and SIGUSR1 with a status line;
+	 * the DTP just stops, and stays quiet. */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGUSR1, SIG_IGN);
+	io.fd = job->pasv_fd >= 0 ? data_accept(s, job->pasv_fd) : data_connect(job);
+	if (io.fd < 0) {
+		report(status_fd, DTP_EV_NOCONN);
+		_exit(0);
+	}
+	set_timeouts(io.fd, opt.data_connection_timeout);
+	report(status_fd, DTP_EV_CONNECTED);
+	if (job->tls)
+		ev = data_tls(s, &io);
+	if (ev == DTP_EV_DONE) {
+		switch (job->kind) {
+		case DTP_RETR:
+			ev = job->ascii ? send_ascii(&io, job, rate) : send_binary(&io, job, rate);
+			break;
+		case DTP_STOR:
+			ev = receive(&io, job, rate);
+			break;
+		default:
+			ev = send_listing(s, &io, job);
+			break;
+		}
+	}
+	if (io.ssl != NULL)
+		tls_close(io.ssl); /* close_notify */
+	else if (job->kind != DTP_STOR)
+		shutdown(io.fd, SHUT_WR);
+	close(io.fd);
+	report(status_fd, ev);
+	_exit(0);
+}
+
+int
+dtp_start(struct ftp_session *s, const struct dtp_job *job)
+{
+	int p[2];
+	pid_t pid;
+
+	dtp_progress();
+	progress->done = 0;
+	progress->total = job->total;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		dtp_main(s, job, p[1]);
+	}
+	close(p[1]);
+	s->dtp_pid = pid;
+	s->dtp_fd = p[0];
+	return 0;
+}

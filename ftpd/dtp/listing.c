@@ -1,0 +1,723 @@
+/* listing: LIST/NLST/MLSD output, the MLST facts, uid/gid names read before
+ * chroot, and a glob matcher whose work is bounded. */
+#include "ftpd/dtp/listing.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "common/core/number.h"
+#include "common/core/xmalloc.h"
+
+/* SECURITY: glob work is bounded per name and per listing, so a pattern
+ * like "*a*a*a*a*b" over a big directory cannot pin the CPU. */
+#define GLOB_STEPS_PER_NAME 100000UL
+#define GLOB_STEPS_PER_LISTING 20000000UL
+#define GLOB_MAX_MATCHES 100000
+
+/* vsftpd shows the year instead of the time past about six months. */
+#define LS_RECENT_SECS (182L * 24 * 60 * 60)
+
+static const char *const month_names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} facts_table[] = {
+    {"type", LISTING_FACT_TYPE},
+    {"size", LISTING_FACT_SIZE},
+    {"modify", LISTING_FACT_MODIFY},
+    {"perm", LISTING_FACT_PERM},
+    {"unique", LISTING_FACT_UNIQUE},
+    {"UNIX.mode", LISTING_FACT_UNIX_MODE},
+    {"UNIX.owner", LISTING_FACT_UNIX_OWNER},
+    {"UNIX.group", LISTING_FACT_UNIX_GROUP},
+};
+#define NFACTS (sizeof(facts_table) / sizeof(facts_table[0]))
+
+struct entry {
+	char *name;
+	char *target; /* symlink target for ls -l, or NULL */
+	struct stat st;
+};
+
+/* ---- uid/gid names ---- */
+
+struct idrec {
+	unsigned long id;
+	size_t pos; /* line number: the first line for an id wins, as getpwuid */
+	char *name;
+};
+
+static int
+idrec_cmp(const void *a, const void *b)
+{
+	const struct idrec *x = a, *y = b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Parse "name:x:id:..." lines into a sorted, deduplicated table. */
+static struct listing_id *
+idfile_load(const char *path, size_t *count)
+{
+	struct idrec *recs = NULL;
+	struct listing_id *ids;
+	size_t n = 0, alloc = 0, cap = 0, i, out;
+	char *line = NULL, *colon, *field;
+	uint64_t id;
+	FILE *f;
+
+	*count = 0;
+	if (path == NULL || (f = fopen(path, "re")) == NULL)
+		return NULL;
+	while (getline(&line, &cap, f) > 0) {
+		line[strcspn(line, "\n")] = '\0';
+		colon = strchr(line, ':');
+		if (colon == NULL || colon == line || (field = strchr(colon + 1, ':')) == NULL)
+			continue;
+		*colon = '\0';
+		field++;
+		field[strcspn(field, ":")] = '\0';
+		if (number_parse(field, 0, UINT32_MAX, &id) < 0)
+			continue;
+		if (n == alloc) {
+			alloc = alloc ? alloc * 2 : 64;
+			recs = xrealloc(recs, alloc * sizeof(*recs));
+		}
+		recs[n].id = (unsigned long)id;
+		recs[n].pos = n;
+		recs[n].name = xstrdup(line);
+		n++;
+	}
+	free(line);
+	fclose(f);
+	if (n == 0)
+		return NULL;
+	qsort(recs, n, sizeof(*recs), idrec_cmp);
+	ids = xmalloc(n * sizeof(*ids));
+	for (i = 0, out = 0; i < n; i++) {
+		if (out > 0 && ids[out - 1].id == recs[i].id) {
+			free(recs[i].name);
+			continue;
+		}
+		ids[out].id = recs[i].id;
+		ids[out].name = recs[i].name;
+		out++;
+	}
+	free(recs);
+	*count = out;
+	return ids;
+}
+
+static int
+id_cmp(const void *key, const void *elem)
+{
+	unsigned long k = *(const unsigned long *)key;
+	const struct listing_id *e = elem;
+
+	return k < e->id ? -1 : k > e->id;
+}
+
+static const char *
+id_find(const struct listing_id *ids, size_t n, unsigned long id)
+{
+	const struct listing_id *e;
+
+	if (ids == NULL)
+		return NULL;
+	e = bsearch(&id, ids, n, sizeof(*ids), id_cmp);
+	return e ? e->name : NULL;
+}
+
+void
+listing_idcache_load(struct listing_idcache *c, const char *passwd_path, const char *group_path)
+{
+	c->users = idfile_load(passwd_path, &c->nusers);
+	c->groups = idfile_load(group_path, &c->ngroups);
+}
+
+const char *
+listing_idcache_user(const struct listing_idcache *c, uid_t uid)
+{
+	return c ? id_find(c->users, c->nusers, uid) : NULL;
+}
+
+const char *
+listing_idcache_group(const struct listing_idcache *c, gid_t gid)
+{
+	return c ? id_find(c->groups, c->ngroups, gid) : NULL;
+}
+
+static void
+ids_free(struct listing_id *ids, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(ids[i].name);
+	free(ids);
+}
+
+void
+listing_idcache_free(struct listing_idcache *c)
+{
+	ids_free(c->users, c->nusers);
+	ids_free(c->groups, c->ngroups);
+	memset(c, 0, sizeof(*c));
+}
+
+/* ---- line formats ---- */
+
+static char
+type_char(mode_t m)
+{
+	if (S_ISDIR(m))
+		return 'd';
+	if (S_ISLNK(m))
+		return 'l';
+	if (S_ISCHR(m))
+		return 'c';
+	if (S_ISBLK(m))
+		return 'b';
+	if (S_ISFIFO(m))
+		return 'p';
+	if (S_ISSOCK(m))
+		return 's';
+	return '-';
+}
+
+static void
+mode_string(char s[11], mode_t m)
+{
+	s[0] = type_char(m);
+	s[1] = m & S_IRUSR ? 'r' : '-';
+	s[2] = m & S_IWUSR ? 'w' : '-';
+	s[3] = m & S_ISUID ? (m & S_IXUSR ? 's' : 'S') : (m & S_IXUSR ? 'x' : '-');
+	s[4] = m & S_IRGRP ? 'r' : '-';
+	s[5] = m & S_IWGRP ? 'w' : '-';
+	s[6] = m & S_ISGID ? (m & S_IXGRP ? 's' : 'S') : (m & S_IXGRP ? 'x' : '-');
+	s[7] = m & S_IROTH ? 'r' : '-';
+	s[8] = m & S_IWOTH ? 'w' : '-';
+	s[9] = m & S_ISVTX ? (m & S_IXOTH ? 't' : 'T') : (m & S_IXOTH ? 'x' : '-');
+	s[10] = '\0';
+}
+
+void
+listing_ls_line(struct buffer *out, const char *name, const struct stat *st, time_t now,
+                int hide_ids, const char *owner, const char *group, const char *target)
+{
+	char mode[11], uidnum[24], gidnum[24];
+	time_t mtime = st->st_mtime;
+	struct tm tm;
+
+	mode_string(mode, st->st_mode);
+	if (hide_ids) {
+		owner = "ftp";
+		group = "ftp";
+	}
+	if (owner == NULL) {
+		snprintf(uidnum, sizeof(uidnum), "%lu", (unsigned long)st->st_uid);
+		owner = uidnum;
+	}
+	if (group == NULL) {
+		snprintf(gidnum, sizeof(gidnum), "%lu", (unsigned long)st->st_gid);
+		group = gidnum;
+	}
+	if (gmtime_r(&mtime, &tm) == NULL)
+		memset(&tm, 0, sizeof(tm));
+	buffer_printf(out, "%s %4lu %-8s %-8s %8lld %s %02d ", mode, (unsigned long)st->st_nlink,
+	              owner, group, (long long)st->st_size, month_names[tm.tm_mon % 12],
+	              tm.tm_mday);
+	if (mtime > now || now - mtime > LS_RECENT_SECS)
+		buffer_printf(out, " %d ", tm.tm_year + 1900);
+	else
+		buffer_printf(out, "%02d:%02d ", tm.tm_hour, tm.tm_min);
+	buffer_puts(out, name);
+	if (target != NULL && S_ISLNK(st->st_mode)) {
+		buffer_puts(out, " -> ");
+		buffer_puts(out, target);
+	}
+	buffer_puts(out, "\r\n");
+}
+
+/* Whether the session user has mode bit (4 r, 2 w, 1 x) on st. Supplementary
+ * groups are not considered; root gets r and w, and x when anyone has it. */
+static int
+may(const struct stat *st, const struct listing_perm *p, unsigned bit)
+{
+	int shift;
+
+	if (p->uid == 0)
+		return bit != 1 || S_ISDIR(st->st_mode) || (st->st_mode & 0111);
+	shift = st->st_uid == p->uid ? 6 : st->st_gid == p->gid ? 3 : 0;
+	return ((st->st_mode >> shift) & bit) != 0;
+}
+
+static void
+perm_fact(struct buffer *out, const struct stat *st, const struct listing_perm *p)
+{
+	int dir = S_ISDIR(st->st_mode);
+	int write = (p->rights & LISTING_RIGHT_WRITE) && may(st, p, 2);
+	int del = (p->rights & LISTING_RIGHT_DELETE) && p->parent_writable;
+	int ren = (p->rights & LISTING_RIGHT_RENAME) && p->parent_writable;
+
+	buffer_puts(out, "perm=");
+	if (!dir && write)
+		buffer_puts(out, "a");
+	if (dir && write)
+		buffer_puts(out, "c");
+	if (del)
+		buffer_puts(out, "d");
+	if (dir && may(st, p, 1))
+		buffer_puts(out, "e");
+	if (ren)
+		buffer_puts(out, "f");
+	if (dir && may(st, p, 4))
+		buffer_puts(out, "l");
+	if (dir && write)
+		buffer_puts(out, "m");
+	if (dir && write && (p->rights & LISTING_RIGHT_DELETE))
+		buffer_puts(out, "p");
+	if (!dir && may(st, p, 4))
+		buffer_puts(out, "r");
+	if (!dir && write)
+		buffer_puts(out, "w");
+	buffer_puts(out, ";");
+}
+
+static const char *
+mlsx_type(const char *name, const struct stat *st)
+{
+	if (S_ISDIR(st->st_mode)) {
+		if (strcmp(name, ".") == 0)
+			return "cdir";
+		if (strcmp(name, "..") == 0)
+			return "pdir";
+		return "dir";
+	}
+	if (S_ISREG(st->st_mode))
+		return "file";
+	if (S_ISLNK(st->st_mode))
+		return "OS.unix=symlink";
+	if (S_ISCHR(st->st_mode))
+		return "OS.unix=chr";
+	if (S_ISBLK(st->st_mode))
+		return "OS.unix=blk";
+	if (S_ISFIFO(st->st_mode))
+		return "OS.unix=fifo";
+	return "OS.unix=socket";
+}
+
+void
+listing_mlsx_line(struct buffer *out, const char *name, const struct stat *st, unsigned facts,
+                  const struct listing_perm *perm, const char *owner, const char *group)
+{
+	time_t mtime = st->st_mtime;
+	struct tm tm;
+
+	if (facts & LISTING_FACT_TYPE)
+		buffer_printf(out, "type=%s;", mlsx_type(name, st));
+	if ((facts & LISTING_FACT_SIZE) && !S_ISDIR(st->st_mode))
+		buffer_printf(out, "size=%lld;", (long long)st->st_size);
+	if (facts & LISTING_FACT_MODIFY) {
+		if (gmtime_r(&mtime, &tm) == NULL)
+			memset(&tm, 0, sizeof(tm));
+		buffer_printf(out, "modify=%04d%02d%02d%02d%02d%02d;", tm.tm_year + 1900,
+		              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	}
+	if ((facts & LISTING_FACT_PERM) && perm != NULL)
+		perm_fact(out, st, perm);
+	if (facts & LISTING_FACT_UNIQUE)
+		buffer_printf(out, "unique=%llxU%llx;", (unsigned long long)st->st_dev,
+		              (unsigned long long)st->st_ino);
+	if (facts & LISTING_FACT_UNIX_MODE)
+		buffer_printf(out, "UNIX.mode=%04o;", (unsigned)(st->st_mode & 07777));
+	if (facts & LISTING_FACT_UNIX_OWNER) {
+		if (owner)
+			buffer_printf(out, "UNIX.owner=%s;", owner);
+		else
+			buffer_printf(out, "UNIX.owner=%lu;", (unsigned long)st->st_uid);
+	}
+	if (facts & LISTING_FACT_UNIX_GROUP) {
+		if (group)
+			buffer_printf(out, "UNIX.group=%s;", group);
+		else
+			buffer_printf(out, "UNIX.group=%lu;", (unsigned long)st->st_gid);
+	}
+	buffer_puts(out, " ");
+	buffer_puts(out, name);
+	buffer_puts(out, "\r\n");
+}
+
+unsigned
+listing_mlst_opts(const char *arg, struct buffer *reply)
+{
+	unsigned facts = 0;
+	const char *p = arg ? arg : "", *end;
+	size_t i, n;
+
+	while (*p) {
+		end = strchrnul(p, ';');
+		n = (size_t)(end - p);
+		for (i = 0; i < NFACTS; i++)
+			if (strlen(facts_table[i].name) == n &&
+			    strncasecmp(facts_table[i].name, p, n) == 0)
+				facts |= facts_table[i].bit;
+		p = *end ? end + 1 : end;
+	}
+	buffer_clear(reply);
+	for (i = 0; i < NFACTS; i++)
+		if (facts & facts_table[i].bit)
+			buffer_printf(reply, "%s;", facts_table[i].name);
+	buffer_cstr(reply);
+	return facts;
+}
+
+void
+listing_mlst_feat(struct buffer *out, unsigned facts)
+{
+	size_t i;
+
+	for (i = 0; i < NFACTS; i++)
+		buffer_printf(out, "%s%s;", facts_table[i].name,
+		              (facts & facts_table[i].bit) ? "*" : "");
+}
+
+void
+listing_parse_args(const char *arg, int *flags, const char **path)
+{
+	const char *p = arg ? arg : "";
+
+	*flags = 0;
+	while (*p == '-') {
+		for (p++; *p && *p != ' '; p++) {
+			if (*p == 'a')
+				*flags |= LS_ALL;
+			else if (*p == 'l')
+				*flags |= LS_LONG;
+		}
+		while (*p == ' ')
+			p++;
+	}
+	*path = p;
+}
+
+/* ---- glob ---- */
+
+/* Match c against the class at p ("[...]"). Returns the byte after the
+ * closing ']' and sets *hit, or NULL when there is no closing ']' (then the
+ * '[' is an ordinary byte). */
+static const char *
+glob_class(const char *p, unsigned char c, int *hit, unsigned long *steps)
+{
+	int neg = 0, found = 0;
+	const unsigned char *q = (const unsigned char *)p + 1;
+
+	if (*q == '!' || *q == '^') {
+		neg = 1;
+		q++;
+	}
+	/* A ']' first in the class is a member, not the end. */
+	do {
+		unsigned char lo = *q, hi = *q;
+
+		if (*q == '\0')
+			return NULL;
+		(*steps)++;
+		if (q[1] == '-' && q[2] != ']' && q[2] != '\0') {
+			hi = q[2];
+			q += 2;
+		}
+		if (c >= lo && c <= hi)
+			found = 1;
+		q++;
+	} while (*q != ']');
+	*hit = found != neg;
+	return (const char *)q + 1;
+}
+
+int
+listing_glob_match(const char *pattern, const char *name, unsigned long *budget)
+{
+	const char *p = pattern, *n = name, *star_p = NULL, *star_n = NULL, *next;
+	unsigned long steps = 0;
+	int hit;
+
+	/* One backtrack point (the last '*') is enough: every other wildcard
+	 * matches one byte. So the work is O(len(p) * len(n)), then capped. */
+	while (*n) {
+		if (++steps > *budget)
+			return -1;
+		if (*p == '*') {
+			while (*p == '*')
+				p++;
+			if (*p == '\0') {
+				*budget -= steps;
+				return 1;
+			}
+			star_p = p;
+			star_n = n;
+			continue;
+		}
+		if (*p == '?') {
+			p++;
+			n++;
+			continue;
+		}
+		if (*p == '[' && (next = glob_class(p, (unsigned char)*n, &hit, &steps)) != NULL) {
+			if (hit) {
+				p = next;
+				n++;
+				continue;
+			}
+		} else if (*p != '\0' && *p == *n) {
+			p++;
+			n++;
+			continue;
+		}
+		if (star_p == NULL) {
+			*budget -= steps > *budget ? *budget : steps;
+			return 0;
+		}
+		p = star_p;
+		n = ++star_n;
+	}
+	while (*p == '*')
+		p++;
+	*budget -= steps > *budget ? *budget : steps;
+	return *p == '\0';
+}
+
+int
+listing_has_glob(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+/* ---- directories ---- */
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
+}
+
+static void
+entries_free(struct entry *e, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(e[i].name);
+		free(e[i].target);
+	}
+	free(e);
+}
+
+static void
+format_entry(struct buffer *out, const struct entry *e, int flags, const char *prefix,
+             const struct listing_opts *opts, const struct listing_perm *perm, time_t now)
+{
+	const char *owner = listing_idcache_user(opts->ids, e->st.st_uid);
+	const char *group = listing_idcache_group(opts->ids, e->st.st_gid);
+
+	if (flags & LS_MLSD) {
+		listing_mlsx_line(out, e->name, &e->st, opts->facts, perm, owner, group);
+	} else if (flags & LS_NLST) {
+		if (prefix)
+			buffer_puts(out, prefix);
+		buffer_puts(out, e->name);
+		buffer_puts(out, "\r\n");
+	} else {
+		listing_ls_line(out, e->name, &e->st, now, opts->hide_ids, owner, group, e->target);
+	}
+}
+
+/* Read the entries of d that pass the filters, with their lstat. */
+static int
+read_entries(DIR *d, const char *vpath, int flags, const char *pattern, const struct stat *dirst,
+             struct entry **out, size_t *count)
+{
+	unsigned long budget = GLOB_STEPS_PER_LISTING, name_budget, used;
+	struct entry *e = NULL;
+	size_t n = 0, alloc = 0;
+	struct dirent *de;
+	int fd = dirfd(d), r, dots;
+	ssize_t len;
+	char target[FS_PATH_MAX];
+
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		dots = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
+		/* Hidden unless -a, MLSD, or a pattern that asks for a dot. */
+		if (de->d_name[0] == '.' && !(flags & (LS_ALL | LS_MLSD)) &&
+		    !(pattern && pattern[0] == '.'))
+			continue;
+		if (dots && (flags & LS_NLST))
+			continue;
+		if (pattern) {
+			name_budget = budget < GLOB_STEPS_PER_NAME ? budget : GLOB_STEPS_PER_NAME;
+			used = name_budget;
+			r = listing_glob_match(pattern, de->d_name, &name_budget);
+			budget -= used - name_budget;
+			if (r < 0 || (r > 0 && n >= GLOB_MAX_MATCHES))
+				goto too_complex;
+			if (r == 0)
+				continue;
+		}
+		if (n == alloc) {
+			alloc = alloc ? alloc * 2 : 64;
+			e = xrealloc(e, alloc * sizeof(*e));
+		}
+		memset(&e[n], 0, sizeof(e[n]));
+		if (!(flags & LS_NLST) || (flags & LS_MLSD)) {
+			/* SECURITY: ".." of the root would describe the directory
+			 * above it (unprivileged mode has no chroot): show the root. */
+			if (strcmp(de->d_name, "..") == 0 && strcmp(vpath, "/") == 0)
+				e[n].st = *dirst;
+			else if (fstatat(fd, de->d_name, &e[n].st, AT_SYMLINK_NOFOLLOW) < 0)
+				continue; /* removed meanwhile */
+			if (S_ISLNK(e[n].st.st_mode) && !(flags & (LS_MLSD | LS_NLST)) &&
+			    (len = readlinkat(fd, de->d_name, target, sizeof(target) - 1)) >= 0)
+				e[n].target = xstrndup(target, (size_t)len);
+		}
+		e[n].name = xstrdup(de->d_name);
+		n++;
+	}
+	if (errno != 0) {
+		entries_free(e, n);
+		return LISTING_ERR;
+	}
+	*out = e;
+	*count = n;
+	return LISTING_OK;
+too_complex:
+	entries_free(e, n);
+	return LISTING_TOO_COMPLEX;
+}
+
+int
+listing_dir(const struct fs_root *root, const char *vpath, int flags, const char *pattern,
+            const char *prefix, const struct listing_opts *opts, struct buffer *out)
+{
+	struct listing_perm perm = opts->perm;
+	time_t now = opts->now ? opts->now : time(NULL);
+	struct entry *e = NULL;
+	struct stat dirst;
+	size_t n = 0, i;
+	DIR *d;
+	int rc;
+
+	d = fs_opendir(root, vpath);
+	if (d == NULL)
+		return LISTING_ERR;
+	if (fstat(dirfd(d), &dirst) < 0) {
+		rc = LISTING_ERR;
+		goto done;
+	}
+	rc = read_entries(d, vpath, flags, pattern, &dirst, &e, &n);
+	if (rc != LISTING_OK)
+		goto done;
+	if (n > 0)
+		qsort(e, n, sizeof(*e), entry_cmp);
+	perm.parent_writable = may(&dirst, &perm, 2) && may(&dirst, &perm, 1);
+	for (i = 0; i < n; i++)
+		format_entry(out, &e[i], flags, prefix, opts, &perm, now);
+	entries_free(e, n);
+done:
+	closedir(d);
+	return rc;
+}
+
+/* One line for a non-directory named as the client typed it. */
+static int
+list_one(const struct fs_root *root, const char *vpath, const char *arg, int flags,
+         const struct listing_opts *opts, struct buffer *out)
+{
+	struct buffer target = BUFFER_INIT;
+	struct entry e;
+
+	if (flags & LS_MLSD) {
+		errno = ENOTDIR;
+		return LISTING_ERR;
+	}
+	if (flags & LS_NLST) {
+		buffer_puts(out, arg);
+		buffer_puts(out, "\r\n");
+		return LISTING_OK;
+	}
+	if (fs_stat(root, vpath, &e.st, 0) < 0)
+		return LISTING_ERR;
+	e.name = (char *)arg;
+	e.target = NULL;
+	if (S_ISLNK(e.st.st_mode) && fs_readlink(root, vpath, &target) == 0)
+		e.target = buffer_cstr(&target);
+	format_entry(out, &e, flags, NULL, opts, &opts->perm, opts->now ? opts->now : time(NULL));
+	buffer_free(&target);
+	return LISTING_OK;
+}
+
+/* A missing path whose last component is a pattern: list its parent. */
+static int
+list_glob(const struct fs_root *root, const char *arg, int flags, const struct listing_opts *opts,
+          struct buffer *out)
+{
+	const char *slash = strrchr(arg, '/');
+	const char *pattern = slash ? slash + 1 : arg;
+	struct buffer vdir = BUFFER_INIT;
+	char *dirarg = xstrndup(arg, (size_t)(pattern - arg));
+	int rc;
+
+	if (listing_has_glob(dirarg) || *pattern == '\0') {
+		errno = ENOENT;
+		rc = LISTING_ERR;
+	} else if (fs_resolve(root, NULL, dirarg, &vdir) < 0) {
+		rc = LISTING_ERR;
+	} else {
+		rc = listing_dir(root, buffer_cstr(&vdir), flags, pattern, *dirarg ? dirarg : NULL,
+		                 opts, out);
+	}
+	free(dirarg);
+	buffer_free(&vdir);
+	return rc;
+}
+
+int
+listing_path(const struct fs_root *root, const char *arg, int flags,
+             const struct listing_opts *opts, struct buffer *out)
+{
+	struct buffer vpath = BUFFER_INIT;
+	char *prefix = NULL;
+	struct stat st;
+	size_t len = strlen(arg);
+	int rc;
+
+	if (fs_resolve(root, NULL, arg, &vpath) < 0) {
+		rc = LISTING_ERR;
+	} else if (fs_stat(root, buffer_cstr(&vpath), &st, 1) == 0 ||
+	           fs_stat(root, buffer_cstr(&vpath), &st, 0) == 0) {
+		/* A dangling symlink is still listed, as ls -l does. */
+		if (S_ISDIR(st.st_mode)) {
+			if ((flags & LS_NLST) && len > 0)
+				prefix = xasprintf("%s%s", arg, arg[len - 1] == '/' ? "" : "/");
+			rc = listing_dir(root, buffer_cstr(&vpath), flags, NULL, prefix, opts, out);
+		} else {
+			rc = list_one(root, buffer_cstr(&vpath), arg, flags, opts, out);
+		}
+	} else if (errno == ENOENT && listing_has_glob(arg)) {
+		rc = list_glob(root, arg, flags, opts, out);
+	} else {
+		rc = LISTING_ERR;
+	}
+	free(prefix);
+	buffer_free(&vpath);
+	return rc;
+}

@@ -1,0 +1,121 @@
+/* listing: directory listings the way clients parse them: LIST (ls -l,
+ * vsftpd layout), NLST (names), MLSD/MLST (RFC 3659 facts), and the bounded
+ * glob used by LIST/NLST patterns. */
+#ifndef POSTEL_FTPD_LISTING_H
+#define POSTEL_FTPD_LISTING_H
+
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "common/core/buffer.h"
+#include "ftpd/pi/fs.h"
+
+/* listing flags */
+#define LS_ALL 0x01  /* -a: also names starting with '.' */
+#define LS_LONG 0x02 /* LIST: ls -l lines */
+#define LS_MLSD 0x04 /* MLSD: fact lines (all entries, "." as cdir, ".." as pdir) */
+#define LS_NLST 0x08 /* NLST: names only */
+
+/* MLST facts, in the order they are printed. */
+#define LISTING_FACT_TYPE 0x01
+#define LISTING_FACT_SIZE 0x02
+#define LISTING_FACT_MODIFY 0x04
+#define LISTING_FACT_PERM 0x08
+#define LISTING_FACT_UNIQUE 0x10
+#define LISTING_FACT_UNIX_MODE 0x20
+#define LISTING_FACT_UNIX_OWNER 0x40
+#define LISTING_FACT_UNIX_GROUP 0x80
+#define LISTING_FACTS_ALL 0xff
+
+/* The session's rights, for the MLSx perm fact. */
+#define LISTING_RIGHT_WRITE 0x01  /* STOR, APPE, MKD allowed at all */
+#define LISTING_RIGHT_DELETE 0x02 /* DELE, RMD */
+#define LISTING_RIGHT_RENAME 0x04 /* RNFR/RNTO */
+
+/* Results of listing_dir and listing_path. */
+#define LISTING_OK 0
+#define LISTING_ERR (-1)         /* errno set: ENOENT, ENOTDIR, EACCES... -> 550 */
+#define LISTING_TOO_COMPLEX (-2) /* glob over its work budget -> 550 */
+
+struct listing_perm {
+	uid_t uid; /* session user, to pick owner/group/other mode bits */
+	gid_t gid;
+	unsigned rights;     /* LISTING_RIGHT_* */
+	int parent_writable; /* MLST only: may entries of the parent be removed */
+};
+
+struct listing_id {
+	unsigned long id;
+	char *name;
+};
+
+/* uid/gid -> name, from /etc/passwd and /etc/group read once before chroot. */
+struct listing_idcache {
+	struct listing_id *users, *groups;
+	size_t nusers, ngroups;
+};
+
+/* Read passwd and group files (either may be NULL or missing: numbers are
+ * shown then). Parses the text directly: no NSS inside the chroot. */
+void listing_idcache_load(struct listing_idcache *c, const char *passwd_path,
+                          const char *group_path);
+/* The name for an id, or NULL when unknown. */
+const char *listing_idcache_user(const struct listing_idcache *c, uid_t uid);
+const char *listing_idcache_group(const struct listing_idcache *c, gid_t gid);
+void listing_idcache_free(struct listing_idcache *c);
+
+struct listing_opts {
+	const struct listing_idcache *ids; /* NULL: numeric owner and group */
+	int hide_ids;                      /* show "ftp" as owner and group */
+	unsigned facts;                    /* MLSD facts (LISTING_FACT_*) */
+	struct listing_perm perm;          /* MLSD perm fact */
+	time_t now;                        /* 0: time(NULL); picks "HH:MM" or " YYYY" */
+};
+
+/* One ls -l line with "\r\n":
+ * "drwxr-xr-x    2 ftp      ftp          4096 Mar 01 12:34 name"; the date shows
+ * the year when mtime is in the future or older than 182 days (vsftpd), UTC,
+ * C month names. owner/group NULL: numbers; hide_ids: "ftp". target: for a
+ * symlink, appended as " -> target"; may be NULL. */
+void listing_ls_line(struct buffer *out, const char *name, const struct stat *st, time_t now,
+                     int hide_ids, const char *owner, const char *group, const char *target);
+/* One RFC 3659 line with "\r\n": "fact=value;...; name". MLST callers add the
+ * leading space themselves. Name "." is type=cdir, ".." type=pdir. owner and
+ * group NULL: numbers. */
+void listing_mlsx_line(struct buffer *out, const char *name, const struct stat *st, unsigned facts,
+                       const struct listing_perm *perm, const char *owner, const char *group);
+/* OPTS MLST argument ("type;size;", case-insensitive, unknown facts ignored):
+ * returns the new fact mask and puts the canonical enabled list in reply
+ * ("type;size;", replacing it), for "200 MLST OPTS <reply>". */
+unsigned listing_mlst_opts(const char *arg, struct buffer *reply);
+/* The FEAT fact list: "type*;size*;...;" with '*' on enabled facts. */
+void listing_mlst_feat(struct buffer *out, unsigned facts);
+
+/* Strip leading "-options" words from a LIST/NLST argument like vsftpd:
+ * 'a' sets LS_ALL, 'l' LS_LONG, others (-A -F -R ...) are ignored. *path
+ * points into arg after them, or at "" when nothing is left. */
+void listing_parse_args(const char *arg, int *flags, const char **path);
+
+/* Match name against a glob: '*', '?', '[...]' ('!' or '^' negates, ranges
+ * a-z byte-wise); no braces, no escapes, '/' not special. Work is charged to
+ * *budget (steps); returns 1 match, 0 no match, -1 when the budget runs out. */
+int listing_glob_match(const char *pattern, const char *name, unsigned long *budget);
+/* 1 when s contains a glob metacharacter. */
+int listing_has_glob(const char *s);
+
+/* List the directory vpath (virtual, resolved) into out: entries sorted
+ * byte-wise, hidden ones only with LS_ALL (MLSD shows all), filtered by
+ * pattern (may be NULL). One fstatat per entry. Format from flags: LS_MLSD,
+ * LS_NLST (names prefixed with prefix when not NULL), else ls -l lines. */
+int listing_dir(const struct fs_root *root, const char *vpath, int flags, const char *pattern,
+                const char *prefix, const struct listing_opts *opts, struct buffer *out);
+/* LIST/NLST/MLSD on a client argument (as left by listing_parse_args, ""
+ * for the cwd): a directory lists its entries (NLST prefixes them with the
+ * argument, as "dir/name"); another file gives one line naming it as typed
+ * (MLSD: ENOTDIR); a missing path whose last component has glob characters
+ * lists the matching entries of its parent. */
+int listing_path(const struct fs_root *root, const char *arg, int flags,
+                 const struct listing_opts *opts, struct buffer *out);
+
+#endif

@@ -1,0 +1,483 @@
+/* monitor: the per-session privileged monitor (root). It forks the
+ * pre-login worker, answers its typed requests (login, bind port 20,
+ * chown), and after a login forks the post-login worker as the target user.
+ * It never parses client bytes: at a login the old worker hands over the
+ * input it had read but not yet run, and the monitor only carries those
+ * bytes, unread, to the new worker's input buffer.
+ *
+ * TLS across the login: an OpenSSL connection cannot move between
+ * processes, and the post-login worker is a new process (a new uid). So
+ * the pre-login worker, which did AUTH TLS, stays on after the login as a
+ * relay: it keeps the client socket and the TLS state and passes plaintext
+ * over a socketpair whose other end becomes the post-login worker's
+ * control connection. The relay runs as nopriv_user in the empty chroot
+ * under the pre-login seccomp filter, and sends close_notify when the
+ * session ends. The monitor never sees a TLS record. */
+#include "ftpd/monitor/monitor.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/core/log.h"
+#include "common/core/xmalloc.h"
+#include "common/priv/auth.h"
+#include "common/priv/listener.h"
+#include "common/priv/privsep.h"
+#include "common/priv/sandbox.h"
+#include "ftpd/ftpaddr.h"
+#include "ftpd/options.h"
+
+#define FTP_MAX_LINE 4096
+#define FTP_MAX_NAME 256
+
+static struct ftp_session sess;
+static pid_t worker;
+static int mon_fd = -1;
+static struct auth_guard guard;
+static struct sandbox_id target; /* identity after login */
+
+/* Accounts every session needs, looked up once by the listener (and again
+ * on SIGHUP), not by each session: less work, and no NSS state dirtied in
+ * every monitor. known == 0: look it up per session after all. */
+static struct {
+	struct sandbox_id id;
+	int known;
+} nopriv_acct, anon_acct;
+
+void
+monitor_prepare(void)
+{
+	nopriv_acct.known =
+	    sandbox_privileged() && sandbox_lookup(opt.nopriv_user, &nopriv_acct.id) == 0;
+	anon_acct.known =
+	    sandbox_privileged() && sandbox_lookup(opt.ftp_username, &anon_acct.id) == 0;
+}
+
+static int
+is_anonymous_name(const char *u)
+{
+	return strcasecmp(u, "anonymous") == 0 || strcasecmp(u, "ftp") == 0;
+}
+
+/* userlist_file is a deny list: one name per line, '#' comments. */
+static int
+user_denied(const char *user)
+{
+	char line[FTP_MAX_NAME + 2];
+	int denied = 0;
+	FILE *f;
+
+	if (opt.userlist_file[0] == '\0' || (f = fopen(opt.userlist_file, "r")) == NULL)
+		return 0;
+	while (!denied && fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\r\n \t#")] = '\0';
+		denied = line[0] != '\0' && strcmp(line, user) == 0;
+	}
+	fclose(f);
+	return denied;
+}
+
+/* SECURITY: a chroot whose root the user can write lets the user plant
+ * files (/etc/passwd, libraries) the chrooted process may trust. */
+static int
+root_writable(const char *dir, uid_t uid, gid_t gid)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0)
+		return 0;
+	if (st.st_uid == uid)
+		return (st.st_mode & S_IWUSR) != 0;
+	if (st.st_gid == gid)
+		return (st.st_mode & S_IWGRP) != 0;
+	return (st.st_mode & S_IWOTH) != 0;
+}
+
+/* Work out who the session becomes; NULL on success, else the reason. */
+static const char *
+settle_identity(const char *user, const char *pam_user)
+{
+	struct passwd *pw;
+	const char *acct;
+
+	if (sess.kind == LOGIN_ANON)
+		acct = opt.ftp_username;
+	else if (sess.kind == LOGIN_GUEST)
+		acct = opt.guest_username;
+	else
+		acct = pam_user;
+	if (!sandbox_privileged()) {
+		target.uid = getuid();
+		target.gid = getgid();
+	} else if (sess.kind == LOGIN_ANON && anon_acct.known) {
+		target = anon_acct.id;
+	} else if ((pw = getpwnam(acct)) == NULL) {
+		log_msg(LOG_ERR, "login %s: account %s does not exist", user, acct);
+		return "Login incorrect.";
+	} else {
+		target.uid = pw->pw_uid;
+		target.gid = pw->pw_gid;
+		free(sess.home);
+		sess.home = xstrdup(pw->pw_dir);
+	}
+	free(sess.root_path);
+	if (sess.kind == LOGIN_ANON) {
+		sess.root_path = xstrdup(opt.anon_root);
+		free(sess.home);
+		sess.home = xstrdup("/");
+	} else if (opt.chroot_local_user) {
+		sess.root_path = xstrdup(opt.local_root[0] ? opt.local_root : sess.home);
+		free(sess.home);
+		sess.home = xstrdup("/");
+	} else {
+		sess.root_path = xstrdup("/");
+		if (opt.local_root[0]) {
+			free(sess.home);
+			sess.home = xstrdup(opt.local_root);
+		}
+	}
+	{
+		struct stat st;
+
+		if (stat(sess.root_path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			log_msg(LOG_ERR, "login %s refused: root %s: %s", user, sess.root_path,
+			        strerror(errno ? errno : ENOTDIR));
+			return "Login directory not available.";
+		}
+	}
+	if (sandbox_privileged() && strcmp(sess.root_path, "/") != 0 &&
+	    !opt.allow_writeable_chroot && root_writable(sess.root_path, target.uid, target.gid)) {
+		log_msg(LOG_ERR, "login %s refused: chroot %s is writable by the user", user,
+		        sess.root_path);
+		return "Refusing to run with a writable root inside chroot; "
+		       "remove write permission from it or set allow_writeable_chroot=YES.";
+	}
+	return NULL;
+}
+
+static int
+check_login(const char *user, const char *pass, const char **why)
+{
+	char *pam_user = NULL;
+	int ok = 0;
+
+	*why = "Login incorrect.";
+	if (is_anonymous_name(user) && opt.anonymous_enable) {
+		sess.kind = LOGIN_ANON;
+		ok = 1;
+	} else if ((opt.local_enable || opt.guest_enable) && !is_anonymous_name(user) &&
+	           !user_denied(user) &&
+	           auth_pam(opt.pam_service_name, user, pass, sess.peer_text, &pam_user) == 0) {
+		sess.kind = opt.guest_enable ? LOGIN_GUEST : LOGIN_LOCAL;
+		ok = 1;
+	}
+	if (ok) {
+		*why = settle_identity(user, pam_user);
+		ok = *why == NULL;
+	}
+	if (ok) {
+		free(sess.login_name);
+		sess.login_name = xstrdup(sess.kind == LOGIN_ANON ? "anonymous" : user);
+		free(sess.anon_password);
+		sess.anon_password = xstrdup(sess.kind == LOGIN_ANON ? pass : "*");
+	} else
+		sess.kind = LOGIN_NONE;
+	free(pam_user);
+	return ok;
+}
+
+/* PS_LOGIN: "user\0password\0"; refusals are delayed and counted. */
+static void
+handle_login(const struct ps_msg *m)
+{
+	const char *user, *pass, *why;
+	int fatal;
+
+	guard.delay_seconds = opt.delay_failed_login;
+	guard.max_fails = opt.max_login_fails;
+	guard.on_exhausted = listener_report_penalty;
+	auth_attempt_begin(&guard);
+	if (ps_login_parse(m, FTP_MAX_NAME, &user, &pass) < 0)
+		die("monitor: malformed login request");
+	if (check_login(user, pass, &why)) {
+		log_set_prefix("s=%s c=%s u=%s", sess.id, sess.peer_text, sess.login_name);
+		log_msg(LOG_INFO, "login ok (%s)",
+		        sess.kind == LOGIN_ANON    ? "anonymous"
+		        : sess.kind == LOGIN_GUEST ? "guest"
+		                                   : "local");
+		ps_send(mon_fd, PS_OK, NULL, 0, -1);
+		return;
+	}
+	fatal = auth_attempt_refused(&guard);
+	log_msg(LOG_NOTICE, "login refused for %s (%u of %lu)", user, guard.fails,
+	        opt.max_login_fails);
+	ps_login_refuse(mon_fd, fatal, why);
+}
+
+/* SECURITY: the only privileged network step: a socket bound to the data
+ * port, and only toward the control connection's own peer. */
+static void
+handle_bind_data(const struct ps_msg *m)
+{
+	struct sockaddr_storage target_addr, src;
+	int fd, on = 1;
+
+	if (m->len != sizeof(target_addr))
+		die("monitor: malformed bind request");
+	memcpy(&target_addr, m->data, sizeof(target_addr));
+	ftpaddr_unmap(&target_addr);
+	if ((target_addr.ss_family != AF_INET && target_addr.ss_family != AF_INET6) ||
+	    (!opt.port_promiscuous && !ftpaddr_same_host(&target_addr, &sess.peer))) {
+		ps_send(mon_fd, PS_FAIL, "bad address", 11, -1);
+		return;
+	}
+	src = sess.local;
+	if (src.ss_family == AF_INET)
+		((struct sockaddr_in *)&src)->sin_port = htons((uint16_t)opt.ftp_data_port);
+	else
+		((struct sockaddr_in6 *)&src)->sin6_port = htons((uint16_t)opt.ftp_data_port);
+	fd = socket(src.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
+	    bind(fd, (struct sockaddr *)&src,
+	         src.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+	                                  : sizeof(struct sockaddr_in6)) < 0) {
+		log_msg(LOG_ERR, "bind data port %lu: %s", opt.ftp_data_port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		ps_send(mon_fd, PS_FAIL, "bind failed", 11, -1);
+		return;
+	}
+	ps_send(mon_fd, PS_OK, NULL, 0, fd);
+	close(fd);
+}
+
+/* chown_uploads: only a regular file the session user owns, by fd. */
+static void
+handle_chown(struct ps_msg *m)
+{
+	struct passwd *pw = getpwnam(opt.chown_username);
+	struct stat st;
+	int ok = 0;
+
+	if (m->fd >= 0 && opt.chown_uploads && sess.kind == LOGIN_ANON && pw != NULL &&
+	    fstat(m->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == target.uid)
+		ok = fchown(m->fd, pw->pw_uid, pw->pw_gid) == 0;
+	if (m->fd >= 0)
+		close(m->fd);
+	ps_send(mon_fd, ok ? PS_OK : PS_FAIL, NULL, 0, -1);
+}
+
+static void
+open_xferlog(void)
+{
+	sess.xferlog_fd = -1;
+	if (!opt.xferlog_enable)
+		return;
+	sess.xferlog_fd = open(opt.xferlog_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (sess.xferlog_fd < 0)
+		log_msg(LOG_ERR, "xferlog %s: %s", opt.xferlog_file, strerror(errno));
+}
+
+static void
+spawn_worker(int postlogin)
+{
+	int sv[2];
+
+	if (ps_pair(sv) < 0)
+		die("socketpair: %s", strerror(errno));
+	worker = fork();
+	if (worker < 0)
+		die("fork: %s", strerror(errno));
+	if (worker > 0) {
+		close(sv[1]);
+		mon_fd = sv[0];
+		return;
+	}
+	close(sv[0]);
+	if (mon_fd >= 0)
+		close(mon_fd);
+	sess.monitor = sv[1];
+	signal(SIGTERM, SIG_DFL);
+	if (!postlogin) {
+		struct sandbox_id id = {getuid(), getgid(), opt.secure_chroot_dir};
+
+		if (nopriv_acct.known) {
+			id.uid = nopriv_acct.id.uid;
+			id.gid = nopriv_acct.id.gid;
+		} else if (sandbox_privileged() && sandbox_lookup(opt.nopriv_user, &id) < 0)
+			die("nopriv_user %s does not exist", opt.nopriv_user);
+		ftp_worker(&sess, &id, 0);
+	}
+	target.root =
+	    sandbox_privileged() && strcmp(sess.root_path, "/") != 0 ? sess.root_path : NULL;
+	ftp_worker(&sess, &target, 1);
+}
+
+/* A worker hands over its unread input and exits: after a login (the
+ * post-login worker takes over) or on REIN (a fresh pre-login worker). The
+ * first chunk may already be in hand. */
+static void
+take_over(struct ps_msg *first, int postlogin)
+{
+	struct ps_msg *cur = first, m;
+	int status;
+
+	buffer_clear(&sess.ctl.in);
+	sess.ctl.consumed = 0;
+	for (;;) {
+		if (cur == NULL) {
+			if (ps_recv(mon_fd, &m) < 0)
+				die("monitor: handoff failed");
+			cur = &m;
+		}
+		if (cur->type == PS_HANDOFF_END)
+			break;
+		if (cur->type != PS_HANDOFF)
+			die("monitor: unexpected request %u in a handoff", cur->type);
+		buffer_append(&sess.ctl.in, cur->data, cur->len);
+		cur = NULL;
+	}
+	if (cur->len != 3)
+		die("monitor: malformed handoff");
+	sess.tls = cur->data[0] != 0;
+	sess.pbsz = cur->data[1] != 0;
+	sess.prot_p = cur->data[2] != 0;
+	if (cur->fd >= 0) {
+		/* The old worker stays on as the TLS relay; the fd is its
+		 * plaintext side, the new worker's control connection. */
+		close(sess.ctl.fd);
+		sess.ctl.fd = cur->fd;
+		cur->fd = -1;
+		sess.relay = worker;
+	} else
+		waitpid(worker, &status, 0);
+	close(mon_fd);
+	mon_fd = -1;
+	if (postlogin)
+		open_xferlog();
+	else {
+		if (sess.xferlog_fd >= 0)
+			close(sess.xferlog_fd);
+		sess.xferlog_fd = -1;
+		sess.kind = LOGIN_NONE;
+		log_msg(LOG_INFO, "REIN: logged out");
+		log_set_prefix("s=%s c=%s u=-", sess.id, sess.peer_text);
+	}
+	spawn_worker(postlogin);
+}
+
+static const char *
+outcome(int status)
+{
+	static char text[96];
+
+	if (WIFEXITED(status))
+		snprintf(text, sizeof(text), "exit %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(text, sizeof(text), "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(text, sizeof(text), "status %d", status);
+	return text;
+}
+
+static void
+monitor_loop(void)
+{
+	struct ps_msg m;
+	int status, nr;
+
+	for (;;) {
+		if (ps_recv(mon_fd, &m) < 0)
+			break;
+		switch (m.type) {
+		case PS_LOGIN:
+			handle_login(&m);
+			if (sess.kind != LOGIN_NONE)
+				take_over(NULL, 1);
+			break;
+		case PS_HANDOFF:
+		case PS_HANDOFF_END:
+			if (sess.kind == LOGIN_NONE)
+				die("monitor: handoff before login");
+			take_over(&m, 0);
+			break;
+		case PS_BIND_DATA:
+			handle_bind_data(&m);
+			break;
+		case PS_CHOWN:
+			handle_chown(&m);
+			break;
+		case PS_SECCOMP:
+			if (m.len != sizeof(int))
+				die("monitor: malformed seccomp report");
+			memcpy(&nr, m.data, sizeof(nr));
+			log_msg(LOG_ERR, "worker killed by seccomp: syscall %s (%d) not allowed",
+			        sandbox_syscall_name(nr), nr);
+			break;
+		default:
+			/* SECURITY: anything unexpected ends the session. */
+			log_msg(LOG_ERR, "monitor: unexpected request %u; ending session", m.type);
+			kill(worker, SIGKILL);
+			goto out;
+		}
+		if (m.fd >= 0)
+			close(m.fd);
+	}
+out:
+	while (waitpid(worker, &status, 0) < 0 && errno == EINTR)
+		;
+	if (sess.relay > 0) {
+		int rstatus;
+
+		close(sess.ctl.fd); /* the relay sees EOF and says close_notify */
+		while (waitpid(sess.relay, &rstatus, 0) < 0 && errno == EINTR)
+			;
+	}
+	log_msg(LOG_INFO, "session end: %s", outcome(status));
+}
+
+void
+ftp_session(int fd, const struct sockaddr_storage *peer, int tag)
+{
+	socklen_t len = sizeof(sess.local);
+	unsigned char rnd[3];
+
+	memset(&sess, 0, sizeof(sess));
+	sess.implicit_tls = tag == 1;
+	sess.privileged = sandbox_privileged();
+	if (getrandom(sess.sid_ctx, sizeof(sess.sid_ctx), 0) != sizeof(sess.sid_ctx))
+		die("getrandom: %s", strerror(errno));
+	conn_init(&sess.ctl, fd, FTP_MAX_LINE, (int)opt.idle_session_timeout * 1000);
+	sess.peer = *peer;
+	ftpaddr_unmap(&sess.peer);
+	getsockname(fd, (struct sockaddr *)&sess.local, &len);
+	ftpaddr_unmap(&sess.local);
+	listener_addr_text(peer, sess.peer_text, sizeof(sess.peer_text));
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		memset(rnd, 0, sizeof(rnd));
+	snprintf(sess.id, sizeof(sess.id), "%02x%02x%02x%04x", rnd[0], rnd[1], rnd[2],
+	         (unsigned)getpid() & 0xffff);
+	sess.pasv_fd = -1;
+	sess.dtp_fd = -1;
+	sess.xferlog_fd = -1;
+	sess.umask = opt.local_umask;
+	log_set_prefix("s=%s c=%s u=-", sess.id, sess.peer_text);
+	log_msg(LOG_INFO, "session start");
+	/* The monitor outlives its worker: the worker answers SIGTERM with 421. */
+	signal(SIGTERM, SIG_IGN);
+	sandbox_monitor();
+	spawn_worker(0);
+	monitor_loop();
+}

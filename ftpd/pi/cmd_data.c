@@ -1,0 +1,761 @@
+/* cmd_data: data connections (PORT, EPRT, PASV, EPSV), transfers through
+ * the DTP (RETR, STOR, APPE, STOU, LIST, NLST, MLSD) and what answers while
+ * one runs (ABOR, STAT, NOOP, QUIT). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/core/log.h"
+#include "common/core/number.h"
+#include "common/core/xmalloc.h"
+#include "ftpd/dtp/dtp.h"
+#include "ftpd/dtp/listing.h"
+#include "ftpd/dtp/xferlog.h"
+#include "ftpd/ftpaddr.h"
+#include "ftpd/options.h"
+#include "ftpd/pi/commands.h"
+#include "ftpd/pi/monreq.h"
+
+static struct listing_idcache idcache;
+static struct listing_opts list_opts;
+
+void
+data_prepare(void)
+{
+	listing_idcache_free(&idcache);
+	listing_idcache_load(&idcache, "/etc/passwd", "/etc/group");
+}
+
+void
+cmd_rest(struct ftp_session *s, const char *arg)
+{
+	uint64_t n;
+
+	if (number_parse(arg, 0, (uint64_t)1 << 62, &n) < 0) {
+		reply(s, 501, "REST needs a byte offset.");
+		return;
+	}
+	s->rest = n;
+	reply(s, 350, "Restart position accepted (%llu).", (unsigned long long)n);
+}
+
+void
+cmd_allo(struct ftp_session *s, const char *arg)
+{
+	(void)arg;
+	reply(s, 202, "ALLO command ignored.");
+}
+
+void
+cmd_type(struct ftp_session *s, const char *arg)
+{
+	if (strcasecmp(arg, "A") == 0 || strcasecmp(arg, "A N") == 0) {
+		s->type_ascii = 1;
+		reply(s, 200, "Switching to ASCII mode.");
+	} else if (strcasecmp(arg, "I") == 0 || strcasecmp(arg, "L 8") == 0 ||
+	           strcasecmp(arg, "L8") == 0) {
+		s->type_ascii = 0;
+		reply(s, 200, "Switching to Binary mode.");
+	} else
+		reply(s, 504, "Type not supported.");
+}
+
+void
+cmd_mode(struct ftp_session *s, const char *arg)
+{
+	if (strcasecmp(arg, "S") == 0)
+		reply(s, 200, "Mode set to S.");
+	else
+		reply(s, 504, "Only stream mode (S) is supported.");
+}
+
+void
+cmd_stru(struct ftp_session *s, const char *arg)
+{
+	if (strcasecmp(arg, "F") == 0)
+		reply(s, 200, "Structure set to F.");
+	else
+		reply(s, 504, "Only file structure (F) is supported.");
+}
+
+/* ---- data connections ---- */
+
+static void
+close_pasv(struct ftp_session *s)
+{
+	if (s->pasv_fd >= 0)
+		close(s->pasv_fd);
+	s->pasv_fd = -1;
+}
+
+/* SECURITY: one listening data socket per session, on the control
+ * connection's local address, in the configured port range. */
+static int
+open_pasv(struct ftp_session *s, uint16_t *port)
+{
+	struct sockaddr_storage a = s->local;
+	socklen_t len =
+	    a.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	unsigned lo = (unsigned)opt.pasv_min_port, hi = (unsigned)opt.pasv_max_port;
+	int fd;
+
+	close_pasv(s);
+	s->port_set = 0;
+	fd = socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (lo == 0 || hi < lo) {
+		lo = 0;
+		hi = 0;
+	}
+	unsigned start = 0;
+
+	/* A random first try, so ports are not predictable from session to
+	 * session (every session is forked from the same listener state). */
+	if (getrandom(&start, sizeof(start), 0) != sizeof(start))
+		start = (unsigned)getpid();
+	for (unsigned tries = 0, span = hi - lo + 1; tries < span; tries++) {
+		uint16_t p = (uint16_t)(lo == 0 ? 0 : lo + (start + tries) % span);
+
+		if (a.ss_family == AF_INET)
+			((struct sockaddr_in *)&a)->sin_port = htons(p);
+		else
+			((struct sockaddr_in6 *)&a)->sin6_port = htons(p);
+		if (bind(fd, (struct sockaddr *)&a, len) == 0 && listen(fd, 1) == 0) {
+			len = sizeof(a);
+			getsockname(fd, (struct sockaddr *)&a, &len);
+			*port = ftpaddr_port(&a);
+			s->pasv_fd = fd;
+			return 0;
+		}
+	}
+	close(fd);
+	return -1;
+}
+
+void
+cmd_pasv(struct ftp_session *s, const char *arg)
+{
+	struct buffer r = BUFFER_INIT;
+	struct sockaddr_storage adv = s->local;
+	uint16_t port;
+
+	(void)arg;
+	if (s->epsv_all) {
+		reply(s, 503, "EPSV ALL in effect: use EPSV.");
+		return;
+	}
+	if (opt.pasv_address[0] != '\0') {
+		memset(&adv, 0, sizeof(adv));
+		adv.ss_family = AF_INET;
+		inet_pton(AF_INET, opt.pasv_address, &((struct sockaddr_in *)&adv)->sin_addr);
+	}
+	if (adv.ss_family != AF_INET) {
+		reply(s, 522, "PASV is IPv4 only: use EPSV.");
+		return;
+	}
+	if (open_pasv(s, &port) < 0) {
+		reply(s, 425, "Could not open a passive port.");
+		return;
+	}
+	ftpaddr_format_pasv(&r, &adv, port);
+	conn_printf(&s->ctl, "%s\r\n", buffer_cstr(&r));
+	buffer_free(&r);
+}
+
+void
+cmd_epsv(struct ftp_session *s, const char *arg)
+{
+	struct buffer r = BUFFER_INIT;
+	int family = 0, all = 0;
+	uint16_t port;
+
+	if (ftpaddr_parse_epsv(arg, &family, &all) != FTPADDR_OK) {
+		reply(s, 522, "Network protocol not supported, use (1,2)");
+		return;
+	}
+	if (all) {
+		s->epsv_all = 1;
+		reply(s, 200, "EPSV ALL ok.");
+		return;
+	}
+	if (family != 0 && family != s->local.ss_family) {
+		reply(s, 522, "Network protocol not supported, use (%d)",
+		      s->local.ss_family == AF_INET ? 1 : 2);
+		return;
+	}
+	if (open_pasv(s, &port) < 0) {
+		reply(s, 425, "Could not open a passive port.");
+		return;
+	}
+	ftpaddr_format_epsv(&r, port);
+	conn_printf(&s->ctl, "%s\r\n", buffer_cstr(&r));
+	buffer_free(&r);
+}
+
+/* SECURITY: no FTP bounce: active connections go only to the control
+ * connection's peer, never to a privileged port or to NFS (2049). */
+static void
+set_port(struct ftp_session *s, const struct sockaddr_storage *a)
+{
+	uint16_t port = ftpaddr_port(a);
+
+	if (s->epsv_all) {
+		reply(s, 503, "EPSV ALL in effect: use EPSV.");
+		return;
+	}
+	if (!opt.port_promiscuous &&
+	    (!ftpaddr_same_host(a, &s->peer) || port < 1024 || port == 2049)) {
+		log_msg(LOG_WARNING, "refused PORT/EPRT to another host or a reserved port (%u)",
+		        port);
+		reply(s, 500, "Illegal PORT command.");
+		return;
+	}
+	close_pasv(s);
+	s->port_addr = *a;
+	s->port_set = 1;
+	reply(s, 200, "PORT command successful. Consider using PASV.");
+}
+
+void
+cmd_port(struct ftp_session *s, const char *arg)
+{
+	struct sockaddr_storage a;
+
+	if (ftpaddr_parse_port(arg, &a) != FTPADDR_OK)
+		reply(s, 501, "Illegal PORT command.");
+	else
+		set_port(s, &a);
+}
+
+void
+cmd_eprt(struct ftp_session *s, const char *arg)
+{
+	struct sockaddr_storage a;
+	int rc = ftpaddr_parse_eprt(arg, &a);
+
+	if (rc == FTPADDR_FAMILY)
+		reply(s, 522, "Network protocol not supported, use (1,2)");
+	else if (rc != FTPADDR_OK)
+		reply(s, 501, "Illegal EPRT command.");
+	else
+		set_port(s, &a);
+}
+
+/* ---- transfers ---- */
+
+static void
+xferlog(struct ftp_session *s, const char *vpath, char dir, int complete, double secs)
+{
+	struct xfer_record r = {0};
+
+	/* The session's own log line (session id, client, user in its
+	 * prefix); the xferlog line keeps wu-ftpd's format for analysers. */
+	log_msg(LOG_INFO, "transfer %s %s %llu bytes %s", dir == 'o' ? "RETR" : "STOR", vpath,
+	        (unsigned long long)dtp_progress()->done, complete ? "complete" : "incomplete");
+	if (s->xferlog_fd < 0)
+		return;
+	r.localtime = 1;
+	r.seconds = secs;
+	r.host = s->peer_text;
+	r.bytes = (long long)dtp_progress()->done;
+	r.path = vpath;
+	r.type = s->type_ascii ? 'a' : 'b';
+	r.direction = dir;
+	r.access = s->kind == LOGIN_ANON ? 'a' : s->kind == LOGIN_GUEST ? 'g' : 'r';
+	r.user = s->kind == LOGIN_ANON ? s->anon_password : s->login_name;
+	r.complete = complete;
+	xferlog_write(s->xferlog_fd, &r);
+}
+
+static int
+handle_during_transfer(struct ftp_session *s, char *line, int *aborted)
+{
+	struct dtp_progress *p = dtp_progress();
+
+	if (strcasecmp(line, "ABOR") == 0) {
+		kill(s->dtp_pid, SIGKILL);
+		*aborted = 1;
+		return 1;
+	}
+	if (strcasecmp(line, "STAT") == 0)
+		reply(s, 213, "Status: %llu of %llu bytes transferred.",
+		      (unsigned long long)p->done, (unsigned long long)p->total);
+	else if (strcasecmp(line, "NOOP") == 0)
+		reply(s, 200, "NOOP ok.");
+	else if (strcasecmp(line, "QUIT") == 0)
+		s->quit_pending = 1;
+	else
+		reply(s, 503, "Transfer in progress: only ABOR, STAT, NOOP and QUIT now.");
+	return 0;
+}
+
+/* Wait for the DTP while answering the control connection. */
+static int
+transfer_wait(struct ftp_session *s, const char *opening)
+{
+	int aborted = 0, result = DTP_EV_NETFAIL, status;
+
+	for (;;) {
+		struct pollfd p[2] = {{.fd = s->ctl.fd, .events = POLLIN},
+		                      {.fd = s->dtp_fd, .events = POLLIN}};
+		char *line;
+		size_t len;
+		char ev;
+		enum conn_status st;
+
+		while ((st = conn_try_line(&s->ctl, &line, &len)) != CONN_AGAIN) {
+			if (st == CONN_TOOLONG) {
+				reply(s, 500, "Command line too long.");
+				continue;
+			}
+			pi_strip_telnet(line);
+			if (handle_during_transfer(s, line, &aborted))
+				goto done;
+		}
+		conn_flush(&s->ctl);
+		if (poll(p, 2, -1) < 0) {
+			pi_log_status();
+			continue;
+		}
+		if (p[1].revents) {
+			if (read(s->dtp_fd, &ev, 1) != 1)
+				goto done;
+			if (ev == DTP_EV_CONNECTED) {
+				reply(s, 150, "%s", opening);
+				continue;
+			}
+			result = ev;
+			goto done;
+		}
+		if (p[0].revents && conn_fill(&s->ctl, 0) != CONN_LINE) {
+			/* The client is gone: so is its transfer. */
+			kill(s->dtp_pid, SIGKILL);
+			waitpid(s->dtp_pid, NULL, 0);
+			exit(0);
+		}
+	}
+done:
+	while (waitpid(s->dtp_pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!aborted && result == DTP_EV_NETFAIL &&
+	    !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		log_msg(LOG_ERR, "the DTP ended without a report (%s %d)",
+		        WIFSIGNALED(status) ? "signal" : "exit",
+		        WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	close(s->dtp_fd);
+	s->dtp_fd = -1;
+	s->dtp_pid = 0;
+	return aborted ? 'A' : result;
+}
+
+static void
+finish_reply(struct ftp_session *s, int result, enum dtp_kind kind)
+{
+	switch (result) {
+	case DTP_EV_DONE:
+		reply(s, 226, kind == DTP_LIST ? "Directory send OK." : "Transfer complete.");
+		break;
+	case DTP_EV_NOCONN:
+		reply(s, 425, "Failed to establish connection.");
+		break;
+	case DTP_EV_FILEFAIL:
+		reply(s, 451,
+		      kind == DTP_STOR ? "Failure writing to local file."
+		                       : "Failure reading local file.");
+		break;
+	case DTP_EV_TLSFAIL:
+		reply(s, 522, "TLS negotiation on the data connection failed.");
+		break;
+	case DTP_EV_NOREUSE:
+		reply(s, 522,
+		      "Data connection refused: it must resume the control connection's "
+		      "TLS session (require_ssl_reuse=YES). Use a client that does "
+		      "(curl, lftp), or ask the admin to set require_ssl_reuse=NO.");
+		break;
+	case DTP_EV_UNCLEAN:
+		reply(s, 226,
+		      "Transfer complete, but the TLS stream ended without close_notify: "
+		      "logged as incomplete.");
+		break;
+	case 'A':
+		reply(s, 426, "Connection closed; transfer aborted.");
+		reply(s, 226, "ABOR successful.");
+		break;
+	default:
+		reply(s, 426,
+		      kind == DTP_STOR ? "Failure reading network stream."
+		                       : "Failure writing network stream.");
+		break;
+	}
+	if (s->quit_pending)
+		cmd_quit(s, "");
+}
+
+static int
+data_ready(struct ftp_session *s)
+{
+	if (opt.ssl_enable && opt.force_local_data_ssl && s->kind != LOGIN_ANON && !s->prot_p) {
+		log_msg(LOG_NOTICE, "refused a clear data connection: PROT P required");
+		reply(s, 522, "Data connections must be encrypted: use PROT P.");
+		return 0;
+	}
+	if (!s->port_set && s->pasv_fd < 0) {
+		reply(s, 425, "Use PORT, EPRT, PASV or EPSV first.");
+		return 0;
+	}
+	return 1;
+}
+
+/* Run one transfer to its end; returns the DTP's result. */
+static int
+run_transfer(struct ftp_session *s, struct dtp_job *job, const char *opening, const char *verb,
+             const char *path)
+{
+	struct buffer desc = BUFFER_INIT;
+	int result;
+
+	buffer_printf(&desc, "%s %s", verb, path);
+	s->transfer = buffer_cstr(&desc);
+
+	job->pasv_fd = s->pasv_fd;
+	job->active_fd = -1;
+	job->tls = s->prot_p;
+	job->port_addr = s->port_addr;
+	if (s->pasv_fd < 0 && opt.connect_from_port_20 && s->privileged) {
+		job->active_fd = monreq_bind_data(s, &s->port_addr);
+		if (job->active_fd < 0) {
+			log_msg(LOG_ERR, "monitor could not bind port %lu", opt.ftp_data_port);
+			result = DTP_EV_NOCONN;
+			goto out;
+		}
+	}
+	if (dtp_start(s, job) < 0) {
+		log_msg(LOG_ERR, "cannot start the DTP: %s", strerror(errno));
+		result = DTP_EV_FILEFAIL;
+		goto out;
+	}
+	result = transfer_wait(s, opening);
+out:
+	if (job->active_fd >= 0)
+		close(job->active_fd);
+	close_pasv(s);
+	s->port_set = 0;
+	s->transfer = NULL;
+	buffer_free(&desc);
+	return result;
+}
+
+void
+cmd_retr(struct ftp_session *s, const char *arg)
+{
+	struct buffer v = BUFFER_INIT, open_text = BUFFER_INIT;
+	struct dtp_job job = {.kind = DTP_RETR, .ascii = s->type_ascii};
+	uint64_t rest = s->rest;
+	struct stat st;
+	double t0;
+	int fd, result;
+
+	s->rest = 0;
+	if (!data_ready(s) || resolve(s, arg, &v) < 0)
+		goto out;
+	fd = fs_open(&s->fs, buffer_cstr(&v), O_RDONLY | O_NONBLOCK, 0);
+	/* SECURITY: anonymous users fetch only world-readable files, so an
+	 * upload drop (anon_umask 077) cannot serve what strangers leave. */
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (is_anon(s) && opt.anon_world_readable_only && !(st.st_mode & S_IROTH))) {
+		if (fd >= 0)
+			close(fd);
+		reply(s, 550, "Failed to open file.");
+		goto out;
+	}
+	fcntl(fd, F_SETFL, 0);
+	if (rest > (uint64_t)st.st_size)
+		rest = (uint64_t)st.st_size;
+	lseek(fd, (off_t)rest, SEEK_SET);
+	job.file_fd = fd;
+	job.total = (uint64_t)st.st_size - rest;
+	buffer_printf(&open_text, "Opening %s mode data connection for %s (%lld bytes).",
+	              s->type_ascii ? "ASCII" : "BINARY", arg, (long long)st.st_size);
+	t0 = (double)time(NULL);
+	result = run_transfer(s, &job, buffer_cstr(&open_text), "RETR", buffer_cstr(&v));
+	close(fd);
+	if (result != DTP_EV_NOCONN) {
+		s->bytes_out += dtp_progress()->done;
+		xferlog(s, buffer_cstr(&v), 'o', result == DTP_EV_DONE, (double)time(NULL) - t0);
+	}
+	finish_reply(s, result, DTP_RETR);
+out:
+	buffer_free(&v);
+	buffer_free(&open_text);
+}
+
+/* Create the upload target; STOU picks a name. Returns the fd or -1 (replied). */
+static int
+open_upload(struct ftp_session *s, struct buffer *v, int append, int unique, uint64_t rest)
+{
+	mode_t mode = (mode_t)(opt.file_open_mode & ~s->umask);
+	int flags = O_WRONLY | O_CREAT, fd;
+
+	if (unique) {
+		struct buffer base = BUFFER_INIT;
+
+		buffer_puts(&base, buffer_cstr(v));
+		for (unsigned i = 0; i < 1000; i++) {
+			buffer_clear(v);
+			buffer_puts(v, buffer_cstr(&base));
+			if (i > 0)
+				buffer_printf(v, ".%u", i);
+			fd = fs_open(&s->fs, buffer_cstr(v), flags | O_EXCL, mode);
+			if (fd >= 0 || errno != EEXIST)
+				break;
+		}
+		buffer_free(&base);
+	} else {
+		/* SECURITY: without anon_other_write_enable an anonymous upload
+		 * never replaces or extends what is already there. */
+		if (is_anon(s) && !opt.anon_other_write_enable)
+			flags |= O_EXCL;
+		else if (append)
+			flags |= O_APPEND;
+		else if (rest == 0)
+			flags |= O_TRUNC;
+		fd = fs_open(&s->fs, buffer_cstr(v), flags, mode);
+	}
+	if (fd < 0) {
+		reply_errno(s, 553, "Could not create file");
+		return -1;
+	}
+	if (rest > 0 && !append && lseek(fd, (off_t)rest, SEEK_SET) < 0) {
+		close(fd);
+		reply(s, 553, "Could not seek to the restart position.");
+		return -1;
+	}
+	if (is_anon(s) && opt.chown_uploads && monreq_chown(s, fd) < 0)
+		log_msg(LOG_ERR, "chown_uploads: could not give %s to %s", buffer_cstr(v),
+		        opt.chown_username);
+	return fd;
+}
+
+static void
+upload(struct ftp_session *s, const char *arg, int append, int unique)
+{
+	struct buffer v = BUFFER_INIT, open_text = BUFFER_INIT;
+	struct dtp_job job = {.kind = DTP_STOR, .ascii = s->type_ascii};
+	uint64_t rest = s->rest;
+	double t0;
+	int fd, result;
+
+	s->rest = 0;
+	if (!pi_may_write(s, append && is_anon(s) ? W_OTHER : W_UPLOAD) || !data_ready(s))
+		goto out;
+	if (rest > 0 && is_anon(s) && !opt.anon_other_write_enable) {
+		reply(s, 550, "Permission denied: anonymous uploads cannot resume.");
+		goto out;
+	}
+	if (resolve(s, unique && arg[0] == '\0' ? "upload" : arg, &v) < 0)
+		goto out;
+	fd = open_upload(s, &v, append, unique, rest);
+	if (fd < 0)
+		goto out;
+	job.file_fd = fd;
+	if (unique) {
+		const char *slash = strrchr(buffer_cstr(&v), '/');
+
+		buffer_printf(&open_text, "FILE: %s", slash ? slash + 1 : buffer_cstr(&v));
+	} else
+		buffer_puts(&open_text, "Ok to send data.");
+	t0 = (double)time(NULL);
+	result = run_transfer(s, &job, buffer_cstr(&open_text),
+	                      unique   ? "STOU"
+	                      : append ? "APPE"
+	                               : "STOR",
+	                      buffer_cstr(&v));
+	close(fd);
+	if (result != DTP_EV_DONE && opt.delete_failed_uploads)
+		fs_unlink(&s->fs, buffer_cstr(&v));
+	if (result != DTP_EV_NOCONN) {
+		s->bytes_in += dtp_progress()->done;
+		xferlog(s, buffer_cstr(&v), 'i', result == DTP_EV_DONE, (double)time(NULL) - t0);
+	}
+	finish_reply(s, result, DTP_STOR);
+out:
+	buffer_free(&v);
+	buffer_free(&open_text);
+}
+
+void
+cmd_stor(struct ftp_session *s, const char *arg)
+{
+	upload(s, arg, 0, 0);
+}
+
+void
+cmd_appe(struct ftp_session *s, const char *arg)
+{
+	upload(s, arg, 1, 0);
+}
+
+void
+cmd_stou(struct ftp_session *s, const char *arg)
+{
+	upload(s, arg, 0, 1);
+}
+
+static void
+fill_list_opts(struct ftp_session *s)
+{
+	list_opts.ids = &idcache;
+	list_opts.hide_ids = opt.hide_ids;
+	list_opts.facts = s->mlst_facts;
+	list_opts.perm.uid = s->uid;
+	list_opts.perm.gid = s->gid;
+	list_opts.perm.rights = 0;
+	if (opt.write_enable && (!is_anon(s) || opt.anon_upload_enable))
+		list_opts.perm.rights |= LISTING_RIGHT_WRITE;
+	if (opt.write_enable && (!is_anon(s) || opt.anon_other_write_enable))
+		list_opts.perm.rights |= LISTING_RIGHT_DELETE | LISTING_RIGHT_RENAME;
+	list_opts.now = time(NULL);
+}
+
+static void
+list_common(struct ftp_session *s, const char *arg, int base_flags)
+{
+	struct dtp_job job = {.kind = DTP_LIST};
+	struct buffer v = BUFFER_INIT;
+	const char *path = arg;
+	int flags = base_flags;
+	struct stat st;
+
+	if (!(base_flags & LS_MLSD)) {
+		int options;
+
+		listing_parse_args(arg, &options, &path);
+		flags |= options;
+	}
+	if (!data_ready(s))
+		return;
+	if (path[0] != '\0' && !listing_has_glob(path)) {
+		if (resolve(s, path, &v) < 0)
+			return;
+		if (fs_stat(&s->fs, buffer_cstr(&v), &st, 1) < 0 ||
+		    ((base_flags & LS_MLSD) && !S_ISDIR(st.st_mode))) {
+			buffer_free(&v);
+			reply(s, (base_flags & LS_MLSD) && errno != ENOENT ? 501 : 550, "%s",
+			      (base_flags & LS_MLSD) ? "Not a directory or not found."
+			                             : "No such file or directory.");
+			return;
+		}
+		buffer_free(&v);
+	}
+	fill_list_opts(s);
+	job.list_arg = path;
+	job.list_flags = flags;
+	job.list_opts = &list_opts;
+	finish_reply(s,
+	             run_transfer(s, &job, "Here comes the directory listing.",
+	                          (base_flags & LS_MLSD) ? "MLSD"
+	                          : (flags & LS_NLST)    ? "NLST"
+	                                                 : "LIST",
+	                          path),
+	             DTP_LIST);
+}
+
+void
+cmd_list(struct ftp_session *s, const char *arg)
+{
+	list_common(s, arg, LS_LONG);
+}
+
+void
+cmd_nlst(struct ftp_session *s, const char *arg)
+{
+	list_common(s, arg, LS_NLST);
+}
+
+void
+cmd_mlsd(struct ftp_session *s, const char *arg)
+{
+	list_common(s, arg, LS_MLSD);
+}
+
+void
+cmd_mlst(struct ftp_session *s, const char *arg)
+{
+	struct buffer v = BUFFER_INIT, line = BUFFER_INIT;
+	struct stat st;
+
+	if (resolve(s, arg[0] ? arg : ".", &v) == 0) {
+		if (fs_stat(&s->fs, buffer_cstr(&v), &st, 1) < 0)
+			reply_errno(s, 550, "MLST failed");
+		else {
+			fill_list_opts(s);
+			listing_mlsx_line(&line, buffer_cstr(&v), &st, s->mlst_facts,
+			                  &list_opts.perm,
+			                  listing_idcache_user(&idcache, st.st_uid),
+			                  listing_idcache_group(&idcache, st.st_gid));
+			conn_printf(&s->ctl, "250-Listing %s\r\n %s250 End\r\n", buffer_cstr(&v),
+			            buffer_cstr(&line));
+		}
+	}
+	buffer_free(&v);
+	buffer_free(&line);
+}
+
+void
+cmd_abor(struct ftp_session *s, const char *arg)
+{
+	(void)arg;
+	close_pasv(s);
+	s->port_set = 0;
+	reply(s, 225, "No transfer to ABOR.");
+}
+
+void
+cmd_stat(struct ftp_session *s, const char *arg)
+{
+	struct buffer out = BUFFER_INIT;
+
+	if (arg[0] != '\0' && s->kind != LOGIN_NONE) {
+		const char *path;
+		int flags = LS_LONG;
+
+		listing_parse_args(arg, &flags, &path);
+		fill_list_opts(s);
+		if (listing_path(&s->fs, path, flags, &list_opts, &out) != LISTING_OK) {
+			reply(s, 550, "Could not list %s.", arg);
+		} else {
+			conn_printf(&s->ctl, "213-Status of %s:\r\n", arg);
+			conn_append(&s->ctl, buffer_head(&out), out.len);
+			reply(s, 213, "End of status");
+		}
+		buffer_free(&out);
+		return;
+	}
+	conn_printf(&s->ctl,
+	            "211-FTP server status:\r\n"
+	            "     Connected to %s\r\n"
+	            "     Logged in as %s\r\n"
+	            "     TYPE: %s\r\n"
+	            "     %s\r\n"
+	            "     Session bytes in %llu, out %llu\r\n"
+	            "211 End of status\r\n",
+	            s->peer_text, s->login_name ? s->login_name : "(not logged in)",
+	            s->type_ascii ? "ASCII" : "BINARY",
+	            s->pasv_fd >= 0 ? "Passive mode set"
+	            : s->port_set   ? "Active mode set"
+	                            : "No data connection",
+	            s->bytes_in, s->bytes_out);
+}

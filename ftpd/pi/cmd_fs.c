@@ -1,0 +1,304 @@
+/* cmd_fs: commands on the tree itself: directories, names, file facts and
+ * SITE. Every path goes through resolve() and the fs layer. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "common/core/log.h"
+#include "common/core/number.h"
+#include "common/core/xmalloc.h"
+#include "ftpd/ftpaddr.h"
+#include "ftpd/options.h"
+#include "ftpd/pi/commands.h"
+
+/* A path inside a 257 reply: '"' doubled (RFC 959 appendix II). */
+static void
+reply_257(struct ftp_session *s, const char *vpath, const char *what)
+{
+	conn_printf(&s->ctl, "257 \"");
+	for (const char *p = vpath; *p; p++) {
+		if (*p == '"')
+			conn_append(&s->ctl, "\"", 1);
+		if (*p == '\n')
+			conn_append(&s->ctl, "\0", 1); /* RFC 959: LF in a path is sent as NUL */
+		else
+			conn_append(&s->ctl, p, 1);
+	}
+	conn_printf(&s->ctl, "\" %s\r\n", what);
+}
+
+void
+cmd_cwd(struct ftp_session *s, const char *arg)
+{
+	if (fs_chdir(&s->fs, arg) < 0)
+		reply(s, 550, "Failed to change directory.");
+	else
+		reply(s, 250, "Directory successfully changed.");
+}
+
+void
+cmd_cdup(struct ftp_session *s, const char *arg)
+{
+	(void)arg;
+	cmd_cwd(s, "..");
+}
+
+void
+cmd_pwd(struct ftp_session *s, const char *arg)
+{
+	(void)arg;
+	reply_257(s, s->fs.cwd, "is the current directory");
+}
+
+void
+cmd_mkd(struct ftp_session *s, const char *arg)
+{
+	struct buffer v = BUFFER_INIT;
+
+	if (pi_may_write(s, W_MKDIR) && resolve(s, arg, &v) == 0) {
+		if (fs_mkdir(&s->fs, buffer_cstr(&v), 0777 & ~(mode_t)s->umask) < 0)
+			reply_errno(s, 550, "Create directory operation failed");
+		else
+			reply_257(s, buffer_cstr(&v), "created");
+	}
+	buffer_free(&v);
+}
+
+void
+cmd_rmd(struct ftp_session *s, const char *arg)
+{
+	struct buffer v = BUFFER_INIT;
+
+	if (pi_may_write(s, W_OTHER) && resolve(s, arg, &v) == 0) {
+		if (fs_rmdir(&s->fs, buffer_cstr(&v)) < 0)
+			reply_errno(s, 550, "Remove directory operation failed");
+		else
+			reply(s, 250, "Remove directory operation successful.");
+	}
+	buffer_free(&v);
+}
+
+void
+cmd_dele(struct ftp_session *s, const char *arg)
+{
+	struct buffer v = BUFFER_INIT;
+
+	if (pi_may_write(s, W_OTHER) && resolve(s, arg, &v) == 0) {
+		if (fs_unlink(&s->fs, buffer_cstr(&v)) < 0)
+			reply_errno(s, 550, "Delete operation failed");
+		else
+			reply(s, 250, "Delete operation successful.");
+	}
+	buffer_free(&v);
+}
+
+void
+cmd_rnfr(struct ftp_session *s, const char *arg)
+{
+	struct buffer v = BUFFER_INIT;
+	struct stat st;
+
+	free(s->rnfr);
+	s->rnfr = NULL;
+	if (pi_may_write(s, W_OTHER) && resolve(s, arg, &v) == 0) {
+		if (fs_stat(&s->fs, buffer_cstr(&v), &st, 0) < 0)
+			reply_errno(s, 550, "RNFR command failed");
+		else {
+			s->rnfr = xstrdup(buffer_cstr(&v));
+			reply(s, 350, "Ready for RNTO.");
+		}
+	}
+	buffer_free(&v);
+}
+
+void
+cmd_rnto(struct ftp_session *s, const char *arg)
+{
+	struct buffer v = BUFFER_INIT;
+
+	if (s->rnfr == NULL) {
+		reply(s, 503, "RNFR required first.");
+		return;
+	}
+	if (pi_may_write(s, W_OTHER) && resolve(s, arg, &v) == 0) {
+		if (fs_rename(&s->fs, s->rnfr, buffer_cstr(&v)) < 0)
+			reply_errno(s, 550, "Rename failed");
+		else
+			reply(s, 250, "Rename successful.");
+	}
+	free(s->rnfr);
+	s->rnfr = NULL;
+	buffer_free(&v);
+}
+
+/* ---- file facts ---- */
+
+/* stat a file the session may read; replies 550 and returns -1 if not. */
+static int
+stat_readable(struct ftp_session *s, const char *arg, struct buffer *v, struct stat *st)
+{
+	if (resolve(s, arg, v) < 0)
+		return -1;
+	if (fs_stat(&s->fs, buffer_cstr(v), st, 1) < 0) {
+		reply_errno(s, 550, "Could not get file information");
+		return -1;
+	}
+	return 0;
+}
+
+void
+cmd_size(struct ftp_session *s, const char *arg)
+{
+	struct buffer v = BUFFER_INIT;
+	struct stat st;
+
+	if (stat_readable(s, arg, &v, &st) == 0) {
+		if (!S_ISREG(st.st_mode))
+			reply(s, 550, "Could not get file size.");
+		else
+			reply(s, 213, "%lld", (long long)st.st_size);
+	}
+	buffer_free(&v);
+}
+
+void
+cmd_mdtm(struct ftp_session *s, const char *arg)
+{
+	struct buffer v = BUFFER_INIT, t = BUFFER_INIT;
+	struct stat st;
+
+	if (stat_readable(s, arg, &v, &st) == 0) {
+		ftpaddr_format_time(&t, st.st_mtime);
+		reply(s, 213, "%s", buffer_cstr(&t));
+	}
+	buffer_free(&v);
+	buffer_free(&t);
+}
+
+void
+cmd_mfmt(struct ftp_session *s, const char *arg)
+{
+	struct buffer v = BUFFER_INIT, t = BUFFER_INIT;
+	const char *sp = strchr(arg, ' ');
+	char stamp[32];
+	time_t when;
+
+	if (sp == NULL || sp == arg || (size_t)(sp - arg) >= sizeof(stamp) || sp[1] == '\0') {
+		reply(s, 501, "Syntax: MFMT YYYYMMDDHHMMSS path");
+		return;
+	}
+	memcpy(stamp, arg, (size_t)(sp - arg));
+	stamp[sp - arg] = '\0';
+	if (ftpaddr_parse_time(stamp, &when) < 0) {
+		reply(s, 501, "Bad time value.");
+		return;
+	}
+	if (pi_may_write(s, W_OTHER) && resolve(s, sp + 1, &v) == 0) {
+		if (fs_utimes(&s->fs, buffer_cstr(&v), when) < 0)
+			reply_errno(s, 550, "Could not set the time");
+		else {
+			ftpaddr_format_time(&t, when);
+			reply(s, 213, "Modify=%s; %s", buffer_cstr(&t), sp + 1);
+		}
+	}
+	buffer_free(&v);
+	buffer_free(&t);
+}
+
+/* ---- SITE ---- */
+
+static void
+site_chmod(struct ftp_session *s, const char *arg)
+{
+	struct buffer v = BUFFER_INIT;
+	const char *sp = strchr(arg, ' ');
+	char modetext[8];
+	uint64_t mode;
+
+	if (sp == NULL || sp - arg >= (long)sizeof(modetext) || sp[1] == '\0') {
+		reply(s, 501, "Syntax: SITE CHMOD mode path");
+		return;
+	}
+	memcpy(modetext, arg, (size_t)(sp - arg));
+	modetext[sp - arg] = '\0';
+	if (number_parse_octal(modetext, 07777, &mode) < 0) {
+		reply(s, 501, "Bad mode.");
+		return;
+	}
+	if (pi_may_write(s, W_OTHER) && resolve(s, sp + 1, &v) == 0) {
+		if (fs_chmod(&s->fs, buffer_cstr(&v), (mode_t)mode) < 0)
+			reply_errno(s, 550, "SITE CHMOD command failed");
+		else
+			reply(s, 200, "SITE CHMOD command ok.");
+	}
+	buffer_free(&v);
+}
+
+static void
+site_umask(struct ftp_session *s, const char *arg)
+{
+	uint64_t m;
+
+	if (arg[0] == '\0') {
+		reply(s, 200, "Your current UMASK is %03lo", s->umask);
+	} else if (is_anon(s)) {
+		reply(s, 550, "Permission denied.");
+	} else if (number_parse_octal(arg, 0777, &m) < 0) {
+		reply(s, 501, "Bad UMASK value.");
+	} else {
+		s->umask = (unsigned long)m;
+		reply(s, 200, "UMASK set to %03lo", s->umask);
+	}
+}
+
+static void
+site_idle(struct ftp_session *s, const char *arg)
+{
+	uint64_t secs;
+
+	if (arg[0] == '\0') {
+		reply(s, 200, "Current idle time limit is %u seconds; max 7200.",
+		      s->ctl.timeout_ms / 1000);
+	} else if (number_parse(arg, 30, 7200, &secs) < 0) {
+		reply(s, 501, "Idle time must be 30 to 7200 seconds.");
+	} else {
+		s->ctl.timeout_ms = (int)secs * 1000;
+		reply(s, 200, "Maximum idle time set to %u seconds.", (unsigned)secs);
+	}
+}
+
+static void
+site_help(struct ftp_session *s, const char *arg)
+{
+	(void)arg;
+	conn_printf(&s->ctl, "214-The following SITE commands are recognized.\r\n"
+	                     " CHMOD UMASK IDLE HELP\r\n");
+	reply(s, 214, "Help OK.");
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(struct ftp_session *, const char *);
+} site_table[] = {
+    {"CHMOD", site_chmod},
+    {"UMASK", site_umask},
+    {"IDLE", site_idle},
+    {"HELP", site_help},
+};
+
+void
+cmd_site(struct ftp_session *s, const char *arg)
+{
+	size_t n = strcspn(arg, " ");
+	const char *rest = arg[n] ? arg + n + 1 : "";
+
+	for (size_t i = 0; i < sizeof(site_table) / sizeof(site_table[0]); i++)
+		if (strlen(site_table[i].name) == n &&
+		    strncasecmp(arg, site_table[i].name, n) == 0) {
+			site_table[i].fn(s, rest);
+			return;
+		}
+	reply(s, 500, "Unknown SITE command.");
+}

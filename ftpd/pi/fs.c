@@ -1,0 +1,350 @@
+/* fs: virtual paths inside the session root and the filesystem calls on them.
+ * Every lookup goes through openat2(RESOLVE_IN_ROOT): never a string prefix check. */
+#include "ftpd/pi/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/core/xmalloc.h"
+
+#ifdef SYS_fchmodat2
+#define FS_SYS_FCHMODAT2 SYS_fchmodat2
+#else
+#define FS_SYS_FCHMODAT2 452 /* the same number on every architecture */
+#endif
+
+/* SECURITY: RESOLVE_IN_ROOT makes "/" and ".." at the root mean the root for
+ * every component, symlink targets included, so nothing resolves outside it
+ * (chrooted or not); NO_MAGICLINKS refuses /proc/<pid>/fd style jumps. */
+#define FS_RESOLVE (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+
+/* The kernel answers EAGAIN when a concurrent rename might have moved a
+ * ".." target; retrying is the documented response. */
+#define FS_EAGAIN_TRIES 16
+
+static int
+fs_openat2(int dirfd, const char *rel, int flags, mode_t mode)
+{
+	struct open_how how;
+	int i;
+	long fd = -1;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = (unsigned long long)(flags | O_CLOEXEC);
+	if (flags & (O_CREAT | O_TMPFILE))
+		how.mode = mode;
+	how.resolve = FS_RESOLVE;
+	for (i = 0; i < FS_EAGAIN_TRIES; i++) {
+		fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+		if (fd >= 0 || (errno != EAGAIN && errno != EINTR))
+			break;
+	}
+	return (int)fd;
+}
+
+/* The path relative to the root fd: "/a/b" -> "a/b", "/" -> ".". */
+static const char *
+fs_rel(const char *vpath)
+{
+	while (*vpath == '/')
+		vpath++;
+	return *vpath ? vpath : ".";
+}
+
+/* Open vpath's parent as an O_PATH directory and point *last at the final
+ * component inside vpath. Refuses "", "." and ".." as a final component:
+ * those name no entry of their own that could be created or removed. */
+static int
+fs_parent(const struct fs_root *root, const char *vpath, const char **last)
+{
+	const char *slash, *name;
+	char *parent;
+	int fd;
+
+	slash = strrchr(vpath, '/');
+	name = slash ? slash + 1 : vpath;
+	if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	parent = xstrndup(vpath, slash ? (size_t)(slash - vpath) : 0);
+	fd = fs_openat2(root->fd, fs_rel(parent), O_PATH | O_DIRECTORY, 0);
+	free(parent);
+	*last = name;
+	return fd;
+}
+
+static void
+fs_close_keep_errno(int fd)
+{
+	int saved = errno;
+
+	close(fd);
+	errno = saved;
+}
+
+int
+fs_root_open(struct fs_root *root, const char *path)
+{
+	int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	fs_root_init_fd(root, fd);
+	return 0;
+}
+
+void
+fs_root_init_fd(struct fs_root *root, int fd)
+{
+	root->fd = fd;
+	root->cwd = xstrdup("/");
+}
+
+void
+fs_root_close(struct fs_root *root)
+{
+	if (root->fd >= 0)
+		close(root->fd);
+	root->fd = -1;
+	free(root->cwd);
+	root->cwd = NULL;
+}
+
+/* Append one component to the normalised path in out, or pop on "..". */
+static void
+fs_push(struct buffer *out, const char *name, size_t n)
+{
+	if (n == 0 || (n == 1 && name[0] == '.'))
+		return;
+	if (n == 2 && name[0] == '.' && name[1] == '.') {
+		/* ".." above "/" stays at "/" */
+		while (out->len > 1 && buffer_head(out)[out->len - 1] != '/')
+			out->len--;
+		if (out->len > 1)
+			out->len--;
+		return;
+	}
+	if (out->len > 1)
+		buffer_append(out, "/", 1);
+	buffer_append(out, name, n);
+}
+
+static void
+fs_push_all(struct buffer *out, const char *path)
+{
+	const char *p = path, *end;
+
+	while (*p) {
+		end = strchrnul(p, '/');
+		fs_push(out, p, (size_t)(end - p));
+		p = *end ? end + 1 : end;
+	}
+}
+
+int
+fs_resolve(const struct fs_root *root, const char *cwd, const char *arg, struct buffer *out)
+{
+	if (cwd == NULL)
+		cwd = root->cwd;
+	buffer_clear(out);
+	buffer_append(out, "/", 1);
+	if (arg[0] != '/')
+		fs_push_all(out, cwd);
+	fs_push_all(out, arg);
+	buffer_cstr(out);
+	if (out->len > FS_PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int
+fs_chdir(struct fs_root *root, const char *arg)
+{
+	struct buffer path = BUFFER_INIT;
+	int fd;
+
+	if (fs_resolve(root, NULL, arg, &path) < 0)
+		goto fail;
+	fd = fs_openat2(root->fd, fs_rel(buffer_cstr(&path)), O_PATH | O_DIRECTORY, 0);
+	if (fd < 0)
+		goto fail;
+	/* Entering needs search permission, as chdir(2) would check. */
+	if (faccessat(fd, ".", X_OK, AT_EACCESS) < 0) {
+		fs_close_keep_errno(fd);
+		goto fail;
+	}
+	close(fd);
+	free(root->cwd);
+	root->cwd = xstrdup(buffer_cstr(&path));
+	buffer_free(&path);
+	return 0;
+fail:
+	buffer_free(&path);
+	return -1;
+}
+
+int
+fs_open(const struct fs_root *root, const char *vpath, int flags, mode_t mode)
+{
+	return fs_openat2(root->fd, fs_rel(vpath), flags, mode);
+}
+
+DIR *
+fs_opendir(const struct fs_root *root, const char *vpath)
+{
+	int fd = fs_openat2(root->fd, fs_rel(vpath), O_RDONLY | O_DIRECTORY, 0);
+	DIR *d;
+
+	if (fd < 0)
+		return NULL;
+	d = fdopendir(fd);
+	if (d == NULL)
+		fs_close_keep_errno(fd);
+	return d;
+}
+
+int
+fs_stat(const struct fs_root *root, const char *vpath, struct stat *st, int follow)
+{
+	int fd = fs_openat2(root->fd, fs_rel(vpath), O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fstatat(fd, "", st, AT_EMPTY_PATH);
+	fs_close_keep_errno(fd);
+	return rc;
+}
+
+int
+fs_readlink(const struct fs_root *root, const char *vpath, struct buffer *out)
+{
+	const char *last;
+	int fd = fs_parent(root, vpath, &last);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	buffer_clear(out);
+	n = readlinkat(fd, last, buffer_reserve(out, FS_PATH_MAX), FS_PATH_MAX);
+	fs_close_keep_errno(fd);
+	if (n < 0)
+		return -1;
+	buffer_commit(out, (size_t)n);
+	buffer_cstr(out);
+	return 0;
+}
+
+int
+fs_mkdir(const struct fs_root *root, const char *vpath, mode_t mode)
+{
+	const char *last;
+	int fd = fs_parent(root, vpath, &last), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = mkdirat(fd, last, mode);
+	fs_close_keep_errno(fd);
+	return rc;
+}
+
+static int
+fs_unlink_flags(const struct fs_root *root, const char *vpath, int flags)
+{
+	const char *last;
+	int fd = fs_parent(root, vpath, &last), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = unlinkat(fd, last, flags);
+	fs_close_keep_errno(fd);
+	return rc;
+}
+
+int
+fs_rmdir(const struct fs_root *root, const char *vpath)
+{
+	return fs_unlink_flags(root, vpath, AT_REMOVEDIR);
+}
+
+int
+fs_unlink(const struct fs_root *root, const char *vpath)
+{
+	return fs_unlink_flags(root, vpath, 0);
+}
+
+int
+fs_rename(const struct fs_root *root, const char *from, const char *to)
+{
+	const char *lfrom, *lto;
+	int ffd, tfd, rc;
+
+	ffd = fs_parent(root, from, &lfrom);
+	if (ffd < 0)
+		return -1;
+	tfd = fs_parent(root, to, &lto);
+	if (tfd < 0) {
+		fs_close_keep_errno(ffd);
+		return -1;
+	}
+	rc = renameat(ffd, lfrom, tfd, lto);
+	fs_close_keep_errno(ffd);
+	fs_close_keep_errno(tfd);
+	return rc;
+}
+
+int
+fs_chmod(const struct fs_root *root, const char *vpath, mode_t mode)
+{
+	const char *last;
+	int fd = fs_parent(root, vpath, &last), rc;
+
+	if (fd < 0)
+		return -1;
+	/* SECURITY: NOFOLLOW, so a symlink named last cannot aim the chmod
+	 * outside the root (fchmodat would follow it with the real root).
+	 * glibc emulates NOFOLLOW through /proc, which a chroot lacks, so ask
+	 * the kernel (fchmodat2, Linux 6.6) directly; before 6.6, refuse a
+	 * symlink by lstat and chmod the name. */
+	rc = (int)syscall(FS_SYS_FCHMODAT2, fd, last, mode & 07777, AT_SYMLINK_NOFOLLOW);
+	if (rc < 0 && errno == ENOSYS) {
+		struct stat st;
+
+		rc = fstatat(fd, last, &st, AT_SYMLINK_NOFOLLOW);
+		if (rc == 0 && S_ISLNK(st.st_mode)) {
+			errno = EOPNOTSUPP;
+			rc = -1;
+		} else if (rc == 0)
+			rc = fchmodat(fd, last, mode & 07777, 0);
+	}
+	fs_close_keep_errno(fd);
+	return rc;
+}
+
+int
+fs_utimes(const struct fs_root *root, const char *vpath, time_t t)
+{
+	struct timespec ts[2];
+	const char *last;
+	int fd = fs_parent(root, vpath, &last), rc;
+
+	if (fd < 0)
+		return -1;
+	ts[0].tv_sec = 0;
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1].tv_sec = t;
+	ts[1].tv_nsec = 0;
+	/* SECURITY: NOFOLLOW for the same reason as fs_chmod. */
+	rc = utimensat(fd, last, ts, AT_SYMLINK_NOFOLLOW);
+	fs_close_keep_errno(fd);
+	return rc;
+}

@@ -1,0 +1,21 @@
+/* monreq: the worker's side of the monitor channel: the typed requests a
+ * PI or DTP may make of its monitor (common/priv/privsep.h frames them). */
+#ifndef FTPD_PI_MONREQ_H
+#define FTPD_PI_MONREQ_H
+
+#include "common/core/buffer.h"
+#include "ftpd/session.h"
+
+/* PASS: ask the monitor to log in; 0 on success. On refusal reason holds
+ * the text and *fatal says the session must end. */
+int monreq_login(struct ftp_session *s, const char *user, const char *pass, int *fatal,
+                 struct buffer *reason);
+/* After a successful login (or REIN): hand the unread input to the monitor
+ * and exit, or stay on as the TLS relay. */
+void monreq_handoff(struct ftp_session *s) __attribute__((noreturn));
+/* A socket bound to ftp_data_port for an active connection to target, or -1. */
+int monreq_bind_data(struct ftp_session *s, const struct sockaddr_storage *target);
+/* Give an upload to chown_username; 0 or -1. */
+int monreq_chown(struct ftp_session *s, int fd);
+
+#endif

@@ -1,0 +1,645 @@
+/* pi: the protocol interpreter. One command table drives dispatch, arity,
+ * login state, FEAT and HELP; each handler is one command. */
+#include "ftpd/pi/pi.h"
+#include "ftpd/pi/monreq.h"
+#include "ftpd/pi/reply.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/core/log.h"
+#include "common/core/number.h"
+#include "common/core/xmalloc.h"
+#include "common/priv/sandbox.h"
+#include "ftpd/dtp/dtp.h"
+#include "ftpd/dtp/listing.h"
+#include "ftpd/dtp/xferlog.h"
+#include "ftpd/ftpaddr.h"
+#include "ftpd/options.h"
+#include "ftpd/pi/commands.h"
+
+#define UNKNOWN_BEFORE_LOGIN_MAX 20
+
+int
+is_anon(const struct ftp_session *s)
+{
+	return s->kind == LOGIN_ANON;
+}
+
+/* Resolve a client path argument to a virtual path in out. */
+int
+resolve(struct ftp_session *s, const char *arg, struct buffer *out)
+{
+	if (fs_resolve(&s->fs, NULL, arg, out) < 0) {
+		reply(s, 553, "File name too long.");
+		return -1;
+	}
+	return 0;
+}
+
+/* End the session: replies out, TLS closed with close_notify. */
+void __attribute__((noreturn)) pi_exit(struct ftp_session *s)
+{
+	conn_flush(&s->ctl);
+	if (s->ctl.ssl != NULL)
+		tls_close(s->ctl.ssl);
+	exit(0);
+}
+
+/* ---- login and session commands ---- */
+
+/* SECURITY: with ssl_enable, passwords of real accounts never cross the
+ * wire in clear (force_local_logins_ssl); anonymous sessions use TLS only
+ * when allow_anon_ssl says so. */
+/* Made by main.c before any session; every worker and DTP inherits it. */
+SSL_CTX *ftp_tls_ctx;
+
+static int
+login_allowed_over(struct ftp_session *s, const char *user)
+{
+	int anon = strcasecmp(user, "anonymous") == 0 || strcasecmp(user, "ftp") == 0;
+
+	if (!opt.ssl_enable)
+		return 1;
+	if (anon && s->tls && !opt.allow_anon_ssl) {
+		log_msg(LOG_NOTICE, "refused anonymous login over TLS (allow_anon_ssl=NO)");
+		reply(s, 530, "Anonymous sessions may not use encryption.");
+		return 0;
+	}
+	if (!anon && !s->tls && opt.force_local_logins_ssl) {
+		log_msg(LOG_NOTICE, "refused plaintext login for %s: AUTH TLS required", user);
+		reply(s, 530, "Non-anonymous sessions must use encryption (AUTH TLS).");
+		return 0;
+	}
+	return 1;
+}
+
+void
+cmd_user(struct ftp_session *s, const char *arg)
+{
+	if (s->kind != LOGIN_NONE) {
+		reply(s, 530, "Can't change to another user.");
+		return;
+	}
+	free(s->user);
+	s->user = xstrdup(arg);
+	if ((strcasecmp(arg, "anonymous") == 0 || strcasecmp(arg, "ftp") == 0) &&
+	    !opt.anonymous_enable) {
+		reply(s, 530, "This FTP server does not allow anonymous logins.");
+		free(s->user);
+		s->user = NULL;
+		return;
+	}
+	if (!login_allowed_over(s, arg)) {
+		free(s->user);
+		s->user = NULL;
+		return;
+	}
+	reply(s, 331, "Please specify the password.");
+}
+
+void
+cmd_pass(struct ftp_session *s, const char *arg)
+{
+	struct buffer why = BUFFER_INIT;
+	int fatal;
+
+	if (s->kind != LOGIN_NONE) {
+		reply(s, 230, "Already logged in.");
+		return;
+	}
+	if (s->user == NULL) {
+		reply(s, 503, "Login with USER first.");
+		return;
+	}
+	if (monreq_login(s, s->user, arg, &fatal, &why) == 0)
+		monreq_handoff(s);
+	reply(s, 530, "%s", buffer_cstr(&why));
+	buffer_free(&why);
+	free(s->user);
+	s->user = NULL;
+	if (fatal)
+		pi_exit(s);
+}
+
+void
+cmd_acct(struct ftp_session *s, const char *arg)
+{
+	(void)arg;
+	reply(s, 202, "ACCT not needed at this site.");
+}
+
+void
+cmd_rein(struct ftp_session *s, const char *arg)
+{
+	(void)arg;
+	if (s->kind == LOGIN_NONE) {
+		free(s->user);
+		s->user = NULL;
+		reply(s, 220, "%s", opt.ftpd_banner);
+		return;
+	}
+	/* The monitor starts a fresh pre-login worker, which greets again. */
+	monreq_handoff(s);
+}
+
+void
+cmd_quit(struct ftp_session *s, const char *arg)
+{
+	(void)arg;
+	reply(s, 221, "Goodbye.");
+	pi_exit(s);
+}
+
+void
+cmd_noop(struct ftp_session *s, const char *arg)
+{
+	(void)arg;
+	reply(s, 200, "NOOP ok.");
+}
+
+void
+cmd_syst(struct ftp_session *s, const char *arg)
+{
+	(void)arg;
+	reply(s, 215, "UNIX Type: L8");
+}
+
+void
+cmd_host(struct ftp_session *s, const char *arg)
+{
+	if (s->kind != LOGIN_NONE || s->user != NULL) {
+		reply(s, 503, "HOST must come before USER.");
+		return;
+	}
+	for (const char *p = arg; *p; p++)
+		if (!(((unsigned char)*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == ':' ||
+		      *p == '[' || *p == ']')) {
+			reply(s, 501, "Bad host name.");
+			return;
+		}
+	reply(s, 220, "Host accepted.");
+}
+
+void
+cmd_opts(struct ftp_session *s, const char *arg)
+{
+	if (strcasecmp(arg, "UTF8 ON") == 0 || strcasecmp(arg, "UTF8") == 0) {
+		reply(s, 200, "Always in UTF8 mode.");
+	} else if (strncasecmp(arg, "MLST", 4) == 0 && (arg[4] == ' ' || arg[4] == '\0')) {
+		struct buffer facts = BUFFER_INIT;
+
+		s->mlst_facts = listing_mlst_opts(arg + 4 + (arg[4] == ' '), &facts);
+		reply(s, 200, "MLST OPTS %s", buffer_cstr(&facts));
+		buffer_free(&facts);
+	} else
+		reply(s, 501, "Option not understood.");
+}
+
+/* ---- TLS (RFC 4217) ---- */
+
+static int
+start_tls(struct ftp_session *s)
+{
+	s->ctl.ssl = tls_accept(ftp_tls_ctx, s->ctl.fd, 30000, s->sid_ctx, sizeof(s->sid_ctx));
+	if (s->ctl.ssl == NULL)
+		return -1;
+	s->tls = 1;
+	return 0;
+}
+
+void
+cmd_auth(struct ftp_session *s, const char *arg)
+{
+	if (!opt.ssl_enable || ftp_tls_ctx == NULL) {
+		reply(s, 502, "TLS is not enabled on this server.");
+		return;
+	}
+	if (s->tls) {
+		reply(s, 503, "Already using TLS.");
+		return;
+	}
+	if (strcasecmp(arg, "TLS") != 0 && strcasecmp(arg, "SSL") != 0 &&
+	    strcasecmp(arg, "TLS-C") != 0 && strcasecmp(arg, "TLS-P") != 0) {
+		reply(s, 504, "Unknown AUTH type.");
+		return;
+	}
+	reply(s, 234, "Proceed with negotiation.");
+	conn_flush(&s->ctl);
+	/* SECURITY: whatever the client pipelined in clear after AUTH is
+	 * dropped, never run as if it had come through TLS. */
+	conn_drop_input(&s->ctl);
+	if (start_tls(s) < 0) {
+		log_msg(LOG_NOTICE, "AUTH TLS handshake failed; closing");
+		exit(0);
+	}
+}
+
+void
+cmd_pbsz(struct ftp_session *s, const char *arg)
+{
+	if (!s->tls) {
+		reply(s, 503, "PBSZ needs AUTH TLS first.");
+		return;
+	}
+	s->pbsz = 1;
+	reply(s, 200, "PBSZ=0%s", strcmp(arg, "0") == 0 ? "" : " (only 0 is used)");
+}
+
+void
+cmd_prot(struct ftp_session *s, const char *arg)
+{
+	if (!s->tls || !s->pbsz) {
+		reply(s, 503, "PROT needs AUTH TLS and PBSZ first.");
+	} else if (strcasecmp(arg, "P") == 0) {
+		s->prot_p = 1;
+		reply(s, 200, "PROT now Private.");
+	} else if (strcasecmp(arg, "C") == 0) {
+		if (s->kind != LOGIN_ANON && s->kind != LOGIN_NONE && opt.force_local_data_ssl) {
+			log_msg(LOG_NOTICE, "refused PROT C: force_local_data_ssl=YES");
+			reply(s, 534, "Data connections must be encrypted.");
+			return;
+		}
+		s->prot_p = 0;
+		reply(s, 200, "PROT now Clear.");
+	} else if (strcasecmp(arg, "S") == 0 || strcasecmp(arg, "E") == 0) {
+		reply(s, 536, "PROT %s is not supported; use P or C.", arg);
+	} else
+		reply(s, 504, "Unknown PROT level.");
+}
+
+void
+cmd_ccc(struct ftp_session *s, const char *arg)
+{
+	(void)arg;
+	/* SECURITY: dropping back to clear text would expose what follows. */
+	reply(s, 534, "CCC refused: the control connection stays encrypted.");
+}
+
+/* SECURITY: every change to the tree passes through here. */
+int
+pi_may_write(struct ftp_session *s, enum write_right what)
+{
+	int ok = opt.write_enable;
+
+	if (ok && is_anon(s))
+		ok = what == W_UPLOAD  ? opt.anon_upload_enable
+		     : what == W_MKDIR ? opt.anon_mkdir_write_enable
+		                       : opt.anon_other_write_enable;
+	if (!ok) {
+		log_msg(LOG_NOTICE, "refused a write (%s): not allowed by the configuration",
+		        what == W_UPLOAD  ? "upload"
+		        : what == W_MKDIR ? "mkdir"
+		                          : "change");
+		reply(s, 550, "Permission denied.");
+	}
+	return ok;
+}
+
+/* ---- the command table ---- */
+
+#define NEED_LOGIN 0x01
+#define ARG_REQ 0x02
+
+struct ftp_cmd {
+	const char *name;
+	void (*fn)(struct ftp_session *, const char *);
+	unsigned flags;
+	const char *feat; /* FEAT line, or NULL */
+	const char *help;
+};
+
+static void cmd_help(struct ftp_session *s, const char *arg);
+static void cmd_feat(struct ftp_session *s, const char *arg);
+
+static const struct ftp_cmd commands[] = {
+    {"ABOR", cmd_abor, NEED_LOGIN, NULL, "ABOR (abort the transfer)"},
+    {"ACCT", cmd_acct, ARG_REQ, NULL, "ACCT <account> (not needed)"},
+    {"ALLO", cmd_allo, NEED_LOGIN, NULL, "ALLO <size> (ignored)"},
+    {"AUTH", cmd_auth, ARG_REQ, "AUTH TLS", "AUTH TLS (RFC 4217)"},
+    {"CCC", cmd_ccc, 0, NULL, "CCC (refused)"},
+    {"APPE", cmd_appe, NEED_LOGIN | ARG_REQ, NULL, "APPE <path>"},
+    {"CDUP", cmd_cdup, NEED_LOGIN, NULL, "CDUP"},
+    {"CWD", cmd_cwd, NEED_LOGIN | ARG_REQ, NULL, "CWD <path>"},
+    {"DELE", cmd_dele, NEED_LOGIN | ARG_REQ, NULL, "DELE <path>"},
+    {"EPRT", cmd_eprt, NEED_LOGIN | ARG_REQ, "EPRT", "EPRT |af|addr|port|"},
+    {"EPSV", cmd_epsv, NEED_LOGIN, "EPSV", "EPSV [1|2|ALL]"},
+    {"FEAT", cmd_feat, 0, NULL, "FEAT"},
+    {"HELP", cmd_help, 0, NULL, "HELP [command]"},
+    {"HOST", cmd_host, ARG_REQ, "HOST", "HOST <name>"},
+    {"LIST", cmd_list, NEED_LOGIN, NULL, "LIST [-al] [path]"},
+    {"MDTM", cmd_mdtm, NEED_LOGIN | ARG_REQ, "MDTM", "MDTM <path>"},
+    {"MFMT", cmd_mfmt, NEED_LOGIN | ARG_REQ, "MFMT", "MFMT YYYYMMDDHHMMSS <path>"},
+    {"MKD", cmd_mkd, NEED_LOGIN | ARG_REQ, NULL, "MKD <path>"},
+    {"MLSD", cmd_mlsd, NEED_LOGIN, NULL, "MLSD [path]"},
+    {"MLST", cmd_mlst, NEED_LOGIN, "MLST", "MLST [path]"},
+    {"MODE", cmd_mode, ARG_REQ, NULL, "MODE S"},
+    {"NLST", cmd_nlst, NEED_LOGIN, NULL, "NLST [path]"},
+    {"NOOP", cmd_noop, 0, NULL, "NOOP"},
+    {"OPTS", cmd_opts, ARG_REQ, NULL, "OPTS UTF8 ON | OPTS MLST facts"},
+    {"PASS", cmd_pass, 0, NULL, "PASS <password>"},
+    {"PASV", cmd_pasv, NEED_LOGIN, "PASV", "PASV"},
+    {"PBSZ", cmd_pbsz, ARG_REQ, "PBSZ", "PBSZ 0"},
+    {"PORT", cmd_port, NEED_LOGIN | ARG_REQ, NULL, "PORT h1,h2,h3,h4,p1,p2"},
+    {"PROT", cmd_prot, ARG_REQ, "PROT", "PROT P|C"},
+    {"PWD", cmd_pwd, NEED_LOGIN, NULL, "PWD"},
+    {"QUIT", cmd_quit, 0, NULL, "QUIT"},
+    {"REIN", cmd_rein, 0, NULL, "REIN (log out, keep the connection)"},
+    {"REST", cmd_rest, NEED_LOGIN | ARG_REQ, "REST STREAM", "REST <offset>"},
+    {"RETR", cmd_retr, NEED_LOGIN | ARG_REQ, NULL, "RETR <path>"},
+    {"RMD", cmd_rmd, NEED_LOGIN | ARG_REQ, NULL, "RMD <path>"},
+    {"RNFR", cmd_rnfr, NEED_LOGIN | ARG_REQ, NULL, "RNFR <path>"},
+    {"RNTO", cmd_rnto, NEED_LOGIN | ARG_REQ, NULL, "RNTO <path>"},
+    {"SITE", cmd_site, NEED_LOGIN | ARG_REQ, NULL, "SITE CHMOD|UMASK|IDLE|HELP"},
+    {"SIZE", cmd_size, NEED_LOGIN | ARG_REQ, "SIZE", "SIZE <path>"},
+    {"STAT", cmd_stat, 0, NULL, "STAT [path]"},
+    {"STOR", cmd_stor, NEED_LOGIN | ARG_REQ, NULL, "STOR <path>"},
+    {"STOU", cmd_stou, NEED_LOGIN, NULL, "STOU [name]"},
+    {"STRU", cmd_stru, ARG_REQ, NULL, "STRU F"},
+    {"SYST", cmd_syst, 0, NULL, "SYST"},
+    {"TYPE", cmd_type, NEED_LOGIN | ARG_REQ, NULL, "TYPE A|I|L 8"},
+    {"USER", cmd_user, ARG_REQ, NULL, "USER <name>"},
+    {"XCUP", cmd_cdup, NEED_LOGIN, NULL, "XCUP"},
+    {"XCWD", cmd_cwd, NEED_LOGIN | ARG_REQ, NULL, "XCWD <path>"},
+    {"XMKD", cmd_mkd, NEED_LOGIN | ARG_REQ, NULL, "XMKD <path>"},
+    {"XPWD", cmd_pwd, NEED_LOGIN, NULL, "XPWD"},
+    {"XRMD", cmd_rmd, NEED_LOGIN | ARG_REQ, NULL, "XRMD <path>"},
+    {NULL, NULL, 0, NULL, NULL},
+};
+
+static const struct ftp_cmd *
+find_cmd(const char *name)
+{
+	for (const struct ftp_cmd *c = commands; c->name != NULL; c++)
+		if (strcasecmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+void
+cmd_help(struct ftp_session *s, const char *arg)
+{
+	const struct ftp_cmd *c;
+	int col = 0;
+
+	if (arg[0] != '\0') {
+		c = find_cmd(arg);
+		if (c == NULL)
+			reply(s, 502, "Unknown command %s.", arg);
+		else
+			reply(s, 214, "Syntax: %s", c->help);
+		return;
+	}
+	conn_printf(&s->ctl, "214-The following commands are recognized.\r\n");
+	for (c = commands; c->name != NULL; c++) {
+		conn_printf(&s->ctl, " %-4s", c->name);
+		if (++col % 16 == 0 || c[1].name == NULL)
+			conn_append(&s->ctl, "\r\n", 2);
+	}
+	reply(s, 214, "Help OK.");
+}
+
+void
+cmd_feat(struct ftp_session *s, const char *arg)
+{
+	struct buffer facts = BUFFER_INIT;
+
+	(void)arg;
+	conn_printf(&s->ctl, "211-Features:\r\n");
+	for (const struct ftp_cmd *c = commands; c->name != NULL; c++) {
+		if (c->feat == NULL || (c->fn == cmd_auth && !opt.ssl_enable) ||
+		    ((c->fn == cmd_pbsz || c->fn == cmd_prot) && !opt.ssl_enable))
+			continue;
+		if (strcmp(c->feat, "MLST") == 0) {
+			listing_mlst_feat(&facts, s->mlst_facts);
+			conn_printf(&s->ctl, " MLST %s\r\n", buffer_cstr(&facts));
+		} else
+			conn_printf(&s->ctl, " %s\r\n", c->feat);
+	}
+	conn_printf(&s->ctl, " TVFS\r\n UTF8\r\n");
+	reply(s, 211, "End");
+	buffer_free(&facts);
+}
+
+/* Telnet IP and Synch (IAC IP, IAC DM) that clients put before ABOR, and
+ * the DM byte left inline by urgent data: only at the start of a line, so
+ * every byte of a path (0xff included) reaches the filesystem as sent. */
+void
+pi_strip_telnet(char *line)
+{
+	char *r = line;
+
+	for (;;) {
+		if ((unsigned char)r[0] == 0xff && r[1] != '\0')
+			r += 2;
+		else if ((unsigned char)r[0] == 0xf2)
+			r++;
+		else
+			break;
+	}
+	if (r != line)
+		memmove(line, r, strlen(r) + 1);
+}
+
+static int
+is_http_verb(const char *line, size_t n)
+{
+	static const char *const verbs[] = {"GET",     "POST",    "HEAD",  "PUT",  "DELETE",
+	                                    "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strlen(verbs[i]) == n && strncmp(line, verbs[i], n) == 0)
+			return 1;
+	return 0;
+}
+
+int
+pi_parse_command(char *line, size_t len, char name[PI_NAME_MAX + 1], const char **arg)
+{
+	size_t n;
+
+	if (strlen(line) != len)
+		return -1;
+	pi_strip_telnet(line);
+	n = strcspn(line, " ");
+	*arg = line[n] == ' ' ? line + n + 1 : "";
+	if (n > PI_NAME_MAX)
+		n = 0;
+	memcpy(name, line, n);
+	name[n] = '\0';
+	return 0;
+}
+
+int
+pi_known_command(const char *name)
+{
+	return find_cmd(name) != NULL;
+}
+
+static void
+dispatch(struct ftp_session *s, char *line, size_t len)
+{
+	const struct ftp_cmd *c;
+	char name[PI_NAME_MAX + 1];
+	const char *arg;
+	size_t n;
+
+	if (pi_parse_command(line, len, name, &arg) < 0) {
+		reply(s, 501, "NUL byte in command.");
+		return;
+	}
+	n = strcspn(line, " ");
+	c = name[0] != '\0' ? find_cmd(name) : NULL;
+	if (c == NULL && s->kind == LOGIN_NONE && is_http_verb(line, n)) {
+		/* SECURITY: cross-protocol requests (a browser or proxy sent to
+		 * the FTP port) end the session without a reply. */
+		log_msg(LOG_NOTICE, "HTTP request on the FTP port; closing");
+		exit(0);
+	}
+	if (c == NULL) {
+		reply(s, 500, "Unknown command.");
+		/* SECURITY: a client that only sends junk before login is not an
+		 * FTP client; stop feeding it replies. */
+		if (s->kind == LOGIN_NONE &&
+		    ++s->unknown_before_login >= UNKNOWN_BEFORE_LOGIN_MAX) {
+			log_msg(LOG_NOTICE, "too many unknown commands before login; closing");
+			cmd_quit(s, "");
+		}
+		return;
+	}
+	if ((c->flags & NEED_LOGIN) && s->kind == LOGIN_NONE) {
+		reply(s, 530, "Please login with USER and PASS.");
+		return;
+	}
+	if ((c->flags & ARG_REQ) && arg[0] == '\0') {
+		reply(s, 501, "Syntax: %s", c->help);
+		return;
+	}
+	c->fn(s, arg);
+}
+
+static int term_fd = -1;
+static volatile sig_atomic_t status_wanted;
+static struct ftp_session *status_session;
+
+static void
+on_sigusr1(int sig)
+{
+	(void)sig;
+	status_wanted = 1;
+}
+
+/* SIGUSR1 to the listener (or ftpd -s): one line about this session. */
+void
+pi_log_status(void)
+{
+	struct ftp_session *s = status_session;
+	struct dtp_progress *p = dtp_progress();
+
+	if (!status_wanted || s == NULL)
+		return;
+	status_wanted = 0;
+	if (s->transfer != NULL)
+		log_msg(LOG_INFO, "status: %s, %llu of %llu bytes; session in %llu out %llu",
+		        s->transfer, (unsigned long long)p->done, (unsigned long long)p->total,
+		        s->bytes_in, s->bytes_out);
+	else
+		log_msg(LOG_INFO, "status: %s; session in %llu out %llu",
+		        s->kind == LOGIN_NONE ? "not logged in" : "idle", s->bytes_in,
+		        s->bytes_out);
+}
+
+static void
+on_sigterm(int sig)
+{
+	static const char bye[] = "421 Service not available, server shutting down.\r\n";
+
+	(void)sig;
+	if (term_fd >= 0 && write(term_fd, bye, sizeof(bye) - 1) < 0) {
+		/* The client is gone; nothing more to say. */
+	}
+	_exit(0);
+}
+
+void
+pi_prepare(struct ftp_session *s)
+{
+	tzset();
+	s->mlst_facts = LISTING_FACTS_ALL;
+	dtp_progress();
+}
+
+static void
+postlogin_start(struct ftp_session *s)
+{
+	s->umask = is_anon(s) ? opt.anon_umask : opt.local_umask;
+	s->max_rate = is_anon(s) ? opt.anon_max_rate : opt.local_max_rate;
+	s->uid = getuid();
+	s->gid = getgid();
+	if (s->home != NULL && strcmp(s->home, "/") != 0 && fs_chdir(&s->fs, s->home) < 0)
+		log_msg(LOG_NOTICE, "home %s not reachable; starting in /", s->home);
+	reply(s, 230, "Login successful.");
+}
+
+void
+pi_run(struct ftp_session *s)
+{
+	int on = 1;
+
+	term_fd = s->ctl.fd;
+	status_session = s;
+	signal(SIGTERM, on_sigterm);
+	{
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_sigusr1;
+		sigaction(SIGUSR1, &sa, NULL);
+	}
+	netio_signal_hook = pi_log_status;
+	signal(SIGPIPE, SIG_IGN);
+	/* Urgent data (Telnet Synch before ABOR) stays in the command stream. */
+	setsockopt(s->ctl.fd, SOL_SOCKET, SO_OOBINLINE, &on, sizeof(on));
+	if (s->implicit_tls && !s->tls && (ftp_tls_ctx == NULL || start_tls(s) < 0)) {
+		log_msg(LOG_NOTICE, "implicit TLS handshake failed; closing");
+		exit(0);
+	}
+	if (s->kind == LOGIN_NONE)
+		reply(s, 220, "%s", opt.ftpd_banner);
+	else
+		postlogin_start(s);
+	for (;;) {
+		char *line;
+		size_t len;
+
+		switch (conn_getline(&s->ctl, &line, &len)) {
+		case CONN_LINE:
+			dispatch(s, line, len);
+			break;
+		case CONN_TOOLONG:
+			log_msg(LOG_NOTICE, "refused a command line too long (over %zu bytes)",
+			        s->ctl.max_line);
+			reply(s, 500, "Command line too long.");
+			break;
+		case CONN_TIMEOUT:
+			reply(s, 421, "Timeout.");
+			pi_exit(s);
+		default:
+			pi_exit(s);
+		}
+	}
+}

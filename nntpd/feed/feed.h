@@ -1,0 +1,55 @@
+/* feed: outgoing feeds. The writer appends each stored article that a feed
+ * wants to that feed's queue on disk; one feeder process per feed sends the
+ * queue to the peer and records how far the peer has answered. */
+#ifndef NNTPD_FEED_H
+#define NNTPD_FEED_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "common/core/buffer.h"
+#include "common/core/vector.h"
+
+/* Under the spool root:
+ *   feeds/NAME       the queue: one line per article, "group:number
+ *                    <message-id>\n", appended (and fdatasync'd) by the
+ *                    writer after the article is stored
+ *   feeds/NAME.done  the offset in the queue up to which the peer has
+ *                    answered every article, "N\n", replaced atomically
+ * A crash between storing and queueing loses nothing: the article is
+ * stored before its line is written, and the feeder only skips a line
+ * after the peer answered it (or the article is gone). */
+#define FEED_DIR "feeds"
+#define FEED_DONE_SUFFIX ".done"
+
+struct feed_def {
+	char *name, *host, *port, *pattern;
+	char *user, *pass; /* NULL: no AUTHINFO */
+	int streaming;
+};
+
+/* feed= syntax check (options table). */
+const char *feed_check_rule(const char *rule);
+/* Parse a feed= line; 0 or -1. */
+int feed_parse(const char *text, struct feed_def *out);
+void feed_def_free(struct feed_def *f);
+
+/* Writer: queue a stored article (xref: its Xref value "host g:n ...",
+ * path: its Path as received, before our name, groups: where it was
+ * filed) for every feed that wants it. */
+void feed_enqueue(int spoolfd, const struct vector *feeds, const char *xref, const char *path,
+                  const struct vector *groups, const char *msgid);
+/* The feeder: send feed f's queue to addr until SIGTERM. */
+int feed_main(int spoolfd, const struct feed_def *f, const struct sockaddr_storage *addr,
+              socklen_t addrlen);
+/* feeds/NAME plus suffix ("" or FEED_DONE_SUFFIX), allocated. */
+char *feed_path(const char *name, const char *suffix);
+/* The answered offset of a queue (0 when none is recorded). */
+uint64_t feed_read_done(int spoolfd, const char *name);
+/* Replace the answered offset atomically; 0 or -1. */
+int feed_write_done(int spoolfd, const char *name, uint64_t off);
+/* "NAME backlog N sent-offset M queued-bytes Q\n" for each queue; 0 or -1. */
+int feed_backlog(int spoolfd, struct buffer *out);
+
+#endif

@@ -1,0 +1,203 @@
+/* monitor: the per-session privileged NNTP monitor (root). It works out
+ * the address's access, forks the sandboxed worker (session/), answers its
+ * AUTHINFO requests through PAM, and logs how the session ended. The worker
+ * does TLS and compression itself: the monitor never sees a client byte. */
+#include "nntpd/monitor/monitor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/core/log.h"
+#include "common/core/xmalloc.h"
+#include "common/priv/auth.h"
+#include "common/priv/listener.h"
+#include "common/priv/privsep.h"
+#include "common/priv/sandbox.h"
+#include "nntpd/access.h"
+#include "nntpd/options.h"
+
+#define NNTP_MAX_LINE 4096
+#define NNTP_MAX_NAME 256
+#define MOTD_MAX 65536
+
+static struct nntp_session sess;
+static struct auth_guard guard;
+static int logged_in;
+
+static const char *
+outcome(int status)
+{
+	static char text[64];
+
+	if (WIFSIGNALED(status))
+		snprintf(text, sizeof(text), "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(text, sizeof(text), "exit %d", WEXITSTATUS(status));
+	return text;
+}
+
+/* PS_LOGIN: "user\0password\0" checked by PAM; refusals delayed and
+ * counted. -1: a request the worker should never have sent. */
+static int
+handle_login(int mon, const struct ps_msg *m)
+{
+	const char *user, *pass;
+	char *pam_user = NULL;
+	int fatal;
+
+	guard.delay_seconds = opt.delay_failed_login;
+	guard.max_fails = opt.max_login_fails;
+	guard.on_exhausted = listener_report_penalty;
+	auth_attempt_begin(&guard);
+	/* SECURITY: one login per session, none after the last refusal, and
+	 * only a well-formed request; the worker checks this too, but it is
+	 * the side a client could take over. */
+	if (logged_in || auth_exhausted(&guard) ||
+	    ps_login_parse(m, NNTP_MAX_NAME, &user, &pass) < 0)
+		return -1;
+	if (auth_pam(opt.pam_service_name, user, pass, sess.peer_text, &pam_user) == 0) {
+		logged_in = 1;
+		log_set_prefix("s=%s c=%s u=%s", sess.id, sess.peer_text, pam_user);
+		log_msg(LOG_INFO, "login ok");
+		ps_send(mon, PS_OK, pam_user, strlen(pam_user), -1);
+		free(pam_user);
+		return 0;
+	}
+	fatal = auth_attempt_refused(&guard);
+	log_msg(LOG_NOTICE, "login refused for %s (%u of %lu)", user, guard.fails,
+	        opt.max_login_fails);
+	ps_login_refuse(mon, fatal, "Authentication failed");
+	return 0;
+}
+
+static void
+monitor_loop(int mon, pid_t worker)
+{
+	struct ps_msg m;
+	int status = 0, nr;
+
+	while (ps_recv(mon, &m) == 0) {
+		if (m.fd >= 0)
+			close(m.fd);
+		if (m.type == PS_LOGIN && handle_login(mon, &m) == 0)
+			continue;
+		if (m.type == PS_SECCOMP && m.len == sizeof(int)) {
+			memcpy(&nr, m.data, sizeof(nr));
+			log_msg(LOG_ERR, "worker killed by seccomp: syscall %s (%d) not allowed",
+			        sandbox_syscall_name(nr), nr);
+			continue;
+		}
+		/* SECURITY: anything unexpected ends the session. */
+		log_msg(LOG_ERR, "monitor: unexpected request %u; ending session", m.type);
+		kill(worker, SIGKILL);
+		break;
+	}
+	while (waitpid(worker, &status, 0) < 0 && errno == EINTR)
+		;
+	log_msg(LOG_INFO, "session end: %s", outcome(status));
+}
+
+/* nopriv_user, looked up once by the listener (and on SIGHUP). */
+static struct sandbox_id nopriv_id;
+static int nopriv_known;
+
+void
+monitor_prepare(void)
+{
+	nopriv_known = sandbox_privileged() && sandbox_lookup(opt.nopriv_user, &nopriv_id) == 0;
+}
+
+/* The motd is read here, in the monitor before the chroot, because the
+ * file usually lives outside the spool. */
+static char *
+read_motd(const char *path)
+{
+	struct buffer b = BUFFER_INIT;
+	FILE *f;
+	size_t n;
+
+	if (path == NULL || path[0] == '\0' || (f = fopen(path, "r")) == NULL)
+		return NULL;
+	while (b.len < MOTD_MAX && (n = fread(buffer_reserve(&b, 4096), 1, 4096, f)) > 0)
+		buffer_commit(&b, n);
+	fclose(f);
+	if (b.len > MOTD_MAX)
+		b.len = MOTD_MAX;
+	return buffer_cstr(&b);
+}
+
+static const char *
+host_name(void)
+{
+	static char name[256];
+
+	if (opt.pathhost[0] != '\0')
+		return opt.pathhost;
+	if (gethostname(name, sizeof(name) - 1) < 0 || name[0] == '\0')
+		snprintf(name, sizeof(name), "localhost");
+	return name;
+}
+
+static void
+session_access(struct nntp_session *s)
+{
+	struct access_result r;
+
+	access_lookup(&opt.access, &s->peer, &r);
+	s->can_read = r.can_read;
+	s->can_post = r.can_post;
+	s->read_groups = r.groups;
+	s->post_groups = r.post_groups;
+	s->auth_helps = access_has_user_rules(&opt.access);
+	s->motd = read_motd(opt.motd_file);
+	s->pathhost = xstrdup(host_name());
+}
+
+void
+nntp_session(int fd, const struct sockaddr_storage *peer, int tag)
+{
+	unsigned char rnd[3];
+	int sv[2];
+	pid_t worker;
+
+	memset(&sess, 0, sizeof(sess));
+	sess.implicit_tls = tag == 1;
+	conn_init(&sess.c, fd, NNTP_MAX_LINE, (int)opt.idle_session_timeout * 1000);
+	sess.peer = *peer;
+	listener_addr_text(peer, sess.peer_text, sizeof(sess.peer_text));
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		memset(rnd, 0, sizeof(rnd));
+	snprintf(sess.id, sizeof(sess.id), "%02x%02x%02x%04x", rnd[0], rnd[1], rnd[2],
+	         (unsigned)getpid() & 0xffff);
+	log_set_prefix("s=%s c=%s u=-", sess.id, sess.peer_text);
+	log_msg(LOG_INFO, "session start");
+	session_access(&sess);
+	signal(SIGTERM, SIG_IGN);
+	sandbox_monitor();
+	if (ps_pair(sv) < 0)
+		die("socketpair: %s", strerror(errno));
+	worker = fork();
+	if (worker < 0)
+		die("fork: %s", strerror(errno));
+	if (worker == 0) {
+		struct sandbox_id id = {getuid(), getgid(), opt.spool_dir};
+
+		close(sv[0]);
+		if (nopriv_known) {
+			id.uid = nopriv_id.uid;
+			id.gid = nopriv_id.gid;
+		} else if (sandbox_privileged() && sandbox_lookup(opt.nopriv_user, &id) < 0)
+			die("nopriv_user %s does not exist", opt.nopriv_user);
+		nntp_worker(&sess, sv[1], &id);
+	}
+	close(sv[1]);
+	close(fd);
+	monitor_loop(sv[0], worker);
+}

@@ -1,0 +1,133 @@
+/* peer: articles offered by peers named in `peer=` lines: IHAVE (RFC 3977)
+ * and MODE STREAM with CHECK and TAKETHIS (RFC 4644). The session reads the
+ * article; the writer validates and stores it, as it does for POST. */
+#include <string.h>
+#include <strings.h>
+
+#include "common/core/log.h"
+#include "common/core/wildmat.h"
+#include "nntpd/access.h"
+#include "nntpd/options.h"
+#include "nntpd/session/commands.h"
+#include "nntpd/store/history.h"
+#include "nntpd/writer/proto.h"
+
+int
+session_is_peer(const struct nntp_session *s)
+{
+	return access_is_peer(&opt.peer, &s->peer, s->user);
+}
+
+static const char *
+peer_denied(const struct nntp_session *s)
+{
+	return s->user == NULL && s->auth_helps ? R_AUTH_REQUIRED : R_DENIED;
+}
+
+/* 1 when msgid is in the history (stored or remembered), 0 otherwise
+ * (including when the history cannot be read: the writer decides). */
+static int
+known(struct nntp_session *s, const char *msgid)
+{
+	struct history *h = session_history(s);
+
+	return h != NULL && history_lookup(h, msgid, NULL) == 1;
+}
+
+/* Read the article and hand it to the writer; the writer's code, its
+ * text in why. */
+static int
+take_article(struct nntp_session *s, enum submit_kind kind, const char *msgid, int refused,
+             struct buffer *why)
+{
+	struct buffer text = BUFFER_INIT;
+	int code;
+
+	if (read_article(s, &text, opt.max_article_size) != 0) {
+		buffer_printf(why, "Article too large (limit %lu octets)", opt.max_article_size);
+		code = refused;
+	} else {
+		code = writer_submit_from(s->spoolfd, kind, msgid, s->peer_text, buffer_head(&text),
+		                          text.len, why);
+	}
+	log_msg(LOG_INFO, "%s %s: %d %s", kind == SUBMIT_IHAVE ? "ihave" : "takethis", msgid, code,
+	        buffer_cstr(why));
+	buffer_free(&text);
+	return code;
+}
+
+void
+cmd_ihave(struct nntp_session *s, struct vector *args)
+{
+	const char *id = args->strings[1];
+	struct buffer why = BUFFER_INIT;
+	int code;
+
+	if (!session_is_peer(s)) {
+		reply(s, "%s", peer_denied(s));
+		return;
+	}
+	if (!is_msgid(id)) {
+		reply(s, "501 Bad message-id");
+		return;
+	}
+	if (known(s, id)) {
+		reply(s, "435 Duplicate");
+		return;
+	}
+	reply(s, "335 Send it");
+	code = take_article(s, SUBMIT_IHAVE, id, 437, &why);
+	reply(s, "%d %s", code, buffer_cstr(&why));
+	buffer_free(&why);
+}
+
+void
+cmd_check(struct nntp_session *s, struct vector *args)
+{
+	const char *id = args->strings[1];
+
+	if (!session_is_peer(s)) {
+		reply(s, "%s", peer_denied(s));
+		return;
+	}
+	if (!is_msgid(id)) {
+		reply(s, "438 %s Bad message-id", id);
+		return;
+	}
+	reply(s, known(s, id) ? "438 %s" : "238 %s", id);
+}
+
+void
+cmd_takethis(struct nntp_session *s, struct vector *args)
+{
+	const char *id = args->strings[1];
+
+	if (!session_is_peer(s)) {
+		struct buffer junk = BUFFER_INIT;
+
+		/* The article follows regardless: read it so its lines are
+		 * not taken for commands. */
+		read_article(s, &junk, opt.max_article_size);
+		buffer_free(&junk);
+		reply(s, "%s", peer_denied(s));
+		return;
+	}
+	if (!is_msgid(id) || known(s, id)) {
+		struct buffer junk = BUFFER_INIT;
+
+		read_article(s, &junk, opt.max_article_size);
+		buffer_free(&junk);
+		reply(s, "439 %s %s", id, is_msgid(id) ? "Duplicate" : "Bad message-id");
+		return;
+	}
+	{
+		struct buffer why = BUFFER_INIT;
+		int code = take_article(s, SUBMIT_TAKETHIS, id, 439, &why);
+
+		if (code == 239)
+			reply(s, "239 %s", id);
+		else
+			reply(s, "%d %s %s", code, id, buffer_cstr(&why));
+		buffer_free(&why);
+	}
+}

@@ -1,0 +1,97 @@
+/* worker: the NNTP session worker's start (sandbox, signals, the command
+ * loop) and its side of the monitor channel. Runs unprivileged, chrooted
+ * to the spool, next to client bytes. */
+#include "nntpd/session/worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/core/log.h"
+#include "common/core/xmalloc.h"
+#include "common/io/netio.h"
+#include "common/priv/privsep.h"
+#include "common/priv/sandbox.h"
+#include "nntpd/options.h"
+#include "nntpd/session/commands.h"
+
+static struct nntp_session *sess;
+
+static volatile sig_atomic_t status_wanted;
+
+/* SIGTERM (the daemon is stopping): say so, unless TLS or compression is
+ * on (a plaintext line would corrupt the stream), and go. */
+static void
+on_sigterm(int sig)
+{
+	static const char bye[] = "400 Server shutting down\r\n";
+
+	(void)sig;
+	if (conn_is_plain(&sess->c) && write(sess->c.fd, bye, sizeof(bye) - 1) < 0) {
+		/* The client is gone already. */
+	}
+	_exit(0);
+}
+
+static void
+on_sigusr1(int sig)
+{
+	(void)sig;
+	status_wanted = 1;
+}
+
+/* SIGUSR1 to the listener (or nntpd -s): one line about this session. */
+static void
+log_status(void)
+{
+	if (!status_wanted)
+		return;
+	status_wanted = 0;
+	log_msg(LOG_INFO, "status: %s, group %s, article %llu", sess->user ? sess->user : "-",
+	        sess->group ? sess->group : "-", (unsigned long long)sess->current);
+}
+
+void
+nntp_worker(struct nntp_session *s, int mon, struct sandbox_id *id)
+{
+	sess = s;
+	sess->monitor = mon;
+	/* Opened before the chroot, so the same fd serves both modes. */
+	sess->spoolfd = open(opt.spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sess->spoolfd < 0)
+		die("spool_dir %s: %s", opt.spool_dir, strerror(errno));
+	sandbox_worker(id, SB_NNTP_SESSION, mon);
+	signal(SIGTERM, on_sigterm);
+	signal(SIGPIPE, SIG_IGN);
+	{
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_sigusr1;
+		sigaction(SIGUSR1, &sa, NULL);
+	}
+	netio_signal_hook = log_status;
+	commands_run(sess);
+	exit(0);
+}
+
+int
+monreq_login(struct nntp_session *s, const char *user, const char *pass, int *fatal)
+{
+	struct buffer who = BUFFER_INIT;
+
+	if (ps_login(s->monitor, user, pass, fatal, &who) < 0) {
+		buffer_free(&who);
+		return -1;
+	}
+	free(s->user);
+	s->user = buffer_cstr(&who) ? xstrdup(buffer_cstr(&who)) : NULL;
+	buffer_free(&who);
+	if (s->user == NULL || s->user[0] == '\0')
+		die("monitor: login without a user name");
+	log_set_prefix("s=%s c=%s u=%s", s->id, s->peer_text, s->user);
+	return 0;
+}

@@ -1,0 +1,356 @@
+/* expire: walks each group's overview index from its low mark while the
+ * records are past the group's retention, so the work follows what
+ * expires, not the size of the spool. */
+#include "nntpd/store/expire.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/core/log.h"
+#include "common/core/number.h"
+#include "common/core/wildmat.h"
+#include "common/core/xmalloc.h"
+#include "nntpd/store/overview.h"
+
+#define DAY 86400u
+
+struct link {
+	size_t group; /* index in active */
+	uint64_t number;
+};
+
+struct expire_state {
+	struct spool *s;
+	struct active *a;
+	time_t now;
+	int dry_run;
+	uint64_t *retention; /* per group, seconds or EXPIRE_NEVER */
+	uint64_t *count;     /* per group: links expired */
+	char *touched;
+	uint64_t articles, links, errors;
+	struct link *v;
+	size_t nv, alloc;
+};
+
+const char *
+expire_check_rule(const char *value)
+{
+	struct vector f = VECTOR_INIT;
+	const char *why = NULL;
+	uint64_t days;
+
+	vector_split_space(&f, value, 3);
+	if (f.count != 2)
+		why = "expected WILDMAT DAYS (a number of days or never)";
+	else if (strcmp(f.strings[1], "never") != 0 &&
+	         number_parse(f.strings[1], 0, EXPIRE_MAX_DAYS, &days) < 0)
+		why = "DAYS must be never or a whole number of days up to 100000";
+	vector_free(&f);
+	return why;
+}
+
+uint64_t
+expire_retention(const struct vector *rules, const char *group)
+{
+	struct vector f = VECTOR_INIT;
+	uint64_t ret = EXPIRE_NEVER, days;
+
+	/* The last matching rule wins, as in access= and INN's expire.ctl. */
+	for (size_t i = rules ? rules->count : 0; i-- > 0;) {
+		vector_split_space(&f, rules->strings[i], 3);
+		if (f.count != 2 || !wildmat_match_list(group, f.strings[0]))
+			continue;
+		if (strcmp(f.strings[1], "never") != 0 &&
+		    number_parse(f.strings[1], 0, EXPIRE_MAX_DAYS, &days) == 0)
+			ret = days * DAY;
+		break;
+	}
+	vector_free(&f);
+	return ret;
+}
+
+static size_t
+group_index(const struct active *a, const char *name, size_t len)
+{
+	size_t lo = 0, hi = a->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *g = a->groups[mid]->name;
+		int c = strncmp(g, name, len);
+
+		if (c == 0 && g[len] != '\0')
+			c = 1;
+		if (c == 0)
+			return mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return a->count;
+}
+
+static int
+past(const struct expire_state *st, size_t g, uint64_t arrived)
+{
+	uint64_t ret = st->retention[g];
+
+	return ret != EXPIRE_NEVER && arrived <= (uint64_t)st->now &&
+	       (uint64_t)st->now - arrived >= ret;
+}
+
+/* Field i (0-based) of a tab-separated overview line. */
+static const char *
+ov_field(const char *line, size_t len, int i, size_t *flen)
+{
+	const char *p = line, *end = line + len, *tab;
+
+	for (; i > 0; i--) {
+		tab = memchr(p, '\t', (size_t)(end - p));
+		if (tab == NULL)
+			return NULL;
+		p = tab + 1;
+	}
+	tab = memchr(p, '\t', (size_t)(end - p));
+	*flen = (size_t)((tab ? tab : end) - p);
+	return p;
+}
+
+/* The group:number links of the Xref field (groups still in active), plus
+ * (g, n) itself should the field not name it. */
+static void
+collect_links(struct expire_state *st, const char *line, size_t len, size_t g, uint64_t n)
+{
+	size_t flen, self = 0;
+	const char *x = ov_field(line, len, 7, &flen), *end, *p;
+
+	st->nv = 0;
+	if (x != NULL && flen > 6 && strncmp(x, "Xref: ", 6) == 0) {
+		end = x + flen;
+		p = memchr(x + 6, ' ', flen - 6); /* skip the host */
+		while (p != NULL && p < end) {
+			const char *tok = p + 1, *sp = memchr(tok, ' ', (size_t)(end - tok));
+			const char *tend = sp ? sp : end, *colon = tok;
+			char num[24];
+			uint64_t number;
+			size_t gi;
+
+			for (const char *q = tok; q < tend; q++)
+				if (*q == ':')
+					colon = q;
+			p = sp;
+			if (colon == tok || (size_t)(tend - colon - 1) >= sizeof(num))
+				continue;
+			memcpy(num, colon + 1, (size_t)(tend - colon - 1));
+			num[tend - colon - 1] = '\0';
+			gi = group_index(st->a, tok, (size_t)(colon - tok));
+			if (gi == st->a->count || number_parse(num, 1, UINT64_MAX, &number) < 0)
+				continue;
+			if (st->nv == st->alloc) {
+				st->alloc = st->alloc ? st->alloc * 2 : 8;
+				st->v = xrealloc(st->v, st->alloc * sizeof(*st->v));
+			}
+			st->v[st->nv++] = (struct link){gi, number};
+			self |= gi == g && number == n;
+		}
+	}
+	if (!self) {
+		if (st->nv == st->alloc) {
+			st->alloc = st->alloc ? st->alloc * 2 : 8;
+			st->v = xrealloc(st->v, st->alloc * sizeof(*st->v));
+		}
+		st->v[st->nv++] = (struct link){g, n};
+	}
+}
+
+/* Remove one article: history first, then the files, then the overview
+ * records, so an interrupted expire is finished by the next run. */
+static void
+remove_article(struct expire_state *st, const char *line, size_t len)
+{
+	size_t mlen;
+	const char *m = ov_field(line, len, 3, &mlen);
+	int dirfd = spool_dirfd(st->s);
+
+	if (m != NULL && mlen > 2 && mlen < 1000) {
+		char *msgid = xstrndup(m, mlen);
+
+		if (history_forget(spool_history(st->s), msgid, st->now) < 0) {
+			log_msg(LOG_ERR, "expire: history: %s: %m", msgid);
+			st->errors++;
+		}
+		free(msgid);
+	}
+	for (size_t i = 0; i < st->nv; i++) {
+		const char *name = st->a->groups[st->v[i].group]->name;
+		char *path = spool_article_path(name, st->v[i].number);
+		int rc;
+
+		if (unlinkat(dirfd, path, 0) < 0 && errno != ENOENT) {
+			log_msg(LOG_ERR, "expire: %s: %m", path);
+			st->errors++;
+		}
+		free(path);
+		rc = overview_expire(dirfd, name, st->v[i].number);
+		if (rc < 0) {
+			log_msg(LOG_ERR, "expire: overview %s:%llu: %m", name,
+			        (unsigned long long)st->v[i].number);
+			st->errors++;
+		}
+		if (rc > 0) {
+			st->count[st->v[i].group]++;
+			st->touched[st->v[i].group] = 1;
+			st->links++;
+		}
+	}
+	st->articles++;
+}
+
+/* One record of group g: 1 to go on, 0 when it is within retention (the
+ * records after it arrived later). */
+static int
+consider(struct expire_state *st, size_t g, const struct overview_range *r, size_t i)
+{
+	const struct overview_entry *e = &r->v[i];
+	const char *line = overview_line(r, i);
+	int all = 1;
+
+	if (!past(st, g, e->arrived))
+		return 0;
+	collect_links(st, line, e->len, g, e->number);
+	for (size_t k = 0; k < st->nv && all; k++)
+		all = past(st, st->v[k].group, e->arrived);
+	if (!all)
+		return 1; /* a crosspost some group still keeps: all links stay */
+	if (st->dry_run) {
+		st->count[g]++;
+		st->links++;
+		st->articles += st->v[0].group == g && st->v[0].number == e->number;
+	} else {
+		remove_article(st, line, e->len);
+	}
+	return 1;
+}
+
+static int
+walk_group(struct expire_state *st, size_t g)
+{
+	const struct group *gr = st->a->groups[g];
+	struct overview_range r;
+	uint64_t lo = gr->low;
+	int go = 1, rc = 0;
+
+	overview_range_init(&r);
+	while (go && lo != 0 && lo <= gr->high) {
+		if (overview_read(spool_dirfd(st->s), gr->name, lo, gr->high, &r) < 0) {
+			log_msg(LOG_ERR, "expire: %s: overview: %m", gr->name);
+			rc = -1;
+			break;
+		}
+		for (size_t i = 0; go && i < r.count; i++)
+			go = consider(st, g, &r, i);
+		lo = r.next;
+	}
+	overview_range_free(&r);
+	return rc;
+}
+
+/* The first number from low up with a present record, else high + 1. */
+static uint64_t
+first_present(int dirfd, const struct group *g)
+{
+	struct overview_range r;
+	uint64_t lo = g->low, low = g->high + 1;
+
+	overview_range_init(&r);
+	while (lo != 0 && lo <= g->high) {
+		if (overview_read(dirfd, g->name, lo, g->high, &r) < 0) {
+			low = g->low; /* unreadable: leave the mark alone */
+			break;
+		}
+		if (r.count > 0) {
+			low = r.v[0].number;
+			break;
+		}
+		lo = r.next;
+	}
+	overview_range_free(&r);
+	return low;
+}
+
+static void
+report(struct expire_state *st, int64_t dropped, struct buffer *out)
+{
+	for (size_t g = 0; g < st->a->count; g++) {
+		const struct group *gr = st->a->groups[g];
+
+		if (st->count[g] == 0)
+			continue;
+		if (st->dry_run)
+			buffer_printf(out, "%s: %llu would expire\n", gr->name,
+			              (unsigned long long)st->count[g]);
+		else
+			buffer_printf(out, "%s: %llu expired, low %llu\n", gr->name,
+			              (unsigned long long)st->count[g],
+			              (unsigned long long)gr->low);
+	}
+	buffer_printf(out, "total: %llu articles, %llu links %s", (unsigned long long)st->articles,
+	              (unsigned long long)st->links, st->dry_run ? "would expire" : "expired");
+	if (dropped >= 0)
+		buffer_printf(out, "; %lld remembered Message-IDs dropped", (long long)dropped);
+	if (st->errors > 0)
+		buffer_printf(out, "; %llu errors (see the log)", (unsigned long long)st->errors);
+	buffer_puts(out, "\n");
+}
+
+int
+expire_run(struct spool *s, const struct vector *rules, unsigned long remember_days, time_t now,
+           int dry_run, struct buffer *out)
+{
+	struct expire_state st = {0};
+	int64_t dropped = -1;
+	int rc = 0, changed = 0;
+
+	st.s = s;
+	st.a = spool_active(s);
+	st.now = now;
+	st.dry_run = dry_run;
+	st.retention = xcalloc(st.a->count + 1, sizeof(*st.retention));
+	st.count = xcalloc(st.a->count + 1, sizeof(*st.count));
+	st.touched = xcalloc(st.a->count + 1, 1);
+	for (size_t g = 0; g < st.a->count; g++)
+		st.retention[g] = expire_retention(rules, st.a->groups[g]->name);
+	for (size_t g = 0; g < st.a->count; g++)
+		if (st.retention[g] != EXPIRE_NEVER && walk_group(&st, g) < 0)
+			st.errors++;
+	for (size_t g = 0; !dry_run && g < st.a->count; g++) {
+		struct group *gr = st.a->groups[g];
+		uint64_t low;
+
+		if (!st.touched[g] || (low = first_present(spool_dirfd(s), gr)) == gr->low)
+			continue;
+		gr->low = low;
+		changed = 1;
+	}
+	if (changed && active_write(st.a, spool_dirfd(s)) < 0) {
+		buffer_printf(out, "writing active: %s\n", strerror(errno));
+		rc = -1;
+	}
+	if (!dry_run && (uint64_t)remember_days * DAY <= (uint64_t)now) {
+		dropped = history_prune(spool_history(s), now - (time_t)(remember_days * DAY));
+		if (dropped < 0) {
+			buffer_printf(out, "pruning history: %s\n", strerror(errno));
+			rc = -1;
+		}
+	}
+	report(&st, dropped, out);
+	free(st.retention);
+	free(st.count);
+	free(st.touched);
+	free(st.v);
+	return rc;
+}

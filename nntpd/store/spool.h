@@ -1,0 +1,92 @@
+/* spool: the article files and the operations that keep articles,
+ * overview, history and active consistent (writer side), plus the
+ * read-only access sessions use (every path relative to a spool dirfd). */
+#ifndef POSTEL_SPOOL_H
+#define POSTEL_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common/core/buffer.h"
+#include "common/core/vector.h"
+#include "nntpd/store/active.h"
+#include "nntpd/store/history.h"
+
+/* Layout under the spool root:
+ *   articles/<group with '.' as '/'>/<number>  one file per article; the
+ *       crossposts of an article are hard links of one file
+ *   active, active.times, newsgroups           see active.h
+ *   overview/<group>.idx, overview/<group>.dat see overview.h
+ *   history, history.dat                       see history.h
+ *   tmp/                                       articles being written
+ *   lock                                       flock()ed by the writer
+ *   writer.sock                                the writer's socket
+ *
+ * An article file holds the article exactly as ARTICLE sends it: CRLF line
+ * ends, lines starting with '.' already doubled, without the terminating
+ * ".\r\n". So ARTICLE is sendfile(file) + ".\r\n"; HEAD is bytes
+ * [0, header_len) (each header line with its CRLF); BODY is bytes
+ * [header_len + 2, size). Every stored article has exactly one Xref
+ * header naming each group:number it was filed under. */
+#define SPOOL_ARTICLES "articles"
+#define SPOOL_TMP "tmp"
+#define SPOOL_LOCK "lock"
+#define SPOOL_SOCKET "writer.sock"
+
+struct spool_article {
+	int fd;
+	uint64_t size;
+	uint64_t header_len;
+};
+
+/* "articles/a/b/c/<number>" for group a.b.c (malloc'd). */
+char *spool_article_path(const char *group, uint64_t number);
+/* Open an article read-only. 0, or -1 with errno (ENOENT: no article). */
+int spool_open_article(int spoolfd, const char *group, uint64_t number, struct spool_article *out);
+/* Header length of an open stored article, by reading it (fallback when
+ * overview has no record). -1 if the file has no header/body separator. */
+int64_t spool_scan_header_len(int fd);
+/* Unfolded value of header field (case-insensitive) of an open article;
+ * 0 found, -1 absent or unreadable. For HDR/XHDR/XPAT on fields that are
+ * not in overview. */
+int spool_article_header(const struct spool_article *art, const char *field, struct buffer *value);
+/* Message-ID -> an open article and one of its group:number names (group
+ * malloc'd). 0, or -1 (errno ENOENT when unknown or gone). */
+int spool_find_msgid(struct history *h, int spoolfd, const char *msgid, char **group,
+                     uint64_t *number, struct spool_article *out);
+
+/* Verify the spool read-only; problems appended to report, their count
+ * returned (-1 when the spool cannot be read at all). */
+long spool_check(int spoolfd, struct buffer *report);
+/* "groups N\narticles N\nbytes N\n" appended to out; 0 or -1. */
+int spool_stats(int spoolfd, struct buffer *out);
+
+/* Writer side. Holding the lock makes the holder the only process that
+ * changes the spool. */
+struct spool;
+/* Create the layout if needed, take the lock (fail with EWOULDBLOCK when
+ * nonblocking and another process holds it), load active and history,
+ * then repair what a crash left (see spool.c). NULL with errno. */
+struct spool *spool_open(const char *spool_dir, const char *pathhost, int nonblocking);
+void spool_close(struct spool *s);
+int spool_dirfd(const struct spool *s);
+struct active *spool_active(struct spool *s);
+struct history *spool_history(struct spool *s);
+/* Store one validated article: headers (each line with CRLF, no Xref) and
+ * body (after the blank line), filed in groups (all present in active).
+ * Appends the Xref value to xref. 0, or -1 with errno (nothing stored). */
+int spool_store(struct spool *s, const char *headers, size_t hlen, const char *body, size_t blen,
+                const struct vector *groups, const char *msgid, struct buffer *xref);
+/* Group administration; 0, or -1 with the reason in why. */
+int spool_newgroup(struct spool *s, const char *name, char flag, const char *description,
+                   const char *creator, struct buffer *why);
+int spool_rmgroup(struct spool *s, const char *name, struct buffer *why);
+int spool_changegroup(struct spool *s, const char *name, char flag, struct buffer *why);
+/* Rebuild overview and history from the article files (remembered IDs
+ * are kept); active marks follow the files. 0 or -1 with why. */
+int spool_rebuild(struct spool *s, struct buffer *why);
+/* The crash repair spool_open runs; exposed for tests. 0 or -1. */
+int spool_recover(struct spool *s);
+
+#endif

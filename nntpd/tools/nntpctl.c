@@ -1,0 +1,371 @@
+/* nntpctl: news spool administration (groups, expire, rebuild, check, stats).
+ * Group changes go through the running writer, or straight to the spool
+ * under its lock when no writer runs, so the two never race. */
+#include <errno.h>
+#include <sys/stat.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "common/core/buffer.h"
+#include "common/core/conf.h"
+#include "common/core/log.h"
+#include "common/core/paths.h"
+#include "common/core/xmalloc.h"
+#include "common/priv/sandbox.h"
+#include "nntpd/feed/feed.h"
+#include "nntpd/options.h"
+#include "nntpd/store/active.h"
+#include "nntpd/store/spool.h"
+#include "nntpd/writer/control.h"
+#include "nntpd/writer/writer.h"
+
+struct ctl_opts {
+	const char *spool_dir;
+	const char *pathhost;
+	size_t max_article_size;
+};
+
+struct ctl_command {
+	const char *name;
+	int min_args, max_args;
+	int (*run)(const struct ctl_opts *o, int argc, char **argv);
+	const char *usage;
+};
+
+static void usage(void);
+static int ctl_was_root;
+
+/* Run as root, nntpctl works on the spool as its owner (the writer's
+ * user), so files it creates stay writable by the writer; root is kept
+ * only as the saved uid, for the writer's control socket. */
+static void
+become_spool_owner(const char *spool_dir)
+{
+	struct sandbox_id id;
+	struct stat st;
+
+	if (geteuid() != 0)
+		return;
+	ctl_was_root = 1;
+	if (stat(spool_dir, &st) == 0) {
+		id.uid = st.st_uid;
+		id.gid = st.st_gid;
+	} else if (sandbox_lookup(opt.nopriv_user, &id) < 0) {
+		fprintf(stderr, "nntpctl: nopriv_user %s does not exist\n", opt.nopriv_user);
+		exit(1);
+	} else if (mkdir(spool_dir, 0755) < 0 || chown(spool_dir, id.uid, id.gid) < 0) {
+		fprintf(stderr, "nntpctl: %s: %s\n", spool_dir, strerror(errno));
+		exit(1);
+	}
+	if (sandbox_act_as(&id) < 0) {
+		fprintf(stderr, "nntpctl: cannot become the spool's owner: %s\n", strerror(errno));
+		exit(1);
+	}
+}
+
+/* Group commands and expire: through the writer when it holds the lock,
+ * directly otherwise. show: print the reply on success too. */
+static int
+spool_command(const struct ctl_opts *o, const char *line, int show)
+{
+	struct buffer reply = BUFFER_INIT;
+	struct spool *s = spool_open(o->spool_dir, o->pathhost, 1);
+	int rc;
+
+	if (s != NULL) {
+		struct writer_conf wc = {o->pathhost, o->max_article_size};
+		struct writer *w = writer_new(s, &wc);
+
+		rc = writer_process(w, SUBMIT_CONTROL, NULL, NULL, line, strlen(line), &reply);
+		writer_free(w);
+		spool_close(s);
+	} else if (errno == EWOULDBLOCK) {
+		int dirfd = open(o->spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (dirfd < 0) {
+			fprintf(stderr, "nntpctl: %s: %s\n", o->spool_dir, strerror(errno));
+			return 1;
+		}
+		/* ctl.sock answers root only: the sessions share the writer's uid. */
+		if (ctl_was_root && sandbox_regain_root() < 0) {
+			fprintf(stderr, "nntpctl: cannot regain root for the writer's socket\n");
+			return 1;
+		}
+		rc = writer_control(dirfd, line, &reply);
+		close(dirfd);
+		if (rc != 200 && !ctl_was_root)
+			buffer_puts(&reply, " (while nntpd runs, group changes need root)");
+	} else {
+		fprintf(stderr, "nntpctl: %s: %s\n", o->spool_dir, strerror(errno));
+		return 1;
+	}
+	if (rc != 200) {
+		fprintf(stderr, "nntpctl: %s\n", buffer_cstr(&reply));
+		buffer_free(&reply);
+		return 1;
+	}
+	if (show)
+		fputs(buffer_cstr(&reply), stdout);
+	buffer_free(&reply);
+	return 0;
+}
+
+static int
+group_command(const struct ctl_opts *o, const char *line)
+{
+	return spool_command(o, line, 0);
+}
+
+static int
+cmd_expire(const struct ctl_opts *o, int argc, char **argv)
+{
+	if (argc == 1 && strcmp(argv[0], "-n") != 0)
+		usage();
+	return spool_command(o, argc == 1 ? "expire -n" : "expire", 1);
+}
+
+static int
+cmd_newgroup(const struct ctl_opts *o, int argc, char **argv)
+{
+	char *line = xasprintf("newgroup %s %s %s", argv[0], argc > 1 ? argv[1] : "y",
+	                       argc > 2 ? argv[2] : "");
+	int rc = group_command(o, line);
+
+	free(line);
+	return rc;
+}
+
+static int
+cmd_rmgroup(const struct ctl_opts *o, int argc, char **argv)
+{
+	char *line = xasprintf("rmgroup %s", argv[0]);
+	int rc = group_command(o, line);
+
+	(void)argc;
+	free(line);
+	return rc;
+}
+
+static int
+cmd_changegroup(const struct ctl_opts *o, int argc, char **argv)
+{
+	char *line = xasprintf("changegroup %s %s", argv[0], argv[1]);
+	int rc = group_command(o, line);
+
+	(void)argc;
+	free(line);
+	return rc;
+}
+
+static int
+open_spool_ro(const struct ctl_opts *o)
+{
+	int fd = open(o->spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		fprintf(stderr, "nntpctl: %s: %s\n", o->spool_dir, strerror(errno));
+	return fd;
+}
+
+static int
+cmd_list(const struct ctl_opts *o, int argc, char **argv)
+{
+	struct active a;
+	int fd = open_spool_ro(o);
+
+	(void)argc, (void)argv;
+	if (fd < 0)
+		return 1;
+	active_init(&a);
+	if (active_refresh(&a, fd) < 0) {
+		fprintf(stderr, "nntpctl: active: %s\n", strerror(errno));
+		close(fd);
+		return 1;
+	}
+	for (size_t i = 0; i < a.count; i++) {
+		const struct group *g = a.groups[i];
+
+		printf("%s %llu %llu %c %lld %s %s\n", g->name, (unsigned long long)g->high,
+		       (unsigned long long)g->low, g->flag, (long long)g->created,
+		       g->creator[0] ? g->creator : "-", g->description);
+	}
+	active_free(&a);
+	close(fd);
+	return 0;
+}
+
+static int
+cmd_rebuild(const struct ctl_opts *o, int argc, char **argv)
+{
+	struct buffer why = BUFFER_INIT;
+	struct spool *s = spool_open(o->spool_dir, o->pathhost, 1);
+	int rc;
+
+	(void)argc, (void)argv;
+	if (s == NULL) {
+		fprintf(stderr, "nntpctl: %s: %s%s\n", o->spool_dir, strerror(errno),
+		        errno == EWOULDBLOCK ? " (stop the writer first)" : "");
+		return 1;
+	}
+	rc = spool_rebuild(s, &why);
+	if (why.len)
+		fputs(buffer_cstr(&why), stderr);
+	spool_close(s);
+	buffer_free(&why);
+	return rc < 0 ? 1 : 0;
+}
+
+static int
+cmd_check(const struct ctl_opts *o, int argc, char **argv)
+{
+	struct buffer report = BUFFER_INIT;
+	int fd = open_spool_ro(o);
+	long problems;
+
+	(void)argc, (void)argv;
+	if (fd < 0)
+		return 1;
+	problems = spool_check(fd, &report);
+	close(fd);
+	fputs(buffer_cstr(&report), stdout);
+	buffer_free(&report);
+	if (problems != 0) {
+		printf("%ld problem%s\n", problems, problems == 1 ? "" : "s");
+		return 1;
+	}
+	printf("spool ok\n");
+	return 0;
+}
+
+static int
+cmd_stats(const struct ctl_opts *o, int argc, char **argv)
+{
+	struct buffer out = BUFFER_INIT;
+	int fd = open_spool_ro(o), rc;
+
+	(void)argc, (void)argv;
+	if (fd < 0)
+		return 1;
+	rc = spool_stats(fd, &out);
+	close(fd);
+	fputs(buffer_cstr(&out), stdout);
+	buffer_free(&out);
+	return rc < 0 ? 1 : 0;
+}
+
+static int
+cmd_feeds(const struct ctl_opts *o, int argc, char **argv)
+{
+	struct buffer out = BUFFER_INIT;
+	int fd = open_spool_ro(o), rc;
+
+	(void)argc, (void)argv;
+	if (fd < 0)
+		return 1;
+	rc = feed_backlog(fd, &out);
+	close(fd);
+	if (rc < 0)
+		fprintf(stderr, "nntpctl: feeds: %s\n", strerror(errno));
+	fputs(buffer_cstr(&out), stdout);
+	buffer_free(&out);
+	return rc < 0 ? 1 : 0;
+}
+
+/* Runs the writer in the foreground (tests, debugging; nntpd starts it
+ * itself in production). */
+static int
+cmd_writer(const struct ctl_opts *o, int argc, char **argv)
+{
+	struct writer_conf wc = {o->pathhost, o->max_article_size};
+
+	(void)argc, (void)argv;
+	writer_set_feeds(&opt.feed);
+	return writer_main(o->spool_dir, &wc);
+}
+
+static const struct ctl_command commands[] = {
+    {"newgroup", 1, 3, cmd_newgroup, "newgroup NAME [y|n|m] [description]"},
+    {"rmgroup", 1, 1, cmd_rmgroup, "rmgroup NAME"},
+    {"changegroup", 2, 2, cmd_changegroup, "changegroup NAME y|n|m"},
+    {"list", 0, 0, cmd_list, "list"},
+    {"rebuild", 0, 0, cmd_rebuild, "rebuild"},
+    {"check", 0, 0, cmd_check, "check"},
+    {"stats", 0, 0, cmd_stats, "stats"},
+    {"feeds", 0, 0, cmd_feeds, "feeds (each outgoing feed's backlog)"},
+    {"expire", 0, 1, cmd_expire, "expire [-n] (remove articles past their expire= retention)"},
+    {"writer", 0, 0, cmd_writer, "writer (run the spool writer in the foreground)"},
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: nntpctl [-f FILE] [-o key=value] [-d SPOOLDIR] command\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(stderr, "  %s\n", commands[i].usage);
+	exit(2);
+}
+
+/* Same configuration as nntpd: -f FILE (default PATH_NNTPD_CONF when it
+ * exists), -o key=value; -d SPOOLDIR overrides spool_dir. */
+int
+main(int argc, char **argv)
+{
+	struct ctl_opts o;
+	struct vector overrides = VECTOR_INIT;
+	struct buffer errors = BUFFER_INIT;
+	const char *file = NULL, *spool = NULL;
+	char host[256];
+	int c, required = 0;
+
+	log_open("nntpctl", 1);
+	while ((c = getopt(argc, argv, "+f:o:d:")) != -1) {
+		switch (c) {
+		case 'f':
+			file = optarg;
+			required = 1;
+			break;
+		case 'o':
+			vector_add(&overrides, optarg);
+			break;
+		case 'd':
+			spool = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	if (file == NULL && access(PATH_NNTPD_CONF, R_OK) == 0)
+		file = PATH_NNTPD_CONF;
+	if (conf_load(nntpd_options_table, file, required, &overrides, &errors) > 0) {
+		fputs(buffer_cstr(&errors), stderr);
+		return 2;
+	}
+	o.spool_dir = spool ? spool : opt.spool_dir;
+	o.pathhost = opt.pathhost;
+	if (o.pathhost == NULL || o.pathhost[0] == '\0') {
+		if (gethostname(host, sizeof(host)) < 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		o.pathhost = host;
+	}
+	o.max_article_size = opt.max_article_size;
+	writer_set_expire(&opt.expire, opt.history_remember);
+	become_spool_owner(o.spool_dir);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct ctl_command *cmd = &commands[i];
+
+		if (strcmp(argv[0], cmd->name) != 0)
+			continue;
+		if (argc - 1 < cmd->min_args || argc - 1 > cmd->max_args)
+			usage();
+		return cmd->run(&o, argc - 1, argv + 1);
+	}
+	usage();
+}

@@ -1,0 +1,282 @@
+/* proto: the writer's socket protocol, both ends: the request and reply
+ * frames (writer/proto.h), and the client that sessions and nntpctl use.
+ * The client half runs in sessions (unprivileged) and in nntpctl. */
+#include "nntpd/writer/proto.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/core/log.h"
+#include "common/core/xmalloc.h"
+#include "nntpd/store/storeformat.h"
+
+const struct writer_reply_codes writer_codes[] = {
+    [SUBMIT_POST] = {240, 441, 440},
+    [SUBMIT_IHAVE] = {235, 437, 436},
+    [SUBMIT_TAKETHIS] = {239, 439, 436},
+    [SUBMIT_CONTROL] = {200, 500, 400},
+};
+
+int
+wproto_valid_kind(uint32_t k)
+{
+	return k >= SUBMIT_POST && k <= SUBMIT_CONTROL;
+}
+
+static void
+put_field(struct buffer *b, const char *p, size_t n)
+{
+	unsigned char h[4];
+
+	store_put32(h, (uint32_t)n);
+	buffer_append(b, h, 4);
+	buffer_append(b, p, n);
+}
+
+void
+wproto_encode_request(struct buffer *out, enum submit_kind kind, const char *msgid,
+                      const char *host, const char *payload, size_t len)
+{
+	unsigned char h[8];
+
+	store_put32(h, (uint32_t)(4 + 4 + strlen(msgid) + 4 + strlen(host) + 4 + len));
+	store_put32(h + 4, kind);
+	buffer_append(out, h, 8);
+	put_field(out, msgid, strlen(msgid));
+	put_field(out, host, strlen(host));
+	put_field(out, payload, len);
+}
+
+/* Parse one complete request frame body; -1 when malformed. */
+int
+wproto_parse_request(const unsigned char *p, size_t len, uint32_t *kind, char **msgid, char **host,
+                     const char **payload, size_t *plen)
+{
+	size_t off = 4;
+	uint32_t n;
+
+	if (len < 16)
+		return -1;
+	*kind = store_get32(p);
+	n = store_get32(p + off);
+	if (!wproto_valid_kind(*kind) || n > 250 || off + 4 + n + 4 > len)
+		return -1;
+	*msgid = xstrndup((const char *)p + off + 4, n);
+	off += 4 + n;
+	n = store_get32(p + off);
+	if (n > WRITER_MAX_HOST || off + 4 + n + 4 > len) {
+		free(*msgid);
+		return -1;
+	}
+	*host = xstrndup((const char *)p + off + 4, n);
+	off += 4 + n;
+	n = store_get32(p + off);
+	if (off + 4 + (size_t)n != len || memchr(*msgid, '\0', strlen(*msgid)) ||
+	    strlen(*msgid) != store_get32(p + 4)) {
+		free(*msgid);
+		free(*host);
+		return -1;
+	}
+	*payload = (const char *)p + off + 4;
+	*plen = n;
+	return 0;
+}
+
+int
+wproto_send_all(int fd, const void *p, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = send(fd, (const char *)p + done, len - done, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd pfd = {fd, POLLOUT, 0};
+
+			if (poll(&pfd, 1, 10000) <= 0)
+				return -1;
+			continue;
+		}
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int
+wproto_send_reply(int fd, int code, const struct buffer *text, size_t max)
+{
+	unsigned char h[8];
+	size_t n = text->len > max ? max : text->len;
+	struct buffer out = BUFFER_INIT;
+	int rc;
+
+	store_put32(h, (uint32_t)(4 + n));
+	store_put32(h + 4, (uint32_t)code);
+	buffer_append(&out, h, 8);
+	buffer_append(&out, buffer_head(text), n);
+	rc = wproto_send_all(fd, buffer_head(&out), out.len);
+	buffer_free(&out);
+	return rc;
+}
+
+/* Client side. */
+
+static int client_fd = -1;
+static int client_ctl_fd = -1;
+
+static int
+connect_at(int dirfd, const char *name)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct timeval tv = {WRITER_CLIENT_TIMEOUT, 0};
+	int fd, rc, e, cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", name);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		if (cwd >= 0)
+			close(cwd);
+		return -1;
+	}
+	/* A relative sun_path resolves against the cwd: fchdir to the spool
+	 * for the connect, so no absolute path (and no /proc) is needed. */
+	rc = fchdir(dirfd);
+	if (rc == 0)
+		rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	e = errno;
+	if (cwd >= 0) {
+		if (fchdir(cwd) < 0)
+			log_msg(LOG_ERR, "writer client: fchdir back: %m");
+		close(cwd);
+	}
+	if (rc < 0) {
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static int
+recv_all(int fd, void *p, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = recv(fd, (char *)p + done, len - done, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* One exchange on fd: 0 and the code, -1 when the connection failed
+ * (*sent tells whether the whole request went out). */
+static int
+exchange(int fd, const struct buffer *req, int *code, struct buffer *reply, int *sent)
+{
+	unsigned char h[8];
+	uint32_t len;
+
+	*sent = 0;
+	if (wproto_send_all(fd, buffer_head(req), req->len) < 0)
+		return -1;
+	*sent = 1;
+	if (recv_all(fd, h, 8) < 0)
+		return -1;
+	len = store_get32(h);
+	if (len < 4 || len > 4 + WRITER_MAX_CTL_REPLY)
+		return -1;
+	*code = (int)store_get32(h + 4);
+	if (recv_all(fd, buffer_reserve(reply, len - 4), len - 4) < 0)
+		return -1;
+	buffer_commit(reply, len - 4);
+	buffer_cstr(reply);
+	return 0;
+}
+
+static int
+submit(int dirfd, int *cached, const char *sock, enum submit_kind kind, const char *msgid,
+       const char *host, const char *payload, size_t len, struct buffer *reply)
+{
+	struct buffer req = BUFFER_INIT;
+	int code = writer_codes[kind].unavailable, sent = 0;
+
+	buffer_clear(reply);
+	if (msgid == NULL || strlen(msgid) > 250)
+		msgid = "";
+	if (host == NULL || strlen(host) > WRITER_MAX_HOST)
+		host = "";
+	if (len > UINT32_MAX - 1024) {
+		buffer_puts(reply, "Article too large");
+		return writer_codes[kind].refused;
+	}
+	wproto_encode_request(&req, kind, msgid, host, payload, len);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int fresh = *cached < 0;
+
+		if (*cached < 0 && (*cached = connect_at(dirfd, sock)) < 0)
+			break;
+		if (exchange(*cached, &req, &code, reply, &sent) == 0)
+			break;
+		close(*cached);
+		*cached = -1;
+		code = writer_codes[kind].unavailable;
+		buffer_clear(reply);
+		/* Retry only a stale cached connection that failed before the
+		 * request was fully sent (the writer restarted meanwhile). */
+		if (fresh || sent)
+			break;
+	}
+	if (code == writer_codes[kind].unavailable && reply->len == 0)
+		buffer_puts(reply, kind == SUBMIT_POST ? "Posting unavailable, try again later"
+		                                       : "Writer unavailable, try again later");
+	buffer_free(&req);
+	return code;
+}
+
+int
+writer_submit_from(int spool_dirfd, enum submit_kind kind, const char *msgid_or_null,
+                   const char *client_host, const char *article, size_t len, struct buffer *reply)
+{
+	if (!wproto_valid_kind(kind) || kind == SUBMIT_CONTROL) {
+		buffer_clear(reply);
+		buffer_puts(reply, "bad request kind");
+		return 500;
+	}
+	return submit(spool_dirfd, &client_fd, WRITER_SOCKET, kind, msgid_or_null, client_host,
+	              article, len, reply);
+}
+
+int
+writer_submit(int spool_dirfd, enum submit_kind kind, const char *msgid_or_null,
+              const char *article, size_t len, struct buffer *reply_text)
+{
+	return writer_submit_from(spool_dirfd, kind, msgid_or_null, NULL, article, len, reply_text);
+}
+
+int
+writer_control(int spool_dirfd, const char *command, struct buffer *reply_text)
+{
+	return submit(spool_dirfd, &client_ctl_fd, WRITER_CTL_SOCKET, SUBMIT_CONTROL, NULL, NULL,
+	              command, strlen(command), reply_text);
+}

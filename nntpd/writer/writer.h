@@ -1,0 +1,37 @@
+/* writer: the one process that changes the spool: its article policy
+ * (policy.c), control verbs (control.c) and socket loop (serve.c). The
+ * protocol its clients speak is in writer/proto.h. */
+#ifndef NNTPD_WRITER_H
+#define NNTPD_WRITER_H
+
+#include <stddef.h>
+
+#include "common/core/buffer.h"
+#include "common/core/vector.h"
+#include "nntpd/store/spool.h"
+#include "nntpd/writer/proto.h"
+
+struct writer_conf {
+	const char *pathhost;    /* Path and Xref name, Message-ID domain */
+	size_t max_article_size; /* 0: WRITER_DEFAULT_MAX_ARTICLE */
+};
+
+/* The feed= lines (feed.h) writers made after this call queue stored
+ * articles for; NULL (the default): no outgoing feeds. */
+void writer_set_feeds(const struct vector *feeds);
+
+/* Run the writer on spool_dir until SIGTERM/SIGINT; returns an exit status.
+ * Takes the spool lock (refuses to start when another writer holds it). */
+int writer_main(const char *spool_dir, const struct writer_conf *conf);
+
+/* The request handling itself, without sockets (tests; nntpctl when the
+ * writer is down). */
+struct writer;
+struct writer *writer_new(struct spool *s, const struct writer_conf *conf);
+void writer_free(struct writer *w);
+size_t writer_max_size(const struct writer *w);
+int writer_process(struct writer *w, enum submit_kind kind, const char *msgid_or_null,
+                   const char *client_host, const char *payload, size_t len,
+                   struct buffer *reply_text);
+
+#endif
