@@ -34,12 +34,7 @@ wait_for(lambda: os.path.exists(done), 30)
 d.close()
 ' "$FTPD_PORT" "$FTPD_DIR/go" "$FTPD_DIR/done" >"$FTPD_DIR/client.out" 2>&1 &
 	TWO_PID=$!
-	local i
-	for ((i = 0; i < 200; i++)); do
-		[ -e "$FTPD_DIR/go" ] && return 0
-		sleep 0.05
-	done
-	return 1
+	wait_for 10 test -e "$FTPD_DIR/go"
 }
 
 two_sessions_end() {
@@ -103,22 +98,21 @@ check_status_lines() {
 	ops_py '
 c = Line("nntp", "127.0.0.1", int(ARGS[0]))
 c.cmd("GROUP local.test")
+open(ARGS[2], "w").close()
 wait_for(lambda: os.path.exists(ARGS[1]), 20)
 c.cmd("QUIT")
-' "$NNTPD_PORT" "$NNTPD_DIR/done" >/dev/null 2>&1 &
+' "$NNTPD_PORT" "$NNTPD_DIR/done" "$NNTPD_DIR/in-group" >/dev/null 2>&1 &
 	local client=$!
 	log_wait "$NNTPD_LOG" 'session start'
-	sleep 0.3
+	# the session has answered GROUP: it is live and past its greeting
+	wait_for 10 test -e "$NNTPD_DIR/in-group"
 	kill -USR1 "$NNTPD_PID"
 	log_wait "$NNTPD_LOG" 'status: 1 live session\(s\)'
 	log_wait "$NNTPD_LOG" 'status: session pid [0-9]+ c=127\.0\.0\.1'
 	log_wait "$NNTPD_LOG" 's=[0-9a-f]+ c=127\.0\.0\.1 u=[^ ]+ status: '
 	run "$POSTEL_BUILD/nntpd" -s -f "$NNTPD_CONF" -o "pid_file=$NNTPD_DIR/nntpd.pid"
 	[ "$status" -eq 0 ]
-	for ((i = 0; i < 100; i++)); do
-		[ "$(grep -c 'status: 1 live session' "$NNTPD_LOG")" -ge 2 ] && break
-		sleep 0.05
-	done
+	wait_for 5 log_count_at_least 2 "$NNTPD_LOG" 'status: 1 live session'
 	[ "$(grep -c 'status: 1 live session' "$NNTPD_LOG")" -eq 2 ]
 	touch "$NNTPD_DIR/done"
 	wait "$client" || true
@@ -162,8 +156,8 @@ b = Line("ftp", "127.0.0.1", int(ARGS[0])); b.login("ftp", "x")
 a.retr("pub/hello.txt"); b.cmd("PWD"); a.cmd("QUIT"); b.cmd("QUIT")
 ' "$FTPD_PORT"
 	[ "$status" -eq 0 ]
-	log_wait "$FTPD_LOG" 'session end'
-	sleep 0.3
+	# both sessions have ended (each logs its end last)
+	wait_for 5 log_count_at_least 2 "$FTPD_LOG" 'session end'
 	local ids id
 	ids=$(sed -n 's/.* s=\([0-9a-f]*\) .*session start.*/\1/p' "$FTPD_LOG")
 	[ "$(wc -w <<<"$ids")" -eq 2 ]

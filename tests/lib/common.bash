@@ -8,6 +8,13 @@
 #   ftp_session LINE... / nntp_session LINE...   see tests/lib/rawclient.py
 #   postel_teardown             call from teardown(): stops what we started and
 #                               fails the test on sanitizer or seccomp reports
+#   has [-f FILE] REGEX...      each REGEX (grep -E) matches a line of $output (or FILE)
+#   hasnt [-f FILE] REGEX...    no line of $output (or FILE) matches any REGEX
+#   wait_for SECONDS CMD...     poll CMD every 0.1 s until it succeeds, at most SECONDS
+#   log_count_at_least N FILE REGEX   N or more lines of FILE match (for wait_for)
+#
+# Assertions that say "not": hasnt, or `run ! CMD`, never a bare `! CMD` (bash's
+# set -e ignores a negated command unless it is the test's last line).
 #
 # Extra args go after the helper's own -o options, so a test's -o wins.
 # POSTEL_WRAPPER (e.g. "setpriv --reuid=nobody ...") is put before the daemon;
@@ -147,6 +154,83 @@ start_daemon() {
 		sed 's/^/#   /' "$dir/$name.log" >&3
 		return 1
 	fi
+}
+
+# has [-f FILE] REGEX...: true if each REGEX (grep -E) matches some line of
+# $output, or of FILE with -f; else says which one did not and shows the text.
+has() {
+	local file= re
+	if [ "${1:-}" = -f ]; then
+		file=$2
+		shift 2
+	fi
+	for re in "$@"; do
+		if [ -n "$file" ]; then
+			grep -Eq -- "$re" "$file" && continue
+		else
+			grep -Eq -- "$re" <<<"$output" && continue
+		fi
+		echo "no line of ${file:-\$output} matches: $re" >&2
+		_has_show "$file"
+		return 1
+	done
+}
+
+# hasnt [-f FILE] REGEX...: true if no line of $output (or of FILE; a missing
+# FILE has none) matches any REGEX; else shows the matching lines and the text.
+hasnt() {
+	local file= re rc
+	if [ "${1:-}" = -f ]; then
+		file=$2
+		shift 2
+	fi
+	for re in "$@"; do
+		if [ -n "$file" ]; then
+			[ -e "$file" ] || continue
+			rc=0
+			grep -Eq -- "$re" "$file" || rc=$?
+		else
+			rc=0
+			grep -Eq -- "$re" <<<"$output" || rc=$?
+		fi
+		[ "$rc" -eq 1 ] && continue
+		if [ "$rc" -eq 0 ]; then
+			echo "a line of ${file:-\$output} matches, but should not: $re" >&2
+		else
+			echo "grep failed ($rc) on ${file:-\$output} for: $re" >&2
+		fi
+		_has_show "$file"
+		return 1
+	done
+}
+
+# _has_show [FILE]: $output (or FILE) for a failed has/hasnt, 200 lines at most.
+_has_show() {
+	echo "${1:-\$output} was:" >&2
+	if [ -n "$1" ]; then
+		head -n 200 -- "$1" >&2 2>/dev/null || echo "  (cannot read $1)" >&2
+	else
+		printf '%s\n' "$output" | head -n 200 >&2
+	fi
+}
+
+# wait_for SECONDS CMD...: poll CMD (a command or function) every 0.1 s until
+# it succeeds; false, saying what it waited for, after SECONDS (may be 2.5).
+wait_for() {
+	local secs=$1 n i
+	shift
+	n=$(awk -v s="$secs" 'BEGIN { printf "%d", s * 10 }')
+	for ((i = 0; i <= n; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	echo "still false after ${secs} s: $*" >&2
+	return 1
+}
+
+# log_count_at_least N FILE REGEX: at least N lines of FILE match REGEX (grep -E).
+log_count_at_least() {
+	[ "$(grep -Ec -- "$3" "$2" 2>/dev/null)" -ge "$1" ]
 }
 
 # ftpd_tree DIR: anonymous root with pub/hello.txt, an empty secure_chroot_dir.

@@ -4,7 +4,7 @@
 #   ops_py SCRIPT [args]      Python with tests/lib/opsclient imported (PROXY
 #                             headers, Line client, launchers), ARGS set;
 #                             bounded by timeout
-#   has REGEX / hasnt REGEX   some line of $output matches / none does
+#   (has / hasnt are in lib/common)
 #   log_wait FILE REGEX [S]   true once a line of FILE matches (S seconds at most)
 #   PROXY_ON                  -o options: proxy_protocol trusting 127.0.0.1
 
@@ -20,23 +20,6 @@ from opsclient import *
 ARGS = sys.argv[1:]
 $script
 PYEOF
-}
-
-has() {
-	if ! grep -Eq -- "$1" <<<"$output"; then
-		echo "no line matches: $1" >&2
-		echo "output was:" >&2
-		printf '%s\n' "$output" >&2
-		return 1
-	fi
-}
-
-hasnt() {
-	if grep -Eq -- "$1" <<<"$output"; then
-		echo "a line matches, but should not: $1" >&2
-		printf '%s\n' "$output" >&2
-		return 1
-	fi
 }
 
 log_wait() {
