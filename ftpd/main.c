@@ -33,53 +33,26 @@ apply_limits(void)
 	lst.backoff_seconds = opt.failed_login_backoff;
 }
 
-/* One context for the daemon's life: its session-ticket keys must be the
- * same in every process of a session (see dtp.c). */
+/* The TLS context, made before any session and again on SIGHUP. Every
+ * process of one session shares the copy it was forked with, and so its
+ * session-ticket keys (see dtp/dtp.c). 0 or -1. */
 static int
 make_tls(void)
 {
-	struct buffer err = BUFFER_INIT;
-
-	if (ftp_tls_ctx != NULL)
+	if (!opt.ssl_enable)
 		return 0;
-	ftp_tls_ctx = tls_server_ctx(opt.ssl_cert_file, opt.ssl_key_file, opt.ssl_ciphers, &err);
-	if (ftp_tls_ctx == NULL) {
-		fprintf(stderr, "TLS: %s\n", buffer_cstr(&err));
-		log_msg(LOG_ERR, "TLS: %s", buffer_cstr(&err));
-		buffer_free(&err);
-		return -1;
-	}
-	tls_require_alpn(ftp_tls_ctx, "ftp");
-	buffer_free(&err);
-	return 0;
+	return daemon_tls(&ftp_tls_ctx, opt.ssl_cert_file, opt.ssl_key_file, opt.ssl_ciphers, "ftp");
 }
 
 static int
 reload(void)
 {
-	if (daemon_load(ftpd_options_table, &args) < 0 || (opt.ssl_enable && make_tls() < 0))
+	if (daemon_load(ftpd_options_table, &args) < 0 || make_tls() < 0)
 		return -1;
 	apply_limits();
 	monitor_prepare();
 	data_prepare();
 	return 0;
-}
-
-static void
-bind_all(void)
-{
-	const char *const addrs[2] = {opt.listen_address, opt.listen_address6};
-
-	/* Under systemd socket activation the sockets are already bound. */
-	from_systemd = listener_adopt_systemd(&lst) > 0;
-	if (from_systemd)
-		return;
-	daemon_bind(&lst, addrs, opt.listen_port, 0);
-	/* Tag 1: implicit FTPS, TLS from the first byte. */
-	if (opt.ssl_enable && opt.implicit_ssl)
-		daemon_bind(&lst, addrs, opt.implicit_ssl_port, 1);
-	if (lst.nfds == 0)
-		die("nothing to listen on: set listen_address or listen_address6");
 }
 
 /* The pre-login chroot must exist and must not be writable by the worker. */
@@ -108,7 +81,7 @@ main(int argc, char **argv)
 	daemon_args(argc, argv, "ftpd", PATH_FTPD_CONF, &args);
 	log_open("ftpd", args.foreground || args.test || args.man);
 	loaded = daemon_load(ftpd_options_table, &args);
-	if (loaded == 0 && opt.ssl_enable && make_tls() < 0)
+	if (loaded == 0 && make_tls() < 0)
 		loaded = -1;
 	daemon_checks(ftpd_options_table, &args, loaded);
 	if (loaded < 0)
@@ -126,7 +99,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 	sandbox_prepare();
-	bind_all();
+	from_systemd = daemon_listen(&lst, opt.listen_address, opt.listen_address6, opt.listen_port,
+	                             opt.ssl_enable && opt.implicit_ssl ? opt.implicit_ssl_port : 0);
 	lst.busy_reply = "421 There are too many connected users, please try later.\r\n";
 	lst.per_ip_reply = "421 There are too many connections from your internet address.\r\n";
 	lst.backoff_reply = "421 Too many failed logins from your address; try again later.\r\n";

@@ -49,30 +49,15 @@ apply_limits(void)
 }
 
 /* The TLS context, made before any session (each session's worker uses
- * its copy). On SIGHUP a new one replaces it, so a renewed certificate
- * needs no restart; one that does not load keeps the old. 0 or -1. */
+ * its copy) and again on SIGHUP. 0 or -1. */
 static int
 make_tls(void)
 {
-	struct buffer err = BUFFER_INIT;
-	const char *key = opt.ssl_key_file[0] ? opt.ssl_key_file : opt.ssl_cert_file;
-	SSL_CTX *ctx;
-
 	if (opt.ssl_cert_file[0] == '\0')
 		return 0;
-	ctx = tls_server_ctx(opt.ssl_cert_file, key, opt.ssl_ciphers, &err);
-	if (ctx == NULL) {
-		fprintf(stderr, "TLS: %s\n", buffer_cstr(&err));
-		log_msg(LOG_ERR, "TLS: %s", buffer_cstr(&err));
-		buffer_free(&err);
-		return -1;
-	}
-	/* SECURITY: a client that names another protocol (ALPACA) is refused. */
-	tls_require_alpn(ctx, "nntp");
-	buffer_free(&err);
-	tls_ctx_free(nntp_tls_ctx);
-	nntp_tls_ctx = ctx;
-	return 0;
+	return daemon_tls(&nntp_tls_ctx, opt.ssl_cert_file,
+	                  opt.ssl_key_file[0] ? opt.ssl_key_file : opt.ssl_cert_file, opt.ssl_ciphers,
+	                  "nntp");
 }
 
 static int
@@ -228,23 +213,6 @@ writer_exited(pid_t pid, int status)
 	start_writer();
 }
 
-static void
-bind_all(void)
-{
-	const char *const addrs[2] = {opt.listen_address, opt.listen_address6};
-
-	/* Under systemd socket activation the sockets are already bound. */
-	from_systemd = listener_adopt_systemd(&lst) > 0;
-	if (from_systemd)
-		return;
-	daemon_bind(&lst, addrs, opt.listen_port, 0);
-	/* Tag 1: implicit TLS (NNTPS), TLS from the first byte. */
-	if (nntp_tls_ctx != NULL && opt.implicit_ssl_port != 0)
-		daemon_bind(&lst, addrs, opt.implicit_ssl_port, 1);
-	if (lst.nfds == 0)
-		die("nothing to listen on: set listen_address or listen_address6");
-}
-
 int
 main(int argc, char **argv)
 {
@@ -271,7 +239,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 	sandbox_prepare();
-	bind_all();
+	from_systemd = daemon_listen(&lst, opt.listen_address, opt.listen_address6, opt.listen_port,
+	                             nntp_tls_ctx != NULL ? opt.implicit_ssl_port : 0);
 	lst.busy_reply = "400 Too many connections, try again later\r\n";
 	lst.per_ip_reply = "400 Too many connections from your address\r\n";
 	lst.backoff_reply = "400 Too many failed logins from your address; try again later\r\n";

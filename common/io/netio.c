@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,7 +25,48 @@ struct conn_zlib {
 	int more;           /* inflate may have output without new input */
 };
 
-void (*netio_signal_hook)(void);
+static void (*status_report)(void);
+static volatile sig_atomic_t status_wanted;
+
+static void
+on_status_signal(int sig)
+{
+	(void)sig;
+	status_wanted = 1;
+}
+
+void
+netio_status_signal(void (*report)(void))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_status_signal;
+	sigaction(SIGUSR1, &sa, NULL);
+	status_report = report;
+}
+
+void
+netio_status_if_asked(void)
+{
+	if (status_wanted && status_report != NULL) {
+		status_wanted = 0;
+		status_report();
+	}
+}
+
+int
+conn_start_tls(struct conn *c, SSL_CTX *ctx, int timeout_ms, const unsigned char *sid,
+               unsigned sid_len)
+{
+	if (conn_flush(c) < 0)
+		return -1;
+	/* SECURITY: whatever the client pipelined in clear after the command
+	 * is dropped, never run as if it had come through TLS. */
+	conn_drop_input(c);
+	c->ssl = tls_accept(ctx, c->fd, timeout_ms, sid, sid_len);
+	return c->ssl != NULL ? 0 : -1;
+}
 
 void
 conn_init(struct conn *c, int fd, size_t max_line, int timeout_ms)
@@ -219,8 +261,7 @@ read_some(struct conn *c, struct buffer *b, int timeout_ms)
 		int rc;
 
 		while ((rc = poll(&pf, 1, timeout_ms > 0 ? timeout_ms : -1)) < 0 && errno == EINTR)
-			if (netio_signal_hook != NULL)
-				netio_signal_hook();
+			netio_status_if_asked();
 		if (rc == 0)
 			return CONN_TIMEOUT;
 		if (rc < 0)

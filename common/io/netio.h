@@ -57,8 +57,17 @@ int conn_compress(struct conn *c);
 /* Whether bytes written to fd reach the peer as they are (no TLS, no
  * compression): only then may a caller bypass conn (sendfile). */
 int conn_is_plain(const struct conn *c);
-/* Called when a wait is interrupted by a signal (e.g. SIGUSR1 asking for
- * a status line); NULL for none. */
-extern void (*netio_signal_hook)(void);
+/* STARTTLS, AUTH TLS or implicit TLS on c: flush the reply announcing it,
+ * drop whatever the client pipelined in clear, and do the handshake
+ * (timeout_ms) with ctx and session id context sid. 0 with c->ssl set, or
+ * -1 (the session should end). */
+int conn_start_tls(struct conn *c, SSL_CTX *ctx, int timeout_ms, const unsigned char *sid,
+                   unsigned sid_len);
+/* SIGUSR1 (ftpd -s, nntpd -s) asks a session for a status line: install
+ * the handler; report runs when a wait on a connection is interrupted by
+ * it, never inside the signal handler. */
+void netio_status_signal(void (*report)(void));
+/* Run report now if SIGUSR1 asked for it (for waits outside netio). */
+void netio_status_if_asked(void);
 
 #endif

@@ -183,6 +183,45 @@ daemon_bind(struct listener *l, const char *const addrs[2], unsigned long port, 
 	buffer_free(&err);
 }
 
+int
+daemon_listen(struct listener *l, const char *addr4, const char *addr6, unsigned long port,
+              unsigned long tls_port)
+{
+	const char *const addrs[2] = {addr4, addr6};
+
+	if (listener_adopt_systemd(l) > 0)
+		return 1;
+	daemon_bind(l, addrs, port, 0);
+	if (tls_port != 0)
+		daemon_bind(l, addrs, tls_port, 1);
+	if (l->nfds == 0)
+		die("nothing to listen on: set listen_address or listen_address6");
+	return 0;
+}
+
+int
+daemon_tls(SSL_CTX **slot, const char *cert, const char *key, const char *ciphers,
+           const char *alpn)
+{
+	struct buffer err = BUFFER_INIT;
+	SSL_CTX *ctx = tls_server_ctx(cert, key, ciphers, &err);
+
+	if (ctx == NULL) {
+		fprintf(stderr, "TLS: %s\n", buffer_cstr(&err));
+		log_msg(LOG_ERR, "TLS: %s%s", buffer_cstr(&err),
+		        *slot != NULL ? "; keeping the certificate in use" : "");
+		buffer_free(&err);
+		return -1;
+	}
+	buffer_free(&err);
+	/* SECURITY: a client that names another protocol (ALPACA) is refused. */
+	if (alpn != NULL)
+		tls_require_alpn(ctx, alpn);
+	tls_ctx_free(*slot);
+	*slot = ctx;
+	return 0;
+}
+
 void
 daemon_go(const char *ident, const struct conf_option *table, const struct daemon_args *a,
           const char *pid_file)

@@ -5,6 +5,7 @@
 
 #include "common/core/conf.h"
 #include "common/core/vector.h"
+#include "common/io/tls.h"
 #include "common/priv/listener.h"
 
 struct daemon_args {
@@ -33,6 +34,20 @@ void daemon_go(const char *ident, const struct conf_option *table, const struct 
 /* Bind port on each non-empty address of addrs (IPv4, IPv6) for l, with
  * tag; dies with the reason on failure. */
 void daemon_bind(struct listener *l, const char *const addrs[2], unsigned long port, int tag);
+
+/* Both daemons' listening sockets: systemd's when socket-activated (then
+ * returns 1), else port on each non-empty address (tag 0) and, when
+ * tls_port is not 0, tls_port (tag 1: TLS from the first byte). Dies when
+ * nothing is bound. */
+int daemon_listen(struct listener *l, const char *addr4, const char *addr6, unsigned long port,
+                  unsigned long tls_port);
+/* Load the certificate chain and key into a new TLS context that accepts
+ * only ALPN protocol alpn (or none), and put it in *slot, freeing the old
+ * one. At start and on SIGHUP, so a renewed certificate needs no restart;
+ * one that does not load leaves *slot as it was and returns -1, the error
+ * on stderr and in the log. Sessions already running keep their copy. */
+int daemon_tls(SSL_CTX **slot, const char *cert, const char *key, const char *ciphers,
+               const char *alpn);
 
 /* Fork into the background, new session, stdio to /dev/null. */
 void daemon_detach(void);

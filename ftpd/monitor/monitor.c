@@ -34,6 +34,7 @@
 #include "common/core/xmalloc.h"
 #include "common/priv/auth.h"
 #include "common/priv/listener.h"
+#include "common/priv/monitor.h"
 #include "common/priv/privsep.h"
 #include "common/priv/sandbox.h"
 #include "ftpd/ftpaddr.h"
@@ -378,25 +379,11 @@ take_over(struct ps_msg *first, int postlogin)
 	spawn_worker(postlogin);
 }
 
-static const char *
-outcome(int status)
-{
-	static char text[96];
-
-	if (WIFEXITED(status))
-		snprintf(text, sizeof(text), "exit %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(text, sizeof(text), "killed by signal %d", WTERMSIG(status));
-	else
-		snprintf(text, sizeof(text), "status %d", status);
-	return text;
-}
-
 static void
 monitor_loop(void)
 {
 	struct ps_msg m;
-	int status, nr;
+	int status;
 
 	for (;;) {
 		if (ps_recv(mon_fd, &m) < 0)
@@ -420,11 +407,8 @@ monitor_loop(void)
 			handle_chown(&m);
 			break;
 		case PS_SECCOMP:
-			if (m.len != sizeof(int))
+			if (monitor_seccomp_report(&m) < 0)
 				die("monitor: malformed seccomp report");
-			memcpy(&nr, m.data, sizeof(nr));
-			log_msg(LOG_ERR, "worker killed by seccomp: syscall %s (%d) not allowed",
-			        sandbox_syscall_name(nr), nr);
 			break;
 		default:
 			/* SECURITY: anything unexpected ends the session. */
@@ -436,23 +420,18 @@ monitor_loop(void)
 			close(m.fd);
 	}
 out:
-	while (waitpid(worker, &status, 0) < 0 && errno == EINTR)
-		;
+	status = monitor_wait(worker);
 	if (sess.relay > 0) {
-		int rstatus;
-
 		close(sess.ctl.fd); /* the relay sees EOF and says close_notify */
-		while (waitpid(sess.relay, &rstatus, 0) < 0 && errno == EINTR)
-			;
+		monitor_wait(sess.relay);
 	}
-	log_msg(LOG_INFO, "session end: %s", outcome(status));
+	monitor_session_end(status);
 }
 
 void
 ftp_session(int fd, const struct sockaddr_storage *peer, int tag)
 {
 	socklen_t len = sizeof(sess.local);
-	unsigned char rnd[3];
 
 	memset(&sess, 0, sizeof(sess));
 	sess.implicit_tls = tag == 1;
@@ -465,16 +444,11 @@ ftp_session(int fd, const struct sockaddr_storage *peer, int tag)
 	getsockname(fd, (struct sockaddr *)&sess.local, &len);
 	ftpaddr_unmap(&sess.local);
 	listener_addr_text(peer, sess.peer_text, sizeof(sess.peer_text));
-	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
-		memset(rnd, 0, sizeof(rnd));
-	snprintf(sess.id, sizeof(sess.id), "%02x%02x%02x%04x", rnd[0], rnd[1], rnd[2],
-	         (unsigned)getpid() & 0xffff);
 	sess.pasv_fd = -1;
 	sess.dtp_fd = -1;
 	sess.xferlog_fd = -1;
 	sess.umask = opt.local_umask;
-	log_set_prefix("s=%s c=%s u=-", sess.id, sess.peer_text);
-	log_msg(LOG_INFO, "session start");
+	monitor_session_start(sess.id, sess.peer_text);
 	/* The monitor outlives its worker: the worker answers SIGTERM with 421. */
 	signal(SIGTERM, SIG_IGN);
 	sandbox_monitor();

@@ -215,8 +215,7 @@ cmd_opts(struct ftp_session *s, const char *arg)
 static int
 start_tls(struct ftp_session *s)
 {
-	s->ctl.ssl = tls_accept(ftp_tls_ctx, s->ctl.fd, 30000, s->sid_ctx, sizeof(s->sid_ctx));
-	if (s->ctl.ssl == NULL)
+	if (conn_start_tls(&s->ctl, ftp_tls_ctx, 30000, s->sid_ctx, sizeof(s->sid_ctx)) < 0)
 		return -1;
 	s->tls = 1;
 	return 0;
@@ -239,10 +238,6 @@ cmd_auth(struct ftp_session *s, const char *arg)
 		return;
 	}
 	reply(s, 234, "Proceed with negotiation.");
-	conn_flush(&s->ctl);
-	/* SECURITY: whatever the client pipelined in clear after AUTH is
-	 * dropped, never run as if it had come through TLS. */
-	conn_drop_input(&s->ctl);
 	if (start_tls(s) < 0) {
 		log_msg(LOG_NOTICE, "AUTH TLS handshake failed; closing");
 		exit(0);
@@ -533,26 +528,17 @@ dispatch(struct ftp_session *s, char *line, size_t len)
 }
 
 static int term_fd = -1;
-static volatile sig_atomic_t status_wanted;
 static struct ftp_session *status_session;
 
-static void
-on_sigusr1(int sig)
-{
-	(void)sig;
-	status_wanted = 1;
-}
-
 /* SIGUSR1 to the listener (or ftpd -s): one line about this session. */
-void
-pi_log_status(void)
+static void
+log_status(void)
 {
 	struct ftp_session *s = status_session;
 	struct dtp_progress *p = dtp_progress();
 
-	if (!status_wanted || s == NULL)
+	if (s == NULL)
 		return;
-	status_wanted = 0;
 	if (s->transfer != NULL)
 		log_msg(LOG_INFO, "status: %s, %llu of %llu bytes; session in %llu out %llu",
 		        s->transfer, (unsigned long long)p->done, (unsigned long long)p->total,
@@ -561,6 +547,12 @@ pi_log_status(void)
 		log_msg(LOG_INFO, "status: %s; session in %llu out %llu",
 		        s->kind == LOGIN_NONE ? "not logged in" : "idle", s->bytes_in,
 		        s->bytes_out);
+}
+
+void
+pi_log_status(void)
+{
+	netio_status_if_asked();
 }
 
 static void
@@ -603,14 +595,7 @@ pi_run(struct ftp_session *s)
 	term_fd = s->ctl.fd;
 	status_session = s;
 	signal(SIGTERM, on_sigterm);
-	{
-		struct sigaction sa;
-
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_sigusr1;
-		sigaction(SIGUSR1, &sa, NULL);
-	}
-	netio_signal_hook = pi_log_status;
+	netio_status_signal(log_status);
 	signal(SIGPIPE, SIG_IGN);
 	/* Urgent data (Telnet Synch before ABOR) stays in the command stream. */
 	setsockopt(s->ctl.fd, SOL_SOCKET, SO_OOBINLINE, &on, sizeof(on));

@@ -18,6 +18,7 @@
 #include "common/core/xmalloc.h"
 #include "common/priv/auth.h"
 #include "common/priv/listener.h"
+#include "common/priv/monitor.h"
 #include "common/priv/privsep.h"
 #include "common/priv/sandbox.h"
 #include "nntpd/access.h"
@@ -30,18 +31,6 @@
 static struct nntp_session sess;
 static struct auth_guard guard;
 static int logged_in;
-
-static const char *
-outcome(int status)
-{
-	static char text[64];
-
-	if (WIFSIGNALED(status))
-		snprintf(text, sizeof(text), "killed by signal %d", WTERMSIG(status));
-	else
-		snprintf(text, sizeof(text), "exit %d", WEXITSTATUS(status));
-	return text;
-}
 
 /* PS_LOGIN: "user\0password\0" checked by PAM; refusals delayed and
  * counted. -1: a request the worker should never have sent. */
@@ -81,27 +70,20 @@ static void
 monitor_loop(int mon, pid_t worker)
 {
 	struct ps_msg m;
-	int status = 0, nr;
 
 	while (ps_recv(mon, &m) == 0) {
 		if (m.fd >= 0)
 			close(m.fd);
 		if (m.type == PS_LOGIN && handle_login(mon, &m) == 0)
 			continue;
-		if (m.type == PS_SECCOMP && m.len == sizeof(int)) {
-			memcpy(&nr, m.data, sizeof(nr));
-			log_msg(LOG_ERR, "worker killed by seccomp: syscall %s (%d) not allowed",
-			        sandbox_syscall_name(nr), nr);
+		if (m.type == PS_SECCOMP && monitor_seccomp_report(&m) == 0)
 			continue;
-		}
 		/* SECURITY: anything unexpected ends the session. */
 		log_msg(LOG_ERR, "monitor: unexpected request %u; ending session", m.type);
 		kill(worker, SIGKILL);
 		break;
 	}
-	while (waitpid(worker, &status, 0) < 0 && errno == EINTR)
-		;
-	log_msg(LOG_INFO, "session end: %s", outcome(status));
+	monitor_session_end(monitor_wait(worker));
 }
 
 /* nopriv_user, looked up once by the listener (and on SIGHUP). */
@@ -163,7 +145,6 @@ session_access(struct nntp_session *s)
 void
 nntp_session(int fd, const struct sockaddr_storage *peer, int tag)
 {
-	unsigned char rnd[3];
 	int sv[2];
 	pid_t worker;
 
@@ -172,12 +153,7 @@ nntp_session(int fd, const struct sockaddr_storage *peer, int tag)
 	conn_init(&sess.c, fd, NNTP_MAX_LINE, (int)opt.idle_session_timeout * 1000);
 	sess.peer = *peer;
 	listener_addr_text(peer, sess.peer_text, sizeof(sess.peer_text));
-	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
-		memset(rnd, 0, sizeof(rnd));
-	snprintf(sess.id, sizeof(sess.id), "%02x%02x%02x%04x", rnd[0], rnd[1], rnd[2],
-	         (unsigned)getpid() & 0xffff);
-	log_set_prefix("s=%s c=%s u=-", sess.id, sess.peer_text);
-	log_msg(LOG_INFO, "session start");
+	monitor_session_start(sess.id, sess.peer_text);
 	session_access(&sess);
 	signal(SIGTERM, SIG_IGN);
 	sandbox_monitor();

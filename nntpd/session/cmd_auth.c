@@ -60,8 +60,7 @@ capabilities_security(struct nntp_session *s)
 static int
 start_tls(struct nntp_session *s)
 {
-	s->c.ssl = tls_accept(nntp_tls_ctx, s->c.fd, TLS_HANDSHAKE_MS, sid_ctx, sizeof(sid_ctx));
-	if (s->c.ssl == NULL)
+	if (conn_start_tls(&s->c, nntp_tls_ctx, TLS_HANDSHAKE_MS, sid_ctx, sizeof(sid_ctx)) < 0)
 		return -1;
 	log_msg(LOG_INFO, "TLS on");
 	return 0;
@@ -94,11 +93,6 @@ cmd_starttls(struct nntp_session *s, struct vector *args)
 		return;
 	}
 	reply(s, "382 Continue with TLS negotiation");
-	if (conn_flush(&s->c) < 0)
-		exit(0);
-	/* SECURITY: whatever the client pipelined in clear after STARTTLS
-	 * is dropped, never run as if it had come through TLS. */
-	conn_drop_input(&s->c);
 	if (start_tls(s) < 0) {
 		log_msg(LOG_NOTICE, "STARTTLS handshake failed; closing");
 		if (write_all(s->c.fd, failed, sizeof(failed) - 1) < 0) {

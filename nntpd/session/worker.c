@@ -20,8 +20,6 @@
 
 static struct nntp_session *sess;
 
-static volatile sig_atomic_t status_wanted;
-
 /* SIGTERM (the daemon is stopping): say so, unless TLS or compression is
  * on (a plaintext line would corrupt the stream), and go. */
 static void
@@ -36,20 +34,10 @@ on_sigterm(int sig)
 	_exit(0);
 }
 
-static void
-on_sigusr1(int sig)
-{
-	(void)sig;
-	status_wanted = 1;
-}
-
 /* SIGUSR1 to the listener (or nntpd -s): one line about this session. */
 static void
 log_status(void)
 {
-	if (!status_wanted)
-		return;
-	status_wanted = 0;
 	log_msg(LOG_INFO, "status: %s, group %s, article %llu", sess->user ? sess->user : "-",
 	        sess->group ? sess->group : "-", (unsigned long long)sess->current);
 }
@@ -66,14 +54,7 @@ nntp_worker(struct nntp_session *s, int mon, struct sandbox_id *id)
 	sandbox_worker(id, SB_NNTP_SESSION, mon);
 	signal(SIGTERM, on_sigterm);
 	signal(SIGPIPE, SIG_IGN);
-	{
-		struct sigaction sa;
-
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_sigusr1;
-		sigaction(SIGUSR1, &sa, NULL);
-	}
-	netio_signal_hook = log_status;
+	netio_status_signal(log_status);
 	commands_run(sess);
 	exit(0);
 }
