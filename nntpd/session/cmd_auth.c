@@ -23,10 +23,10 @@
 #define R_AUTH_ENCRYPT "483 Encryption required: use STARTTLS first"
 #define R_AUTH_DONE "502 Already authenticated"
 
-/* Session resumption only within nntpd's own sessions. */
 /* Made by main.c before any session; every worker inherits it. */
 SSL_CTX *nntp_tls_ctx;
 
+/* Session resumption only within nntpd's own sessions. */
 static const unsigned char sid_ctx[] = "postel-nntpd";
 
 int
@@ -34,7 +34,7 @@ auth_usable(const struct nntp_session *s)
 {
 	/* SECURITY: passwords do not cross the wire in clear unless the
 	 * site says so (allow_plaintext_auth). */
-	return s->user == NULL && (s->c.ssl != NULL || opt.allow_plaintext_auth);
+	return s->user == NULL && s->c.z == NULL && (s->c.ssl != NULL || opt.allow_plaintext_auth);
 }
 
 int
@@ -160,6 +160,12 @@ cmd_authinfo(struct nntp_session *s, struct vector *args)
 	}
 	if (s->user != NULL) {
 		reply(s, R_AUTH_DONE);
+		return;
+	}
+	/* SECURITY: RFC 8054 2.2.2: no AUTHINFO once compression is on (a
+	 * compressed password is open to length side channels, CRIME-style). */
+	if (s->c.z != NULL) {
+		reply(s, "502 Authentication is not allowed after COMPRESS");
 		return;
 	}
 	if (!auth_usable(s)) {
