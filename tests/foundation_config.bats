@@ -33,7 +33,7 @@ shipped_conf_accepted() {
 	[ -f "$POSTEL_ROOT/conf/$1.conf" ] || skip "conf/$1.conf does not exist yet"
 	run "$b" -t -f "$POSTEL_ROOT/conf/$1.conf"
 	[ "$status" -eq 0 ]
-	! grep -Eq ':[0-9]+: ' <<<"$output"
+	hasnt ':[0-9]+: '
 }
 
 # rejects DAEMON LINE KEY FILE-TEXT: -t says exactly FILE:LINE: KEY: reason, exits 1.

@@ -61,12 +61,13 @@ EOF
 
 # assert_worker PID UID ROOT: the sandbox as /proc shows it.
 assert_worker() {
-	local pid=$1 uid=$2 root=$3 f
+	local pid=$1 uid=$2 root=$3 f output
 	echo "worker $pid: $(grep -E '^(Uid|Gid|Groups|Cap|NoNewPrivs|Seccomp)' "/proc/$pid/status" | tr '\n\t' '  ')"
 	[ "$(status_field "$pid" Uid)" = "$uid $uid $uid $uid" ]
 	[ "$uid" -ne 0 ]
-	[ "$(status_field "$pid" Groups)" = "" ] ||
-		! grep -Eqw 0 <<<"$(status_field "$pid" Groups)"
+	# no supplementary group 0 (root)
+	output=$(status_field "$pid" Groups)
+	hasnt '(^|[[:space:]])0([[:space:]]|$)'
 	for f in CapEff CapPrm CapInh CapAmb; do
 		[ "$(status_field "$pid" "$f")" = 0000000000000000 ]
 	done
