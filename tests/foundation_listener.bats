@@ -44,16 +44,6 @@ session() {
 	"${PROTO}_session" "$@"
 }
 
-# has REGEX: some line of $output matches.
-has() {
-	if ! grep -Eq -- "$1" <<<"$output"; then
-		echo "no line matches: $1" >&2
-		echo "output was:" >&2
-		printf '%s\n' "$output" >&2
-		return 1
-	fi
-}
-
 count() {
 	grep -Ec -- "$1" <<<"$output" || true
 }
