@@ -14,6 +14,38 @@ struct ps_header {
 	uint32_t type;
 	uint32_t len;
 };
+_Static_assert(sizeof(struct ps_header) == PS_HEADER_SIZE, "PS_HEADER_SIZE");
+
+/* The most descriptors one recvmsg can bring: the control buffer's size. */
+#define PS_MAX_FDS 4
+
+/* Collect the SCM_RIGHTS descriptors of a received message: the first max
+ * in fds (the caller owns them), any more closed at once. Returns how many
+ * came in all. */
+static size_t
+take_fds(struct msghdr *msg, int *fds, size_t max)
+{
+	const unsigned char *end = (const unsigned char *)msg->msg_control + msg->msg_controllen;
+	size_t total = 0;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+		    c->cmsg_len < CMSG_LEN(0) || c->cmsg_len > (size_t)(end - (unsigned char *)c))
+			continue;
+		size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+		for (size_t i = 0; i < nfd; i++, total++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (total < max)
+				fds[total] = fd;
+			else
+				close(fd);
+		}
+	}
+	return total;
+}
 
 int
 ps_pair(int sv[2])
@@ -21,19 +53,56 @@ ps_pair(int sv[2])
 	return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv);
 }
 
+size_t
+ps_encode(void *out, size_t cap, enum ps_type type, const void *data, size_t len)
+{
+	struct ps_header h = {(uint32_t)type, (uint32_t)len};
+
+	if (len > PS_MAX_PAYLOAD || cap < sizeof(h) + len)
+		return 0;
+	memcpy(out, &h, sizeof(h));
+	if (len > 0)
+		memcpy((unsigned char *)out + sizeof(h), data, len);
+	return sizeof(h) + len;
+}
+
+int
+ps_decode(struct ps_msg *m, const void *dgram, size_t n, int truncated, size_t nfd, int fd)
+{
+	struct ps_header h;
+
+	m->fd = -1;
+	/* SECURITY: anything not exactly one well-formed message is refused:
+	 * cut short by the kernel, shorter than a header, a payload data[]
+	 * cannot hold, more than one descriptor ... */
+	if (truncated || n < sizeof(h) || n - sizeof(h) > PS_MAX_PAYLOAD || nfd > 1)
+		return -1;
+	memcpy(&h, dgram, sizeof(h));
+	/* ... a length that is not the datagram's, or a type not in the enum. */
+	if (h.len != n - sizeof(h) || h.type < PS_OK || h.type >= PS_TYPE_MAX)
+		return -1;
+	m->type = h.type;
+	m->len = h.len;
+	memcpy(m->data, (const unsigned char *)dgram + sizeof(h), h.len);
+	m->data[m->len] = '\0';
+	m->fd = nfd == 1 ? fd : -1;
+	return 0;
+}
+
 int
 ps_send(int sock, enum ps_type type, const void *data, size_t len, int fd)
 {
-	struct ps_header h = {(uint32_t)type, (uint32_t)len};
-	struct iovec iov[2] = {{&h, sizeof(h)}, {(void *)data, len}};
+	unsigned char buf[PS_MAX_DGRAM];
+	size_t size = ps_encode(buf, sizeof(buf), type, data, len);
+	struct iovec iov = {buf, size};
 	union {
 		struct cmsghdr c;
 		char space[CMSG_SPACE(sizeof(int))];
 	} u;
-	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
 	ssize_t n;
 
-	if (len > PS_MAX_PAYLOAD)
+	if (size == 0)
 		return -1;
 	if (fd >= 0) {
 		memset(&u, 0, sizeof(u));
@@ -48,54 +117,40 @@ ps_send(int sock, enum ps_type type, const void *data, size_t len, int fd)
 	do
 		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
-	return n == (ssize_t)(sizeof(h) + len) ? 0 : -1;
+	return n == (ssize_t)size ? 0 : -1;
 }
 
 int
 ps_recv(int sock, struct ps_msg *m)
 {
-	struct ps_header h;
-	struct iovec iov[2] = {{&h, sizeof(h)}, {m->data, PS_MAX_PAYLOAD}};
+	unsigned char buf[PS_MAX_DGRAM];
+	struct iovec iov = {buf, sizeof(buf)};
 	union {
 		struct cmsghdr c;
-		char space[CMSG_SPACE(sizeof(int) * 4)];
+		char space[CMSG_SPACE(sizeof(int) * PS_MAX_FDS)];
 	} u;
-	struct msghdr msg = {.msg_iov = iov,
-	                     .msg_iovlen = 2,
+	struct msghdr msg = {.msg_iov = &iov,
+	                     .msg_iovlen = 1,
 	                     .msg_control = u.space,
 	                     .msg_controllen = sizeof(u.space)};
-	struct cmsghdr *c;
+	int fds[PS_MAX_FDS];
+	size_t nfd;
 	ssize_t n;
 
 	m->fd = -1;
 	do
 		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
-	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		int fds[4];
-
-		memcpy(fds, CMSG_DATA(c), nfd * sizeof(int));
-		for (size_t i = 0; i < nfd; i++) {
-			if (m->fd < 0 && nfd == 1)
-				m->fd = fds[i];
-			else
-				close(fds[i]);
-		}
-	}
-	/* SECURITY: anything not exactly one well-formed message is refused. */
-	if (n < (ssize_t)sizeof(h) || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-	    h.len != (size_t)n - sizeof(h) || h.type < PS_OK || h.type >= PS_TYPE_MAX) {
-		if (m->fd >= 0)
-			close(m->fd);
-		m->fd = -1;
+	/* A failed recvmsg leaves msg_controllen as it was: nothing to walk. */
+	if (n < 0)
+		return -1;
+	nfd = take_fds(&msg, fds, PS_MAX_FDS);
+	if (ps_decode(m, buf, (size_t)n, (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0, nfd,
+	              nfd > 0 ? fds[0] : -1) < 0) {
+		for (size_t i = 0; i < nfd && i < PS_MAX_FDS; i++)
+			close(fds[i]);
 		return -1;
 	}
-	m->type = h.type;
-	m->len = h.len;
-	m->data[m->len] = '\0';
 	return 0;
 }
 

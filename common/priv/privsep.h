@@ -9,6 +9,10 @@
 #include "common/core/buffer.h"
 
 #define PS_MAX_PAYLOAD 4096
+/* Wire form, one datagram per message: u32 type, u32 payload length (host
+ * order: both ends are one machine), then the payload. */
+#define PS_HEADER_SIZE 8
+#define PS_MAX_DGRAM (PS_HEADER_SIZE + PS_MAX_PAYLOAD)
 
 enum ps_type {
 	PS_OK = 1,      /* monitor -> worker: request done (payload and fd per request) */
@@ -36,6 +40,14 @@ int ps_send(int sock, enum ps_type type, const void *data, size_t len, int fd);
 /* Receive one message; -1 on EOF, error, or anything malformed (wrong
  * size, unknown type, truncated, more than one fd). */
 int ps_recv(int sock, struct ps_msg *m);
+/* The wire form of one message into out: its size, or 0 when len is over
+ * PS_MAX_PAYLOAD or out (cap bytes) is too small. The type is not checked. */
+size_t ps_encode(void *out, size_t cap, enum ps_type type, const void *data, size_t len);
+/* Decode one received datagram of n bytes, without sockets: truncated says
+ * the kernel set MSG_TRUNC or MSG_CTRUNC, nfd descriptors came with it, fd
+ * the first. 0: m filled, m->fd is fd if nfd == 1, else -1. -1: malformed,
+ * m->fd = -1. Never closes anything: on -1 the caller closes the nfd fds. */
+int ps_decode(struct ps_msg *m, const void *dgram, size_t n, int truncated, size_t nfd, int fd);
 
 /* PS_LOGIN, the worker's side: ask the monitor and wait. 0: accepted, the
  * monitor's PS_OK payload appended to text. -1: refused, the reason (maybe
