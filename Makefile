@@ -33,6 +33,7 @@ FTPD_SRC   = $(filter-out ftpd/main.c,$(wildcard ftpd/*.c ftpd/*/*.c))
 NNTPD_SRC  = $(filter-out nntpd/main.c nntpd/tools/%,$(wildcard nntpd/*.c nntpd/*/*.c))
 UNIT_SRC   = $(wildcard tests/unit/*-t.c)
 BENCH_SRC  = $(wildcard tests/bench/*.c)
+ATTACK_SRC = $(wildcard tests/attack/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIBPOSTEL = $(BUILD)/libpostel.a
@@ -42,10 +43,11 @@ LIBS      = $(LIBFTP) $(LIBNNTP) $(LIBPOSTEL)
 PROGS     = $(BUILD)/ftpd $(BUILD)/nntpd $(BUILD)/nntpctl
 UNITS     = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 BENCHES   = $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+ATTACKS   = $(patsubst tests/attack/%.c,$(BUILD)/attack/%,$(ATTACK_SRC))
 
 .PHONY: all test run bench install uninstall clean format man FORCE
 .DELETE_ON_ERROR:
-all: $(PROGS) $(UNITS) man
+all: $(PROGS) $(UNITS) $(ATTACKS) man
 
 # Objects depend on the flags they were built with (SYSCONFDIR follows
 # PREFIX), so `make install PREFIX=...` rebuilds what the change affects.
@@ -74,6 +76,12 @@ $(BUILD)/nntpd: $(BUILD)/obj/nntpd/main.o $(LIBNNTP) $(LIBPOSTEL)
 $(BUILD)/nntpctl: $(BUILD)/obj/nntpd/tools/nntpctl.o $(LIBNNTP) $(LIBPOSTEL)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# Attack harnesses: the real roles with one process replaced by a rogue
+# (the rogue's own ftp_worker wins over the library's, which is then never
+# linked in).
+$(BUILD)/attack/%: $(BUILD)/obj/tests/attack/%.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o

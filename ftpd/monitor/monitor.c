@@ -42,6 +42,8 @@
 
 #define FTP_MAX_LINE 4096
 #define FTP_MAX_NAME 256
+/* A worker hands over at most what its line reader can hold unread. */
+#define MAX_HANDOFF (256 * 1024)
 
 static struct ftp_session sess;
 static pid_t worker;
@@ -56,6 +58,20 @@ static struct {
 	struct sandbox_id id;
 	int known;
 } nopriv_acct, anon_acct;
+
+/* SECURITY: a request the worker should never send (out of state,
+ * malformed, oversized) means it is not ours any more: kill it and end the
+ * session, never serve it further. */
+static void __attribute__((noreturn)) end_session(const char *why, unsigned type)
+{
+	log_msg(LOG_ERR, "monitor: %s (request %u); ending session", why, type);
+	if (worker > 0)
+		kill(worker, SIGKILL);
+	if (sess.relay > 0)
+		kill(sess.relay, SIGKILL);
+	monitor_session_end(monitor_wait(worker));
+	exit(1);
+}
 
 void
 monitor_prepare(void)
@@ -206,12 +222,19 @@ handle_login(const struct ps_msg *m)
 	const char *user, *pass, *why;
 	int fatal;
 
+	/* SECURITY: the monitor owns the login state: one login per
+	 * pre-login worker, none from a logged-in one, none after the
+	 * refusal that used up max_login_fails. */
+	if (sess.kind != LOGIN_NONE)
+		end_session("login request after a login", m->type);
+	if (auth_exhausted(&guard))
+		end_session("login request after the last refusal", m->type);
 	guard.delay_seconds = opt.delay_failed_login;
 	guard.max_fails = opt.max_login_fails;
 	guard.on_exhausted = listener_report_penalty;
 	auth_attempt_begin(&guard);
 	if (ps_login_parse(m, FTP_MAX_NAME, &user, &pass) < 0)
-		die("monitor: malformed login request");
+		end_session("malformed login request", m->type);
 	if (check_login(user, pass, &why)) {
 		log_set_prefix("s=%s c=%s u=%s", sess.id, sess.peer_text, sess.login_name);
 		log_msg(LOG_INFO, "login ok (%s)",
@@ -235,8 +258,13 @@ handle_bind_data(const struct ps_msg *m)
 	struct sockaddr_storage target_addr, src;
 	int fd, on = 1;
 
+	/* SECURITY: only a logged-in session that may use port 20 asks: a
+	 * pre-login worker holding a port-20 socket could send from it
+	 * (TCP Fast Open) anywhere. */
+	if (sess.kind == LOGIN_NONE || !opt.connect_from_port_20)
+		end_session("data port request out of state", m->type);
 	if (m->len != sizeof(target_addr))
-		die("monitor: malformed bind request");
+		end_session("malformed bind request", m->type);
 	memcpy(&target_addr, m->data, sizeof(target_addr));
 	ftpaddr_unmap(&target_addr);
 	if ((target_addr.ss_family != AF_INET && target_addr.ss_family != AF_INET6) ||
@@ -345,13 +373,18 @@ take_over(struct ps_msg *first, int postlogin)
 		}
 		if (cur->type == PS_HANDOFF_END)
 			break;
+		if (cur->fd >= 0)
+			close(cur->fd);
 		if (cur->type != PS_HANDOFF)
-			die("monitor: unexpected request %u in a handoff", cur->type);
+			end_session("unexpected request in a handoff", cur->type);
+		/* SECURITY: bounded, or a worker could make root allocate. */
+		if (sess.ctl.in.len + cur->len > MAX_HANDOFF)
+			end_session("handoff over its bound", cur->type);
 		buffer_append(&sess.ctl.in, cur->data, cur->len);
 		cur = NULL;
 	}
 	if (cur->len != 3)
-		die("monitor: malformed handoff");
+		end_session("malformed handoff", cur->type);
 	sess.tls = cur->data[0] != 0;
 	sess.pbsz = cur->data[1] != 0;
 	sess.prot_p = cur->data[2] != 0;
@@ -388,6 +421,13 @@ monitor_loop(void)
 	for (;;) {
 		if (ps_recv(mon_fd, &m) < 0)
 			break;
+		/* SECURITY: only a chown request and the end of a handoff carry
+		 * a descriptor; any other is closed before anything else runs
+		 * (and so before a new worker could inherit it). */
+		if (m.fd >= 0 && m.type != PS_CHOWN && m.type != PS_HANDOFF_END) {
+			close(m.fd);
+			m.fd = -1;
+		}
 		switch (m.type) {
 		case PS_LOGIN:
 			handle_login(&m);
@@ -397,7 +437,7 @@ monitor_loop(void)
 		case PS_HANDOFF:
 		case PS_HANDOFF_END:
 			if (sess.kind == LOGIN_NONE)
-				die("monitor: handoff before login");
+				end_session("handoff before login", m.type);
 			take_over(&m, 0);
 			break;
 		case PS_BIND_DATA:
@@ -408,18 +448,14 @@ monitor_loop(void)
 			break;
 		case PS_SECCOMP:
 			if (monitor_seccomp_report(&m) < 0)
-				die("monitor: malformed seccomp report");
+				end_session("malformed seccomp report", m.type);
 			break;
 		default:
-			/* SECURITY: anything unexpected ends the session. */
-			log_msg(LOG_ERR, "monitor: unexpected request %u; ending session", m.type);
-			kill(worker, SIGKILL);
-			goto out;
+			end_session("unexpected request", m.type);
 		}
 		if (m.fd >= 0)
 			close(m.fd);
 	}
-out:
 	status = monitor_wait(worker);
 	if (sess.relay > 0) {
 		close(sess.ctl.fd); /* the relay sees EOF and says close_notify */

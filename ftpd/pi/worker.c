@@ -1,18 +1,13 @@
-/* worker: how a worker the monitor forked starts (sandbox, then the PI),
- * and the worker's side of the monitor channel (pi/monreq.h). Runs
- * unprivileged, next to client bytes. */
+/* worker: how a worker the monitor forked starts: into the sandbox, then
+ * the PI. Alone in its file, so a test can link its own worker in its
+ * place and attack the monitor from inside the sandbox (tests/attack/). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "common/core/log.h"
 #include "common/core/xmalloc.h"
-#include "common/io/tls.h"
-#include "common/priv/privsep.h"
 #include "common/priv/sandbox.h"
 #include "ftpd/pi/fs.h"
-#include "ftpd/pi/monreq.h"
 #include "ftpd/pi/pi.h"
 
 void
@@ -27,66 +22,4 @@ ftp_worker(struct ftp_session *s, struct sandbox_id *id, int postlogin)
 	sandbox_worker(id, postlogin ? SB_FTP_SESSION : SB_FTP_PRELOGIN, s->monitor);
 	pi_run(s);
 	exit(0);
-}
-
-int
-monreq_login(struct ftp_session *s, const char *user, const char *pass, int *fatal,
-             struct buffer *reason)
-{
-	if (ps_login(s->monitor, user, pass, fatal, reason) == 0)
-		return 0;
-	if (reason->len == 0)
-		buffer_puts(reason, "Login incorrect.");
-	return -1;
-}
-
-void
-monreq_handoff(struct ftp_session *s)
-{
-	struct conn *c = &s->ctl;
-	unsigned char state[3] = {(unsigned char)s->tls, (unsigned char)s->pbsz,
-	                          (unsigned char)s->prot_p};
-	int sv[2] = {-1, -1};
-
-	buffer_consume(&c->in, c->consumed);
-	c->consumed = 0;
-	for (size_t off = 0; off < c->in.len; off += PS_MAX_PAYLOAD) {
-		size_t n = c->in.len - off < PS_MAX_PAYLOAD ? c->in.len - off : PS_MAX_PAYLOAD;
-
-		ps_send(s->monitor, PS_HANDOFF, buffer_head(&c->in) + off, n, -1);
-	}
-	if (c->ssl != NULL && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		die("socketpair: %s", strerror(errno));
-	conn_flush(c);
-	ps_send(s->monitor, PS_HANDOFF_END, state, sizeof(state), sv[1]);
-	if (c->ssl == NULL)
-		_exit(0);
-	close(sv[1]);
-	close(s->monitor);
-	tls_relay(c->ssl, sv[0]);
-	_exit(0);
-}
-
-int
-monreq_bind_data(struct ftp_session *s, const struct sockaddr_storage *t)
-{
-	struct ps_msg m;
-
-	if (ps_send(s->monitor, PS_BIND_DATA, t, sizeof(*t), -1) < 0 || ps_recv(s->monitor, &m) < 0)
-		die("monitor channel lost");
-	if (m.type == PS_OK && m.fd >= 0)
-		return m.fd;
-	if (m.fd >= 0)
-		close(m.fd);
-	return -1;
-}
-
-int
-monreq_chown(struct ftp_session *s, int fd)
-{
-	struct ps_msg m;
-
-	if (ps_send(s->monitor, PS_CHOWN, NULL, 0, fd) < 0 || ps_recv(s->monitor, &m) < 0)
-		die("monitor channel lost");
-	return m.type == PS_OK ? 0 : -1;
 }

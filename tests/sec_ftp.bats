@@ -1,0 +1,64 @@
+#!/usr/bin/env bats
+# ftpd trust boundaries attacked from inside: tests/attack/ftp_rogue is a
+# worker taken over by an attacker. The real monitor forks it into the real
+# sandbox (its own /proc status says so, checked below), and it sends the
+# monitor what no honest worker would. The monitor must refuse and end the
+# session; what it answered is on the rogue's stdout, its log on stderr.
+
+setup() {
+	load lib/common
+	load lib/ftp
+	is_root || skip "the monitor and the sandbox need root"
+	postel_tmpdir WORK
+	mkdir -p "$WORK/anon" "$WORK/empty"
+	chmod 755 "$WORK/anon" "$WORK/empty"
+}
+
+teardown() {
+	postel_teardown
+}
+
+# rogue ATTACK [-o key=value]...: run the harness; $output is both streams.
+rogue() {
+	local attack=$1
+	shift
+	run timeout 60 "$POSTEL_BUILD/attack/ftp_rogue" "$attack" \
+		-o "anon_root=$WORK/anon" -o "secure_chroot_dir=$WORK/empty" \
+		-o "ftp_username=$(ftp_user)" -o anonymous_enable=YES \
+		-o max_login_fails=3 -o delay_failed_login=0 -o xferlog_enable=NO "$@"
+	echo "$output"
+	# 124: the harness hung (the monitor kept serving the rogue)
+	[ "$status" -ne 124 ]
+	# The attack ran inside the boundary: unprivileged, no capabilities,
+	# no new privileges, under a seccomp filter.
+	has '^pre-login Uid:[[:space:]]+[1-9]' '^pre-login CapEff:[[:space:]]+0+$' \
+		'^pre-login NoNewPrivs:[[:space:]]+1' '^pre-login Seccomp:[[:space:]]+2'
+}
+
+@test "a worker cannot try passwords past max_login_fails: the monitor ends the session" {
+	rogue login-flood
+	has 'attempt 3 \(nosuchuser\): refused \(fatal\)' \
+		'monitor: login request after the last refusal'
+	# the fourth attempt and the anonymous one after it are never answered
+	hasnt '^attempt [4-6] \(.*\): (accepted|refused)' 'login ok' 'flood: every attempt answered'
+	has 'session end: killed by signal 9'
+}
+
+@test "a logged-in worker cannot log in again as someone else" {
+	rogue relogin
+	has '^attempt 1 \(anonymous\): accepted' 'login ok \(anonymous\)' \
+		'^post-login Seccomp:[[:space:]]+2' 'monitor: login request after a login'
+	hasnt '^attempt 2 \(root\): (accepted|refused)' 'login refused for root'
+}
+
+@test "a worker cannot make the monitor buffer an endless handoff" {
+	rogue handoff-flood
+	has '^attempt 1 \(anonymous\): accepted' 'monitor: handoff over its bound'
+	hasnt 'handoff: ([1-9]|[1-9][0-9]) MiB taken' 'handoff: all 64 MiB taken'
+}
+
+@test "a pre-login worker gets no port-20 socket (no TCP Fast Open from port 20)" {
+	rogue bind-prelogin -o connect_from_port_20=YES
+	has 'monitor: data port request out of state'
+	hasnt '^bind: answered' 'with a descriptor'
+}
