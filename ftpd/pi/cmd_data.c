@@ -44,18 +44,19 @@ cmd_rest(struct ftp_session *s, const char *arg)
 	uint64_t n;
 
 	if (number_parse(arg, 0, (uint64_t)1 << 62, &n) < 0) {
-		reply(s, 501, "REST needs a byte offset.");
+		reply(s, FTP_ARG_SYNTAX_ERROR, "REST needs a byte offset.");
 		return;
 	}
 	s->rest = n;
-	reply(s, 350, "Restart position accepted (%llu).", (unsigned long long)n);
+	reply(s, FTP_PENDING_FURTHER_INFO, "Restart position accepted (%llu).",
+	      (unsigned long long)n);
 }
 
 void
 cmd_allo(struct ftp_session *s, const char *arg)
 {
 	(void)arg;
-	reply(s, 202, "ALLO command ignored.");
+	reply(s, FTP_NOT_NEEDED, "ALLO command ignored.");
 }
 
 void
@@ -63,31 +64,31 @@ cmd_type(struct ftp_session *s, const char *arg)
 {
 	if (strcasecmp(arg, "A") == 0 || strcasecmp(arg, "A N") == 0) {
 		s->type_ascii = 1;
-		reply(s, 200, "Switching to ASCII mode.");
+		reply(s, FTP_OK, "Switching to ASCII mode.");
 	} else if (strcasecmp(arg, "I") == 0 || strcasecmp(arg, "L 8") == 0 ||
 	           strcasecmp(arg, "L8") == 0) {
 		s->type_ascii = 0;
-		reply(s, 200, "Switching to Binary mode.");
+		reply(s, FTP_OK, "Switching to Binary mode.");
 	} else
-		reply(s, 504, "Type not supported.");
+		reply(s, FTP_PARAM_NOT_IMPLEMENTED, "Type not supported.");
 }
 
 void
 cmd_mode(struct ftp_session *s, const char *arg)
 {
 	if (strcasecmp(arg, "S") == 0)
-		reply(s, 200, "Mode set to S.");
+		reply(s, FTP_OK, "Mode set to S.");
 	else
-		reply(s, 504, "Only stream mode (S) is supported.");
+		reply(s, FTP_PARAM_NOT_IMPLEMENTED, "Only stream mode (S) is supported.");
 }
 
 void
 cmd_stru(struct ftp_session *s, const char *arg)
 {
 	if (strcasecmp(arg, "F") == 0)
-		reply(s, 200, "Structure set to F.");
+		reply(s, FTP_OK, "Structure set to F.");
 	else
-		reply(s, 504, "Only file structure (F) is supported.");
+		reply(s, FTP_PARAM_NOT_IMPLEMENTED, "Only file structure (F) is supported.");
 }
 
 /* ---- data connections ---- */
@@ -154,7 +155,7 @@ cmd_pasv(struct ftp_session *s, const char *arg)
 
 	(void)arg;
 	if (s->epsv_all) {
-		reply(s, 503, "EPSV ALL in effect: use EPSV.");
+		reply(s, FTP_BAD_SEQUENCE, FTP_TEXT_EPSV_ALL);
 		return;
 	}
 	if (opt.pasv_address[0] != '\0') {
@@ -163,11 +164,11 @@ cmd_pasv(struct ftp_session *s, const char *arg)
 		inet_pton(AF_INET, opt.pasv_address, &((struct sockaddr_in *)&adv)->sin_addr);
 	}
 	if (adv.ss_family != AF_INET) {
-		reply(s, 522, "PASV is IPv4 only: use EPSV.");
+		reply(s, FTP_PROTO_NOT_SUPPORTED, "PASV is IPv4 only: use EPSV.");
 		return;
 	}
 	if (open_pasv(s, &port) < 0) {
-		reply(s, 425, "Could not open a passive port.");
+		reply(s, FTP_CANNOT_OPEN_DATA, FTP_TEXT_NO_PASV_PORT);
 		return;
 	}
 	ftpaddr_format_pasv(&r, &adv, port);
@@ -183,21 +184,21 @@ cmd_epsv(struct ftp_session *s, const char *arg)
 	uint16_t port;
 
 	if (ftpaddr_parse_epsv(arg, &family, &all) != FTPADDR_OK) {
-		reply(s, 522, "Network protocol not supported, use (1,2)");
+		reply(s, FTP_PROTO_NOT_SUPPORTED, FTP_TEXT_PROTO_1_2);
 		return;
 	}
 	if (all) {
 		s->epsv_all = 1;
-		reply(s, 200, "EPSV ALL ok.");
+		reply(s, FTP_OK, "EPSV ALL ok.");
 		return;
 	}
 	if (family != 0 && family != s->local.ss_family) {
-		reply(s, 522, "Network protocol not supported, use (%d)",
+		reply(s, FTP_PROTO_NOT_SUPPORTED, "Network protocol not supported, use (%d)",
 		      s->local.ss_family == AF_INET ? 1 : 2);
 		return;
 	}
 	if (open_pasv(s, &port) < 0) {
-		reply(s, 425, "Could not open a passive port.");
+		reply(s, FTP_CANNOT_OPEN_DATA, FTP_TEXT_NO_PASV_PORT);
 		return;
 	}
 	ftpaddr_format_epsv(&r, port);
@@ -213,20 +214,20 @@ set_port(struct ftp_session *s, const struct sockaddr_storage *a)
 	uint16_t port = ftpaddr_port(a);
 
 	if (s->epsv_all) {
-		reply(s, 503, "EPSV ALL in effect: use EPSV.");
+		reply(s, FTP_BAD_SEQUENCE, FTP_TEXT_EPSV_ALL);
 		return;
 	}
 	if (!opt.port_promiscuous &&
 	    (!ftpaddr_same_host(a, &s->peer) || port < 1024 || port == 2049)) {
 		log_msg(LOG_WARNING, "refused PORT/EPRT to another host or a reserved port (%u)",
 		        port);
-		reply(s, 500, "Illegal PORT command.");
+		reply(s, FTP_SYNTAX_ERROR, FTP_TEXT_ILLEGAL_PORT);
 		return;
 	}
 	close_pasv(s);
 	s->port_addr = *a;
 	s->port_set = 1;
-	reply(s, 200, "PORT command successful. Consider using PASV.");
+	reply(s, FTP_OK, "PORT command successful. Consider using PASV.");
 }
 
 void
@@ -235,7 +236,7 @@ cmd_port(struct ftp_session *s, const char *arg)
 	struct sockaddr_storage a;
 
 	if (ftpaddr_parse_port(arg, &a) != FTPADDR_OK)
-		reply(s, 501, "Illegal PORT command.");
+		reply(s, FTP_ARG_SYNTAX_ERROR, FTP_TEXT_ILLEGAL_PORT);
 	else
 		set_port(s, &a);
 }
@@ -247,9 +248,9 @@ cmd_eprt(struct ftp_session *s, const char *arg)
 	int rc = ftpaddr_parse_eprt(arg, &a);
 
 	if (rc == FTPADDR_FAMILY)
-		reply(s, 522, "Network protocol not supported, use (1,2)");
+		reply(s, FTP_PROTO_NOT_SUPPORTED, FTP_TEXT_PROTO_1_2);
 	else if (rc != FTPADDR_OK)
-		reply(s, 501, "Illegal EPRT command.");
+		reply(s, FTP_ARG_SYNTAX_ERROR, "Illegal EPRT command.");
 	else
 		set_port(s, &a);
 }
@@ -291,14 +292,15 @@ handle_during_transfer(struct ftp_session *s, char *line, int *aborted)
 		return 1;
 	}
 	if (strcasecmp(line, "STAT") == 0)
-		reply(s, 213, "Status: %llu of %llu bytes transferred.",
+		reply(s, FTP_FILE_STATUS, "Status: %llu of %llu bytes transferred.",
 		      (unsigned long long)p->done, (unsigned long long)p->total);
 	else if (strcasecmp(line, "NOOP") == 0)
-		reply(s, 200, "NOOP ok.");
+		reply(s, FTP_OK, FTP_TEXT_NOOP);
 	else if (strcasecmp(line, "QUIT") == 0)
 		s->quit_pending = 1;
 	else
-		reply(s, 503, "Transfer in progress: only ABOR, STAT, NOOP and QUIT now.");
+		reply(s, FTP_BAD_SEQUENCE,
+		      "Transfer in progress: only ABOR, STAT, NOOP and QUIT now.");
 	return 0;
 }
 
@@ -318,7 +320,7 @@ transfer_wait(struct ftp_session *s, const char *opening)
 
 		while ((st = conn_try_line(&s->ctl, &line, &len)) != CONN_AGAIN) {
 			if (st == CONN_TOOLONG) {
-				reply(s, 500, "Command line too long.");
+				reply(s, FTP_SYNTAX_ERROR, FTP_TEXT_LINE_TOO_LONG);
 				continue;
 			}
 			pi_strip_telnet(line);
@@ -334,7 +336,7 @@ transfer_wait(struct ftp_session *s, const char *opening)
 			if (read(s->dtp_fd, &ev, 1) != 1)
 				goto done;
 			if (ev == DTP_EV_CONNECTED) {
-				reply(s, 150, "%s", opening);
+				reply(s, FTP_DATA_OPENING, "%s", opening);
 				continue;
 			}
 			result = ev;
@@ -366,36 +368,37 @@ finish_reply(struct ftp_session *s, int result, enum dtp_kind kind)
 {
 	switch (result) {
 	case DTP_EV_DONE:
-		reply(s, 226, kind == DTP_LIST ? "Directory send OK." : "Transfer complete.");
+		reply(s, FTP_TRANSFER_COMPLETE,
+		      kind == DTP_LIST ? "Directory send OK." : "Transfer complete.");
 		break;
 	case DTP_EV_NOCONN:
-		reply(s, 425, "Failed to establish connection.");
+		reply(s, FTP_CANNOT_OPEN_DATA, "Failed to establish connection.");
 		break;
 	case DTP_EV_FILEFAIL:
-		reply(s, 451,
+		reply(s, FTP_LOCAL_ERROR,
 		      kind == DTP_STOR ? "Failure writing to local file."
 		                       : "Failure reading local file.");
 		break;
 	case DTP_EV_TLSFAIL:
-		reply(s, 522, "TLS negotiation on the data connection failed.");
+		reply(s, FTP_DATA_TLS_REFUSED, "TLS negotiation on the data connection failed.");
 		break;
 	case DTP_EV_NOREUSE:
-		reply(s, 522,
+		reply(s, FTP_DATA_TLS_REFUSED,
 		      "Data connection refused: it must resume the control connection's "
 		      "TLS session (require_ssl_reuse=YES). Use a client that does "
 		      "(curl, lftp), or ask the admin to set require_ssl_reuse=NO.");
 		break;
 	case DTP_EV_UNCLEAN:
-		reply(s, 226,
+		reply(s, FTP_TRANSFER_COMPLETE,
 		      "Transfer complete, but the TLS stream ended without close_notify: "
 		      "logged as incomplete.");
 		break;
 	case 'A':
-		reply(s, 426, "Connection closed; transfer aborted.");
-		reply(s, 226, "ABOR successful.");
+		reply(s, FTP_TRANSFER_ABORTED, "Connection closed; transfer aborted.");
+		reply(s, FTP_TRANSFER_COMPLETE, "ABOR successful.");
 		break;
 	default:
-		reply(s, 426,
+		reply(s, FTP_TRANSFER_ABORTED,
 		      kind == DTP_STOR ? "Failure reading network stream."
 		                       : "Failure writing network stream.");
 		break;
@@ -409,11 +412,11 @@ data_ready(struct ftp_session *s)
 {
 	if (opt.ssl_enable && opt.force_local_data_ssl && s->kind != LOGIN_ANON && !s->prot_p) {
 		log_msg(LOG_NOTICE, "refused a clear data connection: PROT P required");
-		reply(s, 522, "Data connections must be encrypted: use PROT P.");
+		reply(s, FTP_DATA_TLS_REFUSED, "Data connections must be encrypted: use PROT P.");
 		return 0;
 	}
 	if (!s->port_set && s->pasv_fd < 0) {
-		reply(s, 425, "Use PORT, EPRT, PASV or EPSV first.");
+		reply(s, FTP_CANNOT_OPEN_DATA, "Use PORT, EPRT, PASV or EPSV first.");
 		return 0;
 	}
 	return 1;
@@ -478,7 +481,7 @@ cmd_retr(struct ftp_session *s, const char *arg)
 	    (is_anon(s) && opt.anon_world_readable_only && !(st.st_mode & S_IROTH))) {
 		if (fd >= 0)
 			close(fd);
-		reply(s, 550, "Failed to open file.");
+		reply(s, FTP_FILE_UNAVAILABLE, "Failed to open file.");
 		goto out;
 	}
 	fcntl(fd, F_SETFL, 0);
@@ -535,12 +538,12 @@ open_upload(struct ftp_session *s, struct buffer *v, int append, int unique, uin
 		fd = fs_open(&s->fs, buffer_cstr(v), flags, mode);
 	}
 	if (fd < 0) {
-		reply_errno(s, 553, "Could not create file");
+		reply_errno(s, FTP_NAME_NOT_ALLOWED, "Could not create file");
 		return -1;
 	}
 	if (rest > 0 && !append && lseek(fd, (off_t)rest, SEEK_SET) < 0) {
 		close(fd);
-		reply(s, 553, "Could not seek to the restart position.");
+		reply(s, FTP_NAME_NOT_ALLOWED, "Could not seek to the restart position.");
 		return -1;
 	}
 	if (is_anon(s) && opt.chown_uploads && monreq_chown(s, fd) < 0)
@@ -562,7 +565,8 @@ upload(struct ftp_session *s, const char *arg, int append, int unique)
 	if (!pi_may_write(s, append && is_anon(s) ? W_OTHER : W_UPLOAD) || !data_ready(s))
 		goto out;
 	if (rest > 0 && is_anon(s) && !opt.anon_other_write_enable) {
-		reply(s, 550, "Permission denied: anonymous uploads cannot resume.");
+		reply(s, FTP_FILE_UNAVAILABLE,
+		      "Permission denied: anonymous uploads cannot resume.");
 		goto out;
 	}
 	if (resolve(s, unique && arg[0] == '\0' ? "upload" : arg, &v) < 0)
@@ -653,7 +657,10 @@ list_common(struct ftp_session *s, const char *arg, int base_flags)
 		if (fs_stat(&s->fs, buffer_cstr(&v), &st, 1) < 0 ||
 		    ((base_flags & LS_MLSD) && !S_ISDIR(st.st_mode))) {
 			buffer_free(&v);
-			reply(s, (base_flags & LS_MLSD) && errno != ENOENT ? 501 : 550, "%s",
+			reply(s,
+			      (base_flags & LS_MLSD) && errno != ENOENT ? FTP_ARG_SYNTAX_ERROR
+			                                                : FTP_FILE_UNAVAILABLE,
+			      "%s",
 			      (base_flags & LS_MLSD) ? "Not a directory or not found."
 			                             : "No such file or directory.");
 			return;
@@ -699,15 +706,16 @@ cmd_mlst(struct ftp_session *s, const char *arg)
 
 	if (resolve(s, arg[0] ? arg : ".", &v) == 0) {
 		if (fs_stat(&s->fs, buffer_cstr(&v), &st, 1) < 0)
-			reply_errno(s, 550, "MLST failed");
+			reply_errno(s, FTP_FILE_UNAVAILABLE, "MLST failed");
 		else {
 			fill_list_opts(s);
 			listing_mlsx_line(&line, buffer_cstr(&v), &st, s->mlst_facts,
 			                  &list_opts.perm,
 			                  listing_idcache_user(&idcache, st.st_uid),
 			                  listing_idcache_group(&idcache, st.st_gid));
-			conn_printf(&s->ctl, "250-Listing %s\r\n %s250 End\r\n", buffer_cstr(&v),
-			            buffer_cstr(&line));
+			reply_start(s, FTP_FILE_ACTION_OK, "Listing %s", buffer_cstr(&v));
+			conn_printf(&s->ctl, " %s", buffer_cstr(&line));
+			reply(s, FTP_FILE_ACTION_OK, "End");
 		}
 	}
 	buffer_free(&v);
@@ -720,42 +728,53 @@ cmd_abor(struct ftp_session *s, const char *arg)
 	(void)arg;
 	close_pasv(s);
 	s->port_set = 0;
-	reply(s, 225, "No transfer to ABOR.");
+	reply(s, FTP_DATA_OPEN_NO_TRANSFER, "No transfer to ABOR.");
 }
 
-void
-cmd_stat(struct ftp_session *s, const char *arg)
+/* STAT path: the listing LIST would send, on the control connection. */
+static void
+stat_path(struct ftp_session *s, const char *arg)
 {
 	struct buffer out = BUFFER_INIT;
+	const char *path;
+	int flags;
 
-	if (arg[0] != '\0' && s->kind != LOGIN_NONE) {
-		const char *path;
-		int flags = LS_LONG;
-
-		listing_parse_args(arg, &flags, &path);
-		fill_list_opts(s);
-		if (listing_path(&s->fs, path, flags, &list_opts, &out) != LISTING_OK) {
-			reply(s, 550, "Could not list %s.", arg);
-		} else {
-			conn_printf(&s->ctl, "213-Status of %s:\r\n", arg);
-			conn_append(&s->ctl, buffer_head(&out), out.len);
-			reply(s, 213, "End of status");
-		}
-		buffer_free(&out);
-		return;
+	listing_parse_args(arg, &flags, &path);
+	fill_list_opts(s);
+	if (listing_path(&s->fs, path, flags, &list_opts, &out) != LISTING_OK) {
+		reply(s, FTP_FILE_UNAVAILABLE, "Could not list %s.", arg);
+	} else {
+		reply_start(s, FTP_FILE_STATUS, "Status of %s:", arg);
+		conn_append(&s->ctl, buffer_head(&out), out.len);
+		reply(s, FTP_FILE_STATUS, "End of status");
 	}
+	buffer_free(&out);
+}
+
+static void
+stat_session(struct ftp_session *s)
+{
+	reply_start(s, FTP_SYSTEM_STATUS, "FTP server status:");
 	conn_printf(&s->ctl,
-	            "211-FTP server status:\r\n"
 	            "     Connected to %s\r\n"
 	            "     Logged in as %s\r\n"
 	            "     TYPE: %s\r\n"
 	            "     %s\r\n"
-	            "     Session bytes in %llu, out %llu\r\n"
-	            "211 End of status\r\n",
+	            "     Session bytes in %llu, out %llu\r\n",
 	            s->peer_text, s->login_name ? s->login_name : "(not logged in)",
 	            s->type_ascii ? "ASCII" : "BINARY",
 	            s->pasv_fd >= 0 ? "Passive mode set"
 	            : s->port_set   ? "Active mode set"
 	                            : "No data connection",
 	            s->bytes_in, s->bytes_out);
+	reply(s, FTP_SYSTEM_STATUS, "End of status");
+}
+
+void
+cmd_stat(struct ftp_session *s, const char *arg)
+{
+	if (arg[0] != '\0' && s->kind != LOGIN_NONE)
+		stat_path(s, arg);
+	else
+		stat_session(s);
 }

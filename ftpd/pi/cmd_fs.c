@@ -17,7 +17,7 @@
 static void
 reply_257(struct ftp_session *s, const char *vpath, const char *what)
 {
-	conn_printf(&s->ctl, "257 \"");
+	conn_printf(&s->ctl, "%d \"", FTP_PATH_CREATED);
 	for (const char *p = vpath; *p; p++) {
 		if (*p == '"')
 			conn_append(&s->ctl, "\"", 1);
@@ -33,9 +33,9 @@ void
 cmd_cwd(struct ftp_session *s, const char *arg)
 {
 	if (fs_chdir(&s->fs, arg) < 0)
-		reply(s, 550, "Failed to change directory.");
+		reply(s, FTP_FILE_UNAVAILABLE, "Failed to change directory.");
 	else
-		reply(s, 250, "Directory successfully changed.");
+		reply(s, FTP_FILE_ACTION_OK, "Directory successfully changed.");
 }
 
 void
@@ -59,7 +59,7 @@ cmd_mkd(struct ftp_session *s, const char *arg)
 
 	if (pi_may_write(s, W_MKDIR) && resolve(s, arg, &v) == 0) {
 		if (fs_mkdir(&s->fs, buffer_cstr(&v), 0777 & ~(mode_t)s->umask) < 0)
-			reply_errno(s, 550, "Create directory operation failed");
+			reply_errno(s, FTP_FILE_UNAVAILABLE, "Create directory operation failed");
 		else
 			reply_257(s, buffer_cstr(&v), "created");
 	}
@@ -73,9 +73,9 @@ cmd_rmd(struct ftp_session *s, const char *arg)
 
 	if (pi_may_write(s, W_OTHER) && resolve(s, arg, &v) == 0) {
 		if (fs_rmdir(&s->fs, buffer_cstr(&v)) < 0)
-			reply_errno(s, 550, "Remove directory operation failed");
+			reply_errno(s, FTP_FILE_UNAVAILABLE, "Remove directory operation failed");
 		else
-			reply(s, 250, "Remove directory operation successful.");
+			reply(s, FTP_FILE_ACTION_OK, "Remove directory operation successful.");
 	}
 	buffer_free(&v);
 }
@@ -87,9 +87,9 @@ cmd_dele(struct ftp_session *s, const char *arg)
 
 	if (pi_may_write(s, W_OTHER) && resolve(s, arg, &v) == 0) {
 		if (fs_unlink(&s->fs, buffer_cstr(&v)) < 0)
-			reply_errno(s, 550, "Delete operation failed");
+			reply_errno(s, FTP_FILE_UNAVAILABLE, "Delete operation failed");
 		else
-			reply(s, 250, "Delete operation successful.");
+			reply(s, FTP_FILE_ACTION_OK, "Delete operation successful.");
 	}
 	buffer_free(&v);
 }
@@ -104,10 +104,10 @@ cmd_rnfr(struct ftp_session *s, const char *arg)
 	s->rnfr = NULL;
 	if (pi_may_write(s, W_OTHER) && resolve(s, arg, &v) == 0) {
 		if (fs_stat(&s->fs, buffer_cstr(&v), &st, 0) < 0)
-			reply_errno(s, 550, "RNFR command failed");
+			reply_errno(s, FTP_FILE_UNAVAILABLE, "RNFR command failed");
 		else {
 			s->rnfr = xstrdup(buffer_cstr(&v));
-			reply(s, 350, "Ready for RNTO.");
+			reply(s, FTP_PENDING_FURTHER_INFO, "Ready for RNTO.");
 		}
 	}
 	buffer_free(&v);
@@ -119,14 +119,14 @@ cmd_rnto(struct ftp_session *s, const char *arg)
 	struct buffer v = BUFFER_INIT;
 
 	if (s->rnfr == NULL) {
-		reply(s, 503, "RNFR required first.");
+		reply(s, FTP_BAD_SEQUENCE, "RNFR required first.");
 		return;
 	}
 	if (pi_may_write(s, W_OTHER) && resolve(s, arg, &v) == 0) {
 		if (fs_rename(&s->fs, s->rnfr, buffer_cstr(&v)) < 0)
-			reply_errno(s, 550, "Rename failed");
+			reply_errno(s, FTP_FILE_UNAVAILABLE, "Rename failed");
 		else
-			reply(s, 250, "Rename successful.");
+			reply(s, FTP_FILE_ACTION_OK, "Rename successful.");
 	}
 	free(s->rnfr);
 	s->rnfr = NULL;
@@ -142,7 +142,7 @@ stat_readable(struct ftp_session *s, const char *arg, struct buffer *v, struct s
 	if (resolve(s, arg, v) < 0)
 		return -1;
 	if (fs_stat(&s->fs, buffer_cstr(v), st, 1) < 0) {
-		reply_errno(s, 550, "Could not get file information");
+		reply_errno(s, FTP_FILE_UNAVAILABLE, "Could not get file information");
 		return -1;
 	}
 	return 0;
@@ -156,9 +156,9 @@ cmd_size(struct ftp_session *s, const char *arg)
 
 	if (stat_readable(s, arg, &v, &st) == 0) {
 		if (!S_ISREG(st.st_mode))
-			reply(s, 550, "Could not get file size.");
+			reply(s, FTP_FILE_UNAVAILABLE, "Could not get file size.");
 		else
-			reply(s, 213, "%lld", (long long)st.st_size);
+			reply(s, FTP_FILE_STATUS, "%lld", (long long)st.st_size);
 	}
 	buffer_free(&v);
 }
@@ -171,7 +171,7 @@ cmd_mdtm(struct ftp_session *s, const char *arg)
 
 	if (stat_readable(s, arg, &v, &st) == 0) {
 		ftpaddr_format_time(&t, st.st_mtime);
-		reply(s, 213, "%s", buffer_cstr(&t));
+		reply(s, FTP_FILE_STATUS, "%s", buffer_cstr(&t));
 	}
 	buffer_free(&v);
 	buffer_free(&t);
@@ -186,21 +186,21 @@ cmd_mfmt(struct ftp_session *s, const char *arg)
 	time_t when;
 
 	if (sp == NULL || sp == arg || (size_t)(sp - arg) >= sizeof(stamp) || sp[1] == '\0') {
-		reply(s, 501, "Syntax: MFMT YYYYMMDDHHMMSS path");
+		reply(s, FTP_ARG_SYNTAX_ERROR, "Syntax: MFMT YYYYMMDDHHMMSS path");
 		return;
 	}
 	memcpy(stamp, arg, (size_t)(sp - arg));
 	stamp[sp - arg] = '\0';
 	if (ftpaddr_parse_time(stamp, &when) < 0) {
-		reply(s, 501, "Bad time value.");
+		reply(s, FTP_ARG_SYNTAX_ERROR, "Bad time value.");
 		return;
 	}
 	if (pi_may_write(s, W_OTHER) && resolve(s, sp + 1, &v) == 0) {
 		if (fs_utimes(&s->fs, buffer_cstr(&v), when) < 0)
-			reply_errno(s, 550, "Could not set the time");
+			reply_errno(s, FTP_FILE_UNAVAILABLE, "Could not set the time");
 		else {
 			ftpaddr_format_time(&t, when);
-			reply(s, 213, "Modify=%s; %s", buffer_cstr(&t), sp + 1);
+			reply(s, FTP_FILE_STATUS, "Modify=%s; %s", buffer_cstr(&t), sp + 1);
 		}
 	}
 	buffer_free(&v);
@@ -218,20 +218,20 @@ site_chmod(struct ftp_session *s, const char *arg)
 	uint64_t mode;
 
 	if (sp == NULL || sp - arg >= (long)sizeof(modetext) || sp[1] == '\0') {
-		reply(s, 501, "Syntax: SITE CHMOD mode path");
+		reply(s, FTP_ARG_SYNTAX_ERROR, "Syntax: SITE CHMOD mode path");
 		return;
 	}
 	memcpy(modetext, arg, (size_t)(sp - arg));
 	modetext[sp - arg] = '\0';
 	if (number_parse_octal(modetext, 07777, &mode) < 0) {
-		reply(s, 501, "Bad mode.");
+		reply(s, FTP_ARG_SYNTAX_ERROR, "Bad mode.");
 		return;
 	}
 	if (pi_may_write(s, W_OTHER) && resolve(s, sp + 1, &v) == 0) {
 		if (fs_chmod(&s->fs, buffer_cstr(&v), (mode_t)mode) < 0)
-			reply_errno(s, 550, "SITE CHMOD command failed");
+			reply_errno(s, FTP_FILE_UNAVAILABLE, "SITE CHMOD command failed");
 		else
-			reply(s, 200, "SITE CHMOD command ok.");
+			reply(s, FTP_OK, "SITE CHMOD command ok.");
 	}
 	buffer_free(&v);
 }
@@ -242,14 +242,14 @@ site_umask(struct ftp_session *s, const char *arg)
 	uint64_t m;
 
 	if (arg[0] == '\0') {
-		reply(s, 200, "Your current UMASK is %03lo", s->umask);
+		reply(s, FTP_OK, "Your current UMASK is %03lo", s->umask);
 	} else if (is_anon(s)) {
-		reply(s, 550, "Permission denied.");
+		reply(s, FTP_FILE_UNAVAILABLE, FTP_TEXT_PERMISSION_DENIED);
 	} else if (number_parse_octal(arg, 0777, &m) < 0) {
-		reply(s, 501, "Bad UMASK value.");
+		reply(s, FTP_ARG_SYNTAX_ERROR, "Bad UMASK value.");
 	} else {
 		s->umask = (unsigned long)m;
-		reply(s, 200, "UMASK set to %03lo", s->umask);
+		reply(s, FTP_OK, "UMASK set to %03lo", s->umask);
 	}
 }
 
@@ -259,13 +259,13 @@ site_idle(struct ftp_session *s, const char *arg)
 	uint64_t secs;
 
 	if (arg[0] == '\0') {
-		reply(s, 200, "Current idle time limit is %u seconds; max 7200.",
+		reply(s, FTP_OK, "Current idle time limit is %u seconds; max 7200.",
 		      s->ctl.timeout_ms / 1000);
 	} else if (number_parse(arg, 30, 7200, &secs) < 0) {
-		reply(s, 501, "Idle time must be 30 to 7200 seconds.");
+		reply(s, FTP_ARG_SYNTAX_ERROR, "Idle time must be 30 to 7200 seconds.");
 	} else {
 		s->ctl.timeout_ms = (int)secs * 1000;
-		reply(s, 200, "Maximum idle time set to %u seconds.", (unsigned)secs);
+		reply(s, FTP_OK, "Maximum idle time set to %u seconds.", (unsigned)secs);
 	}
 }
 
@@ -273,9 +273,9 @@ static void
 site_help(struct ftp_session *s, const char *arg)
 {
 	(void)arg;
-	conn_printf(&s->ctl, "214-The following SITE commands are recognized.\r\n"
-	                     " CHMOD UMASK IDLE HELP\r\n");
-	reply(s, 214, "Help OK.");
+	reply_start(s, FTP_HELP, "The following SITE commands are recognized.");
+	conn_printf(&s->ctl, " CHMOD UMASK IDLE HELP\r\n");
+	reply(s, FTP_HELP, FTP_TEXT_HELP_OK);
 }
 
 static const struct {
@@ -300,5 +300,5 @@ cmd_site(struct ftp_session *s, const char *arg)
 			site_table[i].fn(s, rest);
 			return;
 		}
-	reply(s, 500, "Unknown SITE command.");
+	reply(s, FTP_SYNTAX_ERROR, "Unknown SITE command.");
 }

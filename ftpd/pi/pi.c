@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -44,7 +45,7 @@ int
 resolve(struct ftp_session *s, const char *arg, struct buffer *out)
 {
 	if (fs_resolve(&s->fs, NULL, arg, out) < 0) {
-		reply(s, 553, "File name too long.");
+		reply(s, FTP_NAME_NOT_ALLOWED, "File name too long.");
 		return -1;
 	}
 	return 0;
@@ -76,12 +77,13 @@ login_allowed_over(struct ftp_session *s, const char *user)
 		return 1;
 	if (anon && s->tls && !opt.allow_anon_ssl) {
 		log_msg(LOG_NOTICE, "refused anonymous login over TLS (allow_anon_ssl=NO)");
-		reply(s, 530, "Anonymous sessions may not use encryption.");
+		reply(s, FTP_NOT_LOGGED_IN, "Anonymous sessions may not use encryption.");
 		return 0;
 	}
 	if (!anon && !s->tls && opt.force_local_logins_ssl) {
 		log_msg(LOG_NOTICE, "refused plaintext login for %s: AUTH TLS required", user);
-		reply(s, 530, "Non-anonymous sessions must use encryption (AUTH TLS).");
+		reply(s, FTP_NOT_LOGGED_IN,
+		      "Non-anonymous sessions must use encryption (AUTH TLS).");
 		return 0;
 	}
 	return 1;
@@ -91,14 +93,14 @@ void
 cmd_user(struct ftp_session *s, const char *arg)
 {
 	if (s->kind != LOGIN_NONE) {
-		reply(s, 530, "Can't change to another user.");
+		reply(s, FTP_NOT_LOGGED_IN, "Can't change to another user.");
 		return;
 	}
 	free(s->user);
 	s->user = xstrdup(arg);
 	if ((strcasecmp(arg, "anonymous") == 0 || strcasecmp(arg, "ftp") == 0) &&
 	    !opt.anonymous_enable) {
-		reply(s, 530, "This FTP server does not allow anonymous logins.");
+		reply(s, FTP_NOT_LOGGED_IN, "This FTP server does not allow anonymous logins.");
 		free(s->user);
 		s->user = NULL;
 		return;
@@ -108,7 +110,7 @@ cmd_user(struct ftp_session *s, const char *arg)
 		s->user = NULL;
 		return;
 	}
-	reply(s, 331, "Please specify the password.");
+	reply(s, FTP_NEED_PASSWORD, "Please specify the password.");
 }
 
 void
@@ -118,16 +120,16 @@ cmd_pass(struct ftp_session *s, const char *arg)
 	int fatal;
 
 	if (s->kind != LOGIN_NONE) {
-		reply(s, 230, "Already logged in.");
+		reply(s, FTP_LOGGED_IN, "Already logged in.");
 		return;
 	}
 	if (s->user == NULL) {
-		reply(s, 503, "Login with USER first.");
+		reply(s, FTP_BAD_SEQUENCE, "Login with USER first.");
 		return;
 	}
 	if (monreq_login(s, s->user, arg, &fatal, &why) == 0)
 		monreq_handoff(s);
-	reply(s, 530, "%s", buffer_cstr(&why));
+	reply(s, FTP_NOT_LOGGED_IN, "%s", buffer_cstr(&why));
 	buffer_free(&why);
 	free(s->user);
 	s->user = NULL;
@@ -139,7 +141,7 @@ void
 cmd_acct(struct ftp_session *s, const char *arg)
 {
 	(void)arg;
-	reply(s, 202, "ACCT not needed at this site.");
+	reply(s, FTP_NOT_NEEDED, "ACCT not needed at this site.");
 }
 
 void
@@ -149,7 +151,7 @@ cmd_rein(struct ftp_session *s, const char *arg)
 	if (s->kind == LOGIN_NONE) {
 		free(s->user);
 		s->user = NULL;
-		reply(s, 220, "%s", opt.ftpd_banner);
+		reply(s, FTP_SERVICE_READY, "%s", opt.ftpd_banner);
 		return;
 	}
 	/* The monitor starts a fresh pre-login worker, which greets again. */
@@ -160,7 +162,7 @@ void
 cmd_quit(struct ftp_session *s, const char *arg)
 {
 	(void)arg;
-	reply(s, 221, "Goodbye.");
+	reply(s, FTP_CLOSING, "Goodbye.");
 	pi_exit(s);
 }
 
@@ -168,46 +170,46 @@ void
 cmd_noop(struct ftp_session *s, const char *arg)
 {
 	(void)arg;
-	reply(s, 200, "NOOP ok.");
+	reply(s, FTP_OK, FTP_TEXT_NOOP);
 }
 
 void
 cmd_syst(struct ftp_session *s, const char *arg)
 {
 	(void)arg;
-	reply(s, 215, "UNIX Type: L8");
+	reply(s, FTP_SYSTEM_TYPE, "UNIX Type: L8");
 }
 
 void
 cmd_host(struct ftp_session *s, const char *arg)
 {
 	if (s->kind != LOGIN_NONE || s->user != NULL) {
-		reply(s, 503, "HOST must come before USER.");
+		reply(s, FTP_BAD_SEQUENCE, "HOST must come before USER.");
 		return;
 	}
 	for (const char *p = arg; *p; p++)
 		if (!(((unsigned char)*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == ':' ||
 		      *p == '[' || *p == ']')) {
-			reply(s, 501, "Bad host name.");
+			reply(s, FTP_ARG_SYNTAX_ERROR, "Bad host name.");
 			return;
 		}
-	reply(s, 220, "Host accepted.");
+	reply(s, FTP_SERVICE_READY, "Host accepted.");
 }
 
 void
 cmd_opts(struct ftp_session *s, const char *arg)
 {
 	if (strcasecmp(arg, "UTF8 ON") == 0 || strcasecmp(arg, "UTF8") == 0) {
-		reply(s, 200, "Always in UTF8 mode.");
+		reply(s, FTP_OK, "Always in UTF8 mode.");
 	} else if (strncasecmp(arg, "MLST", 4) == 0 && (arg[4] == ' ' || arg[4] == '\0')) {
 		struct buffer facts = BUFFER_INIT;
 
 		s->mlst_facts = listing_mlst_opts(arg + 4 + (arg[4] == ' '), &facts);
-		reply(s, 200, "MLST OPTS %s", buffer_cstr(&facts));
+		reply(s, FTP_OK, "MLST OPTS %s", buffer_cstr(&facts));
 		buffer_free(&facts);
 	} else
-		reply(s, 501, "Option not understood.");
+		reply(s, FTP_ARG_SYNTAX_ERROR, "Option not understood.");
 }
 
 /* ---- TLS (RFC 4217) ---- */
@@ -225,19 +227,19 @@ void
 cmd_auth(struct ftp_session *s, const char *arg)
 {
 	if (!opt.ssl_enable || ftp_tls_ctx == NULL) {
-		reply(s, 502, "TLS is not enabled on this server.");
+		reply(s, FTP_NOT_IMPLEMENTED, "TLS is not enabled on this server.");
 		return;
 	}
 	if (s->tls) {
-		reply(s, 503, "Already using TLS.");
+		reply(s, FTP_BAD_SEQUENCE, "Already using TLS.");
 		return;
 	}
 	if (strcasecmp(arg, "TLS") != 0 && strcasecmp(arg, "SSL") != 0 &&
 	    strcasecmp(arg, "TLS-C") != 0 && strcasecmp(arg, "TLS-P") != 0) {
-		reply(s, 504, "Unknown AUTH type.");
+		reply(s, FTP_PARAM_NOT_IMPLEMENTED, "Unknown AUTH type.");
 		return;
 	}
-	reply(s, 234, "Proceed with negotiation.");
+	reply(s, FTP_AUTH_OK, "Proceed with negotiation.");
 	if (start_tls(s) < 0) {
 		log_msg(LOG_NOTICE, "AUTH TLS handshake failed; closing");
 		exit(0);
@@ -248,33 +250,33 @@ void
 cmd_pbsz(struct ftp_session *s, const char *arg)
 {
 	if (!s->tls) {
-		reply(s, 503, "PBSZ needs AUTH TLS first.");
+		reply(s, FTP_BAD_SEQUENCE, "PBSZ needs AUTH TLS first.");
 		return;
 	}
 	s->pbsz = 1;
-	reply(s, 200, "PBSZ=0%s", strcmp(arg, "0") == 0 ? "" : " (only 0 is used)");
+	reply(s, FTP_OK, "PBSZ=0%s", strcmp(arg, "0") == 0 ? "" : " (only 0 is used)");
 }
 
 void
 cmd_prot(struct ftp_session *s, const char *arg)
 {
 	if (!s->tls || !s->pbsz) {
-		reply(s, 503, "PROT needs AUTH TLS and PBSZ first.");
+		reply(s, FTP_BAD_SEQUENCE, "PROT needs AUTH TLS and PBSZ first.");
 	} else if (strcasecmp(arg, "P") == 0) {
 		s->prot_p = 1;
-		reply(s, 200, "PROT now Private.");
+		reply(s, FTP_OK, "PROT now Private.");
 	} else if (strcasecmp(arg, "C") == 0) {
 		if (s->kind != LOGIN_ANON && s->kind != LOGIN_NONE && opt.force_local_data_ssl) {
 			log_msg(LOG_NOTICE, "refused PROT C: force_local_data_ssl=YES");
-			reply(s, 534, "Data connections must be encrypted.");
+			reply(s, FTP_POLICY_REFUSED, "Data connections must be encrypted.");
 			return;
 		}
 		s->prot_p = 0;
-		reply(s, 200, "PROT now Clear.");
+		reply(s, FTP_OK, "PROT now Clear.");
 	} else if (strcasecmp(arg, "S") == 0 || strcasecmp(arg, "E") == 0) {
-		reply(s, 536, "PROT %s is not supported; use P or C.", arg);
+		reply(s, FTP_PROT_NOT_SUPPORTED, "PROT %s is not supported; use P or C.", arg);
 	} else
-		reply(s, 504, "Unknown PROT level.");
+		reply(s, FTP_PARAM_NOT_IMPLEMENTED, "Unknown PROT level.");
 }
 
 void
@@ -282,7 +284,7 @@ cmd_ccc(struct ftp_session *s, const char *arg)
 {
 	(void)arg;
 	/* SECURITY: dropping back to clear text would expose what follows. */
-	reply(s, 534, "CCC refused: the control connection stays encrypted.");
+	reply(s, FTP_POLICY_REFUSED, "CCC refused: the control connection stays encrypted.");
 }
 
 /* SECURITY: every change to the tree passes through here. */
@@ -300,7 +302,7 @@ pi_may_write(struct ftp_session *s, enum write_right what)
 		        what == W_UPLOAD  ? "upload"
 		        : what == W_MKDIR ? "mkdir"
 		                          : "change");
-		reply(s, 550, "Permission denied.");
+		reply(s, FTP_FILE_UNAVAILABLE, FTP_TEXT_PERMISSION_DENIED);
 	}
 	return ok;
 }
@@ -394,18 +396,18 @@ cmd_help(struct ftp_session *s, const char *arg)
 	if (arg[0] != '\0') {
 		c = find_cmd(arg);
 		if (c == NULL)
-			reply(s, 502, "Unknown command %s.", arg);
+			reply(s, FTP_NOT_IMPLEMENTED, "Unknown command %s.", arg);
 		else
-			reply(s, 214, "Syntax: %s", c->help);
+			reply(s, FTP_HELP, "Syntax: %s", c->help);
 		return;
 	}
-	conn_printf(&s->ctl, "214-The following commands are recognized.\r\n");
+	reply_start(s, FTP_HELP, "The following commands are recognized.");
 	for (c = commands; c->name != NULL; c++) {
 		conn_printf(&s->ctl, " %-4s", c->name);
 		if (++col % 16 == 0 || c[1].name == NULL)
 			conn_append(&s->ctl, "\r\n", 2);
 	}
-	reply(s, 214, "Help OK.");
+	reply(s, FTP_HELP, FTP_TEXT_HELP_OK);
 }
 
 void
@@ -414,7 +416,7 @@ cmd_feat(struct ftp_session *s, const char *arg)
 	struct buffer facts = BUFFER_INIT;
 
 	(void)arg;
-	conn_printf(&s->ctl, "211-Features:\r\n");
+	reply_start(s, FTP_SYSTEM_STATUS, "Features:");
 	for (const struct ftp_cmd *c = commands; c->name != NULL; c++) {
 		if (c->feat == NULL || (c->fn == cmd_auth && !opt.ssl_enable) ||
 		    ((c->fn == cmd_pbsz || c->fn == cmd_prot) && !opt.ssl_enable))
@@ -426,7 +428,7 @@ cmd_feat(struct ftp_session *s, const char *arg)
 			conn_printf(&s->ctl, " %s\r\n", c->feat);
 	}
 	conn_printf(&s->ctl, " TVFS\r\n UTF8\r\n");
-	reply(s, 211, "End");
+	reply(s, FTP_SYSTEM_STATUS, "End");
 	buffer_free(&facts);
 }
 
@@ -494,7 +496,7 @@ dispatch(struct ftp_session *s, char *line, size_t len)
 	size_t n;
 
 	if (pi_parse_command(line, len, name, &arg) < 0) {
-		reply(s, 501, "NUL byte in command.");
+		reply(s, FTP_ARG_SYNTAX_ERROR, "NUL byte in command.");
 		return;
 	}
 	n = strcspn(line, " ");
@@ -506,7 +508,7 @@ dispatch(struct ftp_session *s, char *line, size_t len)
 		exit(0);
 	}
 	if (c == NULL) {
-		reply(s, 500, "Unknown command.");
+		reply(s, FTP_SYNTAX_ERROR, "Unknown command.");
 		/* SECURITY: a client that only sends junk before login is not an
 		 * FTP client; stop feeding it replies. */
 		if (s->kind == LOGIN_NONE &&
@@ -517,11 +519,11 @@ dispatch(struct ftp_session *s, char *line, size_t len)
 		return;
 	}
 	if ((c->flags & NEED_LOGIN) && s->kind == LOGIN_NONE) {
-		reply(s, 530, "Please login with USER and PASS.");
+		reply(s, FTP_NOT_LOGGED_IN, "Please login with USER and PASS.");
 		return;
 	}
 	if ((c->flags & ARG_REQ) && arg[0] == '\0') {
-		reply(s, 501, "Syntax: %s", c->help);
+		reply(s, FTP_ARG_SYNTAX_ERROR, "Syntax: %s", c->help);
 		return;
 	}
 	c->fn(s, arg);
@@ -555,13 +557,28 @@ pi_log_status(void)
 	netio_status_if_asked();
 }
 
+/* What SIGTERM writes to the client, made before the handler may run: a
+ * signal handler cannot format. */
+static char term_reply[64];
+static size_t term_reply_len;
+
+static void
+arm_shutdown_reply(int fd)
+{
+	int n = snprintf(term_reply, sizeof(term_reply), "%d %s\r\n", FTP_SERVICE_UNAVAILABLE,
+	                 "Service not available, server shutting down.");
+
+	if (n < 0 || (size_t)n >= sizeof(term_reply))
+		die("shutdown reply does not fit");
+	term_reply_len = (size_t)n;
+	term_fd = fd;
+}
+
 static void
 on_sigterm(int sig)
 {
-	static const char bye[] = "421 Service not available, server shutting down.\r\n";
-
 	(void)sig;
-	if (term_fd >= 0 && write(term_fd, bye, sizeof(bye) - 1) < 0) {
+	if (term_fd >= 0 && write(term_fd, term_reply, term_reply_len) < 0) {
 		/* The client is gone; nothing more to say. */
 	}
 	_exit(0);
@@ -584,7 +601,7 @@ postlogin_start(struct ftp_session *s)
 	s->gid = getgid();
 	if (s->home != NULL && strcmp(s->home, "/") != 0 && fs_chdir(&s->fs, s->home) < 0)
 		log_msg(LOG_NOTICE, "home %s not reachable; starting in /", s->home);
-	reply(s, 230, "Login successful.");
+	reply(s, FTP_LOGGED_IN, "Login successful.");
 }
 
 void
@@ -592,7 +609,7 @@ pi_run(struct ftp_session *s)
 {
 	int on = 1;
 
-	term_fd = s->ctl.fd;
+	arm_shutdown_reply(s->ctl.fd);
 	status_session = s;
 	signal(SIGTERM, on_sigterm);
 	netio_status_signal(log_status);
@@ -604,7 +621,7 @@ pi_run(struct ftp_session *s)
 		exit(0);
 	}
 	if (s->kind == LOGIN_NONE)
-		reply(s, 220, "%s", opt.ftpd_banner);
+		reply(s, FTP_SERVICE_READY, "%s", opt.ftpd_banner);
 	else
 		postlogin_start(s);
 	for (;;) {
@@ -618,10 +635,10 @@ pi_run(struct ftp_session *s)
 		case CONN_TOOLONG:
 			log_msg(LOG_NOTICE, "refused a command line too long (over %zu bytes)",
 			        s->ctl.max_line);
-			reply(s, 500, "Command line too long.");
+			reply(s, FTP_SYNTAX_ERROR, FTP_TEXT_LINE_TOO_LONG);
 			break;
 		case CONN_TIMEOUT:
-			reply(s, 421, "Timeout.");
+			reply(s, FTP_SERVICE_UNAVAILABLE, "Timeout.");
 			pi_exit(s);
 		default:
 			pi_exit(s);

@@ -5,16 +5,33 @@
 #include <stdarg.h>
 #include <string.h>
 
+/* One reply line: sep is ' ' on the last line of a reply, '-' before it. */
+static void
+reply_line(struct ftp_session *s, int code, char sep, const char *fmt, va_list ap)
+{
+	conn_printf(&s->ctl, "%d%c", code, sep);
+	buffer_vprintf(&s->ctl.out, fmt, ap);
+	conn_append(&s->ctl, "\r\n", 2);
+}
+
 void
 reply(struct ftp_session *s, int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	conn_printf(&s->ctl, "%d ", code);
 	va_start(ap, fmt);
-	buffer_vprintf(&s->ctl.out, fmt, ap);
+	reply_line(s, code, ' ', fmt, ap);
 	va_end(ap);
-	conn_append(&s->ctl, "\r\n", 2);
+}
+
+void
+reply_start(struct ftp_session *s, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	reply_line(s, code, '-', fmt, ap);
+	va_end(ap);
 }
 
 void
