@@ -31,16 +31,18 @@ struct dtp_job {
 	int tls; /* PROT P: TLS on the data connection */
 };
 
-/* Events the DTP reports, one byte each on the status pipe. */
+/* Events the DTP reports, one byte each on the status pipe. The PI's
+ * reply to each is a row of dtp_outcomes (pi/cmd_data.c). */
 enum dtp_event {
 	DTP_EV_CONNECTED = 'C', /* data connection open: PI says 150 */
-	DTP_EV_NOCONN = 'N',    /* could not open it: 425 */
-	DTP_EV_DONE = 'D',      /* all bytes moved: 226 */
-	DTP_EV_NETFAIL = 'F',   /* connection lost or timed out: 426 */
-	DTP_EV_FILEFAIL = 'W',  /* local read/write error (disk full): 451 */
-	DTP_EV_TLSFAIL = 'T',   /* data TLS handshake failed: 522 */
-	DTP_EV_NOREUSE = 'R',   /* data TLS did not resume the control session: 522 */
+	DTP_EV_NOCONN = 'N',    /* could not open it */
+	DTP_EV_DONE = 'D',      /* all bytes moved */
+	DTP_EV_NETFAIL = 'F',   /* connection lost or timed out */
+	DTP_EV_FILEFAIL = 'W',  /* local read/write error (disk full) */
+	DTP_EV_TLSFAIL = 'T',   /* data TLS handshake failed */
+	DTP_EV_NOREUSE = 'R',   /* data TLS did not resume the control session */
 	DTP_EV_UNCLEAN = 'U',   /* upload's TLS stream ended without close_notify */
+	DTP_EV_ABORTED = 'A',   /* never sent: the PI's own, after ABOR killed the DTP */
 };
 
 struct dtp_progress {

@@ -304,105 +304,152 @@ handle_during_transfer(struct ftp_session *s, char *line, int *aborted)
 	return 0;
 }
 
-/* Wait for the DTP while answering the control connection. */
+/* Answer what the client sent while the DTP runs; 1 once it sent ABOR. */
 static int
-transfer_wait(struct ftp_session *s, const char *opening)
+answer_during_transfer(struct ftp_session *s, int *aborted)
 {
-	int aborted = 0, result = DTP_EV_NETFAIL, status;
+	enum conn_status st;
+	char *line;
+	size_t len;
 
-	for (;;) {
-		struct pollfd p[2] = {{.fd = s->ctl.fd, .events = POLLIN},
-		                      {.fd = s->dtp_fd, .events = POLLIN}};
-		char *line;
-		size_t len;
-		char ev;
-		enum conn_status st;
-
-		while ((st = conn_try_line(&s->ctl, &line, &len)) != CONN_AGAIN) {
-			if (st == CONN_TOOLONG) {
-				reply(s, FTP_SYNTAX_ERROR, FTP_TEXT_LINE_TOO_LONG);
-				continue;
-			}
-			pi_strip_telnet(line);
-			if (handle_during_transfer(s, line, &aborted))
-				goto done;
-		}
-		conn_flush(&s->ctl);
-		if (poll(p, 2, -1) < 0) {
-			pi_log_status();
+	while ((st = conn_try_line(&s->ctl, &line, &len)) != CONN_AGAIN) {
+		if (st == CONN_TOOLONG) {
+			reply(s, FTP_SYNTAX_ERROR, FTP_TEXT_LINE_TOO_LONG);
 			continue;
 		}
-		if (p[1].revents) {
-			if (read(s->dtp_fd, &ev, 1) != 1)
-				goto done;
-			if (ev == DTP_EV_CONNECTED) {
-				reply(s, FTP_DATA_OPENING, "%s", opening);
-				continue;
-			}
-			result = ev;
-			goto done;
-		}
-		if (p[0].revents && conn_fill(&s->ctl, 0) != CONN_LINE) {
-			/* The client is gone: so is its transfer. */
-			kill(s->dtp_pid, SIGKILL);
-			waitpid(s->dtp_pid, NULL, 0);
-			exit(0);
-		}
+		pi_strip_telnet(line);
+		if (handle_during_transfer(s, line, aborted))
+			return 1;
 	}
-done:
+	return 0;
+}
+
+/* One event from the DTP: CONNECTED is answered with 150 and returns 0
+ * (keep waiting); anything else is the result, 1. A closed pipe leaves
+ * *result as it was. */
+static int
+read_dtp_event(struct ftp_session *s, const char *opening, int *result)
+{
+	char ev;
+
+	if (read(s->dtp_fd, &ev, 1) != 1)
+		return 1;
+	if (ev == DTP_EV_CONNECTED) {
+		reply(s, FTP_DATA_OPENING, "%s", opening);
+		return 0;
+	}
+	*result = ev;
+	return 1;
+}
+
+/* The client is gone: so is its transfer. */
+static void __attribute__((noreturn)) abandon_transfer(struct ftp_session *s)
+{
+	kill(s->dtp_pid, SIGKILL);
+	waitpid(s->dtp_pid, NULL, 0);
+	exit(0);
+}
+
+/* Collect the DTP; one that died before it reported is logged. */
+static void
+reap_dtp(struct ftp_session *s, int result)
+{
+	int status;
+
 	while (waitpid(s->dtp_pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (!aborted && result == DTP_EV_NETFAIL &&
-	    !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+	if (result == DTP_EV_NETFAIL && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
 		log_msg(LOG_ERR, "the DTP ended without a report (%s %d)",
 		        WIFSIGNALED(status) ? "signal" : "exit",
 		        WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	close(s->dtp_fd);
 	s->dtp_fd = -1;
 	s->dtp_pid = 0;
-	return aborted ? 'A' : result;
+}
+
+/* Wait for the DTP while answering the control connection; returns its
+ * result, or DTP_EV_ABORTED. */
+static int
+transfer_wait(struct ftp_session *s, const char *opening)
+{
+	int aborted = 0, result = DTP_EV_NETFAIL;
+
+	for (;;) {
+		struct pollfd p[2] = {{.fd = s->ctl.fd, .events = POLLIN},
+		                      {.fd = s->dtp_fd, .events = POLLIN}};
+
+		if (answer_during_transfer(s, &aborted))
+			break;
+		conn_flush(&s->ctl);
+		if (poll(p, 2, -1) < 0) {
+			pi_log_status();
+			continue;
+		}
+		if (p[1].revents) {
+			if (read_dtp_event(s, opening, &result))
+				break;
+			continue;
+		}
+		if (p[0].revents && conn_fill(&s->ctl, 0) != CONN_LINE)
+			abandon_transfer(s);
+	}
+	if (aborted)
+		result = DTP_EV_ABORTED;
+	reap_dtp(s, result);
+	return result;
+}
+
+#define ANY_KIND (-1)
+#define TEXT_NOREUSE                                                                               \
+	"Data connection refused: it must resume the control connection's TLS session "            \
+	"(require_ssl_reuse=YES). Use a client that does (curl, lftp), or ask the admin to set "   \
+	"require_ssl_reuse=NO."
+#define TEXT_UNCLEAN                                                                               \
+	"Transfer complete, but the TLS stream ended without close_notify: logged as incomplete."
+
+/* How the PI answers each way a transfer can end. The first row for the
+ * event and the transfer's kind wins; an event without a row is answered
+ * as DTP_EV_NETFAIL. */
+static const struct dtp_outcome {
+	int event;
+	int kind; /* enum dtp_kind, or ANY_KIND */
+	int code;
+	const char *text;
+} dtp_outcomes[] = {
+    /* clang-format off */
+    {DTP_EV_DONE,     DTP_LIST, FTP_TRANSFER_COMPLETE, "Directory send OK."},
+    {DTP_EV_DONE,     ANY_KIND, FTP_TRANSFER_COMPLETE, "Transfer complete."},
+    {DTP_EV_NOCONN,   ANY_KIND, FTP_CANNOT_OPEN_DATA,  "Failed to establish connection."},
+    {DTP_EV_FILEFAIL, DTP_STOR, FTP_LOCAL_ERROR,       "Failure writing to local file."},
+    {DTP_EV_FILEFAIL, ANY_KIND, FTP_LOCAL_ERROR,       "Failure reading local file."},
+    {DTP_EV_TLSFAIL,  ANY_KIND, FTP_DATA_TLS_REFUSED,  "TLS negotiation on the data connection failed."},
+    {DTP_EV_NOREUSE,  ANY_KIND, FTP_DATA_TLS_REFUSED,  TEXT_NOREUSE},
+    {DTP_EV_UNCLEAN,  ANY_KIND, FTP_TRANSFER_COMPLETE, TEXT_UNCLEAN},
+    {DTP_EV_ABORTED,  ANY_KIND, FTP_TRANSFER_ABORTED,  "Connection closed; transfer aborted."},
+    {DTP_EV_NETFAIL,  DTP_STOR, FTP_TRANSFER_ABORTED,  "Failure reading network stream."},
+    {DTP_EV_NETFAIL,  ANY_KIND, FTP_TRANSFER_ABORTED,  "Failure writing network stream."},
+    /* clang-format on */
+};
+
+static const struct dtp_outcome *
+find_outcome(int event, enum dtp_kind kind)
+{
+	for (size_t i = 0; i < sizeof(dtp_outcomes) / sizeof(dtp_outcomes[0]); i++)
+		if (dtp_outcomes[i].event == event &&
+		    (dtp_outcomes[i].kind == ANY_KIND || dtp_outcomes[i].kind == (int)kind))
+			return &dtp_outcomes[i];
+	return find_outcome(DTP_EV_NETFAIL, kind);
 }
 
 static void
 finish_reply(struct ftp_session *s, int result, enum dtp_kind kind)
 {
-	switch (result) {
-	case DTP_EV_DONE:
-		reply(s, FTP_TRANSFER_COMPLETE,
-		      kind == DTP_LIST ? "Directory send OK." : "Transfer complete.");
-		break;
-	case DTP_EV_NOCONN:
-		reply(s, FTP_CANNOT_OPEN_DATA, "Failed to establish connection.");
-		break;
-	case DTP_EV_FILEFAIL:
-		reply(s, FTP_LOCAL_ERROR,
-		      kind == DTP_STOR ? "Failure writing to local file."
-		                       : "Failure reading local file.");
-		break;
-	case DTP_EV_TLSFAIL:
-		reply(s, FTP_DATA_TLS_REFUSED, "TLS negotiation on the data connection failed.");
-		break;
-	case DTP_EV_NOREUSE:
-		reply(s, FTP_DATA_TLS_REFUSED,
-		      "Data connection refused: it must resume the control connection's "
-		      "TLS session (require_ssl_reuse=YES). Use a client that does "
-		      "(curl, lftp), or ask the admin to set require_ssl_reuse=NO.");
-		break;
-	case DTP_EV_UNCLEAN:
-		reply(s, FTP_TRANSFER_COMPLETE,
-		      "Transfer complete, but the TLS stream ended without close_notify: "
-		      "logged as incomplete.");
-		break;
-	case 'A':
-		reply(s, FTP_TRANSFER_ABORTED, "Connection closed; transfer aborted.");
+	const struct dtp_outcome *o = find_outcome(result, kind);
+
+	reply(s, o->code, "%s", o->text);
+	/* ABOR's own reply, after the one that ends the transfer (RFC 959 4.1.3). */
+	if (result == DTP_EV_ABORTED)
 		reply(s, FTP_TRANSFER_COMPLETE, "ABOR successful.");
-		break;
-	default:
-		reply(s, FTP_TRANSFER_ABORTED,
-		      kind == DTP_STOR ? "Failure reading network stream."
-		                       : "Failure writing network stream.");
-		break;
-	}
 	if (s->quit_pending)
 		cmd_quit(s, "");
 }
