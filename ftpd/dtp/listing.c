@@ -392,6 +392,25 @@ listing_mlst_feat(struct buffer *out, unsigned facts)
 		              (facts & facts_table[i].bit) ? "*" : "");
 }
 
+/* The ls options LIST, NLST and STAT take before a path; any other letter
+ * (-A -F -R ...) is accepted and ignored, as vsftpd does. */
+static const struct {
+	char letter;
+	int flag;
+} ls_options[] = {
+    {'a', LS_ALL},
+    {'l', LS_LONG},
+};
+
+static int
+ls_option_flag(char letter)
+{
+	for (size_t i = 0; i < sizeof(ls_options) / sizeof(ls_options[0]); i++)
+		if (ls_options[i].letter == letter)
+			return ls_options[i].flag;
+	return 0;
+}
+
 void
 listing_parse_args(const char *arg, int *flags, const char **path)
 {
@@ -399,12 +418,8 @@ listing_parse_args(const char *arg, int *flags, const char **path)
 
 	*flags = 0;
 	while (*p == '-') {
-		for (p++; *p && *p != ' '; p++) {
-			if (*p == 'a')
-				*flags |= LS_ALL;
-			else if (*p == 'l')
-				*flags |= LS_LONG;
-		}
+		for (p++; *p && *p != ' '; p++)
+			*flags |= ls_option_flag(*p);
 		while (*p == ' ')
 			p++;
 	}

@@ -681,68 +681,87 @@ fill_list_opts(struct ftp_session *s)
 	list_opts.now = time(NULL);
 }
 
-static void
-list_common(struct ftp_session *s, const char *arg, int base_flags)
+/* LIST, NLST and MLSD: what each lists, whether ls options ("-al", the
+ * letters are listing_parse_args') may come before the path, and the text
+ * refusing a path it cannot list. */
+enum { LIST_CMD_LIST, LIST_CMD_NLST, LIST_CMD_MLSD };
+static const struct list_cmd {
+	const char *verb;
+	int flags; /* LS_* */
+	int ls_options;
+	const char *unlistable;
+} list_cmds[] = {
+    /* clang-format off */
+    [LIST_CMD_LIST] = {"LIST", LS_LONG, 1, "No such file or directory."},
+    [LIST_CMD_NLST] = {"NLST", LS_NLST, 1, "No such file or directory."},
+    [LIST_CMD_MLSD] = {"MLSD", LS_MLSD, 0, "Not a directory or not found."},
+    /* clang-format on */
+};
+
+/* A path named without glob characters must exist (MLSD: be a directory);
+ * replies and returns -1 when it does not. */
+static int
+check_list_path(struct ftp_session *s, const struct list_cmd *c, const char *path)
 {
-	struct dtp_job job = {.kind = DTP_LIST};
+	int dir_only = (c->flags & LS_MLSD) != 0;
 	struct buffer v = BUFFER_INIT;
-	const char *path = arg;
-	int flags = base_flags;
 	struct stat st;
 
-	if (!(base_flags & LS_MLSD)) {
+	if (path[0] == '\0' || listing_has_glob(path))
+		return 0;
+	if (resolve(s, path, &v) < 0) {
+		buffer_free(&v);
+		return -1;
+	}
+	if (fs_stat(&s->fs, buffer_cstr(&v), &st, 1) < 0 || (dir_only && !S_ISDIR(st.st_mode))) {
+		buffer_free(&v);
+		reply(s, dir_only && errno != ENOENT ? FTP_ARG_SYNTAX_ERROR : FTP_FILE_UNAVAILABLE,
+		      "%s", c->unlistable);
+		return -1;
+	}
+	buffer_free(&v);
+	return 0;
+}
+
+static void
+list_common(struct ftp_session *s, const char *arg, const struct list_cmd *c)
+{
+	struct dtp_job job = {.kind = DTP_LIST};
+	const char *path = arg;
+	int flags = c->flags;
+
+	if (c->ls_options) {
 		int options;
 
 		listing_parse_args(arg, &options, &path);
 		flags |= options;
 	}
-	if (!data_ready(s))
+	if (!data_ready(s) || check_list_path(s, c, path) < 0)
 		return;
-	if (path[0] != '\0' && !listing_has_glob(path)) {
-		if (resolve(s, path, &v) < 0)
-			return;
-		if (fs_stat(&s->fs, buffer_cstr(&v), &st, 1) < 0 ||
-		    ((base_flags & LS_MLSD) && !S_ISDIR(st.st_mode))) {
-			buffer_free(&v);
-			reply(s,
-			      (base_flags & LS_MLSD) && errno != ENOENT ? FTP_ARG_SYNTAX_ERROR
-			                                                : FTP_FILE_UNAVAILABLE,
-			      "%s",
-			      (base_flags & LS_MLSD) ? "Not a directory or not found."
-			                             : "No such file or directory.");
-			return;
-		}
-		buffer_free(&v);
-	}
 	fill_list_opts(s);
 	job.list_arg = path;
 	job.list_flags = flags;
 	job.list_opts = &list_opts;
-	finish_reply(s,
-	             run_transfer(s, &job, "Here comes the directory listing.",
-	                          (base_flags & LS_MLSD) ? "MLSD"
-	                          : (flags & LS_NLST)    ? "NLST"
-	                                                 : "LIST",
-	                          path),
+	finish_reply(s, run_transfer(s, &job, "Here comes the directory listing.", c->verb, path),
 	             DTP_LIST);
 }
 
 void
 cmd_list(struct ftp_session *s, const char *arg)
 {
-	list_common(s, arg, LS_LONG);
+	list_common(s, arg, &list_cmds[LIST_CMD_LIST]);
 }
 
 void
 cmd_nlst(struct ftp_session *s, const char *arg)
 {
-	list_common(s, arg, LS_NLST);
+	list_common(s, arg, &list_cmds[LIST_CMD_NLST]);
 }
 
 void
 cmd_mlsd(struct ftp_session *s, const char *arg)
 {
-	list_common(s, arg, LS_MLSD);
+	list_common(s, arg, &list_cmds[LIST_CMD_MLSD]);
 }
 
 void
