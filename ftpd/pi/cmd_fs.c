@@ -269,14 +269,7 @@ site_idle(struct ftp_session *s, const char *arg)
 	}
 }
 
-static void
-site_help(struct ftp_session *s, const char *arg)
-{
-	(void)arg;
-	reply_start(s, FTP_HELP, "The following SITE commands are recognized.");
-	conn_printf(&s->ctl, " CHMOD UMASK IDLE HELP\r\n");
-	reply(s, FTP_HELP, FTP_TEXT_HELP_OK);
-}
+static void site_help(struct ftp_session *s, const char *arg);
 
 static const struct {
 	const char *name;
@@ -287,6 +280,17 @@ static const struct {
     {"IDLE", site_idle},
     {"HELP", site_help},
 };
+
+static void
+site_help(struct ftp_session *s, const char *arg)
+{
+	(void)arg;
+	reply_start(s, FTP_HELP, "The following SITE commands are recognized.");
+	for (size_t i = 0; i < sizeof(site_table) / sizeof(site_table[0]); i++)
+		conn_printf(&s->ctl, " %s", site_table[i].name);
+	conn_append(&s->ctl, "\r\n", 2);
+	reply(s, FTP_HELP, FTP_TEXT_HELP_OK);
+}
 
 void
 cmd_site(struct ftp_session *s, const char *arg)

@@ -311,6 +311,8 @@ pi_may_write(struct ftp_session *s, enum write_right what)
 
 #define NEED_LOGIN 0x01
 #define ARG_REQ 0x02
+#define FEAT_TLS 0x04   /* its FEAT line only with ssl_enable */
+#define FEAT_FACTS 0x08 /* its FEAT line goes on with the MLST facts */
 
 struct ftp_cmd {
 	const char *name;
@@ -327,7 +329,7 @@ static const struct ftp_cmd commands[] = {
     {"ABOR", cmd_abor, NEED_LOGIN, NULL, "ABOR (abort the transfer)"},
     {"ACCT", cmd_acct, ARG_REQ, NULL, "ACCT <account> (not needed)"},
     {"ALLO", cmd_allo, NEED_LOGIN, NULL, "ALLO <size> (ignored)"},
-    {"AUTH", cmd_auth, ARG_REQ, "AUTH TLS", "AUTH TLS (RFC 4217)"},
+    {"AUTH", cmd_auth, ARG_REQ | FEAT_TLS, "AUTH TLS", "AUTH TLS (RFC 4217)"},
     {"CCC", cmd_ccc, 0, NULL, "CCC (refused)"},
     {"APPE", cmd_appe, NEED_LOGIN | ARG_REQ, NULL, "APPE <path>"},
     {"CDUP", cmd_cdup, NEED_LOGIN, NULL, "CDUP"},
@@ -343,16 +345,16 @@ static const struct ftp_cmd commands[] = {
     {"MFMT", cmd_mfmt, NEED_LOGIN | ARG_REQ, "MFMT", "MFMT YYYYMMDDHHMMSS <path>"},
     {"MKD", cmd_mkd, NEED_LOGIN | ARG_REQ, NULL, "MKD <path>"},
     {"MLSD", cmd_mlsd, NEED_LOGIN, NULL, "MLSD [path]"},
-    {"MLST", cmd_mlst, NEED_LOGIN, "MLST", "MLST [path]"},
+    {"MLST", cmd_mlst, NEED_LOGIN | FEAT_FACTS, "MLST", "MLST [path]"},
     {"MODE", cmd_mode, ARG_REQ, NULL, "MODE S"},
     {"NLST", cmd_nlst, NEED_LOGIN, NULL, "NLST [path]"},
     {"NOOP", cmd_noop, 0, NULL, "NOOP"},
     {"OPTS", cmd_opts, ARG_REQ, NULL, "OPTS UTF8 ON | OPTS MLST facts"},
     {"PASS", cmd_pass, 0, NULL, "PASS <password>"},
     {"PASV", cmd_pasv, NEED_LOGIN, "PASV", "PASV"},
-    {"PBSZ", cmd_pbsz, ARG_REQ, "PBSZ", "PBSZ 0"},
+    {"PBSZ", cmd_pbsz, ARG_REQ | FEAT_TLS, "PBSZ", "PBSZ 0"},
     {"PORT", cmd_port, NEED_LOGIN | ARG_REQ, NULL, "PORT h1,h2,h3,h4,p1,p2"},
-    {"PROT", cmd_prot, ARG_REQ, "PROT", "PROT P|C"},
+    {"PROT", cmd_prot, ARG_REQ | FEAT_TLS, "PROT", "PROT P|C"},
     {"PWD", cmd_pwd, NEED_LOGIN, NULL, "PWD"},
     {"QUIT", cmd_quit, 0, NULL, "QUIT"},
     {"REIN", cmd_rein, 0, NULL, "REIN (log out, keep the connection)"},
@@ -376,6 +378,12 @@ static const struct ftp_cmd commands[] = {
     {"XPWD", cmd_pwd, NEED_LOGIN, NULL, "XPWD"},
     {"XRMD", cmd_rmd, NEED_LOGIN | ARG_REQ, NULL, "XRMD <path>"},
     {NULL, NULL, 0, NULL, NULL},
+};
+
+/* Features that belong to no one command, listed after the commands'. */
+static const char *const features[] = {
+    "TVFS", /* RFC 3659 section 6: paths are one Unix-like tree */
+    "UTF8", /* RFC 2640: names pass as sent; OPTS UTF8 ON is a no-op */
 };
 
 static const struct ftp_cmd *
@@ -418,16 +426,16 @@ cmd_feat(struct ftp_session *s, const char *arg)
 	(void)arg;
 	reply_start(s, FTP_SYSTEM_STATUS, "Features:");
 	for (const struct ftp_cmd *c = commands; c->name != NULL; c++) {
-		if (c->feat == NULL || (c->fn == cmd_auth && !opt.ssl_enable) ||
-		    ((c->fn == cmd_pbsz || c->fn == cmd_prot) && !opt.ssl_enable))
+		if (c->feat == NULL || ((c->flags & FEAT_TLS) && !opt.ssl_enable))
 			continue;
-		if (strcmp(c->feat, "MLST") == 0) {
+		if (c->flags & FEAT_FACTS) {
 			listing_mlst_feat(&facts, s->mlst_facts);
-			conn_printf(&s->ctl, " MLST %s\r\n", buffer_cstr(&facts));
+			conn_printf(&s->ctl, " %s %s\r\n", c->feat, buffer_cstr(&facts));
 		} else
 			conn_printf(&s->ctl, " %s\r\n", c->feat);
 	}
-	conn_printf(&s->ctl, " TVFS\r\n UTF8\r\n");
+	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++)
+		conn_printf(&s->ctl, " %s\r\n", features[i]);
 	reply(s, FTP_SYSTEM_STATUS, "End");
 	buffer_free(&facts);
 }
