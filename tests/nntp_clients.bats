@@ -38,7 +38,7 @@ teardown() {
 	HOME=$NNTPD_DIR INNCONF=$conf run timeout 30 inews -h -O -p "$NNTPD_PORT" "$NNTPD_DIR/a"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	! grep -q spooled <<<"$output"
+	hasnt spooled
 	run nntp_session "GROUP local.test" "HEAD <inews1@example.com>" "BODY 1"
 	[[ ${lines[1]} == "211 1 1 1 local.test" ]]
 	grep -qx 'Subject: via inews' <<<"$output"
