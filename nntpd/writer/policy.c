@@ -3,6 +3,7 @@
  * do it), the headers it adds, filing and queueing for feeds. */
 #include "nntpd/writer/writer.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,107 +174,185 @@ valid_host(const char *h)
 	return 1;
 }
 
+/* One article on its way through the checks into the spool. */
+struct submission {
+	enum submit_kind kind;
+	enum article_kind ak;
+	struct article a;
+	struct buffer why;   /* the refusal, when there is one */
+	struct buffer msgid; /* the command's ID, then the article's */
+	struct buffer xref;  /* where the spool filed it */
+	struct vector groups;
+	time_t now;
+	int remember; /* feeds: a refused ID goes into history */
+};
+
+static void
+submission_free(struct submission *s)
+{
+	article_free(&s->a);
+	buffer_free(&s->why);
+	buffer_free(&s->msgid);
+	buffer_free(&s->xref);
+	vector_free(&s->groups);
+}
+
+/* Refusals that need no parsing. */
+static int
+check_octets(const struct writer *w, const char *text, size_t len, struct buffer *why)
+{
+	if (len > w->max_size) {
+		buffer_printf(why, "Article too large (%zu octets, limit %zu)", len, w->max_size);
+		return -1;
+	}
+	if (memchr(text, '\0', len) != NULL) {
+		buffer_puts(why, "Article contains a NUL octet");
+		return -1;
+	}
+	return 0;
+}
+
+/* The ID the article is filed under: its Message-ID header (on a feed it
+ * must be the command's), else the given one when valid, else a new one. */
+static int
+settle_msgid(struct writer *w, struct submission *s)
+{
+	struct buffer v = BUFFER_INIT;
+
+	if (article_find(&s->a, "Message-ID") == NULL) {
+		if (s->msgid.len == 0 ||
+		    !article_valid_msgid(buffer_head(&s->msgid), s->msgid.len, 1))
+			article_recommend_msgid(w->pathhost, &s->msgid);
+		buffer_cstr(&s->msgid);
+		return 0;
+	}
+	article_value(&s->a, "Message-ID", &v);
+	if (s->ak == ARTICLE_FEED && s->msgid.len > 0 &&
+	    strcmp(buffer_cstr(&v), buffer_cstr(&s->msgid)) != 0) {
+		buffer_puts(&s->why, "Message-ID header does not match the command's");
+		buffer_free(&v);
+		s->remember = 0;
+		return -1;
+	}
+	buffer_clear(&s->msgid);
+	buffer_append(&s->msgid, buffer_head(&v), v.len);
+	buffer_free(&v);
+	buffer_cstr(&s->msgid);
+	return 0;
+}
+
+/* Refuse what we already have, and a relayed article that has already
+ * been through us (our name in its Path). */
+static int
+check_not_seen(struct writer *w, struct submission *s)
+{
+	struct buffer path = BUFFER_INIT;
+
+	if (history_lookup(spool_history(w->spool), buffer_head(&s->msgid), NULL) != 0) {
+		buffer_printf(&s->why, "Duplicate %s", buffer_head(&s->msgid));
+		s->remember = 0;
+		return -1;
+	}
+	if (s->ak != ARTICLE_FEED)
+		return 0;
+	article_value(&s->a, "Path", &path);
+	if (article_path_has(buffer_cstr(&path), w->pathhost))
+		buffer_printf(&s->why, "Path already holds %s (loop)", w->pathhost);
+	buffer_free(&path);
+	return s->why.len ? -1 : 0;
+}
+
+/* Every check, in order; -1 with the reason in s->why. */
+static int
+check_article(struct writer *w, struct submission *s, const char *text, size_t len)
+{
+	if (check_octets(w, text, len, &s->why) < 0)
+		return -1;
+	if (article_parse(&s->a, text, len, &s->why) < 0 ||
+	    article_validate(&s->a, s->ak, s->now, &s->why) < 0)
+		return -1;
+	if (settle_msgid(w, s) < 0 || check_not_seen(w, s) < 0)
+		return -1;
+	return check_groups(w, s->kind, &s->a, &s->groups, &s->why);
+}
+
+/* New headers, then the spool; -1 (errno set) on a storage error. */
+static int
+store_article(struct writer *w, struct submission *s, const char *host, const char *text,
+              size_t len)
+{
+	struct buffer hdr = BUFFER_INIT;
+	int rc, e;
+
+	if (s->kind == SUBMIT_POST)
+		build_post_headers(w, &s->a, buffer_head(&s->msgid), host, s->now, &hdr);
+	else
+		build_feed_headers(w, &s->a, &hdr);
+	rc = spool_store(w->spool, buffer_head(&hdr), hdr.len, text + s->a.body_off,
+	                 len - s->a.body_off, &s->groups, buffer_head(&s->msgid), &s->xref);
+	e = errno;
+	buffer_free(&hdr);
+	errno = e;
+	return rc;
+}
+
+static void
+queue_for_feeds(struct writer *w, struct submission *s)
+{
+	struct buffer path = BUFFER_INIT;
+
+	if (w->feeds == NULL || w->feeds->count == 0)
+		return;
+	/* A post's Path before injection names no peer. */
+	if (s->kind != SUBMIT_POST)
+		article_value(&s->a, "Path", &path);
+	feed_enqueue(spool_dirfd(w->spool), w->feeds, buffer_cstr(&s->xref),
+	             s->kind != SUBMIT_POST ? buffer_cstr(&path) : NULL, &s->groups,
+	             buffer_head(&s->msgid));
+	buffer_free(&path);
+}
+
+static void
+refuse_article(struct writer *w, struct submission *s, struct buffer *reply)
+{
+	buffer_append(reply, buffer_head(&s->why), s->why.len);
+	/* Feeds: remember refused IDs so a peer does not offer them again. */
+	if (s->remember && s->msgid.len > 0 &&
+	    article_valid_msgid(buffer_head(&s->msgid), s->msgid.len, 0))
+		history_add(spool_history(w->spool), buffer_cstr(&s->msgid), s->now, NULL);
+}
+
 static int
 process_article(struct writer *w, enum submit_kind kind, const char *given_id, const char *host,
                 const char *text, size_t len, struct buffer *reply)
 {
 	const struct writer_reply_codes *c = &writer_codes[kind];
-	enum article_kind ak = kind == SUBMIT_POST ? ARTICLE_POST : ARTICLE_FEED;
-	struct article a = {0};
-	struct buffer why = BUFFER_INIT, msgid = BUFFER_INIT, hdr = BUFFER_INIT, xref = BUFFER_INIT;
-	struct vector groups = VECTOR_INIT;
-	time_t now = time(NULL);
-	int code = c->refused, remember = ak == ARTICLE_FEED;
+	struct submission s = {.kind = kind,
+	                       .ak = kind == SUBMIT_POST ? ARTICLE_POST : ARTICLE_FEED};
+	int code;
 
+	s.now = time(NULL);
+	s.remember = s.ak == ARTICLE_FEED;
 	if (given_id != NULL && *given_id != '\0')
-		buffer_puts(&msgid, given_id);
-	if (len > w->max_size) {
-		buffer_printf(&why, "Article too large (%zu octets, limit %zu)", len, w->max_size);
-		goto refuse;
-	}
-	if (memchr(text, '\0', len) != NULL) {
-		buffer_puts(&why, "Article contains a NUL octet");
-		goto refuse;
-	}
-	if (article_parse(&a, text, len, &why) < 0 || article_validate(&a, ak, now, &why) < 0)
-		goto refuse;
-	if (article_find(&a, "Message-ID") != NULL) {
-		struct buffer v = BUFFER_INIT;
-
-		article_value(&a, "Message-ID", &v);
-		if (ak == ARTICLE_FEED && msgid.len > 0 &&
-		    strcmp(buffer_cstr(&v), buffer_cstr(&msgid)) != 0) {
-			buffer_puts(&why, "Message-ID header does not match the command's");
-			buffer_free(&v);
-			remember = 0;
-			goto refuse;
-		}
-		buffer_clear(&msgid);
-		buffer_append(&msgid, buffer_head(&v), v.len);
-		buffer_free(&v);
-	} else if (msgid.len == 0 || !article_valid_msgid(buffer_head(&msgid), msgid.len, 1)) {
-		article_recommend_msgid(w->pathhost, &msgid);
-	}
-	buffer_cstr(&msgid);
-	if (history_lookup(spool_history(w->spool), buffer_head(&msgid), NULL) != 0) {
-		buffer_printf(&why, "Duplicate %s", buffer_head(&msgid));
-		remember = 0;
-		goto refuse;
-	}
-	if (ak == ARTICLE_FEED) {
-		struct buffer path = BUFFER_INIT;
-
-		article_value(&a, "Path", &path);
-		if (article_path_has(buffer_cstr(&path), w->pathhost))
-			buffer_printf(&why, "Path already holds %s (loop)", w->pathhost);
-		buffer_free(&path);
-		if (why.len)
-			goto refuse;
-	}
-	if (check_groups(w, kind, &a, &groups, &why) < 0)
-		goto refuse;
-	if (kind == SUBMIT_POST)
-		build_post_headers(w, &a, buffer_head(&msgid), host, now, &hdr);
-	else
-		build_feed_headers(w, &a, &hdr);
-	if (spool_store(w->spool, buffer_head(&hdr), hdr.len, text + a.body_off, len - a.body_off,
-	                &groups, buffer_head(&msgid), &xref) < 0) {
-		log_msg(LOG_ERR, "writer: storing %s: %m", buffer_head(&msgid));
+		buffer_puts(&s.msgid, given_id);
+	if (check_article(w, &s, text, len) < 0) {
+		code = c->refused;
+		refuse_article(w, &s, reply);
+	} else if (store_article(w, &s, host, text, len) < 0) {
+		log_msg(LOG_ERR, "writer: storing %s: %m", buffer_head(&s.msgid));
 		code = kind == SUBMIT_POST ? c->refused : c->unavailable;
 		buffer_puts(reply, "Posting failed: storage error, try again later");
-		remember = 0;
-		goto out;
+	} else {
+		code = c->ok;
+		queue_for_feeds(w, &s);
+		if (kind == SUBMIT_POST)
+			buffer_printf(reply, "Article received %s", buffer_head(&s.msgid));
+		else
+			buffer_printf(reply, "%s", buffer_head(&s.msgid));
+		log_msg(LOG_INFO, "writer: accepted %s %s", buffer_head(&s.msgid),
+		        buffer_cstr(&s.xref));
 	}
-	code = c->ok;
-	if (w->feeds != NULL && w->feeds->count > 0) {
-		struct buffer path = BUFFER_INIT;
-
-		/* A post's Path before injection names no peer. */
-		if (kind != SUBMIT_POST)
-			article_value(&a, "Path", &path);
-		feed_enqueue(spool_dirfd(w->spool), w->feeds, buffer_cstr(&xref),
-		             kind != SUBMIT_POST ? buffer_cstr(&path) : NULL, &groups,
-		             buffer_head(&msgid));
-		buffer_free(&path);
-	}
-	if (kind == SUBMIT_POST)
-		buffer_printf(reply, "Article received %s", buffer_head(&msgid));
-	else
-		buffer_printf(reply, "%s", buffer_head(&msgid));
-	log_msg(LOG_INFO, "writer: accepted %s %s", buffer_head(&msgid), buffer_cstr(&xref));
-	goto out;
-refuse:
-	buffer_append(reply, buffer_head(&why), why.len);
-	/* Feeds: remember refused IDs so a peer does not offer them again. */
-	if (remember && msgid.len > 0 && article_valid_msgid(buffer_head(&msgid), msgid.len, 0))
-		history_add(spool_history(w->spool), buffer_cstr(&msgid), now, NULL);
-out:
-	article_free(&a);
-	buffer_free(&why);
-	buffer_free(&msgid);
-	buffer_free(&hdr);
-	buffer_free(&xref);
-	vector_free(&groups);
+	submission_free(&s);
 	return code;
 }
 
