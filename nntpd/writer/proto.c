@@ -42,6 +42,25 @@ put_field(struct buffer *b, const char *p, size_t n)
 	buffer_append(b, p, n);
 }
 
+/* One field of a request: a u32 length at *off, then that many bytes, all
+ * inside p[0..len) and at most max long. 0 and *off moved past it, or -1. */
+static int
+get_field(const unsigned char *p, size_t len, size_t *off, size_t max, const unsigned char **f,
+          size_t *n)
+{
+	uint32_t k;
+
+	if (*off > len || len - *off < 4)
+		return -1;
+	k = store_get32(p + *off);
+	if (k > max || k > len - *off - 4)
+		return -1;
+	*f = p + *off + 4;
+	*n = k;
+	*off += 4 + (size_t)k;
+	return 0;
+}
+
 void
 wproto_encode_request(struct buffer *out, enum submit_kind kind, const char *msgid,
                       const char *host, const char *payload, size_t len)
@@ -61,33 +80,26 @@ int
 wproto_parse_request(const unsigned char *p, size_t len, uint32_t *kind, char **msgid, char **host,
                      const char **payload, size_t *plen)
 {
-	size_t off = 4;
-	uint32_t n;
+	const unsigned char *m, *h, *a;
+	size_t off = 4, mn, hn, an;
 
-	if (len < 16)
+	if (len < 4)
 		return -1;
 	*kind = store_get32(p);
-	n = store_get32(p + off);
-	if (!wproto_valid_kind(*kind) || n > 250 || off + 4 + n + 4 > len)
+	/* SECURITY: every field inside the frame and within its limit, and
+	 * the payload ending the frame exactly: nothing read past len. */
+	if (!wproto_valid_kind(*kind) || get_field(p, len, &off, WRITER_MAX_MSGID, &m, &mn) < 0 ||
+	    get_field(p, len, &off, WRITER_MAX_HOST, &h, &hn) < 0 ||
+	    get_field(p, len, &off, UINT32_MAX, &a, &an) < 0 || off != len)
 		return -1;
-	*msgid = xstrndup((const char *)p + off + 4, n);
-	off += 4 + n;
-	n = store_get32(p + off);
-	if (n > WRITER_MAX_HOST || off + 4 + n + 4 > len) {
-		free(*msgid);
+	/* SECURITY: the names become C strings; an embedded NUL would cut
+	 * one short and make the frame mean something else. */
+	if (memchr(m, '\0', mn) != NULL || memchr(h, '\0', hn) != NULL)
 		return -1;
-	}
-	*host = xstrndup((const char *)p + off + 4, n);
-	off += 4 + n;
-	n = store_get32(p + off);
-	if (off + 4 + (size_t)n != len || memchr(*msgid, '\0', strlen(*msgid)) ||
-	    strlen(*msgid) != store_get32(p + 4)) {
-		free(*msgid);
-		free(*host);
-		return -1;
-	}
-	*payload = (const char *)p + off + 4;
-	*plen = n;
+	*msgid = xstrndup((const char *)m, mn);
+	*host = xstrndup((const char *)h, hn);
+	*payload = (const char *)a;
+	*plen = an;
 	return 0;
 }
 

@@ -1,0 +1,190 @@
+/* wproto-t: the writer's request frames: encode then parse round trips,
+ * and every malformed frame a session could send refused. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nntpd/store/storeformat.h"
+#include "nntpd/writer/proto.h"
+#include "tap.h"
+
+static uint32_t kind;
+static char *msgid, *host;
+static const char *payload;
+static size_t plen;
+
+/* Parse a whole frame (length word included), checking the length word as
+ * the writer does; frees the names of a successful parse after use. */
+static int
+parse(const struct buffer *b)
+{
+	const unsigned char *p = (const unsigned char *)buffer_head(b);
+
+	msgid = host = NULL;
+	payload = NULL;
+	plen = 0;
+	if (b->len < 4 || store_get32(p) != b->len - 4)
+		return -2;
+	return wproto_parse_request(p + 4, b->len - 4, &kind, &msgid, &host, &payload, &plen);
+}
+
+static void
+done(void)
+{
+	free(msgid);
+	free(host);
+	msgid = host = NULL;
+}
+
+static void
+frame(struct buffer *b, enum submit_kind k, const char *id, const char *h, const char *a, size_t n)
+{
+	buffer_clear(b);
+	wproto_encode_request(b, k, id, h, a, n);
+}
+
+/* A hand-made body: kind, then three fields with free length words. */
+static size_t
+body(unsigned char *out, uint32_t k, uint32_t idlen, const char *id, size_t idn, uint32_t hlen,
+     const char *h, size_t hn, uint32_t alen, const char *a, size_t an)
+{
+	size_t off = 0;
+
+	store_put32(out + off, k);
+	off += 4;
+	store_put32(out + off, idlen);
+	memcpy(out + off + 4, id, idn);
+	off += 4 + idn;
+	store_put32(out + off, hlen);
+	memcpy(out + off + 4, h, hn);
+	off += 4 + hn;
+	store_put32(out + off, alen);
+	memcpy(out + off + 4, a, an);
+	return off + 4 + an;
+}
+
+static int
+parse_body(const unsigned char *p, size_t n)
+{
+	int rc = wproto_parse_request(p, n, &kind, &msgid, &host, &payload, &plen);
+
+	if (rc == 0)
+		done();
+	return rc;
+}
+
+static void
+test_round_trip(void)
+{
+	struct buffer b = BUFFER_INIT;
+	const char art[] = "Subject: x\r\n\r\nbody\0with NUL\r\n";
+	char longid[WRITER_MAX_MSGID + 2], longhost[WRITER_MAX_HOST + 2];
+
+	frame(&b, SUBMIT_IHAVE, "<a@b>", "client.example", art, sizeof(art) - 1);
+	ok(parse(&b) == 0, "round trip: IHAVE frame parses");
+	is_int(SUBMIT_IHAVE, kind, "round trip: kind");
+	is_string("<a@b>", msgid, "round trip: msgid");
+	is_string("client.example", host, "round trip: host");
+	ok(plen == sizeof(art) - 1 && memcmp(payload, art, plen) == 0,
+	   "round trip: payload, NUL included");
+	ok(payload >= buffer_head(&b) && payload + plen == buffer_head(&b) + b.len,
+	   "round trip: payload points into the frame and ends it");
+	done();
+
+	frame(&b, SUBMIT_POST, "", "", "", 0);
+	ok(parse(&b) == 0 && kind == SUBMIT_POST && *msgid == '\0' && *host == '\0' && plen == 0,
+	   "round trip: all fields empty");
+	is_int(4 + 16, b.len, "encode: empty frame is the length word plus 16 bytes");
+	done();
+
+	for (int k = SUBMIT_POST; k <= SUBMIT_CONTROL; k++) {
+		frame(&b, k, "<x@y>", "h", "newgroup a.b y", 14);
+		ok(parse(&b) == 0 && kind == (uint32_t)k, "round trip: kind %d", k);
+		done();
+	}
+
+	memset(longid, 'i', sizeof(longid));
+	longid[WRITER_MAX_MSGID] = '\0';
+	memset(longhost, 'h', sizeof(longhost));
+	longhost[WRITER_MAX_HOST] = '\0';
+	frame(&b, SUBMIT_TAKETHIS, longid, longhost, "a", 1);
+	ok(parse(&b) == 0 && strlen(msgid) == WRITER_MAX_MSGID && strlen(host) == WRITER_MAX_HOST,
+	   "round trip: msgid and host at their limits");
+	done();
+	longid[WRITER_MAX_MSGID] = 'i';
+	longid[WRITER_MAX_MSGID + 1] = '\0';
+	frame(&b, SUBMIT_TAKETHIS, longid, "h", "a", 1);
+	is_int(-1, parse(&b), "msgid one byte over WRITER_MAX_MSGID refused");
+	longhost[WRITER_MAX_HOST] = 'h';
+	longhost[WRITER_MAX_HOST + 1] = '\0';
+	frame(&b, SUBMIT_TAKETHIS, "<a@b>", longhost, "a", 1);
+	is_int(-1, parse(&b), "host one byte over WRITER_MAX_HOST refused");
+
+	frame(&b, SUBMIT_POST, "<a@b>", "h", "abc", 3);
+	buffer_append(&b, "x", 1);
+	store_put32((unsigned char *)buffer_head(&b), (uint32_t)(b.len - 4));
+	is_int(-1, parse(&b), "a byte after the payload refused");
+	frame(&b, SUBMIT_POST, "<a@b>", "h", "abc", 3);
+	int parsed = 0;
+
+	for (size_t cut = 1; cut <= b.len - 4; cut++) {
+		if (wproto_parse_request((const unsigned char *)buffer_head(&b) + 4,
+		                         b.len - 4 - cut, &kind, &msgid, &host, &payload,
+		                         &plen) == 0) {
+			parsed++;
+			done();
+		}
+	}
+	is_int(0, parsed, "every truncation of a frame is refused");
+	buffer_free(&b);
+}
+
+static void
+test_malformed(void)
+{
+	unsigned char p[1024];
+
+	is_int(0, parse_body(p, body(p, SUBMIT_POST, 1, "i", 1, 1, "h", 1, 1, "a", 1)),
+	       "hand-made body: well formed");
+	is_int(-1, parse_body(p, 0), "empty body refused");
+	is_int(-1, parse_body(p, 3), "body shorter than a kind refused");
+	is_int(-1, parse_body(p, 4), "kind alone refused");
+	is_int(-1, parse_body(p, 15), "15-byte body (no payload length) refused");
+	is_int(-1, parse_body(p, body(p, 0, 0, "", 0, 0, "", 0, 0, "", 0)), "kind 0 refused");
+	is_int(-1, parse_body(p, body(p, SUBMIT_CONTROL + 1, 0, "", 0, 0, "", 0, 0, "", 0)),
+	       "kind past SUBMIT_CONTROL refused");
+	is_int(-1, parse_body(p, body(p, UINT32_MAX, 0, "", 0, 0, "", 0, 0, "", 0)),
+	       "kind 0xffffffff refused");
+	is_int(-1, parse_body(p, body(p, SUBMIT_POST, 2, "i", 1, 1, "h", 1, 1, "a", 1)),
+	       "msgid length one too long (eats the host length) refused");
+	is_int(-1, parse_body(p, body(p, SUBMIT_POST, 200, "i", 1, 1, "h", 1, 1, "a", 1)),
+	       "msgid length past the frame refused");
+	is_int(-1, parse_body(p, body(p, SUBMIT_POST, UINT32_MAX, "i", 1, 1, "h", 1, 1, "a", 1)),
+	       "msgid length 0xffffffff refused");
+	is_int(-1, parse_body(p, body(p, SUBMIT_POST, 1, "i", 1, 200, "h", 1, 1, "a", 1)),
+	       "host length past the frame refused");
+	is_int(-1, parse_body(p, body(p, SUBMIT_POST, 1, "i", 1, UINT32_MAX, "h", 1, 1, "a", 1)),
+	       "host length 0xffffffff refused");
+	is_int(-1, parse_body(p, body(p, SUBMIT_POST, 1, "i", 1, 1, "h", 1, 2, "a", 1)),
+	       "payload length past the frame refused");
+	is_int(-1, parse_body(p, body(p, SUBMIT_POST, 1, "i", 1, 1, "h", 1, 0, "a", 1)),
+	       "payload length short of the frame refused");
+	is_int(-1, parse_body(p, body(p, SUBMIT_POST, 1, "i", 1, 1, "h", 1, UINT32_MAX, "a", 1)),
+	       "payload length 0xffffffff refused");
+	is_int(-1, parse_body(p, body(p, SUBMIT_POST, 3, "<\0>", 3, 1, "h", 1, 1, "a", 1)),
+	       "NUL inside the msgid refused");
+	is_int(-1, parse_body(p, body(p, SUBMIT_POST, 1, "i", 1, 3, "a\0b", 3, 1, "a", 1)),
+	       "NUL inside the host refused");
+	is_int(0, parse_body(p, body(p, SUBMIT_POST, 1, "i", 1, 1, "h", 1, 3, "a\0b", 3)),
+	       "NUL inside the payload is data");
+	is_int(-1, parse_body(p, body(p, SUBMIT_POST, 1, "i", 1, 1, "h", 1, 1, "a", 1) - 1),
+	       "payload one byte short refused");
+}
+
+int
+main(void)
+{
+	test_round_trip();
+	test_malformed();
+	return tap_done();
+}
