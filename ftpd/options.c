@@ -54,6 +54,8 @@ const struct conf_option ftpd_options_table[] = {
 	O(local_umask, "022", "Umask for files local users create."),
 	O(file_open_mode, "0666", "Mode uploads are created with, before the umask."),
 	S(pam_service_name, "ftpd", "PAM service for local and guest logins."),
+	B(session_support, "YES",
+	  "Open a PAM session for local and guest logins (pam_limits, pam_loginuid apply)."),
 	S(nopriv_user, "nobody", "Unprivileged user sessions run as before login."),
 	SC(secure_chroot_dir, PATH_EMPTY, conf_check_abspath,
 	   "Empty directory, not writable by nopriv_user, for the pre-login chroot."),

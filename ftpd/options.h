@@ -18,6 +18,7 @@ struct ftpd_options {
 	char *chown_username;
 	unsigned long anon_umask, local_umask, file_open_mode;
 	char *pam_service_name, *nopriv_user, *secure_chroot_dir;
+	int session_support;
 	int connect_from_port_20, port_enable, pasv_enable;
 	unsigned long ftp_data_port, pasv_min_port, pasv_max_port;
 	char *pasv_address;

@@ -62,3 +62,56 @@ rogue() {
 	has 'monitor: data port request out of state'
 	hasnt '^bind: answered' 'with a descriptor'
 }
+
+# pam_recorder: the test PAM service also runs pam_exec at session open and
+# close, which appends "open_session USER" / "close_session USER" to
+# $WORK/events.
+pam_recorder() {
+	printf '#!/bin/sh\necho "$PAM_TYPE $PAM_USER" >>%s\n' "$WORK/events" >"$WORK/record"
+	chmod 755 "$WORK/record"
+	printf 'session optional pam_exec.so quiet %s\n' "$WORK/record" >>"/etc/pam.d/$PAMSVC"
+}
+
+@test "a local login gets a PAM session: pam_limits applies to its worker, closed at QUIT" {
+	pam_user_add ftpsess
+	printf 'session required pam_limits.so conf=%s\n' "$WORK/limits.conf" >>"/etc/pam.d/$PAMSVC"
+	pam_recorder
+	printf '%s - msgqueue 7777\n' "$TUSER" >"$WORK/limits.conf"
+	ftp_up -o local_enable=YES -o "pam_service_name=$PAMSVC"
+	ftp_py '
+f = ftplib.FTP(timeout=30)
+f.connect(H, P)
+f.login(os.environ["TUSER"], os.environ["TPASS"])
+open(ARGS[0] + "/in", "w").close()
+for i in range(300):
+    if os.path.exists(ARGS[0] + "/go"):
+        break
+    time.sleep(0.1)
+f.quit()
+' "$WORK" >"$WORK/client.out" 2>&1 &
+	client=$!
+	wait_for 30 test -e "$WORK/in" || { cat "$WORK/client.out" "$FTPD_LOG"; false; }
+	read -r _ wrk < <(worker_of "$FTPD_PID")
+	run grep 'Max msgqueue size' "/proc/$wrk/limits"
+	touch "$WORK/go"
+	wait "$client"
+	has ' 7777 +7777 '
+	has -f "$WORK/events" "^open_session $TUSER\$"
+	wait_for 10 grep -qx "close_session $TUSER" "$WORK/events"
+	pam_user_remove
+}
+
+@test "session_support=NO opens no PAM session" {
+	pam_user_add ftpnosess
+	pam_recorder
+	ftp_up -o local_enable=YES -o "pam_service_name=$PAMSVC" -o session_support=NO
+	run ftp_py '
+f = ftplib.FTP(timeout=30)
+f.connect(H, P)
+print(f.login(os.environ["TUSER"], os.environ["TPASS"]))
+f.quit()
+'
+	pam_user_remove
+	has '^230'
+	hasnt -f "$WORK/events" "session"
+}

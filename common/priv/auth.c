@@ -16,6 +16,12 @@ struct conv_data {
 	const char *password;
 };
 
+struct auth_session {
+	pam_handle_t *ph;
+	struct conv_data conv_data; /* the conversation may be called again */
+	struct pam_conv conv;
+};
+
 static int
 conversation(int n, const struct pam_message **msg, struct pam_response **resp, void *arg)
 {
@@ -55,19 +61,40 @@ no_delay(int status, unsigned int usec, void *arg)
 	(void)arg;
 }
 
+/* After a successful authentication: credentials and a session kept open
+ * in *out. PAM's result code. */
+static int
+open_session(pam_handle_t *ph, struct auth_session **out)
+{
+	int rc = pam_setcred(ph, PAM_ESTABLISH_CRED);
+
+	if (rc != PAM_SUCCESS)
+		return rc;
+	rc = pam_open_session(ph, 0);
+	if (rc != PAM_SUCCESS) {
+		pam_setcred(ph, PAM_DELETE_CRED);
+		return rc;
+	}
+	(*out)->ph = ph;
+	return PAM_SUCCESS;
+}
+
 int
 auth_pam(const char *service, const char *user, const char *password, const char *rhost,
-         char **pam_user)
+         char **pam_user, struct auth_session **session)
 {
-	struct conv_data d = {user, password};
-	struct pam_conv conv = {conversation, &d};
+	struct auth_session *as = xcalloc(1, sizeof(*as));
 	pam_handle_t *ph = NULL;
 	const void *item = NULL;
 	int rc;
 
-	rc = pam_start(service, user, &conv, &ph);
+	/* The conversation data lives as long as the handle may call it. */
+	as->conv_data = (struct conv_data){user, password};
+	as->conv = (struct pam_conv){conversation, &as->conv_data};
+	rc = pam_start(service, user, &as->conv, &ph);
 	if (rc != PAM_SUCCESS) {
 		log_msg(LOG_ERR, "pam_start(%s): %s", service, pam_strerror(ph, rc));
+		free(as);
 		return -1;
 	}
 	pam_set_item(ph, PAM_RHOST, rhost);
@@ -76,7 +103,9 @@ auth_pam(const char *service, const char *user, const char *password, const char
 	rc = pam_authenticate(ph, PAM_DISALLOW_NULL_AUTHTOK);
 	if (rc == PAM_SUCCESS)
 		rc = pam_acct_mgmt(ph, 0);
-	if (rc == PAM_SUCCESS)
+	if (rc == PAM_SUCCESS && session != NULL)
+		rc = open_session(ph, &as);
+	else if (rc == PAM_SUCCESS)
 		rc = pam_setcred(ph, PAM_ESTABLISH_CRED);
 	if (rc == PAM_SUCCESS && pam_get_item(ph, PAM_USER, &item) == PAM_SUCCESS && item)
 		*pam_user = xstrdup(item);
@@ -84,8 +113,30 @@ auth_pam(const char *service, const char *user, const char *password, const char
 		*pam_user = xstrdup(user);
 	if (rc != PAM_SUCCESS)
 		log_msg(LOG_NOTICE, "PAM %s: %s", service, pam_strerror(ph, rc));
+	if (rc == PAM_SUCCESS && session != NULL) {
+		/* Nothing the caller owns is needed again (PAM_USER is set). */
+		as->conv_data = (struct conv_data){"", ""};
+		*session = as;
+		return 0;
+	}
 	pam_end(ph, rc);
+	free(as);
 	return rc == PAM_SUCCESS ? 0 : -1;
+}
+
+void
+auth_session_close(struct auth_session *s)
+{
+	int rc;
+
+	if (s == NULL)
+		return;
+	rc = pam_close_session(s->ph, 0);
+	if (rc != PAM_SUCCESS)
+		log_msg(LOG_NOTICE, "pam_close_session: %s", pam_strerror(s->ph, rc));
+	pam_setcred(s->ph, PAM_DELETE_CRED);
+	pam_end(s->ph, rc);
+	free(s);
 }
 
 void

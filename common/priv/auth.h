@@ -5,10 +5,20 @@
 
 #include <time.h>
 
+/* An open PAM session (pam_open_session), kept by the monitor while the
+ * logged-in worker runs. */
+struct auth_session;
+
 /* Authenticate and check the account through PAM service. On success
- * returns 0 and sets *pam_user (owned) to the name PAM settled on. */
+ * returns 0 and sets *pam_user (owned) to the name PAM settled on. With
+ * session not NULL it also establishes credentials and opens a PAM session
+ * (pam_limits, pam_loginuid, ... apply to this process and so to the
+ * worker it forks next), kept in *session; a session that does not open
+ * refuses the login. */
 int auth_pam(const char *service, const char *user, const char *password, const char *rhost,
-             char **pam_user);
+             char **pam_user, struct auth_session **session);
+/* pam_close_session, credentials deleted, pam_end; NULL does nothing. */
+void auth_session_close(struct auth_session *s);
 
 /* The monitor's guard around login attempts, the same in both daemons:
  * every refusal takes the same time from the request, and too many

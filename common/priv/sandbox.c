@@ -45,6 +45,7 @@ static const cap_value_t monitor_caps[] = {
 	CAP_KILL,	      /* end a worker running under another uid */
 	CAP_AUDIT_WRITE,      /* PAM modules that write audit records */
 	CAP_DAC_READ_SEARCH,  /* PAM reads shadow, pam_userdb databases */
+	CAP_AUDIT_CONTROL,    /* PAM sessions: pam_loginuid sets the login uid */
 };
 
 /* Every worker: memory, time, signals, the monitor channel, exit. */

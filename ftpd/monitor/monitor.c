@@ -50,6 +50,7 @@ static pid_t worker;
 static int mon_fd = -1;
 static struct auth_guard guard;
 static struct sandbox_id target; /* identity after login */
+static struct auth_session *pam_session; /* session_support, while logged in */
 
 /* Accounts every session needs, looked up once by the listener (and again
  * on SIGHUP), not by each session: less work, and no NSS state dirtied in
@@ -70,6 +71,7 @@ static void __attribute__((noreturn)) end_session(const char *why, unsigned type
 	if (sess.relay > 0)
 		kill(sess.relay, SIGKILL);
 	monitor_session_end(monitor_wait(worker));
+	auth_session_close(pam_session);
 	exit(1);
 }
 
@@ -196,7 +198,8 @@ check_login(const char *user, const char *pass, const char **why)
 		ok = 1;
 	} else if ((opt.local_enable || opt.guest_enable) && !is_anonymous_name(user) &&
 	           !user_denied(user) &&
-	           auth_pam(opt.pam_service_name, user, pass, sess.peer_text, &pam_user) == 0) {
+	           auth_pam(opt.pam_service_name, user, pass, sess.peer_text, &pam_user,
+	                    opt.session_support ? &pam_session : NULL) == 0) {
 		sess.kind = opt.guest_enable ? LOGIN_GUEST : LOGIN_LOCAL;
 		ok = 1;
 	}
@@ -209,8 +212,11 @@ check_login(const char *user, const char *pass, const char **why)
 		sess.login_name = xstrdup(sess.kind == LOGIN_ANON ? "anonymous" : user);
 		free(sess.anon_password);
 		sess.anon_password = xstrdup(sess.kind == LOGIN_ANON ? pass : "*");
-	} else
+	} else {
 		sess.kind = LOGIN_NONE;
+		auth_session_close(pam_session);
+		pam_session = NULL;
+	}
 	free(pam_user);
 	return ok;
 }
@@ -406,6 +412,8 @@ take_over(struct ps_msg *first, int postlogin)
 			close(sess.xferlog_fd);
 		sess.xferlog_fd = -1;
 		sess.kind = LOGIN_NONE;
+		auth_session_close(pam_session);
+		pam_session = NULL;
 		log_msg(LOG_INFO, "REIN: logged out");
 		log_set_prefix("s=%s c=%s u=-", sess.id, sess.peer_text);
 	}
@@ -461,6 +469,7 @@ monitor_loop(void)
 		close(sess.ctl.fd); /* the relay sees EOF and says close_notify */
 		monitor_wait(sess.relay);
 	}
+	auth_session_close(pam_session);
 	monitor_session_end(status);
 }
 

@@ -51,7 +51,7 @@ handle_login(int mon, const struct ps_msg *m)
 	if (logged_in || auth_exhausted(&guard) ||
 	    ps_login_parse(m, NNTP_MAX_NAME, &user, &pass) < 0)
 		return -1;
-	if (auth_pam(opt.pam_service_name, user, pass, sess.peer_text, &pam_user) == 0) {
+	if (auth_pam(opt.pam_service_name, user, pass, sess.peer_text, &pam_user, NULL) == 0) {
 		logged_in = 1;
 		log_set_prefix("s=%s c=%s u=%s", sess.id, sess.peer_text, pam_user);
 		log_msg(LOG_INFO, "login ok");
