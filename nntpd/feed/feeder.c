@@ -357,81 +357,121 @@ nap(unsigned ms)
 	nanosleep(&ts, NULL);
 }
 
-int
-feed_main(int spoolfd, const struct feed_def *f, const struct sockaddr_storage *addr,
-          socklen_t addrlen)
+/* After a failed attempt: wait (a stop request cuts it short), and twice
+ * as long the next time, up to BACKOFF_MAX. */
+static void
+back_off(unsigned *backoff)
+{
+	for (unsigned t = 0; t < *backoff * 10 && !feeder_stop; t++)
+		nap(100);
+	*backoff = *backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : *backoff * 2;
+}
+
+static void
+feeder_signals(void)
 {
 	struct sigaction sa = {0};
-	struct peer p = {-1, BUFFER_INIT, f};
-	struct item *items = xcalloc(BATCH_LINES, sizeof(*items));
-	char *qpath = feed_path(f->name, "");
-	unsigned backoff = 1;
-	int qfd = -1, ihave = !f->streaming;
 
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* Does the queue hold lines after done? It is opened once it exists. */
+static int
+queue_has_more(int spoolfd, const char *qpath, int *qfd, uint64_t done)
+{
+	struct stat st;
+
+	if (*qfd < 0)
+		*qfd = openat(spoolfd, qpath, O_RDONLY | O_CLOEXEC);
+	return *qfd >= 0 && fstat(*qfd, &st) == 0 && (uint64_t)st.st_size > done;
+}
+
+/* Connect unless connected (ihave: how to offer); -1 after waiting out
+ * the back-off when the peer cannot be reached. */
+static int
+ensure_connected(struct peer *p, const struct sockaddr_storage *addr, socklen_t addrlen,
+                 unsigned *backoff, int *ihave)
+{
+	const struct feed_def *f = p->f;
+	int mode;
+
+	if (p->fd >= 0)
+		return 0;
+	mode = peer_open(p, addr, addrlen);
+	if (mode < 0) {
+		log_msg(LOG_NOTICE, "feed %s: %s port %s unreachable; retry in %us", f->name,
+		        f->host, f->port, *backoff);
+		back_off(backoff);
+		return -1;
+	}
+	*ihave = mode == 1;
+	log_msg(LOG_INFO, "feed %s: connected (%s)", f->name, *ihave ? "IHAVE" : "streaming");
+	return 0;
+}
+
+/* Offer one batch and record how far the peer has answered. 1 when
+ * something is left for later or the connection failed (it is closed). */
+static int
+offer_batch(struct peer *p, int spoolfd, struct item *items, size_t count, uint64_t done, int ihave)
+{
+	int rc =
+	    ihave ? send_ihave(p, spoolfd, items, count) : send_streaming(p, spoolfd, items, count);
+	uint64_t upto = done;
+	int later = 0;
+
+	/* Progress only over the answered prefix: what the peer
+	 * deferred, and everything after it, is offered again. */
+	for (size_t i = 0; i < count && items[i].state == 1; i++)
+		upto = items[i].end;
+	for (size_t i = 0; i < count; i++)
+		later |= items[i].state != 1;
+	free_batch(items, count);
+	if (upto > done)
+		feed_write_done(spoolfd, p->f->name, upto);
+	if (rc < 0) {
+		log_msg(LOG_NOTICE, "feed %s: connection lost", p->f->name);
+		close(p->fd);
+		p->fd = -1;
+	}
+	return rc < 0 || later;
+}
+
+int
+feed_main(int spoolfd, const struct feed_def *f, const struct sockaddr_storage *addr,
+          socklen_t addrlen)
+{
+	struct peer p = {-1, BUFFER_INIT, f};
+	struct item *items = xcalloc(BATCH_LINES, sizeof(*items));
+	char *qpath = feed_path(f->name, "");
+	unsigned backoff = 1;
+	int qfd = -1, ihave = !f->streaming;
+
+	feeder_signals();
 	mkdirat(spoolfd, FEED_DIR, 0755);
 	log_msg(LOG_INFO, "feed %s: feeder started for %s port %s", f->name, f->host, f->port);
 	while (!feeder_stop) {
 		uint64_t done = feed_read_done(spoolfd, f->name);
-		struct stat st;
 		size_t count;
 
-		if (qfd < 0)
-			qfd = openat(spoolfd, qpath, O_RDONLY | O_CLOEXEC);
-		if (qfd < 0 || fstat(qfd, &st) < 0 || (uint64_t)st.st_size <= done) {
+		if (!queue_has_more(spoolfd, qpath, &qfd, done)) {
 			nap(IDLE_POLL_MS);
 			continue;
 		}
-		if (p.fd < 0) {
-			int mode = peer_open(&p, addr, addrlen);
-
-			if (mode < 0) {
-				log_msg(LOG_NOTICE, "feed %s: %s port %s unreachable; retry in %us",
-				        f->name, f->host, f->port, backoff);
-				for (unsigned t = 0; t < backoff * 10 && !feeder_stop; t++)
-					nap(100);
-				backoff = backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2;
-				continue;
-			}
-			ihave = mode == 1;
-			log_msg(LOG_INFO, "feed %s: connected (%s)", f->name,
-			        ihave ? "IHAVE" : "streaming");
-		}
+		if (ensure_connected(&p, addr, addrlen, &backoff, &ihave) < 0)
+			continue;
 		count = load_batch(qfd, done, items);
 		if (count == 0) {
 			nap(IDLE_POLL_MS);
 			continue;
 		}
-		int rc = ihave ? send_ihave(&p, spoolfd, items, count)
-		               : send_streaming(&p, spoolfd, items, count);
-		uint64_t upto = done;
-		int later = 0;
-
-		/* Progress only over the answered prefix: what the peer
-		 * deferred, and everything after it, is offered again. */
-		for (size_t i = 0; i < count && items[i].state == 1; i++)
-			upto = items[i].end;
-		for (size_t i = 0; i < count; i++)
-			later |= items[i].state != 1;
-		free_batch(items, count);
-		if (upto > done)
-			feed_write_done(spoolfd, f->name, upto);
-		if (rc < 0) {
-			log_msg(LOG_NOTICE, "feed %s: connection lost", f->name);
-			close(p.fd);
-			p.fd = -1;
-		}
-		if (rc < 0 || later) {
-			for (unsigned t = 0; t < backoff * 10 && !feeder_stop; t++)
-				nap(100);
-			backoff = backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2;
-		} else {
+		if (offer_batch(&p, spoolfd, items, count, done, ihave))
+			back_off(&backoff);
+		else
 			backoff = 1;
-		}
 	}
 	peer_close(&p);
 	buffer_free(&p.in);
