@@ -118,7 +118,7 @@ teardown() {
 	grep -q $'^\ttwo\r$' "$A/got.art"
 	run nntptool fetch local.test HEAD 1 "$A/got.head"
 	[[ ${lines[0]} == "221 1 <rt@t.example>" ]]
-	! grep -q 'last line' "$A/got.head"
+	hasnt -f "$A/got.head" 'last line'
 	# the wire form really was dot-stuffed
 	run nntp_session "GROUP local.test" "BODY 1"
 	[ "${lines[3]}" = ".." ]
@@ -149,7 +149,8 @@ s.recv(1000)
 s.sendall(b"From: a <a@example.com>\r\nNewsgroups: local.test\r\nSubject: cut\r\n\r\nhalf")
 s.close()
 PY
-	sleep 0.3
+	# its session is over (the monitor logs the end after the worker exits)
+	wait_for 10 has -f "$NNTPD_LOG" 'session end'
 	run nntp_session "GROUP local.test"
 	[[ ${lines[1]} == "211 0 "* ]]
 }
