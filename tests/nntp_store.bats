@@ -28,7 +28,7 @@ teardown() {
 	[ "$(wc -l <"$NNTPD_DIR/list")" -eq 2000 ]
 	[ "$(cut -f1 "$NNTPD_DIR/list" | sort -un | wc -l)" -eq 2000 ]
 	[ "$(cut -f3 "$NNTPD_DIR/list" | sort -u | wc -l)" -eq 2000 ]
-	! grep -q MISSING "$NNTPD_DIR/list"
+	hasnt -f "$NNTPD_DIR/list" MISSING
 	cat "$NNTPD_DIR/alpha" "$NNTPD_DIR/beta" >"$NNTPD_DIR/acked"
 	run nntptool verify "$NNTPD_DIR/acked"
 	[ "$output" = "ok 2000" ]
@@ -79,7 +79,7 @@ wait_new_writer() {
 	[ "${lines[-1]}" = "ok $(grep -c '^240 ' "$NNTPD_DIR/crash")" ]
 	# every visible article is whole: each one listed opens and reads
 	nntptool bodies local.test "$NNTPD_DIR/list"
-	! grep -q MISSING "$NNTPD_DIR/list"
+	hasnt -f "$NNTPD_DIR/list" MISSING
 	run nntpctl_run check
 	echo "$output"
 	[ "$status" -eq 0 ]
