@@ -114,7 +114,7 @@ check(c.cmd("DATE").startswith("111"), "the session goes on")
 '
 	echo "$output"
 	[ "$status" -eq 0 ]
-	! grep -q injected "$NNTPD_LOG"
+	hasnt -f "$NNTPD_LOG" injected
 }
 
 @test "a failed STARTTLS handshake is 580 and the session ends" {
@@ -147,7 +147,7 @@ check(b"580" in data, "580 after the failed handshake: %r" % data)
 	echo "$output"
 	grep -q '^200 ' <<<"$output"
 	grep -q '^AUTHINFO USER' <<<"$output"
-	! grep -q '^STARTTLS' <<<"$output"
+	hasnt '^STARTTLS'
 	grep -q '^205 ' <<<"$output"
 	run sec_py '
 s = nntplib.NNTP_SSL("127.0.0.1", S, ssl_context=tls_context(), timeout=30)
