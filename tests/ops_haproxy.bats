@@ -111,9 +111,9 @@ for mode in ("pasv", "port"):
 	local log
 	for log in "$A_DIR" "$B_DIR"; do
 		log_wait "$log/xferlog" ' 127\.0\.0\.1 19 /pub/hello\.txt b _ o a '
-		! grep -q '127\.0\.0\.5' "$log/xferlog"
+		hasnt -f "$log/xferlog" '127\.0\.0\.5'
 		log_wait "$log/ftpd.log" 'c=127\.0\.0\.1 u=anonymous transfer RETR /pub/hello\.txt 19 bytes complete'
-		! grep -q 'c=127\.0\.0\.5' "$log/ftpd.log"
+		hasnt -f "$log/ftpd.log" 'c=127\.0\.0\.5'
 	done
 }
 
@@ -186,7 +186,7 @@ print("QUIT", c.cmd("QUIT"))
 	has '^ARTICLE 220 .*<lb-1@ops\.invalid> True$'
 	has '^QUIT 205'
 	log_wait "$NNTPD_LOG" 's=[0-9a-f]+ c=127\.0\.0\.1 u=[^ ]+ session start'
-	! grep -q 'c=127\.0\.0\.5' "$NNTPD_LOG"
+	hasnt -f "$NNTPD_LOG" 'c=127\.0\.0\.5'
 }
 
 @test "nntpd behind HAProxy: max_per_ip counts the client behind the balancer" {
