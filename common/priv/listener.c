@@ -276,6 +276,67 @@ refuse(int fd, const char *line, const char *addr, const char *why)
 	close(fd);
 }
 
+/* The limits a new connection must pass before a session is forked; 1
+ * when it was refused (and closed). */
+static int
+refused_at_door(struct listener *l, int fd, const struct addr_key *key, const char *text)
+{
+	struct penalty *p;
+
+	if (l->max_clients > 0 && nchildren >= l->max_clients) {
+		refuse(fd, l->busy_reply, text, "max_clients reached");
+		return 1;
+	}
+	drain_penalties();
+	p = find_penalty(key);
+	if (p != NULL && p->until > mono_now() && l->backoff_reply != NULL) {
+		refuse(fd, l->backoff_reply, text, "address in back-off after failed logins");
+		return 1;
+	}
+	if (l->max_per_ip > 0 && count_addr(key) >= l->max_per_ip) {
+		refuse(fd, l->per_ip_reply, text, "max_per_ip reached");
+		return 1;
+	}
+	return 0;
+}
+
+/* In the forked child: nothing of the listener's stays but fd. */
+static void
+run_session(struct listener *l, int fd, const struct sockaddr_storage *peer, int tag)
+{
+	sigset_t none;
+
+	setpgid(0, 0);
+	for (int i = 0; i < l->nfds; i++)
+		close(l->fds[i]);
+	for (size_t i = 0; i < npending; i++)
+		close(pending[i].fd);
+	/* Only workers answer SIGUSR1 (with a status line). */
+	signal(SIGUSR1, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_IGN);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	l->session(fd, peer, tag);
+	_exit(0);
+}
+
+static void
+add_child(pid_t pid, const struct sockaddr_storage *peer, const struct addr_key *key)
+{
+	if (nchildren == children_cap) {
+		children_cap = children_cap ? children_cap * 2 : 64;
+		children = xrealloc(children, children_cap * sizeof(*children));
+	}
+	children[nchildren].pid = pid;
+	children[nchildren].addr_full = *peer;
+	children[nchildren].key = *key;
+	nchildren++;
+}
+
 static void
 start_session(struct listener *l, int fd, const struct sockaddr_storage *peer, int tag)
 {
@@ -285,60 +346,19 @@ start_session(struct listener *l, int fd, const struct sockaddr_storage *peer, i
 
 	addr_key_of(peer, &key);
 	listener_addr_text(peer, text, sizeof(text));
-	if (l->max_clients > 0 && nchildren >= l->max_clients) {
-		refuse(fd, l->busy_reply, text, "max_clients reached");
+	if (refused_at_door(l, fd, &key, text))
 		return;
-	}
-	drain_penalties();
-	{
-		struct penalty *p = find_penalty(&key);
-
-		if (p != NULL && p->until > mono_now() && l->backoff_reply != NULL) {
-			refuse(fd, l->backoff_reply, text,
-			       "address in back-off after failed logins");
-			return;
-		}
-	}
-	if (l->max_per_ip > 0 && count_addr(&key) >= l->max_per_ip) {
-		refuse(fd, l->per_ip_reply, text, "max_per_ip reached");
-		return;
-	}
 	pid = fork();
 	if (pid < 0) {
 		log_msg(LOG_ERR, "fork: %s", strerror(errno));
 		close(fd);
 		return;
 	}
-	if (pid == 0) {
-		sigset_t none;
-
-		setpgid(0, 0);
-		for (int i = 0; i < l->nfds; i++)
-			close(l->fds[i]);
-		for (size_t i = 0; i < npending; i++)
-			close(pending[i].fd);
-		/* Only workers answer SIGUSR1 (with a status line). */
-		signal(SIGUSR1, SIG_IGN);
-		signal(SIGCHLD, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_IGN);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-		l->session(fd, peer, tag);
-		_exit(0);
-	}
+	if (pid == 0)
+		run_session(l, fd, peer, tag);
 	setpgid(pid, pid);
 	close(fd);
-	if (nchildren == children_cap) {
-		children_cap = children_cap ? children_cap * 2 : 64;
-		children = xrealloc(children, children_cap * sizeof(*children));
-	}
-	children[nchildren].pid = pid;
-	children[nchildren].addr_full = *peer;
-	children[nchildren].key = key;
-	nchildren++;
+	add_child(pid, peer, &key);
 }
 
 static void
@@ -465,13 +485,13 @@ shutdown_sessions(struct listener *l)
 	reap();
 }
 
-void
-listener_run(struct listener *l)
+/* Signals are held back everywhere but inside ppoll (old: the mask ppoll
+ * waits with). */
+static void
+block_signals(sigset_t *old)
 {
-	struct pollfd pfd[LISTENER_MAX_SOCKETS + PENDING_MAX];
-	sigset_t block, old;
+	sigset_t block;
 
-	catch_signals();
 	sigemptyset(&block);
 	sigaddset(&block, SIGCHLD);
 	sigaddset(&block, SIGTERM);
@@ -479,7 +499,80 @@ listener_run(struct listener *l)
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGUSR1);
 	sigaddset(&block, SIG_PENALTY);
-	sigprocmask(SIG_BLOCK, &block, &old);
+	sigprocmask(SIG_BLOCK, &block, old);
+}
+
+static void
+log_status(void)
+{
+	/* Each session's worker logs its own status line. */
+	log_msg(LOG_INFO, "status: %zu live session(s)", nchildren);
+	for (size_t i = 0; i < nchildren; i++) {
+		char text[INET6_ADDRSTRLEN];
+
+		listener_addr_text(&children[i].addr_full, text, sizeof(text));
+		log_msg(LOG_INFO, "status: session pid %ld c=%s", (long)children[i].pid, text);
+		kill(-children[i].pid, SIGUSR1);
+	}
+}
+
+/* What the signal handlers flagged since the last round. */
+static void
+handle_signal_flags(struct listener *l)
+{
+	if (got_chld) {
+		got_chld = 0;
+		reap();
+	}
+	if (got_usr1) {
+		got_usr1 = 0;
+		log_status();
+	}
+	if (got_hup) {
+		got_hup = 0;
+		if (l->reload != NULL && l->reload() != 0)
+			log_msg(LOG_ERR, "SIGHUP: configuration has errors; keeping the old one");
+		else
+			log_msg(LOG_INFO, "SIGHUP: configuration re-read for new sessions");
+	}
+}
+
+/* The listening sockets, then the np connections waiting for a PROXY
+ * header; how many entries. */
+static nfds_t
+fill_pollfds(const struct listener *l, struct pollfd *pfd, size_t np)
+{
+	for (int i = 0; i < l->nfds; i++)
+		pfd[i] = (struct pollfd){.fd = l->fds[i], .events = POLLIN};
+	for (size_t i = 0; i < np; i++)
+		pfd[l->nfds + i] = (struct pollfd){.fd = pending[i].fd, .events = POLLIN};
+	return (nfds_t)l->nfds + np;
+}
+
+static void
+serve_ready(struct listener *l, const struct pollfd *pfd, size_t np)
+{
+	/* Pending entries first (backwards: handling one may move the
+	 * last into its place), then new connections. */
+	for (size_t i = np; i-- > 0;) {
+		if (pfd[l->nfds + i].revents != 0)
+			read_proxy(l, i);
+		else if (pending[i].deadline < time(NULL))
+			drop_pending(i, "no PROXY header in time");
+	}
+	for (int i = 0; i < l->nfds; i++)
+		if (pfd[i].revents & POLLIN)
+			accept_all(l, i);
+}
+
+void
+listener_run(struct listener *l)
+{
+	struct pollfd pfd[LISTENER_MAX_SOCKETS + PENDING_MAX];
+	sigset_t old;
+
+	catch_signals();
+	block_signals(&old);
 	/* The penalty signal stays blocked in ppoll too: it is only read. */
 	sigaddset(&old, SIG_PENALTY);
 	listener_pid = getpid();
@@ -487,52 +580,12 @@ listener_run(struct listener *l)
 	while (!got_term) {
 		struct timespec tick = {1, 0};
 		size_t np = npending;
-		int n;
+		nfds_t nfds = fill_pollfds(l, pfd, np);
+		int n = ppoll(pfd, nfds, np > 0 ? &tick : NULL, &old);
 
-		for (int i = 0; i < l->nfds; i++)
-			pfd[i] = (struct pollfd){.fd = l->fds[i], .events = POLLIN};
-		for (size_t i = 0; i < np; i++)
-			pfd[l->nfds + i] = (struct pollfd){.fd = pending[i].fd, .events = POLLIN};
-		n = ppoll(pfd, (nfds_t)l->nfds + np, np > 0 ? &tick : NULL, &old);
-
-		if (got_chld) {
-			got_chld = 0;
-			reap();
-		}
-		if (got_usr1) {
-			/* Each session's worker logs its own status line. */
-			got_usr1 = 0;
-			log_msg(LOG_INFO, "status: %zu live session(s)", nchildren);
-			for (size_t i = 0; i < nchildren; i++) {
-				char text[INET6_ADDRSTRLEN];
-
-				listener_addr_text(&children[i].addr_full, text, sizeof(text));
-				log_msg(LOG_INFO, "status: session pid %ld c=%s",
-				        (long)children[i].pid, text);
-				kill(-children[i].pid, SIGUSR1);
-			}
-		}
-		if (got_hup) {
-			got_hup = 0;
-			if (l->reload != NULL && l->reload() != 0)
-				log_msg(LOG_ERR,
-				        "SIGHUP: configuration has errors; keeping the old one");
-			else
-				log_msg(LOG_INFO, "SIGHUP: configuration re-read for new sessions");
-		}
-		if (n < 0)
-			continue;
-		/* Pending entries first (backwards: handling one may move the
-		 * last into its place), then new connections. */
-		for (size_t i = np; i-- > 0;) {
-			if (pfd[l->nfds + i].revents != 0)
-				read_proxy(l, i);
-			else if (pending[i].deadline < time(NULL))
-				drop_pending(i, "no PROXY header in time");
-		}
-		for (int i = 0; i < l->nfds; i++)
-			if (pfd[i].revents & POLLIN)
-				accept_all(l, i);
+		handle_signal_flags(l);
+		if (n >= 0)
+			serve_ready(l, pfd, np);
 	}
 	shutdown_sessions(l);
 	sigprocmask(SIG_SETMASK, &old, NULL);
