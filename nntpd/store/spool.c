@@ -433,18 +433,16 @@ undo_links(struct spool *s, const struct vector *groups, const uint64_t *numbers
 	}
 }
 
-/* Steps 1 and 2: temp file, fsync, rename into the first group, links. */
+/* Step 1: the stored bytes in a new file under tmp/ (its name into tmp),
+ * on disk before any name in articles/ points at it. */
 static int
-write_and_link(struct spool *s, const struct buffer *stored, const struct vector *groups,
-               const uint64_t *numbers, time_t *arrived)
+write_temp(struct spool *s, const struct buffer *stored, char *tmp, size_t size, time_t *arrived)
 {
-	char tmp[64];
-	char *first = NULL;
 	struct stat st;
 	int fd, n;
 
-	n = snprintf(tmp, sizeof(tmp), SPOOL_TMP "/%ld.%lu", (long)getpid(), ++s->tmpseq);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
+	n = snprintf(tmp, size, SPOOL_TMP "/%ld.%lu", (long)getpid(), ++s->tmpseq);
+	if (n < 0 || (size_t)n >= size)
 		return -1;
 	fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
@@ -460,21 +458,41 @@ write_and_link(struct spool *s, const struct buffer *stored, const struct vector
 	}
 	close(fd);
 	*arrived = st.st_mtim.tv_sec;
+	return 0;
+}
+
+/* One name for the article at path: the temp file renamed there (first is
+ * NULL) or a link to the first name; a missing group directory is made. */
+static int
+place_name(struct spool *s, const char *tmp, const char *first, const char *group, const char *path)
+{
+	int rc = -1;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		rc = first == NULL ? renameat(s->dirfd, tmp, s->dirfd, path)
+		                   : linkat(s->dirfd, first, s->dirfd, path, 0);
+		if (rc == 0 || errno != ENOENT || attempt > 0)
+			break;
+		char *dir = group_dir(group);
+
+		mkdirs(s->dirfd, dir);
+		free(dir);
+	}
+	return rc;
+}
+
+/* Step 2: rename into the first group, link into the others. On failure
+ * every name made so far goes, and the temp file with them. */
+static int
+link_into_groups(struct spool *s, const char *tmp, const struct vector *groups,
+                 const uint64_t *numbers)
+{
+	char *first = NULL;
+
 	for (size_t i = 0; i < groups->count; i++) {
 		char *path = spool_article_path(groups->strings[i], numbers[i]);
-		int rc, attempt;
 
-		for (attempt = 0; attempt < 2; attempt++) {
-			rc = first == NULL ? renameat(s->dirfd, tmp, s->dirfd, path)
-			                   : linkat(s->dirfd, first, s->dirfd, path, 0);
-			if (rc == 0 || errno != ENOENT || attempt > 0)
-				break;
-			char *dir = group_dir(groups->strings[i]);
-
-			mkdirs(s->dirfd, dir);
-			free(dir);
-		}
-		if (rc < 0) {
+		if (place_name(s, tmp, first, groups->strings[i], path) < 0) {
 			int e = errno;
 
 			log_msg(LOG_ERR, "spool: storing %s: %s", path, strerror(e));
@@ -494,47 +512,72 @@ write_and_link(struct spool *s, const struct buffer *stored, const struct vector
 	return 0;
 }
 
-int
-spool_store(struct spool *s, const char *headers, size_t hlen, const char *body, size_t blen,
-            const struct vector *groups, const char *msgid, struct buffer *xref)
+/* Steps 1 and 2: temp file, fsync, rename into the first group, links. */
+static int
+write_and_link(struct spool *s, const struct buffer *stored, const struct vector *groups,
+               const uint64_t *numbers, time_t *arrived)
 {
-	struct buffer text = BUFFER_INIT, stored = BUFFER_INIT, loc = BUFFER_INIT;
-	uint64_t *numbers = xcalloc(groups->count ? groups->count : 1, sizeof(*numbers));
-	size_t xstart = xref->len;
-	time_t arrived;
-	int rc = -1;
+	char tmp[64];
 
-	(void)msgid; /* recorded from the stored Message-ID header */
+	if (write_temp(s, stored, tmp, sizeof(tmp), arrived) < 0)
+		return -1;
+	return link_into_groups(s, tmp, groups, numbers);
+}
+
+/* Each group's next number, and the Xref value naming them all, appended
+ * to xref. -1 (ENOENT) when a group is not in active. */
+static int
+take_numbers(struct spool *s, const struct vector *groups, uint64_t *numbers, struct buffer *xref)
+{
 	buffer_puts(xref, s->pathhost);
 	for (size_t i = 0; i < groups->count; i++) {
 		struct group *g = active_find(&s->active, groups->strings[i]);
 
 		if (g == NULL) {
 			errno = ENOENT;
-			goto out;
+			return -1;
 		}
 		numbers[i] = g->high + 1;
 		buffer_printf(xref, " %s:%llu", g->name, (unsigned long long)numbers[i]);
-		buffer_printf(&loc, "%s%s:%llu", i ? " " : "", g->name,
-		              (unsigned long long)numbers[i]);
 	}
+	return 0;
+}
+
+/* The file's bytes: the headers, our Xref, the body, dot-stuffed as they
+ * are sent. */
+static void
+compose_stored(const char *headers, size_t hlen, const char *xref, size_t xlen, const char *body,
+               size_t blen, struct buffer *stored)
+{
+	struct buffer text = BUFFER_INIT;
+
 	buffer_append(&text, headers, hlen);
 	buffer_puts(&text, "Xref: ");
-	buffer_append(&text, buffer_head(xref) + xstart, xref->len - xstart);
+	buffer_append(&text, xref, xlen);
 	buffer_puts(&text, "\r\n\r\n");
 	buffer_append(&text, body, blen);
-	article_dot_stuff(buffer_head(&text), text.len, &stored);
-	if (write_and_link(s, &stored, groups, numbers, &arrived) < 0)
-		goto out;
-	/* Step 3: overview in every group, history once. */
+	article_dot_stuff(buffer_head(&text), text.len, stored);
+	buffer_free(&text);
+}
+
+/* Step 3: overview in every group, history once. */
+static void
+index_stored(struct spool *s, const struct vector *groups, const uint64_t *numbers,
+             const struct buffer *stored, time_t arrived)
+{
 	for (size_t i = 0; i < groups->count; i++)
-		if (index_article(s, groups->strings[i], numbers[i], &stored, arrived, i == 0) < 0)
+		if (index_article(s, groups->strings[i], numbers[i], stored, arrived, i == 0) < 0)
 			log_msg(LOG_ERR,
 			        "spool: indexing %s:%llu failed: %m (nntpctl rebuild repairs it)",
 			        groups->strings[i], (unsigned long long)numbers[i]);
-	/* Step 4. A failed active rewrite is repaired by recovery at the next
-	 * start (the files above the mark roll forward); numbering goes on
-	 * from memory meanwhile. */
+}
+
+/* Step 4. A failed active rewrite is repaired by recovery at the next
+ * start (the files above the mark roll forward); numbering goes on
+ * from memory meanwhile. */
+static void
+raise_marks(struct spool *s, const struct vector *groups, const uint64_t *numbers)
+{
 	for (size_t i = 0; i < groups->count; i++) {
 		struct group *g = active_find(&s->active, groups->strings[i]);
 
@@ -544,38 +587,58 @@ spool_store(struct spool *s, const char *headers, size_t hlen, const char *body,
 	}
 	if (active_write(&s->active, s->dirfd) < 0)
 		log_msg(LOG_ERR, "spool: rewriting active: %m");
-	rc = 0;
-out:
-	if (rc < 0)
+}
+
+int
+spool_store(struct spool *s, const char *headers, size_t hlen, const char *body, size_t blen,
+            const struct vector *groups, const char *msgid, struct buffer *xref)
+{
+	struct buffer stored = BUFFER_INIT;
+	uint64_t *numbers = xcalloc(groups->count ? groups->count : 1, sizeof(*numbers));
+	size_t xstart = xref->len;
+	time_t arrived;
+	int rc = -1;
+
+	(void)msgid; /* recorded from the stored Message-ID header */
+	if (take_numbers(s, groups, numbers, xref) == 0) {
+		compose_stored(headers, hlen, buffer_head(xref) + xstart, xref->len - xstart, body,
+		               blen, &stored);
+		rc = write_and_link(s, &stored, groups, numbers, &arrived);
+	}
+	if (rc == 0) {
+		index_stored(s, groups, numbers, &stored, arrived);
+		raise_marks(s, groups, numbers);
+	} else {
 		xref->len = xstart;
+	}
 	free(numbers);
-	buffer_free(&text);
 	buffer_free(&stored);
-	buffer_free(&loc);
 	return rc;
 }
 
-/* Roll one whole article file above its group's mark forward (see top). */
+/* The Xref value of a stored article; -1 when it has none. */
 static int
-roll_forward(struct spool *s, const char *group, uint64_t number)
+stored_xref(const struct buffer *text, struct buffer *xref)
 {
-	char *path = spool_article_path(group, number);
-	struct buffer text = BUFFER_INIT, xref = BUFFER_INIT, why = BUFFER_INIT;
+	struct buffer why = BUFFER_INIT;
 	struct article a;
-	struct stat st;
-	int fd = openat(s->dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc = -1, self = 0;
-	const char *p;
+	int rc = -1;
 
-	if (fd < 0 || fstat(fd, &st) < 0 || read_fd(fd, &text) < 0)
-		goto out;
-	if (article_parse(&a, buffer_head(&text), text.len, &why) < 0)
-		goto junk;
-	if (article_value(&a, "Xref", &xref) < 0) {
+	if (article_parse(&a, buffer_head(text), text->len, &why) == 0) {
+		rc = article_value(&a, "Xref", xref) < 0 ? -1 : 0;
 		article_free(&a);
-		goto junk;
 	}
-	article_free(&a);
-	p = strchr(buffer_cstr(&xref), ' ');
+	buffer_free(&why);
+	return rc;
+}
+
+/* Does an Xref value (host, then group:number places) name this place? */
+static int
+xref_names(const char *xref, const char *group, uint64_t number)
+{
+	const char *p = strchr(xref, ' ');
+	int self = 0;
+
 	for (p = p ? p + 1 : ""; *p != '\0';) {
 		size_t n = strcspn(p, " ");
 		char *g;
@@ -588,47 +651,76 @@ roll_forward(struct spool *s, const char *group, uint64_t number)
 		p += n;
 		p += strspn(p, " ");
 	}
-	if (!self)
-		goto junk;
+	return self;
+}
+
+/* The place tok (group:number, n bytes) names, made whole: its link to
+ * path, its indexes (history only with the first), its group's marks.
+ * 0 when the place is malformed or its group is gone. */
+static int
+restore_place(struct spool *s, const char *path, const struct buffer *text, time_t arrived,
+              const char *tok, size_t n, int first)
+{
+	char *g, *other;
+	uint64_t num;
+	struct group *gr;
+
+	if (n == 0 || parse_location(tok, n, &g, &num) < 0)
+		return 0;
+	gr = active_find(&s->active, g);
+	if (gr == NULL) {
+		free(g);
+		return 0;
+	}
+	other = spool_article_path(g, num);
+	if (linkat(s->dirfd, path, s->dirfd, other, 0) < 0 && errno != EEXIST)
+		log_msg(LOG_ERR, "spool: recovery: linking %s: %m", other);
+	free(other);
+	if (index_article(s, g, num, text, arrived, first) < 0)
+		log_msg(LOG_ERR, "spool: recovery: indexing %s:%llu failed", g,
+		        (unsigned long long)num);
+	if (num > gr->high)
+		gr->high = num;
+	if (gr->low > gr->high)
+		gr->low = gr->high;
+	free(g);
+	return 1;
+}
+
+/* Roll one whole article file above its group's mark forward (see top). */
+static int
+roll_forward(struct spool *s, const char *group, uint64_t number)
+{
+	char *path = spool_article_path(group, number);
+	struct buffer text = BUFFER_INIT, xref = BUFFER_INIT;
+	struct stat st;
+	int fd = openat(s->dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc = -1;
+	const char *p;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || read_fd(fd, &text) < 0)
+		goto out;
+	if (stored_xref(&text, &xref) < 0 || !xref_names(buffer_cstr(&xref), group, number)) {
+		log_msg(LOG_ERR, "spool: recovery: removing %s (no Xref naming it)", path);
+		rc = unlinkat(s->dirfd, path, 0);
+		goto out;
+	}
 	p = strchr(buffer_cstr(&xref), ' ') + 1;
 	for (int first = 1; *p != '\0';) {
 		size_t n = strcspn(p, " ");
-		char *g = NULL, *other;
-		uint64_t num;
-		struct group *gr;
 
-		if (n > 0 && parse_location(p, n, &g, &num) == 0 &&
-		    (gr = active_find(&s->active, g)) != NULL) {
-			other = spool_article_path(g, num);
-			if (linkat(s->dirfd, path, s->dirfd, other, 0) < 0 && errno != EEXIST)
-				log_msg(LOG_ERR, "spool: recovery: linking %s: %m", other);
-			free(other);
-			if (index_article(s, g, num, &text, st.st_mtim.tv_sec, first) < 0)
-				log_msg(LOG_ERR, "spool: recovery: indexing %s:%llu failed", g,
-				        (unsigned long long)num);
+		if (restore_place(s, path, &text, st.st_mtim.tv_sec, p, n, first))
 			first = 0;
-			if (num > gr->high)
-				gr->high = num;
-			if (gr->low > gr->high)
-				gr->low = gr->high;
-		}
-		free(g);
 		p += n;
 		p += strspn(p, " ");
 	}
 	log_msg(LOG_INFO, "spool: recovery: completed %s:%llu", group, (unsigned long long)number);
 	rc = 0;
-	goto out;
-junk:
-	log_msg(LOG_ERR, "spool: recovery: removing %s (no Xref naming it)", path);
-	rc = unlinkat(s->dirfd, path, 0);
 out:
 	if (fd >= 0)
 		close(fd);
 	free(path);
 	buffer_free(&text);
 	buffer_free(&xref);
-	buffer_free(&why);
 	return rc;
 }
 
