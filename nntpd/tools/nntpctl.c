@@ -28,6 +28,8 @@ struct ctl_opts {
 	size_t max_article_size;
 };
 
+/* A row without usage is one of the writer's verbs: its arity and
+ * usage line are the writer's (control_lookup), so the two cannot drift. */
 struct ctl_command {
 	const char *name;
 	int min_args, max_args;
@@ -287,24 +289,42 @@ cmd_writer(const struct ctl_opts *o, int argc, char **argv)
 }
 
 static const struct ctl_command commands[] = {
-    {"newgroup", 1, 3, cmd_newgroup, "newgroup NAME [y|n|m] [description]"},
-    {"rmgroup", 1, 1, cmd_rmgroup, "rmgroup NAME"},
-    {"changegroup", 2, 2, cmd_changegroup, "changegroup NAME y|n|m"},
+    {.name = "newgroup", .run = cmd_newgroup},
+    {.name = "rmgroup", .run = cmd_rmgroup},
+    {.name = "changegroup", .run = cmd_changegroup},
     {"list", 0, 0, cmd_list, "list"},
     {"rebuild", 0, 0, cmd_rebuild, "rebuild"},
     {"check", 0, 0, cmd_check, "check"},
     {"stats", 0, 0, cmd_stats, "stats"},
     {"feeds", 0, 0, cmd_feeds, "feeds (each outgoing feed's backlog)"},
-    {"expire", 0, 1, cmd_expire, "expire [-n] (remove articles past their expire= retention)"},
+    {.name = "expire", .run = cmd_expire},
     {"writer", 0, 0, cmd_writer, "writer (run the spool writer in the foreground)"},
 };
+
+/* A command's row, with the writer's arity and usage for its verbs. */
+static struct ctl_command
+command_spec(const struct ctl_command *c)
+{
+	struct ctl_command r = *c;
+	const struct control_verb *v;
+
+	if (c->usage != NULL)
+		return r;
+	v = control_lookup(c->name);
+	if (v == NULL)
+		die("nntpctl: %s is not a writer verb", c->name);
+	r.min_args = v->min_args;
+	r.max_args = v->max_args;
+	r.usage = v->usage;
+	return r;
+}
 
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: nntpctl [-f FILE] [-o key=value] [-d SPOOLDIR] command\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(stderr, "  %s\n", commands[i].usage);
+		fprintf(stderr, "  %s\n", command_spec(&commands[i]).usage);
 	exit(2);
 }
 
@@ -359,13 +379,13 @@ main(int argc, char **argv)
 	writer_set_expire(&opt.expire, opt.history_remember);
 	become_spool_owner(o.spool_dir);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		const struct ctl_command *cmd = &commands[i];
+		struct ctl_command cmd = command_spec(&commands[i]);
 
-		if (strcmp(argv[0], cmd->name) != 0)
+		if (strcmp(argv[0], cmd.name) != 0)
 			continue;
-		if (argc - 1 < cmd->min_args || argc - 1 > cmd->max_args)
+		if (argc - 1 < cmd.min_args || argc - 1 > cmd.max_args)
 			usage();
-		return cmd->run(&o, argc - 1, argv + 1);
+		return cmd.run(&o, argc - 1, argv + 1);
 	}
 	usage();
 }

@@ -21,41 +21,93 @@ writer_set_expire(const struct vector *rules, unsigned long remember_days)
 	expire_remember_days = remember_days;
 }
 
-/* Group commands from nntpctl. */
+#define CONTROL_MALFORMED "unknown or malformed command"
+/* The verb and its arguments; the last word takes the rest of the line
+ * (a group's description). */
+#define CONTROL_MAX_WORDS 4
+
+/* Group changes answer "done" (nntpctl prints nothing on success). */
+static int
+said_done(int rc, struct buffer *reply)
+{
+	if (rc == 0)
+		buffer_puts(reply, "done");
+	return rc;
+}
+
+static int
+ctl_newgroup(struct spool *spool, int argc, char **argv, struct buffer *reply)
+{
+	char flag = argc >= 2 ? argv[1][0] : 'y';
+
+	if (argc >= 2 && argv[1][1] != '\0')
+		flag = '?';
+	return said_done(
+	    spool_newgroup(spool, argv[0], flag, argc == 3 ? argv[2] : "", "nntpctl", reply),
+	    reply);
+}
+
+static int
+ctl_rmgroup(struct spool *spool, int argc, char **argv, struct buffer *reply)
+{
+	(void)argc;
+	return said_done(spool_rmgroup(spool, argv[0], reply), reply);
+}
+
+static int
+ctl_changegroup(struct spool *spool, int argc, char **argv, struct buffer *reply)
+{
+	(void)argc;
+	if (argv[1][1] != '\0') {
+		buffer_puts(reply, CONTROL_MALFORMED);
+		return -1;
+	}
+	return said_done(spool_changegroup(spool, argv[0], argv[1][0], reply), reply);
+}
+
+static int
+ctl_expire(struct spool *spool, int argc, char **argv, struct buffer *reply)
+{
+	if (argc == 1 && strcmp(argv[0], "-n") != 0) {
+		buffer_puts(reply, CONTROL_MALFORMED);
+		return -1;
+	}
+	/* Between requests: sessions keep reading meanwhile, posts wait. */
+	return expire_run(spool, expire_rules, expire_remember_days, time(NULL), argc == 1, reply);
+}
+
+static const struct control_verb verbs[] = {
+    {"newgroup", 1, 3, ctl_newgroup, "newgroup NAME [y|n|m] [description]"},
+    {"rmgroup", 1, 1, ctl_rmgroup, "rmgroup NAME"},
+    {"changegroup", 2, 2, ctl_changegroup, "changegroup NAME y|n|m"},
+    {"expire", 0, 1, ctl_expire, "expire [-n] (remove articles past their expire= retention)"},
+};
+
+const struct control_verb *
+control_lookup(const char *name)
+{
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strcmp(verbs[i].name, name) == 0)
+			return &verbs[i];
+	return NULL;
+}
+
+/* Commands from nntpctl: arity is checked here, for every verb. */
 int
 control_run(struct spool *spool, const char *cmd, size_t len, struct buffer *reply)
 {
 	struct vector f = VECTOR_INIT;
 	char *line = xstrndup(cmd, len);
-	int rc = -1;
+	const struct control_verb *v;
+	int argc, rc = -1;
 
-	vector_split_space(&f, line, 4);
-	if (f.count >= 1 && f.count <= 2 && strcmp(f.strings[0], "expire") == 0 &&
-	    (f.count == 1 || strcmp(f.strings[1], "-n") == 0)) {
-		/* Between requests: sessions keep reading meanwhile, posts wait. */
-		rc = expire_run(spool, expire_rules, expire_remember_days, time(NULL), f.count == 2,
-		                reply);
-		free(line);
-		vector_free(&f);
-		return rc == 0 ? writer_codes[SUBMIT_CONTROL].ok
-		               : writer_codes[SUBMIT_CONTROL].refused;
-	} else if (f.count >= 2 && strcmp(f.strings[0], "newgroup") == 0) {
-		char flag = f.count >= 3 ? f.strings[2][0] : 'y';
-
-		if (f.count >= 3 && f.strings[2][1] != '\0')
-			flag = '?';
-		rc = spool_newgroup(spool, f.strings[1], flag, f.count == 4 ? f.strings[3] : "",
-		                    "nntpctl", reply);
-	} else if (f.count == 2 && strcmp(f.strings[0], "rmgroup") == 0) {
-		rc = spool_rmgroup(spool, f.strings[1], reply);
-	} else if (f.count == 3 && strcmp(f.strings[0], "changegroup") == 0 &&
-	           f.strings[2][1] == '\0') {
-		rc = spool_changegroup(spool, f.strings[1], f.strings[2][0], reply);
-	} else {
-		buffer_puts(reply, "unknown or malformed command");
-	}
-	if (rc == 0)
-		buffer_puts(reply, "done");
+	vector_split_space(&f, line, CONTROL_MAX_WORDS);
+	v = f.count > 0 ? control_lookup(f.strings[0]) : NULL;
+	argc = (int)f.count - 1;
+	if (v != NULL && argc >= v->min_args && argc <= v->max_args)
+		rc = v->run(spool, argc, f.strings + 1, reply);
+	else
+		buffer_puts(reply, CONTROL_MALFORMED);
 	free(line);
 	vector_free(&f);
 	return rc == 0 ? writer_codes[SUBMIT_CONTROL].ok : writer_codes[SUBMIT_CONTROL].refused;

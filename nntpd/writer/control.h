@@ -15,4 +15,16 @@ void writer_set_expire(const struct vector *rules, unsigned long remember_days);
  * 500 refused) and the text in reply. */
 int control_run(struct spool *spool, const char *cmd, size_t len, struct buffer *reply);
 
+/* One control verb: how many words may follow it, what runs them (0, or
+ * -1 with the reason in reply) and the usage line nntpctl shows. */
+struct control_verb {
+	const char *name;
+	int min_args, max_args;
+	int (*run)(struct spool *spool, int argc, char **argv, struct buffer *reply);
+	const char *usage;
+};
+
+/* The verb called name, or NULL. */
+const struct control_verb *control_lookup(const char *name);
+
 #endif
