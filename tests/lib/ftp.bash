@@ -8,7 +8,7 @@
 #                           anon root), FTPD_USER (the session user).
 #   ftp_py SCRIPT [args]    run a Python snippet with H, P (host, port) set and
 #                           ftplib imported; bounded by timeout.
-#   has REGEX / hasnt REGEX  a line of $output matches / no line does.
+#   (has / hasnt are in lib/common)
 #   sha FILE                sha256 of FILE.
 
 ftp_user() {
@@ -48,23 +48,6 @@ EOF
 
 sha() {
 	sha256sum "$1" | cut -d' ' -f1
-}
-
-has() {
-	if ! grep -Eq -- "$1" <<<"$output"; then
-		echo "no line matches: $1" >&2
-		echo "output was:" >&2
-		printf '%s\n' "$output" >&2
-		return 1
-	fi
-}
-
-hasnt() {
-	if grep -Eq -- "$1" <<<"$output"; then
-		echo "a line matches, but should not: $1" >&2
-		printf '%s\n' "$output" >&2
-		return 1
-	fi
 }
 
 # reply_to CMD: the first reply line after the line "CMD" was sent — the raw
