@@ -284,7 +284,8 @@ for d in ("pub/evil", "evil"):
         print("ERR", e)'
 	hasnt '^OK'
 	[ "$(grep -Ec '^ERR 55[0-3]' <<<"$output")" -eq 6 ]
-	[ ! -e "$ANON/pub/evil" ] && [ ! -e "$ANON/evil" ]
+	[ ! -e "$ANON/pub/evil" ]
+	[ ! -e "$ANON/evil" ]
 	[ "$(cat "$ANON/pub/hello.txt")" = "Hello from Postel." ]
 }
 
@@ -354,7 +355,9 @@ except ftplib.error_perm as e:
 	[[ ${lines[6]} == 550* ]]
 	[[ ${lines[7]} == 550* ]]
 	[[ ${lines[8]} == 550* ]]
-	[ -f "$ANON/incoming/f" ] && [ -d "$ANON/incoming/d" ] && [ ! -e "$ANON/incoming/g" ]
+	[ -f "$ANON/incoming/f" ]
+	[ -d "$ANON/incoming/d" ]
+	[ ! -e "$ANON/incoming/g" ]
 	[ -f "$ANON/pub/hello.txt" ]
 }
 
