@@ -28,13 +28,14 @@ struct ftp_session {
 	char *anon_password; /* what an anonymous user gave (xferlog) */
 	char *home;          /* start directory (virtual) */
 	char *root_path;     /* real directory the session is confined to */
+	int root_fd;         /* it, opened by the monitor (post-login worker) */
 	uid_t uid;
 	gid_t gid;
 	unsigned unknown_before_login;
 
 	/* Post-login. */
 	struct fs_root fs;
-	int xferlog_fd;
+	int xferlog; /* xferlog_enable: lines go to the monitor (PS_XFERLOG) */
 	int type_ascii;
 	unsigned long long rest;
 	char *rnfr; /* pending rename source (virtual path) */
@@ -58,7 +59,8 @@ struct ftp_session {
 
 	/* The DTP while a transfer runs. */
 	pid_t dtp_pid;
-	int dtp_fd; /* status pipe from the DTP */
+	int dtp_pidfd; /* to signal it (ABOR) */
+	int dtp_fd;    /* status pipe from the DTP */
 	int quit_pending;
 	const char *transfer; /* "RETR /path" while one runs (status lines) */
 };

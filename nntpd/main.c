@@ -99,7 +99,7 @@ prepare_spool(struct sandbox_id *id)
 static void
 start_writer(void)
 {
-	struct sandbox_id id = {getuid(), getgid(), NULL};
+	struct sandbox_id id = {getuid(), getgid(), NULL, 0, -1};
 	struct writer_conf wc = {pathhost(), opt.max_article_size};
 	pid_t pid;
 
@@ -136,7 +136,7 @@ start_writer(void)
 static void
 start_feeder(size_t i)
 {
-	struct sandbox_id id = {getuid(), getgid(), NULL};
+	struct sandbox_id id = {getuid(), getgid(), NULL, 0, -1};
 	pid_t pid;
 
 	prepare_spool(&id);
@@ -172,7 +172,7 @@ start_feeder(size_t i)
 
 		tzset();
 		id.root = opt.spool_dir;
-		sandbox_worker(&id, SB_NNTP_WRITER, -1);
+		sandbox_worker(&id, SB_NNTP_FEEDER, -1);
 		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
 			die("feed %s: spool: %s", f.name, strerror(errno));

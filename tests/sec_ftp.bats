@@ -57,6 +57,16 @@ rogue() {
 	hasnt 'handoff: ([1-9]|[1-9][0-9]) MiB taken' 'handoff: all 64 MiB taken'
 }
 
+@test "a logged-in worker holds no xferlog descriptor, and the monitor takes one line at a time" {
+	echo "an earlier session's line" >"$WORK/xferlog"
+	rogue xferlog -o xferlog_enable=YES -o "xferlog_file=$WORK/xferlog"
+	has '^attempt 1 \(anonymous\): accepted' '^xferlog: not held' \
+		'monitor: malformed xferlog line'
+	hasnt '^xferlog: held as fd'
+	has -f "$WORK/xferlog" "^an earlier session's line\$"
+	hasnt -f "$WORK/xferlog" 'forged'
+}
+
 @test "a pre-login worker gets no port-20 socket (no TCP Fast Open from port 20)" {
 	rogue bind-prelogin -o connect_from_port_20=YES
 	has 'monitor: data port request out of state'

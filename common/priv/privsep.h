@@ -23,6 +23,8 @@ enum ps_type {
 	PS_SECCOMP,     /* worker -> monitor: int syscall number that was refused */
 	PS_HANDOFF,     /* worker -> monitor: input bytes read after the login command */
 	PS_HANDOFF_END, /* worker -> monitor: session state; fd: TLS relay end, if any */
+	PS_WRITER,      /* worker -> monitor: a writer connection with the session's rights */
+	PS_XFERLOG,     /* worker -> monitor: one xferlog line ending in "\n"; no answer */
 	PS_TYPE_MAX
 };
 

@@ -17,6 +17,10 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/socket.h>
+#include <stddef.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "common/core/log.h"
@@ -57,11 +61,11 @@ static const char *const sys_base[] = {
 	"restart_syscall", "exit", "exit_group",
 	"clock_gettime", "clock_nanosleep", "nanosleep", "gettimeofday", "time",
 	"getpid", "gettid", "getuid", "geteuid", "getgid", "getegid", "getppid",
-	"tgkill", /* abort() on a broken invariant */
+	"tgkill", "tkill", /* abort() on a broken invariant: own pid only (self_filter) */
 	"sendmsg", "recvmsg", "sendto", "recvfrom", /* monitor channel, replies */
 	"fstat", "newfstatat", "statx", "fcntl", "getrandom", "shutdown",
 	"setsockopt", "getsockopt", "getsockname", "getpeername",
-	"uname", "alarm", "setitimer", "getrlimit", "prlimit64",
+	"uname", "alarm", "setitimer", "getrlimit",
 	"faccessat", "faccessat2", /* access() checks: no effect beyond a stat */
 };
 
@@ -75,22 +79,21 @@ static const char *const sys_ftp_session[] = {
 	"openat", "openat2", "getdents64", "mkdirat", "unlinkat", "renameat", "renameat2",
 	"fchmod", "fchmodat", "utimensat", "ftruncate", "fsync", "fdatasync", "fadvise64",
 	"sendfile", "splice", "pipe2", "dup", "dup2", "dup3", "umask", "readlinkat",
-	"socket", "bind", "listen", "accept", "accept4", "connect", /* data sockets */
-	"clone", "clone3", "wait4", "kill", "set_robust_list", "rseq", /* the DTP */
-	"prctl", /* the DTP's parent-death signal */
+	"bind", "listen", "accept", "accept4", "connect", /* data sockets (socket: below) */
+	"wait4", "pidfd_send_signal", "set_robust_list", "rseq", /* the DTP (clone: below) */
 	"faccessat", "faccessat2", "fchmodat2", /* fs_chdir search check, SITE CHMOD */
 };
 
 /* NNTP reader: read articles and indexes, connect to the writer. */
 static const char *const sys_nntp_session[] = {
-	"openat", "getdents64", "sendfile", "socket", "connect", "fchdir", "readlinkat",
-	"dup", "dup2", "dup3",
+	"openat", "getdents64", "sendfile", "connect", "fchdir", "readlinkat",
+	"dup", "dup2", "dup3", /* socket: AF_UNIX only, below */
 };
 
 /* NNTP writer: everything that changes the spool. */
 static const char *const sys_nntp_writer[] = {
 	"openat", "getdents64", "mkdirat", "unlinkat", "renameat", "renameat2", "linkat",
-	"ftruncate", "fsync", "fdatasync", "fallocate", "flock", "socket", "bind", "listen",
+	"ftruncate", "fsync", "fdatasync", "fallocate", "flock", "bind", "listen",
 	"accept", "accept4", "connect", "fchmod", "fchmodat", "umask", "dup", "dup2", "dup3",
 	"fchdir", "sendfile", "readlinkat",
 	"unlink", "rename", "mkdir", "rmdir", "link", "chmod", "open", "stat", "lstat",
@@ -101,7 +104,7 @@ static const char *const sys_nntp_writer[] = {
 static const char *const sys_sanitizer[] = {
 	"readlink", "readlinkat", "openat", "open", "sched_yield", "prctl", "getdents64",
 	"clone", "wait4", "ptrace", "sched_getaffinity", "pipe2", "dup", "dup2", "dup3",
-	"set_robust_list", "rseq", "clone3", "munlock", "mlock", "access", "faccessat",
+	"set_robust_list", "rseq", "munlock", "mlock", "access", "faccessat", "kill",
 	"ioctl", /* isatty() before printing a report */
 };
 
@@ -188,6 +191,62 @@ allow_list(scmp_filter_ctx ctx, const char *const *names, size_t n)
 
 #define ALLOW(ctx, list) allow_list(ctx, list, sizeof(list) / sizeof(list[0]))
 
+static void
+rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n,
+     const struct scmp_arg_cmp *cmp)
+{
+	int nr = seccomp_syscall_resolve_name(name);
+
+	if (nr != __NR_SCMP_ERROR && seccomp_rule_add_array(ctx, action, nr, n, cmp) < 0)
+		die("seccomp: cannot add a rule for %s", name);
+}
+
+/* SECURITY: socket() only for family, of one type (flags aside). */
+static void
+allow_socket(scmp_filter_ctx ctx, int family, int type)
+{
+	const struct scmp_arg_cmp cmp[2] = {
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)family),
+	    SCMP_A1(SCMP_CMP_MASKED_EQ, ~(scmp_datum_t)(SOCK_NONBLOCK | SOCK_CLOEXEC) & 0xffffffffu,
+	            (scmp_datum_t)type),
+	};
+
+	rule(ctx, SCMP_ACT_ALLOW, "socket", 2, cmp);
+}
+
+#define NAMESPACE_FLAGS                                                                            \
+	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |             \
+	 CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWTIME | CLONE_PIDFD | CLONE_VM | CLONE_THREAD)
+
+/* Rules every role shares: prlimit64 on the caller only; clone3 (whose
+ * flags live in memory a filter cannot read) answers ENOSYS, so libc
+ * falls back to clone. */
+static void
+base_rules(scmp_filter_ctx ctx)
+{
+	const struct scmp_arg_cmp self = SCMP_A0(SCMP_CMP_EQ, 0);
+
+	rule(ctx, SCMP_ACT_ALLOW, "prlimit64", 1, &self);
+	rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL);
+}
+
+/* SECURITY: a worker forks only a plain child (the DTP), never into new
+ * namespaces; CLONE_PIDFD only as sandbox_fork asks for it. */
+static void
+allow_fork(scmp_filter_ctx ctx)
+{
+	const struct scmp_arg_cmp plain =
+	    SCMP_A0(SCMP_CMP_MASKED_EQ, NAMESPACE_FLAGS & ~(scmp_datum_t)CLONE_PIDFD, 0);
+	const struct scmp_arg_cmp pdeath = SCMP_A0(SCMP_CMP_EQ, PR_SET_PDEATHSIG);
+	const struct scmp_arg_cmp filter = SCMP_A0(SCMP_CMP_EQ, PR_SET_SECCOMP);
+
+	rule(ctx, SCMP_ACT_ALLOW, "clone", 1, &plain);
+	/* Of what prctl does, only the DTP's parent-death signal and the
+	 * child's own filter (a filter can only take away). */
+	rule(ctx, SCMP_ACT_ALLOW, "prctl", 1, &pdeath);
+	rule(ctx, SCMP_ACT_ALLOW, "prctl", 1, &filter);
+}
+
 /* Build role's filter with libseccomp. */
 static scmp_filter_ctx
 build_filter(enum sandbox_role role)
@@ -198,18 +257,32 @@ build_filter(enum sandbox_role role)
 	if (ctx == NULL)
 		die("seccomp_init failed");
 	ALLOW(ctx, sys_base);
+	base_rules(ctx);
 	switch (role) {
 	case SB_FTP_PRELOGIN:
 		ALLOW(ctx, sys_ftp_prelogin);
 		break;
 	case SB_FTP_SESSION:
 		ALLOW(ctx, sys_ftp_session);
+		allow_socket(ctx, AF_INET, SOCK_STREAM);
+		allow_socket(ctx, AF_INET6, SOCK_STREAM);
+		allow_fork(ctx);
 		break;
 	case SB_NNTP_SESSION:
 		ALLOW(ctx, sys_nntp_session);
+		/* SECURITY: sessions reach the writer only; no network sockets. */
+		allow_socket(ctx, AF_UNIX, SOCK_STREAM);
 		break;
 	case SB_NNTP_WRITER:
 		ALLOW(ctx, sys_nntp_writer);
+		allow_socket(ctx, AF_UNIX, SOCK_STREAM);
+		break;
+	case SB_NNTP_FEEDER:
+		/* The writer's file calls (the queue's done-offset is replaced
+		 * by rename), and TCP to its peer instead of the local socket. */
+		ALLOW(ctx, sys_nntp_writer);
+		allow_socket(ctx, AF_INET, SOCK_STREAM);
+		allow_socket(ctx, AF_INET6, SOCK_STREAM);
 		break;
 	}
 	if (SANITIZED)
@@ -220,7 +293,7 @@ build_filter(enum sandbox_role role)
 /* Each role's filter compiled to BPF once, before sessions fork, so a
  * session only installs it (libseccomp's compile is a tenth of a
  * session's CPU). */
-#define ROLES (SB_NNTP_WRITER + 1)
+#define ROLES (SB_NNTP_FEEDER + 1)
 static struct sock_fprog compiled[ROLES];
 
 void
@@ -246,6 +319,59 @@ sandbox_prepare(void)
 	}
 }
 
+/* SECURITY: a filter of this process's own, stacked on the role's
+ * (which is compiled once for every session, so it cannot know the pid):
+ * tgkill and tkill (abort, raise) only at this process. With kill() in no
+ * role, a worker cannot signal another session running as the same uid. */
+static void
+load_self_filter(void)
+{
+	const uint32_t pid = (uint32_t)getpid();
+	const uint32_t lo = offsetof(struct seccomp_data, args[0]);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint32_t a0_lo = lo, a0_hi = lo + 4;
+#else
+	const uint32_t a0_lo = lo + 4, a0_hi = lo;
+#endif
+	struct sock_filter f[] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, seccomp_arch_native(), 0, 7),
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_tgkill, 1, 0),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_tkill, 0, 4),
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, a0_lo),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, pid, 0, 3),
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, a0_hi),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+	};
+	struct sock_fprog prog = {(unsigned short)(sizeof(f) / sizeof(f[0])), f};
+
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+		die("seccomp (own filter): %s", strerror(errno));
+}
+
+pid_t
+sandbox_fork(int *pidfd)
+{
+	int fd = -1;
+	long pid = syscall(SYS_clone, (unsigned long)(CLONE_PIDFD | SIGCHLD), 0UL, &fd, 0UL, 0UL);
+
+	if (pid > 0)
+		*pidfd = fd;
+	if (pid == 0)
+		/* The child's own filter must name the child's pid. */
+		load_self_filter();
+	return (pid_t)pid;
+}
+
+int
+sandbox_signal(int pidfd, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0U);
+}
+
 static void
 load_seccomp(enum sandbox_role role)
 {
@@ -255,16 +381,17 @@ load_seccomp(enum sandbox_role role)
 	sa.sa_sigaction = sigsys_handler;
 	sa.sa_flags = SA_SIGINFO;
 	sigaction(SIGSYS, &sa, NULL);
+	load_self_filter();
 	if (compiled[role].filter != NULL) {
 		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &compiled[role]) < 0)
 			die("seccomp: %s", strerror(errno));
-		return;
-	}
-	scmp_filter_ctx ctx = build_filter(role);
+	} else {
+		scmp_filter_ctx ctx = build_filter(role);
 
-	if (seccomp_load(ctx) < 0)
-		die("seccomp_load failed");
-	seccomp_release(ctx);
+		if (seccomp_load(ctx) < 0)
+			die("seccomp_load failed");
+		seccomp_release(ctx);
+	}
 }
 
 static void
@@ -302,8 +429,15 @@ sandbox_worker(const struct sandbox_id *id, enum sandbox_role role, int fd)
 {
 	report_fd = fd;
 	if (sandbox_privileged()) {
-		/* SECURITY: the chroot is the wall around every path a client names. */
-		if (id->root != NULL && (chroot(id->root) < 0 || chdir("/") < 0))
+		/* SECURITY: the chroot is the wall around every path a client
+		 * names. Entered through the directory opened and checked
+		 * before (fchdir, then chroot "."), so a path swapped for a
+		 * symlink meanwhile cannot redirect it. */
+		if (id->has_root_fd) {
+			if (fchdir(id->root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+				die("chroot %s: %s", id->root ? id->root : "(fd)", strerror(errno));
+			close(id->root_fd);
+		} else if (id->root != NULL && (chroot(id->root) < 0 || chdir("/") < 0))
 			die("chroot %s: %s", id->root, strerror(errno));
 		if (setgroups(0, NULL) < 0 || setresgid(id->gid, id->gid, id->gid) < 0 ||
 		    setresuid(id->uid, id->uid, id->uid) < 0)

@@ -10,12 +10,16 @@ enum sandbox_role {
 	SB_FTP_SESSION,  /* FTP after login: files, data sockets, the DTP fork */
 	SB_NNTP_SESSION, /* NNTP reader: read the spool, talk to the writer */
 	SB_NNTP_WRITER,  /* NNTP writer: change the spool */
+	SB_NNTP_FEEDER,  /* NNTP feeder: read the spool and its queue, TCP to one peer */
 };
 
 struct sandbox_id {
 	uid_t uid;
 	gid_t gid;
 	const char *root; /* chroot directory, or NULL for none */
+	/* With has_root_fd: the chroot is entered through root_fd, the
+	 * directory opened (and checked) earlier, not by path again. */
+	int has_root_fd, root_fd;
 };
 
 /* Whether this process can change identity (root). If not, sessions run
@@ -36,6 +40,12 @@ void sandbox_worker(const struct sandbox_id *id, enum sandbox_role role, int rep
  * takes it back for one privileged step. 0 or -1. */
 int sandbox_act_as(const struct sandbox_id *id);
 int sandbox_regain_root(void);
+/* fork() for a sandboxed worker's own children (the FTP DTP): 0 in the
+ * child; in the parent the pid, with *pidfd a pidfd for it. The role
+ * filters allow no kill(): a worker signals only its own children, through
+ * sandbox_signal on their pidfds. */
+pid_t sandbox_fork(int *pidfd);
+int sandbox_signal(int pidfd, int sig);
 /* The monitor keeps only the capabilities in SANDBOX_MONITOR_CAPS. */
 void sandbox_monitor(void);
 /* Capabilities the monitor keeps, as the CapEff mask /proc shows. */

@@ -39,6 +39,7 @@
 #include "common/core/log.h"
 #include "common/core/xmalloc.h"
 #include "common/io/netio.h"
+#include "common/priv/sandbox.h"
 #include "ftpd/ftpaddr.h"
 #include "ftpd/options.h"
 
@@ -402,7 +403,7 @@ dtp_main(struct ftp_session *s, const struct dtp_job *job, int status_fd)
 int
 dtp_start(struct ftp_session *s, const struct dtp_job *job)
 {
-	int p[2];
+	int p[2], pidfd = -1;
 	pid_t pid;
 
 	dtp_progress();
@@ -410,7 +411,8 @@ dtp_start(struct ftp_session *s, const struct dtp_job *job)
 	progress->total = job->total;
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;
-	pid = fork();
+	/* A pidfd, not kill(): the PI may signal only this child. */
+	pid = sandbox_fork(&pidfd);
 	if (pid < 0) {
 		close(p[0]);
 		close(p[1]);
@@ -422,6 +424,7 @@ dtp_start(struct ftp_session *s, const struct dtp_job *job)
 	}
 	close(p[1]);
 	s->dtp_pid = pid;
+	s->dtp_pidfd = pidfd;
 	s->dtp_fd = p[0];
 	return 0;
 }

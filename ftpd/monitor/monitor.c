@@ -51,6 +51,10 @@ static int mon_fd = -1;
 static struct auth_guard guard;
 static struct sandbox_id target; /* identity after login */
 static struct auth_session *pam_session; /* session_support, while logged in */
+static int root_fd = -1;                 /* the login's root, until its worker has it */
+/* SECURITY: the shared xferlog stays in the monitor; workers send lines
+ * (PS_XFERLOG), so none can truncate or rewrite what others logged. */
+static int xferlog_fd = -1;
 
 /* Accounts every session needs, looked up once by the listener (and again
  * on SIGHUP), not by each session: less work, and no NSS state dirtied in
@@ -111,23 +115,20 @@ user_denied(const char *user)
 /* SECURITY: a chroot whose root the user can write lets the user plant
  * files (/etc/passwd, libraries) the chrooted process may trust. */
 static int
-root_writable(const char *dir, uid_t uid, gid_t gid)
+root_writable(const struct stat *st, uid_t uid, gid_t gid)
 {
-	struct stat st;
-
-	if (stat(dir, &st) < 0)
-		return 0;
-	if (st.st_uid == uid)
-		return (st.st_mode & S_IWUSR) != 0;
-	if (st.st_gid == gid)
-		return (st.st_mode & S_IWGRP) != 0;
-	return (st.st_mode & S_IWOTH) != 0;
+	if (st->st_uid == uid)
+		return (st->st_mode & S_IWUSR) != 0;
+	if (st->st_gid == gid)
+		return (st->st_mode & S_IWGRP) != 0;
+	return (st->st_mode & S_IWOTH) != 0;
 }
 
 /* Work out who the session becomes; NULL on success, else the reason. */
 static const char *
 settle_identity(const char *user, const char *pam_user)
 {
+	struct stat st;
 	struct passwd *pw;
 	const char *acct;
 
@@ -167,17 +168,18 @@ settle_identity(const char *user, const char *pam_user)
 			sess.home = xstrdup(opt.local_root);
 		}
 	}
-	{
-		struct stat st;
-
-		if (stat(sess.root_path, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			log_msg(LOG_ERR, "login %s refused: root %s: %s", user, sess.root_path,
-			        strerror(errno ? errno : ENOTDIR));
-			return "Login directory not available.";
-		}
+	/* SECURITY: opened once; the checks below and the worker's chroot
+	 * and file tree all use this descriptor, never the path again. */
+	if (root_fd >= 0)
+		close(root_fd);
+	root_fd = open(sess.root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0 || fstat(root_fd, &st) < 0) {
+		log_msg(LOG_ERR, "login %s refused: root %s: %s", user, sess.root_path,
+		        strerror(errno));
+		return "Login directory not available.";
 	}
 	if (sandbox_privileged() && strcmp(sess.root_path, "/") != 0 &&
-	    !opt.allow_writeable_chroot && root_writable(sess.root_path, target.uid, target.gid)) {
+	    !opt.allow_writeable_chroot && root_writable(&st, target.uid, target.gid)) {
 		log_msg(LOG_ERR, "login %s refused: chroot %s is writable by the user", user,
 		        sess.root_path);
 		return "Refusing to run with a writable root inside chroot; "
@@ -317,11 +319,25 @@ handle_chown(struct ps_msg *m)
 static void
 open_xferlog(void)
 {
-	sess.xferlog_fd = -1;
-	if (!opt.xferlog_enable)
+	sess.xferlog = opt.xferlog_enable;
+	if (!opt.xferlog_enable || xferlog_fd >= 0)
 		return;
-	sess.xferlog_fd = open(opt.xferlog_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (sess.xferlog_fd < 0)
+	xferlog_fd = open(opt.xferlog_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (xferlog_fd < 0)
+		log_msg(LOG_ERR, "xferlog %s: %s", opt.xferlog_file, strerror(errno));
+}
+
+/* PS_XFERLOG: exactly one line, from a logged-in worker, in one write. */
+static void
+handle_xferlog(const struct ps_msg *m)
+{
+	if (sess.kind == LOGIN_NONE || !sess.xferlog)
+		end_session("xferlog line out of state", m->type);
+	if (m->len == 0 || m->data[m->len - 1] != '\n' ||
+	    memchr(m->data, '\n', m->len) != m->data + m->len - 1 ||
+	    memchr(m->data, '\0', m->len) != NULL)
+		end_session("malformed xferlog line", m->type);
+	if (xferlog_fd >= 0 && write(xferlog_fd, m->data, m->len) != (ssize_t)m->len)
 		log_msg(LOG_ERR, "xferlog %s: %s", opt.xferlog_file, strerror(errno));
 }
 
@@ -338,15 +354,22 @@ spawn_worker(int postlogin)
 	if (worker > 0) {
 		close(sv[1]);
 		mon_fd = sv[0];
+		if (root_fd >= 0) {
+			/* The post-login worker has it; no other worker may. */
+			close(root_fd);
+			root_fd = -1;
+		}
 		return;
 	}
 	close(sv[0]);
 	if (mon_fd >= 0)
 		close(mon_fd);
+	if (xferlog_fd >= 0)
+		close(xferlog_fd); /* the monitor's alone */
 	sess.monitor = sv[1];
 	signal(SIGTERM, SIG_DFL);
 	if (!postlogin) {
-		struct sandbox_id id = {getuid(), getgid(), opt.secure_chroot_dir};
+		struct sandbox_id id = {getuid(), getgid(), opt.secure_chroot_dir, 0, -1};
 
 		if (nopriv_acct.known) {
 			id.uid = nopriv_acct.id.uid;
@@ -357,6 +380,9 @@ spawn_worker(int postlogin)
 	}
 	target.root =
 	    sandbox_privileged() && strcmp(sess.root_path, "/") != 0 ? sess.root_path : NULL;
+	target.has_root_fd = target.root != NULL;
+	target.root_fd = root_fd;
+	sess.root_fd = root_fd;
 	ftp_worker(&sess, &target, 1);
 }
 
@@ -408,9 +434,7 @@ take_over(struct ps_msg *first, int postlogin)
 	if (postlogin)
 		open_xferlog();
 	else {
-		if (sess.xferlog_fd >= 0)
-			close(sess.xferlog_fd);
-		sess.xferlog_fd = -1;
+		sess.xferlog = 0;
 		sess.kind = LOGIN_NONE;
 		auth_session_close(pam_session);
 		pam_session = NULL;
@@ -454,6 +478,9 @@ monitor_loop(void)
 		case PS_CHOWN:
 			handle_chown(&m);
 			break;
+		case PS_XFERLOG:
+			handle_xferlog(&m);
+			break;
 		case PS_SECCOMP:
 			if (monitor_seccomp_report(&m) < 0)
 				end_session("malformed seccomp report", m.type);
@@ -491,7 +518,8 @@ ftp_session(int fd, const struct sockaddr_storage *peer, int tag)
 	listener_addr_text(peer, sess.peer_text, sizeof(sess.peer_text));
 	sess.pasv_fd = -1;
 	sess.dtp_fd = -1;
-	sess.xferlog_fd = -1;
+	sess.dtp_pidfd = -1;
+	sess.xferlog = 0;
 	sess.umask = opt.local_umask;
 	monitor_session_start(sess.id, sess.peer_text);
 	/* The monitor outlives its worker: the worker answers SIGTERM with 421. */

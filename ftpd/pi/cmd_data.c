@@ -20,6 +20,7 @@
 #include "common/core/log.h"
 #include "common/core/number.h"
 #include "common/core/xmalloc.h"
+#include "common/priv/sandbox.h"
 #include "ftpd/dtp/dtp.h"
 #include "ftpd/dtp/listing.h"
 #include "ftpd/dtp/xferlog.h"
@@ -261,12 +262,13 @@ static void
 xferlog(struct ftp_session *s, const char *vpath, char dir, int complete, double secs)
 {
 	struct xfer_record r = {0};
+	struct buffer line = BUFFER_INIT;
 
 	/* The session's own log line (session id, client, user in its
 	 * prefix); the xferlog line keeps wu-ftpd's format for analysers. */
 	log_msg(LOG_INFO, "transfer %s %s %llu bytes %s", dir == 'o' ? "RETR" : "STOR", vpath,
 	        (unsigned long long)dtp_progress()->done, complete ? "complete" : "incomplete");
-	if (s->xferlog_fd < 0)
+	if (!s->xferlog)
 		return;
 	r.localtime = 1;
 	r.seconds = secs;
@@ -278,7 +280,10 @@ xferlog(struct ftp_session *s, const char *vpath, char dir, int complete, double
 	r.access = s->kind == LOGIN_ANON ? 'a' : s->kind == LOGIN_GUEST ? 'g' : 'r';
 	r.user = s->kind == LOGIN_ANON ? s->anon_password : s->login_name;
 	r.complete = complete;
-	xferlog_write(s->xferlog_fd, &r);
+	xferlog_format(&line, &r);
+	if (monreq_xferlog(s, &line) < 0)
+		log_msg(LOG_NOTICE, "xferlog line for %s too long; not written", vpath);
+	buffer_free(&line);
 }
 
 static int
@@ -287,7 +292,7 @@ handle_during_transfer(struct ftp_session *s, char *line, int *aborted)
 	struct dtp_progress *p = dtp_progress();
 
 	if (strcasecmp(line, "ABOR") == 0) {
-		kill(s->dtp_pid, SIGKILL);
+		sandbox_signal(s->dtp_pidfd, SIGKILL);
 		*aborted = 1;
 		return 1;
 	}
@@ -345,7 +350,7 @@ read_dtp_event(struct ftp_session *s, const char *opening, int *result)
 /* The client is gone: so is its transfer. */
 static void __attribute__((noreturn)) abandon_transfer(struct ftp_session *s)
 {
-	kill(s->dtp_pid, SIGKILL);
+	sandbox_signal(s->dtp_pidfd, SIGKILL);
 	waitpid(s->dtp_pid, NULL, 0);
 	exit(0);
 }
@@ -363,7 +368,9 @@ reap_dtp(struct ftp_session *s, int result)
 		        WIFSIGNALED(status) ? "signal" : "exit",
 		        WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	close(s->dtp_fd);
+	close(s->dtp_pidfd);
 	s->dtp_fd = -1;
+	s->dtp_pidfd = -1;
 	s->dtp_pid = 0;
 }
 

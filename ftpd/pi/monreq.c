@@ -73,3 +73,13 @@ monreq_chown(struct ftp_session *s, int fd)
 		die("monitor channel lost");
 	return m.type == PS_OK ? 0 : -1;
 }
+
+int
+monreq_xferlog(struct ftp_session *s, const struct buffer *line)
+{
+	if (line->len == 0 || line->len > PS_MAX_PAYLOAD)
+		return -1;
+	if (ps_send(s->monitor, PS_XFERLOG, buffer_head(line), line->len, -1) < 0)
+		die("monitor channel lost");
+	return 0;
+}

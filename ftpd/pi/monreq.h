@@ -17,5 +17,8 @@ void monreq_handoff(struct ftp_session *s) __attribute__((noreturn));
 int monreq_bind_data(struct ftp_session *s, const struct sockaddr_storage *target);
 /* Give an upload to chown_username; 0 or -1. */
 int monreq_chown(struct ftp_session *s, int fd);
+/* One xferlog line (ending in "\n") for the monitor to append: the worker
+ * never holds the shared xferlog. 0, or -1 when it is too long to send. */
+int monreq_xferlog(struct ftp_session *s, const struct buffer *line);
 
 #endif

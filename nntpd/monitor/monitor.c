@@ -163,7 +163,7 @@ nntp_session(int fd, const struct sockaddr_storage *peer, int tag)
 	if (worker < 0)
 		die("fork: %s", strerror(errno));
 	if (worker == 0) {
-		struct sandbox_id id = {getuid(), getgid(), opt.spool_dir};
+		struct sandbox_id id = {getuid(), getgid(), opt.spool_dir, 0, -1};
 
 		close(sv[0]);
 		if (nopriv_known) {

@@ -7,7 +7,7 @@
  * tests/sec_ftp.bats reads them and the monitor's log.
  *
  *   ftp_rogue ATTACK [-f ftpd.conf] [-o key=value]...
- *   ATTACK: login-flood | relogin | handoff-flood | bind-prelogin
+ *   ATTACK: login-flood | relogin | handoff-flood | bind-prelogin | xferlog
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/core/log.h"
@@ -29,6 +30,7 @@
 #include "ftpd/session.h"
 
 static const char *attack;
+static struct stat xferlog_st; /* the shared xferlog, as the harness found it */
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -101,10 +103,11 @@ prelogin(struct ftp_session *s)
 			if (login(mon, i < 6 ? "nosuchuser" : "anonymous", "guess", i) < 0)
 				return;
 		say("flood: every attempt answered");
-	} else if (strcmp(attack, "relogin") == 0 || strcmp(attack, "handoff-flood") == 0) {
+	} else if (strcmp(attack, "relogin") == 0 || strcmp(attack, "handoff-flood") == 0 ||
+	           strcmp(attack, "xferlog") == 0) {
 		if (login(mon, "anonymous", "rogue@", 1) != PS_OK)
 			return;
-		if (strcmp(attack, "relogin") == 0) {
+		if (strcmp(attack, "relogin") == 0 || strcmp(attack, "xferlog") == 0) {
 			handoff_end(mon);
 			return;
 		}
@@ -136,11 +139,44 @@ prelogin(struct ftp_session *s)
 	}
 }
 
+/* Look for the shared xferlog among this worker's descriptors and try to
+ * truncate it; then hand the monitor two lines as one. */
+static void
+xferlog_attack(struct ftp_session *s)
+{
+	static const char forged[] = "forged line one\nforged line two\n";
+	int held = 0;
+
+	for (int fd = 0; fd < 1024; fd++) {
+		struct stat st;
+
+		if (fstat(fd, &st) == 0 && st.st_dev == xferlog_st.st_dev &&
+		    st.st_ino == xferlog_st.st_ino) {
+			held = 1;
+			say("xferlog: held as fd %d; ftruncate: %s", fd,
+			    ftruncate(fd, 0) == 0 ? "done" : strerror(errno));
+		}
+	}
+	if (!held)
+		say("xferlog: not held");
+	if (ps_send(s->monitor, PS_XFERLOG, forged, sizeof(forged) - 1, -1) == 0)
+		say("xferlog: two lines sent");
+	/* The monitor ends the session on reading them. */
+	for (;;) {
+		struct ps_msg m;
+
+		if (ps_recv(s->monitor, &m) < 0)
+			break;
+	}
+}
+
 static void
 postlogin(struct ftp_session *s)
 {
 	if (strcmp(attack, "relogin") == 0)
 		login(s->monitor, "root", "guess", 2);
+	else if (strcmp(attack, "xferlog") == 0)
+		xferlog_attack(s);
 }
 
 void
@@ -177,6 +213,13 @@ main(int argc, char **argv)
 	if (daemon_load(ftpd_options_table, &args) < 0)
 		return 1;
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (opt.xferlog_enable) {
+		int fd = open(opt.xferlog_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+
+		if (fd < 0 || fstat(fd, &xferlog_st) < 0)
+			return 1;
+		close(fd);
+	}
 	monitor_prepare();
 	sandbox_prepare();
 	/* The "client": a socket pair standing in for the control connection

@@ -1,0 +1,169 @@
+/* sandbox_probe: enter a role's sandbox through the project's own code
+ * (sandbox_prepare + sandbox_worker: uid, chroot, no capabilities,
+ * no_new_privs, the role's seccomp filter) and try one act per child.
+ * Prints "ACT: ok", "ACT: errno NAME" or "ACT: killed by seccomp", and
+ * whether a victim (another sandboxed process of the same uid, as another
+ * session would be) is still alive afterwards.
+ *
+ *   sandbox_probe ROLE CHROOT USER ACT...
+ *   ROLE: ftp-prelogin | ftp-session | nntp-session | nntp-writer | nntp-feeder
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/priv/sandbox.h"
+
+static pid_t victim;
+
+static long
+act(const char *name)
+{
+	struct rlimit rl;
+
+	if (strcmp(name, "socket-inet") == 0)
+		return socket(AF_INET, SOCK_STREAM, 0);
+	if (strcmp(name, "socket-inet6") == 0)
+		return socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (strcmp(name, "socket-unix") == 0)
+		return socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (strcmp(name, "socket-udp") == 0)
+		return socket(AF_INET, SOCK_DGRAM, 0);
+	if (strcmp(name, "socket-netlink") == 0)
+		return socket(AF_NETLINK, SOCK_RAW, 0);
+	if (strcmp(name, "socket-packet") == 0)
+		return socket(AF_PACKET, SOCK_RAW, 0);
+	if (strcmp(name, "fork") == 0 || strcmp(name, "clone-newuser") == 0 ||
+	    strcmp(name, "clone-newnet") == 0) {
+		unsigned long flags = SIGCHLD;
+		long pid;
+
+		if (strcmp(name, "clone-newuser") == 0)
+			flags |= CLONE_NEWUSER;
+		if (strcmp(name, "clone-newnet") == 0)
+			flags |= CLONE_NEWNET;
+		pid = syscall(SYS_clone, flags, 0UL, NULL, NULL, 0UL);
+		if (pid == 0)
+			_exit(0);
+		if (pid > 0)
+			waitpid((pid_t)pid, NULL, 0);
+		return pid;
+	}
+	if (strcmp(name, "clone3") == 0) {
+		unsigned long long args[11] = {0};
+
+		args[4] = SIGCHLD; /* exit_signal */
+		long pid = syscall(SYS_clone3, args, sizeof(args));
+
+		if (pid == 0)
+			_exit(0);
+		return pid;
+	}
+	if (strcmp(name, "kill-peer") == 0)
+		return kill(victim, SIGKILL);
+	if (strcmp(name, "tgkill-peer") == 0)
+		return syscall(SYS_tgkill, victim, victim, SIGKILL);
+	if (strcmp(name, "prlimit-peer") == 0)
+		return prlimit(victim, RLIMIT_NOFILE, NULL, &rl);
+	if (strcmp(name, "prlimit-self") == 0)
+		return getrlimit(RLIMIT_NOFILE, &rl);
+	if (strcmp(name, "prctl-dumpable") == 0)
+		return prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	if (strcmp(name, "abort-self") == 0) {
+		abort();
+	}
+	if (strcmp(name, "signal-child") == 0) {
+		int pidfd = -1;
+		pid_t pid = sandbox_fork(&pidfd);
+
+		if (pid == 0) {
+			for (;;)
+				pause();
+		}
+		if (pid < 0 || sandbox_signal(pidfd, SIGKILL) < 0)
+			return -1;
+		return waitpid(pid, NULL, 0) == pid ? 0 : -1;
+	}
+	fprintf(stderr, "unknown act %s\n", name);
+	_exit(2);
+}
+
+static void
+enter(const char *role, const char *root, const char *user)
+{
+	struct sandbox_id id = {0, 0, NULL, 0, -1};
+	enum sandbox_role r = strcmp(role, "ftp-prelogin") == 0   ? SB_FTP_PRELOGIN
+	                      : strcmp(role, "ftp-session") == 0  ? SB_FTP_SESSION
+	                      : strcmp(role, "nntp-session") == 0 ? SB_NNTP_SESSION
+	                      : strcmp(role, "nntp-writer") == 0  ? SB_NNTP_WRITER
+	                                                          : SB_NNTP_FEEDER;
+
+	if (sandbox_lookup(user, &id) < 0) {
+		fprintf(stderr, "no user %s\n", user);
+		_exit(2);
+	}
+	id.root = root;
+	sandbox_worker(&id, r, -1);
+}
+
+int
+main(int argc, char **argv)
+{
+	int hold[2];
+
+	if (argc < 5) {
+		fprintf(stderr, "usage: sandbox_probe ROLE CHROOT USER ACT...\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	sandbox_prepare();
+	if (pipe(hold) < 0)
+		return 1;
+	victim = fork();
+	if (victim == 0) {
+		char c;
+
+		close(hold[1]);
+		enter(argv[1], argv[2], argv[3]);
+		while (read(hold[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(hold[0]);
+	for (int i = 4; i < argc; i++) {
+		int status;
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			long rc;
+
+			enter(argv[1], argv[2], argv[3]);
+			rc = act(argv[i]);
+			if (rc < 0)
+				printf("%s: errno %s\n", argv[i], strerrorname_np(errno));
+			else
+				printf("%s: ok\n", argv[i]);
+			_exit(0);
+		}
+		waitpid(pid, &status, 0);
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGSYS)
+			printf("%s: killed by seccomp\n", argv[i]);
+		else if (WIFSIGNALED(status))
+			printf("%s: died of signal %s\n", argv[i], sigabbrev_np(WTERMSIG(status)));
+		printf("%s: victim %s\n", argv[i],
+		       waitpid(victim, &status, WNOHANG) == 0 ? "alive" : "dead");
+	}
+	close(hold[1]);
+	waitpid(victim, NULL, 0);
+	return 0;
+}
