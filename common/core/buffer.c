@@ -28,6 +28,13 @@ buffer_clear(struct buffer *b)
 	b->len = 0;
 }
 
+void
+buffer_truncate(struct buffer *b, size_t n)
+{
+	if (n < b->len)
+		b->len = n;
+}
+
 char *
 buffer_reserve(struct buffer *b, size_t n)
 {

@@ -1,5 +1,6 @@
 /* buffer: the one growable byte buffer all protocol data flows through.
- * Bytes live in data[start .. start+len); only buffer.c resizes it. */
+ * Bytes live in data[start .. start+len); only buffer.c changes start, len
+ * and cap (callers read len, and shorten it with buffer_truncate). */
 #ifndef POSTEL_BUFFER_H
 #define POSTEL_BUFFER_H
 
@@ -25,6 +26,8 @@ void buffer_clear(struct buffer *b);
 char *buffer_reserve(struct buffer *b, size_t n);
 /* Account for n bytes written into the tail returned by buffer_reserve. */
 void buffer_commit(struct buffer *b, size_t n);
+/* Keep the first n bytes (n >= len: nothing changes). */
+void buffer_truncate(struct buffer *b, size_t n);
 void buffer_append(struct buffer *b, const void *p, size_t n);
 void buffer_puts(struct buffer *b, const char *s);
 void buffer_printf(struct buffer *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -125,10 +125,11 @@ fs_push(struct buffer *out, const char *name, size_t n)
 		return;
 	if (n == 2 && name[0] == '.' && name[1] == '.') {
 		/* ".." above "/" stays at "/" */
-		while (out->len > 1 && buffer_head(out)[out->len - 1] != '/')
-			out->len--;
-		if (out->len > 1)
-			out->len--;
+		size_t end = out->len;
+
+		while (end > 1 && buffer_head(out)[end - 1] != '/')
+			end--;
+		buffer_truncate(out, end > 1 ? end - 1 : end);
 		return;
 	}
 	if (out->len > 1)

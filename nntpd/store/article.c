@@ -165,8 +165,11 @@ article_unfold(const char *v, size_t len, struct buffer *out)
 			continue;
 		buffer_append(out, &c, 1);
 	}
-	while (out->len > start && buffer_head(out)[out->len - 1] == ' ')
-		out->len--;
+	size_t end = out->len;
+
+	while (end > start && buffer_head(out)[end - 1] == ' ')
+		end--;
+	buffer_truncate(out, end);
 	buffer_cstr(out);
 }
 

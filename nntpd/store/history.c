@@ -214,7 +214,7 @@ read_line(struct history *h, uint64_t off, struct buffer *b)
 			return -1;
 		nl = memchr(b->data + b->start, '\n', (size_t)n);
 		if (nl != NULL) {
-			b->len = (size_t)(nl - (b->data + b->start));
+			buffer_commit(b, (size_t)(nl - (b->data + b->start)));
 			buffer_cstr(b);
 			return 0;
 		}
