@@ -18,6 +18,7 @@ extern SSL_CTX *nntp_tls_ctx;
 struct nntp_session {
 	struct conn c;
 	int monitor; /* worker end of the monitor channel */
+	int writer;  /* the writer connection the monitor made, or -1 */
 	int spoolfd; /* the spool root (after chroot: "/") */
 	struct sockaddr_storage peer;
 	char peer_text[64];

@@ -1,7 +1,8 @@
 /* monitor: the per-session privileged NNTP monitor (root). It works out
  * the address's access, forks the sandboxed worker (session/), answers its
- * AUTHINFO requests through PAM, and logs how the session ended. The worker
- * does TLS and compression itself: the monitor never sees a client byte. */
+ * AUTHINFO requests through PAM, makes its writer connections (carrying the
+ * session's rights) and logs how the session ended. The worker does TLS and
+ * compression itself: the monitor never sees a client byte. */
 #include "nntpd/monitor/monitor.h"
 
 #include <errno.h>
@@ -23,6 +24,7 @@
 #include "common/priv/sandbox.h"
 #include "nntpd/access.h"
 #include "nntpd/options.h"
+#include "nntpd/writer/proto.h"
 
 #define NNTP_MAX_LINE 4096
 #define NNTP_MAX_NAME 256
@@ -31,6 +33,67 @@
 static struct nntp_session sess;
 static struct auth_guard guard;
 static int logged_in;
+/* What this session's writer connections may submit: the address's
+ * access, then the user's after AUTHINFO. */
+static struct writer_rights rights;
+
+/* The rights for the access in r, the peer= rules and user (NULL: none). */
+static void
+set_rights(const struct access_result *r, const char *user)
+{
+	wproto_rights_free(&rights);
+	rights.may_post = r->can_post;
+	rights.may_feed = access_is_peer(&opt.peer, &sess.peer, user);
+	rights.post_groups = xstrdup(r->post_groups ? r->post_groups : "");
+	rights.host = xstrdup(sess.peer_text);
+	rights.user = xstrdup(user ? user : "");
+}
+
+/* After a login: the user rules replace the address's access, as the
+ * worker applies them (session/cmd_auth.c). */
+static void
+set_user_rights(const char *user)
+{
+	struct access_result r = {sess.can_read, sess.can_post, xstrdup(sess.read_groups),
+	                          xstrdup(sess.post_groups)};
+
+	access_lookup_user(&opt.access, user, &r);
+	set_rights(&r, user);
+	access_result_free(&r);
+}
+
+/* PS_WRITER: connect to writer.sock as root, send the rights first, and
+ * hand the socket over (PS_FAIL when the writer is unreachable). */
+static int
+handle_writer(int mon, const struct ps_msg *m)
+{
+	struct buffer reply = BUFFER_INIT;
+	int dirfd, fd = -1, code = -1;
+
+	if (m->len != 0)
+		return -1;
+	dirfd = open(opt.spool_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd >= 0) {
+		fd = writer_connect(dirfd);
+		close(dirfd);
+	}
+	if (fd >= 0)
+		code = writer_send_rights(fd, &rights, &reply);
+	if (code != writer_codes[SUBMIT_RIGHTS].ok) {
+		log_msg(LOG_ERR, "writer connection: %s",
+		        fd < 0     ? strerror(errno)
+		        : code < 0 ? "lost"
+		                   : buffer_cstr(&reply));
+		if (fd >= 0)
+			close(fd);
+		buffer_free(&reply);
+		return ps_send(mon, PS_FAIL, "writer unavailable", 18, -1) < 0 ? -1 : 0;
+	}
+	buffer_free(&reply);
+	code = ps_send(mon, PS_OK, NULL, 0, fd);
+	close(fd);
+	return code < 0 ? -1 : 0;
+}
 
 /* PS_LOGIN: "user\0password\0" checked by PAM; refusals delayed and
  * counted. -1: a request the worker should never have sent. */
@@ -53,6 +116,7 @@ handle_login(int mon, const struct ps_msg *m)
 		return -1;
 	if (auth_pam(opt.pam_service_name, user, pass, sess.peer_text, &pam_user, NULL) == 0) {
 		logged_in = 1;
+		set_user_rights(pam_user);
 		log_set_prefix("s=%s c=%s u=%s", sess.id, sess.peer_text, pam_user);
 		log_msg(LOG_INFO, "login ok");
 		ps_send(mon, PS_OK, pam_user, strlen(pam_user), -1);
@@ -75,6 +139,8 @@ monitor_loop(int mon, pid_t worker)
 		if (m.fd >= 0)
 			close(m.fd);
 		if (m.type == PS_LOGIN && handle_login(mon, &m) == 0)
+			continue;
+		if (m.type == PS_WRITER && handle_writer(mon, &m) == 0)
 			continue;
 		if (m.type == PS_SECCOMP && monitor_seccomp_report(&m) == 0)
 			continue;
@@ -138,6 +204,7 @@ session_access(struct nntp_session *s)
 	s->read_groups = r.groups;
 	s->post_groups = r.post_groups;
 	s->auth_helps = access_has_user_rules(&opt.access);
+	set_rights(&r, NULL);
 	s->motd = read_motd(opt.motd_file);
 	s->pathhost = xstrdup(host_name());
 }
@@ -149,6 +216,7 @@ nntp_session(int fd, const struct sockaddr_storage *peer, int tag)
 	pid_t worker;
 
 	memset(&sess, 0, sizeof(sess));
+	sess.writer = -1;
 	sess.implicit_tls = tag == 1;
 	conn_init(&sess.c, fd, NNTP_MAX_LINE, (int)opt.idle_session_timeout * 1000);
 	sess.peer = *peer;

@@ -12,7 +12,7 @@
 #include "nntpd/access.h"
 #include "nntpd/options.h"
 #include "nntpd/session/commands.h"
-#include "nntpd/session/worker.h"
+#include "nntpd/session/monreq.h"
 
 #define TLS_HANDSHAKE_MS 30000
 #define AUTH_MAX_NAME 256

@@ -1,11 +1,21 @@
-/* worker: the NNTP session worker's side of the monitor channel. */
-#ifndef NNTPD_SESSION_WORKER_H
-#define NNTPD_SESSION_WORKER_H
+/* monreq: the NNTP session worker's side of the monitor channel: AUTHINFO,
+ * and the writer connection its monitor makes with the session's rights. */
+#ifndef NNTPD_SESSION_MONREQ_H
+#define NNTPD_SESSION_MONREQ_H
 
+#include <stddef.h>
+
+#include "common/core/buffer.h"
 #include "nntpd/session.h"
+#include "nntpd/writer/proto.h"
 
 /* AUTHINFO through the monitor: 0 with s->user set, or -1 (*fatal: the
  * monitor ends the session after max_login_fails). */
 int monreq_login(struct nntp_session *s, const char *user, const char *pass, int *fatal);
+/* Hand an article to the writer on the connection the monitor made (asked
+ * for on first use, and again when the writer closed it): the writer's
+ * code and text, or the kind's "unavailable" code when it is down. */
+int monreq_submit(struct nntp_session *s, enum submit_kind kind, const char *msgid,
+                  const char *article, size_t len, struct buffer *reply_text);
 
 #endif

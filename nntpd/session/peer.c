@@ -9,6 +9,7 @@
 #include "nntpd/access.h"
 #include "nntpd/options.h"
 #include "nntpd/session/commands.h"
+#include "nntpd/session/monreq.h"
 #include "nntpd/store/history.h"
 #include "nntpd/writer/proto.h"
 
@@ -47,8 +48,7 @@ take_article(struct nntp_session *s, enum submit_kind kind, const char *msgid, i
 		buffer_printf(why, "Article too large (limit %lu octets)", opt.max_article_size);
 		code = refused;
 	} else {
-		code = writer_submit_from(s->spoolfd, kind, msgid, s->peer_text, buffer_head(&text),
-		                          text.len, why);
+		code = monreq_submit(s, kind, msgid, buffer_head(&text), text.len, why);
 	}
 	log_msg(LOG_INFO, "%s %s: %d %s", kind == SUBMIT_IHAVE ? "ihave" : "takethis", msgid, code,
 	        buffer_cstr(why));

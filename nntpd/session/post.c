@@ -8,6 +8,7 @@
 #include "common/core/wildmat.h"
 #include "nntpd/options.h"
 #include "nntpd/session/commands.h"
+#include "nntpd/session/monreq.h"
 #include "nntpd/store/article.h"
 #include "nntpd/writer/proto.h"
 
@@ -119,8 +120,7 @@ cmd_post(struct nntp_session *s, struct vector *args)
 		reply(s, "441 %s", buffer_cstr(&why));
 		goto out;
 	}
-	code = writer_submit_from(s->spoolfd, SUBMIT_POST, buffer_cstr(&id), s->peer_text,
-	                          buffer_head(&text), text.len, &why);
+	code = monreq_submit(s, SUBMIT_POST, buffer_cstr(&id), buffer_head(&text), text.len, &why);
 	if (code != 240 && code != 441)
 		code = 440;
 	reply(s, "%d %s", code, buffer_cstr(&why));

@@ -1,7 +1,7 @@
-/* worker: the NNTP session worker's start (sandbox, signals, the command
- * loop) and its side of the monitor channel. Runs unprivileged, chrooted
- * to the spool, next to client bytes. */
-#include "nntpd/session/worker.h"
+/* worker: the NNTP session worker's start: sandbox, signals, the command
+ * loop. Runs unprivileged, chrooted to the spool, next to client bytes.
+ * Alone in its file, so a test can link its own worker in its place and
+ * attack the monitor and the writer from inside the sandbox (tests/attack/). */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,9 +13,9 @@
 #include "common/core/log.h"
 #include "common/core/xmalloc.h"
 #include "common/io/netio.h"
-#include "common/priv/privsep.h"
 #include "common/priv/sandbox.h"
 #include "nntpd/options.h"
+#include "nntpd/session.h"
 #include "nntpd/session/commands.h"
 
 static struct nntp_session *sess;
@@ -57,22 +57,4 @@ nntp_worker(struct nntp_session *s, int mon, struct sandbox_id *id)
 	netio_status_signal(log_status);
 	commands_run(sess);
 	exit(0);
-}
-
-int
-monreq_login(struct nntp_session *s, const char *user, const char *pass, int *fatal)
-{
-	struct buffer who = BUFFER_INIT;
-
-	if (ps_login(s->monitor, user, pass, fatal, &who) < 0) {
-		buffer_free(&who);
-		return -1;
-	}
-	free(s->user);
-	s->user = buffer_cstr(&who) ? xstrdup(buffer_cstr(&who)) : NULL;
-	buffer_free(&who);
-	if (s->user == NULL || s->user[0] == '\0')
-		die("monitor: login without a user name");
-	log_set_prefix("s=%s c=%s u=%s", s->id, s->peer_text, s->user);
-	return 0;
 }

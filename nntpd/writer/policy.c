@@ -13,6 +13,7 @@
 
 #include "common/core/log.h"
 #include "common/core/vector.h"
+#include "common/core/wildmat.h"
 #include "common/core/xmalloc.h"
 #include "nntpd/feed/feed.h"
 #include "nntpd/store/article.h"
@@ -64,8 +65,8 @@ writer_free(struct writer *w)
  * the groups to file it in. Posts need every group known and open to
  * posting; feeds keep the known ones (innd files what it carries). */
 static int
-check_groups(struct writer *w, enum submit_kind kind, const struct article *a,
-             struct vector *wanted, struct buffer *why)
+check_groups(struct writer *w, enum submit_kind kind, const struct writer_rights *r,
+             const struct article *a, struct vector *wanted, struct buffer *why)
 {
 	struct vector names = VECTOR_INIT;
 	int approved = article_find(a, "Approved") != NULL;
@@ -85,6 +86,12 @@ check_groups(struct writer *w, enum submit_kind kind, const struct article *a,
 		}
 		if (g->flag == 'n' && kind == SUBMIT_POST) {
 			buffer_printf(why, "Posting to %s is not allowed", name);
+			break;
+		}
+		/* SECURITY: the connection's post wildmat (the access rules
+		 * the monitor applied), not the session's word for it. */
+		if (kind == SUBMIT_POST && !wildmat_match_list(name, r->post_groups)) {
+			buffer_printf(why, "Posting to %s is not allowed from your address", name);
 			break;
 		}
 		if (g->flag == 'm' && !approved) {
@@ -264,7 +271,8 @@ check_not_seen(struct writer *w, struct submission *s)
 
 /* Every check, in order; -1 with the reason in s->why. */
 static int
-check_article(struct writer *w, struct submission *s, const char *text, size_t len)
+check_article(struct writer *w, struct submission *s, const struct writer_rights *r,
+              const char *text, size_t len)
 {
 	if (check_octets(w, text, len, &s->why) < 0)
 		return -1;
@@ -273,7 +281,7 @@ check_article(struct writer *w, struct submission *s, const char *text, size_t l
 		return -1;
 	if (settle_msgid(w, s) < 0 || check_not_seen(w, s) < 0)
 		return -1;
-	return check_groups(w, s->kind, &s->a, &s->groups, &s->why);
+	return check_groups(w, s->kind, r, &s->a, &s->groups, &s->why);
 }
 
 /* New headers, then the spool; -1 (errno set) on a storage error. */
@@ -323,8 +331,8 @@ refuse_article(struct writer *w, struct submission *s, struct buffer *reply)
 }
 
 static int
-process_article(struct writer *w, enum submit_kind kind, const char *given_id, const char *host,
-                const char *text, size_t len, struct buffer *reply)
+process_article(struct writer *w, enum submit_kind kind, const char *given_id,
+                const struct writer_rights *r, const char *text, size_t len, struct buffer *reply)
 {
 	const struct writer_reply_codes *c = &writer_codes[kind];
 	struct submission s = {.kind = kind,
@@ -335,10 +343,10 @@ process_article(struct writer *w, enum submit_kind kind, const char *given_id, c
 	s.remember = s.ak == ARTICLE_FEED;
 	if (given_id != NULL && *given_id != '\0')
 		buffer_puts(&s.msgid, given_id);
-	if (check_article(w, &s, text, len) < 0) {
+	if (check_article(w, &s, r, text, len) < 0) {
 		code = c->refused;
 		refuse_article(w, &s, reply);
-	} else if (store_article(w, &s, host, text, len) < 0) {
+	} else if (store_article(w, &s, r->host, text, len) < 0) {
 		log_msg(LOG_ERR, "writer: storing %s: %m", buffer_head(&s.msgid));
 		code = kind == SUBMIT_POST ? c->refused : c->unavailable;
 		buffer_puts(reply, "Posting failed: storage error, try again later");
@@ -356,14 +364,53 @@ process_article(struct writer *w, enum submit_kind kind, const char *given_id, c
 	return code;
 }
 
+/* What the connection's rights allow, before the article is parsed:
+ * -1 with the reason in why. */
+static int
+check_rights(enum submit_kind kind, const struct writer_rights *r, struct buffer *why)
+{
+	/* SECURITY: a reader's connection feeds nothing (a feed skips the
+	 * posting rules and keeps its Path), and posts only with post rights. */
+	if (kind == SUBMIT_POST && !r->may_post)
+		buffer_puts(why, "Posting not permitted on this connection");
+	else if (kind != SUBMIT_POST && !r->may_feed)
+		buffer_puts(why, "Not a peer: feeding is not permitted on this connection");
+	return why->len ? -1 : 0;
+}
+
+int
+writer_process_as(struct writer *w, enum submit_kind kind, const char *msgid_or_null,
+                  const struct writer_rights *r, const char *payload, size_t len,
+                  struct buffer *reply)
+{
+	struct writer_rights safe = *r;
+
+	buffer_clear(reply);
+	if (kind == SUBMIT_CONTROL || kind == SUBMIT_RIGHTS) {
+		buffer_puts(reply, "Not an article request");
+		return writer_codes[kind].refused;
+	}
+	if (check_rights(kind, r, reply) < 0) {
+		log_msg(LOG_NOTICE, "writer: refused %s from %s: %s",
+		        msgid_or_null ? msgid_or_null : "-", r->host ? r->host : "-",
+		        buffer_cstr(reply));
+		return writer_codes[kind].refused;
+	}
+	if (safe.host != NULL && !valid_host(safe.host))
+		safe.host = NULL;
+	if (safe.post_groups == NULL)
+		safe.post_groups = "";
+	return process_article(w, kind, msgid_or_null, &safe, payload, len, reply);
+}
+
 int
 writer_process(struct writer *w, enum submit_kind kind, const char *msgid_or_null,
                const char *client_host, const char *payload, size_t len, struct buffer *reply)
 {
+	struct writer_rights all = {1, 1, "*", (char *)client_host, ""};
+
 	buffer_clear(reply);
 	if (kind == SUBMIT_CONTROL)
 		return control_run(w->spool, payload, len, reply);
-	if (client_host != NULL && !valid_host(client_host))
-		client_host = NULL;
-	return process_article(w, kind, msgid_or_null, client_host, payload, len, reply);
+	return writer_process_as(w, kind, msgid_or_null, &all, payload, len, reply);
 }

@@ -20,16 +20,15 @@
 #include "nntpd/store/storeformat.h"
 
 const struct writer_reply_codes writer_codes[] = {
-    [SUBMIT_POST] = {240, 441, 440},
-    [SUBMIT_IHAVE] = {235, 437, 436},
-    [SUBMIT_TAKETHIS] = {239, 439, 436},
-    [SUBMIT_CONTROL] = {200, 500, 400},
+    [SUBMIT_POST] = {240, 441, 440},     [SUBMIT_IHAVE] = {235, 437, 436},
+    [SUBMIT_TAKETHIS] = {239, 439, 436}, [SUBMIT_CONTROL] = {200, 500, 400},
+    [SUBMIT_RIGHTS] = {200, 502, 400},
 };
 
 int
 wproto_valid_kind(uint32_t k)
 {
-	return k >= SUBMIT_POST && k <= SUBMIT_CONTROL;
+	return k >= SUBMIT_POST && k <= SUBMIT_RIGHTS;
 }
 
 static void
@@ -73,6 +72,64 @@ wproto_encode_request(struct buffer *out, enum submit_kind kind, const char *msg
 	put_field(out, msgid, strlen(msgid));
 	put_field(out, host, strlen(host));
 	put_field(out, payload, len);
+}
+
+static size_t
+cut(const char *p, size_t max)
+{
+	return p == NULL ? 0 : strnlen(p, max);
+}
+
+void
+wproto_encode_rights(struct buffer *out, const struct writer_rights *r)
+{
+	struct buffer pay = BUFFER_INIT;
+	unsigned char h[4];
+	char host[WRITER_MAX_HOST + 1];
+
+	store_put32(h, (r->may_post ? WRITER_MAY_POST : 0) | (r->may_feed ? WRITER_MAY_FEED : 0));
+	buffer_append(&pay, h, 4);
+	put_field(&pay, r->post_groups ? r->post_groups : "",
+	          cut(r->post_groups, WRITER_MAX_WILDMAT));
+	put_field(&pay, r->user ? r->user : "", cut(r->user, WRITER_MAX_USER));
+	snprintf(host, sizeof(host), "%s", r->host ? r->host : "");
+	wproto_encode_request(out, SUBMIT_RIGHTS, "", host, buffer_head(&pay), pay.len);
+	buffer_free(&pay);
+}
+
+int
+wproto_parse_rights(const char *payload, size_t len, const char *host, struct writer_rights *r)
+{
+	const unsigned char *p = (const unsigned char *)payload, *g, *u;
+	size_t off = 4, gn, un;
+	uint32_t flags;
+
+	memset(r, 0, sizeof(*r));
+	if (len < 4)
+		return -1;
+	flags = store_get32(p);
+	/* SECURITY: known flags only, both fields inside the payload and
+	 * ending it, no NUL that would cut a C string short. */
+	if ((flags & ~(WRITER_MAY_POST | WRITER_MAY_FEED)) != 0 ||
+	    get_field(p, len, &off, WRITER_MAX_WILDMAT, &g, &gn) < 0 ||
+	    get_field(p, len, &off, WRITER_MAX_USER, &u, &un) < 0 || off != len ||
+	    memchr(g, '\0', gn) != NULL || memchr(u, '\0', un) != NULL)
+		return -1;
+	r->may_post = (flags & WRITER_MAY_POST) != 0;
+	r->may_feed = (flags & WRITER_MAY_FEED) != 0;
+	r->post_groups = xstrndup((const char *)g, gn);
+	r->user = xstrndup((const char *)u, un);
+	r->host = xstrdup(host);
+	return 0;
+}
+
+void
+wproto_rights_free(struct writer_rights *r)
+{
+	free(r->post_groups);
+	free(r->host);
+	free(r->user);
+	r->post_groups = r->host = r->user = NULL;
 }
 
 /* Parse one complete request frame body; -1 when malformed. */
@@ -146,7 +203,7 @@ wproto_send_reply(int fd, int code, const struct buffer *text, size_t max)
 
 /* Client side. */
 
-static int client_fd = -1;
+static int submit_fd = -1;
 static int client_ctl_fd = -1;
 
 static int
@@ -182,6 +239,12 @@ connect_at(int dirfd, const char *name)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	return fd;
+}
+
+int
+writer_connect(int spool_dirfd)
+{
+	return connect_at(spool_dirfd, WRITER_SOCKET);
 }
 
 static int
@@ -226,57 +289,99 @@ exchange(int fd, const struct buffer *req, int *code, struct buffer *reply, int 
 	return 0;
 }
 
-static int
-submit(int dirfd, int *cached, const char *sock, enum submit_kind kind, const char *msgid,
-       const char *host, const char *payload, size_t len, struct buffer *reply)
+int
+writer_exchange(int fd, enum submit_kind kind, const char *msgid, const char *payload, size_t len,
+                struct buffer *reply, int *sent)
 {
 	struct buffer req = BUFFER_INIT;
-	int code = writer_codes[kind].unavailable, sent = 0;
+	int code = -1;
 
 	buffer_clear(reply);
-	if (msgid == NULL || strlen(msgid) > 250)
+	*sent = 0;
+	if (msgid == NULL || strlen(msgid) > WRITER_MAX_MSGID)
 		msgid = "";
-	if (host == NULL || strlen(host) > WRITER_MAX_HOST)
-		host = "";
 	if (len > UINT32_MAX - 1024) {
 		buffer_puts(reply, "Article too large");
 		return writer_codes[kind].refused;
 	}
-	wproto_encode_request(&req, kind, msgid, host, payload, len);
-	for (int attempt = 0; attempt < 2; attempt++) {
-		int fresh = *cached < 0;
-
-		if (*cached < 0 && (*cached = connect_at(dirfd, sock)) < 0)
-			break;
-		if (exchange(*cached, &req, &code, reply, &sent) == 0)
-			break;
-		close(*cached);
-		*cached = -1;
-		code = writer_codes[kind].unavailable;
+	wproto_encode_request(&req, kind, msgid, "", payload, len);
+	if (exchange(fd, &req, &code, reply, sent) < 0) {
 		buffer_clear(reply);
-		/* Retry only a stale cached connection that failed before the
-		 * request was fully sent (the writer restarted meanwhile). */
-		if (fresh || sent)
-			break;
+		code = -1;
 	}
-	if (code == writer_codes[kind].unavailable && reply->len == 0)
-		buffer_puts(reply, kind == SUBMIT_POST ? "Posting unavailable, try again later"
-		                                       : "Writer unavailable, try again later");
 	buffer_free(&req);
 	return code;
+}
+
+int
+writer_send_rights(int fd, const struct writer_rights *r, struct buffer *reply)
+{
+	struct buffer req = BUFFER_INIT;
+	int code = -1, sent;
+
+	buffer_clear(reply);
+	wproto_encode_rights(&req, r);
+	if (exchange(fd, &req, &code, reply, &sent) < 0)
+		code = -1;
+	buffer_free(&req);
+	return code;
+}
+
+static void
+unavailable_text(enum submit_kind kind, struct buffer *reply)
+{
+	if (reply->len == 0)
+		buffer_puts(reply, kind == SUBMIT_POST ? "Posting unavailable, try again later"
+		                                       : "Writer unavailable, try again later");
+}
+
+/* The trusted submitter's connection: connected, with its rights. */
+static int
+submitter_connect(int dirfd, const char *host)
+{
+	struct writer_rights r = {1, 1, "*", (char *)host, ""};
+	struct buffer reply = BUFFER_INIT;
+	int fd = connect_at(dirfd, WRITER_SOCKET);
+
+	if (fd >= 0 && writer_send_rights(fd, &r, &reply) != writer_codes[SUBMIT_RIGHTS].ok) {
+		close(fd);
+		fd = -1;
+	}
+	buffer_free(&reply);
+	return fd;
 }
 
 int
 writer_submit_from(int spool_dirfd, enum submit_kind kind, const char *msgid_or_null,
                    const char *client_host, const char *article, size_t len, struct buffer *reply)
 {
-	if (!wproto_valid_kind(kind) || kind == SUBMIT_CONTROL) {
-		buffer_clear(reply);
+	int code = -1, sent = 0;
+
+	buffer_clear(reply);
+	if (!wproto_valid_kind(kind) || kind == SUBMIT_CONTROL || kind == SUBMIT_RIGHTS) {
 		buffer_puts(reply, "bad request kind");
 		return 500;
 	}
-	return submit(spool_dirfd, &client_fd, WRITER_SOCKET, kind, msgid_or_null, client_host,
-	              article, len, reply);
+	for (int attempt = 0; attempt < 2 && code < 0; attempt++) {
+		int fresh = submit_fd < 0;
+
+		if (submit_fd < 0 && (submit_fd = submitter_connect(spool_dirfd, client_host)) < 0)
+			break;
+		code = writer_exchange(submit_fd, kind, msgid_or_null, article, len, reply, &sent);
+		if (code >= 0)
+			break;
+		close(submit_fd);
+		submit_fd = -1;
+		/* Retry only a stale connection that failed before the request
+		 * was fully sent (the writer restarted meanwhile). */
+		if (fresh || sent)
+			break;
+	}
+	if (code < 0) {
+		code = writer_codes[kind].unavailable;
+		unavailable_text(kind, reply);
+	}
+	return code;
 }
 
 int
@@ -287,8 +392,28 @@ writer_submit(int spool_dirfd, enum submit_kind kind, const char *msgid_or_null,
 }
 
 int
-writer_control(int spool_dirfd, const char *command, struct buffer *reply_text)
+writer_control(int spool_dirfd, const char *command, struct buffer *reply)
 {
-	return submit(spool_dirfd, &client_ctl_fd, WRITER_CTL_SOCKET, SUBMIT_CONTROL, NULL, NULL,
-	              command, strlen(command), reply_text);
+	int code = -1, sent = 0;
+
+	for (int attempt = 0; attempt < 2 && code < 0; attempt++) {
+		int fresh = client_ctl_fd < 0;
+
+		if (client_ctl_fd < 0 &&
+		    (client_ctl_fd = connect_at(spool_dirfd, WRITER_CTL_SOCKET)) < 0)
+			break;
+		code = writer_exchange(client_ctl_fd, SUBMIT_CONTROL, NULL, command,
+		                       strlen(command), reply, &sent);
+		if (code >= 0)
+			break;
+		close(client_ctl_fd);
+		client_ctl_fd = -1;
+		if (fresh || sent)
+			break;
+	}
+	if (code < 0) {
+		code = writer_codes[SUBMIT_CONTROL].unavailable;
+		unavailable_text(SUBMIT_CONTROL, reply);
+	}
+	return code;
 }

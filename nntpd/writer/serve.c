@@ -1,5 +1,6 @@
 /* serve: the writer process's socket loop: writer.sock for articles,
- * ctl.sock for nntpctl, one request at a time per connection. */
+ * ctl.sock for nntpctl, one request at a time per connection, and who may
+ * give a connection its rights. */
 #include "nntpd/writer/writer.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -21,17 +23,27 @@
 #include "nntpd/store/storeformat.h"
 #include "nntpd/writer/proto.h"
 
-#define MAX_CLIENTS 1024
 #define MAX_REPLY 4096
 #define FRAME_SLACK 65536 /* header room beyond max_article_size */
 
 struct client {
 	int fd;
 	int ctl;
+	int trusted;     /* connected by root (a monitor): may set rights */
+	int has_rights;  /* its first frame set rights */
+	unsigned frames; /* requests answered */
+	struct writer_rights rights;
 	struct buffer in;
 	uint64_t discard; /* bytes of an oversized request still to skip */
 	uint32_t discard_kind;
 	time_t last;
+};
+
+/* The connections, in growable arrays (pfds: the two listeners first). */
+struct clients {
+	struct client *c;
+	struct pollfd *pfds;
+	size_t count, cap;
 };
 
 static volatile sig_atomic_t writer_stop;
@@ -67,6 +79,60 @@ listen_at(int dirfd, const char *name, mode_t mode)
 	if (rc < 0)
 		die("writer: %s: %m", name);
 	return fd;
+}
+
+/* A SUBMIT_RIGHTS frame: the code, the reason in reply. */
+static int
+set_rights(struct client *c, const char *host, const char *payload, size_t plen,
+           struct buffer *reply)
+{
+	const struct writer_reply_codes *k = &writer_codes[SUBMIT_RIGHTS];
+
+	/* SECURITY: rights come only from root (the session's monitor, which
+	 * connected; SO_PEERCRED names the connector, so this holds after it
+	 * handed the socket to its worker), only as the first frame and only
+	 * once: a worker cannot raise or replace what its monitor granted. */
+	if (!c->trusted) {
+		buffer_puts(reply, "Rights only from a session's monitor");
+		return k->refused;
+	}
+	if (c->frames > 0 || c->has_rights) {
+		buffer_puts(reply, "Rights already settled on this connection");
+		return k->refused;
+	}
+	if (wproto_parse_rights(payload, plen, host, &c->rights) < 0) {
+		buffer_puts(reply, "Malformed rights");
+		return k->refused;
+	}
+	c->has_rights = 1;
+	buffer_printf(reply, "Rights set%s%s", c->rights.may_post ? " post" : "",
+	              c->rights.may_feed ? " feed" : "");
+	return k->ok;
+}
+
+/* One request on writer.sock: the code, its text in reply. */
+static int
+client_request(struct writer *w, struct client *c, uint32_t kind, const char *msgid,
+               const char *host, const char *payload, size_t plen, struct buffer *reply)
+{
+	buffer_clear(reply);
+	if (kind == SUBMIT_RIGHTS) {
+		int code = set_rights(c, host, payload, plen, reply);
+
+		if (code != writer_codes[SUBMIT_RIGHTS].ok)
+			log_msg(LOG_NOTICE, "writer: rights frame refused: %s", buffer_cstr(reply));
+		return code;
+	}
+	/* SECURITY: no rights, no submission; the frame's host is ignored
+	 * (the posting host is the one the monitor put in the rights). */
+	if (!c->has_rights) {
+		log_msg(LOG_NOTICE, "writer: submission on a connection without rights refused");
+		buffer_puts(reply,
+		            "No rights on this connection: submissions go through a session");
+		return writer_codes[kind].refused;
+	}
+	return writer_process_as(w, (enum submit_kind)kind, *msgid ? msgid : NULL, &c->rights,
+	                         payload, plen, reply);
 }
 
 /* Handle the complete frames in c->in; -1 to drop the client. */
@@ -122,21 +188,28 @@ client_input(struct writer *w, struct client *c)
 			rc = -1;
 			break;
 		}
-		int code = writer_process(w, (enum submit_kind)kind, *msgid ? msgid : NULL,
-		                          *host ? host : NULL, payload, plen, &reply);
+		int code =
+		    c->ctl ? writer_process(w, SUBMIT_CONTROL, NULL, NULL, payload, plen, &reply)
+		           : client_request(w, c, kind, msgid, host, payload, plen, &reply);
 
 		free(msgid);
 		free(host);
 		buffer_consume(&c->in, 4 + (size_t)flen);
+		c->frames++;
 		rc = wproto_send_reply(c->fd, code, &reply,
 		                       c->ctl ? WRITER_MAX_CTL_REPLY : MAX_REPLY);
+		/* A connection without rights has no use after its refusal. */
+		if (rc == 0 && !c->ctl && !c->has_rights)
+			rc = -1;
 	}
 	buffer_free(&reply);
 	return rc;
 }
 
+/* Whether the connector of fd may set rights (writer.sock) or send group
+ * commands (ctl.sock). */
 static int
-peer_allowed(int fd)
+peer_trusted(int fd, int ctl)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
@@ -144,83 +217,133 @@ peer_allowed(int fd)
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
 		return 0;
 	/* SECURITY: root only. Sessions run as the writer's user and can
-	 * reach this socket inside their chroot; group changes are for the
-	 * administrator (nntpctl as root). */
-	return cred.uid == 0;
+	 * reach these sockets inside their chroot; group changes are for the
+	 * administrator (nntpctl as root), rights for the monitors (root). */
+	if (cred.uid == 0)
+		return 1;
+	/* A daemon started by an ordinary user runs every process as that
+	 * user (no uid change, no chroot: nothing to separate), so its
+	 * monitors connect as that user. AT_EUID is the uid the program was
+	 * started as, unchanged by the sandbox's later setresuid. */
+	return !ctl && getauxval(AT_EUID) != 0 && cred.uid == (uid_t)getauxval(AT_EUID);
 }
 
 static void
-accept_clients(int lfd, int ctl, struct client *clients, size_t *count)
+drop_client(struct clients *cs, size_t i)
+{
+	close(cs->c[i].fd);
+	buffer_free(&cs->c[i].in);
+	wproto_rights_free(&cs->c[i].rights);
+	cs->c[i] = cs->c[--cs->count];
+}
+
+/* Out of descriptors: close the connection idle longest with no request
+ * pending (its session gets a fresh one from its monitor when it next
+ * submits), so a full table slows one session, never blocks posting. */
+static int
+evict_idle(struct clients *cs)
+{
+	size_t best = cs->count;
+
+	for (size_t i = 0; i < cs->count; i++) {
+		const struct client *c = &cs->c[i];
+
+		if (c->in.len > 0 || c->discard > 0 || c->ctl)
+			continue;
+		if (best == cs->count || c->has_rights < cs->c[best].has_rights ||
+		    (c->has_rights == cs->c[best].has_rights && c->last < cs->c[best].last))
+			best = i;
+	}
+	if (best == cs->count)
+		return -1;
+	log_msg(LOG_NOTICE, "writer: out of descriptors; closing the longest idle connection");
+	drop_client(cs, best);
+	return 0;
+}
+
+static void
+accept_clients(int lfd, int ctl, struct clients *cs)
 {
 	for (;;) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct client *c;
 
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && evict_idle(cs) == 0)
+			continue;
 		if (fd < 0)
 			return;
-		if (*count == MAX_CLIENTS || (ctl && !peer_allowed(fd))) {
+		if (ctl && !peer_trusted(fd, 1)) {
 			close(fd);
 			continue;
 		}
-		memset(&clients[*count], 0, sizeof(clients[*count]));
-		clients[*count].fd = fd;
-		clients[*count].ctl = ctl;
-		clients[*count].last = time(NULL);
-		(*count)++;
+		if (cs->count == cs->cap) {
+			cs->cap = cs->cap ? cs->cap * 2 : 64;
+			cs->c = xrealloc(cs->c, cs->cap * sizeof(*cs->c));
+			cs->pfds = xrealloc(cs->pfds, (cs->cap + 2) * sizeof(*cs->pfds));
+		}
+		c = &cs->c[cs->count++];
+		memset(c, 0, sizeof(*c));
+		c->fd = fd;
+		c->ctl = ctl;
+		c->trusted = !ctl && peer_trusted(fd, 0);
+		c->last = time(NULL);
 	}
 }
 
-static void
-drop_client(struct client *clients, size_t *count, size_t i)
+/* Whether c has waited too long: a request half sent or no rights yet
+ * (a monitor sends them at once) after WRITER_CLIENT_TIMEOUT, an idle
+ * connection after WRITER_IDLE_TIMEOUT. */
+static int
+timed_out(const struct client *c, time_t now)
 {
-	close(clients[i].fd);
-	buffer_free(&clients[i].in);
-	clients[i] = clients[--*count];
+	if (c->in.len > 0 || c->discard > 0 || (!c->ctl && !c->has_rights))
+		return now - c->last > WRITER_CLIENT_TIMEOUT;
+	return now - c->last > WRITER_IDLE_TIMEOUT;
 }
 
 static void
 serve(struct writer *w, int lfd, int cfd)
 {
-	struct client *clients = xcalloc(MAX_CLIENTS, sizeof(*clients));
-	struct pollfd *pfds = xcalloc(MAX_CLIENTS + 2, sizeof(*pfds));
-	size_t count = 0;
+	struct clients cs = {0};
 
+	cs.pfds = xcalloc(2, sizeof(*cs.pfds));
 	while (!writer_stop) {
 		time_t now = time(NULL);
 
-		pfds[0] = (struct pollfd){lfd, POLLIN, 0};
-		pfds[1] = (struct pollfd){cfd, POLLIN, 0};
-		for (size_t i = 0; i < count; i++)
-			pfds[i + 2] = (struct pollfd){clients[i].fd, POLLIN, 0};
-		if (poll(pfds, count + 2, 1000) < 0) {
+		cs.pfds[0] = (struct pollfd){lfd, POLLIN, 0};
+		cs.pfds[1] = (struct pollfd){cfd, POLLIN, 0};
+		for (size_t i = 0; i < cs.count; i++)
+			cs.pfds[i + 2] = (struct pollfd){cs.c[i].fd, POLLIN, 0};
+		if (poll(cs.pfds, cs.count + 2, 1000) < 0) {
 			if (errno == EINTR)
 				continue;
 			die("writer: poll: %m");
 		}
-		for (size_t i = count; i-- > 0;) {
-			struct client *c = &clients[i];
+		for (size_t i = cs.count; i-- > 0;) {
+			struct client *c = &cs.c[i];
 			ssize_t n = 0;
 
-			if (pfds[i + 2].revents != 0) {
+			if (cs.pfds[i + 2].revents != 0) {
 				n = read(c->fd, buffer_reserve(&c->in, 65536), 65536);
 				if (n > 0) {
 					buffer_commit(&c->in, (size_t)n);
 					c->last = now;
 				}
 			}
-			if ((pfds[i + 2].revents != 0 && n <= 0 && !(n < 0 && errno == EAGAIN)) ||
-			    (n > 0 && client_input(w, c) < 0) ||
-			    (c->in.len > 0 && now - c->last > WRITER_CLIENT_TIMEOUT))
-				drop_client(clients, &count, i);
+			if ((cs.pfds[i + 2].revents != 0 && n <= 0 &&
+			     !(n < 0 && errno == EAGAIN)) ||
+			    (n > 0 && client_input(w, c) < 0) || timed_out(c, now))
+				drop_client(&cs, i);
 		}
-		if (pfds[0].revents & POLLIN)
-			accept_clients(lfd, 0, clients, &count);
-		if (pfds[1].revents & POLLIN)
-			accept_clients(cfd, 1, clients, &count);
+		if (cs.pfds[0].revents & POLLIN)
+			accept_clients(lfd, 0, &cs);
+		if (cs.pfds[1].revents & POLLIN)
+			accept_clients(cfd, 1, &cs);
 	}
-	while (count > 0)
-		drop_client(clients, &count, count - 1);
-	free(clients);
-	free(pfds);
+	while (cs.count > 0)
+		drop_client(&cs, cs.count - 1);
+	free(cs.c);
+	free(cs.pfds);
 }
 
 int

@@ -30,8 +30,16 @@ struct writer;
 struct writer *writer_new(struct spool *s, const struct writer_conf *conf);
 void writer_free(struct writer *w);
 size_t writer_max_size(const struct writer *w);
+/* A request in process, trusted with every right (tests; nntpctl's
+ * control commands); client_host names the poster in Injection-Info. */
 int writer_process(struct writer *w, enum submit_kind kind, const char *msgid_or_null,
                    const char *client_host, const char *payload, size_t len,
                    struct buffer *reply_text);
+/* An article on a writer.sock connection with rights r: refused (the
+ * kind's refusal code) unless r allows the kind and, for a POST, every
+ * group matches r->post_groups; the posting host is r->host. */
+int writer_process_as(struct writer *w, enum submit_kind kind, const char *msgid_or_null,
+                      const struct writer_rights *r, const char *payload, size_t len,
+                      struct buffer *reply_text);
 
 #endif

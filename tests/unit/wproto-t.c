@@ -1,5 +1,6 @@
 /* wproto-t: the writer's request frames: encode then parse round trips,
- * and every malformed frame a session could send refused. */
+ * and every malformed frame a session could send refused; the same for the
+ * rights frame a monitor sends. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +98,7 @@ test_round_trip(void)
 	is_int(4 + 16, b.len, "encode: empty frame is the length word plus 16 bytes");
 	done();
 
-	for (int k = SUBMIT_POST; k <= SUBMIT_CONTROL; k++) {
+	for (int k = SUBMIT_POST; k <= SUBMIT_RIGHTS; k++) {
 		frame(&b, k, "<x@y>", "h", "newgroup a.b y", 14);
 		ok(parse(&b) == 0 && kind == (uint32_t)k, "round trip: kind %d", k);
 		done();
@@ -151,8 +152,8 @@ test_malformed(void)
 	is_int(-1, parse_body(p, 4), "kind alone refused");
 	is_int(-1, parse_body(p, 15), "15-byte body (no payload length) refused");
 	is_int(-1, parse_body(p, body(p, 0, 0, "", 0, 0, "", 0, 0, "", 0)), "kind 0 refused");
-	is_int(-1, parse_body(p, body(p, SUBMIT_CONTROL + 1, 0, "", 0, 0, "", 0, 0, "", 0)),
-	       "kind past SUBMIT_CONTROL refused");
+	is_int(-1, parse_body(p, body(p, SUBMIT_RIGHTS + 1, 0, "", 0, 0, "", 0, 0, "", 0)),
+	       "kind past SUBMIT_RIGHTS refused");
 	is_int(-1, parse_body(p, body(p, UINT32_MAX, 0, "", 0, 0, "", 0, 0, "", 0)),
 	       "kind 0xffffffff refused");
 	is_int(-1, parse_body(p, body(p, SUBMIT_POST, 2, "i", 1, 1, "h", 1, 1, "a", 1)),
@@ -181,10 +182,68 @@ test_malformed(void)
 	       "payload one byte short refused");
 }
 
+/* A rights payload: flags, then the wildmat and user fields. */
+static size_t
+rights_body(unsigned char *out, uint32_t flags, uint32_t glen, const char *g, size_t gn,
+            uint32_t ulen, const char *u, size_t un)
+{
+	store_put32(out, flags);
+	store_put32(out + 4, glen);
+	memcpy(out + 8, g, gn);
+	store_put32(out + 8 + gn, ulen);
+	memcpy(out + 12 + gn, u, un);
+	return 12 + gn + un;
+}
+
+static int
+parse_rights(const unsigned char *p, size_t n)
+{
+	struct writer_rights r;
+	int rc = wproto_parse_rights((const char *)p, n, "h", &r);
+
+	wproto_rights_free(&r);
+	return rc;
+}
+
+static void
+test_rights(void)
+{
+	struct writer_rights in = {1, 0, "local.*,!local.secret", "192.0.2.7", "alice"}, out;
+	struct buffer b = BUFFER_INIT;
+	unsigned char p[256];
+
+	wproto_encode_rights(&b, &in);
+	ok(parse(&b) == 0 && kind == SUBMIT_RIGHTS && *msgid == '\0', "rights: a request frame");
+	ok(wproto_parse_rights(payload, plen, host, &out) == 0 && out.may_post && !out.may_feed,
+	   "rights: flags round trip");
+	is_string("local.*,!local.secret", out.post_groups, "rights: post wildmat");
+	is_string("192.0.2.7", out.host, "rights: posting host travels in the host field");
+	is_string("alice", out.user, "rights: user");
+	wproto_rights_free(&out);
+	done();
+	is_int(0, parse_rights(p, rights_body(p, 3, 1, "*", 1, 0, "", 0)), "rights: well formed");
+	is_int(-1, parse_rights(p, rights_body(p, 4, 1, "*", 1, 0, "", 0)), "rights: unknown flag");
+	is_int(-1, parse_rights(p, 3), "rights: shorter than the flags");
+	is_int(-1, parse_rights(p, rights_body(p, 1, 9, "*", 1, 0, "", 0)),
+	       "rights: wildmat length past the payload");
+	is_int(-1, parse_rights(p, rights_body(p, 1, 1, "*", 1, 1, "u", 1) - 1),
+	       "rights: user one byte short");
+	is_int(-1, parse_rights(p, rights_body(p, 1, 1, "*", 1, 0, "", 0) + 1),
+	       "rights: a byte after the user");
+	is_int(-1, parse_rights(p, rights_body(p, 1, 3, "a\0b", 3, 0, "", 0)),
+	       "rights: NUL inside the wildmat");
+	is_int(-1, parse_rights(p, rights_body(p, 1, 1, "*", 1, 3, "a\0b", 3)),
+	       "rights: NUL inside the user");
+	is_int(-1, parse_rights(p, rights_body(p, 1, WRITER_MAX_WILDMAT + 1, "*", 1, 0, "", 0)),
+	       "rights: wildmat over WRITER_MAX_WILDMAT");
+	buffer_free(&b);
+}
+
 int
 main(void)
 {
 	test_round_trip();
 	test_malformed();
+	test_rights();
 	return tap_done();
 }
