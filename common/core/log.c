@@ -36,7 +36,7 @@ log_set_prefix(const char *fmt, ...)
 	va_end(ap);
 }
 
-void
+static void
 log_vmsg(int prio, const char *fmt, va_list ap)
 {
 	char msg[2048];

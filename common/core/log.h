@@ -10,7 +10,6 @@ void log_open(const char *ident, int to_stderr);
 /* Prefix for every later line of this process, e.g. "s=1a2b c=1.2.3.4 u=-". */
 void log_set_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void log_vmsg(int prio, const char *fmt, va_list ap);
 /* Whether log lines go to stderr (foreground) rather than syslog. */
 int log_to_stderr(void);
 

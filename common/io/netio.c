@@ -55,19 +55,6 @@ netio_status_if_asked(void)
 	}
 }
 
-int
-conn_start_tls(struct conn *c, SSL_CTX *ctx, int timeout_ms, const unsigned char *sid,
-               unsigned sid_len)
-{
-	if (conn_flush(c) < 0)
-		return -1;
-	/* SECURITY: whatever the client pipelined in clear after the command
-	 * is dropped, never run as if it had come through TLS. */
-	conn_drop_input(c);
-	c->ssl = tls_accept(ctx, c->fd, timeout_ms, sid, sid_len);
-	return c->ssl != NULL ? 0 : -1;
-}
-
 void
 conn_init(struct conn *c, int fd, size_t max_line, int timeout_ms)
 {
@@ -202,19 +189,12 @@ conn_printf(struct conn *c, const char *fmt, ...)
 	va_end(ap);
 }
 
-void
+static void
 conn_drop_input(struct conn *c)
 {
 	buffer_clear(&c->in);
 	c->consumed = 0;
 	c->discarding = 0;
-}
-
-int
-conn_input_pending(struct conn *c)
-{
-	return c->in.len > c->consumed || (c->ssl != NULL && tls_pending(c->ssl)) ||
-	       (c->z != NULL && c->z->more);
 }
 
 enum conn_status
@@ -338,4 +318,17 @@ conn_getline(struct conn *c, char **line, size_t *len)
 		if (st != CONN_LINE)
 			return st;
 	}
+}
+
+int
+conn_start_tls(struct conn *c, SSL_CTX *ctx, int timeout_ms, const unsigned char *sid,
+               unsigned sid_len)
+{
+	if (conn_flush(c) < 0)
+		return -1;
+	/* SECURITY: whatever the client pipelined in clear after the command
+	 * is dropped, never run as if it had come through TLS. */
+	conn_drop_input(c);
+	c->ssl = tls_accept(ctx, c->fd, timeout_ms, sid, sid_len);
+	return c->ssl != NULL ? 0 : -1;
 }

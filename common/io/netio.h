@@ -45,10 +45,6 @@ enum conn_status conn_fill(struct conn *c, int timeout_ms);
 void conn_printf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void conn_append(struct conn *c, const void *p, size_t n);
 int conn_flush(struct conn *c);
-/* Throw away buffered input (after a TLS upgrade: no injected commands). */
-void conn_drop_input(struct conn *c);
-/* Whether input is buffered (plain or inside TLS). */
-int conn_input_pending(struct conn *c);
 /* Compress both ways from now on (RFC 8054, RFC 4978: raw deflate, a sync
  * flush at each conn_flush). The reply announcing it must have left
  * already; input buffered past the current line is taken as compressed.

@@ -113,7 +113,7 @@ daemon_checks(const struct conf_option *table, const struct daemon_args *a, int 
 	exit(0);
 }
 
-void
+static void
 daemon_detach(void)
 {
 	pid_t pid = fork();
@@ -134,7 +134,7 @@ daemon_detach(void)
 	}
 }
 
-void
+static void
 daemon_write_pid(const char *pid_file)
 {
 	FILE *f;
@@ -171,7 +171,7 @@ daemon_signal_status(const char *pid_file)
 	return 0;
 }
 
-void
+static void
 daemon_bind(struct listener *l, const char *const addrs[2], unsigned long port, int tag)
 {
 	struct buffer err = BUFFER_INIT;
@@ -200,8 +200,7 @@ daemon_listen(struct listener *l, const char *addr4, const char *addr6, unsigned
 }
 
 int
-daemon_tls(SSL_CTX **slot, const char *cert, const char *key, const char *ciphers,
-           const char *alpn)
+daemon_tls(SSL_CTX **slot, const char *cert, const char *key, const char *ciphers, const char *alpn)
 {
 	struct buffer err = BUFFER_INIT;
 	SSL_CTX *ctx = tls_server_ctx(cert, key, ciphers, &err);

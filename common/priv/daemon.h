@@ -31,9 +31,6 @@ void daemon_checks(const struct conf_option *table, const struct daemon_args *a,
  * pid file, and say once when sessions cannot be sandboxed (not root). */
 void daemon_go(const char *ident, const struct conf_option *table, const struct daemon_args *a,
                const char *pid_file);
-/* Bind port on each non-empty address of addrs (IPv4, IPv6) for l, with
- * tag; dies with the reason on failure. */
-void daemon_bind(struct listener *l, const char *const addrs[2], unsigned long port, int tag);
 
 /* Both daemons' listening sockets: systemd's when socket-activated (then
  * returns 1), else port on each non-empty address (tag 0) and, when
@@ -49,10 +46,6 @@ int daemon_listen(struct listener *l, const char *addr4, const char *addr6, unsi
 int daemon_tls(SSL_CTX **slot, const char *cert, const char *key, const char *ciphers,
                const char *alpn);
 
-/* Fork into the background, new session, stdio to /dev/null. */
-void daemon_detach(void);
-/* Write our pid to pid_file (logged, not fatal, on failure). */
-void daemon_write_pid(const char *pid_file);
 /* -s: send SIGUSR1 to the daemon in pid_file; exit status for main. */
 int daemon_signal_status(const char *pid_file);
 

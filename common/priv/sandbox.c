@@ -141,12 +141,6 @@ sigsys_handler(int sig, siginfo_t *si, void *ctx)
 }
 
 int
-sandbox_sanitized(void)
-{
-	return SANITIZED;
-}
-
-int
 sandbox_privileged(void)
 {
 	return geteuid() == 0;
@@ -469,16 +463,6 @@ sandbox_monitor(void)
 			cap_drop_bound(c);
 	}
 	drop_caps(monitor_caps, (int)(sizeof(monitor_caps) / sizeof(monitor_caps[0])));
-}
-
-unsigned long long
-sandbox_monitor_capmask(void)
-{
-	unsigned long long m = 0;
-
-	for (size_t i = 0; i < sizeof(monitor_caps) / sizeof(monitor_caps[0]); i++)
-		m |= 1ULL << monitor_caps[i];
-	return m;
 }
 
 int

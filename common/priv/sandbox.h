@@ -48,11 +48,7 @@ pid_t sandbox_fork(int *pidfd);
 int sandbox_signal(int pidfd, int sig);
 /* The monitor keeps only the capabilities in SANDBOX_MONITOR_CAPS. */
 void sandbox_monitor(void);
-/* Capabilities the monitor keeps, as the CapEff mask /proc shows. */
-unsigned long long sandbox_monitor_capmask(void);
 /* Name of a syscall number on this architecture ("?" if unknown). */
 const char *sandbox_syscall_name(int nr);
-/* Extra rlimits are skipped under sanitizers (they reserve terabytes). */
-int sandbox_sanitized(void);
 
 #endif

@@ -52,7 +52,7 @@ expire_check_rule(const char *value)
 	return why;
 }
 
-uint64_t
+static uint64_t
 expire_retention(const struct vector *rules, const char *group)
 {
 	struct vector f = VECTOR_INIT;

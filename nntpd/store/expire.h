@@ -15,9 +15,6 @@
 
 /* conf check of one expire= line: "WILDMAT DAYS" or "WILDMAT never". */
 const char *expire_check_rule(const char *value);
-/* Retention of group in seconds by the last rule whose wildmat matches;
- * EXPIRE_NEVER when none matches or it says never. */
-uint64_t expire_retention(const struct vector *rules, const char *group);
 
 /* Remove every article whose retention has passed in each group it is
  * filed in (a crosspost goes only when all its groups agree), mark its

@@ -169,12 +169,6 @@ history_close(struct history *h)
 	free(h);
 }
 
-uint64_t
-history_count(const struct history *h)
-{
-	return h->used;
-}
-
 /* Find msgid's slot: 1 and its bytes when present, 0 and the free slot
  * index when absent, -1 on error. */
 static int

@@ -58,7 +58,5 @@ int64_t history_prune(struct history *h, time_t before);
 int history_walk(struct history *h,
                  int (*fn)(void *arg, const char *msgid, time_t arrived, const char *location),
                  void *arg);
-/* Entries in use. */
-uint64_t history_count(const struct history *h);
 
 #endif
