@@ -599,8 +599,8 @@ EOF
 
 @test "STAT during a slow upload is 213 with the bytes received so far" {
 	ftp_up -o write_enable=YES -o anon_upload_enable=YES
-	run timeout 30 python3 - "$FTPD_PORT" <<'EOF'
-import socket, sys, re, time
+	run timeout 30 python3 - "$FTPD_PORT" "$ANON/incoming/slow" <<'EOF'
+import os, socket, sys, re, time
 c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
 r = c.makefile("rb")
 def rl(): return r.readline().decode().rstrip("\r\n")
@@ -610,7 +610,11 @@ for cmd in ("USER anonymous", "PASS x", "EPSV"):
 port = int(re.search(r"\|\|\|(\d+)\|", line).group(1))
 d = socket.create_connection(("127.0.0.1", port), timeout=10)
 c.sendall(b"STOR incoming/slow\r\n"); print("STOR", rl())
-d.sendall(b"x" * 300000); time.sleep(1)
+d.sendall(b"x" * 300000)
+# STAT once the server has all 300000 bytes (stored, so received)
+end = time.time() + 10
+while time.time() < end and not (os.path.exists(sys.argv[2]) and os.path.getsize(sys.argv[2]) >= 300000):
+    time.sleep(0.1)
 c.sendall(b"STAT\r\n"); line = rl(); print("STAT", line)
 while line[3:4] == "-":
     line = rl(); print("STAT", line)
