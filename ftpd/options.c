@@ -32,6 +32,8 @@ const struct conf_option ftpd_options_table[] = {
 	B(anonymous_enable, "YES", "Allow anonymous logins (users anonymous and ftp)."),
 	B(local_enable, "NO", "Allow local users to log in through PAM."),
 	B(guest_enable, "NO", "Map every non-anonymous PAM login to guest_username (virtual users)."),
+	B(virtual_use_local_privs, "NO",
+	  "Virtual users get local users' rights (else anonymous users' anon_* rights)."),
 	B(write_enable, "NO", "Allow any command that changes the filesystem."),
 	SC(anon_root, PATH_FTP_ROOT, conf_check_abspath,
 	   "Directory anonymous sessions are chrooted to."),

@@ -10,7 +10,7 @@ struct ftpd_options {
 	unsigned long listen_port;
 	char *ftpd_banner;
 	unsigned long max_clients, max_per_ip, shutdown_grace;
-	int anonymous_enable, local_enable, guest_enable, write_enable;
+	int anonymous_enable, local_enable, guest_enable, virtual_use_local_privs, write_enable;
 	char *anon_root, *ftp_username, *guest_username, *local_root, *userlist_file;
 	int chroot_local_user, allow_writeable_chroot;
 	int anon_upload_enable, anon_mkdir_write_enable, anon_other_write_enable;

@@ -234,7 +234,7 @@ EOF
 	mkdir "$g/drop"
 	chown "$TUSER:" "$g/drop"
 	ftp_up -o guest_enable=YES -o "guest_username=$TUSER" -o "pam_service_name=$VPAMSVC" \
-		-o "local_root=$g" -o write_enable=YES
+		-o "local_root=$g" -o write_enable=YES -o virtual_use_local_privs=YES
 	run ftp_py '
 f = ftplib.FTP(timeout=30); f.connect(H, P)
 print(f.login("virt", "virtpass"))

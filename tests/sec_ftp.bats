@@ -125,3 +125,91 @@ f.quit()
 	has '^230'
 	hasnt -f "$WORK/events" "session"
 }
+
+@test "allow_anon_ssl=NO holds when AUTH TLS comes between USER anonymous and PASS" {
+	"$POSTEL_ROOT/scripts/mkcert" "$WORK/tls"
+	ftp_up -o ssl_enable=YES -o "ssl_cert_file=$WORK/tls/cert.pem" \
+		-o "ssl_key_file=$WORK/tls/key.pem" -o allow_anon_ssl=NO
+	run ftp_py '
+import ssl
+f = ftplib.FTP_TLS(timeout=30, context=ssl._create_unverified_context())
+f.connect(H, P)
+print("USER", f.sendcmd("USER anonymous"))
+print("AUTH", f.auth())
+try:
+    print("PASS", f.sendcmd("PASS rogue@"))
+except ftplib.error_perm as e:
+    print("PASS", e)
+try:
+    print("PWD", f.sendcmd("PWD"))
+except ftplib.error_perm as e:
+    print("PWD", e)
+'
+	has '^USER 331' '^AUTH 234' '^PASS 530 Anonymous sessions may not use encryption' '^PWD 530'
+	hasnt -f "$FTPD_LOG" 'login ok'
+}
+
+@test "anonymous SITE CHMOD never sets setuid, setgid or sticky bits" {
+	ftp_up -o write_enable=YES -o anon_upload_enable=YES -o anon_other_write_enable=YES
+	run ftp_py '
+f = anon()
+f.storbinary("STOR incoming/x.sh", io.BytesIO(b"#!/bin/sh\n"))
+for mode in ("4755", "2755", "1777", "6755", "0755"):
+    try:
+        print(mode, f.sendcmd("SITE CHMOD %s incoming/x.sh" % mode))
+    except ftplib.error_perm as e:
+        print(mode, e)
+'
+	has '^4755 550 ' '^2755 550 ' '^1777 550 ' '^6755 550 ' '^0755 200 '
+	[ "$(stat -c %a "$ANON/incoming/x.sh")" = 755 ]
+}
+
+# virtual_up ARGS: virtual users (pam_userdb: virt/virtpass) mapped to
+# guest_username, rooted in $WORK/v with a drop/ they own.
+virtual_up() {
+	pam_user_add ftpvirt
+	mkdir -p "$WORK/v/drop"
+	chown "$TUSER:" "$WORK/v/drop"
+	printf 'virt\nvirtpass\n' >"$WORK/users.txt"
+	db_load -T -t hash -f "$WORK/users.txt" "$WORK/users.db"
+	printf 'auth required pam_userdb.so db=%s\naccount required pam_userdb.so db=%s\n' \
+		"$WORK/users" "$WORK/users" >"/etc/pam.d/$PAMSVC"
+	ftp_up -o guest_enable=YES -o "guest_username=$TUSER" -o "pam_service_name=$PAMSVC" \
+		-o "local_root=$WORK/v" -o write_enable=YES -o session_support=NO "$@"
+}
+
+virtual_store() {
+	run ftp_py '
+f = ftplib.FTP(timeout=30)
+f.connect(H, P)
+print(f.login("virt", "virtpass"))
+for cmd in ("STOR drop/v.bin", "MKD drop/d", "DELE drop/v.bin"):
+    try:
+        if cmd.startswith("STOR"):
+            print(cmd, f.storbinary(cmd, io.BytesIO(b"v")))
+        else:
+            print(cmd, f.sendcmd(cmd))
+    except ftplib.error_perm as e:
+        print(cmd, e)
+'
+	pam_user_remove
+}
+
+@test "virtual users get anonymous rights unless virtual_use_local_privs=YES" {
+	virtual_up
+	virtual_store
+	has '^230' '^STOR drop/v.bin 550' '^MKD drop/d 550' '^DELE drop/v.bin 550'
+	[ ! -e "$WORK/v/drop/v.bin" ]
+}
+
+@test "virtual users with virtual_use_local_privs=YES get local users' rights" {
+	virtual_up -o virtual_use_local_privs=YES
+	virtual_store
+	has '^230' '^STOR drop/v.bin 226' '^MKD drop/d 257' '^DELE drop/v.bin 250'
+}
+
+@test "virtual users with anon_upload_enable=YES upload, and nothing more" {
+	virtual_up -o anon_upload_enable=YES
+	virtual_store
+	has '^STOR drop/v.bin 226' '^MKD drop/d 550' '^DELE drop/v.bin 550'
+}

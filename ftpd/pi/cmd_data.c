@@ -600,7 +600,7 @@ open_upload(struct ftp_session *s, struct buffer *v, int append, int unique, uin
 		reply(s, FTP_NAME_NOT_ALLOWED, "Could not seek to the restart position.");
 		return -1;
 	}
-	if (is_anon(s) && opt.chown_uploads && monreq_chown(s, fd) < 0)
+	if (s->kind == LOGIN_ANON && opt.chown_uploads && monreq_chown(s, fd) < 0)
 		log_msg(LOG_ERR, "chown_uploads: could not give %s to %s", buffer_cstr(v),
 		        opt.chown_username);
 	return fd;

@@ -227,6 +227,15 @@ site_chmod(struct ftp_session *s, const char *arg)
 		reply(s, FTP_ARG_SYNTAX_ERROR, "Bad mode.");
 		return;
 	}
+	/* SECURITY: an anonymous upload must never become setuid or setgid
+	 * (nor sticky) for the account anonymous files belong to. */
+	if (is_anon(s) && (mode & 07000) != 0) {
+		log_msg(LOG_NOTICE, "refused SITE CHMOD %s: setuid, setgid or sticky bit",
+		        modetext);
+		reply(s, FTP_FILE_UNAVAILABLE,
+		      "SITE CHMOD: anonymous users may not set setuid, setgid or sticky bits.");
+		return;
+	}
 	if (pi_may_write(s, W_OTHER) && resolve(s, sp + 1, &v) == 0) {
 		if (fs_chmod(&s->fs, buffer_cstr(&v), (mode_t)mode) < 0)
 			reply_errno(s, FTP_FILE_UNAVAILABLE, "SITE CHMOD command failed");

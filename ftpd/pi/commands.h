@@ -26,6 +26,8 @@ ftp_handler cmd_rest, cmd_allo, cmd_type, cmd_mode, cmd_stru, cmd_pasv, cmd_epsv
 /* What a write needs; pi_may_write replies 550 (and logs) when refused. */
 enum write_right { W_UPLOAD, W_MKDIR, W_OTHER };
 int pi_may_write(struct ftp_session *s, enum write_right what);
+/* Whether the session has anonymous rights: anonymous, or a virtual user
+ * without virtual_use_local_privs. */
 int is_anon(const struct ftp_session *s);
 /* A client path to a virtual path in out; replies 553 and returns -1 if too long. */
 int resolve(struct ftp_session *s, const char *arg, struct buffer *out);

@@ -37,7 +37,9 @@
 int
 is_anon(const struct ftp_session *s)
 {
-	return s->kind == LOGIN_ANON;
+	/* SECURITY: virtual users get anonymous rights unless the site
+	 * says virtual_use_local_privs=YES (vsftpd's rule). */
+	return s->kind == LOGIN_ANON || (s->kind == LOGIN_GUEST && !opt.virtual_use_local_privs);
 }
 
 /* Resolve a client path argument to a virtual path in out. */
@@ -125,6 +127,13 @@ cmd_pass(struct ftp_session *s, const char *arg)
 	}
 	if (s->user == NULL) {
 		reply(s, FTP_BAD_SEQUENCE, "Login with USER first.");
+		return;
+	}
+	/* SECURITY: checked again, as AUTH TLS may have come after USER
+	 * (USER anonymous, AUTH TLS, PASS must not pass allow_anon_ssl=NO). */
+	if (!login_allowed_over(s, s->user)) {
+		free(s->user);
+		s->user = NULL;
 		return;
 	}
 	if (monreq_login(s, s->user, arg, &fatal, &why) == 0)
