@@ -101,12 +101,13 @@ c = Ctl(H, P); c.login()
 d = c.epsv()
 print("STOR", c.cmd("STOR incoming/part.bin"))
 d.sendall(b"x" * 100000)
-time.sleep(0.5)
+# mid-transfer: the server has stored some of it
+wait_until(lambda: os.path.exists(ARGS[0]) and os.path.getsize(ARGS[0]) > 0, 10)
 c.send("ABOR")
 print("R1", c.reply())
 print("R2", c.reply())
 d.close()
-print("NOOP", c.cmd("NOOP"))'
+print("NOOP", c.cmd("NOOP"))' "$ANON/incoming/part.bin"
 	has '^STOR \(150'
 	has '^R1 \(426'
 	has '^R2 \(226'
@@ -120,15 +121,15 @@ print("NOOP", c.cmd("NOOP"))'
 c = Ctl(H, P); c.login()
 d = c.epsv()
 print("RETR", c.cmd("RETR pub/mid.bin"))
-h = hashlib.sha256(); done = {}
+h = hashlib.sha256(); done = {}; got = [0]
 def reader():
     while True:
         b = d.recv(1 << 20)
         if not b: break
-        h.update(b)
+        h.update(b); got[0] += len(b)
     done["t"] = time.time()
 th = threading.Thread(target=reader); th.start()
-time.sleep(0.5)
+wait_until(lambda: got[0] > 0, 10)           # QUIT lands mid-transfer
 c.send("QUIT")
 replies = []
 try:
@@ -249,11 +250,12 @@ c = Ctl(H, P); c.login()
 d = c.epsv()
 print("STOR", c.cmd("STOR incoming/part.bin"))
 d.sendall(b"x" * 100000)
-time.sleep(0.5)
+# mid-transfer: the server has stored some of it
+wait_until(lambda: os.path.exists(ARGS[0]) and os.path.getsize(ARGS[0]) > 0, 10)
 c.send("ABOR")
 print("R1", c.reply()); print("R2", c.reply())
 d.close()
-print("NOOP", c.cmd("NOOP"))'
+print("NOOP", c.cmd("NOOP"))' "$ANON/incoming/part.bin"
 }
 
 @test "delete_failed_uploads=YES removes the partial file of an aborted upload" {
@@ -281,10 +283,11 @@ c = Ctl(H, P); c.login()
 d = c.epsv()
 print("STOR", c.cmd("STOR incoming/reset.bin"))
 d.sendall(b"x" * 100000)
-time.sleep(0.3)
+# the server has stored part of it before the reset
+wait_until(lambda: os.path.exists(ARGS[0]) and os.path.getsize(ARGS[0]) > 0, 10)
 d.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 d.close()
-print("END", c.reply())'
+print("END", c.reply())' "$ANON/incoming/reset.bin"
 	has '^END \((4[0-9][0-9])'
 	[ ! -e "$ANON/incoming/reset.bin" ]
 }
