@@ -143,9 +143,11 @@ three_articles() {
 	[ "$(grep -c '^2 subject 2$' <<<"$output")" -eq 2 ]
 	grep -qx '0 subject 3' <<<"$output"
 	grep -qx '1 test.postel.invalid local.test:1' <<<"$output"
-	# XPAT with two patterns: the articles matching either, only those (on its
-	# own, as HDR Keywords 2-3 above rightly lists "2 kw2")
-	run nntp_session "GROUP local.test" "XPAT Keywords 1-3 kw1 *3"
+	# XPAT's pattern words are joined with a space into one pattern, as INN
+	# does (a pattern may hold spaces): "kw1 *3" matches no keyword; a
+	# wildmat list (commas) matches either, and only those
+	run nntp_session "GROUP local.test" "XPAT Keywords 1-3 kw1 *3" "XPAT Keywords 1-3 kw1,*3"
+	[ "$(sed -n '/^221 /,/^\.$/p' <<<"$output" | head -n 2 | tail -n 1)" = . ]
 	has '^1 kw1$' '^3 kw3$'
 	hasnt '^2 kw2$'
 }
