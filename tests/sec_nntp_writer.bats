@@ -192,3 +192,34 @@ check(r.startswith("240"), "post with the user rights, past the address wildmat:
 	[[ ${lines[1]} == 240* ]]
 	[[ ${lines[2]} =~ ^111\  ]]
 }
+
+@test "a session whose writer connection was closed gets a fresh one from its monitor" {
+	writer_up
+	run sec_py '
+import signal
+def post(c, mid):
+    if not c.cmd("POST").startswith("340"):
+        return "no 340"
+    c.send("From: U <u@example.com>\r\nNewsgroups: local.test\r\nSubject: s\r\nMessage-ID: <%s>\r\n\r\nbody\r\n.\r\n" % mid)
+    return c.line()
+def readies():
+    with open(ARGS[2]) as f:
+        return f.read().count("writer: ready")
+c = Client(P)
+r = post(c, "r1.%s@t.example" % ARGS[0])
+check(r.startswith("240"), "first post: %s" % r)
+os.kill(int(ARGS[1]), signal.SIGTERM)
+for i in range(200):
+    if readies() >= 2:
+        break
+    time.sleep(0.05)
+check(readies() >= 2, "the writer was restarted")
+r = post(c, "r2.%s@t.example" % ARGS[0])
+check(r.startswith("240"), "the same session posts again: %s" % r)
+' "$TAG" "$(writer_pid)" "$NNTPD_LOG"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run stat_ids "r1.$TAG@t.example" "r2.$TAG@t.example"
+	[[ ${lines[1]} == 223* ]]
+	[[ ${lines[2]} == 223* ]]
+}
