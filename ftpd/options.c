@@ -61,7 +61,10 @@ const struct conf_option ftpd_options_table[] = {
 	S(nopriv_user, "nobody", "Unprivileged user sessions run as before login."),
 	SC(secure_chroot_dir, PATH_EMPTY, conf_check_abspath,
 	   "Empty directory, not writable by nopriv_user, for the pre-login chroot."),
-	B(connect_from_port_20, "NO", "Active mode connects from ftp_data_port (needs root)."),
+	B(connect_from_port_20, "NO",
+	  "Active mode connects from ftp_data_port (needs root). The monitor connects, only to "
+	  "the client's address (any with port_promiscuous), never to a port below 1024 or "
+	  "2049, and the session gets the connected socket."),
 	U(ftp_data_port, "20", 1, 65535, "Source port of active connections."),
 	B(port_enable, "YES", "Allow active mode (PORT, EPRT)."),
 	B(pasv_enable, "YES", "Allow passive mode (PASV, EPSV)."),

@@ -19,7 +19,7 @@ struct ftp_session {
 	struct sockaddr_storage peer, local;
 	char peer_text[64];
 	char id[16];
-	int privileged; /* the daemon runs as root (monitor can bind port 20) */
+	int privileged; /* the daemon runs as root (its monitor can connect from port 20) */
 
 	/* Login state. user is the pending USER argument. */
 	char *user;

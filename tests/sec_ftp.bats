@@ -73,6 +73,57 @@ rogue() {
 	hasnt '^bind: answered' 'with a descriptor'
 }
 
+@test "a logged-in worker gets only a connected port-20 socket: to the peer, never a reserved port or another host" {
+	local port
+	port=$(free_port)
+	rogue connect-data -o connect_from_port_20=YES -o "ftp_data_port=$port"
+	has '^attempt 1 \(anonymous\): accepted' '^post-login Seccomp:[[:space:]]+2'
+	# what the client's PORT could not ask for, the worker cannot either;
+	# refused with a reason, and the session goes on
+	has '^connect 127\.0\.0\.1:25: refused \(reserved port\)' \
+		'^connect 127\.0\.0\.1:2049: refused \(reserved port\)' \
+		'^connect 127\.0\.0\.1:1023: refused \(reserved port\)' \
+		"^connect 127\\.0\\.0\\.2:[0-9]+: refused \\(not the control connection's peer\\)"
+	# the peer's own port: a socket the monitor connected, from ftp_data_port
+	has '^connect 127\.0\.0\.1:[0-9]+: a socket' \
+		"^  from port $port, connected to the requested target\$" \
+		'^  connect other host: EISCONN' "^target: reached from port $port\$" \
+		'^other host: no connection$' '^post-login worker: done'
+	hasnt 'unconnected' '^other host: reached' 'ending session'
+}
+
+@test "active mode with connect_from_port_20=YES: a real client's transfers come from ftp_data_port" {
+	local port
+	port=$(free_port)
+	ftp_up -o connect_from_port_20=YES -o "ftp_data_port=$port"
+	run ftp_py '
+class F(ftplib.FTP):
+    def ntransfercmd(self, cmd, rest=None):
+        conn, size = super().ntransfercmd(cmd, rest)
+        print("PEER", cmd.split()[0], conn.getpeername()[1])
+        return conn, size
+f = F(timeout=30)
+f.connect(H, P)
+f.login()
+f.set_pasv(False)
+data = []
+f.retrbinary("RETR pub/bytes256.bin", data.append)
+print("SHA", hashlib.sha256(b"".join(data)).hexdigest())
+f.retrlines("LIST pub", lambda l: None)
+# nothing listens there: the monitor cannot connect, 425, the session goes on
+s = socket.socket(); s.bind((H, 0)); dead = s.getsockname()[1]; s.close()
+print("PORT", f.sendcmd("PORT 127,0,0,1,%d,%d" % (dead >> 8, dead & 255))[:3])
+try:
+    f.sendcmd("RETR pub/bytes256.bin")
+except ftplib.error_temp as e:
+    print("DEAD", str(e)[:3])
+print("NOOP", f.sendcmd("NOOP")[:3])
+f.quit()'
+	echo "$output"
+	has "^PEER RETR $port\$" "^PEER LIST $port\$" \
+		"^SHA $(sha "$ANON/pub/bytes256.bin")\$" '^PORT 200' '^DEAD 425' '^NOOP 200'
+}
+
 # pam_recorder: the test PAM service also runs pam_exec at session open and
 # close, which appends "open_session USER" / "close_session USER" to
 # $WORK/events.

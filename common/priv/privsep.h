@@ -15,16 +15,16 @@
 #define PS_MAX_DGRAM (PS_HEADER_SIZE + PS_MAX_PAYLOAD)
 
 enum ps_type {
-	PS_OK = 1,      /* monitor -> worker: request done (payload and fd per request) */
-	PS_FAIL,        /* monitor -> worker: refused; payload is a reason */
-	PS_LOGIN,       /* worker -> monitor: "user\0password\0" */
-	PS_BIND_DATA,   /* worker -> monitor: struct sockaddr_storage the DTP will connect to */
-	PS_CHOWN,       /* worker -> monitor: fd of an upload to hand to chown_username */
-	PS_SECCOMP,     /* worker -> monitor: int syscall number that was refused */
-	PS_HANDOFF,     /* worker -> monitor: input bytes read after the login command */
-	PS_HANDOFF_END, /* worker -> monitor: session state; fd: TLS relay end, if any */
-	PS_WRITER,      /* worker -> monitor: a writer connection with the session's rights */
-	PS_XFERLOG,     /* worker -> monitor: one xferlog line ending in "\n"; no answer */
+	PS_OK = 1,       /* monitor -> worker: request done (payload and fd per request) */
+	PS_FAIL,         /* monitor -> worker: refused; payload is a reason */
+	PS_LOGIN,        /* worker -> monitor: "user\0password\0" */
+	PS_CONNECT_DATA, /* worker -> monitor: struct sockaddr_storage; PS_OK fd: connected to it */
+	PS_CHOWN,        /* worker -> monitor: fd of an upload to hand to chown_username */
+	PS_SECCOMP,      /* worker -> monitor: int syscall number that was refused */
+	PS_HANDOFF,      /* worker -> monitor: input bytes read after the login command */
+	PS_HANDOFF_END,  /* worker -> monitor: session state; fd: TLS relay end, if any */
+	PS_WRITER,       /* worker -> monitor: a writer connection with the session's rights */
+	PS_XFERLOG,      /* worker -> monitor: one xferlog line ending in "\n"; no answer */
 	PS_TYPE_MAX
 };
 

@@ -165,12 +165,15 @@ data_connect(const struct dtp_job *job)
 	const struct sockaddr_storage *t = &job->port_addr;
 	socklen_t len =
 	    t->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-	int fd = job->active_fd >= 0 ? job->active_fd
-	                             : socket(t->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct pollfd p = {.fd = fd, .events = POLLOUT};
-	int err = 0;
+	int fd, err = 0;
 	socklen_t elen = sizeof(err);
+	struct pollfd p = {.events = POLLOUT};
 
+	/* connect_from_port_20: the monitor connected it already. */
+	if (job->active_fd >= 0)
+		return job->active_fd;
+	fd = socket(t->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	p.fd = fd;
 	if (fd < 0)
 		return -1;
 	fcntl(fd, F_SETFL, O_NONBLOCK);

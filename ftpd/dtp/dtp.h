@@ -23,8 +23,8 @@ struct dtp_job {
 	const char *list_arg;
 	int list_flags;
 	const struct listing_opts *list_opts;
-	/* The data connection: accept on pasv_fd, or connect to port_addr
-	 * (from active_fd when the monitor bound one for port 20). */
+	/* The data connection: accept on pasv_fd, or connect to port_addr,
+	 * or active_fd: connected by the monitor (connect_from_port_20). */
 	int pasv_fd;
 	int active_fd;
 	struct sockaddr_storage port_addr;

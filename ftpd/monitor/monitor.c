@@ -1,6 +1,6 @@
 /* monitor: the per-session privileged monitor (root). It forks the
- * pre-login worker, answers its typed requests (login, bind port 20,
- * chown), and after a login forks the post-login worker as the target user.
+ * pre-login worker, answers its typed requests (login, connect from port
+ * 20, chown), and after a login forks the post-login worker as the target user.
  * It never parses client bytes: at a login the old worker hands over the
  * input it had read but not yet run, and the monitor only carries those
  * bytes, unread, to the new worker's input buffer.
@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -49,7 +50,7 @@ static struct ftp_session sess;
 static pid_t worker;
 static int mon_fd = -1;
 static struct auth_guard guard;
-static struct sandbox_id target; /* identity after login */
+static struct sandbox_id target;         /* identity after login */
 static struct auth_session *pam_session; /* session_support, while logged in */
 static int root_fd = -1;                 /* the login's root, until its worker has it */
 /* SECURITY: the shared xferlog stays in the monitor; workers send lines
@@ -258,27 +259,102 @@ handle_login(const struct ps_msg *m)
 	ps_login_refuse(mon_fd, fatal, why);
 }
 
-/* SECURITY: the only privileged network step: a socket bound to the data
- * port, and only toward the control connection's own peer. */
-static void
-handle_bind_data(const struct ps_msg *m)
+static socklen_t
+addr_len(const struct sockaddr_storage *a)
 {
-	struct sockaddr_storage target_addr, src;
+	return a->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+}
+
+/* Connect fd to to within connect_timeout; 0, or -1 with errno set. */
+static int
+connect_bounded(int fd, const struct sockaddr_storage *to)
+{
+	struct timespec now, end;
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	int err = 0, ms;
+	socklen_t elen = sizeof(err);
+
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
+		return -1;
+	if (connect(fd, (const struct sockaddr *)to, addr_len(to)) == 0)
+		return fcntl(fd, F_SETFL, 0);
+	if (errno != EINPROGRESS)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += (time_t)opt.connect_timeout;
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms =
+		    (int)((end.tv_sec - now.tv_sec) * 1000 + (end.tv_nsec - now.tv_nsec) / 1000000);
+		if (ms <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		int r = poll(&p, 1, ms);
+
+		if (r == 1)
+			break;
+		if (r < 0 && errno != EINTR)
+			return -1;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+		return -1;
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	return fcntl(fd, F_SETFL, 0);
+}
+
+static void
+refuse_data(const char *why)
+{
+	log_msg(LOG_WARNING, "monitor: refused an active data connection: %s", why);
+	ps_send(mon_fd, PS_FAIL, why, strlen(why), -1);
+}
+
+/* SECURITY: the only privileged network step. The monitor binds
+ * ftp_data_port AND connects, and the worker gets only the connected
+ * socket: one holding an unconnected port-20 socket could connect it
+ * anywhere or send from port 20 to any host (TCP Fast Open). The target
+ * is checked here again, whatever PORT/EPRT checked in the worker: the
+ * control connection's peer (any host only with port_promiscuous), never a
+ * privileged port or NFS (2049), as vsftpd's privops. */
+static void
+handle_connect_data(const struct ps_msg *m)
+{
+	struct sockaddr_storage to, src;
+	uint16_t port;
 	int fd, on = 1;
 
-	/* SECURITY: only a logged-in session that may use port 20 asks: a
-	 * pre-login worker holding a port-20 socket could send from it
-	 * (TCP Fast Open) anywhere. */
+	/* SECURITY: only a logged-in session that may use port 20 asks. */
 	if (sess.kind == LOGIN_NONE || !opt.connect_from_port_20)
 		end_session("data port request out of state", m->type);
-	if (m->len != sizeof(target_addr))
-		end_session("malformed bind request", m->type);
-	memcpy(&target_addr, m->data, sizeof(target_addr));
-	ftpaddr_unmap(&target_addr);
-	if ((target_addr.ss_family != AF_INET && target_addr.ss_family != AF_INET6) ||
-	    (!opt.port_promiscuous && !ftpaddr_same_host(&target_addr, &sess.peer))) {
-		ps_send(mon_fd, PS_FAIL, "bad address", 11, -1);
+	if (m->len != sizeof(to))
+		end_session("malformed data connection request", m->type);
+	memcpy(&to, m->data, sizeof(to));
+	ftpaddr_unmap(&to);
+	if (to.ss_family != AF_INET && to.ss_family != AF_INET6)
+		end_session("data connection request for no address family", m->type);
+	port = ftpaddr_port(&to);
+	if (port < 1024 || port == 2049) {
+		refuse_data("reserved port");
 		return;
+	}
+	if (!opt.port_promiscuous && !ftpaddr_same_host(&to, &sess.peer)) {
+		refuse_data("not the control connection's peer");
+		return;
+	}
+	if (to.ss_family != sess.local.ss_family) {
+		refuse_data("address family differs from the control connection's");
+		return;
+	}
+	if (!opt.port_promiscuous) {
+		to = sess.peer; /* the peer's own address, not the worker's copy */
+		if (to.ss_family == AF_INET)
+			((struct sockaddr_in *)&to)->sin_port = htons(port);
+		else
+			((struct sockaddr_in6 *)&to)->sin6_port = htons(port);
 	}
 	src = sess.local;
 	if (src.ss_family == AF_INET)
@@ -287,13 +363,17 @@ handle_bind_data(const struct ps_msg *m)
 		((struct sockaddr_in6 *)&src)->sin6_port = htons((uint16_t)opt.ftp_data_port);
 	fd = socket(src.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
-	    bind(fd, (struct sockaddr *)&src,
-	         src.ss_family == AF_INET ? sizeof(struct sockaddr_in)
-	                                  : sizeof(struct sockaddr_in6)) < 0) {
+	    bind(fd, (struct sockaddr *)&src, addr_len(&src)) < 0) {
 		log_msg(LOG_ERR, "bind data port %lu: %s", opt.ftp_data_port, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		ps_send(mon_fd, PS_FAIL, "bind failed", 11, -1);
+		return;
+	}
+	if (connect_bounded(fd, &to) < 0) {
+		log_msg(LOG_NOTICE, "active data connection to port %u: %s", port, strerror(errno));
+		close(fd);
+		ps_send(mon_fd, PS_FAIL, "connect failed", 14, -1);
 		return;
 	}
 	ps_send(mon_fd, PS_OK, NULL, 0, fd);
@@ -472,8 +552,8 @@ monitor_loop(void)
 				end_session("handoff before login", m.type);
 			take_over(&m, 0);
 			break;
-		case PS_BIND_DATA:
-			handle_bind_data(&m);
+		case PS_CONNECT_DATA:
+			handle_connect_data(&m);
 			break;
 		case PS_CHOWN:
 			handle_chown(&m);

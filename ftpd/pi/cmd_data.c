@@ -492,9 +492,9 @@ run_transfer(struct ftp_session *s, struct dtp_job *job, const char *opening, co
 	job->tls = s->prot_p;
 	job->port_addr = s->port_addr;
 	if (s->pasv_fd < 0 && opt.connect_from_port_20 && s->privileged) {
-		job->active_fd = monreq_bind_data(s, &s->port_addr);
+		/* SECURITY: the monitor connects; the DTP gets a connected socket. */
+		job->active_fd = monreq_connect_data(s, &s->port_addr);
 		if (job->active_fd < 0) {
-			log_msg(LOG_ERR, "monitor could not bind port %lu", opt.ftp_data_port);
 			result = DTP_EV_NOCONN;
 			goto out;
 		}

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/core/log.h"
 #include "common/core/xmalloc.h"
 #include "common/io/tls.h"
 #include "common/priv/privsep.h"
@@ -51,16 +52,19 @@ monreq_handoff(struct ftp_session *s)
 }
 
 int
-monreq_bind_data(struct ftp_session *s, const struct sockaddr_storage *t)
+monreq_connect_data(struct ftp_session *s, const struct sockaddr_storage *t)
 {
 	struct ps_msg m;
 
-	if (ps_send(s->monitor, PS_BIND_DATA, t, sizeof(*t), -1) < 0 || ps_recv(s->monitor, &m) < 0)
+	if (ps_send(s->monitor, PS_CONNECT_DATA, t, sizeof(*t), -1) < 0 ||
+	    ps_recv(s->monitor, &m) < 0)
 		die("monitor channel lost");
 	if (m.type == PS_OK && m.fd >= 0)
 		return m.fd;
 	if (m.fd >= 0)
 		close(m.fd);
+	if (m.type == PS_FAIL)
+		log_msg(LOG_NOTICE, "no active data connection: the monitor says %s", m.data);
 	return -1;
 }
 

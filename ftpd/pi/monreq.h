@@ -13,8 +13,10 @@ int monreq_login(struct ftp_session *s, const char *user, const char *pass, int 
 /* After a successful login (or REIN): hand the unread input to the monitor
  * and exit, or stay on as the TLS relay. */
 void monreq_handoff(struct ftp_session *s) __attribute__((noreturn));
-/* A socket bound to ftp_data_port for an active connection to target, or -1. */
-int monreq_bind_data(struct ftp_session *s, const struct sockaddr_storage *target);
+/* The active data connection to target, from ftp_data_port: a socket the
+ * monitor bound and connected (the worker never holds it unconnected), or
+ * -1 when the monitor refused the target or could not connect. */
+int monreq_connect_data(struct ftp_session *s, const struct sockaddr_storage *target);
 /* Give an upload to chown_username; 0 or -1. */
 int monreq_chown(struct ftp_session *s, int fd);
 /* One xferlog line (ending in "\n") for the monitor to append: the worker

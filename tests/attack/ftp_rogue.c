@@ -7,7 +7,8 @@
  * tests/sec_ftp.bats reads them and the monitor's log.
  *
  *   ftp_rogue ATTACK [-f ftpd.conf] [-o key=value]...
- *   ATTACK: login-flood | relogin | handoff-flood | bind-prelogin | xferlog
+ *   ATTACK: login-flood | relogin | handoff-flood | bind-prelogin | xferlog |
+ *           connect-data
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -104,10 +105,10 @@ prelogin(struct ftp_session *s)
 				return;
 		say("flood: every attempt answered");
 	} else if (strcmp(attack, "relogin") == 0 || strcmp(attack, "handoff-flood") == 0 ||
-	           strcmp(attack, "xferlog") == 0) {
+	           strcmp(attack, "xferlog") == 0 || strcmp(attack, "connect-data") == 0) {
 		if (login(mon, "anonymous", "rogue@", 1) != PS_OK)
 			return;
-		if (strcmp(attack, "relogin") == 0 || strcmp(attack, "xferlog") == 0) {
+		if (strcmp(attack, "handoff-flood") != 0) {
 			handoff_end(mon);
 			return;
 		}
@@ -130,7 +131,7 @@ prelogin(struct ftp_session *s)
 		struct ps_msg m;
 
 		((struct sockaddr_in *)&t)->sin_port = htons(9);
-		if (ps_send(mon, PS_BIND_DATA, &t, sizeof(t), -1) < 0 || ps_recv(mon, &m) < 0) {
+		if (ps_send(mon, PS_CONNECT_DATA, &t, sizeof(t), -1) < 0 || ps_recv(mon, &m) < 0) {
 			say("bind: channel closed");
 			return;
 		}
@@ -170,6 +171,117 @@ xferlog_attack(struct ftp_session *s)
 	}
 }
 
+static struct sockaddr_in
+inet4(const char *host, uint16_t port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+
+	inet_pton(AF_INET, host, &a.sin_addr);
+	return a;
+}
+
+/* A listener on host, port chosen by the kernel; its port in *port. */
+static int
+listen_on(const char *host, uint16_t *port)
+{
+	struct sockaddr_in a = inet4(host, 0);
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 4) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+		say("listen on %s: %s", host, strerror(errno));
+		exit(1);
+	}
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+static const char *
+err_name(int e)
+{
+	return e == EISCONN ? "EISCONN" : e == ENOTCONN ? "ENOTCONN" : strerror(e);
+}
+
+/* What a socket from the monitor lets its holder do: where it goes, and
+ * whether it can still reach other (TCP Fast Open from its port, or a
+ * connect). */
+static void
+probe(int fd, const struct sockaddr_in *want, const struct sockaddr_in *other)
+{
+	struct sockaddr_in got = {0}, self = {0};
+	socklen_t len = sizeof(got), slen = sizeof(self);
+
+	getsockname(fd, (struct sockaddr *)&self, &slen);
+	if (getpeername(fd, (struct sockaddr *)&got, &len) < 0)
+		say("  from port %u, unconnected (getpeername: %s)", ntohs(self.sin_port),
+		    err_name(errno));
+	else
+		say("  from port %u, connected to %s", ntohs(self.sin_port),
+		    got.sin_addr.s_addr == want->sin_addr.s_addr && got.sin_port == want->sin_port
+		        ? "the requested target"
+		        : "somewhere else");
+	if (sendto(fd, "x", 1, MSG_FASTOPEN, (const struct sockaddr *)other, sizeof(*other)) < 0)
+		say("  sendto MSG_FASTOPEN other host: %s", err_name(errno));
+	else
+		say("  sendto MSG_FASTOPEN other host: sent");
+	if (connect(fd, (const struct sockaddr *)other, sizeof(*other)) < 0)
+		say("  connect other host: %s", err_name(errno));
+	else
+		say("  connect other host: connected");
+}
+
+/* Ask the monitor for an active data connection to host:port. */
+static void
+connect_data(int mon, const char *host, uint16_t port, const struct sockaddr_in *other)
+{
+	struct sockaddr_storage t = {0};
+	struct sockaddr_in want = inet4(host, port);
+	struct ps_msg m;
+
+	memcpy(&t, &want, sizeof(want));
+	if (ps_send(mon, PS_CONNECT_DATA, &t, sizeof(t), -1) < 0 || ps_recv(mon, &m) < 0) {
+		say("connect %s:%u: channel closed", host, port);
+		exit(0);
+	}
+	if (m.fd < 0) {
+		say("connect %s:%u: refused (%s)", host, port,
+		    m.type == PS_FAIL ? m.data : "no fd");
+		return;
+	}
+	say("connect %s:%u: a socket", host, port);
+	probe(m.fd, &want, other);
+	close(m.fd);
+}
+
+/* The port-20 socket must never reach anything but the peer's port asked
+ * for: a listener on the peer (127.0.0.1) is the honest target, one on
+ * 127.0.0.2 the "other host". */
+static void
+connect_attack(struct ftp_session *s)
+{
+	uint16_t ok_port, other_port;
+	int ok = listen_on("127.0.0.1", &ok_port), far = listen_on("127.0.0.2", &other_port);
+	struct sockaddr_in other = inet4("127.0.0.2", other_port), from;
+	socklen_t len = sizeof(from);
+	int c;
+
+	connect_data(s->monitor, "127.0.0.1", 25, &other);
+	connect_data(s->monitor, "127.0.0.1", 2049, &other);
+	connect_data(s->monitor, "127.0.0.1", 1023, &other);
+	connect_data(s->monitor, "127.0.0.2", other_port, &other);
+	connect_data(s->monitor, "127.0.0.1", ok_port, &other);
+	if ((c = accept(ok, (struct sockaddr *)&from, &len)) >= 0)
+		say("target: reached from port %u", ntohs(from.sin_port));
+	else
+		say("target: no connection");
+	len = sizeof(from);
+	if ((c = accept(far, (struct sockaddr *)&from, &len)) >= 0)
+		say("other host: reached from port %u", ntohs(from.sin_port));
+	else
+		say("other host: no connection");
+}
+
 static void
 postlogin(struct ftp_session *s)
 {
@@ -177,6 +289,8 @@ postlogin(struct ftp_session *s)
 		login(s->monitor, "root", "guess", 2);
 	else if (strcmp(attack, "xferlog") == 0)
 		xferlog_attack(s);
+	else if (strcmp(attack, "connect-data") == 0)
+		connect_attack(s);
 }
 
 void
@@ -200,7 +314,8 @@ main(int argc, char **argv)
 	struct daemon_args args;
 	struct sockaddr_storage peer = {0};
 	struct sockaddr_in *in = (struct sockaddr_in *)&peer;
-	int sv[2];
+	socklen_t len = sizeof(peer);
+	int l, c, ctl;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: ftp_rogue ATTACK [-f conf] [-o key=value]...\n");
@@ -222,12 +337,21 @@ main(int argc, char **argv)
 	}
 	monitor_prepare();
 	sandbox_prepare();
-	/* The "client": a socket pair standing in for the control connection
-	 * (the rogue never reads it). */
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
-		return 1;
+	/* The "client": a loopback TCP connection standing in for the control
+	 * connection, so the session has a real local address and its peer
+	 * is 127.0.0.1 (the rogue never reads it). */
 	in->sin_family = AF_INET;
 	inet_pton(AF_INET, "127.0.0.1", &in->sin_addr);
-	ftp_session(sv[0], &peer, 0);
+	if ((l = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
+	    bind(l, (struct sockaddr *)&peer, sizeof(*in)) < 0 || listen(l, 1) < 0 ||
+	    getsockname(l, (struct sockaddr *)&peer, &len) < 0 ||
+	    (c = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
+	    connect(c, (struct sockaddr *)&peer, sizeof(*in)) < 0 ||
+	    (ctl = accept(l, NULL, NULL)) < 0)
+		return 1;
+	close(l);
+	len = sizeof(peer);
+	getsockname(c, (struct sockaddr *)&peer, &len);
+	ftp_session(ctl, &peer, 0);
 	return 0;
 }
