@@ -81,7 +81,7 @@ ours() {
 	[[ ${lines[5]} == 111* ]]
 	run peer cmd:CAPABILITIES
 	run timeout 60 python3 "$PEER" 127.0.0.1 "$NNTPD_PORT" --bind 127.0.0.2 cmd:CAPABILITIES
-	! grep -qx IHAVE <<<"$output"
+	hasnt '^IHAVE$'
 	[ ! -e "$(ours local.test 1)" ]
 }
 
@@ -180,6 +180,11 @@ inn_count() {
 	find "$INN_DIR/spool/articles/local" -type f | wc -l
 }
 
+# inn_has N: INN holds at least N article files under local/
+inn_has() {
+	[ "$(inn_count)" -ge "$1" ]
+}
+
 @test "our feed delivers posts and fed articles to INN byte-identical, skips what INN's name is in Path, survives an INN outage and a writer and feeder restart" {
 	need_inn
 	start_inn
@@ -197,7 +202,7 @@ inn_count() {
 	fed "$A/f2" '<f2@peer.example>' 'inn.test.invalid!peer.example'
 	peer "cmd:MODE STREAM" "stream:<f1@peer.example>=$A/f1,<f2@peer.example>=$A/f2" >/dev/null
 	wait_backlog 0 || { cat "$NNTPD_LOG" >&2; false; }
-	for ((i = 0; i < 100; i++)); do [ "$(inn_count)" -ge 23 ] && break; sleep 0.1; done
+	wait_for 10 inn_has 23
 	[ "$(inn_count)" -eq 23 ] # 20 + the crosspost twice + f1
 	[ "$(wc -l <"$NNTPD_DIR/spool/feeds/inn.test.invalid")" -eq 22 ]
 	run same_stores
@@ -206,7 +211,7 @@ inn_count() {
 	# INN was never offered f2; everything else is identical.
 	grep -q 'missing in INN: b.<f2@peer.example>' <<<"$output"
 	[ "$(grep -c missing <<<"$output")" -eq 1 ]
-	! grep -q differ <<<"$output"
+	hasnt differ
 	# INN's Xref for the crosspost names both of its groups.
 	grep -q '^Xref: inn.test.invalid local.test:[0-9]* local.other:1' "$(inn_article local.other 1)"
 
@@ -216,7 +221,7 @@ inn_count() {
 		article "$A/p$i" "X-Seq: $i"
 		post_file "$A/p$i" >/dev/null
 	done
-	sleep 1
+	wait_backlog 5
 	run nntpctl_run feeds
 	[[ $output == "inn.test.invalid backlog 5 "* ]]
 	# Restart our writer and feeder (SIGKILL: no clean shutdown).
@@ -227,11 +232,11 @@ inn_count() {
 	wait_writer
 	inn_start
 	wait_backlog 0 || { cat "$NNTPD_LOG" >&2; false; }
-	for ((i = 0; i < 100; i++)); do [ "$(inn_count)" -ge 28 ] && break; sleep 0.1; done
+	wait_for 10 inn_has 28
 	[ "$(inn_count)" -eq 28 ]
 	run same_stores
 	grep -A3 differ <<<"$output" || true
 	grep -qx 'compared 27' <<<"$output"
 	[ "$(grep -c missing <<<"$output")" -eq 1 ]
-	! grep -q differ <<<"$output"
+	hasnt differ
 }
