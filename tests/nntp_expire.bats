@@ -42,17 +42,21 @@ setup_file() {
 	sums >"$dir/sums.dryrun"
 
 	# A reader holds a session open across the expire; posts go on meanwhile.
-	python3 -c "$READER" 127.0.0.1 "$NNTPD_PORT" "$dir/expired.flag" >"$dir/reader.out" &
+	PYTHONUNBUFFERED=1 python3 -c "$READER" 127.0.0.1 "$NNTPD_PORT" "$dir/expired.flag" \
+		>"$dir/reader.out" &
 	local reader=$!
-	nntptool flood local.test 300 during >"$dir/flood.out" &
+	PYTHONUNBUFFERED=1 nntptool flood local.test 300 during >"$dir/flood.out" &
 	local flood=$!
-	sleep 0.2
+	# the reader is in exp.short and the first post is in before expire starts
+	wait_for 120 has -f "$dir/reader.out" '^211 '
+	wait_for 120 has -f "$dir/flood.out" '^240 '
 	nntpctl_run expire >"$dir/expire.out" 2>"$dir/expire.err"
 	echo $? >"$dir/expire.rc"
 	: >"$dir/expired.flag"
 	wait "$flood"
 	wait "$reader"
-	sleep 1
+	# every session has ended (its worker is gone) before the sums
+	wait_for 10 sessions_ended
 	sums >"$dir/sums.first"
 	nntpctl_run expire >"$dir/expire2.out"
 	sums >"$dir/sums.second"
@@ -67,6 +71,11 @@ setup() {
 	load lib/common
 	load lib/nntp
 	is_root || skip "nntpctl talks to the running writer as root only"
+}
+
+# sessions_ended: each session start in the log has its session end.
+sessions_ended() {
+	[ "$(grep -c 'session start' "$NNTPD_LOG")" -eq "$(grep -c 'session end' "$NNTPD_LOG")" ]
 }
 
 # sums: checksums of everything expire may change
@@ -202,7 +211,8 @@ total: $((8 * OLD + 5 * MID)) articles, $((10 * OLD + 6 * MID)) links would expi
 
 @test "remembered IDs older than history_remember days are dropped, once" {
 	stop_pid "$NNTPD_PID"
-	sleep 1
+	# nntpctl edits the spool itself once the writer's lock is free
+	wait_for 10 flock -n "$NNTPD_DIR/spool/lock" true
 	run nntpctl_run "${RULES[@]}" -o history_remember=0 expire
 	echo "$output"
 	[ "$status" -eq 0 ]

@@ -216,14 +216,16 @@ _has_show() {
 
 # wait_for SECONDS CMD...: poll CMD (a command or function) every 0.1 s until
 # it succeeds; false, saying what it waited for, after SECONDS (may be 2.5).
+# Only the last try's stderr is shown (has/hasnt explain themselves there).
 wait_for() {
 	local secs=$1 n i
 	shift
 	n=$(awk -v s="$secs" 'BEGIN { printf "%d", s * 10 }')
-	for ((i = 0; i <= n; i++)); do
-		"$@" && return 0
+	for ((i = 0; i < n; i++)); do
+		"$@" 2>/dev/null && return 0
 		sleep 0.1
 	done
+	"$@" && return 0
 	echo "still false after ${secs} s: $*" >&2
 	return 1
 }
