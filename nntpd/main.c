@@ -89,10 +89,17 @@ prepare_spool(struct sandbox_id *id)
 	if (sandbox_privileged() && sandbox_lookup(opt.nopriv_user, id) < 0)
 		die("nopriv_user %s does not exist", opt.nopriv_user);
 	if (stat(opt.spool_dir, &st) < 0) {
-		if (errno != ENOENT || mkdir(opt.spool_dir, 0755) < 0)
+		if (errno != ENOENT || mkdir(opt.spool_dir, 0750) < 0)
 			die("spool_dir %s: %s", opt.spool_dir, strerror(errno));
 		if (sandbox_privileged() && chown(opt.spool_dir, id->uid, id->gid) < 0)
 			die("chown %s: %s", opt.spool_dir, strerror(errno));
+	} else if (sandbox_privileged() && (st.st_mode & 07) != 0) {
+		/* SECURITY: access-restricted groups are readable only by the
+		 * writer's uid and the sessions' group, not by local users. */
+		if (chmod(opt.spool_dir, st.st_mode & 07770) < 0)
+			die("chmod %s: %s", opt.spool_dir, strerror(errno));
+		log_msg(LOG_NOTICE, "spool_dir %s: access for others removed (mode %04o)",
+		        opt.spool_dir, (unsigned)(st.st_mode & 07770));
 	}
 }
 
@@ -121,6 +128,8 @@ start_writer(void)
 
 		tzset();
 		id.root = opt.spool_dir;
+		/* Spool files 0640, directories 0750: the sessions' group reads. */
+		umask(027);
 		sandbox_worker(&id, SB_NNTP_WRITER, -1);
 		writer_set_feeds(&opt.feed);
 		writer_set_expire(&opt.expire, opt.history_remember);
@@ -172,6 +181,7 @@ start_feeder(size_t i)
 
 		tzset();
 		id.root = opt.spool_dir;
+		umask(027);
 		sandbox_worker(&id, SB_NNTP_FEEDER, -1);
 		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)

@@ -50,13 +50,17 @@ const struct conf_option nntpd_options_table[] = {
 	SC(spool_dir, PATH_SPOOL, conf_check_abspath,
 	   "The spool: articles, active, overview, history. Sessions are chrooted here."),
 	S(pathhost, "", "Name in Path, Xref and generated Message-IDs (default: the host name)."),
-	S(nopriv_user, "news", "User sessions and the writer run as."),
+	S(nopriv_user, "news", "User the writer and feeders run as; it owns the spool."),
+	S(session_user, "nobody",
+	  "User sessions run as, with nopriv_user's group: it owns nothing in the spool."),
 	S(pid_file, PATH_NNTPD_PID, "Pid file written when running in the background."),
 	U(max_article_size, "1000000", 1024, 1UL << 30, "Largest article accepted, in bytes."),
 	B(allow_newnews, "YES", "Answer NEWNEWS (it can be expensive on a big spool)."),
-	L(access, "127.0.0.0/8 read,post *;::1/128 read,post *", access_check_rule,
+	L(access, "127.0.0.0/8 read,post,moderate *;::1/128 read,post,moderate *", access_check_rule,
 	  "Access rule (repeatable): address[/prefix] read|post|read,post|none "
 	  "[wildmat [post-wildmat]]; the last matching rule wins, no match means no access. "
+	  "moderate added to the perms (read,post,moderate) lets POST carry Approved to a "
+	  "moderated group; without it such a post is refused. "
 	  "user:NAME (NAME a wildmat) instead of an address applies after AUTHINFO to the "
 	  "users it names, over what the address rules gave."),
 	S(motd_file, "", "File shown by LIST MOTD."),

@@ -11,6 +11,7 @@ struct nntpd_options {
 	unsigned long max_clients, max_per_ip, shutdown_grace;
 	unsigned long idle_session_timeout;
 	char *spool_dir, *pathhost, *nopriv_user, *pid_file;
+	char *session_user;
 	int proxy_protocol;
 	char *proxy_trusted_addresses;
 	unsigned long max_article_size;

@@ -119,7 +119,9 @@ ftp_user() {
 	start_nntpd
 	hold nntp '^1: 20[01] '
 	read -r mon wrk < <(worker_of "$NNTPD_PID")
-	assert_worker "$wrk" "$(id -u news)" "$NNTPD_DIR/spool"
+	# session_user (nobody), not the spool's owner, with the writer's group
+	assert_worker "$wrk" "$(id -u nobody)" "$NNTPD_DIR/spool"
+	[ "$(status_field "$wrk" Gid)" = "$(id -g news) $(id -g news) $(id -g news) $(id -g news)" ]
 }
 
 @test "nntpd: session monitor keeps exactly the capabilities in monitor_caps[]" {

@@ -42,3 +42,38 @@ check(c.cmd("QUIT").startswith("205"), "QUIT")
 	kill -0 "$NNTPD_PID"
 	hasnt -f "$NNTPD_LOG" "authenticated"
 }
+
+@test "sessions own nothing in the spool: the kernel and their filter refuse every write, local users read nothing" {
+	is_root || skip "uids need root"
+	need_pam
+	nntp_up
+	article "$NNTPD_DIR/a1" "Message-ID: <own@t.example>"
+	run post_file "$NNTPD_DIR/a1"
+	[[ $output == *240* ]]
+	local spool=$NNTPD_DIR/spool art=articles/local/test/1 group
+	group=$(id -gn "$(stat -c %U "$spool")")
+	[ -f "$spool/$art" ]
+	# the writer's files are group-readable only; the spool is closed to others
+	[ "$(stat -c %a "$spool/$art")" = 640 ]
+	[ $(($(stat -c %#a "$spool") & 07)) -eq 0 ]
+	# a session's identity, inside its sandbox: reads, but never writes
+	run timeout 60 "$POSTEL_BUILD/attack/sandbox_probe" nntp-session "$spool" "nobody:$group" \
+		"read:$art" "write:$art" "create:articles/local/test/2" "write:history"
+	echo "$output"
+	has "^read:$art: ok" "^write:$art: killed by seccomp" \
+		'^create:articles/local/test/2: killed by seccomp' '^write:history: killed by seccomp'
+	[ ! -e "$spool/articles/local/test/2" ]
+	# the same identity without the filter: the file modes refuse it too
+	run setpriv --reuid=nobody --regid="$group" --clear-groups sh -c "echo x >>'$spool/$art'"
+	[ "$status" -ne 0 ]
+	has 'Permission denied'
+	run setpriv --reuid=nobody --regid="$group" --clear-groups cat "$spool/$art"
+	[ "$status" -eq 0 ]
+	has '^Message-ID: <own@t.example>'
+	# a local user outside the group reads nothing
+	run runuser -u "$TUSER" -- cat "$spool/$art"
+	[ "$status" -ne 0 ]
+	has 'Permission denied'
+	run nntp_session "ARTICLE <own@t.example>"
+	has '^220 '
+}

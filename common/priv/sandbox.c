@@ -3,6 +3,7 @@
 #include "common/priv/sandbox.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <seccomp.h>
@@ -86,8 +87,8 @@ static const char *const sys_ftp_session[] = {
 
 /* NNTP reader: read articles and indexes, connect to the writer. */
 static const char *const sys_nntp_session[] = {
-	"openat", "getdents64", "sendfile", "connect", "fchdir", "readlinkat",
-	"dup", "dup2", "dup3", /* socket: AF_UNIX only, below */
+	"getdents64", "sendfile", "connect", "fchdir", "readlinkat",
+	"dup", "dup2", "dup3", /* socket: AF_UNIX only, openat: read-only, below */
 };
 
 /* NNTP writer: everything that changes the spool. */
@@ -208,6 +209,19 @@ allow_socket(scmp_filter_ctx ctx, int family, int type)
 	rule(ctx, SCMP_ACT_ALLOW, "socket", 2, cmp);
 }
 
+/* SECURITY: openat() that can only read: no write access, create,
+ * truncate or append (the spool is the writer's). */
+static void
+allow_read_only_open(scmp_filter_ctx ctx)
+{
+	/* O_TMPFILE includes O_DIRECTORY: only its own bit is refused. */
+	const scmp_datum_t write_flags = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND |
+	                                 (O_TMPFILE & ~(scmp_datum_t)O_DIRECTORY);
+	const struct scmp_arg_cmp ro = SCMP_A2(SCMP_CMP_MASKED_EQ, write_flags, 0);
+
+	rule(ctx, SCMP_ACT_ALLOW, "openat", 1, &ro);
+}
+
 #define NAMESPACE_FLAGS                                                                            \
 	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |             \
 	 CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWTIME | CLONE_PIDFD | CLONE_VM | CLONE_THREAD)
@@ -266,6 +280,7 @@ build_filter(enum sandbox_role role)
 		ALLOW(ctx, sys_nntp_session);
 		/* SECURITY: sessions reach the writer only; no network sockets. */
 		allow_socket(ctx, AF_UNIX, SOCK_STREAM);
+		allow_read_only_open(ctx);
 		break;
 	case SB_NNTP_WRITER:
 		ALLOW(ctx, sys_nntp_writer);

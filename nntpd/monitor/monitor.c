@@ -152,14 +152,29 @@ monitor_loop(int mon, pid_t worker)
 	monitor_session_end(monitor_wait(worker));
 }
 
-/* nopriv_user, looked up once by the listener (and on SIGHUP). */
-static struct sandbox_id nopriv_id;
-static int nopriv_known;
+/* Who a session runs as, looked up once by the listener (and on SIGHUP):
+ * session_user's uid with nopriv_user's group. */
+static struct sandbox_id session_id;
+static int session_known;
+
+/* SECURITY: sessions own nothing in the spool (the writer's uid does)
+ * and read it through the writer's group, so the kernel refuses them any
+ * write there, and a local user outside that group reads nothing. */
+static int
+lookup_session_id(struct sandbox_id *id)
+{
+	struct sandbox_id owner;
+
+	if (sandbox_lookup(opt.session_user, id) < 0 || sandbox_lookup(opt.nopriv_user, &owner) < 0)
+		return -1;
+	id->gid = owner.gid;
+	return 0;
+}
 
 void
 monitor_prepare(void)
 {
-	nopriv_known = sandbox_privileged() && sandbox_lookup(opt.nopriv_user, &nopriv_id) == 0;
+	session_known = sandbox_privileged() && lookup_session_id(&session_id) == 0;
 }
 
 /* The motd is read here, in the monitor before the chroot, because the
@@ -234,11 +249,12 @@ nntp_session(int fd, const struct sockaddr_storage *peer, int tag)
 		struct sandbox_id id = {getuid(), getgid(), opt.spool_dir, 0, -1};
 
 		close(sv[0]);
-		if (nopriv_known) {
-			id.uid = nopriv_id.uid;
-			id.gid = nopriv_id.gid;
-		} else if (sandbox_privileged() && sandbox_lookup(opt.nopriv_user, &id) < 0)
-			die("nopriv_user %s does not exist", opt.nopriv_user);
+		if (session_known) {
+			id.uid = session_id.uid;
+			id.gid = session_id.gid;
+		} else if (sandbox_privileged() && lookup_session_id(&id) < 0)
+			die("session_user %s or nopriv_user %s does not exist", opt.session_user,
+			    opt.nopriv_user);
 		nntp_worker(&sess, sv[1], &id);
 	}
 	close(sv[1]);

@@ -58,7 +58,7 @@ become_spool_owner(const char *spool_dir)
 	} else if (sandbox_lookup(opt.nopriv_user, &id) < 0) {
 		fprintf(stderr, "nntpctl: nopriv_user %s does not exist\n", opt.nopriv_user);
 		exit(1);
-	} else if (mkdir(spool_dir, 0755) < 0 || chown(spool_dir, id.uid, id.gid) < 0) {
+	} else if (mkdir(spool_dir, 0750) < 0 || chown(spool_dir, id.uid, id.gid) < 0) {
 		fprintf(stderr, "nntpctl: %s: %s\n", spool_dir, strerror(errno));
 		exit(1);
 	}
@@ -66,6 +66,8 @@ become_spool_owner(const char *spool_dir)
 		fprintf(stderr, "nntpctl: cannot become the spool's owner: %s\n", strerror(errno));
 		exit(1);
 	}
+	/* As the writer: spool files 0640, directories 0750. */
+	umask(027);
 }
 
 /* Group commands and expire: through the writer when it holds the lock,

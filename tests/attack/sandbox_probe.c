@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -73,6 +74,13 @@ act(const char *name)
 		return kill(victim, SIGKILL);
 	if (strcmp(name, "tgkill-peer") == 0)
 		return syscall(SYS_tgkill, victim, victim, SIGKILL);
+	/* read:PATH and write:PATH, PATH inside the chroot */
+	if (strncmp(name, "read:", 5) == 0)
+		return openat(AT_FDCWD, name + 5, O_RDONLY | O_CLOEXEC);
+	if (strncmp(name, "write:", 6) == 0)
+		return openat(AT_FDCWD, name + 6, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (strncmp(name, "create:", 7) == 0)
+		return openat(AT_FDCWD, name + 7, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (strcmp(name, "prlimit-peer") == 0)
 		return prlimit(victim, RLIMIT_NOFILE, NULL, &rl);
 	if (strcmp(name, "prlimit-self") == 0)
@@ -108,9 +116,24 @@ enter(const char *role, const char *root, const char *user)
 	                      : strcmp(role, "nntp-writer") == 0  ? SB_NNTP_WRITER
 	                                                          : SB_NNTP_FEEDER;
 
-	if (sandbox_lookup(user, &id) < 0) {
-		fprintf(stderr, "no user %s\n", user);
+	/* USER or USER:GROUP (the group's gid, as NNTP sessions get the
+	 * writer's group) */
+	char name[64];
+	const char *colon = strchr(user, ':');
+
+	snprintf(name, sizeof(name), "%.*s", colon ? (int)(colon - user) : (int)strlen(user), user);
+	if (sandbox_lookup(name, &id) < 0) {
+		fprintf(stderr, "no user %s\n", name);
 		_exit(2);
+	}
+	if (colon != NULL) {
+		struct group *g = getgrnam(colon + 1);
+
+		if (g == NULL) {
+			fprintf(stderr, "no group %s\n", colon + 1);
+			_exit(2);
+		}
+		id.gid = g->gr_gid;
 	}
 	id.root = root;
 	sandbox_worker(&id, r, -1);
