@@ -16,7 +16,7 @@ struct rule {
 	struct cidr net;
 	int is_user;
 	char user[256]; /* wildmat of user names (user rules) */
-	int can_read, can_post;
+	int can_read, can_post, can_approve;
 	char groups[512];
 	char post_groups[512];
 };
@@ -70,6 +70,8 @@ parse_rule(const char *text, struct rule *r)
 				r->can_read = 1;
 			else if (strcmp(v.strings[i], "post") == 0)
 				r->can_post = 1;
+			else if (strcmp(v.strings[i], "moderate") == 0)
+				r->can_approve = 1;
 			else {
 				vector_free(&v);
 				return -1;
@@ -95,7 +97,7 @@ access_check_rule(const char *rule)
 	return parse_rule(rule, &r) == 0
 	           ? NULL
 	           : "expected: address[/prefix]|user:NAME read|post|read,post|none "
-	             "[wildmat [post-wildmat]]";
+	             "(and moderate: read,post,moderate) [wildmat [post-wildmat]]";
 }
 
 void
@@ -113,6 +115,7 @@ access_lookup(const struct vector *rules, const struct sockaddr_storage *ss,
 		access_result_free(out);
 		out->can_read = r.can_read;
 		out->can_post = r.can_post;
+		out->can_approve = r.can_approve;
 		out->groups = xstrdup(r.groups);
 		out->post_groups = xstrdup(r.post_groups);
 	}
@@ -135,6 +138,7 @@ access_lookup_user(const struct vector *rules, const char *user, struct access_r
 		access_result_free(out);
 		out->can_read = r.can_read;
 		out->can_post = r.can_post;
+		out->can_approve = r.can_approve;
 		out->groups = xstrdup(r.groups);
 		out->post_groups = xstrdup(r.post_groups);
 		matched = 1;

@@ -11,6 +11,7 @@ struct access_result {
 	int can_read, can_post;
 	char *groups;      /* read wildmat (owned), "*" when none given */
 	char *post_groups; /* post wildmat (owned), the read wildmat when none given */
+	int can_approve;   /* "moderate": may post Approved articles to moderated groups */
 };
 
 /* Check one rule's syntax; NULL or the reason. */

@@ -36,6 +36,8 @@ static int logged_in;
 /* What this session's writer connections may submit: the address's
  * access, then the user's after AUTHINFO. */
 static struct writer_rights rights;
+/* The address rules' moderator right (the worker has no use for it). */
+static int address_may_approve;
 
 /* The rights for the access in r, the peer= rules and user (NULL: none). */
 static void
@@ -44,6 +46,7 @@ set_rights(const struct access_result *r, const char *user)
 	wproto_rights_free(&rights);
 	rights.may_post = r->can_post;
 	rights.may_feed = access_is_peer(&opt.peer, &sess.peer, user);
+	rights.may_approve = r->can_approve;
 	rights.post_groups = xstrdup(r->post_groups ? r->post_groups : "");
 	rights.host = xstrdup(sess.peer_text);
 	rights.user = xstrdup(user ? user : "");
@@ -55,7 +58,7 @@ static void
 set_user_rights(const char *user)
 {
 	struct access_result r = {sess.can_read, sess.can_post, xstrdup(sess.read_groups),
-	                          xstrdup(sess.post_groups)};
+	                          xstrdup(sess.post_groups), address_may_approve};
 
 	access_lookup_user(&opt.access, user, &r);
 	set_rights(&r, user);
@@ -218,6 +221,7 @@ session_access(struct nntp_session *s)
 	s->can_post = r.can_post;
 	s->read_groups = r.groups;
 	s->post_groups = r.post_groups;
+	address_may_approve = r.can_approve;
 	s->auth_helps = access_has_user_rules(&opt.access);
 	set_rights(&r, NULL);
 	s->motd = read_motd(opt.motd_file);

@@ -112,7 +112,8 @@ cmd_starttls(struct nntp_session *s, struct vector *args)
 static void
 user_access(struct nntp_session *s)
 {
-	struct access_result r = {s->can_read, s->can_post, s->read_groups, s->post_groups};
+	/* can_approve: the writer learns it from the monitor, not from here. */
+	struct access_result r = {s->can_read, s->can_post, s->read_groups, s->post_groups, 0};
 
 	access_lookup_user(&opt.access, s->user, &r);
 	s->can_read = r.can_read;

@@ -99,6 +99,14 @@ check_groups(struct writer *w, enum submit_kind kind, const struct writer_rights
 			              name);
 			break;
 		}
+		/* SECURITY: only a moderator approves a post (the connection's
+		 * rights, from the monitor's access rules); feeds relay what a
+		 * moderator elsewhere approved. */
+		if (g->flag == 'm' && kind == SUBMIT_POST && !r->may_approve) {
+			buffer_printf(
+			    why, "Moderated group %s: Approved: needs the moderator right", name);
+			break;
+		}
 		vector_add(wanted, name);
 	}
 	if (why->len == 0 && wanted->count == 0)
@@ -407,7 +415,7 @@ int
 writer_process(struct writer *w, enum submit_kind kind, const char *msgid_or_null,
                const char *client_host, const char *payload, size_t len, struct buffer *reply)
 {
-	struct writer_rights all = {1, 1, "*", (char *)client_host, ""};
+	struct writer_rights all = {1, 1, "*", (char *)client_host, "", 1};
 
 	buffer_clear(reply);
 	if (kind == SUBMIT_CONTROL)

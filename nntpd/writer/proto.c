@@ -87,7 +87,8 @@ wproto_encode_rights(struct buffer *out, const struct writer_rights *r)
 	unsigned char h[4];
 	char host[WRITER_MAX_HOST + 1];
 
-	store_put32(h, (r->may_post ? WRITER_MAY_POST : 0) | (r->may_feed ? WRITER_MAY_FEED : 0));
+	store_put32(h, (r->may_post ? WRITER_MAY_POST : 0) | (r->may_feed ? WRITER_MAY_FEED : 0) |
+	                   (r->may_approve ? WRITER_MAY_APPROVE : 0));
 	buffer_append(&pay, h, 4);
 	put_field(&pay, r->post_groups ? r->post_groups : "",
 	          cut(r->post_groups, WRITER_MAX_WILDMAT));
@@ -110,13 +111,14 @@ wproto_parse_rights(const char *payload, size_t len, const char *host, struct wr
 	flags = store_get32(p);
 	/* SECURITY: known flags only, both fields inside the payload and
 	 * ending it, no NUL that would cut a C string short. */
-	if ((flags & ~(WRITER_MAY_POST | WRITER_MAY_FEED)) != 0 ||
+	if ((flags & ~(WRITER_MAY_POST | WRITER_MAY_FEED | WRITER_MAY_APPROVE)) != 0 ||
 	    get_field(p, len, &off, WRITER_MAX_WILDMAT, &g, &gn) < 0 ||
 	    get_field(p, len, &off, WRITER_MAX_USER, &u, &un) < 0 || off != len ||
 	    memchr(g, '\0', gn) != NULL || memchr(u, '\0', un) != NULL)
 		return -1;
 	r->may_post = (flags & WRITER_MAY_POST) != 0;
 	r->may_feed = (flags & WRITER_MAY_FEED) != 0;
+	r->may_approve = (flags & WRITER_MAY_APPROVE) != 0;
 	r->post_groups = xstrndup((const char *)g, gn);
 	r->user = xstrndup((const char *)u, un);
 	r->host = xstrdup(host);
@@ -339,7 +341,7 @@ unavailable_text(enum submit_kind kind, struct buffer *reply)
 static int
 submitter_connect(int dirfd, const char *host)
 {
-	struct writer_rights r = {1, 1, "*", (char *)host, ""};
+	struct writer_rights r = {1, 1, "*", (char *)host, "", 1};
 	struct buffer reply = BUFFER_INIT;
 	int fd = connect_at(dirfd, WRITER_SOCKET);
 

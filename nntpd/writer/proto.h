@@ -26,8 +26,9 @@
  *   reply:   length of the rest, NNTP code, text (no CRLF)
  * host is empty except in SUBMIT_RIGHTS, where it is the posting host (the
  * client's address); the writer ignores it in any other frame. The
- * SUBMIT_RIGHTS payload: flags (WRITER_MAY_POST | WRITER_MAY_FEED), post
- * wildmat length, post wildmat, user length, user (empty before AUTHINFO).
+ * SUBMIT_RIGHTS payload: flags (WRITER_MAY_POST | WRITER_MAY_FEED |
+ * WRITER_MAY_APPROVE), post wildmat length, post wildmat, user length, user
+ * (empty before AUTHINFO).
  * The writer handles one request at a time per connection, in order. */
 #define WRITER_SOCKET SPOOL_SOCKET
 #define WRITER_CTL_SOCKET "ctl.sock"
@@ -41,6 +42,7 @@
 #define WRITER_IDLE_TIMEOUT 600   /* seconds: a connection with nothing pending */
 #define WRITER_MAY_POST 1u
 #define WRITER_MAY_FEED 2u
+#define WRITER_MAY_APPROVE 4u /* POST with Approved to a moderated group */
 
 enum submit_kind {
 	SUBMIT_POST = 1, /* 240 accepted, 441 refused, 440 writer unreachable */
@@ -55,8 +57,9 @@ struct writer_rights {
 	int may_post; /* POST, to groups matching post_groups */
 	int may_feed; /* IHAVE and TAKETHIS: the session is a peer */
 	char *post_groups;
-	char *host; /* posting host: Injection-Info's posting-host */
-	char *user; /* "" before AUTHINFO */
+	char *host;      /* posting host: Injection-Info's posting-host */
+	char *user;      /* "" before AUTHINFO */
+	int may_approve; /* POST an Approved article to a moderated group */
 };
 
 /* The three replies of each kind: accepted, refused, unavailable. */

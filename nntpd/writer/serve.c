@@ -105,8 +105,8 @@ set_rights(struct client *c, const char *host, const char *payload, size_t plen,
 		return k->refused;
 	}
 	c->has_rights = 1;
-	buffer_printf(reply, "Rights set%s%s", c->rights.may_post ? " post" : "",
-	              c->rights.may_feed ? " feed" : "");
+	buffer_printf(reply, "Rights set%s%s%s", c->rights.may_post ? " post" : "",
+	              c->rights.may_feed ? " feed" : "", c->rights.may_approve ? " approve" : "");
 	return k->ok;
 }
 

@@ -134,10 +134,11 @@ msgid(const char *name)
 	return id;
 }
 
-/* A valid article to group with Message-ID id, in buf: a writer that did
- * not check rights would take it, as a post or as a feed. */
+/* A valid article to group with Message-ID id and the extra header line
+ * extra (or ""), in buf: a writer that did not check rights would take it,
+ * as a post or as a feed. */
 static size_t
-article(char *buf, size_t cap, const char *group, const char *id)
+article(char *buf, size_t cap, const char *group, const char *id, const char *extra)
 {
 	char date[64];
 	time_t now = time(NULL);
@@ -148,18 +149,25 @@ article(char *buf, size_t cap, const char *group, const char *id)
 	n = snprintf(buf, cap,
 	             "From: Rogue <rogue@rogue.invalid>\r\nNewsgroups: %s\r\n"
 	             "Subject: injected\r\nDate: %s\r\nMessage-ID: %s\r\n"
-	             "Path: peer.invalid!not-for-mail\r\n\r\nInjected.\r\n",
-	             group, date, id);
+	             "Path: peer.invalid!not-for-mail\r\n%s\r\nInjected.\r\n",
+	             group, date, id, extra);
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+static void
+submit_with(int fd, const char *name, uint32_t kind, const char *group, const char *host,
+            const char *extra)
+{
+	char art[1024], *id = msgid(name);
+	size_t n = article(art, sizeof(art), group, id, extra);
+
+	attempt(fd, name, id, kind, host, art, n);
 }
 
 static void
 submit(int fd, const char *name, uint32_t kind, const char *group, const char *host)
 {
-	char art[1024], *id = msgid(name);
-	size_t n = article(art, sizeof(art), group, id);
-
-	attempt(fd, name, id, kind, host, art, n);
+	submit_with(fd, name, kind, group, host, "");
 }
 
 /* A rights frame claiming everything: post and feed anywhere. */
@@ -214,6 +222,9 @@ nntp_worker(struct nntp_session *s, int mon, struct sandbox_id *id)
 	submit(fd, "takethis", SUBMIT_TAKETHIS, "local.test", "");
 	submit(fd, "nopost", SUBMIT_POST, "local.nopost", "");
 	submit(fd, "outside", SUBMIT_POST, "local.other", "");
+	/* Approving its own post to a moderated group (local.mod, m). */
+	submit_with(fd, "approved", SUBMIT_POST, "local.mod", "",
+	            "Approved: rogue@rogue.invalid\r\n");
 	claim_rights(fd, "rights-again");
 	submit(fd, "ihave-again", SUBMIT_IHAVE, "local.test", "");
 	submit(fd, "forged-host", SUBMIT_POST, "local.test", "forged.example");

@@ -208,13 +208,14 @@ parse_rights(const unsigned char *p, size_t n)
 static void
 test_rights(void)
 {
-	struct writer_rights in = {1, 0, "local.*,!local.secret", "192.0.2.7", "alice"}, out;
+	struct writer_rights in = {1, 0, "local.*,!local.secret", "192.0.2.7", "alice", 1}, out;
 	struct buffer b = BUFFER_INIT;
 	unsigned char p[256];
 
 	wproto_encode_rights(&b, &in);
 	ok(parse(&b) == 0 && kind == SUBMIT_RIGHTS && *msgid == '\0', "rights: a request frame");
-	ok(wproto_parse_rights(payload, plen, host, &out) == 0 && out.may_post && !out.may_feed,
+	ok(wproto_parse_rights(payload, plen, host, &out) == 0 && out.may_post && !out.may_feed &&
+	       out.may_approve,
 	   "rights: flags round trip");
 	is_string("local.*,!local.secret", out.post_groups, "rights: post wildmat");
 	is_string("192.0.2.7", out.host, "rights: posting host travels in the host field");
@@ -222,7 +223,8 @@ test_rights(void)
 	wproto_rights_free(&out);
 	done();
 	is_int(0, parse_rights(p, rights_body(p, 3, 1, "*", 1, 0, "", 0)), "rights: well formed");
-	is_int(-1, parse_rights(p, rights_body(p, 4, 1, "*", 1, 0, "", 0)), "rights: unknown flag");
+	is_int(0, parse_rights(p, rights_body(p, 7, 1, "*", 1, 0, "", 0)), "rights: approve flag");
+	is_int(-1, parse_rights(p, rights_body(p, 8, 1, "*", 1, 0, "", 0)), "rights: unknown flag");
 	is_int(-1, parse_rights(p, 3), "rights: shorter than the flags");
 	is_int(-1, parse_rights(p, rights_body(p, 1, 9, "*", 1, 0, "", 0)),
 	       "rights: wildmat length past the payload");
