@@ -35,18 +35,20 @@ struct ctl_command {
 	int min_args, max_args;
 	int (*run)(const struct ctl_opts *o, int argc, char **argv);
 	const char *usage;
+	int ctl; /* may go through the running writer's ctl.sock */
 };
 
 static void usage(void);
 static int ctl_was_root;
+static struct sandbox_id owner; /* the spool's, when run as root */
 
 /* Run as root, nntpctl works on the spool as its owner (the writer's
  * user), so files it creates stay writable by the writer; root is kept
- * only as the saved uid, for the writer's control socket. */
+ * only as the saved uid until give_up_root. */
 static void
 become_spool_owner(const char *spool_dir)
 {
-	struct sandbox_id id;
+	struct sandbox_id id = {0};
 	struct stat st;
 
 	if (geteuid() != 0)
@@ -66,8 +68,46 @@ become_spool_owner(const char *spool_dir)
 		fprintf(stderr, "nntpctl: cannot become the spool's owner: %s\n", strerror(errno));
 		exit(1);
 	}
+	owner = id;
 	/* As the writer: spool files 0640, directories 0750. */
 	umask(027);
+}
+
+/* SECURITY: every spool file nntpctl parses (active, overview, history,
+ * feed queues, the writer's replies) is parsed with no way back to root:
+ * real, effective and saved ids all the spool owner's. Root was needed
+ * only for ctl.sock (0600 and root-checked by the writer), connected
+ * before this, and only for commands that may go through the writer.
+ * TODO: move into common/priv/sandbox.c (a permanent sandbox_act_as). */
+static void
+give_up_root(int connect_ctl, const char *spool_dir)
+{
+	uid_t r, e, s;
+
+	if (!ctl_was_root)
+		return;
+	if (connect_ctl) {
+		int dirfd = open(spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		/* No writer listening is fine: then the spool's lock is free. */
+		if (dirfd >= 0 && sandbox_regain_root() == 0) {
+			writer_control_connect(dirfd);
+			if (sandbox_act_as(&owner) < 0) {
+				fprintf(stderr,
+				        "nntpctl: cannot become the spool's owner again: %s\n",
+				        strerror(errno));
+				exit(1);
+			}
+		}
+		if (dirfd >= 0)
+			close(dirfd);
+	}
+	if (setresgid(owner.gid, owner.gid, owner.gid) < 0 ||
+	    setresuid(owner.uid, owner.uid, owner.uid) < 0 || getresuid(&r, &e, &s) < 0 ||
+	    r != owner.uid || e != owner.uid || s != owner.uid) {
+		fprintf(stderr, "nntpctl: cannot give up root: %s\n", strerror(errno));
+		exit(1);
+	}
 }
 
 /* Group commands and expire: through the writer when it holds the lock,
@@ -93,11 +133,7 @@ spool_command(const struct ctl_opts *o, const char *line, int show)
 			fprintf(stderr, "nntpctl: %s: %s\n", o->spool_dir, strerror(errno));
 			return 1;
 		}
-		/* ctl.sock answers root only: the sessions share the writer's uid. */
-		if (ctl_was_root && sandbox_regain_root() < 0) {
-			fprintf(stderr, "nntpctl: cannot regain root for the writer's socket\n");
-			return 1;
-		}
+		/* ctl.sock answers root only: connected as root by give_up_root. */
 		rc = writer_control(dirfd, line, &reply);
 		close(dirfd);
 		if (rc != 200 && !ctl_was_root)
@@ -291,16 +327,16 @@ cmd_writer(const struct ctl_opts *o, int argc, char **argv)
 }
 
 static const struct ctl_command commands[] = {
-    {.name = "newgroup", .run = cmd_newgroup},
-    {.name = "rmgroup", .run = cmd_rmgroup},
-    {.name = "changegroup", .run = cmd_changegroup},
-    {"list", 0, 0, cmd_list, "list"},
-    {"rebuild", 0, 0, cmd_rebuild, "rebuild"},
-    {"check", 0, 0, cmd_check, "check"},
-    {"stats", 0, 0, cmd_stats, "stats"},
-    {"feeds", 0, 0, cmd_feeds, "feeds (each outgoing feed's backlog)"},
-    {.name = "expire", .run = cmd_expire},
-    {"writer", 0, 0, cmd_writer, "writer (run the spool writer in the foreground)"},
+    {.name = "newgroup", .run = cmd_newgroup, .ctl = 1},
+    {.name = "rmgroup", .run = cmd_rmgroup, .ctl = 1},
+    {.name = "changegroup", .run = cmd_changegroup, .ctl = 1},
+    {"list", 0, 0, cmd_list, "list", 0},
+    {"rebuild", 0, 0, cmd_rebuild, "rebuild", 0},
+    {"check", 0, 0, cmd_check, "check", 0},
+    {"stats", 0, 0, cmd_stats, "stats", 0},
+    {"feeds", 0, 0, cmd_feeds, "feeds (each outgoing feed's backlog)", 0},
+    {.name = "expire", .run = cmd_expire, .ctl = 1},
+    {"writer", 0, 0, cmd_writer, "writer (run the spool writer in the foreground)", 0},
 };
 
 /* A command's row, with the writer's arity and usage for its verbs. */
@@ -387,6 +423,7 @@ main(int argc, char **argv)
 			continue;
 		if (argc - 1 < cmd.min_args || argc - 1 > cmd.max_args)
 			usage();
+		give_up_root(cmd.ctl, o.spool_dir);
 		return cmd.run(&o, argc - 1, argv + 1);
 	}
 	usage();

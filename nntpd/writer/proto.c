@@ -394,6 +394,14 @@ writer_submit(int spool_dirfd, enum submit_kind kind, const char *msgid_or_null,
 }
 
 int
+writer_control_connect(int spool_dirfd)
+{
+	if (client_ctl_fd < 0)
+		client_ctl_fd = connect_at(spool_dirfd, WRITER_CTL_SOCKET);
+	return client_ctl_fd < 0 ? -1 : 0;
+}
+
+int
 writer_control(int spool_dirfd, const char *command, struct buffer *reply)
 {
 	int code = -1, sent = 0;

@@ -115,5 +115,8 @@ int writer_submit_from(int spool_dirfd, enum submit_kind kind, const char *msgid
  * "changegroup NAME FLAG" or "expire [-n]" to a running writer over
  * ctl.sock. Control replies may be up to WRITER_MAX_CTL_REPLY bytes. */
 int writer_control(int spool_dirfd, const char *command, struct buffer *reply_text);
+/* nntpctl, as root: connect to ctl.sock now, for writer_control to use
+ * later (after root is given up). 0, or -1 when no writer listens. */
+int writer_control_connect(int spool_dirfd);
 
 #endif
