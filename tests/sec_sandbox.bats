@@ -77,3 +77,24 @@ probe() {
 	probe nntp-session fork clone-newuser
 	has '^fork: killed by seccomp' '^clone-newuser: killed by seccomp'
 }
+
+@test "the FTP DTP, in a filter of its own, changes nothing in the tree and forks nothing" {
+	touch "$ROOT_DIR/f"
+	chmod 666 "$ROOT_DIR/f"
+	chmod 777 "$ROOT_DIR"
+	probe ftp-dtp read:f socket-inet write:f create:g mkdir:d unlink:f listen fork
+	has '^read:f: ok' '^socket-inet: ok' '^write:f: killed by seccomp' \
+		'^create:g: killed by seccomp' '^mkdir:d: killed by seccomp' \
+		'^unlink:f: killed by seccomp' '^listen: killed by seccomp' '^fork: killed by seccomp'
+	[ -f "$ROOT_DIR/f" ]
+	[ ! -e "$ROOT_DIR/d" ]
+	# the same acts from the PI (its role) work: the DTP's filter is what stops them
+	probe ftp-session mkdir:d listen
+	has '^mkdir:d: ok' '^listen: ok'
+}
+
+@test "a session monitor cannot open a user namespace, userfaultfd or bpf, but forks its workers" {
+	probe monitor unshare-user clone-newuser userfaultfd bpf fork
+	has '^unshare-user: errno EPERM' '^clone-newuser: errno EPERM' \
+		'^userfaultfd: errno EPERM' '^bpf: errno EPERM' '^fork: ok'
+}

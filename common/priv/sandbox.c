@@ -101,6 +101,28 @@ static const char *const sys_nntp_writer[] = {
 	"access", /* glibc's path calls that have no *at form underneath */
 };
 
+/* The FTP DTP, stacked on the post-login worker's filter: it moves bytes
+ * between the descriptors the PI gave it and lists directories, and may
+ * change nothing in the tree, fork nothing and listen on nothing. */
+static const char *const deny_ftp_dtp[] = {
+	"clone", "fork", "vfork", "execve", "execveat",
+	"mkdirat", "mkdir", "unlinkat", "unlink", "rmdir", "renameat", "renameat2", "rename",
+	"linkat", "link", "symlinkat", "symlink", "fchmodat", "fchmodat2", "fchmod", "chmod",
+	"fchownat", "fchown", "chown", "lchown", "utimensat", "utimes", "futimesat", "umask",
+	"ftruncate", "truncate", "bind", "listen", "socketpair",
+};
+
+/* A session monitor (root with a few capabilities, running PAM): the
+ * kernel's most dangerous doors stay shut whatever a PAM module or a bug
+ * does. EPERM, not a trap: a module's failed call is its own error. */
+static const char *const deny_monitor[] = {
+	"unshare", "setns", "mount", "umount2", "pivot_root", "ptrace", "process_vm_readv",
+	"process_vm_writev", "bpf", "perf_event_open", "userfaultfd", "init_module",
+	"finit_module", "delete_module", "kexec_load", "kexec_file_load", "reboot", "swapon",
+	"swapoff", "open_by_handle_at", "iopl", "ioperm", "acct", "settimeofday",
+	"clock_settime", "sethostname", "setdomainname",
+};
+
 /* Sanitizer runtimes reading their own state and printing reports. */
 static const char *const sys_sanitizer[] = {
 	"readlink", "readlinkat", "openat", "open", "sched_yield", "prctl", "getdents64",
@@ -305,27 +327,90 @@ build_filter(enum sandbox_role role)
 #define ROLES (SB_NNTP_FEEDER + 1)
 static struct sock_fprog compiled[ROLES];
 
+/* A filter that allows all but names (action for those), plus, for the
+ * DTP, every open that could write and clone into namespaces. */
+static scmp_filter_ctx
+build_deny(const char *const *names, size_t n, uint32_t action, int no_write_open)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+
+	if (ctx == NULL)
+		die("seccomp_init failed");
+	for (size_t i = 0; i < n; i++)
+		rule(ctx, action, names[i], 0, NULL);
+	if (no_write_open) {
+		static const scmp_datum_t bits[] = {O_WRONLY, O_RDWR,   O_CREAT,
+		                                    O_TRUNC,  O_APPEND, O_TMPFILE & ~O_DIRECTORY};
+
+		for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
+			const struct scmp_arg_cmp c = SCMP_A2(SCMP_CMP_MASKED_EQ, bits[i], bits[i]);
+
+			rule(ctx, action, "openat", 1, &c);
+		}
+	} else {
+		/* The monitor forks plain workers, never into namespaces. */
+		static const scmp_datum_t ns[] = {CLONE_NEWUSER, CLONE_NEWNS,  CLONE_NEWNET,
+		                                  CLONE_NEWPID,  CLONE_NEWIPC, CLONE_NEWUTS,
+		                                  CLONE_NEWCGROUP};
+
+		for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+			const struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_MASKED_EQ, ns[i], ns[i]);
+
+			rule(ctx, action, "clone", 1, &c);
+		}
+	}
+	return ctx;
+}
+
+static struct sock_fprog compiled_dtp, compiled_monitor;
+
+static void
+compile(scmp_filter_ctx ctx, struct sock_fprog *out)
+{
+	int fd = memfd_create("seccomp", MFD_CLOEXEC);
+	struct stat st;
+	void *bpf;
+
+	if (fd < 0 || seccomp_export_bpf(ctx, fd) < 0 || fstat(fd, &st) < 0 || st.st_size <= 0 ||
+	    st.st_size % (off_t)sizeof(struct sock_filter) != 0)
+		die("seccomp: cannot compile the filters");
+	bpf = xmalloc((size_t)st.st_size);
+	if (pread(fd, bpf, (size_t)st.st_size, 0) != st.st_size)
+		die("seccomp: cannot read the compiled filter");
+	close(fd);
+	seccomp_release(ctx);
+	out->filter = bpf;
+	out->len = (unsigned short)(st.st_size / (off_t)sizeof(struct sock_filter));
+}
+
+static void
+install(const struct sock_fprog *prog, const char *what)
+{
+	/* Sanitizer runtimes clone and ptrace (as sys_sanitizer allows):
+	 * those builds run without the deny filters; the plain build has them. */
+	if (SANITIZED)
+		return;
+	if (prog->filter != NULL && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog) < 0)
+		die("seccomp (%s): %s", what, strerror(errno));
+}
+
+void
+sandbox_enter_dtp(void)
+{
+	install(&compiled_dtp, "DTP");
+}
+
 void
 sandbox_prepare(void)
 {
-	for (int role = 0; role < ROLES; role++) {
-		scmp_filter_ctx ctx = build_filter((enum sandbox_role)role);
-		int fd = memfd_create("seccomp", MFD_CLOEXEC);
-		struct stat st;
-		void *bpf;
-
-		if (fd < 0 || seccomp_export_bpf(ctx, fd) < 0 || fstat(fd, &st) < 0 ||
-		    st.st_size <= 0 || st.st_size % (off_t)sizeof(struct sock_filter) != 0)
-			die("seccomp: cannot compile the filters");
-		bpf = xmalloc((size_t)st.st_size);
-		if (pread(fd, bpf, (size_t)st.st_size, 0) != st.st_size)
-			die("seccomp: cannot read the compiled filter");
-		close(fd);
-		seccomp_release(ctx);
-		compiled[role].filter = bpf;
-		compiled[role].len =
-		    (unsigned short)(st.st_size / (off_t)sizeof(struct sock_filter));
-	}
+	for (int role = 0; role < ROLES; role++)
+		compile(build_filter((enum sandbox_role)role), &compiled[role]);
+	compile(build_deny(deny_ftp_dtp, sizeof(deny_ftp_dtp) / sizeof(deny_ftp_dtp[0]),
+	                   SCMP_ACT_TRAP, 1),
+	        &compiled_dtp);
+	compile(build_deny(deny_monitor, sizeof(deny_monitor) / sizeof(deny_monitor[0]),
+	                   SCMP_ACT_ERRNO(EPERM), 0),
+	        &compiled_monitor);
 }
 
 /* SECURITY: a filter of this process's own, stacked on the role's
@@ -478,6 +563,14 @@ sandbox_monitor(void)
 			cap_drop_bound(c);
 	}
 	drop_caps(monitor_caps, (int)(sizeof(monitor_caps) / sizeof(monitor_caps[0])));
+	/* SECURITY: the monitor's own filter (deny_monitor); no_new_privs,
+	 * which a filter needs without CAP_SYS_ADMIN, also keeps anything a
+	 * PAM module execs from gaining privilege. */
+	if (compiled_monitor.filter != NULL && !SANITIZED) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+			die("no_new_privs: %s", strerror(errno));
+		install(&compiled_monitor, "monitor");
+	}
 }
 
 int

@@ -46,6 +46,9 @@ int sandbox_regain_root(void);
  * sandbox_signal on their pidfds. */
 pid_t sandbox_fork(int *pidfd);
 int sandbox_signal(int pidfd, int sig);
+/* In the FTP DTP, first thing: stack its narrower filter (no tree changes,
+ * no fork, no listening socket, no open for writing). */
+void sandbox_enter_dtp(void);
 /* The monitor keeps only the capabilities in SANDBOX_MONITOR_CAPS. */
 void sandbox_monitor(void);
 /* Name of a syscall number on this architecture ("?" if unknown). */

@@ -368,6 +368,7 @@ dtp_main(struct ftp_session *s, const struct dtp_job *job, int status_fd)
 	enum dtp_event ev = DTP_EV_DONE;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	sandbox_enter_dtp();
 	/* The PI answers SIGTERM with 421 and SIGUSR1 with a status line;
 	 * the DTP just stops, and stays quiet. */
 	signal(SIGTERM, SIG_DFL);

@@ -6,12 +6,15 @@
  * session would be) is still alive afterwards.
  *
  *   sandbox_probe ROLE CHROOT USER ACT...
- *   ROLE: ftp-prelogin | ftp-session | nntp-session | nntp-writer | nntp-feeder
+ *   ROLE: ftp-prelogin | ftp-session | ftp-dtp | nntp-session | nntp-writer |
+ *         nntp-feeder | monitor (a session monitor: root, its capabilities
+ *         and filter, no uid change; USER is then ignored)
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +84,21 @@ act(const char *name)
 		return openat(AT_FDCWD, name + 6, O_WRONLY | O_APPEND | O_CLOEXEC);
 	if (strncmp(name, "create:", 7) == 0)
 		return openat(AT_FDCWD, name + 7, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (strncmp(name, "mkdir:", 6) == 0)
+		return mkdirat(AT_FDCWD, name + 6, 0755);
+	if (strncmp(name, "unlink:", 7) == 0)
+		return unlinkat(AT_FDCWD, name + 7, 0);
+	if (strcmp(name, "listen") == 0) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+		return fd < 0 ? -1 : listen(fd, 1);
+	}
+	if (strcmp(name, "unshare-user") == 0)
+		return unshare(CLONE_NEWUSER);
+	if (strcmp(name, "userfaultfd") == 0)
+		return syscall(SYS_userfaultfd, 0);
+	if (strcmp(name, "bpf") == 0)
+		return syscall(SYS_bpf, 0, NULL, 0);
 	if (strcmp(name, "prlimit-peer") == 0)
 		return prlimit(victim, RLIMIT_NOFILE, NULL, &rl);
 	if (strcmp(name, "prlimit-self") == 0)
@@ -110,8 +128,9 @@ static void
 enter(const char *role, const char *root, const char *user)
 {
 	struct sandbox_id id = {0, 0, NULL, 0, -1};
-	enum sandbox_role r = strcmp(role, "ftp-prelogin") == 0   ? SB_FTP_PRELOGIN
-	                      : strcmp(role, "ftp-session") == 0  ? SB_FTP_SESSION
+	int dtp = strcmp(role, "ftp-dtp") == 0;
+	enum sandbox_role r = strcmp(role, "ftp-prelogin") == 0                ? SB_FTP_PRELOGIN
+	                      : strcmp(role, "ftp-session") == 0 || dtp        ? SB_FTP_SESSION
 	                      : strcmp(role, "nntp-session") == 0 ? SB_NNTP_SESSION
 	                      : strcmp(role, "nntp-writer") == 0  ? SB_NNTP_WRITER
 	                                                          : SB_NNTP_FEEDER;
@@ -122,6 +141,10 @@ enter(const char *role, const char *root, const char *user)
 	const char *colon = strchr(user, ':');
 
 	snprintf(name, sizeof(name), "%.*s", colon ? (int)(colon - user) : (int)strlen(user), user);
+	if (strcmp(role, "monitor") == 0) {
+		sandbox_monitor();
+		return;
+	}
 	if (sandbox_lookup(name, &id) < 0) {
 		fprintf(stderr, "no user %s\n", name);
 		_exit(2);
@@ -137,6 +160,8 @@ enter(const char *role, const char *root, const char *user)
 	}
 	id.root = root;
 	sandbox_worker(&id, r, -1);
+	if (dtp)
+		sandbox_enter_dtp();
 }
 
 int
