@@ -117,6 +117,8 @@ start_writer(void)
 		return;
 	}
 	if (pid == 0) {
+		/* SECURITY: the writer never does TLS; its copy of the key goes. */
+		tls_ctx_drop(&nntp_tls_ctx);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_IGN);
@@ -161,6 +163,8 @@ start_feeder(size_t i)
 		socklen_t alen;
 		int rc, fd;
 
+		/* SECURITY: feeders connect in clear; no copy of the key. */
+		tls_ctx_drop(&nntp_tls_ctx);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_IGN);

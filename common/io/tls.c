@@ -4,11 +4,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include "common/core/log.h"
@@ -25,10 +30,115 @@ ssl_error_text(struct buffer *err, const char *what)
 	ERR_clear_error();
 }
 
+/* SECURITY: every block OpenSSL frees is cleared first. Without this the
+ * DER the key file decoded to (and other temporaries of the load) stay in
+ * the listener's freed heap, and so in every process it forks, even those
+ * that free their context (tests/sec_tls_keys.bats found them there). */
+static void *
+clear_malloc(size_t n, const char *file, int line)
+{
+	(void)file, (void)line;
+	return malloc(n);
+}
+
+static void
+clear_free(void *p, const char *file, int line)
+{
+	(void)file, (void)line;
+	if (p == NULL)
+		return;
+	explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+/* Never realloc in place: a moved block would leave its old copy behind. */
+static void *
+clear_realloc(void *p, size_t n, const char *file, int line)
+{
+	size_t old;
+	void *q;
+
+	if (p == NULL)
+		return clear_malloc(n, file, line);
+	if (n == 0) {
+		clear_free(p, file, line);
+		return NULL;
+	}
+	q = malloc(n);
+	if (q == NULL)
+		return NULL;
+	old = malloc_usable_size(p);
+	memcpy(q, p, old < n ? old : n);
+	clear_free(p, file, line);
+	return q;
+}
+
+/* Before OpenSSL's first allocation, or it refuses (and says so). */
+static void
+clear_heap_init(void)
+{
+	static int done;
+
+	if (done)
+		return;
+	done = 1;
+	if (CRYPTO_set_mem_functions(clear_malloc, clear_realloc, clear_free) != 1)
+		log_msg(LOG_WARNING, "TLS: OpenSSL allocated before its heap could be set "
+		                     "to clear on free; freed key bytes may linger");
+}
+
+#define MAX_KEY_FILE (1024 * 1024)
+
+/* The key through our own buffer, cleared after: a FILE's stdio buffer
+ * (SSL_CTX_use_PrivateKey_file) would leave the PEM text in the heap. */
+static int
+use_key_file(SSL_CTX *ctx, const char *key_file, struct buffer *err)
+{
+	struct stat st;
+	EVP_PKEY *pkey = NULL;
+	char *text = NULL;
+	BIO *bio = NULL;
+	ssize_t n = -1;
+	int fd, rc = -1;
+
+	fd = open(key_file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size <= 0 || st.st_size > MAX_KEY_FILE) {
+		buffer_printf(err, "%s: %s", key_file, fd < 0 ? strerror(errno) : "bad size");
+		goto out;
+	}
+	text = OPENSSL_malloc((size_t)st.st_size);
+	if (text != NULL)
+		n = read(fd, text, (size_t)st.st_size);
+	if (n != st.st_size) {
+		buffer_printf(err, "%s: short read", key_file);
+		goto out;
+	}
+	bio = BIO_new_mem_buf(text, (int)n);
+	if (bio != NULL)
+		pkey = PEM_read_bio_PrivateKey(bio, NULL, SSL_CTX_get_default_passwd_cb(ctx),
+		                               SSL_CTX_get_default_passwd_cb_userdata(ctx));
+	if (pkey == NULL || SSL_CTX_use_PrivateKey(ctx, pkey) != 1) {
+		ssl_error_text(err, key_file);
+		goto out;
+	}
+	rc = 0;
+out:
+	EVP_PKEY_free(pkey); /* the context keeps its own reference */
+	BIO_free(bio);
+	if (text != NULL)
+		OPENSSL_clear_free(text, (size_t)st.st_size);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 SSL_CTX *
 tls_server_ctx(const char *cert_file, const char *key_file, const char *ciphers, struct buffer *err)
 {
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	SSL_CTX *ctx;
+
+	clear_heap_init();
+	ctx = SSL_CTX_new(TLS_server_method());
 
 	if (ctx == NULL) {
 		ssl_error_text(err, "SSL_CTX_new");
@@ -40,10 +150,8 @@ tls_server_ctx(const char *cert_file, const char *key_file, const char *ciphers,
 		ssl_error_text(err, cert_file);
 		goto fail;
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
-		ssl_error_text(err, key_file);
+	if (use_key_file(ctx, key_file, err) < 0)
 		goto fail;
-	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
 		ssl_error_text(err, "key does not match certificate");
 		goto fail;
@@ -62,6 +170,26 @@ void
 tls_ctx_free(SSL_CTX *ctx)
 {
 	SSL_CTX_free(ctx);
+}
+
+/* A forked child's copy of the context is its own (copy-on-write), so
+ * this frees only this process's copy; the listener's stays. The context
+ * holds the only reference to its EVP_PKEY; OpenSSL 3.0's RSA and EC free
+ * paths clear the private numbers (BN_clear_free, also in the Montgomery
+ * contexts that hold p and q), but the load's temporaries (the DER the PEM
+ * decoded to) were freed uncleared, so clear_free above clears every block
+ * OpenSSL frees, and use_key_file reads the PEM through a buffer it
+ * clears. Limits: only memory OpenSSL allocates through CRYPTO_malloc is
+ * covered; a key copy in registers or the stack of an earlier call may
+ * survive until overwritten. tests/sec_tls_keys.bats checks the result: no
+ * 32-byte slice of p or q (either byte order) nor of the PEM text in the
+ * whole memory of such a process. A process that did a handshake keeps
+ * the key: each SSL holds a reference to it. */
+void
+tls_ctx_drop(SSL_CTX **slot)
+{
+	SSL_CTX_free(*slot);
+	*slot = NULL;
 }
 
 /* Wait for what OpenSSL asked for; returns 0, or -1 on timeout/error. */

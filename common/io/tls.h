@@ -17,6 +17,10 @@ SSL_CTX *tls_server_ctx(const char *cert_file, const char *key_file, const char 
                         struct buffer *err);
 /* Free a context (NULL: nothing); sessions already started keep theirs. */
 void tls_ctx_free(SSL_CTX *ctx);
+/* In a process that will never do TLS: free the context it inherited and
+ * set the slot to NULL, so its copy of the private key is cleared (see
+ * tls.c for what OpenSSL clears and what it cannot). */
+void tls_ctx_drop(SSL_CTX **slot);
 /* Server handshake on fd within timeout_ms, resumable only within the
  * session context sid_ctx (NULL: none); NULL on failure (logged). */
 SSL *tls_accept(SSL_CTX *ctx, int fd, int timeout_ms, const unsigned char *sid_ctx,

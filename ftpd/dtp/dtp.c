@@ -369,6 +369,10 @@ dtp_main(struct ftp_session *s, const struct dtp_job *job, int status_fd)
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	sandbox_enter_dtp();
+	/* SECURITY: only a PROT P transfer needs the context (and so the
+	 * key); a clear one frees this process's copy before any data byte. */
+	if (!job->tls)
+		tls_ctx_drop(&ftp_tls_ctx);
 	/* The PI answers SIGTERM with 421 and SIGUSR1 with a status line;
 	 * the DTP just stops, and stays quiet. */
 	signal(SIGTERM, SIG_DFL);

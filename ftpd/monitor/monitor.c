@@ -12,7 +12,24 @@
  * over a socketpair whose other end becomes the post-login worker's
  * control connection. The relay runs as nopriv_user in the empty chroot
  * under the pre-login seccomp filter, and sends close_notify when the
- * session ends. The monitor never sees a TLS record. */
+ * session ends. The monitor never sees a TLS record.
+ *
+ * Who holds the private key (ftp_tls_ctx, made by the listener; each
+ * process frees its own copy with tls_ctx_drop once it cannot need it):
+ *  - the listener: it forks every session, and rebuilds it on SIGHUP;
+ *  - this monitor, for the session's life: it does no TLS itself, but every
+ *    worker it forks may (a pre-login worker does AUTH TLS or implicit TLS,
+ *    also the fresh one after REIN; a post-login worker may still get AUTH
+ *    TLS, and forks DTPs that do PROT P), and a fork is the only way
+ *    the key reaches them;
+ *  - the pre-login worker, and as the relay for the session's life: each
+ *    SSL holds a reference to the key, and TLS 1.3 key updates need none
+ *    but OpenSSL cannot drop it from a live connection;
+ *  - the post-login worker: AUTH TLS after login is served in it
+ *    (RFC 4217 allows it; tests/ftp_tls.bats), so it keeps its copy even
+ *    in a clear session. Moving that handshake into a relay the monitor
+ *    forks would take the key out of every post-login worker;
+ *  - a DTP only for a PROT P transfer (dtp/dtp.c drops it otherwise). */
 #include "ftpd/monitor/monitor.h"
 
 #include <arpa/inet.h>

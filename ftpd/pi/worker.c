@@ -19,6 +19,8 @@ ftp_worker(struct ftp_session *s, struct sandbox_id *id, int postlogin)
 		 * from the same directory the chroot enters. */
 		int fd = fcntl(s->root_fd, F_DUPFD_CLOEXEC, 0);
 
+		/* The key stays, even in a clear session: AUTH TLS after
+		 * login is done here (see monitor/monitor.c, who holds it). */
 		pi_prepare(s);
 		if (fd < 0)
 			die("session root %s: %s", s->root_path, strerror(errno));

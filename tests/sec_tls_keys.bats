@@ -1,0 +1,168 @@
+#!/usr/bin/env bats
+# The TLS private key lives only in processes that may do TLS: read from
+# /proc/PID/mem, nntpd's writer and feeders and ftpd's DTPs of clear
+# transfers hold no copy of it; a process that does TLS (an NNTP session
+# after STARTTLS, the FTP TLS relay, a PROT P DTP) does, which shows the
+# search finds it. Session-ticket keys rotate every tls_ticket_rotate.
+
+setup_file() {
+	load lib/nntpsec
+	nntpsec_setup_file
+}
+
+teardown_file() {
+	load lib/nntpsec
+	nntpsec_teardown_file
+}
+
+setup() {
+	load lib/common
+	is_root || skip "reading other processes' memory needs root"
+	CLIENT=
+}
+
+teardown() {
+	[ -z "${CLIENT:-}" ] || kill "$CLIENT" 2>/dev/null || true
+	postel_teardown
+}
+
+# children PID: the PIDs PID forked (one a line).
+children() {
+	cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' | sed '/^$/d'
+}
+
+# keymem PID...: "PID found" or "PID clean" per process (tests/lib/keymem.py).
+keymem() {
+	python3 "$POSTEL_ROOT/tests/lib/keymem.py" "$CERT_DIR/key.pem" "$@"
+}
+
+# client NAME SCRIPT: run a Python client in the background (CLIENT is its
+# PID, killed by teardown); it prints READY when it holds its session.
+client() {
+	local name=$1 script=$2
+	postel_tmpdir CWORK
+	PYTHONPATH=$POSTEL_ROOT/tests/lib python3 -W ignore - "$PORT" >"$CWORK/$name.out" 2>&1 <<EOF &
+import socket, ssl, sys, time
+from ftpraw import Ctl
+from ftptls import ctx, TlsCtl
+from nntpsec import Client
+P = int(sys.argv[1])
+$script
+print("READY", flush=True)
+time.sleep(120)
+EOF
+	CLIENT=$!
+	wait_for 20 grep -q '^READY' "$CWORK/$name.out" || {
+		cat "$CWORK/$name.out"
+		return 1
+	}
+}
+
+# one_child PID: PID has exactly one child; prints it.
+one_child() {
+	[ "$(children "$1" | wc -l)" -eq 1 ] && children "$1"
+}
+
+# ---- nntpd ---------------------------------------------------------------------
+
+@test "nntpd: the writer and a feeder hold no copy of the private key; a session after STARTTLS does" {
+	load lib/nntp
+	load lib/nntpsec
+	tls_up -o "feed=peer.test.invalid 127.0.0.1 $(free_port) local.*"
+	PORT=$NNTPD_PORT
+	wait_for 10 test -n "$(writer_pid)"
+	writer=$(writer_pid)
+	client nntp '
+c = Client(P)
+assert c.starttls().startswith("382")
+assert c.cmd("DATE").startswith("111")'
+	# the listener's children: the writer, the feeder, the session's monitor
+	mon= feeder=
+	for p in $(children "$NNTPD_PID"); do
+		[ "$p" = "$writer" ] && continue
+		if [ -n "$(children "$p")" ]; then mon=$p; else feeder=$p; fi
+	done
+	[ -n "$feeder" ] && [ -n "$mon" ]
+	worker=$(one_child "$mon")
+	run keymem "$writer" "$feeder" "$worker"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	has "^$writer clean$" "^$feeder clean$" "^$worker found$"
+}
+
+# ---- ftpd ----------------------------------------------------------------------
+
+# ftps_up [args]: ftpd with TLS on (so the listener has the key), anonymous
+# TLS allowed.
+ftps_up() {
+	load lib/ftp
+	ftp_up -o ssl_enable=YES -o "ssl_cert_file=$CERT_DIR/cert.pem" \
+		-o "ssl_key_file=$CERT_DIR/key.pem" -o allow_anon_ssl=YES "$@"
+	PORT=$FTPD_PORT
+}
+
+# ftp_tree: MON, then the monitor's children in KIDS; DTP the one
+# grandchild (the DTP waiting for its data connection) and PI its parent.
+ftp_tree() {
+	MON=$(one_child "$FTPD_PID") || return 1
+	KIDS=$(children "$MON")
+	DTP= PI=
+	for p in $KIDS; do
+		if [ -n "$(children "$p")" ]; then
+			PI=$p
+			DTP=$(one_child "$p") || return 1
+		fi
+	done
+	[ -n "$DTP" ]
+}
+
+# A RETR after EPSV without connecting: the DTP waits in accept.
+@test "ftpd: the DTP of a clear session holds no copy of the private key" {
+	ftps_up
+	client ftp '
+c = Ctl("127.0.0.1", P)
+c.login()
+assert c.cmd("TYPE I")[0] == 200
+assert c.cmd("EPSV")[0] == 229
+c.send("RETR pub/bytes256.bin")'
+	wait_for 10 ftp_tree
+	run keymem "$DTP"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	has "^$DTP clean$"
+}
+
+@test "ftpd: under AUTH TLS the relay and a PROT P DTP hold the private key" {
+	ftps_up
+	client ftp '
+c = TlsCtl("127.0.0.1", P)
+c.starttls()
+c.login()
+assert c.cmd("PBSZ 0")[0] == 200
+assert c.cmd("PROT P")[0] == 200
+assert c.cmd("EPSV")[0] == 229
+c.send("RETR pub/bytes256.bin")'
+	wait_for 10 ftp_tree
+	relay=$(grep -vx "$PI" <<<"$KIDS")
+	run keymem "$relay" "$DTP"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	has "^$relay found$" "^$DTP found$"
+}
+
+@test "ftpd: a PROT C DTP under AUTH TLS holds no copy of the private key" {
+	ftps_up
+	client ftp '
+c = TlsCtl("127.0.0.1", P)
+c.starttls()
+c.login()
+assert c.cmd("PBSZ 0")[0] == 200
+assert c.cmd("PROT C")[0] == 200
+assert c.cmd("EPSV")[0] == 229
+c.send("RETR pub/bytes256.bin")'
+	wait_for 10 ftp_tree
+	run keymem "$DTP"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	has "^$DTP clean$"
+}
