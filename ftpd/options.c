@@ -27,6 +27,9 @@ const struct conf_option ftpd_options_table[] = {
 	  "Most sessions at once (0: no limit); beyond it a client gets 421 and is closed."),
 	U(max_per_ip, "50", 0, 1000000,
 	  "Most sessions from one client address (0: no limit); beyond it 421."),
+	U(ipv6_prefix_len, "64", 32, 128,
+	  "IPv6 clients are counted per block of this prefix for max_per_ip and "
+	  "failed_login_backoff (one site may use any address of its /64); IPv4 per address."),
 	U(shutdown_grace, "10", 0, 3600,
 	  "Seconds sessions get to end after SIGTERM before they are killed."),
 	B(anonymous_enable, "YES", "Allow anonymous logins (users anonymous and ftp)."),

@@ -10,6 +10,7 @@ struct ftpd_options {
 	unsigned long listen_port;
 	char *ftpd_banner;
 	unsigned long max_clients, max_per_ip, shutdown_grace;
+	unsigned long ipv6_prefix_len;
 	int anonymous_enable, local_enable, guest_enable, virtual_use_local_privs, write_enable;
 	char *anon_root, *ftp_username, *guest_username, *local_root, *userlist_file;
 	int chroot_local_user, allow_writeable_chroot;

@@ -42,6 +42,7 @@ apply_limits(void)
 {
 	lst.max_clients = opt.max_clients;
 	lst.max_per_ip = opt.max_per_ip;
+	lst.ipv6_prefix_len = opt.ipv6_prefix_len;
 	lst.grace_seconds = opt.shutdown_grace;
 	lst.proxy_protocol = opt.proxy_protocol;
 	lst.proxy_trusted = opt.proxy_trusted_addresses;

@@ -44,6 +44,9 @@ const struct conf_option nntpd_options_table[] = {
 	U(max_clients, "2000", 0, 1000000,
 	  "Most sessions at once (0: no limit); beyond it a client gets 400 and is closed."),
 	U(max_per_ip, "50", 0, 1000000, "Most sessions from one client address (0: no limit)."),
+	U(ipv6_prefix_len, "64", 32, 128,
+	  "IPv6 clients are counted per block of this prefix for max_per_ip and "
+	  "failed_login_backoff (one site may use any address of its /64); IPv4 per address."),
 	U(shutdown_grace, "10", 0, 3600,
 	  "Seconds sessions get to end after SIGTERM before they are killed."),
 	U(idle_session_timeout, "1800", 1, 86400, "Seconds of idle connection before it is closed."),

@@ -9,6 +9,7 @@ struct nntpd_options {
 	char *listen_address, *listen_address6;
 	unsigned long listen_port;
 	unsigned long max_clients, max_per_ip, shutdown_grace;
+	unsigned long ipv6_prefix_len;
 	unsigned long idle_session_timeout;
 	char *spool_dir, *pathhost, *nopriv_user, *pid_file;
 	char *session_user;

@@ -34,6 +34,35 @@ addr_key_equal(const struct addr_key *a, const struct addr_key *b)
 	return a->family == b->family && memcmp(a->addr, b->addr, 16) == 0;
 }
 
+void
+addr_key_prefix(struct addr_key *key, unsigned v6_prefix)
+{
+	unsigned bytes = v6_prefix / 8, rem = v6_prefix % 8;
+
+	if (key->family != AF_INET6 || v6_prefix >= 128)
+		return;
+	if (rem != 0)
+		key->addr[bytes++] &= (unsigned char)(0xff << (8 - rem));
+	memset(key->addr + bytes, 0, 16 - bytes);
+}
+
+uint64_t
+addr_key_hash(const struct addr_key *key, uint64_t seed)
+{
+	uint64_t h = seed ^ (uint64_t)key->family, w;
+
+	/* Two rounds of a multiply-xorshift mix per 8-byte word. */
+	for (size_t i = 0; i < 16; i += 8) {
+		memcpy(&w, key->addr + i, 8);
+		h ^= w;
+		h *= 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+		h *= 0xbf58476d1ce4e5b9ULL;
+		h ^= h >> 32;
+	}
+	return h;
+}
+
 int
 cidr_parse(const char *text, size_t n, struct cidr *out)
 {

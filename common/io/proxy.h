@@ -10,7 +10,7 @@
 #define PROXY_MAX_HEADER 232
 
 enum proxy_result {
-	PROXY_INCOMPLETE = 0, /* a valid prefix: read more */
+	PROXY_INCOMPLETE = 0, /* a valid prefix, all of it header: read more */
 	PROXY_OK = 1,         /* *src holds the client, *consumed the header size */
 	PROXY_LOCAL = 2,      /* v2 LOCAL or v1 UNKNOWN: keep the real peer */
 	PROXY_BAD = -1,       /* not a PROXY header, or malformed */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,10 +31,19 @@ struct child {
 	struct addr_key key;
 };
 
+/* The back-off table: a fixed array of LISTENER_PENALTY_MAX entries,
+ * chained from PENALTY_BUCKETS hash buckets (a random seed, so clients
+ * cannot aim collisions), and a list from the one struck longest ago to
+ * the newest, so a lookup and a strike cost O(1) expected and a full
+ * table replaces its oldest entry. Indexes; -1 is none. */
+#define PENALTY_BUCKETS 8192 /* a power of two, twice the entries */
+
 struct penalty {
 	struct addr_key key;
 	unsigned strikes;
 	double until; /* monotonic seconds */
+	int next;     /* in its bucket */
+	int older, newer;
 };
 
 /* A session's monitor reports "closed for failed logins" with this
@@ -41,21 +51,31 @@ struct penalty {
 #define SIG_PENALTY (SIGRTMIN + 1)
 static pid_t listener_pid;
 
-/* A connection from the proxy whose PROXY header is not read yet. */
+/* A connection from the proxy whose PROXY header is not complete yet.
+ * What arrived of it is taken out of the socket into head, so poll wakes
+ * only for new bytes (a peeked prefix would keep the fd readable). */
 struct pending {
 	int fd, tag;
 	struct sockaddr_storage peer;
-	time_t deadline;
+	double deadline; /* monotonic seconds */
+	size_t have;
+	unsigned char head[PROXY_MAX_HEADER];
 };
 
+/* SECURITY: at most PENDING_MAX connections wait for a header, each at
+ * most PENDING_SECONDS however it trickles bytes; a newcomer beyond that
+ * is refused, so a slow peer can never push out one already waiting. */
 #define PENDING_MAX 256
 #define PENDING_SECONDS 5
 
 static struct pending pending[PENDING_MAX];
 static size_t npending;
 static volatile sig_atomic_t got_chld, got_term, got_hup, got_usr1;
-static struct penalty *penalties;
+static struct penalty penalties[LISTENER_PENALTY_MAX];
+static int buckets[PENALTY_BUCKETS];
 static size_t npenalties;
+static int oldest = -1, newest = -1;
+static uint64_t penalty_seed;
 static struct child *children;
 static size_t nchildren, children_cap;
 static struct listener *the_listener;
@@ -162,15 +182,6 @@ listener_bind(struct listener *l, const char *addr, unsigned port, int tag, stru
 	return 0;
 }
 
-static struct penalty *
-find_penalty(const struct addr_key *key)
-{
-	for (size_t i = 0; i < npenalties; i++)
-		if (addr_key_equal(&penalties[i].key, key))
-			return &penalties[i];
-	return NULL;
-}
-
 static double
 mono_now(void)
 {
@@ -180,33 +191,136 @@ mono_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static size_t
+penalty_bucket(const struct addr_key *key)
+{
+	static int ready;
+
+	if (!ready) {
+		ready = 1;
+		if (getrandom(&penalty_seed, sizeof(penalty_seed), 0) != sizeof(penalty_seed))
+			penalty_seed = (uint64_t)mono_now() ^ (uint64_t)getpid() << 32;
+		for (size_t i = 0; i < PENALTY_BUCKETS; i++)
+			buckets[i] = -1;
+	}
+	return (size_t)(addr_key_hash(key, penalty_seed) & (PENALTY_BUCKETS - 1));
+}
+
+static int
+penalty_find(const struct addr_key *key)
+{
+	for (int i = buckets[penalty_bucket(key)]; i >= 0; i = penalties[i].next)
+		if (addr_key_equal(&penalties[i].key, key))
+			return i;
+	return -1;
+}
+
+static void
+penalty_unlink_age(int i)
+{
+	struct penalty *p = &penalties[i];
+
+	if (p->older >= 0)
+		penalties[p->older].newer = p->newer;
+	else
+		oldest = p->newer;
+	if (p->newer >= 0)
+		penalties[p->newer].older = p->older;
+	else
+		newest = p->older;
+}
+
+static void
+penalty_push_newest(int i)
+{
+	penalties[i].older = newest;
+	penalties[i].newer = -1;
+	if (newest >= 0)
+		penalties[newest].newer = i;
+	else
+		oldest = i;
+	newest = i;
+}
+
+/* The oldest entry leaves its bucket and the age list; its slot is reused. */
+static int
+penalty_evict_oldest(void)
+{
+	int i = oldest, *link = &buckets[penalty_bucket(&penalties[i].key)];
+
+	while (*link != i)
+		link = &penalties[*link].next;
+	*link = penalties[i].next;
+	penalty_unlink_age(i);
+	return i;
+}
+
+double
+listener_penalty_strike(const struct addr_key *key, double now, unsigned long backoff_seconds)
+{
+	int i = penalty_find(key);
+	struct penalty *p;
+	double wait;
+
+	if (i < 0) {
+		i = npenalties == LISTENER_PENALTY_MAX ? penalty_evict_oldest() : (int)npenalties++;
+		p = &penalties[i];
+		memset(p, 0, sizeof(*p));
+		p->key = *key;
+		p->next = buckets[penalty_bucket(key)];
+		buckets[penalty_bucket(key)] = i;
+	} else {
+		p = &penalties[i];
+		penalty_unlink_age(i);
+		/* Forget strikes whose back-off ended an hour ago. */
+		if (p->until + 3600 < now)
+			p->strikes = 0;
+	}
+	penalty_push_newest(i);
+	p->strikes++;
+	wait = (double)backoff_seconds * (double)(1U << (p->strikes > 7 ? 6 : p->strikes - 1));
+	p->until = now + (wait > 3600 ? 3600 : wait);
+	return p->until;
+}
+
+double
+listener_penalty_until(const struct addr_key *key)
+{
+	int i = penalty_find(key);
+
+	return i < 0 ? 0 : penalties[i].until;
+}
+
+size_t
+listener_penalty_count(void)
+{
+	return npenalties;
+}
+
+/* The key a client is counted as, under the prefix now configured.
+ * SECURITY: an IPv6 site may use any address of its /64; counted per
+ * address, it would get max_per_ip and a fresh back-off per address. */
+static void
+counted_key(const struct listener *l, const struct addr_key *full, struct addr_key *out)
+{
+	*out = *full;
+	if (l->ipv6_prefix_len > 0)
+		addr_key_prefix(out, (unsigned)l->ipv6_prefix_len);
+}
+
 /* SECURITY: brute force across sessions: each session closed for failed
- * logins doubles how long its address must wait before the next one. */
+ * logins doubles how long its address (IPv6: its ipv6_prefix_len block)
+ * must wait before the next one. */
 static void
 penalize(const struct child *c)
 {
 	struct listener *l = the_listener;
-	struct penalty *p;
-	double now = mono_now(), wait;
+	struct addr_key key;
 
 	if (l == NULL || l->backoff_seconds == 0)
 		return;
-	/* Forget addresses whose back-off ended long ago. */
-	for (size_t i = 0; i < npenalties;)
-		if (penalties[i].until + 3600 < now && !addr_key_equal(&penalties[i].key, &c->key))
-			penalties[i] = penalties[--npenalties];
-		else
-			i++;
-	p = find_penalty(&c->key);
-	if (p == NULL) {
-		penalties = xrealloc(penalties, (npenalties + 1) * sizeof(*penalties));
-		p = &penalties[npenalties++];
-		memset(p, 0, sizeof(*p));
-		p->key = c->key;
-	}
-	p->strikes++;
-	wait = (double)l->backoff_seconds * (double)(1U << (p->strikes > 7 ? 6 : p->strikes - 1));
-	p->until = now + (wait > 3600 ? 3600 : wait);
+	counted_key(l, &c->key, &key);
+	listener_penalty_strike(&key, mono_now(), l->backoff_seconds);
 }
 
 /* Take every penalty report queued so far (the signal stays blocked; it
@@ -255,13 +369,17 @@ reap(void)
 	}
 }
 
+/* Sessions from the block key (already cut to the prefix) names. */
 static size_t
-count_addr(const struct addr_key *key)
+count_addr(const struct listener *l, const struct addr_key *key)
 {
+	struct addr_key k;
 	size_t n = 0;
 
-	for (size_t i = 0; i < nchildren; i++)
-		n += addr_key_equal(&children[i].key, key);
+	for (size_t i = 0; i < nchildren; i++) {
+		counted_key(l, &children[i].key, &k);
+		n += addr_key_equal(&k, key);
+	}
 	return n;
 }
 
@@ -279,21 +397,21 @@ refuse(int fd, const char *line, const char *addr, const char *why)
 /* The limits a new connection must pass before a session is forked; 1
  * when it was refused (and closed). */
 static int
-refused_at_door(struct listener *l, int fd, const struct addr_key *key, const char *text)
+refused_at_door(struct listener *l, int fd, const struct addr_key *full, const char *text)
 {
-	struct penalty *p;
+	struct addr_key key;
 
 	if (l->max_clients > 0 && nchildren >= l->max_clients) {
 		refuse(fd, l->busy_reply, text, "max_clients reached");
 		return 1;
 	}
 	drain_penalties();
-	p = find_penalty(key);
-	if (p != NULL && p->until > mono_now() && l->backoff_reply != NULL) {
+	counted_key(l, full, &key);
+	if (l->backoff_reply != NULL && listener_penalty_until(&key) > mono_now()) {
 		refuse(fd, l->backoff_reply, text, "address in back-off after failed logins");
 		return 1;
 	}
-	if (l->max_per_ip > 0 && count_addr(key) >= l->max_per_ip) {
+	if (l->max_per_ip > 0 && count_addr(l, &key) >= l->max_per_ip) {
 		refuse(fd, l->per_ip_reply, text, "max_per_ip reached");
 		return 1;
 	}
@@ -386,36 +504,54 @@ hold_for_proxy(struct listener *l, int fd, const struct sockaddr_storage *peer, 
 		close(fd);
 		return;
 	}
-	if (npending == PENDING_MAX)
-		drop_pending(0, "too many connections waiting for a PROXY header");
+	if (npending == PENDING_MAX) {
+		listener_addr_text(peer, text, sizeof(text));
+		log_msg(LOG_NOTICE, "refused c=%s: too many connections waiting for a PROXY header",
+		        text);
+		close(fd);
+		return;
+	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	pending[npending].fd = fd;
 	pending[npending].tag = tag;
 	pending[npending].peer = *peer;
-	pending[npending].deadline = time(NULL) + PENDING_SECONDS;
+	pending[npending].deadline = mono_now() + PENDING_SECONDS;
+	pending[npending].have = 0;
 	npending++;
 }
 
-/* Peek at what arrived; take exactly the header, then start the session
- * as the client it names. Returns 1 when pending[i] is gone. */
+/* Take from the socket exactly n bytes of the header; 0 or -1. */
+static int
+take_header(struct pending *p, size_t n)
+{
+	if (recv(p->fd, p->head + p->have, n, 0) != (ssize_t)n)
+		return -1;
+	p->have += n;
+	return 0;
+}
+
+/* Peek at what arrived after the part already taken; take the bytes that
+ * belong to the header (never more), then start the session as the
+ * client it names. Returns 1 when pending[i] is gone. */
 static int
 read_proxy(struct listener *l, size_t i)
 {
-	unsigned char buf[PROXY_MAX_HEADER];
+	struct pending *p = &pending[i];
 	struct sockaddr_storage src;
 	size_t used = 0;
-	ssize_t n = recv(pending[i].fd, buf, sizeof(buf), MSG_PEEK);
+	ssize_t n = recv(p->fd, p->head + p->have, sizeof(p->head) - p->have, MSG_PEEK);
 	enum proxy_result r;
 
 	if (n <= 0) {
-		if (n < 0 && errno == EAGAIN)
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return 0;
 		drop_pending(i, "closed before a PROXY header");
 		return 1;
 	}
-	r = proxy_parse(buf, (size_t)n, &src, &used);
+	r = proxy_parse(p->head, p->have + (size_t)n, &src, &used);
 	if (r == PROXY_INCOMPLETE) {
-		if ((size_t)n == sizeof(buf)) {
+		/* Every byte of an incomplete header is header: take them all. */
+		if (p->have + (size_t)n == sizeof(p->head) || take_header(p, (size_t)n) < 0) {
 			drop_pending(i, "malformed PROXY header");
 			return 1;
 		}
@@ -425,15 +561,15 @@ read_proxy(struct listener *l, size_t i)
 		drop_pending(i, "malformed or missing PROXY header");
 		return 1;
 	}
-	if (recv(pending[i].fd, buf, used, 0) != (ssize_t)used) {
+	if (used < p->have || take_header(p, used - p->have) < 0) {
 		drop_pending(i, "PROXY header read failed");
 		return 1;
 	}
 	{
-		struct pending p = pending[i];
+		struct pending done = *p;
 
 		pending[i] = pending[--npending];
-		start_session(l, p.fd, r == PROXY_OK ? &src : &p.peer, p.tag);
+		start_session(l, done.fd, r == PROXY_OK ? &src : &done.peer, done.tag);
 	}
 	return 1;
 }
@@ -552,17 +688,44 @@ fill_pollfds(const struct listener *l, struct pollfd *pfd, size_t np)
 static void
 serve_ready(struct listener *l, const struct pollfd *pfd, size_t np)
 {
+	double now = mono_now();
+
 	/* Pending entries first (backwards: handling one may move the
-	 * last into its place), then new connections. */
+	 * last into its place), then new connections. SECURITY: the
+	 * deadline holds whether or not bytes keep arriving. */
 	for (size_t i = np; i-- > 0;) {
-		if (pfd[l->nfds + i].revents != 0)
-			read_proxy(l, i);
-		else if (pending[i].deadline < time(NULL))
+		if (pfd[l->nfds + i].revents != 0 && read_proxy(l, i))
+			continue;
+		if (pending[i].deadline <= now)
 			drop_pending(i, "no PROXY header in time");
 	}
 	for (int i = 0; i < l->nfds; i++)
 		if (pfd[i].revents & POLLIN)
 			accept_all(l, i);
+}
+
+/* How long ppoll may sleep: until the nearest PROXY deadline. */
+static struct timespec *
+next_deadline(struct timespec *ts)
+{
+	double soonest, wait;
+
+	if (npending == 0)
+		return NULL;
+	soonest = pending[0].deadline;
+	for (size_t i = 1; i < npending; i++)
+		if (pending[i].deadline < soonest)
+			soonest = pending[i].deadline;
+	wait = soonest - mono_now();
+	if (wait < 0)
+		wait = 0;
+	ts->tv_sec = (time_t)wait;
+	ts->tv_nsec = (long)((wait - (double)ts->tv_sec) * 1e9) + 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+	return ts;
 }
 
 void
@@ -578,10 +741,10 @@ listener_run(struct listener *l)
 	listener_pid = getpid();
 	the_listener = l;
 	while (!got_term) {
-		struct timespec tick = {1, 0};
+		struct timespec ts;
 		size_t np = npending;
 		nfds_t nfds = fill_pollfds(l, pfd, np);
-		int n = ppoll(pfd, nfds, np > 0 ? &tick : NULL, &old);
+		int n = ppoll(pfd, nfds, next_deadline(&ts), &old);
 
 		handle_signal_flags(l);
 		if (n >= 0)

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "common/core/buffer.h"
+#include "common/core/cidr.h"
 
 #define LISTENER_MAX_SOCKETS 8
 
@@ -18,6 +19,9 @@ struct listener {
 	/* Limits, re-read from here for every accept (SIGHUP may change them). */
 	unsigned long max_clients;
 	unsigned long max_per_ip;
+	/* max_per_ip and back-off count an IPv6 client per block of this
+	 * prefix (0: per address); IPv4 is always per address. */
+	unsigned long ipv6_prefix_len;
 	unsigned long grace_seconds;
 	const char *busy_reply;    /* sent when max_clients is reached */
 	const char *per_ip_reply;  /* sent when max_per_ip is reached */
@@ -53,6 +57,16 @@ void listener_run(struct listener *l);
  * connections refused for backoff_seconds, doubling with each repeat, up
  * to an hour) before the client can see the close and reconnect. */
 void listener_report_penalty(void);
+/* The back-off table (public for tests/unit/penalty-t.c). strike: one
+ * more session closed for key (a block, see addr_key_prefix) at now;
+ * returns when its back-off ends. until: when key's ends (0: never
+ * struck). SECURITY: it holds at most LISTENER_PENALTY_MAX blocks; a new
+ * one beyond that replaces the one struck longest ago. */
+#define LISTENER_PENALTY_MAX 4096
+double listener_penalty_strike(const struct addr_key *key, double now,
+                               unsigned long backoff_seconds);
+double listener_penalty_until(const struct addr_key *key);
+size_t listener_penalty_count(void);
 /* Text form of an address, v4-mapped IPv6 shown as IPv4. */
 void listener_addr_text(const struct sockaddr_storage *ss, char *out, size_t n);
 /* Port of an address (host order). */
