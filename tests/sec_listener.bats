@@ -134,6 +134,7 @@ print("LEGIT", c.greeting)
 # add_ipv6_pair: two addresses of one /64 on lo (removed in teardown); sets
 # V6A and V6B.
 add_ipv6_pair() {
+	is_root || skip "adding addresses to lo needs root"
 	ip -6 addr show dev lo 2>/dev/null | grep -q '::1/' || skip "no IPv6 on loopback"
 	local net
 	net=fd00:5e1:$(printf %x $(($$ % 65536))):64
