@@ -29,43 +29,10 @@
 #include "ftpd/monitor/monitor.h"
 #include "ftpd/options.h"
 #include "ftpd/session.h"
+#include "tests/attack/rogue.h"
 
 static const char *attack;
 static struct stat xferlog_st; /* the shared xferlog, as the harness found it */
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-say(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
-
-/* The proof that this runs inside the boundary: what the kernel says of
- * this process once in the sandbox (opened before, read after, as the
- * filter allows no open). */
-static void
-show_sandbox(int fd, int postlogin)
-{
-	char buf[4096], *line, *save = NULL;
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-
-	if (n <= 0) {
-		say("%s status: unreadable", postlogin ? "post-login" : "pre-login");
-		return;
-	}
-	buf[n] = '\0';
-	for (line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
-		if (strncmp(line, "Uid:", 4) == 0 || strncmp(line, "Seccomp:", 8) == 0 ||
-		    strncmp(line, "CapEff:", 7) == 0 || strncmp(line, "NoNewPrivs:", 11) == 0)
-			say("%s %s", postlogin ? "post-login" : "pre-login", line);
-}
 
 /* One login request; prints and returns the answer type, or -1 when the
  * monitor closed the channel. */
@@ -299,7 +266,7 @@ ftp_worker(struct ftp_session *s, struct sandbox_id *id, int is_postlogin)
 	int status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 
 	sandbox_worker(id, is_postlogin ? SB_FTP_SESSION : SB_FTP_PRELOGIN, s->monitor);
-	show_sandbox(status_fd, is_postlogin);
+	show_sandbox(status_fd, is_postlogin ? "post-login" : "pre-login");
 	if (is_postlogin)
 		postlogin(s);
 	else

@@ -37,40 +37,9 @@
 #include "nntpd/options.h"
 #include "nntpd/session.h"
 #include "nntpd/writer/proto.h"
+#include "tests/attack/rogue.h"
 
 static const char *tag, *spool_dir;
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-say(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
-
-/* The proof that this runs inside the boundary (as in ftp_rogue.c). */
-static void
-show_sandbox(int fd)
-{
-	char buf[4096], *line, *save = NULL;
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-
-	if (n <= 0) {
-		say("status: unreadable");
-		return;
-	}
-	buf[n] = '\0';
-	for (line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
-		if (strncmp(line, "Uid:", 4) == 0 || strncmp(line, "Seccomp:", 8) == 0 ||
-		    strncmp(line, "CapEff:", 7) == 0 || strncmp(line, "NoNewPrivs:", 11) == 0)
-			say("worker %s", line);
-}
 
 static void
 put32(struct buffer *b, uint32_t v)
@@ -215,7 +184,7 @@ nntp_worker(struct nntp_session *s, int mon, struct sandbox_id *id)
 
 	(void)s;
 	sandbox_worker(id, SB_NNTP_SESSION, mon);
-	show_sandbox(status_fd);
+	show_sandbox(status_fd, "worker");
 	/* On the connection the monitor made, with a reader's rights. */
 	fd = writer_from_monitor(mon);
 	submit(fd, "ihave", SUBMIT_IHAVE, "local.test", "");
