@@ -50,8 +50,8 @@ refused() {
 }
 
 @test "the NNTP monitor including session code is refused" {
-	plant nntpd/monitor/monitor.c '#include "nntpd/session/worker.h"'
-	refused "privileged nntpd/monitor/ includes unprivileged nntpd/session/worker.h"
+	plant nntpd/monitor/monitor.c '#include "nntpd/session/monreq.h"'
+	refused "privileged nntpd/monitor/ includes unprivileged nntpd/session/monreq.h"
 }
 
 @test "one daemon including the other is refused" {
