@@ -189,7 +189,8 @@ PY
 	chown nobody:"$(id -gn nobody)" "$spool/active"
 	uid=$(id -u nobody)
 	gid=$(id -g nobody)
-	[ "$uid" -ne 0 ] && [ "$gid" -ne 0 ]
+	[ "$uid" -ne 0 ]
+	[ "$gid" -ne 0 ]
 	run ctl_parse_ids "$spool" list
 	echo "$output"
 	# real, effective, saved and fs ids: the spool owner's, none root's

@@ -65,7 +65,7 @@ one_child() {
 
 # ---- nntpd ---------------------------------------------------------------------
 
-@test "nntpd: the writer and a feeder hold no copy of the private key; a session after STARTTLS does" {
+@test "nntpd: the writer, a feeder and a session monitor hold no copy of the private key; a session after STARTTLS does" {
 	load lib/nntp
 	load lib/nntpsec
 	tls_up -o "feed=peer.test.invalid 127.0.0.1 $(free_port) local.*"
@@ -82,12 +82,14 @@ assert c.cmd("DATE").startswith("111")'
 		[ "$p" = "$writer" ] && continue
 		if [ -n "$(children "$p")" ]; then mon=$p; else feeder=$p; fi
 	done
-	[ -n "$feeder" ] && [ -n "$mon" ]
+	[ -n "$feeder" ]
+	[ -n "$mon" ]
 	worker=$(one_child "$mon")
-	run keymem "$writer" "$feeder" "$worker"
+	run keymem "$writer" "$feeder" "$mon" "$worker"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	has "^$writer clean$" "^$feeder clean$" "^$worker found$"
+	# the monitor forks no other worker, so it drops its copy too
+	has "^$writer clean$" "^$feeder clean$" "^$mon clean$" "^$worker found$"
 }
 
 # ---- ftpd ----------------------------------------------------------------------

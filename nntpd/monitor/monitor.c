@@ -17,6 +17,7 @@
 
 #include "common/core/log.h"
 #include "common/core/xmalloc.h"
+#include "common/io/tls.h"
 #include "common/priv/auth.h"
 #include "common/priv/listener.h"
 #include "common/priv/monitor.h"
@@ -263,5 +264,8 @@ nntp_session(int fd, const struct sockaddr_storage *peer, int tag)
 	}
 	close(sv[1]);
 	close(fd);
+	/* SECURITY: the worker does the session's TLS; the monitor forks no
+	 * other, so its copy of the key goes now. */
+	tls_ctx_drop(&nntp_tls_ctx);
 	monitor_loop(sv[0], worker);
 }
