@@ -164,7 +164,8 @@ teardown() {
 	[[ ${lines[4]} == '257 "/incoming/d2"'* ]]
 	[[ ${lines[5]} == 250* ]]
 	[[ ${lines[6]} == 250* ]]
-	[ ! -e "$ANON/incoming/d1" ] && [ ! -e "$ANON/incoming/d2" ]
+	[ ! -e "$ANON/incoming/d1" ]
+	[ ! -e "$ANON/incoming/d2" ]
 }
 
 @test "PWD doubles a quote in the directory name (RFC 959 257)" {
@@ -183,7 +184,8 @@ teardown() {
 	[[ ${lines[4]} == 250* ]]
 	[[ ${lines[5]} == 250* ]]
 	[[ ${lines[6]} == 550* ]]
-	[ ! -e "$ANON/incoming/f" ] && [ ! -e "$ANON/incoming/g" ]
+	[ ! -e "$ANON/incoming/f" ]
+	[ ! -e "$ANON/incoming/g" ]
 }
 
 @test "RNTO without RNFR is 503" {

@@ -371,7 +371,9 @@ except ftplib.error_perm as e:
 	[[ ${lines[4]} == 250* ]]
 	[[ ${lines[5]} == 250* ]]
 	[[ ${lines[6]} == 250* ]]
-	[ ! -e "$ANON/incoming/f" ] && [ ! -e "$ANON/incoming/g" ] && [ ! -e "$ANON/incoming/d" ]
+	[ ! -e "$ANON/incoming/f" ]
+	[ ! -e "$ANON/incoming/g" ]
+	[ ! -e "$ANON/incoming/d" ]
 }
 
 @test "anon_upload_enable=NO refuses anonymous uploads even with write_enable" {
@@ -379,7 +381,8 @@ except ftplib.error_perm as e:
 	run anon_try "EPSV" "STOR incoming/x" "MKD incoming/d"
 	[[ ${lines[4]} == 550* ]]
 	[[ ${lines[5]} == 550* ]]
-	[ ! -e "$ANON/incoming/x" ] && [ ! -e "$ANON/incoming/d" ]
+	[ ! -e "$ANON/incoming/x" ]
+	[ ! -e "$ANON/incoming/d" ]
 }
 
 @test "write_enable=NO refuses every write even with anon_upload_enable" {
@@ -387,7 +390,8 @@ except ftplib.error_perm as e:
 	run anon_try "EPSV" "STOR incoming/x" "MKD incoming/d"
 	[[ ${lines[4]} =~ ^55[03] ]]
 	[[ ${lines[5]} =~ ^55[03] ]]
-	[ ! -e "$ANON/incoming/x" ] && [ ! -e "$ANON/incoming/d" ]
+	[ ! -e "$ANON/incoming/x" ]
+	[ ! -e "$ANON/incoming/d" ]
 }
 
 @test "anon_mkdir_write_enable=NO refuses MKD but allows uploads" {

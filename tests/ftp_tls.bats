@@ -97,7 +97,9 @@ EOF
 	local auth user
 	auth=$(grep -n '^> AUTH' <<<"$output" | head -1 | cut -d: -f1)
 	user=$(grep -n '^> USER' <<<"$output" | head -1 | cut -d: -f1)
-	[ -n "$auth" ] && [ -n "$user" ] && [ "$auth" -lt "$user" ]
+	[ -n "$auth" ]
+	[ -n "$user" ]
+	[ "$auth" -lt "$user" ]
 }
 
 @test "curl ftps:// (implicit TLS on implicit_ssl_port) lists, gets and puts intact" {

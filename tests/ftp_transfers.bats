@@ -54,7 +54,8 @@ CURL=(curl -sS --max-time 120)
 	"${CURL[@]}" -o "$WORK/b" "$URL/pub/bytes256.bin"
 	"${CURL[@]}" -o "$WORK/e" "$URL/pub/empty.bin"
 	[ "$(sha "$WORK/b")" = "$(sha "$ANON/pub/bytes256.bin")" ]
-	[ -f "$WORK/e" ] && [ ! -s "$WORK/e" ]
+	[ -f "$WORK/e" ]
+	[ ! -s "$WORK/e" ]
 }
 
 @test "curl gets a 200 MB file intact" {
@@ -72,7 +73,8 @@ CURL=(curl -sS --max-time 120)
 	"${CURL[@]}" -T "$ANON/pub/bytes256.bin" "$URL/incoming/b.bin"
 	"${CURL[@]}" -T "$ANON/pub/empty.bin" "$URL/incoming/e.bin"
 	[ "$(sha "$ANON/incoming/b.bin")" = "$(sha "$ANON/pub/bytes256.bin")" ]
-	[ -f "$ANON/incoming/e.bin" ] && [ ! -s "$ANON/incoming/e.bin" ]
+	[ -f "$ANON/incoming/e.bin" ]
+	[ ! -s "$ANON/incoming/e.bin" ]
 }
 
 @test "curl resumes a download with -C - (REST then RETR)" {
