@@ -46,6 +46,9 @@ check(c.cmd("QUIT").startswith("205"), "QUIT")
 @test "sessions own nothing in the spool: the kernel and their filter refuse every write, local users read nothing" {
 	is_root || skip "uids need root"
 	need_pam
+	if [ "$("$POSTEL_BUILD/attack/sandbox_probe" x x x x)" = "build: sanitized" ]; then
+		skip "sanitizer builds relax the filters (the plain round tests them)"
+	fi
 	nntp_up
 	article "$NNTPD_DIR/a1" "Message-ID: <own@t.example>"
 	run post_file "$NNTPD_DIR/a1"

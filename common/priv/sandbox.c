@@ -208,6 +208,11 @@ allow_list(scmp_filter_ctx ctx, const char *const *names, size_t n)
 
 #define ALLOW(ctx, list) allow_list(ctx, list, sizeof(list) / sizeof(list[0]))
 
+/* One argument comparison, every field named (libseccomp's SCMP_An
+ * macros leave datum_b out, which clang's -Wextra refuses). */
+#define ARG(n_, op_, a_, b_)                                                                     \
+	((struct scmp_arg_cmp){.arg = (n_), .op = (op_), .datum_a = (a_), .datum_b = (b_)})
+
 static void
 rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n,
      const struct scmp_arg_cmp *cmp)
@@ -223,9 +228,9 @@ static void
 allow_socket(scmp_filter_ctx ctx, int family, int type)
 {
 	const struct scmp_arg_cmp cmp[2] = {
-	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)family),
-	    SCMP_A1(SCMP_CMP_MASKED_EQ, ~(scmp_datum_t)(SOCK_NONBLOCK | SOCK_CLOEXEC) & 0xffffffffu,
-	            (scmp_datum_t)type),
+	    ARG(0, SCMP_CMP_EQ, (scmp_datum_t)family, 0),
+	    ARG(1, SCMP_CMP_MASKED_EQ, ~(scmp_datum_t)(SOCK_NONBLOCK | SOCK_CLOEXEC) & 0xffffffffu,
+	        (scmp_datum_t)type),
 	};
 
 	rule(ctx, SCMP_ACT_ALLOW, "socket", 2, cmp);
@@ -239,7 +244,7 @@ allow_read_only_open(scmp_filter_ctx ctx)
 	/* O_TMPFILE includes O_DIRECTORY: only its own bit is refused. */
 	const scmp_datum_t write_flags = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND |
 	                                 (O_TMPFILE & ~(scmp_datum_t)O_DIRECTORY);
-	const struct scmp_arg_cmp ro = SCMP_A2(SCMP_CMP_MASKED_EQ, write_flags, 0);
+	const struct scmp_arg_cmp ro = ARG(2, SCMP_CMP_MASKED_EQ, write_flags, 0);
 
 	rule(ctx, SCMP_ACT_ALLOW, "openat", 1, &ro);
 }
@@ -254,7 +259,7 @@ allow_read_only_open(scmp_filter_ctx ctx)
 static void
 base_rules(scmp_filter_ctx ctx)
 {
-	const struct scmp_arg_cmp self = SCMP_A0(SCMP_CMP_EQ, 0);
+	const struct scmp_arg_cmp self = ARG(0, SCMP_CMP_EQ, 0, 0);
 
 	rule(ctx, SCMP_ACT_ALLOW, "prlimit64", 1, &self);
 	rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL);
@@ -266,9 +271,9 @@ static void
 allow_fork(scmp_filter_ctx ctx)
 {
 	const struct scmp_arg_cmp plain =
-	    SCMP_A0(SCMP_CMP_MASKED_EQ, NAMESPACE_FLAGS & ~(scmp_datum_t)CLONE_PIDFD, 0);
-	const struct scmp_arg_cmp pdeath = SCMP_A0(SCMP_CMP_EQ, PR_SET_PDEATHSIG);
-	const struct scmp_arg_cmp filter = SCMP_A0(SCMP_CMP_EQ, PR_SET_SECCOMP);
+	    ARG(0, SCMP_CMP_MASKED_EQ, NAMESPACE_FLAGS & ~(scmp_datum_t)CLONE_PIDFD, 0);
+	const struct scmp_arg_cmp pdeath = ARG(0, SCMP_CMP_EQ, PR_SET_PDEATHSIG, 0);
+	const struct scmp_arg_cmp filter = ARG(0, SCMP_CMP_EQ, PR_SET_SECCOMP, 0);
 
 	rule(ctx, SCMP_ACT_ALLOW, "clone", 1, &plain);
 	/* Of what prctl does, only the DTP's parent-death signal and the
@@ -343,7 +348,7 @@ build_deny(const char *const *names, size_t n, uint32_t action, int no_write_ope
 		                                    O_TRUNC,  O_APPEND, O_TMPFILE & ~O_DIRECTORY};
 
 		for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
-			const struct scmp_arg_cmp c = SCMP_A2(SCMP_CMP_MASKED_EQ, bits[i], bits[i]);
+			const struct scmp_arg_cmp c = ARG(2, SCMP_CMP_MASKED_EQ, bits[i], bits[i]);
 
 			rule(ctx, action, "openat", 1, &c);
 		}
@@ -354,7 +359,7 @@ build_deny(const char *const *names, size_t n, uint32_t action, int no_write_ope
 		                                  CLONE_NEWCGROUP};
 
 		for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
-			const struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_MASKED_EQ, ns[i], ns[i]);
+			const struct scmp_arg_cmp c = ARG(0, SCMP_CMP_MASKED_EQ, ns[i], ns[i]);
 
 			rule(ctx, action, "clone", 1, &c);
 		}
