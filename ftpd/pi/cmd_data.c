@@ -389,7 +389,7 @@ transfer_wait(struct ftp_session *s, const char *opening)
 			break;
 		conn_flush(&s->ctl);
 		if (poll(p, 2, -1) < 0) {
-			pi_log_status();
+			netio_status_if_asked();
 			continue;
 		}
 		if (p[1].revents) {

@@ -33,8 +33,6 @@ int is_anon(const struct ftp_session *s);
 int resolve(struct ftp_session *s, const char *arg, struct buffer *out);
 void pi_exit(struct ftp_session *s) __attribute__((noreturn));
 void pi_strip_telnet(char *line);
-/* The status line SIGUSR1 asked for, if it did. */
-void pi_log_status(void);
 /* Names for listings, read before the chroot. */
 void data_prepare(void);
 

@@ -568,12 +568,6 @@ log_status(void)
 		        s->bytes_out);
 }
 
-void
-pi_log_status(void)
-{
-	netio_status_if_asked();
-}
-
 /* What SIGTERM writes to the client, made before the handler may run: a
  * signal handler cannot format. */
 static char term_reply[64];
