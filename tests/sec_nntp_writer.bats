@@ -119,7 +119,11 @@ def attempt(name, *frames):
             print(name, "closed", flush=True)
             return
         while len(h) < 8:
-            got = s.recv(8 - len(h))
+            try:
+                got = s.recv(8 - len(h))
+            except ConnectionResetError:
+                # the writer closed with our next frame unread
+                got = b""
             if not got:
                 print(name, "closed", flush=True)
                 return
