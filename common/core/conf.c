@@ -17,6 +17,15 @@ struct staged {
 	char *text;         /* scalar value */
 	struct vector list; /* CONF_LIST values */
 	int set;            /* given by file or -o */
+	char *where;        /* "FILE:LINE" or "-o:N" of the last setting */
+};
+
+/* A value as it was, for conf_save and conf_restore. */
+struct conf_saved {
+	int b;
+	unsigned long u;
+	char *s;
+	struct vector l;
 };
 
 static size_t
@@ -95,8 +104,10 @@ validate(const struct conf_option *o, const char *v, char *scratch, size_t n)
 }
 
 static void
-stage(const struct conf_option *o, struct staged *s, const char *v)
+stage(const struct conf_option *o, struct staged *s, const char *v, const char *where)
 {
+	free(s->where);
+	s->where = xstrdup(where);
 	if (o->type == CONF_LIST) {
 		/* Defaults of a list are replaced by the first explicit value. */
 		if (!s->set)
@@ -110,10 +121,22 @@ stage(const struct conf_option *o, struct staged *s, const char *v)
 	s->set = 1;
 }
 
-/* One "key=value" line; errors go to errors with the given location. */
 static int
-apply_line(const struct conf_option *t, struct staged *st, char *line, const char *where,
-           struct buffer *errors)
+allowed_key(const char *const *allowed, const char *key)
+{
+	if (allowed == NULL)
+		return 1;
+	for (; *allowed != NULL; allowed++)
+		if (strcmp(*allowed, key) == 0)
+			return 1;
+	return 0;
+}
+
+/* One "key=value" line; errors go to errors with the given location. Keys
+ * not in allowed (NULL: all) are refused. */
+static int
+apply_line(const struct conf_option *t, const char *const *allowed, struct staged *st, char *line,
+           const char *where, struct buffer *errors)
 {
 	char *eq, *key, *val, *end, scratch[128];
 	const struct conf_option *o;
@@ -143,31 +166,27 @@ apply_line(const struct conf_option *t, struct staged *st, char *line, const cha
 		buffer_printf(errors, "%s: %s: unknown key\n", where, key);
 		return 1;
 	}
+	if (!allowed_key(allowed, key)) {
+		buffer_printf(errors, "%s: %s: not allowed in this file\n", where, key);
+		return 1;
+	}
 	why = validate(o, val, scratch, sizeof(scratch));
 	if (why != NULL) {
 		buffer_printf(errors, "%s: %s: %s (got \"%s\")\n", where, key, why, val);
 		return 1;
 	}
-	stage(o, &st[idx], val);
+	stage(o, &st[idx], val, where);
 	return 0;
 }
 
 static int
-load_file(const struct conf_option *t, struct staged *st, const char *file, int required,
-          struct buffer *errors)
+load_stream(const struct conf_option *t, const char *const *allowed, struct staged *st, FILE *f,
+            const char *file, struct buffer *errors)
 {
 	char line[CONF_MAX_LINE + 2], where[4200];
 	unsigned lineno = 0;
 	int bad = 0;
-	FILE *f;
 
-	f = fopen(file, "r");
-	if (f == NULL) {
-		if (errno == ENOENT && !required)
-			return 0;
-		buffer_printf(errors, "%s: cannot open: %s\n", file, strerror(errno));
-		return 1;
-	}
 	while (fgets(line, sizeof(line), f) != NULL) {
 		size_t n = strlen(line);
 
@@ -184,8 +203,29 @@ load_file(const struct conf_option *t, struct staged *st, const char *file, int 
 			continue;
 		}
 		line[strcspn(line, "\r\n")] = '\0';
-		bad += apply_line(t, st, line, where, errors);
+		bad += apply_line(t, allowed, st, line, where, errors);
 	}
+	if (ferror(f)) {
+		buffer_printf(errors, "%s: cannot read: %s\n", file, strerror(errno));
+		bad++;
+	}
+	return bad;
+}
+
+static int
+load_file(const struct conf_option *t, struct staged *st, const char *file, int required,
+          struct buffer *errors)
+{
+	FILE *f = fopen(file, "r");
+	int bad;
+
+	if (f == NULL) {
+		if (errno == ENOENT && !required)
+			return 0;
+		buffer_printf(errors, "%s: cannot open: %s\n", file, strerror(errno));
+		return 1;
+	}
+	bad = load_stream(t, NULL, st, f, file, errors);
 	fclose(f);
 	return bad;
 }
@@ -225,9 +265,22 @@ commit(const struct conf_option *o, struct staged *s)
 	}
 }
 
-/* Which keys the last successful load set explicitly, per table. */
+/* Which keys the last successful load set explicitly, and where, per table. */
 static const struct conf_option *set_table;
 static unsigned char *set_flags;
+static char **set_where;
+static size_t set_count;
+
+static void
+staged_free(struct staged *st, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(st[i].text);
+		free(st[i].where);
+		vector_free(&st[i].list);
+	}
+	free(st);
+}
 
 int
 conf_load(const struct conf_option *t, const char *file, int file_required,
@@ -251,24 +304,120 @@ conf_load(const struct conf_option *t, const char *file, int file_required,
 		char *line = xstrdup(overrides->strings[i]);
 
 		snprintf(where, sizeof(where), "-o:%zu", i + 1);
-		bad += apply_line(t, st, line, where, errors);
+		bad += apply_line(t, NULL, st, line, where, errors);
 		free(line);
 	}
 	if (bad == 0) {
 		free(set_flags);
+		for (size_t i = 0; i < set_count; i++)
+			free(set_where[i]);
+		free(set_where);
 		set_flags = xcalloc(n, 1);
+		set_where = xcalloc(n, sizeof(*set_where));
+		set_count = n;
 		set_table = t;
 		for (size_t i = 0; i < n; i++) {
 			set_flags[i] = (unsigned char)st[i].set;
+			set_where[i] = st[i].where;
+			st[i].where = NULL;
 			commit(&t[i], &st[i]);
 		}
 	}
-	for (size_t i = 0; i < n; i++) {
-		free(st[i].text);
-		vector_free(&st[i].list);
-	}
-	free(st);
+	staged_free(st, n);
 	return bad;
+}
+
+int
+conf_overlay(const struct conf_option *t, const char *const *allowed, FILE *f, const char *name,
+             int apply, struct buffer *errors)
+{
+	size_t n = table_len(t);
+	struct staged *st = xcalloc(n, sizeof(*st));
+	int bad = load_stream(t, allowed, st, f, name, errors);
+
+	for (size_t i = 0; bad == 0 && apply && i < n; i++)
+		if (st[i].set)
+			commit(&t[i], &st[i]);
+	staged_free(st, n);
+	return bad;
+}
+
+const char *
+conf_where(const struct conf_option *t, const char *name)
+{
+	size_t idx;
+
+	if (t != set_table || find(t, name, &idx) == NULL)
+		return NULL;
+	return set_where[idx];
+}
+
+struct conf_saved *
+conf_save(const struct conf_option *t)
+{
+	size_t n = table_len(t);
+	struct conf_saved *sv = xcalloc(n, sizeof(*sv));
+
+	for (size_t i = 0; i < n; i++) {
+		switch (t[i].type) {
+		case CONF_BOOL:
+			sv[i].b = *(int *)t[i].var;
+			break;
+		case CONF_UINT:
+		case CONF_OCTAL:
+			sv[i].u = *(unsigned long *)t[i].var;
+			break;
+		case CONF_STRING:
+			sv[i].s = xstrdup(*(char **)t[i].var);
+			break;
+		case CONF_LIST: {
+			const struct vector *v = t[i].var;
+
+			for (size_t j = 0; j < v->count; j++)
+				vector_add(&sv[i].l, v->strings[j]);
+			break;
+		}
+		}
+	}
+	return sv;
+}
+
+void
+conf_saved_free(const struct conf_option *t, struct conf_saved *sv)
+{
+	for (size_t i = 0; sv != NULL && t[i].name != NULL; i++) {
+		free(sv[i].s);
+		vector_free(&sv[i].l);
+	}
+	free(sv);
+}
+
+void
+conf_restore(const struct conf_option *t, const struct conf_saved *sv)
+{
+	for (size_t i = 0; t[i].name != NULL; i++) {
+		switch (t[i].type) {
+		case CONF_BOOL:
+			*(int *)t[i].var = sv[i].b;
+			break;
+		case CONF_UINT:
+		case CONF_OCTAL:
+			*(unsigned long *)t[i].var = sv[i].u;
+			break;
+		case CONF_STRING:
+			free(*(char **)t[i].var);
+			*(char **)t[i].var = xstrdup(sv[i].s);
+			break;
+		case CONF_LIST: {
+			struct vector *v = t[i].var;
+
+			vector_clear(v);
+			for (size_t j = 0; j < sv[i].l.count; j++)
+				vector_add(v, sv[i].l.strings[j]);
+			break;
+		}
+		}
+	}
 }
 
 int

@@ -34,6 +34,20 @@ struct conf_option {
  * count of errors is returned. */
 int conf_load(const struct conf_option *table, const char *file, int file_required,
               const struct vector *overrides, struct buffer *errors);
+/* Apply the keys FILE (already open as f, called name in errors) sets over
+ * the current values, without loading defaults first: a per-user file.
+ * A key not in allowed (NULL-terminated names; NULL: any) is refused.
+ * With apply 0 only checks. All or nothing; errors and count as conf_load. */
+int conf_overlay(const struct conf_option *table, const char *const *allowed, FILE *f,
+                 const char *name, int apply, struct buffer *errors);
+/* Where the last conf_load set a key ("FILE:LINE" or "-o:N"), NULL when
+ * the key has its default: for errors about values that only fail later. */
+const char *conf_where(const struct conf_option *table, const char *name);
+/* Every value of table, to put back later with conf_restore. */
+struct conf_saved;
+struct conf_saved *conf_save(const struct conf_option *table);
+void conf_restore(const struct conf_option *table, const struct conf_saved *saved);
+void conf_saved_free(const struct conf_option *table, struct conf_saved *saved);
 /* Effective configuration, one "key=value" line each, "# default" marked. */
 void conf_dump(const struct conf_option *table, FILE *out);
 /* The option list as man(7) source, for the NAME.conf(5) pages. */

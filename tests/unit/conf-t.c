@@ -122,6 +122,40 @@ main(void)
 	ok(load("num=99\n", NULL, &err) == 0 && conf_is_set(table, "num") &&
 	       !conf_is_set(table, "flag"),
 	   "conf_is_set tells set keys from defaults");
+	ok(load("\nnum=99\n", "flag=yes", &err) == 0 && conf_where(table, "text") == NULL &&
+	       strstr(conf_where(table, "num"), ":2") != NULL &&
+	       strcmp(conf_where(table, "flag"), "-o:1") == 0,
+	   "conf_where names the line or -o that set a key, NULL for a default");
+	{
+		static const char *const allowed[] = {"num", "text", NULL};
+		struct conf_saved *saved;
+		FILE *f;
+
+		ok(load("num=5\ntext=base\n", NULL, &err) == 0, "a base load");
+		saved = conf_save(table);
+		write_file("num=6\n");
+		f = fopen(path, "r");
+		buffer_clear(&err);
+		ok(conf_overlay(table, allowed, f, "u", 0, &err) == 0 && u_num == 5,
+		   "an overlay that only checks changes nothing");
+		rewind(f);
+		ok(conf_overlay(table, allowed, f, "u", 1, &err) == 0 && u_num == 6 &&
+		       strcmp(s_text, "base") == 0,
+		   "an overlay sets its keys and leaves the others as they were");
+		fclose(f);
+		write_file("text=x\nflag=yes\nnum=0\n");
+		f = fopen(path, "r");
+		ok(conf_overlay(table, allowed, f, "u", 1, &err) == 2 &&
+		       strstr(buffer_cstr(&err), "u:2: flag: not allowed in this file") != NULL &&
+		       strstr(buffer_cstr(&err), "u:3: num: expected") != NULL &&
+		       strcmp(s_text, "base") == 0 && b_flag == 0,
+		   "an overlay refuses keys not allowed and bad values, all or nothing");
+		fclose(f);
+		conf_restore(table, saved);
+		ok(u_num == 5 && strcmp(s_text, "base") == 0,
+		   "conf_restore puts saved values back");
+		conf_saved_free(table, saved);
+	}
 	unlink(path);
 	buffer_free(&err);
 	return tap_done();
