@@ -8,6 +8,8 @@
 
 #define PATH_FTPD_CONF SYSCONFDIR "/ftpd.conf"
 #define PATH_NNTPD_CONF SYSCONFDIR "/nntpd.conf"
+#define PATH_FTPD_USER_LIST SYSCONFDIR "/ftpd.user_list"
+#define PATH_FTPD_CHROOT_LIST SYSCONFDIR "/ftpd.chroot_list"
 #define PATH_FTPD_PID "/run/postel-ftpd.pid"
 #define PATH_NNTPD_PID "/run/postel-nntpd.pid"
 #define PATH_EMPTY "/var/lib/postel/empty"

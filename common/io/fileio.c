@@ -67,3 +67,29 @@ write_all(int fd, const void *buf, size_t len)
 	}
 	return 0;
 }
+
+int
+read_upto(int fd, struct buffer *out, size_t max)
+{
+	size_t got = 0;
+
+	buffer_clear(out);
+	/* One byte past max tells a file that is too long from one that fits. */
+	while (got <= max) {
+		ssize_t n = read(fd, buffer_reserve(out, max + 1 - got), max + 1 - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		buffer_commit(out, (size_t)n);
+		got += (size_t)n;
+	}
+	if (got > max) {
+		buffer_truncate(out, max);
+		return 1;
+	}
+	return 0;
+}

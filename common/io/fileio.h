@@ -6,11 +6,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/core/buffer.h"
+
 /* 0: all len bytes read; 1: end of file first; -1: error (errno). */
 int pread_full(int fd, void *buf, size_t len, uint64_t off);
 /* 0: all written; -1: error (errno). */
 int pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 /* Write all of buf to fd (waiting out EAGAIN); 0, or -1 with errno. */
 int write_all(int fd, const void *buf, size_t len);
+/* Read fd to its end, at most max bytes, into out (replacing it): 0, 1 when
+ * the file held more (out has the first max), or -1 with errno. */
+int read_upto(int fd, struct buffer *out, size_t max);
 
 #endif
