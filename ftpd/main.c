@@ -35,14 +35,16 @@ apply_limits(void)
 }
 
 /* The TLS context, made before any session and again on SIGHUP. Every
- * process of one session shares the copy it was forked with, and so its
- * session-ticket keys (see dtp/dtp.c). 0 or -1. */
+ * process of one session shares the copy it was forked with; the
+ * session-ticket keys are the session's own, made by its monitor (a data
+ * connection resumes its control connection's session: see dtp/dtp.c).
+ * 0 or -1. */
 static int
 make_tls(void)
 {
 	if (!opt.ssl_enable)
 		return 0;
-	return daemon_tls(&ftp_tls_ctx, opt.ssl_cert_file, opt.ssl_key_file, opt.ssl_ciphers, "ftp");
+	return daemon_tls(&ftp_tls_ctx, opt.ssl_cert_file, opt.ssl_key_file, opt.ssl_ciphers, "ftp", 0);
 }
 
 static int

@@ -58,7 +58,7 @@ make_tls(void)
 		return 0;
 	return daemon_tls(&nntp_tls_ctx, opt.ssl_cert_file,
 	                  opt.ssl_key_file[0] ? opt.ssl_key_file : opt.ssl_cert_file, opt.ssl_ciphers,
-	                  "nntp");
+	                  "nntp", opt.ssl_ticket_rotate);
 }
 
 static int

@@ -82,6 +82,9 @@ const struct conf_option nntpd_options_table[] = {
 	  "Empty: no TLS. A file that does not load stops the daemon (and nntpd -t)."),
 	S(ssl_key_file, "", "PEM private key for TLS (empty: in ssl_cert_file)."),
 	S(ssl_ciphers, "", "OpenSSL cipher list for TLS 1.2 (empty: OpenSSL's defaults)."),
+	U(ssl_ticket_rotate, "3600", 1, 86400,
+	  "Seconds between new session-ticket keys: a ticket resumes a TLS session "
+	  "for one to two of these, in any process of the daemon."),
 	U(implicit_ssl_port, "563", 0, 65535,
 	  "Port of the implicit TLS (NNTPS) listener, when ssl_cert_file is set; 0: none."),
 	L(peer, "", access_check_peer_rule,

@@ -24,6 +24,7 @@ struct nntpd_options {
 	unsigned long delay_failed_login, max_login_fails, failed_login_backoff;
 	int allow_plaintext_auth;
 	char *ssl_cert_file, *ssl_key_file, *ssl_ciphers; /* no cert file: no TLS */
+	unsigned long ssl_ticket_rotate;
 	unsigned long implicit_ssl_port;
 	struct vector peer;   /* who may feed us: address[/prefix] or user:NAME */
 	struct vector feed;   /* NAME host port wildmat [streaming|ihave] [user:pass] */

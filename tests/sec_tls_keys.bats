@@ -3,7 +3,7 @@
 # /proc/PID/mem, nntpd's writer and feeders and ftpd's DTPs of clear
 # transfers hold no copy of it; a process that does TLS (an NNTP session
 # after STARTTLS, the FTP TLS relay, a PROT P DTP) does, which shows the
-# search finds it. Session-ticket keys rotate every tls_ticket_rotate.
+# search finds it. Session-ticket keys: sec_tls_tickets.bats.
 
 setup_file() {
 	load lib/nntpsec

@@ -6,14 +6,20 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include "common/core/log.h"
@@ -85,6 +91,248 @@ clear_heap_init(void)
 	if (CRYPTO_set_mem_functions(clear_malloc, clear_realloc, clear_free) != 1)
 		log_msg(LOG_WARNING, "TLS: OpenSSL allocated before its heap could be set "
 		                     "to clear on free; freed key bytes may linger");
+}
+
+/* Session-ticket keys. Every process of a daemon must decrypt the tickets
+ * any other issued (a PROT P data connection resumes the control
+ * connection's session in another process), and the keys must change, or
+ * one key read out of any process decrypts every session it ever sealed.
+ * So the keys live in one ring of three slots (last period's, this
+ * period's, the next one's) in a memfd page that the process calling
+ * tls_tickets_setup (the listener) maps twice:
+ *  - writable, with MADV_DONTFORK, so no child ever has that mapping;
+ *  - read-only, after F_SEAL_FUTURE_WRITE, which makes the kernel refuse
+ *    to make that mapping (or any new one) writable: a compromised
+ *    session can neither plant a key it knows nor wipe the ring.
+ * A ticket is sealed with this period's key and opened with this period's
+ * or the last one's (then renewed), so it lives one to two periods; the
+ * key of the period before is overwritten as the next period's is made,
+ * in every process at once. Periods count on CLOCK_MONOTONIC, which all
+ * processes share. A slot is rewritten under a sequence count (odd while
+ * writing), so a reader never uses a half-written key. */
+#define TICKET_SLOTS 3
+
+struct ticket_slot {
+	uint64_t seq;
+	int64_t period_no;
+	unsigned char name[16];
+	unsigned char aes[32];
+	unsigned char hmac[32];
+};
+
+struct ticket_ring {
+	uint64_t period;
+	struct ticket_slot slot[TICKET_SLOTS];
+};
+
+static struct ticket_ring *ring_rw;       /* only in the process that made it */
+static const struct ticket_ring *ring_ro; /* inherited by every child */
+static size_t ring_len;
+
+static int64_t
+period_now(uint64_t period)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)((uint64_t)ts.tv_sec / period);
+}
+
+/* Give slot n % 3 fresh keys for period n (-1: no period, no keys). */
+static void
+write_slot(struct ticket_slot *s, int64_t n)
+{
+	uint64_t seq = s->seq;
+
+	__atomic_store_n(&s->seq, seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	s->period_no = n;
+	if (n >= 0 && (RAND_bytes(s->name, sizeof(s->name)) != 1 ||
+	               RAND_bytes(s->aes, sizeof(s->aes)) != 1 ||
+	               RAND_bytes(s->hmac, sizeof(s->hmac)) != 1))
+		s->period_no = -1; /* never matches: no tickets this period */
+	__atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+static void
+fill_slot(int64_t n)
+{
+	struct ticket_slot *s = &ring_rw->slot[n % TICKET_SLOTS];
+
+	if (s->period_no != n)
+		write_slot(s, n);
+}
+
+/* A consistent copy of the slot for period n; 0, or -1 when the ring has
+ * no key for it. */
+static int
+read_slot(int64_t n, struct ticket_slot *out)
+{
+	const struct ticket_slot *s;
+
+	if (ring_ro == NULL || n < 0)
+		return -1;
+	s = &ring_ro->slot[n % TICKET_SLOTS];
+	for (int tries = 0; tries < 100; tries++) {
+		uint64_t a = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+
+		if (a & 1)
+			continue;
+		memcpy(out, (const void *)s, sizeof(*out));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) == a)
+			return out->period_no == n && a != 0 ? 0 : -1;
+	}
+	return -1;
+}
+
+static void tickets_forget(void);
+static void clear_heap_init(void);
+
+/* The ring (see above) for this process and the children it forks. */
+static int
+ring_create(uint64_t period, struct buffer *err)
+{
+	int fd;
+
+	clear_heap_init(); /* before RAND_bytes allocates */
+	ring_len = (sizeof(struct ticket_ring) + 4095) & ~(size_t)4095;
+	fd = memfd_create("postel-tickets", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0 || ftruncate(fd, (off_t)ring_len) < 0) {
+		buffer_printf(err, "ticket keys: memfd: %s", strerror(errno));
+		goto fail;
+	}
+	ring_rw = mmap(NULL, ring_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (ring_rw == MAP_FAILED) {
+		ring_rw = NULL;
+		buffer_printf(err, "ticket keys: mmap: %s", strerror(errno));
+		goto fail;
+	}
+	/* SECURITY: children get only the read-only mapping below. */
+	if (madvise(ring_rw, ring_len, MADV_DONTFORK) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL) < 0) {
+		buffer_printf(err, "ticket keys: seal: %s", strerror(errno));
+		goto fail;
+	}
+	ring_ro = mmap(NULL, ring_len, PROT_READ, MAP_SHARED, fd, 0);
+	if (ring_ro == MAP_FAILED) {
+		ring_ro = NULL;
+		buffer_printf(err, "ticket keys: mmap: %s", strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	ring_rw->period = period;
+	for (int i = 0; i < TICKET_SLOTS; i++)
+		ring_rw->slot[i].period_no = -1;
+	tls_tickets_rotate();
+	return 0;
+fail:
+	tickets_forget();
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+int
+tls_tickets_setup(unsigned long period, struct buffer *err)
+{
+	if (period == 0)
+		return 0;
+	if (ring_rw == NULL)
+		return ring_create(period, err);
+	if (ring_rw->period != period) {
+		/* A new period length: new keys (tickets of the old length end). */
+		ring_rw->period = period;
+		for (int i = 0; i < TICKET_SLOTS; i++)
+			write_slot(&ring_rw->slot[i], -1);
+	}
+	tls_tickets_rotate();
+	return 0;
+}
+
+/* One period as long as CLOCK_MONOTONIC can count from boot. */
+#define TICKETS_FOREVER ((uint64_t)1 << 62)
+
+int
+tls_tickets_own(struct buffer *err)
+{
+	tickets_forget();
+	return ring_create(TICKETS_FOREVER, err);
+}
+
+double
+tls_tickets_rotate(void)
+{
+	struct timespec ts;
+	int64_t n;
+
+	if (ring_rw == NULL)
+		return -1;
+	n = period_now(ring_rw->period);
+	/* The slot filled last holds period n-2, out of use from now. */
+	for (int64_t k = n - 1; k <= n + 1; k++)
+		if (k >= 0)
+			fill_slot(k);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)((uint64_t)(n + 1) * ring_rw->period) - (double)ts.tv_sec -
+	       (double)ts.tv_nsec / 1e9;
+}
+
+static void
+tickets_forget(void)
+{
+	if (ring_ro != NULL)
+		munmap((void *)ring_ro, ring_len);
+	ring_ro = NULL;
+	if (ring_rw != NULL)
+		munmap(ring_rw, ring_len);
+	ring_rw = NULL;
+}
+
+/* OpenSSL's ticket callback: enc=1 seals with this period's key; enc=0
+ * finds the key by name among this period's and the last one's. */
+static int
+ticket_key_cb(SSL *ssl, unsigned char name[16], unsigned char iv[EVP_MAX_IV_LENGTH],
+              EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+{
+	struct ticket_slot k;
+	OSSL_PARAM params[3];
+	int64_t n, use = -1;
+	int rc = 0;
+
+	(void)ssl;
+	if (ring_ro == NULL)
+		return 0;
+	n = period_now(ring_ro->period);
+	if (enc) {
+		if (read_slot(n, &k) < 0 || RAND_bytes(iv, 16) != 1)
+			goto out;
+		memcpy(name, k.name, sizeof(k.name));
+		use = n;
+	} else {
+		for (int64_t c = n; c >= n - 1 && use < 0; c--)
+			if (read_slot(c, &k) == 0 && memcmp(name, k.name, sizeof(k.name)) == 0)
+				use = c;
+		if (use < 0)
+			goto out; /* unknown or expired: a full handshake */
+	}
+	params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, k.hmac, sizeof(k.hmac));
+	params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+	params[2] = OSSL_PARAM_construct_end();
+	if (EVP_MAC_CTX_set_params(hctx, params) != 1)
+		goto fail;
+	if (enc ? EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k.aes, iv) != 1
+	        : EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k.aes, iv) != 1)
+		goto fail;
+	/* 2: opened with the last period's key, so send a fresh ticket. */
+	rc = use == n ? 1 : 2;
+	goto out;
+fail:
+	rc = -1;
+out:
+	explicit_bzero(&k, sizeof(k));
+	return rc;
 }
 
 #define MAX_KEY_FILE (1024 * 1024)
@@ -160,6 +408,10 @@ tls_server_ctx(const char *cert_file, const char *key_file, const char *ciphers,
 		ssl_error_text(err, "ssl_ciphers");
 		goto fail;
 	}
+	if (SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_key_cb) != 1) {
+		ssl_error_text(err, "session tickets");
+		goto fail;
+	}
 	return ctx;
 fail:
 	SSL_CTX_free(ctx);
@@ -190,6 +442,7 @@ tls_ctx_drop(SSL_CTX **slot)
 {
 	SSL_CTX_free(*slot);
 	*slot = NULL;
+	tickets_forget();
 }
 
 /* Wait for what OpenSSL asked for; returns 0, or -1 on timeout/error. */

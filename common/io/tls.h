@@ -15,11 +15,24 @@ typedef struct ssl_st SSL;
  * in err on failure. ciphers may be NULL or "" for OpenSSL's defaults. */
 SSL_CTX *tls_server_ctx(const char *cert_file, const char *key_file, const char *ciphers,
                         struct buffer *err);
+/* Session-ticket keys shared by this process and every child it forks
+ * afterwards (read-only there), changed every period seconds (0: none
+ * shared; see tls_tickets_own); call again on reload (a new period length
+ * means new keys). Without keys a context issues no tickets and resumes
+ * none. -1 with a reason in err. */
+int tls_tickets_setup(unsigned long period, struct buffer *err);
+/* Forget inherited ticket keys and make this process's own, for its life,
+ * shared the same way with the children it forks from now on. */
+int tls_tickets_own(struct buffer *err);
+/* In the process that called tls_tickets_setup: make the keys due now.
+ * Returns the seconds until it is due again (-1: no ticket keys). */
+double tls_tickets_rotate(void);
 /* Free a context (NULL: nothing); sessions already started keep theirs. */
 void tls_ctx_free(SSL_CTX *ctx);
 /* In a process that will never do TLS: free the context it inherited and
  * set the slot to NULL, so its copy of the private key is cleared (see
- * tls.c for what OpenSSL clears and what it cannot). */
+ * tls.c for what OpenSSL clears and what it cannot), and unmap the
+ * session-ticket keys. */
 void tls_ctx_drop(SSL_CTX **slot);
 /* Server handshake on fd within timeout_ms, resumable only within the
  * session context sid_ctx (NULL: none); NULL on failure (logged). */

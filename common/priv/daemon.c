@@ -189,6 +189,7 @@ daemon_listen(struct listener *l, const char *addr4, const char *addr6, unsigned
 {
 	const char *const addrs[2] = {addr4, addr6};
 
+	l->tick = tls_tickets_rotate;
 	if (listener_adopt_systemd(l) > 0)
 		return 1;
 	daemon_bind(l, addrs, port, 0);
@@ -200,11 +201,14 @@ daemon_listen(struct listener *l, const char *addr4, const char *addr6, unsigned
 }
 
 int
-daemon_tls(SSL_CTX **slot, const char *cert, const char *key, const char *ciphers, const char *alpn)
+daemon_tls(SSL_CTX **slot, const char *cert, const char *key, const char *ciphers, const char *alpn,
+           unsigned long ticket_period)
 {
 	struct buffer err = BUFFER_INIT;
-	SSL_CTX *ctx = tls_server_ctx(cert, key, ciphers, &err);
+	SSL_CTX *ctx = NULL;
 
+	if (tls_tickets_setup(ticket_period, &err) == 0)
+		ctx = tls_server_ctx(cert, key, ciphers, &err);
 	if (ctx == NULL) {
 		fprintf(stderr, "TLS: %s\n", buffer_cstr(&err));
 		log_msg(LOG_ERR, "TLS: %s%s", buffer_cstr(&err),

@@ -42,9 +42,11 @@ int daemon_listen(struct listener *l, const char *addr4, const char *addr6, unsi
  * only ALPN protocol alpn (or none), and put it in *slot, freeing the old
  * one. At start and on SIGHUP, so a renewed certificate needs no restart;
  * one that does not load leaves *slot as it was and returns -1, the error
- * on stderr and in the log. Sessions already running keep their copy. */
+ * on stderr and in the log. Sessions already running keep their copy.
+ * Session-ticket keys change every ticket_period seconds (the listener
+ * rotates them, see daemon_listen) and outlive a reload. */
 int daemon_tls(SSL_CTX **slot, const char *cert, const char *key, const char *ciphers,
-               const char *alpn);
+               const char *alpn, unsigned long ticket_period);
 
 /* -s: send SIGUSR1 to the daemon in pid_file; exit status for main. */
 int daemon_signal_status(const char *pid_file);

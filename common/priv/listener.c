@@ -704,19 +704,21 @@ serve_ready(struct listener *l, const struct pollfd *pfd, size_t np)
 			accept_all(l, i);
 }
 
-/* How long ppoll may sleep: until the nearest PROXY deadline. */
+/* How long ppoll may sleep: until the nearest PROXY deadline, or until
+ * the tick wants to run again. */
 static struct timespec *
-next_deadline(struct timespec *ts)
+next_deadline(const struct listener *l, struct timespec *ts)
 {
-	double soonest, wait;
+	double wait = l->tick != NULL ? l->tick() : -1, now = mono_now();
+	int have = wait >= 0;
 
-	if (npending == 0)
+	for (size_t i = 0; i < npending; i++)
+		if (!have || pending[i].deadline - now < wait) {
+			wait = pending[i].deadline - now;
+			have = 1;
+		}
+	if (!have)
 		return NULL;
-	soonest = pending[0].deadline;
-	for (size_t i = 1; i < npending; i++)
-		if (pending[i].deadline < soonest)
-			soonest = pending[i].deadline;
-	wait = soonest - mono_now();
 	if (wait < 0)
 		wait = 0;
 	ts->tv_sec = (time_t)wait;
@@ -744,7 +746,7 @@ listener_run(struct listener *l)
 		struct timespec ts;
 		size_t np = npending;
 		nfds_t nfds = fill_pollfds(l, pfd, np);
-		int n = ppoll(pfd, nfds, next_deadline(&ts), &old);
+		int n = ppoll(pfd, nfds, next_deadline(l, &ts), &old);
 
 		handle_signal_flags(l);
 		if (n >= 0)

@@ -37,6 +37,10 @@ struct listener {
 	int (*reload)(void);
 	/* A child the daemon started itself (not a session) ended. */
 	void (*other_exit)(pid_t pid, int status);
+	/* Called at every wake-up (NULL: none); returns the seconds until it
+	 * must be called again, or <0 for never (daemon_listen sets it to the
+	 * session-ticket key rotation). */
+	double (*tick)(void);
 };
 
 /* Bind addr:port (numeric IPv4 or IPv6) and listen; tag is handed to the

@@ -6,11 +6,12 @@
  * data handshake itself, after the PI has sent 150 (clients such as
  * Python's ftplib start TLS only once they read it). What it needs to check
  * that the data connection comes from the control connection's client:
- *  - one SSL_CTX, made by the listener before any session forks, so the
- *    control channel's TLS (in the pre-login worker, later the relay) and
- *    every DTP share its session-ticket keys: a ticket the control channel
- *    issued can be opened here, under TLS 1.3 (PSK tickets) and TLS 1.2
- *    (RFC 5077 tickets) alike;
+ *  - session-ticket keys the session's monitor makes before it forks
+ *    anything (tls_tickets_own), so the control channel's TLS (in the
+ *    pre-login worker, later the relay) and every DTP of this session, and
+ *    no other session, share them: a ticket the control channel issued can
+ *    be opened here, under TLS 1.3 (PSK tickets) and TLS 1.2 (RFC 5077
+ *    tickets) alike;
  *  - a random session id context per FTP session, set on the control
  *    connection and on each data connection. OpenSSL resumes a session
  *    only when its context matches, so a ticket from another FTP session

@@ -48,8 +48,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/core/buffer.h"
 #include "common/core/log.h"
 #include "common/core/xmalloc.h"
+#include "common/io/tls.h"
 #include "common/priv/auth.h"
 #include "common/priv/listener.h"
 #include "common/priv/monitor.h"
@@ -621,6 +623,16 @@ ftp_session(int fd, const struct sockaddr_storage *peer, int tag)
 	monitor_session_start(sess.id, sess.peer_text);
 	/* The monitor outlives its worker: the worker answers SIGTERM with 421. */
 	signal(SIGTERM, SIG_IGN);
+	/* SECURITY: a ticket resumes only inside its session (sid_ctx), so
+	 * each session seals with keys of its own, which no other session's
+	 * processes ever map and which end with it. */
+	if (ftp_tls_ctx != NULL) {
+		struct buffer err = BUFFER_INIT;
+
+		if (tls_tickets_own(&err) < 0)
+			log_msg(LOG_ERR, "%s: no TLS session resumption", buffer_cstr(&err));
+		buffer_free(&err);
+	}
 	sandbox_monitor();
 	spawn_worker(0);
 	monitor_loop();

@@ -9,6 +9,10 @@
  *   ROLE: ftp-prelogin | ftp-session | ftp-dtp | nntp-session | nntp-writer |
  *         nntp-feeder | monitor (a session monitor: root, its capabilities
  *         and filter, no uid change; USER is then ignored)
+ *
+ * Before it forks, the probe sets up the session-ticket keys as a
+ * daemon's listener does (tls_tickets_setup), so the ticket-* acts try
+ * to read, write, unprotect or punch out the mapping every child gets.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -26,9 +31,39 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/core/buffer.h"
+#include "common/io/tls.h"
 #include "common/priv/sandbox.h"
 
 static pid_t victim;
+static volatile unsigned char *tickets; /* the children's mapping of the ring */
+
+/* The read-only shared mapping of the ticket ring, from /proc/self/maps
+ * (the listener's own writable one is the other "postel-tickets" line). */
+static void
+find_tickets(void)
+{
+	struct buffer err = BUFFER_INIT;
+	char line[512];
+	FILE *f;
+
+	if (tls_tickets_setup(3600, &err) < 0) {
+		fprintf(stderr, "%s\n", buffer_cstr(&err));
+		_exit(2);
+	}
+	f = fopen("/proc/self/maps", "r");
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		unsigned long lo;
+		char perms[8];
+
+		if (strstr(line, "postel-tickets") != NULL &&
+		    sscanf(line, "%lx-%*x %7s", &lo, perms) == 2 && strcmp(perms, "r--s") == 0)
+			tickets = (volatile unsigned char *)lo;
+	}
+	if (f != NULL)
+		fclose(f);
+	buffer_free(&err);
+}
 
 static long
 act(const char *name)
@@ -105,6 +140,16 @@ act(const char *name)
 		return getrlimit(RLIMIT_NOFILE, &rl);
 	if (strcmp(name, "prctl-dumpable") == 0)
 		return prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	if (strcmp(name, "ticket-read") == 0)
+		return tickets[0] + 0 >= 0 ? 0 : -1;
+	if (strcmp(name, "ticket-write") == 0) {
+		tickets[0] ^= 1;
+		return 0;
+	}
+	if (strcmp(name, "ticket-mprotect") == 0)
+		return mprotect((void *)tickets, 4096, PROT_READ | PROT_WRITE);
+	if (strcmp(name, "ticket-punch") == 0)
+		return madvise((void *)tickets, 4096, MADV_REMOVE);
 	if (strcmp(name, "abort-self") == 0) {
 		abort();
 	}
@@ -181,6 +226,11 @@ main(int argc, char **argv)
 	return 3;
 #endif
 	sandbox_prepare();
+	find_tickets();
+	if (tickets == NULL) {
+		fprintf(stderr, "no read-only ticket mapping\n");
+		return 2;
+	}
 	if (pipe(hold) < 0)
 		return 1;
 	victim = fork();
