@@ -80,17 +80,22 @@ daemon_args(int argc, char **argv, const char *prog, const char *default_conf,
 	}
 }
 
+void
+daemon_config_errors(const char *text)
+{
+	fputs(text, stderr);
+	if (!log_to_stderr())
+		log_msg(LOG_ERR, "configuration: %s", text);
+}
+
 int
 daemon_load(const struct conf_option *table, const struct daemon_args *a)
 {
 	struct buffer err = BUFFER_INIT;
 	int bad = conf_load(table, a->conf_file, a->conf_given, &a->overrides, &err);
 
-	if (bad > 0) {
-		fputs(buffer_cstr(&err), stderr);
-		if (!log_to_stderr())
-			log_msg(LOG_ERR, "configuration: %s", buffer_cstr(&err));
-	}
+	if (bad > 0)
+		daemon_config_errors(buffer_cstr(&err));
 	buffer_free(&err);
 	return bad > 0 ? -1 : 0;
 }

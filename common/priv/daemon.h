@@ -25,6 +25,9 @@ void daemon_args(int argc, char **argv, const char *prog, const char *default_co
                  struct daemon_args *a);
 /* Load the config; errors go to stderr (and the log). Returns 0 or -1. */
 int daemon_load(const struct conf_option *table, const struct daemon_args *a);
+/* Report configuration errors ("FILE:LINE: key: reason" lines) as
+ * daemon_load does: on stderr, and in the log when that is not stderr. */
+void daemon_config_errors(const char *text);
 /* Handle -t, -T and -M after a load; exits when one was given. */
 void daemon_checks(const struct conf_option *table, const struct daemon_args *a, int loaded);
 /* The sockets are bound: detach unless -D (then log to syslog), write the
