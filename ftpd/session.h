@@ -53,6 +53,7 @@ struct ftp_session {
 	 * worker, which becomes a relay after login (see monitor/monitor.c). */
 	int implicit_tls;          /* accepted on the implicit FTPS listener */
 	int tls;                   /* control channel encrypted */
+	int tls_key_at_monitor;    /* no key here: AUTH TLS asks the monitor for it */
 	int pbsz, prot_p;          /* PBSZ 0 seen; PROT P in force */
 	unsigned char sid_ctx[16]; /* this session's TLS resumption context */
 	pid_t relay;

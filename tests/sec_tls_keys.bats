@@ -173,3 +173,39 @@ c.send("RETR pub/bytes256.bin")'
 	[ "$status" -eq 0 ]
 	has "^$DTP clean$"
 }
+
+# pi_of: the PI of the one session (the monitor's one child after login).
+pi_of() {
+	local mon
+	mon=$(one_child "$FTPD_PID") || return 1
+	one_child "$mon"
+}
+
+@test "ftpd: the post-login worker of a clear session holds no copy of the private key; after AUTH TLS it does" {
+	ftps_up
+	client ftp '
+c = TlsCtl("127.0.0.1", P)
+c.login()
+assert c.cmd("NOOP")[0] == 200'
+	wait_for 10 pi_of
+	pi=$(pi_of)
+	run keymem "$pi"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	has "^$pi clean$"
+	kill "$CLIENT"
+	CLIENT=
+	wait_for 20 test -z "$(children "$FTPD_PID")"
+	# AUTH TLS after the login: the monitor hands the key over, once
+	client ftp2 '
+c = TlsCtl("127.0.0.1", P)
+c.login()
+c.starttls()
+assert c.cmd("NOOP")[0] == 200'
+	wait_for 10 pi_of
+	pi=$(pi_of)
+	run keymem "$pi"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	has "^$pi found$"
+}

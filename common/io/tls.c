@@ -380,26 +380,26 @@ out:
 	return rc;
 }
 
-SSL_CTX *
-tls_server_ctx(const char *cert_file, const char *key_file, const char *ciphers, struct buffer *err)
+static SSL_CTX *
+new_ctx(struct buffer *err)
 {
 	SSL_CTX *ctx;
 
 	clear_heap_init();
 	ctx = SSL_CTX_new(TLS_server_method());
-
 	if (ctx == NULL) {
 		ssl_error_text(err, "SSL_CTX_new");
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
-		ssl_error_text(err, cert_file);
-		goto fail;
-	}
-	if (use_key_file(ctx, key_file, err) < 0)
-		goto fail;
+	return ctx;
+}
+
+/* With the certificate and key in: check them, set ciphers and tickets. */
+static SSL_CTX *
+finish_ctx(SSL_CTX *ctx, const char *ciphers, struct buffer *err)
+{
 	if (SSL_CTX_check_private_key(ctx) != 1) {
 		ssl_error_text(err, "key does not match certificate");
 		goto fail;
@@ -416,6 +416,102 @@ tls_server_ctx(const char *cert_file, const char *key_file, const char *ciphers,
 fail:
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+SSL_CTX *
+tls_server_ctx(const char *cert_file, const char *key_file, const char *ciphers, struct buffer *err)
+{
+	SSL_CTX *ctx = new_ctx(err);
+
+	if (ctx == NULL)
+		return NULL;
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
+		ssl_error_text(err, cert_file);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	if (use_key_file(ctx, key_file, err) < 0) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return finish_ctx(ctx, ciphers, err);
+}
+
+/* The key, the certificate and its chain as PEM, in that order. */
+#define MAX_EXPORT (64 * 1024) /* a pipe's buffer: written without blocking */
+
+int
+tls_ctx_export(SSL_CTX *ctx)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	STACK_OF(X509) *chain = NULL;
+	char *data = NULL;
+	long n = 0;
+	int p[2] = {-1, -1}, ok;
+
+	ok = bio != NULL && SSL_CTX_get0_privatekey(ctx) != NULL &&
+	     PEM_write_bio_PrivateKey(bio, SSL_CTX_get0_privatekey(ctx), NULL, NULL, 0, NULL,
+	                              NULL) == 1 &&
+	     PEM_write_bio_X509(bio, SSL_CTX_get0_certificate(ctx)) == 1 &&
+	     SSL_CTX_get0_chain_certs(ctx, &chain) == 1;
+	for (int i = 0; ok && i < sk_X509_num(chain); i++)
+		ok = PEM_write_bio_X509(bio, sk_X509_value(chain, i)) == 1;
+	if (ok)
+		n = BIO_get_mem_data(bio, &data);
+	if (!ok || n <= 0 || n > MAX_EXPORT || pipe2(p, O_CLOEXEC) < 0 ||
+	    write_all(p[1], data, (size_t)n) < 0) {
+		if (p[0] >= 0)
+			close(p[0]);
+		p[0] = -1;
+	}
+	if (p[1] >= 0)
+		close(p[1]);
+	ERR_clear_error();
+	BIO_free(bio); /* its buffer is cleared on free (clear_free) */
+	return p[0];
+}
+
+SSL_CTX *
+tls_ctx_import(int fd, const char *ciphers, struct buffer *err)
+{
+	char *text = OPENSSL_malloc(MAX_EXPORT);
+	EVP_PKEY *pkey = NULL;
+	X509 *cert = NULL, *x;
+	SSL_CTX *ctx = NULL;
+	BIO *bio = NULL;
+	size_t len = 0;
+	ssize_t n;
+
+	while (text != NULL && len < MAX_EXPORT &&
+	       ((n = read(fd, text + len, MAX_EXPORT - len)) > 0 || (n < 0 && errno == EINTR)))
+		if (n > 0)
+			len += (size_t)n;
+	if (text == NULL || len == 0 || len >= MAX_EXPORT) {
+		buffer_printf(err, "no key from the monitor");
+		goto out;
+	}
+	bio = BIO_new_mem_buf(text, (int)len);
+	if (bio == NULL || (pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL ||
+	    (cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL || (ctx = new_ctx(err)) == NULL ||
+	    SSL_CTX_use_certificate(ctx, cert) != 1 || SSL_CTX_use_PrivateKey(ctx, pkey) != 1) {
+		if (err->len == 0)
+			ssl_error_text(err, "the monitor's key");
+		SSL_CTX_free(ctx);
+		ctx = NULL;
+		goto out;
+	}
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
+		if (SSL_CTX_add0_chain_cert(ctx, x) != 1)
+			X509_free(x);
+	ERR_clear_error(); /* the end of the chain */
+	ctx = finish_ctx(ctx, ciphers, err);
+out:
+	EVP_PKEY_free(pkey);
+	X509_free(cert);
+	BIO_free(bio);
+	if (text != NULL)
+		OPENSSL_clear_free(text, MAX_EXPORT);
+	return ctx;
 }
 
 void

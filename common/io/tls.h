@@ -27,6 +27,13 @@ int tls_tickets_own(struct buffer *err);
 /* In the process that called tls_tickets_setup: make the keys due now.
  * Returns the seconds until it is due again (-1: no ticket keys). */
 double tls_tickets_rotate(void);
+/* The context's key and certificate chain, as the read end of a pipe
+ * (for a privileged process to hand to one that may soon do TLS); -1 on
+ * failure. */
+int tls_ctx_export(SSL_CTX *ctx);
+/* A server context from what tls_ctx_export wrote into fd. NULL and a
+ * reason in err on failure. */
+SSL_CTX *tls_ctx_import(int fd, const char *ciphers, struct buffer *err);
 /* Free a context (NULL: nothing); sessions already started keep theirs. */
 void tls_ctx_free(SSL_CTX *ctx);
 /* In a process that will never do TLS: free the context it inherited and

@@ -25,6 +25,7 @@ enum ps_type {
 	PS_HANDOFF_END,  /* worker -> monitor: session state; fd: TLS relay end, if any */
 	PS_WRITER,       /* worker -> monitor: a writer connection with the session's rights */
 	PS_XFERLOG,      /* worker -> monitor: one xferlog line ending in "\n"; no answer */
+	PS_TLS_KEY,      /* worker -> monitor: AUTH TLS after a clear login; PS_OK fd: the key */
 	PS_TYPE_MAX
 };
 

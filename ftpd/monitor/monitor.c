@@ -25,10 +25,11 @@
  *  - the pre-login worker, and as the relay for the session's life: each
  *    SSL holds a reference to the key, and TLS 1.3 key updates need none
  *    but OpenSSL cannot drop it from a live connection;
- *  - the post-login worker: AUTH TLS after login is served in it
- *    (RFC 4217 allows it; tests/ftp_tls.bats), so it keeps its copy even
- *    in a clear session. Moving that handshake into a relay the monitor
- *    forks would take the key out of every post-login worker;
+ *  - the post-login worker of a session that did TLS before its login
+ *    (it forks the PROT P DTPs). One that logged in in clear frees its
+ *    copy at start; AUTH TLS after login (RFC 4217 allows it;
+ *    tests/ftp_tls.bats) then asks this monitor for the key, once
+ *    (PS_TLS_KEY), and does the handshake itself;
  *  - a DTP only for a PROT P transfer (dtp/dtp.c drops it otherwise). */
 #include "ftpd/monitor/monitor.h"
 
@@ -75,6 +76,7 @@ static int root_fd = -1;                 /* the login's root, until its worker h
 /* SECURITY: the shared xferlog stays in the monitor; workers send lines
  * (PS_XFERLOG), so none can truncate or rewrite what others logged. */
 static int xferlog_fd = -1;
+static int key_given; /* PS_TLS_KEY answered for the current worker */
 
 /* Accounts every session needs, looked up once by the listener (and again
  * on SIGHUP), not by each session: less work, and no NSS state dirtied in
@@ -426,6 +428,24 @@ open_xferlog(void)
 		log_msg(LOG_ERR, "xferlog %s: %s", opt.xferlog_file, strerror(errno));
 }
 
+/* PS_TLS_KEY: a post-login worker of a session that logged in without
+ * TLS holds no key (pi/worker.c) until AUTH TLS, when it asks, once. */
+static void
+handle_tls_key(void)
+{
+	int fd = -1;
+
+	if (sess.kind != LOGIN_NONE && !sess.tls && !key_given && ftp_tls_ctx != NULL)
+		fd = tls_ctx_export(ftp_tls_ctx);
+	key_given = 1;
+	if (fd < 0) {
+		ps_send(mon_fd, PS_FAIL, "no key", 6, -1);
+		return;
+	}
+	ps_send(mon_fd, PS_OK, NULL, 0, fd);
+	close(fd);
+}
+
 /* PS_XFERLOG: exactly one line, from a logged-in worker, in one write. */
 static void
 handle_xferlog(const struct ps_msg *m)
@@ -444,6 +464,8 @@ static void
 spawn_worker(int postlogin)
 {
 	int sv[2];
+
+	key_given = 0;
 
 	if (ps_pair(sv) < 0)
 		die("socketpair: %s", strerror(errno));
@@ -579,6 +601,9 @@ monitor_loop(void)
 			break;
 		case PS_XFERLOG:
 			handle_xferlog(&m);
+			break;
+		case PS_TLS_KEY:
+			handle_tls_key();
 			break;
 		case PS_SECCOMP:
 			if (monitor_seccomp_report(&m) < 0)

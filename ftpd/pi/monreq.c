@@ -12,6 +12,7 @@
 #include "common/core/xmalloc.h"
 #include "common/io/tls.h"
 #include "common/priv/privsep.h"
+#include "ftpd/options.h"
 
 int
 monreq_login(struct ftp_session *s, const char *user, const char *pass, int *fatal,
@@ -66,6 +67,27 @@ monreq_connect_data(struct ftp_session *s, const struct sockaddr_storage *t)
 	if (m.type == PS_FAIL)
 		log_msg(LOG_NOTICE, "no active data connection: the monitor says %s", m.data);
 	return -1;
+}
+
+SSL_CTX *
+monreq_tls_ctx(struct ftp_session *s)
+{
+	struct buffer err = BUFFER_INIT;
+	SSL_CTX *ctx = NULL;
+	struct ps_msg m;
+
+	if (ps_send(s->monitor, PS_TLS_KEY, NULL, 0, -1) < 0 || ps_recv(s->monitor, &m) < 0)
+		die("monitor channel lost");
+	if (m.type == PS_OK && m.fd >= 0)
+		ctx = tls_ctx_import(m.fd, opt.ssl_ciphers, &err);
+	if (m.fd >= 0)
+		close(m.fd);
+	if (ctx != NULL)
+		tls_require_alpn(ctx, "ftp");
+	else
+		log_msg(LOG_ERR, "AUTH TLS: %s", err.len ? buffer_cstr(&err) : "the monitor refused");
+	buffer_free(&err);
+	return ctx;
 }
 
 int

@@ -17,6 +17,9 @@ void monreq_handoff(struct ftp_session *s) __attribute__((noreturn));
  * monitor bound and connected (the worker never holds it unconnected), or
  * -1 when the monitor refused the target or could not connect. */
 int monreq_connect_data(struct ftp_session *s, const struct sockaddr_storage *target);
+/* AUTH TLS after a clear login: the TLS context, from the key the monitor
+ * hands over (once per worker); NULL when it refuses. */
+SSL_CTX *monreq_tls_ctx(struct ftp_session *s);
 /* Give an upload to chown_username; 0 or -1. */
 int monreq_chown(struct ftp_session *s, int fd);
 /* One xferlog line (ending in "\n") for the monitor to append: the worker

@@ -235,7 +235,7 @@ start_tls(struct ftp_session *s)
 void
 cmd_auth(struct ftp_session *s, const char *arg)
 {
-	if (!opt.ssl_enable || ftp_tls_ctx == NULL) {
+	if (!opt.ssl_enable || (ftp_tls_ctx == NULL && !s->tls_key_at_monitor)) {
 		reply(s, FTP_NOT_IMPLEMENTED, "TLS is not enabled on this server.");
 		return;
 	}
@@ -247,6 +247,14 @@ cmd_auth(struct ftp_session *s, const char *arg)
 	    strcasecmp(arg, "TLS-C") != 0 && strcasecmp(arg, "TLS-P") != 0) {
 		reply(s, FTP_PARAM_NOT_IMPLEMENTED, "Unknown AUTH type.");
 		return;
+	}
+	if (ftp_tls_ctx == NULL) {
+		ftp_tls_ctx = monreq_tls_ctx(s);
+		s->tls_key_at_monitor = 0;
+		if (ftp_tls_ctx == NULL) {
+			reply(s, FTP_TLS_UNAVAILABLE, "TLS is not available now.");
+			return;
+		}
 	}
 	reply(s, FTP_AUTH_OK, "Proceed with negotiation.");
 	if (start_tls(s) < 0) {

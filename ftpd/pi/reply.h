@@ -41,6 +41,7 @@ enum ftp_reply {
 	FTP_DATA_TLS_REFUSED		= 522, /* RFC 4217: data connection protection */
 	FTP_NOT_LOGGED_IN		= 530,
 	FTP_POLICY_REFUSED		= 534, /* RFC 2228: denied for policy reasons */
+	FTP_TLS_UNAVAILABLE		= 431, /* RFC 2228: a security resource is unavailable */
 	FTP_PROT_NOT_SUPPORTED		= 536, /* RFC 2228: PROT level */
 	FTP_FILE_UNAVAILABLE		= 550,
 	FTP_NAME_NOT_ALLOWED		= 553,

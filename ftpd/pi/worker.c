@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/core/xmalloc.h"
+#include "common/io/tls.h"
 #include "common/priv/sandbox.h"
 #include "ftpd/pi/fs.h"
 #include "ftpd/pi/pi.h"
@@ -19,8 +20,13 @@ ftp_worker(struct ftp_session *s, struct sandbox_id *id, int postlogin)
 		 * from the same directory the chroot enters. */
 		int fd = fcntl(s->root_fd, F_DUPFD_CLOEXEC, 0);
 
-		/* The key stays, even in a clear session: AUTH TLS after
-		 * login is done here (see monitor/monitor.c, who holds it). */
+		/* SECURITY: a session that logged in without TLS keeps no
+		 * copy of the key; AUTH TLS asks the monitor for it then. */
+		if (!s->tls && ftp_tls_ctx != NULL) {
+			tls_ctx_free(ftp_tls_ctx);
+			ftp_tls_ctx = NULL;
+			s->tls_key_at_monitor = 1;
+		}
 		pi_prepare(s);
 		if (fd < 0)
 			die("session root %s: %s", s->root_path, strerror(errno));
