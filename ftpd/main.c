@@ -47,10 +47,34 @@ make_tls(void)
 	return daemon_tls(&ftp_tls_ctx, opt.ssl_cert_file, opt.ssl_key_file, opt.ssl_ciphers, "ftp", 0);
 }
 
+/* What the table cannot check (options_prepare), reported as daemon_load
+ * reports. 0 or -1. */
+static int
+prepare(void)
+{
+	struct buffer err = BUFFER_INIT;
+	int bad = options_prepare(&err);
+
+	if (bad > 0)
+		daemon_config_errors(buffer_cstr(&err));
+	buffer_free(&err);
+	return bad > 0 ? -1 : 0;
+}
+
 static int
 reload(void)
 {
-	if (daemon_load(ftpd_options_table, &args) < 0 || make_tls() < 0)
+	struct conf_saved *old = conf_save(ftpd_options_table);
+	int rc = daemon_load(ftpd_options_table, &args);
+
+	/* A file the new configuration names that does not load leaves the
+	 * old configuration in force, as a bad line does. */
+	if (rc == 0 && prepare() < 0) {
+		conf_restore(ftpd_options_table, old);
+		rc = -1;
+	}
+	conf_saved_free(ftpd_options_table, old);
+	if (rc < 0 || make_tls() < 0)
 		return -1;
 	apply_limits();
 	monitor_prepare();
@@ -84,6 +108,8 @@ main(int argc, char **argv)
 	daemon_args(argc, argv, "ftpd", PATH_FTPD_CONF, &args);
 	log_open("ftpd", args.foreground || args.test || args.man);
 	loaded = daemon_load(ftpd_options_table, &args);
+	if (loaded == 0 && prepare() < 0)
+		loaded = -1;
 	if (loaded == 0 && make_tls() < 0)
 		loaded = -1;
 	daemon_checks(ftpd_options_table, &args, loaded);

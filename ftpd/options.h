@@ -3,19 +3,27 @@
 #ifndef FTPD_OPTIONS_H
 #define FTPD_OPTIONS_H
 
+#include <netinet/in.h>
+
 #include "common/core/conf.h"
 
 struct ftpd_options {
 	char *listen_address, *listen_address6;
 	unsigned long listen_port;
-	char *ftpd_banner;
+	char *ftpd_banner, *banner_file;
 	unsigned long max_clients, max_per_ip, shutdown_grace;
 	unsigned long ipv6_prefix_len;
 	int anonymous_enable, local_enable, guest_enable, virtual_use_local_privs, write_enable;
 	char *anon_root, *ftp_username, *guest_username, *local_root, *userlist_file;
+	char *user_sub_token, *user_config_dir, *chroot_list_file;
+	int userlist_enable, userlist_deny, chroot_list_enable;
 	int chroot_local_user, allow_writeable_chroot;
+	char *deny_file, *hide_file, *message_file;
+	int dirmessage_enable;
 	int anon_upload_enable, anon_mkdir_write_enable, anon_other_write_enable;
 	int anon_world_readable_only, chown_uploads, hide_ids, delete_failed_uploads;
+	int upload_atomic, upload_fsync;
+	unsigned long upload_partial_keep;
 	char *chown_username;
 	unsigned long anon_umask, local_umask, file_open_mode;
 	char *pam_service_name, *nopriv_user, *secure_chroot_dir;
@@ -23,7 +31,7 @@ struct ftpd_options {
 	int connect_from_port_20, port_enable, pasv_enable;
 	unsigned long ftp_data_port, pasv_min_port, pasv_max_port;
 	char *pasv_address;
-	int pasv_promiscuous, port_promiscuous;
+	int pasv_promiscuous, port_promiscuous, pasv_addr_resolve;
 	int xferlog_enable;
 	char *xferlog_file;
 	unsigned long idle_session_timeout, data_connection_timeout, accept_timeout,
@@ -41,5 +49,33 @@ struct ftpd_options {
 
 extern struct ftpd_options opt;
 extern const struct conf_option ftpd_options_table[];
+/* The keys a user_config_dir file may set (NULL-terminated). */
+extern const char *const ftpd_user_keys[];
+
+/* What the files the configuration names hold, read with it. */
+struct ftpd_loaded {
+	char *banner;             /* banner_file's text, or NULL */
+	struct vector userlist;   /* userlist_file's names, with userlist_enable */
+	struct in_addr pasv_addr; /* pasv_address resolved (0 when empty) */
+};
+extern struct ftpd_loaded ftpd_loaded;
+
+/* After every load (start, SIGHUP, -t): check what the table cannot
+ * (pasv_address, the files named, each user_config_dir file) and read
+ * banner_file and userlist_file into ftpd_loaded (left as it was on any
+ * error). Errors are appended as "FILE:LINE: key: reason"; returns how many. */
+int options_prepare(struct buffer *errors);
+/* Read a file of names (one per line, '#' comments). 0, or -1/errno. */
+int options_read_names(const char *path, struct vector *names);
+/* Whether user is in names ("anonymous" and "ftp" name one account). */
+int options_name_listed(const struct vector *names, const char *user);
+/* userlist_enable: whether user is refused (at USER, and at the login). */
+int options_user_refused(const char *user);
+/* Whether user can be a file name or a path component of its own: not
+ * empty, no '/', not "." or "..". */
+int options_user_name_ok(const char *user);
+/* user_config_dir: apply the file named user over opt (apply 0: only
+ * check it). 0 when it applied or there is none; -1 with errors. */
+int options_user_file(const char *user, int apply, struct buffer *errors);
 
 #endif

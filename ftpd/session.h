@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "common/core/vector.h"
 #include "common/io/netio.h"
 #include "common/io/tls.h"
 #include "ftpd/pi/fs.h"
@@ -48,6 +49,8 @@ struct ftp_session {
 	unsigned long long bytes_in, bytes_out;
 	unsigned long max_rate;
 	unsigned idle_timeout;
+	struct vector deny, hide; /* deny_file, hide_file (namefilter) */
+	struct vector visited;    /* dirmessage_enable: directories shown */
 
 	/* TLS (RFC 4217). The control channel's TLS lives in the pre-login
 	 * worker, which becomes a relay after login (see monitor/monitor.c). */

@@ -639,7 +639,7 @@ for req in ("GET / HTTP/1.1", "POST /x HTTP/1.1", "HEAD / HTTP/1.0", "CONNECT ex
 	has -f "$FTPD_LOG" 'c=127\.0\.0\.1 .*HTTP request'
 }
 
-@test "20 unknown commands before login close the session; after login they do not" {
+@test "20 unknown commands before login close the session with 421; after login they do not" {
 	ftp_up
 	run gpy '
 c = Ctl(H, P)
@@ -658,7 +658,7 @@ d = Ctl(H, P); d.login()
 for i in range(30):
     d.cmd("XYZZY%d" % i)
 print("LOGGEDIN", d.cmd("NOOP")[0])'
-	has '^GOT 221 after 20 CLOSED$|^EOF after 20$'
+	has '^GOT 421 after 19 CLOSED$|^EOF after 19$'
 	hasnt '^OPEN after'
 	has '^LOGGEDIN 200$'
 	has -f "$FTPD_LOG" 'c=127\.0\.0\.1 .*too many unknown commands'

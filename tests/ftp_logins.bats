@@ -11,22 +11,12 @@ setup_file() {
 	mkdir -p "$THOME/files"
 	chown "$TUSER:" "$THOME/files"
 	echo "home file" >"$THOME/home.txt"
-	# the virtual users' Berkeley DB
-	VDIR=$(mktemp -d /tmp/postel-vusers.XXXXXX)
-	chmod 755 "$VDIR"
-	printf 'virt\nvirtpass\nother\notherpass\n' >"$VDIR/users.txt"
-	db_load -T -t hash -f "$VDIR/users.txt" "$VDIR/users.db"
-	chmod 600 "$VDIR/users.db"
-	VPAMSVC=postel-test-ftpd-virt-$$
-	printf 'auth required pam_userdb.so db=%s\naccount required pam_userdb.so db=%s\n' \
-		"$VDIR/users" "$VDIR/users" >"/etc/pam.d/$VPAMSVC"
-	export VDIR VPAMSVC
+	pam_userdb_add ftpd-virt virt virtpass other otherpass
 }
 
 teardown_file() {
-	[ -n "${VPAMSVC:-}" ] && rm -f "/etc/pam.d/$VPAMSVC"
-	[ -n "${VDIR:-}" ] && rm -rf "$VDIR"
 	load lib/common
+	pam_userdb_remove
 	pam_user_remove
 }
 
@@ -178,11 +168,11 @@ except ftplib.error_perm as e:
 	hasnt '^230 '
 }
 
-@test "userlist_file denies the users it lists, even with the right password" {
+@test "userlist_enable: userlist_file denies the users it lists, even with the right password" {
 	local l
 	postel_tmpdir l
 	printf '# denied\n%s\n' "$TUSER" >"$l/deny"
-	local_up -o "userlist_file=$l/deny"
+	local_up -o userlist_enable=YES -o "userlist_file=$l/deny"
 	run ftp_session "USER $TUSER" "PASS $TPASS" PWD
 	has '^530 '
 	hasnt '^230 '
@@ -193,7 +183,7 @@ except ftplib.error_perm as e:
 	local l
 	postel_tmpdir l
 	printf 'someone-else\n' >"$l/deny"
-	local_up -o "userlist_file=$l/deny"
+	local_up -o userlist_enable=YES -o "userlist_file=$l/deny"
 	run ftp_session "USER $TUSER" "PASS $TPASS"
 	[[ ${lines[2]} == 230* ]]
 }

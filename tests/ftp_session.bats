@@ -258,8 +258,12 @@ d.close()
 print("NOOP", c.cmd("NOOP"))' "$ANON/incoming/part.bin"
 }
 
+# upload_atomic=NO: the final name is written in place, so a failed upload
+# leaves part of a file there unless delete_failed_uploads (ftp_drop.bats
+# has the atomic uploads).
 @test "delete_failed_uploads=YES removes the partial file of an aborted upload" {
-	ftp_up -o write_enable=YES -o anon_upload_enable=YES -o delete_failed_uploads=YES
+	ftp_up -o write_enable=YES -o anon_upload_enable=YES -o delete_failed_uploads=YES \
+		-o upload_atomic=NO
 	run abort_upload
 	has '^R1 \(426'
 	has '^NOOP \(200'
@@ -267,7 +271,8 @@ print("NOOP", c.cmd("NOOP"))' "$ANON/incoming/part.bin"
 }
 
 @test "delete_failed_uploads=NO keeps the partial file of an aborted upload" {
-	ftp_up -o write_enable=YES -o anon_upload_enable=YES -o delete_failed_uploads=NO
+	ftp_up -o write_enable=YES -o anon_upload_enable=YES -o delete_failed_uploads=NO \
+		-o upload_atomic=NO
 	run abort_upload
 	has '^R1 \(426'
 	[ -f "$ANON/incoming/part.bin" ]
@@ -276,7 +281,8 @@ print("NOOP", c.cmd("NOOP"))' "$ANON/incoming/part.bin"
 }
 
 @test "delete_failed_uploads=YES removes an upload whose data connection is reset" {
-	ftp_up -o write_enable=YES -o anon_upload_enable=YES -o delete_failed_uploads=YES
+	ftp_up -o write_enable=YES -o anon_upload_enable=YES -o delete_failed_uploads=YES \
+		-o upload_atomic=NO
 	run pyraw '
 import struct
 c = Ctl(H, P); c.login()

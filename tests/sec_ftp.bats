@@ -44,6 +44,13 @@ rogue() {
 	has 'session end: killed by signal 9'
 }
 
+@test "a worker cannot log in a name userlist_file refuses: the monitor checks it again" {
+	printf 'anonymous\n' >"$WORK/userlist"
+	rogue userlist -o userlist_enable=YES -o "userlist_file=$WORK/userlist"
+	has '^attempt 1 \(anonymous\): refused' 'login anonymous refused: userlist'
+	hasnt 'login ok'
+}
+
 @test "a logged-in worker cannot log in again as someone else" {
 	rogue relogin
 	has '^attempt 1 \(anonymous\): accepted' 'login ok \(anonymous\)' \

@@ -83,6 +83,7 @@ static const char *const sys_ftp_session[] = {
 	"bind", "listen", "accept", "accept4", "connect", /* data sockets (socket: below) */
 	"wait4", "pidfd_send_signal", "set_robust_list", "rseq", /* the DTP (clone: below) */
 	"faccessat", "faccessat2", "fchmodat2", /* fs_chdir search check, SITE CHMOD */
+	"syncfs", /* upload_fsync into a directory the user may not read (no fd to fsync) */
 };
 
 /* NNTP reader: read articles and indexes, connect to the writer. */

@@ -43,6 +43,7 @@ enum dtp_event {
 	DTP_EV_NOREUSE = 'R',   /* data TLS did not resume the control session */
 	DTP_EV_UNCLEAN = 'U',   /* upload's TLS stream ended without close_notify */
 	DTP_EV_ABORTED = 'A',   /* never sent: the PI's own, after ABOR killed the DTP */
+	DTP_EV_EXISTS = 'E',    /* never sent: the PI's, a new name was taken meanwhile */
 };
 
 struct dtp_progress {

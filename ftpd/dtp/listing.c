@@ -13,6 +13,7 @@
 
 #include "common/core/number.h"
 #include "common/core/xmalloc.h"
+#include "ftpd/namefilter.h"
 
 /* SECURITY: glob work is bounded per name and per listing, so a pattern
  * like "*a*a*a*a*b" over a big directory cannot pin the CPU. */
@@ -560,7 +561,7 @@ format_entry(struct buffer *out, const struct entry *e, int flags, const char *p
 /* Read the entries of d that pass the filters, with their lstat. */
 static int
 read_entries(DIR *d, const char *vpath, int flags, const char *pattern, const struct stat *dirst,
-             struct entry **out, size_t *count)
+             const struct vector *hide, struct entry **out, size_t *count)
 {
 	unsigned long budget = GLOB_STEPS_PER_LISTING, name_budget, used;
 	struct entry *e = NULL;
@@ -572,11 +573,15 @@ read_entries(DIR *d, const char *vpath, int flags, const char *pattern, const st
 
 	while ((errno = 0, de = readdir(d)) != NULL) {
 		dots = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
+		if (fs_reserved(de->d_name)) /* uploads in progress (pi/upload.c) */
+			continue;
 		/* Hidden unless -a, MLSD, or a pattern that asks for a dot. */
 		if (de->d_name[0] == '.' && !(flags & (LS_ALL | LS_MLSD)) &&
 		    !(pattern && pattern[0] == '.'))
 			continue;
 		if (dots && (flags & LS_NLST))
+			continue;
+		if (hide != NULL && !dots && namefilter_name(hide, de->d_name))
 			continue;
 		if (pattern) {
 			name_budget = budget < GLOB_STEPS_PER_NAME ? budget : GLOB_STEPS_PER_NAME;
@@ -638,7 +643,7 @@ listing_dir(const struct fs_root *root, const char *vpath, int flags, const char
 		rc = LISTING_ERR;
 		goto done;
 	}
-	rc = read_entries(d, vpath, flags, pattern, &dirst, &e, &n);
+	rc = read_entries(d, vpath, flags, pattern, &dirst, opts->hide, &e, &n);
 	if (rc != LISTING_OK)
 		goto done;
 	if (n > 0)
@@ -716,6 +721,11 @@ listing_path(const struct fs_root *root, const char *arg, int flags,
 	int rc;
 
 	if (fs_resolve(root, NULL, arg, &vpath) < 0) {
+		rc = LISTING_ERR;
+	} else if (opts->deny != NULL && namefilter_path(opts->deny, buffer_cstr(&vpath))) {
+		/* SECURITY: deny_file, for STAT and patterns the PI did not
+		 * resolve itself: a denied directory's names stay unlisted. */
+		errno = EACCES;
 		rc = LISTING_ERR;
 	} else if (fs_stat(root, buffer_cstr(&vpath), &st, 1) == 0 ||
 	           fs_stat(root, buffer_cstr(&vpath), &st, 0) == 0) {

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "common/core/buffer.h"
+#include "common/core/vector.h"
 #include "ftpd/pi/fs.h"
 
 /* listing flags */
@@ -71,6 +72,8 @@ struct listing_opts {
 	unsigned facts;                    /* MLSD facts (LISTING_FACT_*) */
 	struct listing_perm perm;          /* MLSD perm fact */
 	time_t now;                        /* 0: time(NULL); picks "HH:MM" or " YYYY" */
+	const struct vector *hide;         /* hide_file: entries left out (NULL: none) */
+	const struct vector *deny;         /* deny_file: paths not listed (NULL: none) */
 };
 
 /* One ls -l line with "\r\n":
@@ -105,16 +108,16 @@ int listing_glob_match(const char *pattern, const char *name, unsigned long *bud
 int listing_has_glob(const char *s);
 
 /* List the directory vpath (virtual, resolved) into out: entries sorted
- * byte-wise, hidden ones only with LS_ALL (MLSD shows all), filtered by
- * pattern (may be NULL). One fstatat per entry. Format from flags: LS_MLSD,
- * LS_NLST (names prefixed with prefix when not NULL), else ls -l lines. */
+ * byte-wise, hidden ones only with LS_ALL (MLSD shows all), never those
+ * opts->hide matches, filtered by pattern (may be NULL). One fstatat per entry. Format from flags:
+ * LS_MLSD, LS_NLST (names prefixed with prefix when not NULL), else ls -l lines. */
 int listing_dir(const struct fs_root *root, const char *vpath, int flags, const char *pattern,
                 const char *prefix, const struct listing_opts *opts, struct buffer *out);
 /* LIST/NLST/MLSD on a client argument (as left by listing_parse_args, ""
- * for the cwd): a directory lists its entries (NLST prefixes them with the
- * argument, as "dir/name"); another file gives one line naming it as typed
- * (MLSD: ENOTDIR); a missing path whose last component has glob characters
- * lists the matching entries of its parent. */
+ * for the cwd; a path opts->deny matches is EACCES): a directory lists its entries (NLST prefixes
+ * them with the argument, as "dir/name"); another file gives one line naming it as typed (MLSD:
+ * ENOTDIR); a missing path whose last component has glob characters lists the matching entries of
+ * its parent. */
 int listing_path(const struct fs_root *root, const char *arg, int flags,
                  const struct listing_opts *opts, struct buffer *out);
 

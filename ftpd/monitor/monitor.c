@@ -116,22 +116,86 @@ is_anonymous_name(const char *u)
 	return strcasecmp(u, "anonymous") == 0 || strcasecmp(u, "ftp") == 0;
 }
 
-/* userlist_file is a deny list: one name per line, '#' comments. */
-static int
-user_denied(const char *user)
-{
-	char line[FTP_MAX_NAME + 2];
-	int denied = 0;
-	FILE *f;
+/* Each login starts from the configuration the session began with, so a
+ * user_config_dir file of an earlier login (before REIN) leaves nothing. */
+static struct conf_saved *base_opt;
 
-	if (opt.userlist_file[0] == '\0' || (f = fopen(opt.userlist_file, "r")) == NULL)
-		return 0;
-	while (!denied && fgets(line, sizeof(line), f) != NULL) {
-		line[strcspn(line, "\r\n \t#")] = '\0';
-		denied = line[0] != '\0' && strcmp(line, user) == 0;
+static void
+restore_base_options(void)
+{
+	if (base_opt == NULL)
+		base_opt = conf_save(ftpd_options_table);
+	else
+		conf_restore(ftpd_options_table, base_opt);
+}
+
+/* user_config_dir: the user's file, applied here in the monitor before the
+ * user's worker is forked (which inherits the result); never read by a
+ * worker. NULL, or the reason the login is refused. */
+static const char *
+user_settings(const char *user)
+{
+	struct buffer err = BUFFER_INIT;
+	int rc;
+
+	restore_base_options();
+	if (sess.kind == LOGIN_ANON)
+		return NULL;
+	/* SECURITY: the name becomes a file name in user_config_dir and a
+	 * path component through user_sub_token: "..", "a/../b" or "" could
+	 * pick another file or another root. */
+	if ((opt.user_config_dir[0] != '\0' || opt.user_sub_token[0] != '\0') &&
+	    !options_user_name_ok(user)) {
+		log_msg(LOG_NOTICE, "login %s refused: the name cannot name a file", user);
+		return "Login incorrect.";
 	}
-	fclose(f);
-	return denied;
+	rc = options_user_file(user, 1, &err);
+	if (rc < 0)
+		log_msg(LOG_ERR, "login %s refused: %s", user, buffer_cstr(&err));
+	buffer_free(&err);
+	return rc < 0 ? "Login incorrect." : NULL;
+}
+
+/* user_sub_token: every occurrence in text becomes the login name. */
+static char *
+sub_token(const char *text, const char *user)
+{
+	const char *tok = opt.user_sub_token, *p = text, *hit;
+	struct buffer b = BUFFER_INIT;
+	char *out;
+
+	if (tok[0] == '\0')
+		return xstrdup(text);
+	while ((hit = strstr(p, tok)) != NULL) {
+		buffer_append(&b, p, (size_t)(hit - p));
+		buffer_puts(&b, user);
+		p = hit + strlen(tok);
+	}
+	buffer_puts(&b, p);
+	out = xstrdup(buffer_cstr(&b));
+	buffer_free(&b);
+	return out;
+}
+
+/* chroot_local_user, with chroot_list_file's names as its exceptions
+ * (vsftpd). 1 or 0, or -1 when the list cannot be read: refused, as an
+ * unread list might have named a user who must stay chrooted. */
+static int
+chroot_wanted(const char *user)
+{
+	struct vector names = VECTOR_INIT;
+	int listed = 0;
+
+	if (opt.chroot_list_enable) {
+		if (options_read_names(opt.chroot_list_file, &names) < 0) {
+			log_msg(LOG_ERR, "login %s refused: chroot_list_file %s: %s", user,
+			        opt.chroot_list_file, strerror(errno));
+			return -1;
+		}
+		listed = options_name_listed(&names, user);
+		vector_free(&names);
+	}
+	return opt.chroot_local_user != listed;
 }
 
 /* SECURITY: a chroot whose root the user can write lets the user plant
@@ -153,7 +217,10 @@ settle_identity(const char *user, const char *pam_user)
 	struct stat st;
 	struct passwd *pw;
 	const char *acct;
+	int jail = sess.kind == LOGIN_ANON ? 1 : chroot_wanted(user);
 
+	if (jail < 0)
+		return "Login incorrect.";
 	if (sess.kind == LOGIN_ANON)
 		acct = opt.ftp_username;
 	else if (sess.kind == LOGIN_GUEST)
@@ -172,22 +239,25 @@ settle_identity(const char *user, const char *pam_user)
 		target.uid = pw->pw_uid;
 		target.gid = pw->pw_gid;
 		free(sess.home);
-		sess.home = xstrdup(pw->pw_dir);
+		sess.home = sub_token(pw->pw_dir, user);
 	}
 	free(sess.root_path);
 	if (sess.kind == LOGIN_ANON) {
 		sess.root_path = xstrdup(opt.anon_root);
 		free(sess.home);
 		sess.home = xstrdup("/");
-	} else if (opt.chroot_local_user) {
-		sess.root_path = xstrdup(opt.local_root[0] ? opt.local_root : sess.home);
-		free(sess.home);
+	} else if (jail) {
+		if (opt.local_root[0]) {
+			free(sess.home);
+			sess.home = sub_token(opt.local_root, user);
+		}
+		sess.root_path = sess.home;
 		sess.home = xstrdup("/");
 	} else {
 		sess.root_path = xstrdup("/");
 		if (opt.local_root[0]) {
 			free(sess.home);
-			sess.home = xstrdup(opt.local_root);
+			sess.home = sub_token(opt.local_root, user);
 		}
 	}
 	/* SECURITY: opened once; the checks below and the worker's chroot
@@ -217,18 +287,23 @@ check_login(const char *user, const char *pass, const char **why)
 	int ok = 0;
 
 	*why = "Login incorrect.";
-	if (is_anonymous_name(user) && opt.anonymous_enable) {
+	if (options_user_refused(user)) {
+		/* SECURITY: the worker refused it at USER already; a worker that
+		 * did not is not trusted with it. */
+		log_msg(LOG_NOTICE, "login %s refused: userlist", user);
+	} else if (is_anonymous_name(user) && opt.anonymous_enable) {
 		sess.kind = LOGIN_ANON;
 		ok = 1;
 	} else if ((opt.local_enable || opt.guest_enable) && !is_anonymous_name(user) &&
-	           !user_denied(user) &&
 	           auth_pam(opt.pam_service_name, user, pass, sess.peer_text, &pam_user,
 	                    opt.session_support ? &pam_session : NULL) == 0) {
 		sess.kind = opt.guest_enable ? LOGIN_GUEST : LOGIN_LOCAL;
 		ok = 1;
 	}
 	if (ok) {
-		*why = settle_identity(user, pam_user);
+		*why = user_settings(user);
+		if (*why == NULL)
+			*why = settle_identity(user, pam_user);
 		ok = *why == NULL;
 	}
 	if (ok) {
@@ -557,6 +632,7 @@ take_over(struct ps_msg *first, int postlogin)
 	else {
 		sess.xferlog = 0;
 		sess.kind = LOGIN_NONE;
+		restore_base_options();
 		auth_session_close(pam_session);
 		pam_session = NULL;
 		log_msg(LOG_INFO, "REIN: logged out");

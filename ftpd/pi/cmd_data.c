@@ -28,6 +28,7 @@
 #include "ftpd/options.h"
 #include "ftpd/pi/commands.h"
 #include "ftpd/pi/monreq.h"
+#include "ftpd/pi/upload.h"
 
 static struct listing_idcache idcache;
 static struct listing_opts list_opts;
@@ -37,6 +38,7 @@ data_prepare(void)
 {
 	listing_idcache_free(&idcache);
 	listing_idcache_load(&idcache, "/etc/passwd", "/etc/group");
+	upload_prepare();
 }
 
 void
@@ -160,9 +162,10 @@ cmd_pasv(struct ftp_session *s, const char *arg)
 		return;
 	}
 	if (opt.pasv_address[0] != '\0') {
+		/* Checked (and resolved) when the configuration was loaded. */
 		memset(&adv, 0, sizeof(adv));
 		adv.ss_family = AF_INET;
-		inet_pton(AF_INET, opt.pasv_address, &((struct sockaddr_in *)&adv)->sin_addr);
+		((struct sockaddr_in *)&adv)->sin_addr = ftpd_loaded.pasv_addr;
 	}
 	if (adv.ss_family != AF_INET) {
 		reply(s, FTP_PROTO_NOT_SUPPORTED, "PASV is IPv4 only: use EPSV.");
@@ -347,11 +350,17 @@ read_dtp_event(struct ftp_session *s, const char *opening, int *result)
 	return 1;
 }
 
+/* The upload whose DTP runs, so a client that leaves mid-transfer leaves
+ * no anonymous partial behind. */
+static struct upload *current_upload;
+
 /* The client is gone: so is its transfer. */
 static void __attribute__((noreturn)) abandon_transfer(struct ftp_session *s)
 {
 	sandbox_signal(s->dtp_pidfd, SIGKILL);
 	waitpid(s->dtp_pid, NULL, 0);
+	if (current_upload != NULL)
+		upload_fail(s, current_upload);
 	exit(0);
 }
 
@@ -428,6 +437,7 @@ static const struct dtp_outcome {
     {DTP_EV_DONE,     ANY_KIND, FTP_TRANSFER_COMPLETE, "Transfer complete."},
     {DTP_EV_NOCONN,   ANY_KIND, FTP_CANNOT_OPEN_DATA,  "Failed to establish connection."},
     {DTP_EV_FILEFAIL, DTP_STOR, FTP_LOCAL_ERROR,       "Failure writing to local file."},
+    {DTP_EV_EXISTS,   DTP_STOR, FTP_NAME_NOT_ALLOWED,  "Could not create file: File exists."},
     {DTP_EV_FILEFAIL, ANY_KIND, FTP_LOCAL_ERROR,       "Failure reading local file."},
     {DTP_EV_TLSFAIL,  ANY_KIND, FTP_DATA_TLS_REFUSED,  "TLS negotiation on the data connection failed."},
     {DTP_EV_NOREUSE,  ANY_KIND, FTP_DATA_TLS_REFUSED,  TEXT_NOREUSE},
@@ -559,91 +569,102 @@ out:
 	buffer_free(&open_text);
 }
 
-/* Create the upload target; STOU picks a name. Returns the fd or -1 (replied). */
+/* A client killed mid-upload closes both its connections at once, and in
+ * stream mode the data connection's end alone reads as a complete file. So
+ * an upload is published only while the control connection still stands a
+ * moment after the data ended: a dying client's kernel closes the data
+ * socket first (its last descriptor) and the control one right after, or
+ * later when it is preempted in between. The moment is a 50th of the
+ * transfer's time (at most 2% of it), from 2 to 50 ms: a transfer long
+ * enough to be killed mid-stream gets the longest. */
+#define UPLOAD_GRACE_MIN_MS 2
+#define UPLOAD_GRACE_MAX_MS 50
 static int
-open_upload(struct ftp_session *s, struct buffer *v, int append, int unique, uint64_t rest)
+client_gone(struct ftp_session *s, double transfer_secs)
 {
-	mode_t mode = (mode_t)(opt.file_open_mode & ~s->umask);
-	int flags = O_WRONLY | O_CREAT, fd;
+	struct pollfd p = {.fd = s->ctl.fd, .events = POLLIN | POLLRDHUP};
+	double grace = transfer_secs * 1000 / 50;
+	char c;
 
-	if (unique) {
-		struct buffer base = BUFFER_INIT;
+	if (grace < UPLOAD_GRACE_MIN_MS)
+		grace = UPLOAD_GRACE_MIN_MS;
+	if (grace > UPLOAD_GRACE_MAX_MS)
+		grace = UPLOAD_GRACE_MAX_MS;
+	if (s->ctl.in.len > s->ctl.consumed || poll(&p, 1, (int)grace) <= 0 ||
+	    !(p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+		return 0;
+	/* Bytes before the end (a pipelined QUIT) are a client that said goodbye. */
+	return recv(s->ctl.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
+}
 
-		buffer_puts(&base, buffer_cstr(v));
-		for (unsigned i = 0; i < 1000; i++) {
-			buffer_clear(v);
-			buffer_puts(v, buffer_cstr(&base));
-			if (i > 0)
-				buffer_printf(v, ".%u", i);
-			fd = fs_open(&s->fs, buffer_cstr(v), flags | O_EXCL, mode);
-			if (fd >= 0 || errno != EEXIST)
-				break;
-		}
-		buffer_free(&base);
-	} else {
-		/* SECURITY: without anon_other_write_enable an anonymous upload
-		 * never replaces or extends what is already there. */
-		if (is_anon(s) && !opt.anon_other_write_enable)
-			flags |= O_EXCL;
-		else if (append)
-			flags |= O_APPEND;
-		else if (rest == 0)
-			flags |= O_TRUNC;
-		fd = fs_open(&s->fs, buffer_cstr(v), flags, mode);
+/* The transfer ended as result: publish the upload or fail it. Returns the
+ * result to answer with. */
+static int
+upload_end(struct ftp_session *s, struct upload *u, int result, double secs)
+{
+	int published = result == DTP_EV_DONE || (result == DTP_EV_UNCLEAN && !opt.delete_failed_uploads);
+
+	if (published && client_gone(s, secs)) {
+		log_msg(LOG_NOTICE, "the client left before the 226 of %s: not published", u->vpath);
+		upload_fail(s, u);
+		upload_close(u);
+		exit(0);
 	}
-	if (fd < 0) {
-		reply_errno(s, FTP_NAME_NOT_ALLOWED, "Could not create file");
-		return -1;
+	if (!published) {
+		upload_fail(s, u);
+		return result;
 	}
-	if (rest > 0 && !append && lseek(fd, (off_t)rest, SEEK_SET) < 0) {
-		close(fd);
-		reply(s, FTP_NAME_NOT_ALLOWED, "Could not seek to the restart position.");
-		return -1;
-	}
-	if (s->kind == LOGIN_ANON && opt.chown_uploads && monreq_chown(s, fd) < 0)
-		log_msg(LOG_ERR, "chown_uploads: could not give %s to %s", buffer_cstr(v),
-		        opt.chown_username);
-	return fd;
+	if (upload_publish(s, u) == 0)
+		return result;
+	log_msg(LOG_ERR, "could not publish %s: %s", u->vpath, strerror(errno));
+	result = errno == EEXIST ? DTP_EV_EXISTS : DTP_EV_FILEFAIL;
+	upload_fail(s, u);
+	return result;
 }
 
 static void
-upload(struct ftp_session *s, const char *arg, int append, int unique)
+upload(struct ftp_session *s, const char *arg, enum upload_mode mode)
 {
 	struct buffer v = BUFFER_INIT, open_text = BUFFER_INIT;
 	struct dtp_job job = {.kind = DTP_STOR, .ascii = s->type_ascii};
 	uint64_t rest = s->rest;
+	struct timespec m0, m1;
+	struct upload u;
 	double t0;
-	int fd, result;
+	int result;
 
 	s->rest = 0;
-	if (!pi_may_write(s, append && is_anon(s) ? W_OTHER : W_UPLOAD) || !data_ready(s))
+	if (!pi_may_write(s, mode == UPLOAD_APPEND && is_anon(s) ? W_OTHER : W_UPLOAD) ||
+	    !data_ready(s))
 		goto out;
 	if (rest > 0 && is_anon(s) && !opt.anon_other_write_enable) {
 		reply(s, FTP_FILE_UNAVAILABLE,
 		      "Permission denied: anonymous uploads cannot resume.");
 		goto out;
 	}
-	if (resolve(s, unique && arg[0] == '\0' ? "upload" : arg, &v) < 0)
+	if (resolve(s, mode == UPLOAD_UNIQUE && arg[0] == '\0' ? "upload" : arg, &v) < 0 ||
+	    upload_open(s, &u, &v, mode, rest) < 0)
 		goto out;
-	fd = open_upload(s, &v, append, unique, rest);
-	if (fd < 0)
-		goto out;
-	job.file_fd = fd;
-	if (unique) {
+	job.file_fd = u.fd;
+	if (mode == UPLOAD_UNIQUE) {
 		const char *slash = strrchr(buffer_cstr(&v), '/');
 
 		buffer_printf(&open_text, "FILE: %s", slash ? slash + 1 : buffer_cstr(&v));
 	} else
 		buffer_puts(&open_text, "Ok to send data.");
 	t0 = (double)time(NULL);
+	clock_gettime(CLOCK_MONOTONIC, &m0);
+	current_upload = &u;
 	result = run_transfer(s, &job, buffer_cstr(&open_text),
-	                      unique   ? "STOU"
-	                      : append ? "APPE"
-	                               : "STOR",
+	                      mode == UPLOAD_UNIQUE   ? "STOU"
+	                      : mode == UPLOAD_APPEND ? "APPE"
+	                                              : "STOR",
 	                      buffer_cstr(&v));
-	close(fd);
-	if (result != DTP_EV_DONE && opt.delete_failed_uploads)
-		fs_unlink(&s->fs, buffer_cstr(&v));
+	current_upload = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &m1);
+	result = upload_end(s, &u, result,
+	                    (double)(m1.tv_sec - m0.tv_sec) + (double)(m1.tv_nsec - m0.tv_nsec) / 1e9);
+	upload_close(&u);
 	if (result != DTP_EV_NOCONN) {
 		s->bytes_in += dtp_progress()->done;
 		xferlog(s, buffer_cstr(&v), 'i', result == DTP_EV_DONE, (double)time(NULL) - t0);
@@ -657,19 +678,19 @@ out:
 void
 cmd_stor(struct ftp_session *s, const char *arg)
 {
-	upload(s, arg, 0, 0);
+	upload(s, arg, UPLOAD_STORE);
 }
 
 void
 cmd_appe(struct ftp_session *s, const char *arg)
 {
-	upload(s, arg, 1, 0);
+	upload(s, arg, UPLOAD_APPEND);
 }
 
 void
 cmd_stou(struct ftp_session *s, const char *arg)
 {
-	upload(s, arg, 0, 1);
+	upload(s, arg, UPLOAD_UNIQUE);
 }
 
 static void
@@ -686,6 +707,8 @@ fill_list_opts(struct ftp_session *s)
 	if (opt.write_enable && (!is_anon(s) || opt.anon_other_write_enable))
 		list_opts.perm.rights |= LISTING_RIGHT_DELETE | LISTING_RIGHT_RENAME;
 	list_opts.now = time(NULL);
+	list_opts.hide = &s->hide;
+	list_opts.deny = &s->deny;
 }
 
 /* LIST, NLST and MLSD: what each lists, whether ls options ("-al", the

@@ -11,7 +11,9 @@
 #include "common/core/xmalloc.h"
 #include "ftpd/ftpaddr.h"
 #include "ftpd/options.h"
+#include "ftpd/pi/banner.h"
 #include "ftpd/pi/commands.h"
+#include "ftpd/pi/upload.h"
 
 /* A path inside a 257 reply: '"' doubled (RFC 959 appendix II). */
 static void
@@ -32,10 +34,19 @@ reply_257(struct ftp_session *s, const char *vpath, const char *what)
 void
 cmd_cwd(struct ftp_session *s, const char *arg)
 {
-	if (fs_chdir(&s->fs, arg) < 0)
+	struct buffer v = BUFFER_INIT;
+
+	if (resolve(s, arg, &v) < 0) {
+		buffer_free(&v);
+		return;
+	}
+	if (fs_chdir(&s->fs, buffer_cstr(&v)) < 0)
 		reply(s, FTP_FILE_UNAVAILABLE, "Failed to change directory.");
-	else
+	else {
+		banner_dir_message(s, FTP_FILE_ACTION_OK);
 		reply(s, FTP_FILE_ACTION_OK, "Directory successfully changed.");
+	}
+	buffer_free(&v);
 }
 
 void
@@ -153,8 +164,18 @@ cmd_size(struct ftp_session *s, const char *arg)
 {
 	struct buffer v = BUFFER_INIT;
 	struct stat st;
+	uint64_t partial;
 
-	if (stat_readable(s, arg, &v, &st) == 0) {
+	/* A name not there yet that this user's failed upload waits under:
+	 * the size a resume (lftp put -c, curl -C -) continues from. */
+	if (resolve(s, arg, &v) < 0) {
+		buffer_free(&v);
+		return;
+	}
+	if (fs_stat(&s->fs, buffer_cstr(&v), &st, 1) < 0 && errno == ENOENT &&
+	    upload_partial_size(s, buffer_cstr(&v), &partial) == 0)
+		reply(s, FTP_FILE_STATUS, "%llu", (unsigned long long)partial);
+	else if (stat_readable(s, arg, &v, &st) == 0) {
 		if (!S_ISREG(st.st_mode))
 			reply(s, FTP_FILE_UNAVAILABLE, "Could not get file size.");
 		else

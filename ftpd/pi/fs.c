@@ -150,6 +150,12 @@ fs_push_all(struct buffer *out, const char *path)
 }
 
 int
+fs_reserved(const char *name)
+{
+	return strncmp(name, FS_RESERVED_PREFIX, sizeof(FS_RESERVED_PREFIX) - 1) == 0;
+}
+
+int
 fs_resolve(const struct fs_root *root, const char *cwd, const char *arg, struct buffer *out)
 {
 	if (cwd == NULL)
@@ -162,6 +168,12 @@ fs_resolve(const struct fs_root *root, const char *cwd, const char *arg, struct 
 	buffer_cstr(out);
 	if (out->len > FS_PATH_MAX) {
 		errno = ENAMETOOLONG;
+		return -1;
+	}
+	/* SECURITY: a server-owned name is no client's to read, list,
+	 * replace or create; every component follows a "/" here. */
+	if (strstr(buffer_cstr(out), "/" FS_RESERVED_PREFIX) != NULL) {
+		errno = EACCES;
 		return -1;
 	}
 	return 0;
@@ -281,6 +293,21 @@ int
 fs_unlink(const struct fs_root *root, const char *vpath)
 {
 	return fs_unlink_flags(root, vpath, 0);
+}
+
+int
+fs_parent_dir(const struct fs_root *root, const char *vpath, const char **last, int *readable)
+{
+	int fd = fs_parent(root, vpath, last), rd;
+
+	if (fd < 0)
+		return -1;
+	rd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	*readable = rd >= 0;
+	if (rd < 0)
+		return fd;
+	close(fd);
+	return rd;
 }
 
 int

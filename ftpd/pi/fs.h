@@ -14,6 +14,12 @@
 /* Longest virtual path accepted, in bytes. */
 #define FS_PATH_MAX 4096
 
+/* Names the server keeps for itself: uploads in progress and their
+ * partials (pi/upload.c). No client path may name one and no listing
+ * shows one, so no command can reach them and no client can make one. */
+#define FS_RESERVED_PREFIX ".postel-part-"
+int fs_reserved(const char *name);
+
 struct fs_root {
 	int fd;    /* O_PATH|O_DIRECTORY fd of the root; -1 when closed */
 	char *cwd; /* virtual working directory, always starts with "/" */
@@ -31,6 +37,7 @@ void fs_root_close(struct fs_root *root);
  * of "/" collapse; every other byte is a name byte. Pure string work, no
  * syscalls. 0, or -1/ENAMETOOLONG when the result exceeds FS_PATH_MAX. */
 int fs_resolve(const struct fs_root *root, const char *cwd, const char *arg, struct buffer *out);
+/* (fs_resolve fails with EACCES when a component is fs_reserved.) */
 /* CWD: resolve arg, require a directory (symlinks followed inside the root),
  * and make it the cwd. 0 or -1/errno (ENOTDIR, ENOENT, EACCES...). */
 int fs_chdir(struct fs_root *root, const char *arg);
@@ -49,6 +56,10 @@ int fs_readlink(const struct fs_root *root, const char *vpath, struct buffer *ou
 int fs_mkdir(const struct fs_root *root, const char *vpath, mode_t mode);
 int fs_rmdir(const struct fs_root *root, const char *vpath);
 int fs_unlink(const struct fs_root *root, const char *vpath);
+/* Open vpath's parent directory (O_RDONLY when the user may read it, so
+ * it can be listed and fsynced: *readable=1; else O_PATH) and point *last
+ * at the final component inside vpath. */
+int fs_parent_dir(const struct fs_root *root, const char *vpath, const char **last, int *readable);
 /* rename(2) semantics: an existing target file is replaced. */
 int fs_rename(const struct fs_root *root, const char *from, const char *to);
 /* SITE CHMOD. A final symlink is not followed (Linux: EOPNOTSUPP). */

@@ -29,7 +29,9 @@
 #include "ftpd/dtp/listing.h"
 #include "ftpd/dtp/xferlog.h"
 #include "ftpd/ftpaddr.h"
+#include "ftpd/namefilter.h"
 #include "ftpd/options.h"
+#include "ftpd/pi/banner.h"
 #include "ftpd/pi/commands.h"
 
 #define UNKNOWN_BEFORE_LOGIN_MAX 20
@@ -47,7 +49,17 @@ int
 resolve(struct ftp_session *s, const char *arg, struct buffer *out)
 {
 	if (fs_resolve(&s->fs, NULL, arg, out) < 0) {
-		reply(s, FTP_NAME_NOT_ALLOWED, "File name too long.");
+		if (errno == ENAMETOOLONG)
+			reply(s, FTP_NAME_NOT_ALLOWED, "File name too long.");
+		else
+			reply_errno(s, FTP_FILE_UNAVAILABLE, "Name reserved by the server");
+		return -1;
+	}
+	/* SECURITY: deny_file holds for every command that names a path, on
+	 * the normalised path, so no spelling ("a/../x.mp3") gets around it. */
+	if (namefilter_path(&s->deny, buffer_cstr(out))) {
+		log_msg(LOG_NOTICE, "refused %s: deny_file", buffer_cstr(out));
+		reply(s, FTP_FILE_UNAVAILABLE, FTP_TEXT_PERMISSION_DENIED);
 		return -1;
 	}
 	return 0;
@@ -112,6 +124,15 @@ cmd_user(struct ftp_session *s, const char *arg)
 		s->user = NULL;
 		return;
 	}
+	/* Before the password is asked for, as vsftpd: a refused name never
+	 * sends it (the monitor checks again at the login). */
+	if (options_user_refused(arg)) {
+		log_msg(LOG_NOTICE, "refused USER %s: userlist", arg);
+		reply(s, FTP_NOT_LOGGED_IN, FTP_TEXT_PERMISSION_DENIED);
+		free(s->user);
+		s->user = NULL;
+		return;
+	}
 	reply(s, FTP_NEED_PASSWORD, "Please specify the password.");
 }
 
@@ -160,7 +181,7 @@ cmd_rein(struct ftp_session *s, const char *arg)
 	if (s->kind == LOGIN_NONE) {
 		free(s->user);
 		s->user = NULL;
-		reply(s, FTP_SERVICE_READY, "%s", opt.ftpd_banner);
+		banner_greet(s);
 		return;
 	}
 	/* The monitor starts a fresh pre-login worker, which greets again. */
@@ -330,6 +351,9 @@ pi_may_write(struct ftp_session *s, enum write_right what)
 #define ARG_REQ 0x02
 #define FEAT_TLS 0x04   /* its FEAT line only with ssl_enable */
 #define FEAT_FACTS 0x08 /* its FEAT line goes on with the MLST facts */
+#define MODE_PORT 0x10  /* refused (502) with port_enable=NO */
+#define MODE_PASV 0x20  /* refused (502) with pasv_enable=NO */
+#define REFUSED 0x40    /* known, never served: 502 */
 
 struct ftp_cmd {
 	const char *name;
@@ -345,21 +369,28 @@ static void cmd_feat(struct ftp_session *s, const char *arg);
 static const struct ftp_cmd commands[] = {
     {"ABOR", cmd_abor, NEED_LOGIN, NULL, "ABOR (abort the transfer)"},
     {"ACCT", cmd_acct, ARG_REQ, NULL, "ACCT <account> (not needed)"},
+    {"ADAT", NULL, REFUSED, NULL, "ADAT (not implemented)"},
     {"ALLO", cmd_allo, NEED_LOGIN, NULL, "ALLO <size> (ignored)"},
     {"AUTH", cmd_auth, ARG_REQ | FEAT_TLS, "AUTH TLS", "AUTH TLS (RFC 4217)"},
     {"CCC", cmd_ccc, 0, NULL, "CCC (refused)"},
     {"APPE", cmd_appe, NEED_LOGIN | ARG_REQ, NULL, "APPE <path>"},
     {"CDUP", cmd_cdup, NEED_LOGIN, NULL, "CDUP"},
+    {"CONF", NULL, REFUSED, NULL, "CONF (not implemented)"},
     {"CWD", cmd_cwd, NEED_LOGIN | ARG_REQ, NULL, "CWD <path>"},
     {"DELE", cmd_dele, NEED_LOGIN | ARG_REQ, NULL, "DELE <path>"},
-    {"EPRT", cmd_eprt, NEED_LOGIN | ARG_REQ, "EPRT", "EPRT |af|addr|port|"},
-    {"EPSV", cmd_epsv, NEED_LOGIN, "EPSV", "EPSV [1|2|ALL]"},
+    {"ENC", NULL, REFUSED, NULL, "ENC (not implemented)"},
+    {"EPRT", cmd_eprt, NEED_LOGIN | ARG_REQ | MODE_PORT, "EPRT", "EPRT |af|addr|port|"},
+    {"EPSV", cmd_epsv, NEED_LOGIN | MODE_PASV, "EPSV", "EPSV [1|2|ALL]"},
     {"FEAT", cmd_feat, 0, NULL, "FEAT"},
     {"HELP", cmd_help, 0, NULL, "HELP [command]"},
     {"HOST", cmd_host, ARG_REQ, "HOST", "HOST <name>"},
+    {"LANG", NULL, REFUSED, NULL, "LANG (not implemented)"},
     {"LIST", cmd_list, NEED_LOGIN, NULL, "LIST [-al] [path]"},
+    {"LPRT", NULL, REFUSED, NULL, "LPRT (not implemented: use EPRT)"},
+    {"LPSV", NULL, REFUSED, NULL, "LPSV (not implemented: use EPSV)"},
     {"MDTM", cmd_mdtm, NEED_LOGIN | ARG_REQ, "MDTM", "MDTM <path>"},
     {"MFMT", cmd_mfmt, NEED_LOGIN | ARG_REQ, "MFMT", "MFMT YYYYMMDDHHMMSS <path>"},
+    {"MIC", NULL, REFUSED, NULL, "MIC (not implemented)"},
     {"MKD", cmd_mkd, NEED_LOGIN | ARG_REQ, NULL, "MKD <path>"},
     {"MLSD", cmd_mlsd, NEED_LOGIN, NULL, "MLSD [path]"},
     {"MLST", cmd_mlst, NEED_LOGIN | FEAT_FACTS, "MLST", "MLST [path]"},
@@ -368,9 +399,9 @@ static const struct ftp_cmd commands[] = {
     {"NOOP", cmd_noop, 0, NULL, "NOOP"},
     {"OPTS", cmd_opts, ARG_REQ, NULL, "OPTS UTF8 ON | OPTS MLST facts"},
     {"PASS", cmd_pass, 0, NULL, "PASS <password>"},
-    {"PASV", cmd_pasv, NEED_LOGIN, "PASV", "PASV"},
+    {"PASV", cmd_pasv, NEED_LOGIN | MODE_PASV, "PASV", "PASV"},
     {"PBSZ", cmd_pbsz, ARG_REQ | FEAT_TLS, "PBSZ", "PBSZ 0"},
-    {"PORT", cmd_port, NEED_LOGIN | ARG_REQ, NULL, "PORT h1,h2,h3,h4,p1,p2"},
+    {"PORT", cmd_port, NEED_LOGIN | ARG_REQ | MODE_PORT, NULL, "PORT h1,h2,h3,h4,p1,p2"},
     {"PROT", cmd_prot, ARG_REQ | FEAT_TLS, "PROT", "PROT P|C"},
     {"PWD", cmd_pwd, NEED_LOGIN, NULL, "PWD"},
     {"QUIT", cmd_quit, 0, NULL, "QUIT"},
@@ -382,6 +413,7 @@ static const struct ftp_cmd commands[] = {
     {"RNTO", cmd_rnto, NEED_LOGIN | ARG_REQ, NULL, "RNTO <path>"},
     {"SITE", cmd_site, NEED_LOGIN | ARG_REQ, NULL, "SITE CHMOD|UMASK|IDLE|HELP"},
     {"SIZE", cmd_size, NEED_LOGIN | ARG_REQ, "SIZE", "SIZE <path>"},
+    {"SMNT", NULL, REFUSED, NULL, "SMNT (not implemented)"},
     {"STAT", cmd_stat, 0, NULL, "STAT [path]"},
     {"STOR", cmd_stor, NEED_LOGIN | ARG_REQ, NULL, "STOR <path>"},
     {"STOU", cmd_stou, NEED_LOGIN, NULL, "STOU [name]"},
@@ -402,6 +434,14 @@ static const char *const features[] = {
     "TVFS", /* RFC 3659 section 6: paths are one Unix-like tree */
     "UTF8", /* RFC 2640: names pass as sent; OPTS UTF8 ON is a no-op */
 };
+
+/* Whether the configuration or the server refuses c whatever its argument. */
+static int
+refused(const struct ftp_cmd *c)
+{
+	return (c->flags & REFUSED) || ((c->flags & MODE_PORT) && !opt.port_enable) ||
+	       ((c->flags & MODE_PASV) && !opt.pasv_enable);
+}
 
 static const struct ftp_cmd *
 find_cmd(const char *name)
@@ -443,7 +483,7 @@ cmd_feat(struct ftp_session *s, const char *arg)
 	(void)arg;
 	reply_start(s, FTP_SYSTEM_STATUS, "Features:");
 	for (const struct ftp_cmd *c = commands; c->name != NULL; c++) {
-		if (c->feat == NULL || ((c->flags & FEAT_TLS) && !opt.ssl_enable))
+		if (c->feat == NULL || ((c->flags & FEAT_TLS) && !opt.ssl_enable) || refused(c))
 			continue;
 		if (c->flags & FEAT_FACTS) {
 			listing_mlst_feat(&facts, s->mlst_facts);
@@ -533,14 +573,20 @@ dispatch(struct ftp_session *s, char *line, size_t len)
 		exit(0);
 	}
 	if (c == NULL) {
-		reply(s, FTP_SYNTAX_ERROR, "Unknown command.");
 		/* SECURITY: a client that only sends junk before login is not an
 		 * FTP client; stop feeding it replies. */
 		if (s->kind == LOGIN_NONE &&
 		    ++s->unknown_before_login >= UNKNOWN_BEFORE_LOGIN_MAX) {
 			log_msg(LOG_NOTICE, "too many unknown commands before login; closing");
-			cmd_quit(s, "");
+			reply(s, FTP_SERVICE_UNAVAILABLE, "Too many unknown commands; closing.");
+			pi_exit(s);
 		}
+		reply(s, FTP_SYNTAX_ERROR, "Unknown command.");
+		return;
+	}
+	if (refused(c)) {
+		reply(s, FTP_NOT_IMPLEMENTED, "%s not implemented%s.", c->name,
+		      c->flags & REFUSED ? "" : " (disabled by the configuration)");
 		return;
 	}
 	if ((c->flags & NEED_LOGIN) && s->kind == LOGIN_NONE) {
@@ -618,8 +664,14 @@ postlogin_start(struct ftp_session *s)
 	s->max_rate = is_anon(s) ? opt.anon_max_rate : opt.local_max_rate;
 	s->uid = getuid();
 	s->gid = getgid();
+	/* The monitor applied the user's user_config_dir file before this
+	 * worker was forked: these may differ from the session's start. */
+	s->ctl.timeout_ms = (int)opt.idle_session_timeout * 1000;
+	namefilter_parse(&s->deny, opt.deny_file);
+	namefilter_parse(&s->hide, opt.hide_file);
 	if (s->home != NULL && strcmp(s->home, "/") != 0 && fs_chdir(&s->fs, s->home) < 0)
 		log_msg(LOG_NOTICE, "home %s not reachable; starting in /", s->home);
+	banner_dir_message(s, FTP_LOGGED_IN);
 	reply(s, FTP_LOGGED_IN, "Login successful.");
 }
 
@@ -640,7 +692,7 @@ pi_run(struct ftp_session *s)
 		exit(0);
 	}
 	if (s->kind == LOGIN_NONE)
-		reply(s, FTP_SERVICE_READY, "%s", opt.ftpd_banner);
+		banner_greet(s);
 	else
 		postlogin_start(s);
 	for (;;) {

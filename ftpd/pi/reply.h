@@ -31,6 +31,7 @@ enum ftp_reply {
 	FTP_SERVICE_UNAVAILABLE		= 421, /* closing: shutdown or timeout */
 	FTP_CANNOT_OPEN_DATA		= 425,
 	FTP_TRANSFER_ABORTED		= 426,
+	FTP_FILE_BUSY			= 450, /* the file is in use (an upload of it runs) */
 	FTP_LOCAL_ERROR			= 451,
 	FTP_SYNTAX_ERROR		= 500, /* command unrecognized or refused */
 	FTP_ARG_SYNTAX_ERROR		= 501,
@@ -45,6 +46,7 @@ enum ftp_reply {
 	FTP_PROT_NOT_SUPPORTED		= 536, /* RFC 2228: PROT level */
 	FTP_FILE_UNAVAILABLE		= 550,
 	FTP_NAME_NOT_ALLOWED		= 553,
+	FTP_BAD_REST			= 554, /* RFC 3659: REST position not usable */
 	/* clang-format on */
 };
 

@@ -8,7 +8,7 @@
  *
  *   ftp_rogue ATTACK [-f ftpd.conf] [-o key=value]...
  *   ATTACK: login-flood | relogin | handoff-flood | bind-prelogin | xferlog |
- *           connect-data
+ *           connect-data | userlist
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -71,6 +71,10 @@ prelogin(struct ftp_session *s)
 			if (login(mon, i < 6 ? "nosuchuser" : "anonymous", "guess", i) < 0)
 				return;
 		say("flood: every attempt answered");
+	} else if (strcmp(attack, "userlist") == 0) {
+		/* A name the PI would refuse at USER, sent to the monitor anyway. */
+		if (login(mon, "anonymous", "rogue@", 1) == PS_OK)
+			handoff_end(mon);
 	} else if (strcmp(attack, "relogin") == 0 || strcmp(attack, "handoff-flood") == 0 ||
 	           strcmp(attack, "xferlog") == 0 || strcmp(attack, "connect-data") == 0) {
 		if (login(mon, "anonymous", "rogue@", 1) != PS_OK)
@@ -294,6 +298,15 @@ main(int argc, char **argv)
 	log_open("ftp_rogue", 1);
 	if (daemon_load(ftpd_options_table, &args) < 0)
 		return 1;
+	{
+		struct buffer err = BUFFER_INIT;
+
+		if (options_prepare(&err) > 0) {
+			daemon_config_errors(buffer_cstr(&err));
+			return 1;
+		}
+		buffer_free(&err);
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (opt.xferlog_enable) {
 		int fd = open(opt.xferlog_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);

@@ -382,6 +382,29 @@ pam_user_add() {
 	export TUSER TPASS PAMSVC
 }
 
+# pam_userdb_add TAG USER PASS [USER PASS...]: as root, a Berkeley DB of
+# these virtual users and a pam_userdb service postel-test-TAG-<pid> that
+# reads it. Exports VDIR (the DB's dir) and VPAMSVC; pam_userdb_remove undoes it.
+pam_userdb_add() {
+	local tag=$1
+	shift
+	VDIR=$(mktemp -d /tmp/postel-vusers.XXXXXX)
+	chmod 755 "$VDIR"
+	printf '%s\n' "$@" >"$VDIR/users.txt"
+	db_load -T -t hash -f "$VDIR/users.txt" "$VDIR/users.db"
+	chmod 600 "$VDIR/users.db"
+	VPAMSVC=postel-test-$tag-$$
+	printf 'auth required pam_userdb.so db=%s\naccount required pam_userdb.so db=%s\n' \
+		"$VDIR/users" "$VDIR/users" >"/etc/pam.d/$VPAMSVC"
+	export VDIR VPAMSVC
+}
+
+pam_userdb_remove() {
+	[ -n "${VPAMSVC:-}" ] && rm -f "/etc/pam.d/$VPAMSVC"
+	[ -n "${VDIR:-}" ] && rm -rf "$VDIR"
+	return 0
+}
+
 pam_user_remove() {
 	[ -n "${PAMSVC:-}" ] && rm -f "/etc/pam.d/$PAMSVC"
 	if [ -n "${TUSER:-}" ]; then
