@@ -30,10 +30,12 @@ setup() {
 	DROP=$THOME/drop
 	postel_tmpdir WORK
 	WATCH_PID=
+	CONSUMER_PID=
 }
 
 teardown() {
-	[ -n "$WATCH_PID" ] && kill "$WATCH_PID" 2>/dev/null
+	[ -z "$WATCH_PID" ] || kill "$WATCH_PID" 2>/dev/null || true
+	[ -z "$CONSUMER_PID" ] || kill "$CONSUMER_PID" 2>/dev/null || true
 	postel_teardown
 }
 
@@ -110,11 +112,16 @@ EOF
 	(cd "$WORK/src" && sha256sum f*.bin) >"$WORK/expected"
 	# the consumer: hashes every file the moment it appears (skipping dot
 	# names, as pick-up scripts do: a partial's name starts with a dot)
-	inotifywait -m -e close_write,moved_to --format '%f' "$DROP" 2>"$WORK/inotify.err" |
-		while read -r name; do
-			[ "${name#.}" = "$name" ] || continue
-			printf '%s %s\n' "$name" "$(sha256sum <"$DROP/$name" | cut -d' ' -f1)"
-		done >"$WORK/seen" &
+	# (through a FIFO, not a pipe, so both ends have a PID teardown ends;
+	# fd 3 closed, or bats waits for them at the end of the file)
+	mkfifo "$WORK/events.fifo"
+	while read -r name; do
+		[ "${name#.}" = "$name" ] || continue
+		printf '%s %s\n' "$name" "$(sha256sum <"$DROP/$name" | cut -d' ' -f1)"
+	done <"$WORK/events.fifo" >"$WORK/seen" 3>&- &
+	CONSUMER_PID=$!
+	inotifywait -m -e close_write,moved_to --format '%f' "$DROP" >"$WORK/events.fifo" \
+		2>"$WORK/inotify.err" 3>&- &
 	WATCH_PID=$!
 	wait_for 10 grep -q 'Watches established' "$WORK/inotify.err"
 	# six killed uploads of 20 MB at 1 MB/s: always mid-stream when killed
@@ -189,7 +196,8 @@ EOF
 @test "lftp put -c resumes an interrupted upload and publishes the whole file once" {
 	drop_up
 	head -c $((8 << 20)) /dev/urandom >"$WORK/big.bin"
-	inotifywait -m -e close_write,moved_to,create --format '%e %f' "$DROP" >"$WORK/events" 2>"$WORK/inotify.err" &
+	inotifywait -m -e close_write,moved_to,create --format '%e %f' "$DROP" >"$WORK/events" \
+		2>"$WORK/inotify.err" 3>&- &
 	WATCH_PID=$!
 	wait_for 10 grep -q 'Watches established' "$WORK/inotify.err"
 	lftp -u "$TUSER,$TPASS" -p "$FTPD_PORT" 127.0.0.1 \

@@ -128,6 +128,7 @@ struct ticket_ring {
 static struct ticket_ring *ring_rw;       /* only in the process that made it */
 static const struct ticket_ring *ring_ro; /* inherited by every child */
 static size_t ring_len;
+static pid_t ring_owner; /* who made it: in a child ring_rw is not mapped */
 
 static int64_t
 period_now(uint64_t period)
@@ -208,6 +209,7 @@ ring_create(uint64_t period, struct buffer *err)
 		buffer_printf(err, "ticket keys: mmap: %s", strerror(errno));
 		goto fail;
 	}
+	ring_owner = getpid();
 	/* SECURITY: children get only the read-only mapping below. */
 	if (madvise(ring_rw, ring_len, MADV_DONTFORK) < 0 ||
 	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE) < 0 ||
@@ -239,8 +241,10 @@ tls_tickets_setup(unsigned long period, struct buffer *err)
 {
 	if (period == 0)
 		return 0;
-	if (ring_rw == NULL)
+	if (ring_rw == NULL || getpid() != ring_owner) {
+		tickets_forget();
 		return ring_create(period, err);
+	}
 	if (ring_rw->period != period) {
 		/* A new period length: new keys (tickets of the old length end). */
 		ring_rw->period = period;
@@ -267,7 +271,7 @@ tls_tickets_rotate(void)
 	struct timespec ts;
 	int64_t n;
 
-	if (ring_rw == NULL)
+	if (ring_rw == NULL || getpid() != ring_owner)
 		return -1;
 	n = period_now(ring_rw->period);
 	/* The slot filled last holds period n-2, out of use from now. */
@@ -285,7 +289,10 @@ tickets_forget(void)
 	if (ring_ro != NULL)
 		munmap((void *)ring_ro, ring_len);
 	ring_ro = NULL;
-	if (ring_rw != NULL)
+	/* SECURITY: a child's copy of ring_rw points at an address its
+	 * parent's MADV_DONTFORK left unmapped here, which a later mmap (the
+	 * DTP's progress page) may since have taken: never unmap it. */
+	if (ring_rw != NULL && getpid() == ring_owner)
 		munmap(ring_rw, ring_len);
 	ring_rw = NULL;
 }
