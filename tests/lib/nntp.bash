@@ -3,7 +3,8 @@
 #
 #   nntp_up [nntpd args...]     start_nntpd, then groups local.nopost (n) and
 #                               local.mod (m) beside local.test (y)
-#   nntpctl_run ARGS...         nntpctl on the running server's spool
+#   nntpctl_run ARGS...         nntpctl on the running server's spool (bounded by
+#                               NNTPCTL_TIMEOUT seconds, default 60)
 #   nntptool OP ARGS...         tests/lib/nntptool.py against the server
 #   post_file FILE              POST FILE's bytes; prints 340 line and final reply
 #   writer_pid                  the writer's PID, from the listener's log
@@ -11,7 +12,7 @@
 NNTPTOOL=$POSTEL_ROOT/tests/lib/nntptool.py
 
 nntpctl_run() {
-	timeout 60 "$POSTEL_BUILD/nntpctl" -f "$NNTPD_CONF" -o "spool_dir=$NNTPD_DIR/spool" \
+	timeout "${NNTPCTL_TIMEOUT:-60}" "$POSTEL_BUILD/nntpctl" -f "$NNTPD_CONF" -o "spool_dir=$NNTPD_DIR/spool" \
 		-o pathhost=test.postel.invalid "$@"
 }
 
