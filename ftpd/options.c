@@ -428,9 +428,11 @@ prepare_files(struct ftpd_loaded *next, struct buffer *errors)
 		           opt.userlist_file, read_error());
 		bad++;
 	}
-	if (!opt.userlist_enable && conf_where(ftpd_options_table, "userlist_file") != NULL) {
+	if (!opt.userlist_enable && conf_where(ftpd_options_table, "userlist_file") != NULL &&
+	    strcmp(opt.userlist_file, PATH_FTPD_USER_LIST) != 0) {
 		/* vsftpd reads the list only with userlist_enable; a deny
-		 * list that silently denies no one is worse than an error. */
+		 * list that silently denies no one is worse than an error.
+		 * The default path restated (as -T prints it) names no list. */
 		prep_error(errors, "userlist_file", "has no effect without userlist_enable=YES");
 		bad++;
 	}
