@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pwd.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/core/paths.h"
@@ -23,6 +25,82 @@
 #include "ftpd/namefilter.h"
 
 struct ftpd_options opt;
+
+static const char *const hook_kind_names[HOOK_KIND_COUNT] = {"upload", "delete", "rename"};
+
+int
+options_hook_kind(const char *word, size_t len)
+{
+	for (int k = 0; k < HOOK_KIND_COUNT; k++)
+		if (strlen(hook_kind_names[k]) == len && strncmp(hook_kind_names[k], word, len) == 0)
+			return k;
+	return -1;
+}
+
+const char *
+options_hook_kind_name(enum hook_kind kind)
+{
+	return (unsigned)kind < HOOK_KIND_COUNT ? hook_kind_names[kind] : NULL;
+}
+
+/* Calls fn on each comma-separated word of list (spaces around allowed);
+ * stops at the first nonzero answer and returns it. */
+static int
+each_word(const char *list, int (*fn)(const char *w, size_t n, void *arg), void *arg)
+{
+	const char *p = list;
+
+	while (*p != '\0') {
+		const char *end;
+		int rc;
+
+		while (*p == ' ' || *p == ',')
+			p++;
+		end = p;
+		while (*end != '\0' && *end != ',' && *end != ' ')
+			end++;
+		if (end > p && (rc = fn(p, (size_t)(end - p), arg)) != 0)
+			return rc;
+		p = end;
+	}
+	return 0;
+}
+
+static int
+bad_word(const char *w, size_t n, void *arg)
+{
+	static char why[96];
+
+	if (options_hook_kind(w, n) >= 0)
+		return 0;
+	snprintf(why, sizeof(why), "unknown event \"%.*s\" (upload, delete or rename)",
+	         n > 32 ? 32 : (int)n, w);
+	*(const char **)arg = why;
+	return 1;
+}
+
+static const char *
+check_hook_events(const char *v)
+{
+	const char *why = NULL;
+
+	each_word(v, bad_word, &why);
+	return why;
+}
+
+static int
+names_kind(const char *w, size_t n, void *arg)
+{
+	return options_hook_kind(w, n) == *(int *)arg;
+}
+
+int
+options_hook_wanted(enum hook_kind kind)
+{
+	int k = (int)kind;
+
+	return opt.upload_hook[0] != '\0' && each_word(opt.hook_events, names_kind, &k);
+}
 
 /* clang-format off */
 #define B(name, def, desc) {#name, CONF_BOOL, &opt.name, def, 0, 0, desc, NULL}
@@ -148,6 +226,21 @@ const struct conf_option ftpd_options_table[] = {
 	  "before it may connect again, doubling with each repeat up to an hour (0: never)."),
 	U(anon_max_rate, "0", 0, 1UL << 40, "Bytes per second per anonymous session (0: no limit)."),
 	U(local_max_rate, "0", 0, 1UL << 40, "Bytes per second per local session (0: no limit)."),
+	U(upload_max_rate, "0", 0, 1UL << 40,
+	  "Bytes per second per session for uploads (0: anon_max_rate or local_max_rate applies)."),
+	U(download_max_rate, "0", 0, 1UL << 40,
+	  "Bytes per second per session for downloads (0: anon_max_rate or local_max_rate applies)."),
+	U(quota_bytes, "0", 0, 1UL << 62,
+	  "Most bytes of files under the user's root (0: no limit); an upload beyond it gets 552 and "
+	  "leaves nothing. Needs a root other than /; the usage is kept in its .ftpquota."),
+	U(quota_files, "0", 0, 1UL << 40,
+	  "Most files and directories under the user's root (0: no limit); STOR of a new name or MKD "
+	  "beyond it gets 552."),
+	U(max_sessions_per_user, "0", 0, 100000,
+	  "Most sessions at once of one login name, anonymous ones under \"anonymous\" (0: no "
+	  "limit); the one beyond it gets 421 after PASS."),
+	SC(session_lock_dir, PATH_FTPD_SESSIONS, conf_check_abspath,
+	   "Root-only directory of max_sessions_per_user's slot files (made at need)."),
 	S(pid_file, PATH_FTPD_PID, "Pid file written when running in the background."),
 	B(ssl_enable, "NO", "Offer FTPS: AUTH TLS on the control port (RFC 4217)."),
 	B(allow_anon_ssl, "NO", "Let anonymous sessions use TLS."),
@@ -167,6 +260,23 @@ const struct conf_option ftpd_options_table[] = {
 	  "Behind HAProxy: every connection starts with a PROXY v1/v2 header naming the client."),
 	SC(proxy_trusted_addresses, "", proxy_check_list,
 	   "Addresses and CIDR blocks (comma-separated) PROXY headers are accepted from."),
+	SC(upload_hook, "", conf_check_abspath,
+	   "Program run once for every completed upload (after its final rename) and for "
+	   "hook_events, by the hook runner as hook_user, with the event in its environment: "
+	   "POSTEL_EVENT, POSTEL_PATH (the real path), POSTEL_OLD_PATH (rename), POSTEL_USER, "
+	   "POSTEL_CLIENT, POSTEL_SIZE, POSTEL_SESSION, POSTEL_TRY. Events are queued on disk "
+	   "before the 226; the 226 never waits for the program. Empty: none."),
+	SC(hook_events, "upload", check_hook_events,
+	   "Comma-separated events that run upload_hook: upload, delete (DELE), rename (RNTO)."),
+	S(hook_user, "nobody", "User upload_hook runs as (never root)."),
+	U(hook_timeout, "60", 1, 86400,
+	  "Seconds upload_hook may run; then its process group is killed and the event retried."),
+	U(hook_max_tries, "10", 1, 1000,
+	  "Runs of upload_hook for one event (a non-zero exit or a timeout is retried after 1, 2, "
+	  "4 ... up to 300 seconds); then the event is kept in hook_queue_dir/failed."),
+	SC(hook_queue_dir, PATH_HOOK_QUEUE, conf_check_abspath,
+	   "Directory (root's, mode 0700 made if missing) of the queued hook events, one file "
+	   "each, and of the hook runner's socket."),
 	{NULL, 0, NULL, NULL, 0, 0, NULL, NULL},
 };
 /* clang-format on */
@@ -183,7 +293,8 @@ const char *const ftpd_user_keys[] = {
 	"hide_file", "dirmessage_enable", "message_file", "local_max_rate", "anon_max_rate",
 	"idle_session_timeout", "data_connection_timeout", "accept_timeout",
 	"connect_timeout", "port_enable", "pasv_enable", "xferlog_enable",
-	"force_local_data_ssl", NULL,
+	"force_local_data_ssl", "upload_max_rate", "download_max_rate", "quota_bytes",
+	"quota_files", "max_sessions_per_user", NULL,
 };
 /* clang-format on */
 
@@ -446,6 +557,32 @@ prepare_files(struct ftpd_loaded *next, struct buffer *errors)
 	return bad;
 }
 
+/* SECURITY: the hook runs as hook_user, a real account and never root:
+ * a file a stranger uploads must never start a program as root. */
+static int
+check_hooks(struct buffer *errors)
+{
+	struct passwd *pw;
+	int bad = 0;
+
+	if (opt.upload_hook[0] == '\0')
+		return 0;
+	if ((pw = getpwnam(opt.hook_user)) == NULL) {
+		prep_error(errors, "hook_user", "no such user \"%s\"", opt.hook_user);
+		bad++;
+	} else if (pw->pw_uid == 0) {
+		prep_error(errors, "hook_user", "\"%s\" is root: hooks never run as root",
+		           opt.hook_user);
+		bad++;
+	}
+	if (strlen(opt.hook_queue_dir) + sizeof("/" PATH_HOOK_SOCKET_NAME) >
+	    sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		prep_error(errors, "hook_queue_dir", "too long for the runner's socket path");
+		bad++;
+	}
+	return bad;
+}
+
 int
 options_prepare(struct buffer *errors)
 {
@@ -453,7 +590,8 @@ options_prepare(struct buffer *errors)
 	int bad;
 
 	memset(&next, 0, sizeof(next));
-	bad = prepare_pasv(&next, errors) + prepare_files(&next, errors) + check_user_dir(errors);
+	bad = prepare_pasv(&next, errors) + prepare_files(&next, errors) + check_user_dir(errors) +
+	      check_hooks(errors);
 	if (bad > 0) {
 		free(next.banner);
 		vector_free(&next.userlist);

@@ -38,6 +38,9 @@ struct ftpd_options {
 	    connect_timeout;
 	unsigned long delay_failed_login, max_login_fails, failed_login_backoff;
 	unsigned long anon_max_rate, local_max_rate;
+	unsigned long upload_max_rate, download_max_rate;
+	unsigned long quota_bytes, quota_files, max_sessions_per_user;
+	char *session_lock_dir;
 	char *pid_file;
 	int proxy_protocol;
 	char *proxy_trusted_addresses;
@@ -45,7 +48,12 @@ struct ftpd_options {
 	int require_ssl_reuse, implicit_ssl;
 	unsigned long implicit_ssl_port;
 	char *ssl_cert_file, *ssl_key_file, *ssl_ciphers;
+	char *upload_hook, *hook_events, *hook_user, *hook_queue_dir;
+	unsigned long hook_timeout, hook_max_tries;
 };
+
+/* What an upload hook is told about (hook_events' words, in this order). */
+enum hook_kind { HOOK_UPLOAD, HOOK_DELETE, HOOK_RENAME, HOOK_KIND_COUNT };
 
 extern struct ftpd_options opt;
 extern const struct conf_option ftpd_options_table[];
@@ -77,5 +85,11 @@ int options_user_name_ok(const char *user);
 /* user_config_dir: apply the file named user over opt (apply 0: only
  * check it). 0 when it applied or there is none; -1 with errors. */
 int options_user_file(const char *user, int apply, struct buffer *errors);
+/* upload_hook: whether events of kind run it (hook_events names kind). */
+int options_hook_wanted(enum hook_kind kind);
+/* "upload", "delete", "rename"; NULL for no kind. */
+const char *options_hook_kind_name(enum hook_kind kind);
+/* The kind a hook_events word names, or -1. */
+int options_hook_kind(const char *word, size_t len);
 
 #endif

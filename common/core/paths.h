@@ -11,8 +11,14 @@
 #define PATH_FTPD_USER_LIST SYSCONFDIR "/ftpd.user_list"
 #define PATH_FTPD_CHROOT_LIST SYSCONFDIR "/ftpd.chroot_list"
 #define PATH_FTPD_PID "/run/postel-ftpd.pid"
+#define PATH_FTPD_SESSIONS "/run/postel/ftpd-sessions"
+/* In a session root with quotas: its usage (ftpd/dtp/quota.c). */
+#define FTPD_QUOTA_NAME ".ftpquota"
 #define PATH_NNTPD_PID "/run/postel-nntpd.pid"
 #define PATH_EMPTY "/var/lib/postel/empty"
+#define PATH_HOOK_QUEUE "/var/lib/postel/hooks"
+/* The FTP hook runner's socket, inside hook_queue_dir. */
+#define PATH_HOOK_SOCKET_NAME "runner.sock"
 #define PATH_FTP_ROOT "/srv/ftp"
 #define PATH_XFERLOG "/var/log/postel/xferlog"
 #define PATH_SPOOL "/var/spool/postel/news"

@@ -53,6 +53,14 @@ static const cap_value_t monitor_caps[] = {
 	CAP_AUDIT_CONTROL,    /* PAM sessions: pam_loginuid sets the login uid */
 };
 
+/* Capabilities the FTP hook runner keeps (it stays uid 0, owner of the
+ * hook queue; root without these can do no more than any user there). */
+static const cap_value_t runner_caps[] = {
+	CAP_SETUID, /* run each hook as hook_user */
+	CAP_SETGID, /* with hook_user's groups */
+	CAP_KILL,   /* kill a hook's process group at hook_timeout */
+};
+
 /* Every worker: memory, time, signals, the monitor channel, exit. */
 static const char *const sys_base[] = {
 	"read", "write", "readv", "writev", "pread64", "pwrite64", "close", "lseek",
@@ -577,6 +585,31 @@ sandbox_monitor(void)
 			die("no_new_privs: %s", strerror(errno));
 		install(&compiled_monitor, "monitor");
 	}
+}
+
+void
+sandbox_hook_runner(void)
+{
+	if (!sandbox_privileged())
+		return;
+	/* The bounding set stays: a hook may run setuid helpers (sudo, a
+	 * mail command), as any job of hook_user's could. */
+	drop_caps(runner_caps, (int)(sizeof(runner_caps) / sizeof(runner_caps[0])));
+}
+
+int
+sandbox_hook_child(const char *user, const struct sandbox_id *id)
+{
+	if (!sandbox_privileged())
+		return 0;
+	/* SECURITY: all three uids and gids, so nothing the hook runs can
+	 * take root back; refused outright for uid 0. */
+	if (id->uid == 0 || initgroups(user, id->gid) < 0 ||
+	    setresgid(id->gid, id->gid, id->gid) < 0 || setresuid(id->uid, id->uid, id->uid) < 0)
+		return -1;
+	if (setuid(0) == 0)
+		return -1;
+	return 0;
 }
 
 int

@@ -51,6 +51,12 @@ int sandbox_signal(int pidfd, int sig);
 void sandbox_enter_dtp(void);
 /* The monitor keeps only the capabilities in SANDBOX_MONITOR_CAPS. */
 void sandbox_monitor(void);
+/* The FTP hook runner: uid 0 with only setuid, setgid and kill. */
+void sandbox_hook_runner(void);
+/* In a hook's child, before exec: become user (id's uid and gid, the
+ * user's groups) for good; refuses uid 0. 0 or -1. Unprivileged daemons
+ * run hooks as themselves (0, nothing changed). */
+int sandbox_hook_child(const char *user, const struct sandbox_id *id);
 /* Name of a syscall number on this architecture ("?" if unknown). */
 const char *sandbox_syscall_name(int nr);
 

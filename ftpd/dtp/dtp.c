@@ -41,6 +41,7 @@
 #include "common/core/xmalloc.h"
 #include "common/io/netio.h"
 #include "common/priv/sandbox.h"
+#include "ftpd/dtp/quota.h"
 #include "ftpd/ftpaddr.h"
 #include "ftpd/options.h"
 
@@ -265,6 +266,16 @@ send_ascii(const struct dtp_io *io, const struct dtp_job *job, unsigned long rat
 	return ev;
 }
 
+/* An upload's next n bytes, before they are written: DTP_EV_DONE, or why
+ * they may not be. */
+static enum dtp_event
+charge(const struct dtp_job *job, size_t n)
+{
+	if (quota_charge(n, job->quota_credit, &progress->charged) == 0)
+		return DTP_EV_DONE;
+	return errno == EDQUOT ? DTP_EV_QUOTA : DTP_EV_FILEFAIL;
+}
+
 /* Binary uploads on a plain connection: splice moves the socket's pages
  * into a pipe without a copy and from there into the file, so each byte is
  * copied once (into the page cache) instead of twice through a buffer.
@@ -291,6 +302,8 @@ receive_splice(const struct dtp_io *io, const struct dtp_job *job, unsigned long
 			break;
 		}
 		progress->done += (uint64_t)n;
+		if ((ev = charge(job, (size_t)n)) != DTP_EV_DONE)
+			break;
 		while (n > 0) {
 			ssize_t w = splice(p[0], NULL, job->file_fd, NULL, (size_t)n, SPLICE_F_MOVE);
 
@@ -354,8 +367,14 @@ receive(const struct dtp_io *io, const struct dtp_job *job, unsigned long rate)
 		if (n == 0 && io->ssl != NULL && !tls_clean_close(io->ssl))
 			ev = DTP_EV_UNCLEAN; /* ended without close_notify: maybe truncated */
 		if (n == 0) {
-			if (held_cr && write_all(job->file_fd, "\r", 1) < 0)
-				ev = DTP_EV_FILEFAIL;
+			if (held_cr) {
+				enum dtp_event c = charge(job, 1);
+
+				if (c != DTP_EV_DONE)
+					ev = c;
+				else if (write_all(job->file_fd, "\r", 1) < 0)
+					ev = DTP_EV_FILEFAIL;
+			}
 			break;
 		}
 		progress->done += (uint64_t)n;
@@ -375,6 +394,8 @@ receive(const struct dtp_io *io, const struct dtp_job *job, unsigned long rate)
 			}
 			len = o;
 		}
+		if ((ev = charge(job, len)) != DTP_EV_DONE)
+			break;
 		if (write_all(job->file_fd, buf, len) < 0) {
 			ev = DTP_EV_FILEFAIL;
 			break;
@@ -432,7 +453,11 @@ data_tls(struct ftp_session *s, struct dtp_io *io)
 static void __attribute__((noreturn))
 dtp_main(struct ftp_session *s, const struct dtp_job *job, int status_fd)
 {
-	unsigned long rate = s->max_rate;
+	/* upload_max_rate and download_max_rate, when set, for their
+	 * direction; else the session's anon_max_rate or local_max_rate. */
+	unsigned long rate = job->kind == DTP_STOR && opt.upload_max_rate > 0   ? opt.upload_max_rate
+	                     : job->kind == DTP_RETR && opt.download_max_rate > 0 ? opt.download_max_rate
+	                                                                          : s->max_rate;
 	struct dtp_io io = {-1, NULL};
 	enum dtp_event ev = DTP_EV_DONE;
 
@@ -446,6 +471,9 @@ dtp_main(struct ftp_session *s, const struct dtp_job *job, int status_fd)
 	 * the DTP just stops, and stays quiet. */
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGUSR1, SIG_IGN);
+	if (rate > 0 && job->kind != DTP_LIST)
+		log_msg(LOG_INFO, "%s limited to %lu bytes/s",
+		        job->kind == DTP_STOR ? "upload" : "download", rate);
 	io.fd = job->pasv_fd >= 0 ? data_accept(s, job->pasv_fd) : data_connect(job);
 	if (io.fd < 0) {
 		report(status_fd, DTP_EV_NOCONN);

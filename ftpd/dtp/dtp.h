@@ -29,6 +29,9 @@ struct dtp_job {
 	int active_fd;
 	struct sockaddr_storage port_addr;
 	int tls; /* PROT P: TLS on the data connection */
+	/* STOR with a quota: bytes of the file the upload replaces, which its
+	 * charges may use up (quota_charge). */
+	uint64_t quota_credit;
 };
 
 /* Events the DTP reports, one byte each on the status pipe. The PI's
@@ -42,6 +45,7 @@ enum dtp_event {
 	DTP_EV_TLSFAIL = 'T',   /* data TLS handshake failed */
 	DTP_EV_NOREUSE = 'R',   /* data TLS did not resume the control session */
 	DTP_EV_UNCLEAN = 'U',   /* upload's TLS stream ended without close_notify */
+	DTP_EV_QUOTA = 'Q',     /* upload stopped: the next bytes would pass the quota */
 	DTP_EV_ABORTED = 'A',   /* never sent: the PI's own, after ABOR killed the DTP */
 	DTP_EV_EXISTS = 'E',    /* never sent: the PI's, a new name was taken meanwhile */
 };
@@ -50,6 +54,7 @@ struct dtp_progress {
 	volatile uint64_t done;
 	volatile uint64_t total;
 	volatile int complete_close; /* STOR: the peer ended the stream cleanly */
+	volatile uint64_t charged;   /* STOR: bytes charged to the quota (dtp/quota.c) */
 };
 
 /* Shared with the DTPs: set up once per post-login worker. */

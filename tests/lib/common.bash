@@ -29,6 +29,8 @@ case $POSTEL_BUILD in
 *) POSTEL_BUILD=$POSTEL_ROOT/$POSTEL_BUILD ;;
 esac
 export POSTEL_ROOT POSTEL_BUILD
+# shellcheck source=tests/lib/python.bash
+. "$POSTEL_ROOT/tests/lib/python.bash"
 export ASAN_OPTIONS=${POSTEL_ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}
 export UBSAN_OPTIONS=${POSTEL_UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 RAWCLIENT=$POSTEL_ROOT/tests/lib/rawclient.py
