@@ -1,10 +1,13 @@
 /* ftpd main: command line, configuration, listening sockets, then the
  * listener's accept loop. Each session starts in monitor/monitor.c. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/core/log.h"
@@ -14,6 +17,7 @@
 #include "common/priv/daemon.h"
 #include "common/priv/listener.h"
 #include "common/priv/sandbox.h"
+#include "ftpd/hook/runner.h"
 #include "ftpd/monitor/monitor.h"
 #include "ftpd/options.h"
 #include "ftpd/pi/commands.h"
@@ -21,6 +25,8 @@
 static struct daemon_args args;
 static struct listener lst;
 static int from_systemd;
+static pid_t runner_pid;
+static time_t runner_started;
 
 static void
 apply_limits(void)
@@ -61,6 +67,64 @@ prepare(void)
 	return bad > 0 ? -1 : 0;
 }
 
+/* The hook runner (hook/runner.c), with upload_hook: one per daemon,
+ * forked here as root and restarted whenever it ends, as nntpd's writer. */
+static void
+start_runner(void)
+{
+	pid_t pid;
+
+	if (opt.upload_hook[0] == '\0')
+		return;
+	pid = fork();
+	if (pid < 0) {
+		log_msg(LOG_ERR, "cannot start the hook runner: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		/* SECURITY: the runner never does TLS nor accepts clients. */
+		tls_ctx_drop(&ftp_tls_ctx);
+		for (int i = 0; i < lst.nfds; i++)
+			close(lst.fds[i]);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGCHLD, SIG_DFL);
+		exit(hook_runner_main());
+	}
+	runner_pid = pid;
+	runner_started = time(NULL);
+	log_msg(LOG_INFO, "hook runner started (pid %ld)", (long)pid);
+}
+
+static void
+stop_runner(void)
+{
+	int status;
+
+	if (runner_pid <= 0)
+		return;
+	kill(runner_pid, SIGTERM);
+	while (waitpid(runner_pid, &status, 0) < 0 && errno == EINTR)
+		;
+	runner_pid = 0;
+}
+
+static void
+runner_exited(pid_t pid, int status)
+{
+	if (pid != runner_pid)
+		return;
+	log_msg(LOG_ERR, "hook runner (pid %ld) ended: %s %d; restarting", (long)pid,
+	        WIFSIGNALED(status) ? "signal" : "exit",
+	        WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	runner_pid = 0;
+	/* Never spin: at most one restart a second. */
+	if (time(NULL) - runner_started < 1)
+		sleep(1);
+	start_runner();
+}
+
 static int
 reload(void)
 {
@@ -79,6 +143,9 @@ reload(void)
 	apply_limits();
 	monitor_prepare();
 	data_prepare();
+	/* The runner reads its keys at start: a new one for the new ones. */
+	stop_runner();
+	start_runner();
 	return 0;
 }
 
@@ -135,10 +202,16 @@ main(int argc, char **argv)
 	lst.backoff_reply = "421 Too many failed logins from your address; try again later.\r\n";
 	lst.session = ftp_session;
 	lst.reload = reload;
+	lst.other_exit = runner_exited;
 	apply_limits();
+	if (opt.upload_hook[0] != '\0' && hook_runner_prepare() < 0)
+		die("upload_hook: hook_queue_dir %s cannot hold the queue", opt.hook_queue_dir);
 	daemon_go("ftpd", ftpd_options_table, &args, opt.pid_file);
+	start_runner();
 	log_msg(LOG_INFO, "listening on %d socket(s)%s", lst.nfds,
 	        from_systemd ? " from systemd" : "");
 	listener_run(&lst);
+	lst.other_exit = NULL;
+	stop_runner();
 	return 0;
 }

@@ -26,6 +26,7 @@ enum ps_type {
 	PS_WRITER,       /* worker -> monitor: a writer connection with the session's rights */
 	PS_XFERLOG,      /* worker -> monitor: one xferlog line ending in "\n"; no answer */
 	PS_TLS_KEY,      /* worker -> monitor: AUTH TLS after a clear login; PS_OK fd: the key */
+	PS_HOOK,         /* worker -> monitor: "kind\0path\0[old\0]"; PS_OK once queued on disk */
 	PS_TYPE_MAX
 };
 

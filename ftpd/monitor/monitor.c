@@ -59,6 +59,7 @@
 #include "common/priv/privsep.h"
 #include "common/priv/sandbox.h"
 #include "ftpd/ftpaddr.h"
+#include "ftpd/monitor/hookev.h"
 #include "ftpd/options.h"
 
 #define FTP_MAX_LINE 4096
@@ -535,6 +536,24 @@ handle_xferlog(const struct ps_msg *m)
 		log_msg(LOG_ERR, "xferlog %s: %s", opt.xferlog_file, strerror(errno));
 }
 
+/* PS_HOOK: an upload, delete or rename to queue for upload_hook. */
+static void
+handle_hook(const struct ps_msg *m)
+{
+	const char *why = NULL;
+	int rc;
+
+	if (sess.kind == LOGIN_NONE)
+		end_session("hook event before login", m->type);
+	rc = hookev_report(m, sess.login_name, sess.peer_text, sess.id, &why);
+	if (rc < 0)
+		end_session("malformed hook event", m->type);
+	if (rc == 0)
+		ps_send(mon_fd, PS_FAIL, why, strlen(why), -1);
+	else
+		ps_send(mon_fd, PS_OK, NULL, 0, -1);
+}
+
 static void
 spawn_worker(int postlogin)
 {
@@ -551,7 +570,9 @@ spawn_worker(int postlogin)
 		close(sv[1]);
 		mon_fd = sv[0];
 		if (root_fd >= 0) {
-			/* The post-login worker has it; no other worker may. */
+			/* The post-login worker has it; no other worker may. The
+			 * monitor keeps a copy of its own to check hook paths. */
+			hookev_root(root_fd, sess.root_path);
 			close(root_fd);
 			root_fd = -1;
 		}
@@ -562,6 +583,7 @@ spawn_worker(int postlogin)
 		close(mon_fd);
 	if (xferlog_fd >= 0)
 		close(xferlog_fd); /* the monitor's alone */
+	hookev_forget();
 	sess.monitor = sv[1];
 	signal(SIGTERM, SIG_DFL);
 	if (!postlogin) {
@@ -632,6 +654,7 @@ take_over(struct ps_msg *first, int postlogin)
 	else {
 		sess.xferlog = 0;
 		sess.kind = LOGIN_NONE;
+		hookev_forget();
 		restore_base_options();
 		auth_session_close(pam_session);
 		pam_session = NULL;
@@ -680,6 +703,9 @@ monitor_loop(void)
 			break;
 		case PS_TLS_KEY:
 			handle_tls_key();
+			break;
+		case PS_HOOK:
+			handle_hook(&m);
 			break;
 		case PS_SECCOMP:
 			if (monitor_seccomp_report(&m) < 0)

@@ -416,6 +416,8 @@ transfer_wait(struct ftp_session *s, const char *opening)
 }
 
 #define ANY_KIND (-1)
+/* The PI's own: an upload was published, but its hook event not queued. */
+#define PI_EV_UNQUEUED 'H'
 #define TEXT_NOREUSE                                                                               \
 	"Data connection refused: it must resume the control connection's TLS session "            \
 	"(require_ssl_reuse=YES). Use a client that does (curl, lftp), or ask the admin to set "   \
@@ -438,6 +440,7 @@ static const struct dtp_outcome {
     {DTP_EV_NOCONN,   ANY_KIND, FTP_CANNOT_OPEN_DATA,  "Failed to establish connection."},
     {DTP_EV_FILEFAIL, DTP_STOR, FTP_LOCAL_ERROR,       "Failure writing to local file."},
     {DTP_EV_EXISTS,   DTP_STOR, FTP_NAME_NOT_ALLOWED,  "Could not create file: File exists."},
+    {PI_EV_UNQUEUED,  DTP_STOR, FTP_LOCAL_ERROR,       "File stored, but its upload event could not be queued."},
     {DTP_EV_FILEFAIL, ANY_KIND, FTP_LOCAL_ERROR,       "Failure reading local file."},
     {DTP_EV_TLSFAIL,  ANY_KIND, FTP_DATA_TLS_REFUSED,  "TLS negotiation on the data connection failed."},
     {DTP_EV_NOREUSE,  ANY_KIND, FTP_DATA_TLS_REFUSED,  TEXT_NOREUSE},
@@ -622,6 +625,20 @@ upload_end(struct ftp_session *s, struct upload *u, int result, double secs)
 	return result;
 }
 
+/* upload_hook: a published upload's event is on disk before the 226 goes
+ * out (the monitor answers once it is queued); the 226 never waits for
+ * the hook itself. Returns the result to answer with. */
+static int
+upload_reported(struct ftp_session *s, const struct upload *u, int result)
+{
+	int published =
+	    result == DTP_EV_DONE || (result == DTP_EV_UNCLEAN && !opt.delete_failed_uploads);
+
+	if (published && monreq_hook(s, HOOK_UPLOAD, u->vpath, NULL) < 0)
+		return PI_EV_UNQUEUED;
+	return result;
+}
+
 static void
 upload(struct ftp_session *s, const char *arg, enum upload_mode mode)
 {
@@ -664,6 +681,7 @@ upload(struct ftp_session *s, const char *arg, enum upload_mode mode)
 	clock_gettime(CLOCK_MONOTONIC, &m1);
 	result = upload_end(s, &u, result,
 	                    (double)(m1.tv_sec - m0.tv_sec) + (double)(m1.tv_nsec - m0.tv_nsec) / 1e9);
+	result = upload_reported(s, &u, result);
 	upload_close(&u);
 	if (result != DTP_EV_NOCONN) {
 		s->bytes_in += dtp_progress()->done;

@@ -13,6 +13,7 @@
 #include "ftpd/options.h"
 #include "ftpd/pi/banner.h"
 #include "ftpd/pi/commands.h"
+#include "ftpd/pi/monreq.h"
 #include "ftpd/pi/upload.h"
 
 /* A path inside a 257 reply: '"' doubled (RFC 959 appendix II). */
@@ -91,6 +92,23 @@ cmd_rmd(struct ftp_session *s, const char *arg)
 	buffer_free(&v);
 }
 
+/* A change upload_hook hears of (hook_events): 250 once its event is
+ * queued on disk, 451 if it could not be. A rename is reported when it
+ * leaves a regular file under a new name. */
+static void
+reply_reported(struct ftp_session *s, enum hook_kind kind, const char *path, const char *old,
+               const char *text)
+{
+	struct stat st;
+	int report = kind != HOOK_RENAME || (strcmp(old, path) != 0 &&
+	                                     fs_stat(&s->fs, path, &st, 0) == 0 && S_ISREG(st.st_mode));
+
+	if (report && monreq_hook(s, kind, path, old) < 0)
+		reply(s, FTP_LOCAL_ERROR, "Done, but its hook event could not be queued.");
+	else
+		reply(s, FTP_FILE_ACTION_OK, "%s", text);
+}
+
 void
 cmd_dele(struct ftp_session *s, const char *arg)
 {
@@ -100,7 +118,7 @@ cmd_dele(struct ftp_session *s, const char *arg)
 		if (fs_unlink(&s->fs, buffer_cstr(&v)) < 0)
 			reply_errno(s, FTP_FILE_UNAVAILABLE, "Delete operation failed");
 		else
-			reply(s, FTP_FILE_ACTION_OK, "Delete operation successful.");
+			reply_reported(s, HOOK_DELETE, buffer_cstr(&v), NULL, "Delete operation successful.");
 	}
 	buffer_free(&v);
 }
@@ -137,7 +155,7 @@ cmd_rnto(struct ftp_session *s, const char *arg)
 		if (fs_rename(&s->fs, s->rnfr, buffer_cstr(&v)) < 0)
 			reply_errno(s, FTP_FILE_UNAVAILABLE, "Rename failed");
 		else
-			reply(s, FTP_FILE_ACTION_OK, "Rename successful.");
+			reply_reported(s, HOOK_RENAME, buffer_cstr(&v), s->rnfr, "Rename successful.");
 	}
 	free(s->rnfr);
 	s->rnfr = NULL;

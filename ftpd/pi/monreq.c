@@ -109,3 +109,34 @@ monreq_xferlog(struct ftp_session *s, const struct buffer *line)
 		die("monitor channel lost");
 	return 0;
 }
+
+int
+monreq_hook(struct ftp_session *s, enum hook_kind kind, const char *path, const char *old)
+{
+	const char *name = options_hook_kind_name(kind);
+	struct buffer b = BUFFER_INIT;
+	struct ps_msg m;
+
+	if (!options_hook_wanted(kind))
+		return 0;
+	buffer_append(&b, name, strlen(name) + 1);
+	buffer_append(&b, path, strlen(path) + 1);
+	if (kind == HOOK_RENAME)
+		buffer_append(&b, old, strlen(old) + 1);
+	if (b.len > PS_MAX_PAYLOAD) {
+		log_msg(LOG_ERR, "%s %s: too long to report to upload_hook", name, path);
+		buffer_free(&b);
+		return -1;
+	}
+	if (ps_send(s->monitor, PS_HOOK, buffer_head(&b), b.len, -1) < 0 ||
+	    ps_recv(s->monitor, &m) < 0)
+		die("monitor channel lost");
+	buffer_free(&b);
+	if (m.fd >= 0)
+		close(m.fd);
+	if (m.type == PS_OK)
+		return 0;
+	log_msg(LOG_ERR, "%s %s: the hook event was not queued: %s", name, path,
+	        m.type == PS_FAIL ? m.data : "no answer");
+	return -1;
+}

@@ -4,6 +4,7 @@
 #define FTPD_PI_MONREQ_H
 
 #include "common/core/buffer.h"
+#include "ftpd/options.h"
 #include "ftpd/session.h"
 
 /* PASS: ask the monitor to log in; 0 on success. On refusal reason holds
@@ -25,5 +26,9 @@ int monreq_chown(struct ftp_session *s, int fd);
 /* One xferlog line (ending in "\n") for the monitor to append: the worker
  * never holds the shared xferlog. 0, or -1 when it is too long to send. */
 int monreq_xferlog(struct ftp_session *s, const struct buffer *line);
+/* upload_hook: report an upload, delete or rename (old: the old name) of
+ * path, and wait until the monitor has it queued on disk. 0 (also when
+ * hook_events does not name kind), or -1 when it was not queued. */
+int monreq_hook(struct ftp_session *s, enum hook_kind kind, const char *path, const char *old);
 
 #endif
