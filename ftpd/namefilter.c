@@ -49,14 +49,15 @@ expand(const char *p, struct buffer *b, struct vector *f, long budget)
 	return n;
 }
 
-/* One alternative as a wildmat pattern: '[' and '\' are ordinary here. */
+/* One alternative as a wildmat pattern, the bytes in special escaped:
+ * '[' and '\' are ordinary here. */
 static void
-add_wildmat(struct vector *f, const char *alt)
+add_escaped(struct vector *f, const char *alt, const char *special)
 {
 	struct buffer w = BUFFER_INIT;
 
 	for (const char *c = alt; *c; c++) {
-		if (*c == '[' || *c == ']' || *c == '\\')
+		if (strchr(special, *c) != NULL)
 			buffer_append(&w, "\\", 1);
 		buffer_append(&w, c, 1);
 	}
@@ -89,9 +90,15 @@ namefilter_parse(struct vector *f, const char *spec)
 		expand(spec, &b, &alts, NAMEFILTER_MAX);
 	for (size_t i = 0; i < alts.count; i++)
 		if (alts.strings[i][0] != '\0')
-			add_wildmat(f, alts.strings[i]);
+			add_escaped(f, alts.strings[i], "[]\\");
 	vector_free(&alts);
 	buffer_free(&b);
+}
+
+void
+namefilter_add(struct vector *f, const char *name)
+{
+	add_escaped(f, name, "*?[]\\");
 }
 
 int

@@ -12,6 +12,8 @@
 const char *namefilter_check(const char *spec);
 /* Expand spec (valid, or "" for none) into f, replacing its contents. */
 void namefilter_parse(struct vector *f, const char *spec);
+/* Add one name, taken literally, to f. */
+void namefilter_add(struct vector *f, const char *name);
 /* 1 when name (one path component) matches an alternative without '/'. */
 int namefilter_name(const struct vector *f, const char *name);
 /* 1 when any component of the virtual path vpath matches as a name, or the

@@ -30,6 +30,7 @@ struct ftp_session {
 	char *home;          /* start directory (virtual) */
 	char *root_path;     /* real directory the session is confined to */
 	int root_fd;         /* it, opened by the monitor (post-login worker) */
+	int quota_fd;        /* its quota usage file, or -1 (monitor/peruser.c) */
 	uid_t uid;
 	gid_t gid;
 	unsigned unknown_before_login;

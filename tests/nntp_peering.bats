@@ -97,8 +97,10 @@ inn_batch() {
 # both stores (looked up by ID) and are byte-identical but for Path and Xref.
 same_stores() {
 	python3 - "$NNTPD_DIR/spool/articles" "$INN_DIR/spool/articles" "$SAME" "$@" <<'EOF2'
-import os, re, subprocess, sys
-ours, theirs, same = sys.argv[1:4]
+import os, re, sys
+ours, theirs, lib = sys.argv[1:4]
+sys.path.insert(0, os.path.dirname(lib))
+from samearticle import same
 def index(root):
     m = {}
     for d, _, files in os.walk(root):
@@ -113,7 +115,7 @@ bad = 0
 for mid in b:
     if mid not in a:
         print("missing in ours:", mid); bad += 1; continue
-    if subprocess.call(["python3", same, a[mid], b[mid]]) != 0:
+    if not same(a[mid], b[mid]):
         bad += 1
 for mid in a:
     if mid not in b:

@@ -177,7 +177,7 @@ ps_login(int sock, const char *user, const char *pass, int *fatal, struct buffer
 	}
 	if (m.type != PS_FAIL)
 		die("monitor: unexpected answer %u to a login", m.type);
-	*fatal = m.len > 0 && m.data[0] == 'F';
+	*fatal = m.len == 0 ? 0 : m.data[0] == 'C' ? PS_REFUSE_CLOSE : m.data[0] == 'F';
 	if (m.len > 1)
 		buffer_append(text, m.data + 1, m.len - 1);
 	return -1;
@@ -202,7 +202,8 @@ int
 ps_login_refuse(int sock, int fatal, const char *reason)
 {
 	char text[512];
-	int n = snprintf(text, sizeof(text), "%c%s", fatal ? 'F' : 'R', reason);
+	int n = snprintf(text, sizeof(text), "%c%s",
+	                 fatal == PS_REFUSE_CLOSE ? 'C' : fatal ? 'F' : 'R', reason);
 
 	if (n < 0)
 		return -1;

@@ -62,6 +62,9 @@ int ps_login(int sock, const char *user, const char *pass, int *fatal, struct bu
  * 1..max_user bytes); -1 if malformed. */
 int ps_login_parse(const struct ps_msg *m, size_t max_user, const char **user, const char **pass);
 /* The monitor's refusal; fatal: the session ends after it. */
+/* fatal: 0 the worker may take another try, 1 (after the last refusal)
+ * or PS_REFUSE_CLOSE (a limit, FTP 421) it closes the session. */
+#define PS_REFUSE_CLOSE 2
 int ps_login_refuse(int sock, int fatal, const char *reason);
 
 #endif

@@ -60,6 +60,7 @@
 #include "common/priv/sandbox.h"
 #include "ftpd/ftpaddr.h"
 #include "ftpd/monitor/hookev.h"
+#include "ftpd/monitor/peruser.h"
 #include "ftpd/options.h"
 
 #define FTP_MAX_LINE 4096
@@ -281,8 +282,30 @@ settle_identity(const char *user, const char *pam_user)
 	return NULL;
 }
 
+/* After the password: the quota usage file and a session slot. NULL, or
+ * why not (*closing: 421, the session ends; nothing is counted as a
+ * failed login). */
+static const char *
+take_user_limits(const char *user, int *closing)
+{
+	const char *name = sess.kind == LOGIN_ANON ? "anonymous" : user;
+	int rc;
+
+	sess.quota_fd = peruser_usage_open(root_fd, sess.root_path, name);
+	if (sess.quota_fd == -2) {
+		sess.quota_fd = -1;
+		return "Login directory not available.";
+	}
+	rc = peruser_slot_take(name);
+	if (rc == 0)
+		return NULL;
+	*closing = 1;
+	return rc > 0 ? "Too many sessions for this user; try again later."
+	              : "Service not available; try again later.";
+}
+
 static int
-check_login(const char *user, const char *pass, const char **why)
+check_login(const char *user, const char *pass, const char **why, int *closing)
 {
 	char *pam_user = NULL;
 	int ok = 0;
@@ -305,6 +328,8 @@ check_login(const char *user, const char *pass, const char **why)
 		*why = user_settings(user);
 		if (*why == NULL)
 			*why = settle_identity(user, pam_user);
+		if (*why == NULL)
+			*why = take_user_limits(user, closing);
 		ok = *why == NULL;
 	}
 	if (ok) {
@@ -314,6 +339,9 @@ check_login(const char *user, const char *pass, const char **why)
 		sess.anon_password = xstrdup(sess.kind == LOGIN_ANON ? pass : "*");
 	} else {
 		sess.kind = LOGIN_NONE;
+		if (sess.quota_fd >= 0)
+			close(sess.quota_fd);
+		sess.quota_fd = -1;
 		auth_session_close(pam_session);
 		pam_session = NULL;
 	}
@@ -326,7 +354,7 @@ static void
 handle_login(const struct ps_msg *m)
 {
 	const char *user, *pass, *why;
-	int fatal;
+	int fatal, closing = 0;
 
 	/* SECURITY: the monitor owns the login state: one login per
 	 * pre-login worker, none from a logged-in one, none after the
@@ -341,13 +369,18 @@ handle_login(const struct ps_msg *m)
 	auth_attempt_begin(&guard);
 	if (ps_login_parse(m, FTP_MAX_NAME, &user, &pass) < 0)
 		end_session("malformed login request", m->type);
-	if (check_login(user, pass, &why)) {
+	if (check_login(user, pass, &why, &closing)) {
 		log_set_prefix("s=%s c=%s u=%s", sess.id, sess.peer_text, sess.login_name);
 		log_msg(LOG_INFO, "login ok (%s)",
 		        sess.kind == LOGIN_ANON    ? "anonymous"
 		        : sess.kind == LOGIN_GUEST ? "guest"
 		                                   : "local");
 		ps_send(mon_fd, PS_OK, NULL, 0, -1);
+		return;
+	}
+	if (closing) {
+		/* The password was right: no failed login, no delay. */
+		ps_login_refuse(mon_fd, PS_REFUSE_CLOSE, why);
 		return;
 	}
 	fatal = auth_attempt_refused(&guard);
@@ -576,6 +609,10 @@ spawn_worker(int postlogin)
 			close(root_fd);
 			root_fd = -1;
 		}
+		if (sess.quota_fd >= 0) {
+			close(sess.quota_fd); /* the post-login worker's alone */
+			sess.quota_fd = -1;
+		}
 		return;
 	}
 	close(sv[0]);
@@ -584,6 +621,7 @@ spawn_worker(int postlogin)
 	if (xferlog_fd >= 0)
 		close(xferlog_fd); /* the monitor's alone */
 	hookev_forget();
+	peruser_slot_release();
 	sess.monitor = sv[1];
 	signal(SIGTERM, SIG_DFL);
 	if (!postlogin) {
@@ -655,6 +693,7 @@ take_over(struct ps_msg *first, int postlogin)
 		sess.xferlog = 0;
 		sess.kind = LOGIN_NONE;
 		hookev_forget();
+		peruser_slot_release();
 		restore_base_options();
 		auth_session_close(pam_session);
 		pam_session = NULL;
@@ -745,6 +784,7 @@ ftp_session(int fd, const struct sockaddr_storage *peer, int tag)
 	sess.pasv_fd = -1;
 	sess.dtp_fd = -1;
 	sess.dtp_pidfd = -1;
+	sess.quota_fd = -1;
 	sess.xferlog = 0;
 	sess.umask = opt.local_umask;
 	monitor_session_start(sess.id, sess.peer_text);

@@ -23,6 +23,7 @@
 #include "common/priv/sandbox.h"
 #include "ftpd/dtp/dtp.h"
 #include "ftpd/dtp/listing.h"
+#include "ftpd/dtp/quota.h"
 #include "ftpd/dtp/xferlog.h"
 #include "ftpd/ftpaddr.h"
 #include "ftpd/options.h"
@@ -289,13 +290,27 @@ xferlog(struct ftp_session *s, const char *vpath, char dir, int complete, double
 	buffer_free(&line);
 }
 
+/* SIGKILL the DTP. With a quota, under the usage lock: a DTP is never
+ * killed between charging the usage file and counting the charge in
+ * dtp_progress()->charged, which the upload's end settles against. */
+static void
+kill_dtp(struct ftp_session *s)
+{
+	struct quota_usage u;
+	int locked = quota_begin(&u) == 0;
+
+	sandbox_signal(s->dtp_pidfd, SIGKILL);
+	if (locked)
+		quota_end();
+}
+
 static int
 handle_during_transfer(struct ftp_session *s, char *line, int *aborted)
 {
 	struct dtp_progress *p = dtp_progress();
 
 	if (strcasecmp(line, "ABOR") == 0) {
-		sandbox_signal(s->dtp_pidfd, SIGKILL);
+		kill_dtp(s);
 		*aborted = 1;
 		return 1;
 	}
@@ -350,17 +365,32 @@ read_dtp_event(struct ftp_session *s, const char *opening, int *result)
 	return 1;
 }
 
+/* What an upload changed in the quota usage (dtp/quota.c), settled when
+ * it ends. */
+struct upload_charge {
+	int new_name;      /* a quota_files slot is held: the name was free */
+	uint64_t old_size; /* upload_atomic=NO: the size of the file opened in place */
+	uint64_t credit;   /* bytes of the file the upload replaces */
+	uint64_t opened;   /* the target's size once opened, counted */
+};
+
 /* The upload whose DTP runs, so a client that leaves mid-transfer leaves
  * no anonymous partial behind. */
 static struct upload *current_upload;
+static struct upload_charge *current_charge;
+
+static void upload_settle(struct ftp_session *s, struct upload *u, struct upload_charge *c,
+                          int published, int64_t replaced);
 
 /* The client is gone: so is its transfer. */
 static void __attribute__((noreturn)) abandon_transfer(struct ftp_session *s)
 {
-	sandbox_signal(s->dtp_pidfd, SIGKILL);
+	kill_dtp(s);
 	waitpid(s->dtp_pid, NULL, 0);
-	if (current_upload != NULL)
+	if (current_upload != NULL) {
 		upload_fail(s, current_upload);
+		upload_settle(s, current_upload, current_charge, 0, -1);
+	}
 	exit(0);
 }
 
@@ -441,6 +471,7 @@ static const struct dtp_outcome {
     {DTP_EV_FILEFAIL, DTP_STOR, FTP_LOCAL_ERROR,       "Failure writing to local file."},
     {DTP_EV_EXISTS,   DTP_STOR, FTP_NAME_NOT_ALLOWED,  "Could not create file: File exists."},
     {PI_EV_UNQUEUED,  DTP_STOR, FTP_LOCAL_ERROR,       "File stored, but its upload event could not be queued."},
+    {DTP_EV_QUOTA,    DTP_STOR, FTP_QUOTA_EXCEEDED,    FTP_TEXT_QUOTA},
     {DTP_EV_FILEFAIL, ANY_KIND, FTP_LOCAL_ERROR,       "Failure reading local file."},
     {DTP_EV_TLSFAIL,  ANY_KIND, FTP_DATA_TLS_REFUSED,  "TLS negotiation on the data connection failed."},
     {DTP_EV_NOREUSE,  ANY_KIND, FTP_DATA_TLS_REFUSED,  TEXT_NOREUSE},
@@ -600,28 +631,172 @@ client_gone(struct ftp_session *s, double transfer_secs)
 	return recv(s->ctl.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
 }
 
+/* ---- quotas of uploads ----
+ * The usage counts what is on disk: a partial's bytes (not as a file), and
+ * during an upload of a new name one quota_files slot. The DTP charges
+ * each chunk before it writes it; upload_settle trades those charges for
+ * the target's real growth, so a DTP that died mid-chunk costs nothing. */
+
+static uint64_t
+add_signed(uint64_t v, int64_t d)
+{
+	if (d < 0)
+		return (uint64_t)-d > v ? 0 : v - (uint64_t)-d;
+	return v + (uint64_t)d;
+}
+
+/* Before anything is created: the name's quota_files slot (a new name)
+ * and whether the root is over quota_bytes already. 0, or -1 replied. */
+static int
+upload_reserve(struct ftp_session *s, const char *vpath, enum upload_mode mode,
+               struct upload_charge *c)
+{
+	struct quota_usage u;
+	struct stat st;
+
+	memset(c, 0, sizeof(*c));
+	if (!quota_active())
+		return 0;
+	if (mode != UPLOAD_UNIQUE && fs_stat(&s->fs, vpath, &st, 0) == 0 && S_ISREG(st.st_mode)) {
+		c->old_size = (uint64_t)st.st_size;
+		c->credit = opt.upload_atomic ? c->old_size : 0;
+	} else
+		c->new_name = 1;
+	if (quota_begin(&u) < 0) {
+		reply_errno(s, FTP_LOCAL_ERROR, FTP_TEXT_QUOTA_FAIL);
+		return -1;
+	}
+	if (!quota_room(&u, 0, 0, (uint64_t)c->new_name) || !quota_room(&u, 1, c->credit + 1, 0)) {
+		quota_end();
+		log_msg(LOG_NOTICE, "upload of %s refused: quota", vpath);
+		reply(s, FTP_QUOTA_EXCEEDED, FTP_TEXT_QUOTA);
+		return -1;
+	}
+	u.files += (uint64_t)c->new_name;
+	if (quota_commit(&u) < 0) {
+		reply_errno(s, FTP_LOCAL_ERROR, FTP_TEXT_QUOTA_FAIL);
+		return -1;
+	}
+	return 0;
+}
+
+/* The target is open: count what opening it changed (REST or APPE copy
+ * the old file into the partial; upload_atomic=NO truncates in place).
+ * DTP_EV_DONE, or why the upload may not go on. */
+static int
+upload_opened(struct upload *u, struct upload_charge *c)
+{
+	uint64_t before = u->temp != NULL ? u->before : c->old_size;
+	struct quota_usage q;
+	struct stat st;
+	int64_t delta;
+	off_t pos;
+	int ok;
+
+	if (!quota_active())
+		return DTP_EV_DONE;
+	if (fstat(u->fd, &st) < 0)
+		return DTP_EV_FILEFAIL;
+	c->opened = (uint64_t)st.st_size;
+	pos = lseek(u->fd, 0, SEEK_CUR);
+	/* In place, the bytes past the write position are overwritten. */
+	if (u->temp == NULL && pos >= 0 && !(fcntl(u->fd, F_GETFL) & O_APPEND) &&
+	    c->opened > (uint64_t)pos)
+		c->credit = c->opened - (uint64_t)pos;
+	delta = (int64_t)c->opened - (int64_t)before;
+	if (quota_begin(&q) < 0)
+		return DTP_EV_FILEFAIL;
+	ok = delta <= 0 || quota_room(&q, (uint64_t)delta, c->credit, 0);
+	/* Counted either way: the settling after a refusal removes it all. */
+	q.bytes = add_signed(q.bytes, delta);
+	if (quota_commit(&q) < 0)
+		return DTP_EV_FILEFAIL;
+	return ok ? DTP_EV_DONE : DTP_EV_QUOTA;
+}
+
+/* The upload ended: settle the usage with what is on disk now. A removed
+ * target gives back all it held (in place: a file too); a published
+ * partial gives back the file its rename replaced (replaced, -1: none),
+ * and the quota_files slot becomes the new name or goes back. */
+static void
+upload_settle(struct ftp_session *s, struct upload *u, struct upload_charge *c, int published,
+              int64_t replaced)
+{
+	int64_t bytes = -(int64_t)dtp_progress()->charged, files = 0;
+	int atomic = u->dirfd >= 0;
+	struct stat st;
+
+	dtp_progress()->charged = 0;
+	if (c == NULL || !quota_active())
+		return;
+	if (u->fd >= 0 && fstat(u->fd, &st) == 0) {
+		bytes += (int64_t)st.st_size - (int64_t)c->opened;
+		if (st.st_nlink == 0) {
+			bytes -= (int64_t)st.st_size;
+			files -= !atomic;
+		}
+	}
+	if (atomic && published) {
+		bytes -= replaced > 0 ? replaced : 0;
+		files += (replaced < 0) - c->new_name;
+	} else if (atomic)
+		files -= c->new_name;
+	if (quota_add(bytes, files) < 0)
+		log_msg(LOG_ERR, "quota: the upload of %s is not counted", u->vpath ? u->vpath : "?");
+	(void)s;
+}
+
+/* The size of what an atomic upload's rename is about to replace, or -1. */
+static int64_t
+upload_replaces(const struct upload *u)
+{
+	struct stat st;
+
+	if (u->dirfd < 0 || fstatat(u->dirfd, u->name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(st.st_mode))
+		return -1;
+	return (int64_t)st.st_size;
+}
+
 /* The transfer ended as result: publish the upload or fail it. Returns the
  * result to answer with. */
 static int
-upload_end(struct ftp_session *s, struct upload *u, int result, double secs)
+upload_end(struct ftp_session *s, struct upload *u, struct upload_charge *c, int result,
+           double secs)
 {
 	int published = result == DTP_EV_DONE || (result == DTP_EV_UNCLEAN && !opt.delete_failed_uploads);
+	int64_t replaced;
 
 	if (published && client_gone(s, secs)) {
 		log_msg(LOG_NOTICE, "the client left before the 226 of %s: not published", u->vpath);
 		upload_fail(s, u);
+		upload_settle(s, u, c, 0, -1);
 		upload_close(u);
 		exit(0);
 	}
+	if (result == DTP_EV_QUOTA) {
+		/* Nothing of an upload past the quota stays, not even a partial
+		 * to resume: it would hold the space it was refused. In place, a
+		 * new file goes; an old one is already overwritten. */
+		log_msg(LOG_NOTICE, "upload of %s stopped: quota", u->vpath);
+		u->resumable = 0;
+		if (u->temp == NULL && u->dirfd < 0 && c->new_name)
+			fs_unlink(&s->fs, u->vpath);
+	}
 	if (!published) {
 		upload_fail(s, u);
+		upload_settle(s, u, c, 0, -1);
 		return result;
 	}
-	if (upload_publish(s, u) == 0)
+	replaced = upload_replaces(u);
+	if (upload_publish(s, u) == 0) {
+		upload_settle(s, u, c, 1, replaced);
 		return result;
+	}
 	log_msg(LOG_ERR, "could not publish %s: %s", u->vpath, strerror(errno));
 	result = errno == EEXIST ? DTP_EV_EXISTS : DTP_EV_FILEFAIL;
 	upload_fail(s, u);
+	upload_settle(s, u, c, 0, -1);
 	return result;
 }
 
@@ -646,6 +821,7 @@ upload(struct ftp_session *s, const char *arg, enum upload_mode mode)
 	struct dtp_job job = {.kind = DTP_STOR, .ascii = s->type_ascii};
 	uint64_t rest = s->rest;
 	struct timespec m0, m1;
+	struct upload_charge charge;
 	struct upload u;
 	double t0;
 	int result;
@@ -660,9 +836,15 @@ upload(struct ftp_session *s, const char *arg, enum upload_mode mode)
 		goto out;
 	}
 	if (resolve(s, mode == UPLOAD_UNIQUE && arg[0] == '\0' ? "upload" : arg, &v) < 0 ||
-	    upload_open(s, &u, &v, mode, rest) < 0)
+	    upload_reserve(s, buffer_cstr(&v), mode, &charge) < 0)
 		goto out;
+	if (upload_open(s, &u, &v, mode, rest) < 0) {
+		if (charge.new_name && quota_add(0, -1) < 0)
+			log_msg(LOG_ERR, "quota: a file slot of %s is not returned", buffer_cstr(&v));
+		goto out;
+	}
 	job.file_fd = u.fd;
+	job.quota_credit = charge.credit;
 	if (mode == UPLOAD_UNIQUE) {
 		const char *slash = strrchr(buffer_cstr(&v), '/');
 
@@ -672,14 +854,19 @@ upload(struct ftp_session *s, const char *arg, enum upload_mode mode)
 	t0 = (double)time(NULL);
 	clock_gettime(CLOCK_MONOTONIC, &m0);
 	current_upload = &u;
-	result = run_transfer(s, &job, buffer_cstr(&open_text),
-	                      mode == UPLOAD_UNIQUE   ? "STOU"
-	                      : mode == UPLOAD_APPEND ? "APPE"
-	                                              : "STOR",
-	                      buffer_cstr(&v));
+	current_charge = &charge;
+	dtp_progress()->charged = 0;
+	result = upload_opened(&u, &charge);
+	if (result == DTP_EV_DONE)
+		result = run_transfer(s, &job, buffer_cstr(&open_text),
+		                      mode == UPLOAD_UNIQUE   ? "STOU"
+		                      : mode == UPLOAD_APPEND ? "APPE"
+		                                              : "STOR",
+		                      buffer_cstr(&v));
 	current_upload = NULL;
+	current_charge = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &m1);
-	result = upload_end(s, &u, result,
+	result = upload_end(s, &u, &charge, result,
 	                    (double)(m1.tv_sec - m0.tv_sec) + (double)(m1.tv_nsec - m0.tv_nsec) / 1e9);
 	result = upload_reported(s, &u, result);
 	upload_close(&u);

@@ -9,6 +9,7 @@
 #include "common/core/log.h"
 #include "common/core/number.h"
 #include "common/core/xmalloc.h"
+#include "ftpd/dtp/quota.h"
 #include "ftpd/ftpaddr.h"
 #include "ftpd/options.h"
 #include "ftpd/pi/banner.h"
@@ -64,16 +65,62 @@ cmd_pwd(struct ftp_session *s, const char *arg)
 	reply_257(s, s->fs.cwd, "is the current directory");
 }
 
+/* With a quota, a command that adds or removes a name runs under the
+ * usage lock (dtp/quota.c), so what it did and what it counts agree
+ * across parallel sessions. 0 with the lock, or -1 replied. */
+static int
+usage_lock(struct ftp_session *s, struct quota_usage *u)
+{
+	if (quota_begin(u) == 0)
+		return 0;
+	reply_errno(s, FTP_LOCAL_ERROR, FTP_TEXT_QUOTA_FAIL);
+	return -1;
+}
+
+/* What vpath holds in the usage, counted as the scan counts it: a regular
+ * file its bytes and one file, a directory one file. */
+static void
+usage_held(struct ftp_session *s, const char *vpath, struct quota_usage *held)
+{
+	struct stat st;
+
+	memset(held, 0, sizeof(*held));
+	if (fs_stat(&s->fs, vpath, &st, 0) < 0)
+		return;
+	if (S_ISREG(st.st_mode)) {
+		held->bytes = (uint64_t)st.st_size;
+		held->files = 1;
+	} else if (S_ISDIR(st.st_mode))
+		held->files = 1;
+}
+
+static void
+usage_release(struct quota_usage *u, const struct quota_usage *held)
+{
+	u->bytes -= held->bytes < u->bytes ? held->bytes : u->bytes;
+	u->files -= held->files < u->files ? held->files : u->files;
+}
+
+/* MKD counts as a file against quota_files, as pure-ftpd counts it. */
 void
 cmd_mkd(struct ftp_session *s, const char *arg)
 {
 	struct buffer v = BUFFER_INIT;
+	struct quota_usage u;
 
-	if (pi_may_write(s, W_MKDIR) && resolve(s, arg, &v) == 0) {
-		if (fs_mkdir(&s->fs, buffer_cstr(&v), 0777 & ~(mode_t)s->umask) < 0)
+	if (pi_may_write(s, W_MKDIR) && resolve(s, arg, &v) == 0 && usage_lock(s, &u) == 0) {
+		if (!quota_room(&u, 0, 0, 1)) {
+			quota_end();
+			log_msg(LOG_NOTICE, "MKD %s refused: quota_files", buffer_cstr(&v));
+			reply(s, FTP_QUOTA_EXCEEDED, FTP_TEXT_QUOTA);
+		} else if (fs_mkdir(&s->fs, buffer_cstr(&v), 0777 & ~(mode_t)s->umask) < 0) {
+			quota_end();
 			reply_errno(s, FTP_FILE_UNAVAILABLE, "Create directory operation failed");
-		else
+		} else {
+			u.files++;
+			quota_commit(&u);
 			reply_257(s, buffer_cstr(&v), "created");
+		}
 	}
 	buffer_free(&v);
 }
@@ -82,12 +129,18 @@ void
 cmd_rmd(struct ftp_session *s, const char *arg)
 {
 	struct buffer v = BUFFER_INIT;
+	struct quota_usage u, held;
 
-	if (pi_may_write(s, W_OTHER) && resolve(s, arg, &v) == 0) {
-		if (fs_rmdir(&s->fs, buffer_cstr(&v)) < 0)
+	if (pi_may_write(s, W_OTHER) && resolve(s, arg, &v) == 0 && usage_lock(s, &u) == 0) {
+		usage_held(s, buffer_cstr(&v), &held);
+		if (fs_rmdir(&s->fs, buffer_cstr(&v)) < 0) {
+			quota_end();
 			reply_errno(s, FTP_FILE_UNAVAILABLE, "Remove directory operation failed");
-		else
+		} else {
+			usage_release(&u, &held);
+			quota_commit(&u);
 			reply(s, FTP_FILE_ACTION_OK, "Remove directory operation successful.");
+		}
 	}
 	buffer_free(&v);
 }
@@ -113,12 +166,18 @@ void
 cmd_dele(struct ftp_session *s, const char *arg)
 {
 	struct buffer v = BUFFER_INIT;
+	struct quota_usage u, held;
 
-	if (pi_may_write(s, W_OTHER) && resolve(s, arg, &v) == 0) {
-		if (fs_unlink(&s->fs, buffer_cstr(&v)) < 0)
+	if (pi_may_write(s, W_OTHER) && resolve(s, arg, &v) == 0 && usage_lock(s, &u) == 0) {
+		usage_held(s, buffer_cstr(&v), &held);
+		if (fs_unlink(&s->fs, buffer_cstr(&v)) < 0) {
+			quota_end();
 			reply_errno(s, FTP_FILE_UNAVAILABLE, "Delete operation failed");
-		else
+		} else {
+			usage_release(&u, &held);
+			quota_commit(&u);
 			reply_reported(s, HOOK_DELETE, buffer_cstr(&v), NULL, "Delete operation successful.");
+		}
 	}
 	buffer_free(&v);
 }
@@ -146,16 +205,30 @@ void
 cmd_rnto(struct ftp_session *s, const char *arg)
 {
 	struct buffer v = BUFFER_INIT;
+	struct quota_usage u, held;
 
 	if (s->rnfr == NULL) {
 		reply(s, FTP_BAD_SEQUENCE, "RNFR required first.");
 		return;
 	}
-	if (pi_may_write(s, W_OTHER) && resolve(s, arg, &v) == 0) {
-		if (fs_rename(&s->fs, s->rnfr, buffer_cstr(&v)) < 0)
+	/* A rename inside the root changes no usage, but a name it replaces
+	 * goes, with what it held. */
+	if (pi_may_write(s, W_OTHER) && resolve(s, arg, &v) == 0 && usage_lock(s, &u) == 0) {
+		struct stat from, to;
+
+		usage_held(s, buffer_cstr(&v), &held);
+		if (fs_stat(&s->fs, s->rnfr, &from, 0) == 0 &&
+		    fs_stat(&s->fs, buffer_cstr(&v), &to, 0) == 0 && from.st_ino == to.st_ino &&
+		    from.st_dev == to.st_dev)
+			memset(&held, 0, sizeof(held)); /* the same file: rename(2) does nothing */
+		if (fs_rename(&s->fs, s->rnfr, buffer_cstr(&v)) < 0) {
+			quota_end();
 			reply_errno(s, FTP_FILE_UNAVAILABLE, "Rename failed");
-		else
+		} else {
+			usage_release(&u, &held);
+			quota_commit(&u);
 			reply_reported(s, HOOK_RENAME, buffer_cstr(&v), s->rnfr, "Rename successful.");
+		}
 	}
 	free(s->rnfr);
 	s->rnfr = NULL;

@@ -24,9 +24,12 @@
 #include "common/core/log.h"
 #include "common/core/number.h"
 #include "common/core/xmalloc.h"
+#include "common/core/paths.h"
+#include "common/priv/privsep.h"
 #include "common/priv/sandbox.h"
 #include "ftpd/dtp/dtp.h"
 #include "ftpd/dtp/listing.h"
+#include "ftpd/dtp/quota.h"
 #include "ftpd/dtp/xferlog.h"
 #include "ftpd/ftpaddr.h"
 #include "ftpd/namefilter.h"
@@ -159,7 +162,8 @@ cmd_pass(struct ftp_session *s, const char *arg)
 	}
 	if (monreq_login(s, s->user, arg, &fatal, &why) == 0)
 		monreq_handoff(s);
-	reply(s, FTP_NOT_LOGGED_IN, "%s", buffer_cstr(&why));
+	reply(s, fatal == PS_REFUSE_CLOSE ? FTP_SERVICE_UNAVAILABLE : FTP_NOT_LOGGED_IN, "%s",
+	      buffer_cstr(&why));
 	buffer_free(&why);
 	free(s->user);
 	s->user = NULL;
@@ -669,6 +673,12 @@ postlogin_start(struct ftp_session *s)
 	s->ctl.timeout_ms = (int)opt.idle_session_timeout * 1000;
 	namefilter_parse(&s->deny, opt.deny_file);
 	namefilter_parse(&s->hide, opt.hide_file);
+	/* SECURITY: no command reaches a usage file and no listing shows
+	 * one, in any directory, with or without a quota. */
+	namefilter_add(&s->deny, FTPD_QUOTA_NAME);
+	namefilter_add(&s->hide, FTPD_QUOTA_NAME);
+	if (quota_start(s->quota_fd, s->fs.fd) < 0)
+		log_msg(LOG_ERR, "quota: no usage: %s; changes will be refused", strerror(errno));
 	if (s->home != NULL && strcmp(s->home, "/") != 0 && fs_chdir(&s->fs, s->home) < 0)
 		log_msg(LOG_NOTICE, "home %s not reachable; starting in /", s->home);
 	banner_dir_message(s, FTP_LOGGED_IN);

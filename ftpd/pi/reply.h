@@ -45,6 +45,7 @@ enum ftp_reply {
 	FTP_TLS_UNAVAILABLE		= 431, /* RFC 2228: a security resource is unavailable */
 	FTP_PROT_NOT_SUPPORTED		= 536, /* RFC 2228: PROT level */
 	FTP_FILE_UNAVAILABLE		= 550,
+	FTP_QUOTA_EXCEEDED		= 552, /* quota_bytes or quota_files would be passed */
 	FTP_NAME_NOT_ALLOWED		= 553,
 	FTP_BAD_REST			= 554, /* RFC 3659: REST position not usable */
 	/* clang-format on */
@@ -52,6 +53,8 @@ enum ftp_reply {
 
 /* Texts sent from more than one place. */
 #define FTP_TEXT_PERMISSION_DENIED "Permission denied."
+#define FTP_TEXT_QUOTA "Requested file action aborted. Exceeded storage allocation."
+#define FTP_TEXT_QUOTA_FAIL "Could not update the quota usage"
 #define FTP_TEXT_NOOP "NOOP ok."
 #define FTP_TEXT_LINE_TOO_LONG "Command line too long."
 #define FTP_TEXT_HELP_OK "Help OK."

@@ -25,6 +25,7 @@
 
 #include "common/core/log.h"
 #include "common/core/xmalloc.h"
+#include "ftpd/dtp/quota.h"
 #include "ftpd/options.h"
 #include "ftpd/pi/commands.h"
 #include "ftpd/pi/monreq.h"
@@ -151,9 +152,12 @@ sweep_one(int dirfd, const char *name, time_t now)
 		keep = live_bound();
 	if ((fd >= 0 ? fstat(fd, &st) : fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW)) == 0 &&
 	    S_ISREG(st.st_mode) && now - st.st_mtime > keep &&
-	    (fd < 0 || still_named(dirfd, name, fd)) && unlinkat(dirfd, name, 0) == 0)
+	    (fd < 0 || still_named(dirfd, name, fd)) && unlinkat(dirfd, name, 0) == 0) {
 		log_msg(LOG_INFO, "removed an expired upload partial %s (%lld bytes)", name,
 		        (long long)st.st_size);
+		if (quota_add(-(int64_t)st.st_size, 0) < 0)
+			log_msg(LOG_ERR, "quota: the removal of %s is not counted", name);
+	}
 	close_keep_errno(fd);
 }
 
@@ -235,7 +239,7 @@ set_base(struct ftp_session *s, struct upload *u, const char *vpath, enum upload
 
 	if (fstat(u->fd, &pst) < 0)
 		goto fail;
-	have = (uint64_t)pst.st_size;
+	have = u->before = (uint64_t)pst.st_size;
 	if (have > 0 && time(NULL) - pst.st_mtime > (time_t)opt.upload_partial_keep) {
 		log_msg(LOG_INFO, "the partial of %s expired; starting over", vpath);
 		have = 0;

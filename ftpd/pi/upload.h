@@ -20,6 +20,7 @@ struct upload {
 	int resumable;    /* a failure keeps the partial for its user */
 	int noreplace;    /* publishing must not replace a file of that name */
 	int dir_readable; /* dirfd can be listed and fsynced */
+	uint64_t before;  /* atomic: the partial's size when claimed (a resume's) */
 };
 
 /* Read what the hashing of partial names needs before the sandbox. */

@@ -8,7 +8,7 @@
  *
  *   ftp_rogue ATTACK [-f ftpd.conf] [-o key=value]...
  *   ATTACK: login-flood | relogin | handoff-flood | bind-prelogin | xferlog |
- *           connect-data | userlist
+ *           connect-data | userlist | hooks
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -76,7 +76,8 @@ prelogin(struct ftp_session *s)
 		if (login(mon, "anonymous", "rogue@", 1) == PS_OK)
 			handoff_end(mon);
 	} else if (strcmp(attack, "relogin") == 0 || strcmp(attack, "handoff-flood") == 0 ||
-	           strcmp(attack, "xferlog") == 0 || strcmp(attack, "connect-data") == 0) {
+	           strcmp(attack, "xferlog") == 0 || strcmp(attack, "connect-data") == 0 ||
+	           strcmp(attack, "hooks") == 0) {
 		if (login(mon, "anonymous", "rogue@", 1) != PS_OK)
 			return;
 		if (strcmp(attack, "handoff-flood") != 0) {
@@ -253,6 +254,40 @@ connect_attack(struct ftp_session *s)
 		say("other host: no connection");
 }
 
+/* One PS_HOOK request of len bytes; prints the answer. */
+static void
+hook_report(int mon, const char *label, const char *payload, size_t len)
+{
+	struct ps_msg m;
+
+	if (ps_send(mon, PS_HOOK, payload, len, -1) < 0 || ps_recv(mon, &m) < 0) {
+		say("hook %s: channel closed", label);
+		exit(0);
+	}
+	say("hook %s: %s%s%s", label, m.type == PS_OK ? "queued" : "refused",
+	    m.type == PS_FAIL ? ": " : "", m.type == PS_FAIL ? m.data : "");
+}
+
+#define HOOK_REQ(label, lit) hook_report(s->monitor, label, lit, sizeof(lit) - 1)
+
+/* The monitor must check what a worker reports for upload_hook: only a
+ * regular file inside the session's root, reached without a symlink; a
+ * size or any other field of the worker's own is not ours to send. The
+ * anonymous root holds ok.bin, a directory adir, link -> /etc/passwd
+ * and etc -> /etc (tests/ftp_hooks.bats). */
+static void
+hook_attack(struct ftp_session *s)
+{
+	HOOK_REQ("outside", "upload\0/../../../../etc/passwd\0");
+	HOOK_REQ("symlink", "upload\0/link\0");
+	HOOK_REQ("via-symlink", "upload\0/etc/passwd\0");
+	HOOK_REQ("directory", "upload\0/adir\0");
+	HOOK_REQ("delete-present", "delete\0/ok.bin\0");
+	HOOK_REQ("rename-outside", "rename\0/ok.bin\0/../../../../etc/passwd\0");
+	HOOK_REQ("honest", "upload\0/ok.bin\0");
+	HOOK_REQ("forged-size", "upload\0/ok.bin\0999999999\0");
+}
+
 static void
 postlogin(struct ftp_session *s)
 {
@@ -262,6 +297,8 @@ postlogin(struct ftp_session *s)
 		xferlog_attack(s);
 	else if (strcmp(attack, "connect-data") == 0)
 		connect_attack(s);
+	else if (strcmp(attack, "hooks") == 0)
+		hook_attack(s);
 }
 
 void
