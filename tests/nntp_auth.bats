@@ -5,15 +5,8 @@
 # max_login_fails closing the session and backing off the address, and the
 # per-user read and post wildmats of user: access rules.
 
-setup_file() {
-	load lib/nntpsec
-	nntpsec_setup_file
-}
-
-teardown_file() {
-	load lib/nntpsec
-	nntpsec_teardown_file
-}
+# setup_file and teardown_file: a certificate and a PAM user (lib/nntpsec).
+load lib/nntpsec
 
 setup() {
 	load lib/common

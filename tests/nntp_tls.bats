@@ -5,15 +5,8 @@
 # a bad certificate stopping -t, and COMPRESS DEFLATE (RFC 8054) in clear and
 # inside TLS, reading articles byte-exact.
 
-setup_file() {
-	load lib/nntpsec
-	nntpsec_setup_file
-}
-
-teardown_file() {
-	load lib/nntpsec
-	nntpsec_teardown_file
-}
+# setup_file and teardown_file: a certificate and a PAM user (lib/nntpsec).
+load lib/nntpsec
 
 setup() {
 	load lib/common

@@ -2,15 +2,8 @@
 # nntpd trust boundaries, attacked from the client's or the worker's side:
 # each refusal is checked by its reply or errno, and the daemon stays up.
 
-setup_file() {
-	load lib/nntpsec
-	nntpsec_setup_file
-}
-
-teardown_file() {
-	load lib/nntpsec
-	nntpsec_teardown_file
-}
+# setup_file and teardown_file: a certificate and a PAM user (lib/nntpsec).
+load lib/nntpsec
 
 setup() {
 	load lib/common

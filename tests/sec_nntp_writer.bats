@@ -5,15 +5,8 @@
 # refusal is checked by the writer's reply code, and that nothing reached
 # the spool by ARTICLE <message-id> from an ordinary client.
 
-setup_file() {
-	load lib/nntpsec
-	nntpsec_setup_file
-}
-
-teardown_file() {
-	load lib/nntpsec
-	nntpsec_teardown_file
-}
+# setup_file and teardown_file: a certificate and a PAM user (lib/nntpsec).
+load lib/nntpsec
 
 setup() {
 	load lib/common

@@ -5,15 +5,8 @@
 # after STARTTLS, the FTP TLS relay, a PROT P DTP) does, which shows the
 # search finds it. Session-ticket keys: sec_tls_tickets.bats.
 
-setup_file() {
-	load lib/nntpsec
-	nntpsec_setup_file
-}
-
-teardown_file() {
-	load lib/nntpsec
-	nntpsec_teardown_file
-}
+# setup_file and teardown_file: a certificate and a PAM user (lib/nntpsec).
+load lib/nntpsec
 
 setup() {
 	load lib/common

@@ -7,15 +7,8 @@
 # session's sandbox can neither plant a key it knows (and so open other
 # clients' tickets) nor wipe the ring.
 
-setup_file() {
-	load lib/nntpsec
-	nntpsec_setup_file
-}
-
-teardown_file() {
-	load lib/nntpsec
-	nntpsec_teardown_file
-}
+# setup_file and teardown_file: a certificate and a PAM user (lib/nntpsec).
+load lib/nntpsec
 
 setup() {
 	load lib/common

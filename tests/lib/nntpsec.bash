@@ -2,6 +2,8 @@
 # nntpsec.bash: what nntp_auth.bats and nntp_tls.bats share on top of nntp.bash.
 #
 #   nntpsec_setup_file / nntpsec_teardown_file
+#                        (a file that loads this at its top level gets them
+#                        as its setup_file and teardown_file)
 #                        a certificate in CERT_DIR; as root also a system user
 #                        TUSER with password TPASS and a PAM service PAMSVC
 #                        (/etc/pam.d/postel-test-nntpd-PID), removed afterwards
@@ -29,6 +31,9 @@ nntpsec_teardown_file() {
 	load lib/common
 	pam_user_remove
 }
+
+setup_file() { nntpsec_setup_file; }
+teardown_file() { nntpsec_teardown_file; }
 
 need_pam() {
 	[ -n "${TUSER:-}" ] || skip "a PAM user needs root (useradd, /etc/pam.d)"
