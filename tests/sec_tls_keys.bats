@@ -34,6 +34,18 @@ keymem() {
 	python3 "$POSTEL_ROOT/tests/lib/keymem.py" "$CERT_DIR/key.pem" "$@"
 }
 
+# holds STATE PID...: keymem finds each PID's memory STATE (found or clean).
+holds() {
+	local state=$1 p
+	shift
+	run keymem "$@"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	for p in "$@"; do
+		has "^$p $state$"
+	done
+}
+
 # client NAME SCRIPT: run a Python client in the background (CLIENT is its
 # PID, killed by teardown); it prints READY when it holds its session.
 client() {
@@ -116,6 +128,21 @@ ftp_tree() {
 	[ -n "$DTP" ]
 }
 
+# tls_dtp_waiting LEVEL: an AUTH TLS session at PROT LEVEL whose RETR's DTP
+# waits for its data connection (ftp_tree then names the processes).
+tls_dtp_waiting() {
+	ftps_up
+	client ftp "
+c = TlsCtl('127.0.0.1', P)
+c.starttls()
+c.login()
+assert c.cmd('PBSZ 0')[0] == 200
+assert c.cmd('PROT $1')[0] == 200
+assert c.cmd('EPSV')[0] == 229
+c.send('RETR pub/bytes256.bin')"
+	wait_for 10 ftp_tree
+}
+
 # A RETR after EPSV without connecting: the DTP waits in accept.
 @test "ftpd: the DTP of a clear session holds no copy of the private key" {
 	ftps_up
@@ -126,45 +153,18 @@ assert c.cmd("TYPE I")[0] == 200
 assert c.cmd("EPSV")[0] == 229
 c.send("RETR pub/bytes256.bin")'
 	wait_for 10 ftp_tree
-	run keymem "$DTP"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	has "^$DTP clean$"
+	holds clean "$DTP"
 }
 
 @test "ftpd: under AUTH TLS the relay and a PROT P DTP hold the private key" {
-	ftps_up
-	client ftp '
-c = TlsCtl("127.0.0.1", P)
-c.starttls()
-c.login()
-assert c.cmd("PBSZ 0")[0] == 200
-assert c.cmd("PROT P")[0] == 200
-assert c.cmd("EPSV")[0] == 229
-c.send("RETR pub/bytes256.bin")'
-	wait_for 10 ftp_tree
+	tls_dtp_waiting P
 	relay=$(grep -vx "$PI" <<<"$KIDS")
-	run keymem "$relay" "$DTP"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	has "^$relay found$" "^$DTP found$"
+	holds found "$relay" "$DTP"
 }
 
 @test "ftpd: a PROT C DTP under AUTH TLS holds no copy of the private key" {
-	ftps_up
-	client ftp '
-c = TlsCtl("127.0.0.1", P)
-c.starttls()
-c.login()
-assert c.cmd("PBSZ 0")[0] == 200
-assert c.cmd("PROT C")[0] == 200
-assert c.cmd("EPSV")[0] == 229
-c.send("RETR pub/bytes256.bin")'
-	wait_for 10 ftp_tree
-	run keymem "$DTP"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	has "^$DTP clean$"
+	tls_dtp_waiting C
+	holds clean "$DTP"
 }
 
 # pi_of: the PI of the one session (the monitor's one child after login).
@@ -181,11 +181,7 @@ c = TlsCtl("127.0.0.1", P)
 c.login()
 assert c.cmd("NOOP")[0] == 200'
 	wait_for 10 pi_of
-	pi=$(pi_of)
-	run keymem "$pi"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	has "^$pi clean$"
+	holds clean "$(pi_of)"
 	kill "$CLIENT"
 	CLIENT=
 	wait_for 20 test -z "$(children "$FTPD_PID")"
@@ -196,9 +192,5 @@ c.login()
 c.starttls()
 assert c.cmd("NOOP")[0] == 200'
 	wait_for 10 pi_of
-	pi=$(pi_of)
-	run keymem "$pi"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	has "^$pi found$"
+	holds found "$(pi_of)"
 }
