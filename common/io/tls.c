@@ -130,6 +130,14 @@ static const struct ticket_ring *ring_ro; /* inherited by every child */
 static size_t ring_len;
 static pid_t ring_owner; /* who made it: in a child ring_rw is not mapped */
 
+/* The writable ring, or NULL where it is not mapped: in a child, MADV_DONTFORK
+ * left its address unmapped (and free for a later mmap to take). */
+static struct ticket_ring *
+ring_writable(void)
+{
+	return getpid() == ring_owner ? ring_rw : NULL;
+}
+
 static int64_t
 period_now(uint64_t period)
 {
@@ -241,7 +249,7 @@ tls_tickets_setup(unsigned long period, struct buffer *err)
 {
 	if (period == 0)
 		return 0;
-	if (ring_rw == NULL || getpid() != ring_owner) {
+	if (ring_writable() == NULL) {
 		tickets_forget();
 		return ring_create(period, err);
 	}
@@ -271,7 +279,7 @@ tls_tickets_rotate(void)
 	struct timespec ts;
 	int64_t n;
 
-	if (ring_rw == NULL || getpid() != ring_owner)
+	if (ring_writable() == NULL)
 		return -1;
 	n = period_now(ring_rw->period);
 	/* The slot filled last holds period n-2, out of use from now. */
@@ -292,7 +300,7 @@ tickets_forget(void)
 	/* SECURITY: a child's copy of ring_rw points at an address its
 	 * parent's MADV_DONTFORK left unmapped here, which a later mmap (the
 	 * DTP's progress page) may since have taken: never unmap it. */
-	if (ring_rw != NULL && getpid() == ring_owner)
+	if (ring_writable() != NULL)
 		munmap(ring_rw, ring_len);
 	ring_rw = NULL;
 }
