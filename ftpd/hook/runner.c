@@ -143,7 +143,8 @@ scan(void)
 		queue[nqueue++] = (struct entry){xstrdup(de->d_name), 0, 0};
 	}
 	closedir(d);
-	qsort(queue, nqueue, sizeof(queue[0]), by_name);
+	if (nqueue > 1)
+		qsort(queue, nqueue, sizeof(queue[0]), by_name);
 }
 
 /* One connection: SECURITY: only the daemon's own monitors (uid 0, or the
