@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/core/xmalloc.h"
+#include "common/io/fileio.h"
 
 /* "PHK" and the format's version; fields little-endian. */
 static const unsigned char magic[4] = {'P', 'H', 'K', 'E'};
@@ -101,22 +102,6 @@ hook_event_free(struct hook_event *ev)
 	free(ev->client);
 	free(ev->session);
 	memset(ev, 0, sizeof(*ev));
-}
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 int

@@ -32,6 +32,7 @@
 #include "common/core/buffer.h"
 #include "common/core/log.h"
 #include "common/core/xmalloc.h"
+#include "common/io/fileio.h"
 #include "common/priv/sandbox.h"
 #include "ftpd/hook/event.h"
 #include "ftpd/options.h"
@@ -205,18 +206,19 @@ give_up(const char *name, const char *why)
 static int
 read_entry(const char *name, struct hook_event *ev)
 {
-	static char buf[HOOK_MAX_RECORD + 1];
-	int fd = openat(qfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	ssize_t n;
+	struct buffer rec = BUFFER_INIT;
+	int fd = openat(qfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), rc;
 
 	if (fd < 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf));
+	rc = read_upto(fd, &rec, HOOK_MAX_RECORD);
 	close(fd);
-	if (n < 0 || hook_event_decode(buf, (size_t)n, ev) < 0) {
+	if (rc != 0 || hook_event_decode(buffer_head(&rec), rec.len, ev) < 0) {
+		buffer_free(&rec);
 		errno = EINVAL;
 		return -1;
 	}
+	buffer_free(&rec);
 	return 0;
 }
 
