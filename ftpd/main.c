@@ -72,7 +72,7 @@ prepare(void)
 static void
 start_runner(void)
 {
-	pid_t pid;
+	pid_t pid, listener = getpid();
 
 	if (opt.upload_hook[0] == '\0')
 		return;
@@ -90,7 +90,7 @@ start_runner(void)
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGCHLD, SIG_DFL);
-		exit(hook_runner_main());
+		exit(hook_runner_main(listener));
 	}
 	runner_pid = pid;
 	runner_started = time(NULL);

@@ -154,6 +154,20 @@ f.quit()'
 	wait_for 10 test "$(queued)" -eq 0
 }
 
+@test "the runner ends with its listener (kill -9), and the next daemon's runner takes the queue" {
+	hooks_up
+	local runner
+	runner=$(runner_pid)
+	[ -n "$runner" ]
+	alive "$runner"
+	kill -KILL "$FTPD_PID"
+	wait_gone "$runner"
+	hooks_up
+	put next.bin
+	wait_for 20 hook_ran "/next.bin "
+	hasnt -f "$FTPD_LOG" 'another runner holds'
+}
+
 @test "a hanging hook is killed at hook_timeout, with its process group, and never delays a 226" {
 	hooks_up -o hook_timeout=10 -o hook_max_tries=1
 	put hang.bin

@@ -520,7 +520,7 @@ hook_runner_prepare(void)
 }
 
 static int
-setup(void)
+setup(pid_t listener)
 {
 	struct sigaction sa = {.sa_handler = on_term};
 	sigset_t term;
@@ -554,17 +554,22 @@ setup(void)
 		return -1;
 	}
 	sandbox_hook_runner();
+	/* The runner ends with its listener: a daemon started again must
+	 * find the queue's lock free. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != listener)
+		return -1;
 	return 0;
 }
 
 int
-hook_runner_main(void)
+hook_runner_main(pid_t listener)
 {
 	long long last_scan;
 	sigset_t open_mask;
 	int lfd;
 
-	if (setup() < 0 || (lfd = open_socket()) < 0)
+	if (setup(listener) < 0 || (lfd = open_socket()) < 0)
 		return 1;
 	sigemptyset(&open_mask);
 	scan();
