@@ -271,3 +271,30 @@ for cmd in ("STOR drop/v.bin", "MKD drop/d", "DELE drop/v.bin"):
 	virtual_store
 	has '^STOR drop/v.bin 226' '^MKD drop/d 550' '^DELE drop/v.bin 550'
 }
+
+# tls_rogue ATTACK [-o key=value]...: the rogue with ssl_enable and a key.
+tls_rogue() {
+	local attack=$1
+	shift
+	"$POSTEL_ROOT/scripts/mkcert" "$WORK/tls" >/dev/null
+	rogue "$attack" -o ssl_enable=YES -o allow_anon_ssl=YES \
+		-o "ssl_cert_file=$WORK/tls/cert.pem" -o "ssl_key_file=$WORK/tls/key.pem" "$@"
+}
+
+@test "a clear worker gets the private key from the monitor once (AUTH TLS after login), never twice" {
+	tls_rogue tls-key
+	has '^post-login Seccomp:[[:space:]]+2' '^key 1: given, -----BEGIN PRIVATE KEY-----' \
+		'^key 2: refused'
+	hasnt '^key 2: given'
+}
+
+@test "a worker before login never gets the private key: the monitor ends the session" {
+	tls_rogue tls-key-prelogin
+	has 'monitor: key request before login' 'session end: killed by signal 9'
+	hasnt '^key 1: (given|refused)'
+}
+
+@test "without ssl_enable the monitor has no key to give" {
+	rogue tls-key
+	has '^post-login Seccomp:[[:space:]]+2' '^key 1: refused' '^key 2: refused'
+}

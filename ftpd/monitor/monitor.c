@@ -544,7 +544,11 @@ handle_tls_key(void)
 {
 	int fd = -1;
 
-	if (sess.kind != LOGIN_NONE && !sess.tls && !key_given && ftp_tls_ctx != NULL)
+	/* A pre-login worker holds the key it may need for AUTH TLS: it has
+	 * no reason to ask. */
+	if (sess.kind == LOGIN_NONE)
+		end_session("key request before login", PS_TLS_KEY);
+	if (!sess.tls && !key_given && ftp_tls_ctx != NULL)
 		fd = tls_ctx_export(ftp_tls_ctx);
 	key_given = 1;
 	if (fd < 0) {

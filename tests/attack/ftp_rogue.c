@@ -8,7 +8,7 @@
  *
  *   ftp_rogue ATTACK [-f ftpd.conf] [-o key=value]...
  *   ATTACK: login-flood | relogin | handoff-flood | bind-prelogin | xferlog |
- *           connect-data | userlist | hooks
+ *           connect-data | userlist | hooks | tls-key | tls-key-prelogin
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -60,6 +60,29 @@ handoff_end(int mon)
 	ps_send(mon, PS_HANDOFF_END, state, sizeof(state), -1);
 }
 
+/* PS_TLS_KEY: ask the monitor for the private key (what AUTH TLS after a
+ * clear login does, once). Prints what came back. */
+static void
+tls_key(int mon, int n)
+{
+	struct ps_msg m;
+	char pem[64] = "";
+
+	if (ps_send(mon, PS_TLS_KEY, NULL, 0, -1) < 0 || ps_recv(mon, &m) < 0) {
+		say("key %d: channel closed", n);
+		return;
+	}
+	if (m.fd >= 0) {
+		/* the PEM through the pipe: its first line says what it is */
+		ssize_t got = read(m.fd, pem, sizeof(pem) - 1);
+
+		pem[got > 0 ? got : 0] = '\0';
+		pem[strcspn(pem, "\n")] = '\0';
+		close(m.fd);
+	}
+	say("key %d: %s%s%s", n, m.type == PS_OK ? "given" : "refused", pem[0] ? ", " : "", pem);
+}
+
 static void
 prelogin(struct ftp_session *s)
 {
@@ -75,9 +98,11 @@ prelogin(struct ftp_session *s)
 		/* A name the PI would refuse at USER, sent to the monitor anyway. */
 		if (login(mon, "anonymous", "rogue@", 1) == PS_OK)
 			handoff_end(mon);
+	} else if (strcmp(attack, "tls-key-prelogin") == 0) {
+		tls_key(mon, 1);
 	} else if (strcmp(attack, "relogin") == 0 || strcmp(attack, "handoff-flood") == 0 ||
 	           strcmp(attack, "xferlog") == 0 || strcmp(attack, "connect-data") == 0 ||
-	           strcmp(attack, "hooks") == 0) {
+	           strcmp(attack, "hooks") == 0 || strcmp(attack, "tls-key") == 0) {
 		if (login(mon, "anonymous", "rogue@", 1) != PS_OK)
 			return;
 		if (strcmp(attack, "handoff-flood") != 0) {
@@ -299,6 +324,12 @@ postlogin(struct ftp_session *s)
 		connect_attack(s);
 	else if (strcmp(attack, "hooks") == 0)
 		hook_attack(s);
+	else if (strcmp(attack, "tls-key") == 0) {
+		/* An honest worker asks once, at AUTH TLS; a second answer would
+		 * let a worker that had freed its copy (or a rogue) take it again. */
+		tls_key(s->monitor, 1);
+		tls_key(s->monitor, 2);
+	}
 }
 
 void
@@ -352,6 +383,9 @@ main(int argc, char **argv)
 			return 1;
 		close(fd);
 	}
+	if (opt.ssl_enable && daemon_tls(&ftp_tls_ctx, opt.ssl_cert_file, opt.ssl_key_file,
+	                                 opt.ssl_ciphers, "ftp", 0) < 0)
+		return 1;
 	monitor_prepare();
 	sandbox_prepare();
 	/* The "client": a loopback TCP connection standing in for the control
