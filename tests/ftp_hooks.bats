@@ -48,6 +48,7 @@ name=\$(basename "\$POSTEL_PATH")
 case "\$name" in
 hang*) sleep 1000 & echo \$! >\$out/sleep.pid; echo \$\$ >\$out/hang.pid; wait; exit 0 ;;
 bad*) echo "cannot take \$name" >&2; exit 7 ;;
+chatty*) head -c 5000 /dev/zero | tr '\\0' x; echo; seq 1 300; exit 0 ;;
 esac
 if [ -e \$out/hold ]; then echo "holding \$name" >&2; exit 3; fi
 echo "\$(id -u) \$POSTEL_EVENT \$POSTEL_SESSION \$POSTEL_PATH \$POSTEL_SIZE \$POSTEL_USER \$POSTEL_CLIENT \${POSTEL_OLD_PATH:--} \$POSTEL_TRY" >>\$out/hook.log
@@ -200,6 +201,33 @@ f.quit()'
 	[ "$(grep -c 'says: cannot take bad.bin' "$FTPD_LOG")" -eq 3 ]
 	[ "$(find "$QUEUE/failed" -name 'ev-*' | wc -l)" -eq 1 ]
 	[ "$(queued)" -eq 0 ]
+}
+
+@test "the hook's output goes to the log line by line, bounded (1024 bytes a line, 200 lines a run)" {
+	hooks_up
+	put chatty.bin
+	wait_for 20 has -f "$FTPD_LOG" 'hook\[[0-9]+\] done: ev-'
+	has -f "$FTPD_LOG" "says: x{1024} \\[cut\\]\$" 'says: 199$' \
+		'hook\[[0-9]+\]: output after 200 lines not logged'
+	hasnt -f "$FTPD_LOG" 'says: 200$' 'x{1025}'
+	[ "$(grep -c 'says: ' "$FTPD_LOG")" -eq 200 ]
+}
+
+@test "SIGHUP starts a new runner with the new configuration" {
+	hooks_up -o anon_other_write_enable=YES
+	local old
+	old=$(runner_pid)
+	echo "hook_events=upload,delete" >>"$FTPD_CONF"
+	kill -HUP "$FTPD_PID"
+	wait_for 20 test "$(runner_starts)" -ge 2
+	wait_gone "$old"
+	[ "$(runner_pid)" != "$old" ]
+	put h.bin
+	ftp_py '
+f = anon()
+f.delete("incoming/h.bin")
+f.quit()'
+	wait_for 20 hook_ran " delete [0-9a-f]* $ANON/incoming/h.bin "
 }
 
 @test "an aborted or killed upload never runs the hook" {
