@@ -208,6 +208,21 @@ print("room", put("up/more.bin", b"m" * 10))'
 	[ "$(disk_of alice)" = "16 3" ]
 }
 
+@test "quota: with upload_atomic=NO a new file past the quota goes and the count stays exact" {
+	quota_up -o upload_atomic=NO
+	run q alice alicepw '
+print("big", put("up/big.bin", os.urandom(150000)))
+print("ok", put("up/ok.bin", b"o" * 50000))
+print("overwrite", put("up/ok.bin", b"p" * 90000))
+print("full", put("up/x.bin", b"x" * 9995))'
+	has '^big 552$' '^ok 226$' '^overwrite 226$' '^full 552$'
+	[ ! -e "$VROOT/alice/up/big.bin" ]
+	[ ! -e "$VROOT/alice/up/x.bin" ]
+	[ "$(stat -c %s "$VROOT/alice/up/ok.bin")" = 90000 ]
+	[ "$(usage_of alice)" = "90006 3" ]
+	[ "$(disk_of alice)" = "90006 3" ]
+}
+
 # ---- quota_files ----------------------------------------------------------------
 
 @test "quota: quota_files counts STOR of a new name and MKD, not an overwrite; DELE and RMD free" {

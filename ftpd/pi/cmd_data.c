@@ -844,7 +844,6 @@ upload(struct ftp_session *s, const char *arg, enum upload_mode mode)
 		goto out;
 	}
 	job.file_fd = u.fd;
-	job.quota_credit = charge.credit;
 	if (mode == UPLOAD_UNIQUE) {
 		const char *slash = strrchr(buffer_cstr(&v), '/');
 
@@ -856,7 +855,9 @@ upload(struct ftp_session *s, const char *arg, enum upload_mode mode)
 	current_upload = &u;
 	current_charge = &charge;
 	dtp_progress()->charged = 0;
+	dtp_progress()->done = 0;
 	result = upload_opened(&u, &charge);
+	job.quota_credit = charge.credit;
 	if (result == DTP_EV_DONE)
 		result = run_transfer(s, &job, buffer_cstr(&open_text),
 		                      mode == UPLOAD_UNIQUE   ? "STOU"
