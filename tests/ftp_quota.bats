@@ -412,16 +412,6 @@ print('other still', g.pwd())
 
 # ---- ftpd -t --------------------------------------------------------------------
 
-check_bad() {
-	local line=$1 re=$2 f
-	shift 2
-	postel_tmpdir f
-	printf '# quota\n%s\n' "$line" >"$f/ftpd.conf"
-	run "$POSTEL_BUILD/ftpd" -t -f "$f/ftpd.conf" "$@"
-	[ "$status" -eq 1 ]
-	has "^$f/ftpd\\.conf:2: $re"
-}
-
 @test "ftpd -t: quota, rate and session keys are checked, in the main file and a user's" {
 	check_bad "quota_bytes=-1" 'quota_bytes: expected a whole number'
 	check_bad "quota_files=many" 'quota_files: expected a whole number'

@@ -147,18 +147,6 @@ t("MKD", f.mkd, "up/d")'
 
 # ---- ftpd -t: every bad configuration names file, line and key ----------------
 
-# check_bad LINE REGEX [-o ...]: a file whose second line is LINE fails -t
-# with REGEX, exit 1
-check_bad() {
-	local line=$1 re=$2 f
-	shift 2
-	postel_tmpdir f
-	printf '# users\n%s\n' "$line" >"$f/ftpd.conf"
-	run "$POSTEL_BUILD/ftpd" -t -f "$f/ftpd.conf" "$@"
-	[ "$status" -eq 1 ]
-	has "^$f/ftpd\\.conf:2: $re"
-}
-
 @test "ftpd -t: pasv_address that is not an IPv4 address, or does not resolve, is an error" {
 	check_bad "pasv_address=0.0.0.0.1" 'pasv_address: not a numeric IPv4 address'
 	check_bad "pasv_address=localhost" 'pasv_address: .*needs pasv_addr_resolve=YES'

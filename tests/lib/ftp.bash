@@ -10,6 +10,9 @@
 #                           ftplib imported; bounded by timeout.
 #   (has / hasnt are in lib/common)
 #   sha FILE                sha256 of FILE.
+#   check_bad LINE REGEX [ftpd args...]
+#                           a file whose second line is LINE fails ftpd -t
+#                           (exit 1) with "FILE:2: REGEX".
 
 ftp_user() {
 	if getent passwd ftp >/dev/null; then echo ftp; else echo nobody; fi
@@ -55,4 +58,14 @@ sha() {
 # helper instead runs one command after an anonymous login and prints its reply.
 anon_cmd() {
 	ftp_session "USER anonymous" "PASS x@" "$@"
+}
+
+check_bad() {
+	local line=$1 re=$2 f
+	shift 2
+	postel_tmpdir f
+	printf '# check\n%s\n' "$line" >"$f/ftpd.conf"
+	run "$POSTEL_BUILD/ftpd" -t -f "$f/ftpd.conf" "$@"
+	[ "$status" -eq 1 ]
+	has "^$f/ftpd\\.conf:2: $re"
 }
