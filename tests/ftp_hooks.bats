@@ -75,7 +75,9 @@ hook_lines() { grep -c -- "$1" "$OUT/hook.log" 2>/dev/null || true; }
 hook_ran() { [ "$(hook_lines "$1")" -ge 1 ]; }
 runner_pid() { sed -n 's/.*hook runner started (pid \([0-9]*\)).*/\1/p' "$FTPD_LOG" | tail -n 1; }
 runner_starts() { grep -c 'hook runner started' "$FTPD_LOG" || true; }
+restarted() { [ "$(runner_starts)" -ge 2 ]; }
 queued() { find "$QUEUE" -maxdepth 1 -name 'ev-*' | wc -l; }
+queue_empty() { [ "$(queued)" -eq 0 ]; }
 alive() { kill -0 "$1" 2>/dev/null && ! is_zombie "$1"; }
 
 # every_key_once: each "session path" of hook.log appears exactly once.
@@ -127,7 +129,7 @@ f.quit()'
 	old=$(runner_pid)
 	[ -n "$old" ]
 	kill -KILL "$old"
-	wait_for 20 test "$(runner_starts)" -ge 2
+	wait_for 20 restarted
 	[ "$(runner_pid)" != "$old" ]
 	wait_for 20 has -f "$FTPD_LOG" 'hook runner: 1 queued event\(s\) to replay'
 	rm "$OUT/hold"
@@ -152,7 +154,7 @@ f.quit()'
 	done
 	# two and three ran on a later try: the failed one was retried
 	has -f "$OUT/hook.log" '/two\.bin .* [2-9]$'
-	wait_for 10 test "$(queued)" -eq 0
+	wait_for 10 queue_empty
 }
 
 @test "the runner ends with its listener (kill -9), and the next daemon's runner takes the queue" {
@@ -219,7 +221,7 @@ f.quit()'
 	old=$(runner_pid)
 	echo "hook_events=upload,delete" >>"$FTPD_CONF"
 	kill -HUP "$FTPD_PID"
-	wait_for 20 test "$(runner_starts)" -ge 2
+	wait_for 20 restarted
 	wait_gone "$old"
 	[ "$(runner_pid)" != "$old" ]
 	put h.bin
