@@ -45,7 +45,11 @@ setup_file() {
 	PYTHONUNBUFFERED=1 python3 -c "$READER" 127.0.0.1 "$NNTPD_PORT" "$dir/expired.flag" \
 		>"$dir/reader.out" &
 	local reader=$!
-	PYTHONUNBUFFERED=1 nntptool flood local.test 300 during >"$dir/flood.out" &
+	# The writer runs the expire between two submissions, so a post can
+	# wait for all of it: a retry after a timeout would find its first
+	# try stored (441, a duplicate) and miss a count of 300.
+	NNTPTOOL_TIMEOUT=300 PYTHONUNBUFFERED=1 nntptool flood local.test 300 during \
+		>"$dir/flood.out" &
 	local flood=$!
 	# the reader is in exp.short and the first post is in before expire starts
 	wait_for 120 has -f "$dir/reader.out" '^211 '

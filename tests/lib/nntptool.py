@@ -18,10 +18,12 @@ usage:
   nntptool.py bodies HOST PORT GROUP OUT     every article of GROUP (ARTICLE by
                                              number) as "N<TAB>sha256<TAB>msgid" lines
 
-Every read has a 30 s timeout; a timeout exits 3.
+Every read has a 30 s timeout (NNTPTOOL_TIMEOUT seconds if set); a timeout
+exits 3, but flood reconnects and tries the same article again.
 """
 
 import hashlib
+import os
 import socket
 import sys
 import time
@@ -29,7 +31,8 @@ import time
 
 class Conn:
     def __init__(self, host, port):
-        self.sock = socket.create_connection((host, int(port)), timeout=30)
+        self.sock = socket.create_connection(
+            (host, int(port)), timeout=float(os.environ.get("NNTPTOOL_TIMEOUT", "30")))
         self.buf = b""
         self.greeting = self.line()
 
