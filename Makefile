@@ -118,7 +118,8 @@ bench:
 format:
 	clang-format -i $(wildcard common/*/*.[ch] ftpd/*.[ch] ftpd/*/*.[ch] nntpd/*.[ch] nntpd/*/*.[ch]) tests/unit/*.[ch]
 
-install: all
+# What is installed: the daemons and the man pages (not the tests).
+install: $(PROGS) man
 	scripts/install "$(DESTDIR)" "$(PREFIX)" "$(BUILD)"
 uninstall:
 	scripts/install -u "$(DESTDIR)" "$(PREFIX)" "$(BUILD)"

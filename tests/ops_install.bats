@@ -224,12 +224,12 @@ print("QUIT", c.cmd("QUIT"))
 	POSTEL_DIRS+=("$b")
 	PREFIX=/opt/postel
 	MAKEVARS=(BUILD="$b")
-	run make -s -j"$(nproc)" -C "$POSTEL_ROOT" BUILD="$b" PREFIX=/opt/postel all
+	run make -s -j"$(nproc)" -C "$POSTEL_ROOT" BUILD="$b" PREFIX=/opt/postel "$b/ftpd"
 	[ "$status" -eq 0 ]
 	run "$b/ftpd" -h
 	has 'default /opt/postel/etc/postel/ftpd\.conf'
 	PREFIX=/opt/other
-	run install_to "$DEST"
+	run install_to "$DEST" -j"$(nproc)"
 	[ "$status" -eq 0 ]
 	grep -qx 'ExecStart=/opt/other/sbin/ftpd -D -f /opt/other/etc/postel/ftpd.conf' \
 		"$DEST/opt/other/lib/systemd/system/ftpd.service"
