@@ -222,8 +222,7 @@ read_entry(const char *name, struct hook_event *ev)
 	return 0;
 }
 
-static void __attribute__((noreturn))
-exec_hook(char **env, int out, pid_t parent)
+static void __attribute__((noreturn)) exec_hook(char **env, int out, pid_t parent)
 {
 	char *argv[] = {opt.upload_hook, env[1] + sizeof("POSTEL_PATH=") - 1, NULL};
 	sigset_t none;
@@ -382,6 +381,33 @@ backoff(unsigned tries)
 	return s < BACKOFF_MAX ? s : BACKOFF_MAX;
 }
 
+/* The run of e ended with status (how: in words): done, retried, or
+ * given up. */
+static void
+settle(struct entry *e, int status, const char *how)
+{
+	char why[128];
+	unsigned wait;
+
+	if (!run.timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		if (unlinkat(qfd, e->name, 0) < 0 || fsync(qfd) < 0)
+			log_msg(LOG_ERR, "hook runner: cannot remove %s: %s", e->name,
+			        strerror(errno));
+		log_msg(LOG_INFO, "hook[%ld] done: %s", (long)run.pid, e->name);
+		drop_entry(run.name);
+		return;
+	}
+	if (e->tries >= opt.hook_max_tries) {
+		snprintf(why, sizeof(why), "hook failed %u times, the last %s", e->tries, how);
+		give_up(run.name, why);
+		return;
+	}
+	wait = backoff(e->tries);
+	e->due_ms = now_ms() + (long long)wait * 1000;
+	log_msg(LOG_WARNING, "hook[%ld] failed (%s): %s; try %u in %u s", (long)run.pid, how,
+	        e->name, e->tries + 1, wait);
+}
+
 static void
 hook_ended(void)
 {
@@ -394,32 +420,15 @@ hook_ended(void)
 	read_output(1);
 	close(run.pidfd);
 	run.pidfd = -1;
-	i = find_entry(run.name);
 	if (run.timed_out)
 		snprintf(how, sizeof(how), "timed out after %lu s", opt.hook_timeout);
 	else if (WIFSIGNALED(status))
 		snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(status));
 	else
 		snprintf(how, sizeof(how), "exit %d", WEXITSTATUS(status));
-	if (i < 0) {
-		;
-	} else if (!run.timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		if (unlinkat(qfd, run.name, 0) < 0 || fsync(qfd) < 0)
-			log_msg(LOG_ERR, "hook runner: cannot remove %s: %s", run.name, strerror(errno));
-		log_msg(LOG_INFO, "hook[%ld] done: %s", (long)run.pid, run.name);
-		drop_entry(run.name);
-	} else if (queue[i].tries >= opt.hook_max_tries) {
-		char why[128];
-
-		snprintf(why, sizeof(why), "hook failed %u times, the last %s", queue[i].tries, how);
-		give_up(run.name, why);
-	} else {
-		unsigned wait = backoff(queue[i].tries);
-
-		queue[i].due_ms = now_ms() + (long long)wait * 1000;
-		log_msg(LOG_WARNING, "hook[%ld] failed (%s): %s; try %u in %u s", (long)run.pid, how,
-		        run.name, queue[i].tries + 1, wait);
-	}
+	i = find_entry(run.name);
+	if (i >= 0)
+		settle(&queue[i], status, how);
 	free(run.name);
 	run.name = NULL;
 	run.pid = 0;
@@ -482,8 +491,10 @@ check_dir(int fd, const char *what)
 	}
 	/* SECURITY: whoever can write the queue chooses what the hook runs on. */
 	if (st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
-		log_msg(LOG_ERR, "hook_queue_dir %s must be owned by uid %ld and not group or world "
-		        "writable", what, (long)geteuid());
+		log_msg(LOG_ERR,
+		        "hook_queue_dir %s must be owned by uid %ld and not group or world "
+		        "writable",
+		        what, (long)geteuid());
 		return -1;
 	}
 	return 0;

@@ -72,7 +72,7 @@ beneath(const char *rel, int flags)
 static const char *
 open_error(void)
 {
-	return errno == EXDEV ? "outside the session's root"
+	return errno == EXDEV   ? "outside the session's root"
 	       : errno == ELOOP ? "through a symbolic link"
 	                        : strerror(errno);
 }
@@ -183,11 +183,11 @@ queue_event(const struct hook_event *ev)
 	const char *why = NULL;
 	int dirfd;
 
-	if (hook_event_encode(ev, &rec) < 0)
-		why = "a path too long to report";
-	else if (to_runner(&rec) == 0)
-		;
-	else {
+	if (hook_event_encode(ev, &rec) < 0) {
+		buffer_free(&rec);
+		return "a path too long to report";
+	}
+	if (to_runner(&rec) < 0) {
 		log_msg(LOG_NOTICE, "hook runner unreachable (%s): the monitor queues the event",
 		        strerror(errno));
 		dirfd = open(opt.hook_queue_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -222,11 +222,13 @@ split(const struct ps_msg *m, const char *f[MAX_FIELDS])
 }
 
 int
-hookev_report(const struct ps_msg *m, const char *user, const char *client,
-              const char *session, const char **why)
+hookev_report(const struct ps_msg *m, const char *user, const char *client, const char *session,
+              const char **why)
 {
-	struct hook_event ev = {.user = (char *)user, .client = (char *)client,
-	                        .session = (char *)session, .old_path = ""};
+	struct hook_event ev = {.user = (char *)user,
+	                        .client = (char *)client,
+	                        .session = (char *)session,
+	                        .old_path = ""};
 	const char *f[MAX_FIELDS];
 	int n = split(m, f), kind = n < 0 ? -1 : options_hook_kind(f[0], strlen(f[0]));
 

@@ -14,7 +14,7 @@ void hookev_forget(void);
 /* PS_HOOK: "kind\0path\0" (rename: "rename\0new\0old\0"). 1: queued.
  * 0: refused, the reason in why (a path that is not what it must be, or
  * the queue cannot be written). -1: malformed, or out of state. */
-int hookev_report(const struct ps_msg *m, const char *user, const char *client,
-                  const char *session, const char **why);
+int hookev_report(const struct ps_msg *m, const char *user, const char *client, const char *session,
+                  const char **why);
 
 #endif

@@ -35,7 +35,8 @@ test_round_trip(void)
 	ok(b.len == HOOK_HEADER_SIZE + strlen(sample.path) + strlen(sample.old_path) +
 	                strlen(sample.user) + strlen(sample.client) + strlen(sample.session),
 	   "header plus the five strings, nothing else");
-	ok(memcmp(p, "PHKE", 4) == 0 && p[4] == 1 && p[5] == 0, "magic, then version 1 little-endian");
+	ok(memcmp(p, "PHKE", 4) == 0 && p[4] == 1 && p[5] == 0,
+	   "magic, then version 1 little-endian");
 	ok(p[8] == 0x08 && p[15] == 0x01, "size little-endian");
 	ok(hook_event_decode(p, b.len, &ev) == 0, "decode it");
 	ok(ev.kind == HOOK_RENAME && ev.size == sample.size && ev.queued == sample.queued,
@@ -83,7 +84,8 @@ test_malformed(void)
 	ok(hook_event_decode("PHKE", 4, &ev) < 0, "a record shorter than its header is refused");
 	up.kind = HOOK_UPLOAD;
 	hook_event_encode(&up, &b);
-	ok(hook_event_decode(buffer_head(&b), b.len, &ev) < 0, "an upload with an old path is refused");
+	ok(hook_event_decode(buffer_head(&b), b.len, &ev) < 0,
+	   "an upload with an old path is refused");
 	buffer_free(&b);
 	up.kind = HOOK_RENAME;
 	up.old_path = "";
@@ -118,8 +120,7 @@ test_queue_write(void)
 	}
 	dfd = open(dir, O_RDONLY | O_DIRECTORY);
 	hook_event_encode(&sample, &b);
-	ok(hook_queue_write(dfd, &b) == 0 && hook_queue_write(dfd, &b) == 0,
-	   "two events queued");
+	ok(hook_queue_write(dfd, &b) == 0 && hook_queue_write(dfd, &b) == 0, "two events queued");
 	d = opendir(dir);
 	while ((de = readdir(d)) != NULL) {
 		if (strncmp(de->d_name, HOOK_ENTRY_PREFIX, strlen(HOOK_ENTRY_PREFIX)) == 0) {
