@@ -57,10 +57,13 @@ local_partial() { partial_of 2 "$TUSER" "$1"; }
 partials() { find "$1" -maxdepth 1 -name '.postel-part-*' | wc -l; }
 has_partials() { [ "$(partials "$1")" -gt 0 ]; }
 no_partials() { [ "$(partials "$1")" -eq 0 ]; }
+# killed_started: each slow upload has run 3 s (3 MB at 1 MB/s), so its
+# transfer is long enough to get the whole 50 ms in which ftpd looks for
+# the control connection's end before it publishes (cmd_data.c client_gone).
 killed_started() {
 	local n
 	for n in killed-curl1 killed-curl2 killed-lftp1 killed-lftp2 killed-py1 killed-py2; do
-		size_at_least "$DROP/$(local_partial "$n.bin")" 1 || return 1
+		size_at_least "$DROP/$(local_partial "$n.bin")" $((3 << 20)) || return 1
 	done
 }
 size_at_least() { [ -f "$1" ] && [ "$(stat -c %s "$1")" -ge "$2" ]; }
@@ -167,7 +170,7 @@ f.quit()
 EOF
 	local c3=$!
 	# kill the slow ones mid-stream: each has stored some bytes, none all
-	wait_for 30 killed_started
+	wait_for 60 killed_started
 	for p in "${kpids[@]}"; do
 		kill -KILL "$p"
 	done
