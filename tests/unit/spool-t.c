@@ -334,6 +334,20 @@ test_recovery(const char *d)
 	buffer_free(&rep);
 }
 
+/* Whether d/name is a socket a process listens on (a connect succeeds). */
+static int
+listening(const char *d, const char *name)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), up;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s", d, name);
+	up = fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return up;
+}
+
 static pid_t
 start_writer(const char *d)
 {
@@ -346,15 +360,13 @@ start_writer(const char *d)
 		dup2(devnull, 2); /* accepted-article log lines */
 		_exit(writer_main(d, &wc));
 	}
-	/* Wait until a control request succeeds. */
-	for (int i = 0; i < 200; i++) {
-		struct stat st;
-
-		if (path_stat("ctl.sock", &st) == 0 && path_stat("writer.sock", &st) == 0)
+	/* Wait until both sockets take connections: their files alone prove
+	 * nothing after a kill -9, which leaves the old writer's behind. */
+	for (int i = 0; i < 1000; i++) {
+		if (listening(d, "ctl.sock") && listening(d, "writer.sock"))
 			break;
 		usleep(10000);
 	}
-	usleep(20000);
 	return pid;
 }
 
