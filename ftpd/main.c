@@ -17,6 +17,7 @@
 #include "common/priv/daemon.h"
 #include "common/priv/listener.h"
 #include "common/priv/sandbox.h"
+#include "common/priv/setup.h"
 #include "ftpd/hook/runner.h"
 #include "ftpd/monitor/monitor.h"
 #include "ftpd/options.h"
@@ -65,6 +66,41 @@ prepare(void)
 		daemon_config_errors(buffer_cstr(&err));
 	buffer_free(&err);
 	return bad > 0 ? -1 : 0;
+}
+
+static const char *
+where(const char *key)
+{
+	return conf_where(ftpd_options_table, key);
+}
+
+/* The accounts and directories sessions need (what make install makes),
+ * at start and with -t: a missing one stops the daemon here, named with
+ * the command that makes it, not a session later. As an ordinary user
+ * sessions change neither uid nor root, so there is nothing to check.
+ * 0 or -1. */
+static int
+check_setup(void)
+{
+	struct buffer err = BUFFER_INIT;
+	struct setup_check c = {where, &err, 0};
+
+	if (!sandbox_privileged())
+		return 0;
+	setup_need_account(&c, "nopriv_user", opt.nopriv_user, "/nonexistent");
+	setup_need_dir(&c, "secure_chroot_dir", opt.secure_chroot_dir, "root", "root", 0755, 1);
+	if (opt.anonymous_enable) {
+		setup_need_account(&c, "ftp_username", opt.ftp_username, opt.anon_root);
+		setup_need_dir(&c, "anon_root", opt.anon_root, "root", "root", 0755, 0);
+	}
+	if (opt.xferlog_enable)
+		setup_need_parent(&c, "xferlog_file", opt.xferlog_file, "root", "adm", 0750);
+	if (opt.upload_hook[0] != '\0')
+		setup_need_dir(&c, "hook_queue_dir", opt.hook_queue_dir, "root", "root", 0700, 1);
+	if (c.bad > 0)
+		daemon_config_errors(buffer_cstr(&err));
+	buffer_free(&err);
+	return c.bad > 0 ? -1 : 0;
 }
 
 /* The hook runner (hook/runner.c), with upload_hook: one per daemon,
@@ -178,6 +214,8 @@ main(int argc, char **argv)
 	if (loaded == 0 && prepare() < 0)
 		loaded = -1;
 	if (loaded == 0 && make_tls() < 0)
+		loaded = -1;
+	if (loaded == 0 && !args.man && !args.status && check_setup() < 0)
 		loaded = -1;
 	daemon_checks(ftpd_options_table, &args, loaded);
 	if (loaded < 0)
