@@ -71,11 +71,11 @@ const struct vsftpd_option vsftpd_options[] = {
 	       "listen_port always serves plain FTP with AUTH TLS; ftpd.conf's implicit_ssl=YES "
 	       "adds implicit FTPS on implicit_ssl_port beside it"),
 	NOTNEEDED(isolate, BOOL,
-		  "each session's worker runs under ftpd's own seccomp allow-list instead of "
-		  "PID and IPC namespaces"),
-	NOTNEEDED(isolate_network, BOOL,
-		  "workers cannot open network sockets under ftpd's seccomp allow-list; the "
-		  "monitor makes active connections"),
+		  "workers' seccomp allow-lists have no kill, ptrace or System V IPC calls, "
+		  "which is what PID and IPC namespaces keep from vsftpd's"),
+	NOTICE(isolate_network, BOOL,
+	       "sessions get no network namespace; after login their seccomp allow-list "
+	       "lets them make TCP sockets, for data connections"),
 	LISTEN(listen),
 	LISTEN(listen_ipv6),
 	SAME(local_enable, BOOL, NULL),
@@ -126,7 +126,7 @@ const struct vsftpd_option vsftpd_options[] = {
 	       "or proxy_trusted_addresses"),
 	NOTICE(text_userdb_names, BOOL,
 	       "listings always show user and group names (hide_ids=YES shows ftp)"),
-	NOTICE(tilde_user_enable, BOOL, "~user paths are not resolved (~ and ~/ are)"),
+	NOTICE(tilde_user_enable, BOOL, "~ and ~user in paths are not expanded"),
 	NOTICE(use_localtime, BOOL,
 	       "listings and MDTM show UTC; the xferlog uses local time"),
 	NOTNEEDED(use_sendfile, BOOL, "ftpd uses sendfile and splice where they apply"),
