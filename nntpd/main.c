@@ -260,7 +260,7 @@ main(int argc, char **argv)
 {
 	int loaded, status;
 
-	daemon_args(argc, argv, "nntpd", PATH_NNTPD_CONF, &args);
+	daemon_args(argc, argv, "nntpd", PATH_NNTPD_CONF, NULL, &args);
 	log_open("nntpd", args.foreground || args.test || args.man);
 	loaded = daemon_load(nntpd_options_table, &args);
 	if (loaded == 0 && !args.man && make_tls() < 0)
