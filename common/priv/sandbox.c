@@ -612,6 +612,16 @@ sandbox_hook_child(const char *user, const struct sandbox_id *id)
 	return 0;
 }
 
+void
+sandbox_exit(int status)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	exit(status);
+#else
+	_exit(status);
+#endif
+}
+
 int
 sandbox_act_as(const struct sandbox_id *id)
 {

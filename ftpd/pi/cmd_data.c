@@ -391,7 +391,7 @@ static void __attribute__((noreturn)) abandon_transfer(struct ftp_session *s)
 		upload_fail(s, current_upload);
 		upload_settle(s, current_upload, current_charge, 0, -1);
 	}
-	exit(0);
+	sandbox_exit(0);
 }
 
 /* Collect the DTP; one that died before it reported is logged. */
@@ -772,7 +772,7 @@ upload_end(struct ftp_session *s, struct upload *u, struct upload_charge *c, int
 		upload_fail(s, u);
 		upload_settle(s, u, c, 0, -1);
 		upload_close(u);
-		exit(0);
+		sandbox_exit(0);
 	}
 	if (result == DTP_EV_QUOTA) {
 		/* Nothing of an upload past the quota stays, not even a partial

@@ -74,7 +74,7 @@ void __attribute__((noreturn)) pi_exit(struct ftp_session *s)
 	conn_flush(&s->ctl);
 	if (s->ctl.ssl != NULL)
 		tls_close(s->ctl.ssl);
-	exit(0);
+	sandbox_exit(0);
 }
 
 /* ---- login and session commands ---- */
@@ -284,7 +284,7 @@ cmd_auth(struct ftp_session *s, const char *arg)
 	reply(s, FTP_AUTH_OK, "Proceed with negotiation.");
 	if (start_tls(s) < 0) {
 		log_msg(LOG_NOTICE, "AUTH TLS handshake failed; closing");
-		exit(0);
+		sandbox_exit(0);
 	}
 }
 
@@ -574,7 +574,7 @@ dispatch(struct ftp_session *s, char *line, size_t len)
 		/* SECURITY: cross-protocol requests (a browser or proxy sent to
 		 * the FTP port) end the session without a reply. */
 		log_msg(LOG_NOTICE, "HTTP request on the FTP port; closing");
-		exit(0);
+		sandbox_exit(0);
 	}
 	if (c == NULL) {
 		/* SECURITY: a client that only sends junk before login is not an
@@ -699,7 +699,7 @@ pi_run(struct ftp_session *s)
 	setsockopt(s->ctl.fd, SOL_SOCKET, SO_OOBINLINE, &on, sizeof(on));
 	if (s->implicit_tls && !s->tls && (ftp_tls_ctx == NULL || start_tls(s) < 0)) {
 		log_msg(LOG_NOTICE, "implicit TLS handshake failed; closing");
-		exit(0);
+		sandbox_exit(0);
 	}
 	if (s->kind == LOGIN_NONE)
 		banner_greet(s);

@@ -34,5 +34,5 @@ ftp_worker(struct ftp_session *s, struct sandbox_id *id, int postlogin)
 	}
 	sandbox_worker(id, postlogin ? SB_FTP_SESSION : SB_FTP_PRELOGIN, s->monitor);
 	pi_run(s);
-	exit(0);
+	sandbox_exit(0);
 }

@@ -15,6 +15,7 @@
 #include "common/core/log.h"
 #include "common/core/wildmat.h"
 #include "common/core/xmalloc.h"
+#include "common/priv/sandbox.h"
 #include "nntpd/session/commands.h"
 #include "nntpd/store/article.h"
 #include "nntpd/store/overview.h"
@@ -279,7 +280,7 @@ send_article(struct nntp_session *s, enum fetch what, uint64_t number,
 	if (rc < 0) {
 		/* Part of a reply may be out: the session cannot go on. */
 		log_msg(LOG_NOTICE, "sending article %s: %m; closing", msgid);
-		exit(1);
+		sandbox_exit(1);
 	}
 }
 

@@ -9,6 +9,7 @@
 #include "common/core/log.h"
 #include "common/core/xmalloc.h"
 #include "common/io/tls.h"
+#include "common/priv/sandbox.h"
 #include "nntpd/access.h"
 #include "nntpd/options.h"
 #include "nntpd/session/commands.h"
@@ -73,7 +74,7 @@ session_implicit_tls(struct nntp_session *s)
 		return;
 	if (nntp_tls_ctx == NULL || start_tls(s) < 0) {
 		log_msg(LOG_NOTICE, "implicit TLS handshake failed; closing");
-		exit(0);
+		sandbox_exit(0);
 	}
 }
 
@@ -98,7 +99,7 @@ cmd_starttls(struct nntp_session *s, struct vector *args)
 		if (write_all(s->c.fd, failed, sizeof(failed) - 1) < 0) {
 			/* the client is gone */
 		}
-		exit(0);
+		sandbox_exit(0);
 	}
 	/* RFC 4642: nothing learnt before TLS carries over. */
 	free(s->group);
@@ -139,7 +140,7 @@ authinfo_pass(struct nntp_session *s, const char *pass)
 		if (fatal) {
 			log_msg(LOG_NOTICE, "too many failed logins; closing");
 			conn_flush(&s->c);
-			exit(0);
+			sandbox_exit(0);
 		}
 		return;
 	}
@@ -207,7 +208,7 @@ cmd_compress(struct nntp_session *s, struct vector *args)
 	reply(s, "206 Compression active");
 	if (conn_flush(&s->c) < 0 || conn_compress(&s->c) < 0) {
 		log_msg(LOG_ERR, "cannot start compression; closing");
-		exit(0);
+		sandbox_exit(0);
 	}
 	log_msg(LOG_INFO, "compression on");
 }

@@ -13,6 +13,7 @@
 #include "common/core/log.h"
 #include "common/core/wildmat.h"
 #include "common/core/xmalloc.h"
+#include "common/priv/sandbox.h"
 #include "nntpd/options.h"
 #include "nntpd/store/article.h"
 #include "nntpd/store/history.h"
@@ -187,7 +188,7 @@ cmd_quit(struct nntp_session *s, struct vector *args)
 	(void)args;
 	reply(s, "205 Bye!");
 	conn_flush(&s->c);
-	exit(0);
+	sandbox_exit(0);
 }
 
 static const struct nntp_cmd commands[] = {
@@ -267,7 +268,7 @@ commands_dispatch(struct nntp_session *s, const char *line)
 			log_msg(LOG_NOTICE, "too many unknown commands; closing");
 			reply(s, "400 Too many unknown commands");
 			conn_flush(&s->c);
-			exit(0);
+			sandbox_exit(0);
 		}
 		goto out;
 	}

@@ -6,6 +6,7 @@
 
 #include "common/core/log.h"
 #include "common/core/wildmat.h"
+#include "common/priv/sandbox.h"
 #include "nntpd/options.h"
 #include "nntpd/session/commands.h"
 #include "nntpd/session/monreq.h"
@@ -56,7 +57,7 @@ read_article(struct nntp_session *s, struct buffer *text, size_t limit)
 			break;
 		default:
 			log_msg(LOG_NOTICE, "connection lost during POST; nothing posted");
-			exit(0);
+			sandbox_exit(0);
 		}
 	}
 }

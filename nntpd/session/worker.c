@@ -56,5 +56,5 @@ nntp_worker(struct nntp_session *s, int mon, struct sandbox_id *id)
 	signal(SIGPIPE, SIG_IGN);
 	netio_status_signal(log_status);
 	commands_run(sess);
-	exit(0);
+	sandbox_exit(0);
 }
