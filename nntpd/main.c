@@ -1,5 +1,6 @@
-/* nntpd main: command line, configuration, the spool writer (started and
- * restarted here), listening sockets, then the listener's accept loop. */
+/* nntpd main: command line, configuration, the spool writer and feeders
+ * (started, restarted and reloaded here), listening sockets, then the
+ * listener's accept loop. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -31,10 +33,19 @@ static struct listener lst;
 static int from_systemd;
 static pid_t writer_pid;
 static time_t writer_started;
-/* One feeder per feed= line, index-aligned with opt.feed at start. */
+static int writer_chan = -1;     /* the listener's end of the writer's channel */
+static unsigned long config_gen; /* reloads so far */
+/* One feeder per feed= line. A reload stops the feeders whose line went
+ * or changed (retiring) and starts one per new line once no feeder of the
+ * same name runs, so two never work one queue. */
 #define MAX_FEEDS 64
-static pid_t feeder_pid[MAX_FEEDS];
-static time_t feeder_started[MAX_FEEDS];
+struct feeder {
+	pid_t pid;
+	time_t started;
+	char *line, *name;
+	int retiring;
+};
+static struct feeder feeders[MAX_FEEDS];
 static size_t nfeeders;
 static char hostname[256];
 
@@ -58,18 +69,105 @@ make_tls(void)
 	if (opt.ssl_cert_file[0] == '\0')
 		return 0;
 	return daemon_tls(&nntp_tls_ctx, opt.ssl_cert_file,
-	                  opt.ssl_key_file[0] ? opt.ssl_key_file : opt.ssl_cert_file, opt.ssl_ciphers,
-	                  "nntp", opt.ssl_ticket_rotate);
+	                  opt.ssl_key_file[0] ? opt.ssl_key_file : opt.ssl_cert_file,
+	                  opt.ssl_ciphers, "nntp", opt.ssl_ticket_rotate);
 }
 
+static void feeders_sync(void);
+
+/* A message to the writer; it must never block the listener. */
+static void
+tell_writer(const struct buffer *msg)
+{
+	if (writer_chan < 0)
+		return;
+	if (msg->len > WCHAN_MAX) {
+		log_msg(LOG_ERR,
+		        "reload: the configuration is too large for the writer (%zu bytes)",
+		        msg->len);
+		return;
+	}
+	if (send(writer_chan, buffer_head(msg), msg->len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_msg(LOG_ERR, "reload: cannot tell the writer: %s", strerror(errno));
+}
+
+/* SIGHUP, or nntpctl reload through the writer: new sessions, the writer
+ * and the feeders take the new configuration; with errors, nothing
+ * changes and the writer (so nntpctl) is told why. */
 static int
 reload(void)
 {
-	if (daemon_load(nntpd_options_table, &args) < 0 || make_tls() < 0)
+	struct writer_settings ws;
+	struct buffer why = BUFFER_INIT, msg = BUFFER_INIT;
+
+	config_gen++;
+	if (daemon_load_why(nntpd_options_table, &args, &why) < 0 || make_tls() < 0) {
+		if (why.len == 0)
+			buffer_puts(&why, "ssl_cert_file: the certificate or key did not load "
+			                  "(the log says why)\n");
+		wchan_encode_refused(&msg, config_gen, buffer_cstr(&why));
+		tell_writer(&msg);
+		buffer_free(&why);
+		buffer_free(&msg);
 		return -1;
+	}
 	apply_limits();
 	monitor_prepare();
+	ws.feed = opt.feed;
+	ws.expire = opt.expire;
+	ws.history_remember = opt.history_remember;
+	ws.max_article_size = opt.max_article_size;
+	wchan_encode_config(&msg, config_gen, &ws);
+	tell_writer(&msg);
+	feeders_sync();
+	log_msg(LOG_INFO, "reload: configuration %lu sent to the writer; %zu feed(s)", config_gen,
+	        opt.feed.count);
+	buffer_free(&why);
+	buffer_free(&msg);
 	return 0;
+}
+
+/* The writer's channel is readable: nntpctl reload asked it for one. */
+static void
+writer_chan_ready(void)
+{
+	char msg[64];
+	ssize_t n = recv(writer_chan, msg, sizeof(msg), MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		/* The writer is gone; its restart makes a new channel. */
+		close(writer_chan);
+		writer_chan = lst.aux_fd = -1;
+		return;
+	}
+	/* SECURITY: the writer (unprivileged) can only ask for a reload,
+	 * which re-reads the administrator's file; anything else is dropped. */
+	if ((size_t)n != strlen(WCHAN_RELOAD) || memcmp(msg, WCHAN_RELOAD, (size_t)n) != 0) {
+		log_msg(LOG_ERR, "writer channel: unexpected message ignored");
+		return;
+	}
+	log_msg(LOG_INFO, "reload asked for by nntpctl");
+	if (reload() != 0)
+		log_msg(LOG_ERR, "reload: configuration has errors; keeping the old one");
+}
+
+/* SECURITY: the writer's channel reaches the listener; no session, monitor
+ * or feeder keeps a copy of it. */
+static void
+close_writer_chan(void)
+{
+	if (writer_chan >= 0)
+		close(writer_chan);
+	writer_chan = -1;
+}
+
+static void
+session_main(int fd, const struct sockaddr_storage *peer, int tag)
+{
+	close_writer_chan();
+	nntp_session(fd, peer, tag);
 }
 
 static const char *
@@ -131,26 +229,64 @@ prepare_spool(struct sandbox_id *id)
 	}
 }
 
+/* A child forked from the accept loop (a restart, a reload) starts with
+ * the loop's signals blocked; the writer and feeders must hear SIGTERM. */
+static void
+unblock_signals(void)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void
+unpause_spool(void)
+{
+	int fd = open(opt.spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (spool_set_paused(fd, NULL) < 0)
+		log_msg(LOG_ERR, "%s/%s: %s", opt.spool_dir, SPOOL_PAUSED, strerror(errno));
+	close(fd);
+}
+
 static void
 start_writer(void)
 {
 	struct sandbox_id id = {getuid(), getgid(), NULL, 0, -1};
 	struct writer_conf wc = {pathhost(), opt.max_article_size};
 	pid_t pid;
+	int sv[2];
 
 	prepare_spool(&id);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_msg(LOG_ERR, "writer channel: %s (reloads will not reach the writer)",
+		        strerror(errno));
+		sv[0] = sv[1] = -1;
+	}
 	pid = fork();
 	if (pid < 0) {
 		log_msg(LOG_ERR, "cannot start the writer: %s", strerror(errno));
+		if (sv[0] >= 0) {
+			close(sv[0]);
+			close(sv[1]);
+		}
 		return;
 	}
 	if (pid == 0) {
+		close_writer_chan();
+		if (sv[0] >= 0)
+			close(sv[0]);
+		writer_set_channel(sv[1]);
 		/* SECURITY: the writer never does TLS; its copy of the key goes. */
 		tls_ctx_drop(&nntp_tls_ctx);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGCHLD, SIG_DFL);
+		unblock_signals();
 		/* Chrooted to the spool like the sessions: the writer needs
 		 * nothing outside it, and the path above it need not be open
 		 * to the news user. */
@@ -165,15 +301,20 @@ start_writer(void)
 		writer_set_expire(&opt.expire, opt.history_remember);
 		exit(writer_main(dir, &wc));
 	}
+	close_writer_chan();
+	if (sv[1] >= 0)
+		close(sv[1]);
+	writer_chan = lst.aux_fd = sv[0];
 	writer_pid = pid;
 	writer_started = time(NULL);
 	log_msg(LOG_INFO, "writer started (pid %ld)", (long)pid);
 }
 
-/* The feeder for feed line i: resolves the peer before the chroot, then
- * runs sandboxed like the writer (its allow-list has socket and connect). */
+/* The feeder for feed line fe->line: resolves the peer before the chroot,
+ * then runs sandboxed like the writer (its allow-list has socket and
+ * connect). */
 static void
-start_feeder(size_t i)
+start_feeder(struct feeder *fe)
 {
 	struct sandbox_id id = {getuid(), getgid(), NULL, 0, -1};
 	pid_t pid;
@@ -191,13 +332,15 @@ start_feeder(size_t i)
 		socklen_t alen;
 		int rc, fd;
 
+		close_writer_chan();
 		/* SECURITY: feeders connect in clear; no copy of the key. */
 		tls_ctx_drop(&nntp_tls_ctx);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGCHLD, SIG_DFL);
-		if (feed_parse(opt.feed.strings[i], &f) < 0)
+		unblock_signals();
+		if (feed_parse(fe->line, &f) < 0)
 			_exit(1);
 		hints.ai_socktype = SOCK_STREAM;
 		rc = getaddrinfo(f.host, f.port, &hints, &ai);
@@ -220,28 +363,89 @@ start_feeder(size_t i)
 			die("feed %s: spool: %s", f.name, strerror(errno));
 		exit(feed_main(fd, &f, &addr, alen));
 	}
-	feeder_pid[i] = pid;
-	feeder_started[i] = time(NULL);
+	fe->pid = pid;
+	fe->started = time(NULL);
+}
+
+static struct feeder *
+feeder_named(const char *name)
+{
+	for (size_t i = 0; i < nfeeders; i++)
+		if (strcmp(feeders[i].name, name) == 0)
+			return &feeders[i];
+	return NULL;
 }
 
 static void
-start_feeders(void)
+feeder_remove(struct feeder *fe)
 {
-	nfeeders = opt.feed.count < MAX_FEEDS ? opt.feed.count : MAX_FEEDS;
-	for (size_t i = 0; i < nfeeders; i++)
-		start_feeder(i);
+	free(fe->line);
+	free(fe->name);
+	*fe = feeders[--nfeeders];
+}
+
+/* Make the feeders match opt.feed: stop those whose line is gone or
+ * changed (their queue stays in spool/feeds/NAME, and a feed of that name
+ * added again later goes on from where it was), start the new ones. */
+static void
+feeders_sync(void)
+{
+	struct feed_def f;
+
+	for (size_t i = nfeeders; i-- > 0;) {
+		struct feeder *fe = &feeders[i];
+		int kept = 0;
+
+		for (size_t j = 0; j < opt.feed.count && !kept; j++)
+			kept = strcmp(opt.feed.strings[j], fe->line) == 0;
+		if (kept || fe->retiring)
+			continue;
+		log_msg(LOG_INFO,
+		        "feed %s: changed or removed; its feeder stops (queue kept in %s/%s/%s)",
+		        fe->name, opt.spool_dir, FEED_DIR, fe->name);
+		if (fe->pid > 0 && kill(fe->pid, SIGTERM) == 0)
+			fe->retiring = 1;
+		else
+			feeder_remove(fe);
+	}
+	for (size_t j = 0; j < opt.feed.count; j++) {
+		const struct feeder *same;
+
+		if (feed_parse(opt.feed.strings[j], &f) < 0)
+			continue;
+		same = feeder_named(f.name);
+		if (same == NULL && nfeeders == MAX_FEEDS)
+			log_msg(LOG_ERR, "feed %s: more than %d feeds; not started", f.name,
+			        MAX_FEEDS);
+		else if (same == NULL) {
+			struct feeder *fe = &feeders[nfeeders++];
+
+			*fe =
+			    (struct feeder){0, 0, xstrdup(opt.feed.strings[j]), xstrdup(f.name), 0};
+			start_feeder(fe);
+		}
+		feed_def_free(&f);
+	}
 }
 
 static void
 writer_exited(pid_t pid, int status)
 {
 	for (size_t i = 0; i < nfeeders; i++) {
-		if (pid != feeder_pid[i])
+		struct feeder *fe = &feeders[i];
+
+		if (pid != fe->pid)
 			continue;
+		if (fe->retiring) {
+			log_msg(LOG_INFO, "feed %s: feeder (pid %ld) stopped", fe->name, (long)pid);
+			feeder_remove(fe);
+			feeders_sync();
+			return;
+		}
 		log_msg(LOG_ERR, "feeder (pid %ld) ended; restarting", (long)pid);
-		if (time(NULL) - feeder_started[i] < 1)
+		if (time(NULL) - fe->started < 1)
 			sleep(1);
-		start_feeder(i);
+		start_feeder(fe);
 		return;
 	}
 	if (pid != writer_pid)
@@ -288,22 +492,27 @@ main(int argc, char **argv)
 	lst.busy_reply = "400 Too many connections, try again later\r\n";
 	lst.per_ip_reply = "400 Too many connections from your address\r\n";
 	lst.backoff_reply = "400 Too many failed logins from your address; try again later\r\n";
-	lst.session = nntp_session;
+	lst.session = session_main;
 	lst.reload = reload;
+	lst.aux_ready = writer_chan_ready;
+	lst.aux_fd = -1;
 	lst.other_exit = writer_exited;
 	apply_limits();
 	daemon_go("nntpd", nntpd_options_table, &args, opt.pid_file);
+	/* A pause lasts while nntpd runs (over writer restarts), never
+	 * over a restart of nntpd itself, as with INN's ctlinnd pause. */
+	unpause_spool();
 	start_writer();
-	start_feeders();
+	feeders_sync();
 	log_msg(LOG_INFO, "listening on %d socket(s)%s", lst.nfds,
 	        from_systemd ? " from systemd" : "");
 	listener_run(&lst);
 	lst.other_exit = NULL;
 	for (size_t i = 0; i < nfeeders; i++) {
-		if (feeder_pid[i] <= 0)
+		if (feeders[i].pid <= 0)
 			continue;
-		kill(feeder_pid[i], SIGTERM);
-		while (waitpid(feeder_pid[i], &status, 0) < 0 && errno == EINTR)
+		kill(feeders[i].pid, SIGTERM);
+		while (waitpid(feeders[i].pid, &status, 0) < 0 && errno == EINTR)
 			;
 	}
 	if (writer_pid > 0) {

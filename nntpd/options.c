@@ -94,7 +94,9 @@ const struct conf_option nntpd_options_table[] = {
 	  "Outgoing feed (repeatable): NAME host port wildmat [streaming|ihave] [user:password]. "
 	  "NAME is the peer's name in Path (articles it has seen are not sent to it); host is a "
 	  "numeric address or a name resolved at start; articles filed in a group the wildmat "
-	  "matches are queued in spool/feeds/NAME and sent (default streaming, CHECK/TAKETHIS)."),
+	  "matches are queued in spool/feeds/NAME and sent (default streaming, CHECK/TAKETHIS). "
+	  "A reload (SIGHUP, nntpctl reload) starts and stops feeders for added, changed and "
+	  "removed lines; a removed feed's queue stays on disk."),
 	L(expire, "", expire_check_rule,
 	  "Retention for nntpctl expire (repeatable): WILDMAT DAYS, or WILDMAT never. The last "
 	  "rule whose wildmat matches a group decides; a group no rule matches keeps its articles "

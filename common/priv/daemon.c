@@ -95,15 +95,25 @@ daemon_config_errors(const char *text)
 }
 
 int
+daemon_load_why(const struct conf_option *table, const struct daemon_args *a, struct buffer *why)
+{
+	int bad;
+
+	buffer_clear(why);
+	bad = conf_load(table, a->conf_file, a->conf_given, &a->overrides, why);
+	if (bad > 0)
+		daemon_config_errors(buffer_cstr(why));
+	return bad > 0 ? -1 : 0;
+}
+
+int
 daemon_load(const struct conf_option *table, const struct daemon_args *a)
 {
 	struct buffer err = BUFFER_INIT;
-	int bad = conf_load(table, a->conf_file, a->conf_given, &a->overrides, &err);
+	int rc = daemon_load_why(table, a, &err);
 
-	if (bad > 0)
-		daemon_config_errors(buffer_cstr(&err));
 	buffer_free(&err);
-	return bad > 0 ? -1 : 0;
+	return rc;
 }
 
 void

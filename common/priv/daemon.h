@@ -27,6 +27,10 @@ void daemon_args(int argc, char **argv, const char *prog, const char *default_co
                  const char *foreign, struct daemon_args *a);
 /* Load the config; errors go to stderr (and the log). Returns 0 or -1. */
 int daemon_load(const struct conf_option *table, const struct daemon_args *a);
+/* The same, with the error lines kept in why as well (a reload reports
+ * them to whoever asked for it). */
+int daemon_load_why(const struct conf_option *table, const struct daemon_args *a,
+                    struct buffer *why);
 /* Report configuration errors ("FILE:LINE: key: reason" lines) as
  * daemon_load does: on stderr, and in the log when that is not stderr. */
 void daemon_config_errors(const char *text);

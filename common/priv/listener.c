@@ -733,7 +733,7 @@ next_deadline(const struct listener *l, struct timespec *ts)
 void
 listener_run(struct listener *l)
 {
-	struct pollfd pfd[LISTENER_MAX_SOCKETS + PENDING_MAX];
+	struct pollfd pfd[LISTENER_MAX_SOCKETS + PENDING_MAX + 1];
 	sigset_t old;
 
 	catch_signals();
@@ -746,11 +746,17 @@ listener_run(struct listener *l)
 		struct timespec ts;
 		size_t np = npending;
 		nfds_t nfds = fill_pollfds(l, pfd, np);
+		int aux = l->aux_ready != NULL && l->aux_fd >= 0;
+
+		if (aux)
+			pfd[nfds++] = (struct pollfd){.fd = l->aux_fd, .events = POLLIN};
 		int n = ppoll(pfd, nfds, next_deadline(l, &ts), &old);
 
 		handle_signal_flags(l);
 		if (n >= 0)
 			serve_ready(l, pfd, np);
+		if (n > 0 && aux && pfd[nfds - 1].revents != 0)
+			l->aux_ready();
 	}
 	shutdown_sessions(l);
 	sigprocmask(SIG_SETMASK, &old, NULL);

@@ -41,6 +41,10 @@ struct listener {
 	 * must be called again, or <0 for never (daemon_listen sets it to the
 	 * session-ticket key rotation). */
 	double (*tick)(void);
+	/* One more descriptor the accept loop watches (NULL: none): when
+	 * aux_fd is readable, aux_ready runs (nntpd: its writer's channel). */
+	void (*aux_ready)(void);
+	int aux_fd;
 };
 
 /* Bind addr:port (numeric IPv4 or IPv6) and listen; tag is handed to the

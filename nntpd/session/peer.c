@@ -1,6 +1,9 @@
 /* peer: articles offered by peers named in `peer=` lines: IHAVE (RFC 3977)
  * and MODE STREAM with CHECK and TAKETHIS (RFC 4644). The session reads the
- * article; the writer validates and stores it, as it does for POST. */
+ * article; the writer validates and stores it, as it does for POST. While
+ * the writer is paused, each gets its "try later": IHAVE 436, CHECK 431,
+ * TAKETHIS (which has none) 400 and the end of the session. */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -11,6 +14,7 @@
 #include "nntpd/session/commands.h"
 #include "nntpd/session/monreq.h"
 #include "nntpd/store/history.h"
+#include "nntpd/store/spool.h"
 #include "nntpd/writer/proto.h"
 
 int
@@ -71,6 +75,11 @@ cmd_ihave(struct nntp_session *s, struct vector *args)
 		reply(s, "501 Bad message-id");
 		return;
 	}
+	if (spool_paused(s->spoolfd, &why) == 1) {
+		reply(s, "436 Paused: %s", buffer_cstr(&why));
+		buffer_free(&why);
+		return;
+	}
 	if (known(s, id)) {
 		reply(s, "435 Duplicate");
 		return;
@@ -85,6 +94,7 @@ void
 cmd_check(struct nntp_session *s, struct vector *args)
 {
 	const char *id = args->strings[1];
+	struct buffer why = BUFFER_INIT;
 
 	if (!session_is_peer(s)) {
 		reply(s, "%s", peer_denied(s));
@@ -94,7 +104,13 @@ cmd_check(struct nntp_session *s, struct vector *args)
 		reply(s, "438 %s Bad message-id", id);
 		return;
 	}
-	reply(s, known(s, id) ? "438 %s" : "238 %s", id);
+	if (known(s, id))
+		reply(s, "438 %s", id);
+	else if (spool_paused(s->spoolfd, &why) == 1)
+		reply(s, "431 %s Paused: %s", id, buffer_cstr(&why));
+	else
+		reply(s, "238 %s", id);
+	buffer_free(&why);
 }
 
 void
@@ -124,6 +140,14 @@ cmd_takethis(struct nntp_session *s, struct vector *args)
 		struct buffer why = BUFFER_INIT;
 		int code = take_article(s, SUBMIT_TAKETHIS, id, 439, &why);
 
+		/* RFC 4644 gives TAKETHIS no "try later" (439 would make the
+		 * peer drop the article for good): RFC 3977's 400, and the
+		 * session ends; the peer offers the article again later. */
+		if (code != 239 && spool_paused(s->spoolfd, &why) == 1) {
+			reply(s, "400 Paused: %s", buffer_cstr(&why));
+			conn_flush(&s->c);
+			exit(0);
+		}
 		if (code == 239)
 			reply(s, "239 %s", id);
 		else

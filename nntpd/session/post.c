@@ -11,6 +11,7 @@
 #include "nntpd/session/commands.h"
 #include "nntpd/session/monreq.h"
 #include "nntpd/store/article.h"
+#include "nntpd/store/spool.h"
 #include "nntpd/writer/proto.h"
 
 /* Read the article up to the terminating "." line. 0 read, 1 read but
@@ -106,6 +107,12 @@ cmd_post(struct nntp_session *s, struct vector *args)
 		      s->user == NULL && s->auth_helps ? R_AUTH_REQUIRED
 		                                       : "440 Posting not permitted");
 		return;
+	}
+	/* Paused (nntpctl pause): RFC 3977's initial 440, with the reason,
+	 * before the client sends the article. */
+	if (spool_paused(s->spoolfd, &why) == 1) {
+		reply(s, "440 Posting paused: %s", buffer_cstr(&why));
+		goto out;
 	}
 	article_recommend_msgid(s->pathhost, &id);
 	reply(s, "340 Ok, recommended Message-ID %s", buffer_cstr(&id));

@@ -36,6 +36,7 @@
 #include "common/core/log.h"
 #include "common/core/number.h"
 #include "common/core/xmalloc.h"
+#include "common/io/fileio.h"
 #include "common/io/netio.h"
 #include "nntpd/store/article.h"
 #include "nntpd/store/overview.h"
@@ -1259,5 +1260,62 @@ spool_stats(int spoolfd, struct buffer *out)
 	              (unsigned long long)articles, (unsigned long long)bytes, nkeys);
 	free(keys);
 	active_free(&a);
+	return 0;
+}
+
+int
+spool_paused(int spoolfd, struct buffer *reason)
+{
+	int fd = openat(spoolfd, SPOOL_PAUSED, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int rc;
+
+	buffer_clear(reason);
+	if (fd < 0)
+		return 0;
+	rc = read_upto(fd, reason, SPOOL_MAX_PAUSE_REASON);
+	close(fd);
+	if (rc < 0)
+		return 0;
+	/* One line of text: whatever else is in the file goes no further. */
+	for (size_t i = 0; i < reason->len; i++) {
+		unsigned char c = (unsigned char)buffer_head(reason)[i];
+
+		if (c == '\r' || c == '\n') {
+			buffer_truncate(reason, i);
+			break;
+		}
+		if (c < 32 || c == 127)
+			buffer_head(reason)[i] = ' ';
+	}
+	if (reason->len == 0)
+		buffer_puts(reason, "paused");
+	buffer_cstr(reason);
+	return 1;
+}
+
+int
+spool_set_paused(int spoolfd, const char *reason)
+{
+	const char *tmp = SPOOL_PAUSED ".tmp";
+	int fd, e;
+
+	if (reason == NULL)
+		return unlinkat(spoolfd, SPOOL_PAUSED, 0) < 0 && errno != ENOENT ? -1 : 0;
+	fd = openat(spoolfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd < 0)
+		return -1;
+	if (write_all(fd, reason, strlen(reason)) < 0 || write_all(fd, "\n", 1) < 0) {
+		e = errno;
+		close(fd);
+		unlinkat(spoolfd, tmp, 0);
+		errno = e;
+		return -1;
+	}
+	if (close(fd) < 0 || renameat(spoolfd, tmp, spoolfd, SPOOL_PAUSED) < 0) {
+		e = errno;
+		unlinkat(spoolfd, tmp, 0);
+		errno = e;
+		return -1;
+	}
 	return 0;
 }

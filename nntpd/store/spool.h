@@ -22,6 +22,8 @@
  *   tmp/                                       articles being written
  *   lock                                       flock()ed by the writer
  *   writer.sock                                the writer's socket
+ *   paused                                     the reason, while the writer
+ *                                              is paused (nntpctl pause)
  *
  * An article file holds the article exactly as ARTICLE sends it: CRLF line
  * ends, lines starting with '.' already doubled, without the terminating
@@ -33,6 +35,8 @@
 #define SPOOL_TMP "tmp"
 #define SPOOL_LOCK "lock"
 #define SPOOL_SOCKET "writer.sock"
+#define SPOOL_PAUSED "paused"
+#define SPOOL_MAX_PAUSE_REASON 400
 
 struct spool_article {
 	int fd;
@@ -61,6 +65,13 @@ int spool_find_msgid(struct history *h, int spoolfd, const char *msgid, char **g
 long spool_check(int spoolfd, struct buffer *report);
 /* "groups N\narticles N\nbytes N\n" appended to out; 0 or -1. */
 int spool_stats(int spoolfd, struct buffer *out);
+
+/* The writer's pause, as sessions see it: 1 with the reason in reason
+ * while spool/paused exists, 0 when it does not (or cannot be read). */
+int spool_paused(int spoolfd, struct buffer *reason);
+/* Writer side: record the pause (reason non-NULL, written atomically) or
+ * end it (NULL); 0 or -1 with errno. */
+int spool_set_paused(int spoolfd, const char *reason);
 
 /* Writer side. Holding the lock makes the holder the only process that
  * changes the spool. */

@@ -1,6 +1,7 @@
-/* nntpctl: news spool administration (groups, expire, rebuild, check, stats).
- * Group changes go through the running writer, or straight to the spool
- * under its lock when no writer runs, so the two never race. */
+/* nntpctl: news spool administration (groups, expire, rebuild, check, stats)
+ * and the running server's controls (pause, go, reload, status). Group
+ * changes go through the running writer, or straight to the spool under its
+ * lock when no writer runs, so the two never race. */
 #include <errno.h>
 #include <sys/stat.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@ struct ctl_opts {
 	const char *spool_dir;
 	const char *pathhost;
 	size_t max_article_size;
+	const char *verb; /* the command's name */
 };
 
 /* A row without usage is one of the writer's verbs: its arity and
@@ -35,8 +37,11 @@ struct ctl_command {
 	int min_args, max_args;
 	int (*run)(const struct ctl_opts *o, int argc, char **argv);
 	const char *usage;
-	int ctl; /* may go through the running writer's ctl.sock */
+	int ctl;  /* may go through the running writer's ctl.sock */
+	int join; /* the writer's verb takes the rest of the line: any words */
 };
+
+#define CTL_MAX_WORDS 64
 
 static void usage(void);
 static int ctl_was_root;
@@ -137,7 +142,8 @@ spool_command(const struct ctl_opts *o, const char *line, int show)
 		rc = writer_control(dirfd, line, &reply);
 		close(dirfd);
 		if (rc != 200 && !ctl_was_root)
-			buffer_puts(&reply, " (while nntpd runs, group changes need root)");
+			buffer_puts(&reply,
+			            " (while nntpd runs, group changes and controls need root)");
 	} else {
 		fprintf(stderr, "nntpctl: %s: %s\n", o->spool_dir, strerror(errno));
 		return 1;
@@ -198,6 +204,29 @@ cmd_changegroup(const struct ctl_opts *o, int argc, char **argv)
 	(void)argc;
 	free(line);
 	return rc;
+}
+
+/* pause REASON...: the words make one reason. */
+static int
+cmd_pause(const struct ctl_opts *o, int argc, char **argv)
+{
+	struct buffer line = BUFFER_INIT;
+	int rc;
+
+	buffer_puts(&line, "pause");
+	for (int i = 0; i < argc; i++)
+		buffer_printf(&line, " %s", argv[i]);
+	rc = spool_command(o, buffer_cstr(&line), 1);
+	buffer_free(&line);
+	return rc;
+}
+
+/* go, reload, status: the verb alone; the writer's answer is printed. */
+static int
+cmd_live(const struct ctl_opts *o, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	return spool_command(o, o->verb, 1);
 }
 
 static int
@@ -330,13 +359,17 @@ static const struct ctl_command commands[] = {
     {.name = "newgroup", .run = cmd_newgroup, .ctl = 1},
     {.name = "rmgroup", .run = cmd_rmgroup, .ctl = 1},
     {.name = "changegroup", .run = cmd_changegroup, .ctl = 1},
-    {"list", 0, 0, cmd_list, "list", 0},
-    {"rebuild", 0, 0, cmd_rebuild, "rebuild", 0},
-    {"check", 0, 0, cmd_check, "check", 0},
-    {"stats", 0, 0, cmd_stats, "stats", 0},
-    {"feeds", 0, 0, cmd_feeds, "feeds (each outgoing feed's backlog)", 0},
+    {"list", 0, 0, cmd_list, "list", 0, 0},
+    {"rebuild", 0, 0, cmd_rebuild, "rebuild", 0, 0},
+    {"check", 0, 0, cmd_check, "check", 0, 0},
+    {"stats", 0, 0, cmd_stats, "stats", 0, 0},
+    {"feeds", 0, 0, cmd_feeds, "feeds (each outgoing feed's backlog)", 0, 0},
     {.name = "expire", .run = cmd_expire, .ctl = 1},
-    {"writer", 0, 0, cmd_writer, "writer (run the spool writer in the foreground)", 0},
+    {.name = "pause", .run = cmd_pause, .ctl = 1, .join = 1},
+    {.name = "go", .run = cmd_live, .ctl = 1},
+    {.name = "reload", .run = cmd_live, .ctl = 1},
+    {.name = "status", .run = cmd_live, .ctl = 1},
+    {"writer", 0, 0, cmd_writer, "writer (run the spool writer in the foreground)", 0, 0},
 };
 
 /* A command's row, with the writer's arity and usage for its verbs. */
@@ -352,7 +385,7 @@ command_spec(const struct ctl_command *c)
 	if (v == NULL)
 		die("nntpctl: %s is not a writer verb", c->name);
 	r.min_args = v->min_args;
-	r.max_args = v->max_args;
+	r.max_args = c->join && v->rest ? CTL_MAX_WORDS : v->max_args;
 	r.usage = v->usage;
 	return r;
 }
@@ -424,6 +457,7 @@ main(int argc, char **argv)
 		if (argc - 1 < cmd.min_args || argc - 1 > cmd.max_args)
 			usage();
 		give_up_root(cmd.ctl, o.spool_dir);
+		o.verb = cmd.name;
 		return cmd.run(&o, argc - 1, argv + 1);
 	}
 	usage();

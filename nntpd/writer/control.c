@@ -1,13 +1,16 @@
 /* control: the writer's control verbs (nntpctl over ctl.sock): group
- * changes and expire, run between requests. */
+ * changes, expire, pause and go, reload and status, run between requests. */
 #include "nntpd/writer/control.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "common/core/log.h"
 #include "common/core/vector.h"
 #include "common/core/xmalloc.h"
+#include "nntpd/store/article.h"
 #include "nntpd/store/expire.h"
 #include "nntpd/writer/proto.h"
 
@@ -21,10 +24,39 @@ writer_set_expire(const struct vector *rules, unsigned long remember_days)
 	expire_remember_days = remember_days;
 }
 
+static const struct control_live *live;
+static char *pause_reason; /* NULL: running */
+static time_t pause_since;
+
+void
+control_set_live(const struct control_live *l)
+{
+	live = l;
+}
+
+const char *
+control_paused(void)
+{
+	return pause_reason;
+}
+
+void
+control_restore_pause(struct spool *spool)
+{
+	struct buffer why = BUFFER_INIT;
+
+	if (spool_paused(spool_dirfd(spool), &why) == 1) {
+		free(pause_reason);
+		pause_reason = xstrdup(buffer_cstr(&why));
+		pause_since = time(NULL);
+		log_msg(LOG_NOTICE, "writer: paused (kept over a writer restart): %s",
+		        pause_reason);
+	}
+	buffer_free(&why);
+}
+
 #define CONTROL_MALFORMED "unknown or malformed command"
-/* The verb and its arguments; the last word takes the rest of the line
- * (a group's description). */
-#define CONTROL_MAX_WORDS 4
+#define CONTROL_NOT_LIVE "needs the running nntpd (no writer holds the spool)"
 
 /* Group changes answer "done" (nntpctl prints nothing on success). */
 static int
@@ -76,11 +108,115 @@ ctl_expire(struct spool *spool, int argc, char **argv, struct buffer *reply)
 	return expire_run(spool, expire_rules, expire_remember_days, time(NULL), argc == 1, reply);
 }
 
+/* SECURITY: the reason goes into NNTP reply lines (440, 436, 431): one
+ * line of printable text, so it can never end a reply or start another. */
+static int
+valid_reason(const char *r, struct buffer *reply)
+{
+	if (strlen(r) > SPOOL_MAX_PAUSE_REASON) {
+		buffer_printf(reply, "reason too long (at most %d bytes)", SPOOL_MAX_PAUSE_REASON);
+		return 0;
+	}
+	for (const unsigned char *p = (const unsigned char *)r; *p != '\0'; p++)
+		if (*p < 32 || *p == 127) {
+			buffer_puts(reply, "the reason must be printable text on one line");
+			return 0;
+		}
+	return 1;
+}
+
+static int
+ctl_pause(struct spool *spool, int argc, char **argv, struct buffer *reply)
+{
+	(void)argc;
+	if (live == NULL) {
+		buffer_puts(reply, "pause " CONTROL_NOT_LIVE);
+		return -1;
+	}
+	if (pause_reason != NULL) {
+		buffer_printf(reply, "already paused: %s", pause_reason);
+		return -1;
+	}
+	if (!valid_reason(argv[0], reply))
+		return -1;
+	/* Recorded first, so sessions answer "try later" from the same
+	 * moment the writer refuses. */
+	if (spool_set_paused(spool_dirfd(spool), argv[0]) < 0) {
+		buffer_printf(reply, "cannot record the pause: %s", strerror(errno));
+		return -1;
+	}
+	pause_reason = xstrdup(argv[0]);
+	pause_since = time(NULL);
+	log_msg(LOG_NOTICE, "writer: paused: %s", pause_reason);
+	buffer_printf(reply, "paused: %s", pause_reason);
+	return 0;
+}
+
+static int
+ctl_go(struct spool *spool, int argc, char **argv, struct buffer *reply)
+{
+	(void)argc, (void)argv;
+	if (live == NULL) {
+		buffer_puts(reply, "go " CONTROL_NOT_LIVE);
+		return -1;
+	}
+	if (pause_reason == NULL) {
+		buffer_puts(reply, "not paused");
+		return -1;
+	}
+	if (spool_set_paused(spool_dirfd(spool), NULL) < 0) {
+		buffer_printf(reply, "cannot remove the pause: %s", strerror(errno));
+		return -1;
+	}
+	log_msg(LOG_NOTICE, "writer: running again (was paused: %s)", pause_reason);
+	buffer_printf(reply, "running (was paused: %s)", pause_reason);
+	free(pause_reason);
+	pause_reason = NULL;
+	return 0;
+}
+
+static int
+ctl_reload(struct spool *spool, int argc, char **argv, struct buffer *reply)
+{
+	(void)spool, (void)argc, (void)argv;
+	if (live == NULL) {
+		buffer_puts(reply, "reload " CONTROL_NOT_LIVE);
+		return -1;
+	}
+	return live->reload(reply);
+}
+
+static int
+ctl_status(struct spool *spool, int argc, char **argv, struct buffer *reply)
+{
+	(void)spool, (void)argc, (void)argv;
+	if (live == NULL) {
+		buffer_puts(reply, "status " CONTROL_NOT_LIVE);
+		return -1;
+	}
+	if (pause_reason != NULL) {
+		buffer_printf(reply, "writer: paused: %s\npaused since: ", pause_reason);
+		article_format_date(pause_since, reply);
+		buffer_puts(reply, "\n");
+	} else {
+		buffer_puts(reply, "writer: running\n");
+	}
+	live->status(reply);
+	buffer_printf(reply, "expire rules: %zu\nhistory_remember: %lu\n",
+	              expire_rules != NULL ? expire_rules->count : 0, expire_remember_days);
+	return 0;
+}
+
 static const struct control_verb verbs[] = {
-    {"newgroup", 1, 3, ctl_newgroup, "newgroup NAME [y|n|m] [description]"},
-    {"rmgroup", 1, 1, ctl_rmgroup, "rmgroup NAME"},
-    {"changegroup", 2, 2, ctl_changegroup, "changegroup NAME y|n|m"},
-    {"expire", 0, 1, ctl_expire, "expire [-n] (remove articles past their expire= retention)"},
+    {"newgroup", 1, 3, ctl_newgroup, "newgroup NAME [y|n|m] [description]", 1},
+    {"rmgroup", 1, 1, ctl_rmgroup, "rmgroup NAME", 0},
+    {"changegroup", 2, 2, ctl_changegroup, "changegroup NAME y|n|m", 0},
+    {"expire", 0, 1, ctl_expire, "expire [-n] (remove articles past their expire= retention)", 0},
+    {"pause", 1, 1, ctl_pause, "pause REASON (refuse posts and feeds with REASON; reading goes on)",
+     1},
+    {"go", 0, 0, ctl_go, "go (end a pause)", 0},
+    {"reload", 0, 0, ctl_reload, "reload (the writer and feeders take the configuration anew)", 0},
+    {"status", 0, 0, ctl_status, "status (paused or running, the writer's configuration)", 0},
 };
 
 const struct control_verb *
@@ -96,19 +232,25 @@ control_lookup(const char *name)
 int
 control_run(struct spool *spool, const char *cmd, size_t len, struct buffer *reply)
 {
-	struct vector f = VECTOR_INIT;
+	struct vector f = VECTOR_INIT, words = VECTOR_INIT;
 	char *line = xstrndup(cmd, len);
 	const struct control_verb *v;
 	int argc, rc = -1;
 
-	vector_split_space(&f, line, CONTROL_MAX_WORDS);
+	/* The verb, then its words: the last takes the rest of the line (a
+	 * group's description, a pause's reason). */
+	vector_split_space(&f, line, 2);
 	v = f.count > 0 ? control_lookup(f.strings[0]) : NULL;
-	argc = (int)f.count - 1;
-	if (v != NULL && argc >= v->min_args && argc <= v->max_args)
-		rc = v->run(spool, argc, f.strings + 1, reply);
+	if (v != NULL && f.count == 2 && v->max_args > 0)
+		vector_split_space(&words, f.strings[1], (size_t)v->max_args + (v->rest ? 0 : 1));
+	argc = (int)words.count;
+	if (v != NULL && (f.count == 1 || v->max_args > 0) && argc >= v->min_args &&
+	    argc <= v->max_args)
+		rc = v->run(spool, argc, words.strings, reply);
 	else
 		buffer_puts(reply, CONTROL_MALFORMED);
 	free(line);
 	vector_free(&f);
+	vector_free(&words);
 	return rc == 0 ? writer_codes[SUBMIT_CONTROL].ok : writer_codes[SUBMIT_CONTROL].refused;
 }

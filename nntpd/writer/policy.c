@@ -46,6 +46,30 @@ writer_new(struct spool *s, const struct writer_conf *conf)
 	return w;
 }
 
+void
+writer_reconfigure(struct writer *w, const struct writer_settings *ws)
+{
+	w->max_size = ws->max_article_size ? ws->max_article_size : WRITER_DEFAULT_MAX_ARTICLE;
+	writer_set_feeds(&ws->feed);
+	w->feeds = feed_lines;
+	writer_set_expire(&ws->expire, ws->history_remember);
+}
+
+void
+writer_describe(const struct writer *w, struct buffer *out)
+{
+	struct feed_def f;
+
+	buffer_printf(out, "max_article_size: %zu\nfeeds: %zu", w->max_size,
+	              w->feeds != NULL ? w->feeds->count : 0);
+	for (size_t i = 0; w->feeds != NULL && i < w->feeds->count; i++)
+		if (feed_parse(w->feeds->strings[i], &f) == 0) {
+			buffer_printf(out, " %s", f.name);
+			feed_def_free(&f);
+		}
+	buffer_puts(out, "\n");
+}
+
 size_t
 writer_max_size(const struct writer *w)
 {
@@ -403,6 +427,13 @@ writer_process_as(struct writer *w, enum submit_kind kind, const char *msgid_or_
 		        msgid_or_null ? msgid_or_null : "-", r->host ? r->host : "-",
 		        buffer_cstr(reply));
 		return writer_codes[kind].refused;
+	}
+	/* Paused (nntpctl pause): nothing is stored, every kind gets its
+	 * "try later" with the reason, and the submitter keeps the article. */
+	if (control_paused() != NULL) {
+		buffer_printf(reply, "%s: %s", kind == SUBMIT_POST ? "Posting paused" : "Paused",
+		              control_paused());
+		return writer_codes[kind].unavailable;
 	}
 	if (safe.host != NULL && !valid_host(safe.host))
 		safe.host = NULL;

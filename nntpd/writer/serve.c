@@ -1,6 +1,6 @@
 /* serve: the writer process's socket loop: writer.sock for articles,
- * ctl.sock for nntpctl, one request at a time per connection, and who may
- * give a connection its rights. */
+ * ctl.sock for nntpctl, one request at a time per connection, who may
+ * give a connection its rights, and the listener's channel (reloads). */
 #include "nntpd/writer/writer.h"
 
 #include <errno.h>
@@ -20,7 +20,9 @@
 
 #include "common/core/log.h"
 #include "common/core/xmalloc.h"
+#include "nntpd/store/article.h"
 #include "nntpd/store/storeformat.h"
+#include "nntpd/writer/control.h"
 #include "nntpd/writer/proto.h"
 
 #define MAX_REPLY 4096
@@ -39,7 +41,9 @@ struct client {
 	time_t last;
 };
 
-/* The connections, in growable arrays (pfds: the two listeners first). */
+/* The connections, in growable arrays (pfds: the two listeners and the
+ * listener's channel first). */
+#define FIXED_FDS 3
 struct clients {
 	struct client *c;
 	struct pollfd *pfds;
@@ -47,6 +51,125 @@ struct clients {
 };
 
 static volatile sig_atomic_t writer_stop;
+
+#define RELOAD_WAIT_MS 30000 /* for the listener's answer to a reload */
+
+/* The channel to the listener and what came over it. */
+static int chan_fd = -1;
+static struct writer *the_writer;
+static struct writer_settings live_settings;
+static unsigned long live_gen; /* 0: the configuration it started with */
+static time_t live_since;
+static struct buffer last_reload = BUFFER_INIT;
+
+void
+writer_set_channel(int fd)
+{
+	chan_fd = fd;
+}
+
+/* A message from the listener: a configuration is taken (0, what it is
+ * in reply), a refusal reported (-1, why in reply). */
+static int
+chan_message(const char *msg, size_t len, struct buffer *reply)
+{
+	struct writer_settings next;
+	struct buffer why = BUFFER_INIT;
+	unsigned long gen = 0;
+	int kind = wchan_parse(msg, len, &gen, &next, &why), rc = -1;
+
+	buffer_clear(&last_reload);
+	if (kind == 1) {
+		wchan_settings_free(&live_settings);
+		live_settings = next;
+		writer_reconfigure(the_writer, &live_settings);
+		live_gen = gen;
+		live_since = time(NULL);
+		buffer_printf(&last_reload, "configuration %lu taken", gen);
+		buffer_printf(reply, "reloaded: configuration %lu\n", gen);
+		writer_describe(the_writer, reply);
+		log_msg(LOG_INFO,
+		        "writer: configuration %lu taken: %zu feed(s), %zu expire rule(s)", gen,
+		        live_settings.feed.count, live_settings.expire.count);
+		rc = 0;
+	} else if (kind == 0) {
+		buffer_printf(&last_reload, "configuration %lu refused", gen);
+		buffer_printf(reply, "reload refused; the running configuration stays:\n%s",
+		              buffer_cstr(&why));
+		log_msg(LOG_ERR, "writer: reload refused; keeping the running configuration");
+	} else {
+		buffer_puts(reply, "malformed answer from the listener");
+		log_msg(LOG_ERR, "writer: malformed message on the listener's channel");
+	}
+	buffer_free(&why);
+	return rc;
+}
+
+/* Read one message from the channel into reply's outcome; -1 when none
+ * could be read (the channel is closed when the listener is gone). */
+static int
+chan_read(struct buffer *reply)
+{
+	char *msg = xmalloc(WCHAN_MAX);
+	ssize_t n = recv(chan_fd, msg, WCHAN_MAX, MSG_DONTWAIT);
+	int rc;
+
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			close(chan_fd);
+			chan_fd = -1;
+		}
+		free(msg);
+		buffer_puts(reply, "no answer from the listener");
+		return -1;
+	}
+	rc = chan_message(msg, (size_t)n, reply);
+	free(msg);
+	return rc;
+}
+
+static int
+live_reload(struct buffer *reply)
+{
+	struct pollfd pfd;
+
+	if (chan_fd < 0) {
+		buffer_puts(reply,
+		            "no listener to reload from: this writer was not started by nntpd");
+		return -1;
+	}
+	if (send(chan_fd, WCHAN_RELOAD, strlen(WCHAN_RELOAD), MSG_NOSIGNAL) < 0) {
+		buffer_printf(reply, "cannot reach the listener: %s", strerror(errno));
+		return -1;
+	}
+	/* The listener answers at once (it re-reads one file); requests
+	 * wait meanwhile, as they wait on an expire. */
+	pfd = (struct pollfd){chan_fd, POLLIN, 0};
+	while (poll(&pfd, 1, RELOAD_WAIT_MS) < 0 && errno == EINTR)
+		;
+	if (!(pfd.revents & POLLIN)) {
+		buffer_puts(reply, "the listener did not answer the reload");
+		return -1;
+	}
+	return chan_read(reply);
+}
+
+static void
+live_status(struct buffer *out)
+{
+	if (live_gen == 0) {
+		buffer_puts(out, "configuration: as started\n");
+	} else {
+		buffer_printf(out, "configuration: %lu, taken ", live_gen);
+		article_format_date(live_since, out);
+		buffer_puts(out, "\n");
+	}
+	if (last_reload.len > 0)
+		buffer_printf(out, "last reload: %s\n", buffer_cstr(&last_reload));
+	writer_describe(the_writer, out);
+}
+
+static const struct control_live live_ops = {live_reload, live_status};
 
 static void
 on_signal(int sig)
@@ -279,7 +402,7 @@ accept_clients(int lfd, int ctl, struct clients *cs)
 		if (cs->count == cs->cap) {
 			cs->cap = cs->cap ? cs->cap * 2 : 64;
 			cs->c = xrealloc(cs->c, cs->cap * sizeof(*cs->c));
-			cs->pfds = xrealloc(cs->pfds, (cs->cap + 2) * sizeof(*cs->pfds));
+			cs->pfds = xrealloc(cs->pfds, (cs->cap + FIXED_FDS) * sizeof(*cs->pfds));
 		}
 		c = &cs->c[cs->count++];
 		memset(c, 0, sizeof(*c));
@@ -306,15 +429,18 @@ serve(struct writer *w, int lfd, int cfd)
 {
 	struct clients cs = {0};
 
-	cs.pfds = xcalloc(2, sizeof(*cs.pfds));
+	cs.pfds = xcalloc(FIXED_FDS, sizeof(*cs.pfds));
 	while (!writer_stop) {
 		time_t now = time(NULL);
 
 		cs.pfds[0] = (struct pollfd){lfd, POLLIN, 0};
 		cs.pfds[1] = (struct pollfd){cfd, POLLIN, 0};
+		/* The listener's channel (-1 is skipped by poll): a
+		 * configuration it sends after a SIGHUP. */
+		cs.pfds[2] = (struct pollfd){chan_fd, POLLIN, 0};
 		for (size_t i = 0; i < cs.count; i++)
-			cs.pfds[i + 2] = (struct pollfd){cs.c[i].fd, POLLIN, 0};
-		if (poll(cs.pfds, cs.count + 2, 1000) < 0) {
+			cs.pfds[i + FIXED_FDS] = (struct pollfd){cs.c[i].fd, POLLIN, 0};
+		if (poll(cs.pfds, cs.count + FIXED_FDS, 1000) < 0) {
 			if (errno == EINTR)
 				continue;
 			die("writer: poll: %m");
@@ -323,17 +449,23 @@ serve(struct writer *w, int lfd, int cfd)
 			struct client *c = &cs.c[i];
 			ssize_t n = 0;
 
-			if (cs.pfds[i + 2].revents != 0) {
+			if (cs.pfds[i + FIXED_FDS].revents != 0) {
 				n = read(c->fd, buffer_reserve(&c->in, 65536), 65536);
 				if (n > 0) {
 					buffer_commit(&c->in, (size_t)n);
 					c->last = now;
 				}
 			}
-			if ((cs.pfds[i + 2].revents != 0 && n <= 0 &&
+			if ((cs.pfds[i + FIXED_FDS].revents != 0 && n <= 0 &&
 			     !(n < 0 && errno == EAGAIN)) ||
 			    (n > 0 && client_input(w, c) < 0) || timed_out(c, now))
 				drop_client(&cs, i);
+		}
+		if (cs.pfds[2].revents != 0 && chan_fd >= 0) {
+			struct buffer outcome = BUFFER_INIT;
+
+			chan_read(&outcome);
+			buffer_free(&outcome);
 		}
 		if (cs.pfds[0].revents & POLLIN)
 			accept_clients(lfd, 0, &cs);
@@ -366,6 +498,9 @@ writer_main(const char *spool_dir, const struct writer_conf *conf)
 		return 1;
 	}
 	w = writer_new(s, conf);
+	the_writer = w;
+	control_set_live(&live_ops);
+	control_restore_pause(s);
 	lfd = listen_at(spool_dirfd(s), WRITER_SOCKET, 0666);
 	cfd = listen_at(spool_dirfd(s), WRITER_CTL_SOCKET, 0600);
 	log_msg(LOG_INFO, "writer: ready on %s", spool_dir);
@@ -374,7 +509,11 @@ writer_main(const char *spool_dir, const struct writer_conf *conf)
 	unlinkat(spool_dirfd(s), WRITER_CTL_SOCKET, 0);
 	close(lfd);
 	close(cfd);
+	control_set_live(NULL);
+	the_writer = NULL;
 	writer_free(w);
+	wchan_settings_free(&live_settings);
+	buffer_free(&last_reload);
 	spool_close(s);
 	log_msg(LOG_INFO, "writer: stopped");
 	return 0;

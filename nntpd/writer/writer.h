@@ -9,6 +9,7 @@
 #include "common/core/buffer.h"
 #include "common/core/vector.h"
 #include "nntpd/store/spool.h"
+#include "nntpd/writer/chan.h"
 #include "nntpd/writer/proto.h"
 
 struct writer_conf {
@@ -20,6 +21,10 @@ struct writer_conf {
  * articles for; NULL (the default): no outgoing feeds. */
 void writer_set_feeds(const struct vector *feeds);
 
+/* The writer's end of its channel to the listener (writer/chan.h), before
+ * writer_main; none (-1, the default): reload is refused. */
+void writer_set_channel(int fd);
+
 /* Run the writer on spool_dir until SIGTERM/SIGINT; returns an exit status.
  * Takes the spool lock (refuses to start when another writer holds it). */
 int writer_main(const char *spool_dir, const struct writer_conf *conf);
@@ -30,6 +35,11 @@ struct writer;
 struct writer *writer_new(struct spool *s, const struct writer_conf *conf);
 void writer_free(struct writer *w);
 size_t writer_max_size(const struct writer *w);
+/* Take a reloaded configuration: feeds, expire rules, size limit (ws is
+ * kept, not copied). */
+void writer_reconfigure(struct writer *w, const struct writer_settings *ws);
+/* "max_article_size: N\nfeeds: N NAME...\n" appended to out. */
+void writer_describe(const struct writer *w, struct buffer *out);
 /* A request in process, trusted with every right (tests; nntpctl's
  * control commands); client_host names the poster in Injection-Info. */
 int writer_process(struct writer *w, enum submit_kind kind, const char *msgid_or_null,

@@ -1,11 +1,13 @@
 /* wproto-t: the writer's request frames: encode then parse round trips,
  * and every malformed frame a session could send refused; the same for the
- * rights frame a monitor sends. */
+ * rights frame a monitor sends, and the listener's messages to its writer
+ * (a reloaded configuration, a refused one). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nntpd/store/storeformat.h"
+#include "nntpd/writer/chan.h"
 #include "nntpd/writer/proto.h"
 #include "tap.h"
 
@@ -241,11 +243,53 @@ test_rights(void)
 	buffer_free(&b);
 }
 
+static void
+test_chan(void)
+{
+	struct writer_settings ws = {VECTOR_INIT, VECTOR_INIT, 7, 2048}, got;
+	struct buffer b = BUFFER_INIT, why = BUFFER_INIT;
+	unsigned long gen = 0;
+	static const char *bad[] = {
+	    "",
+	    "config\n",
+	    "config x\n",
+	    "config 3\nmax_article_size lots\n",
+	    "config 3\nhistory_remember 40000\n",
+	    "config 3\nlisten_port 119\n",
+	    "config 3\nfeed a 127.0.0.1 119 *",
+	    "hello 3\n",
+	};
+
+	vector_add(&ws.feed, "one 127.0.0.1 119 local.* streaming");
+	vector_add(&ws.feed, "two 127.0.0.1 120 *");
+	vector_add(&ws.expire, "local.* 7");
+	wchan_encode_config(&b, 4, &ws);
+	is_int(1, wchan_parse(buffer_head(&b), b.len, &gen, &got, &why), "chan: config parses");
+	is_int(4, (long long)gen, "chan: its number");
+	is_int(2, (long long)got.feed.count, "chan: both feeds");
+	is_string("two 127.0.0.1 120 *", got.feed.strings[1], "chan: a feed line whole");
+	is_string("local.* 7", got.expire.count ? got.expire.strings[0] : NULL, "chan: expire");
+	is_int(7, (long long)got.history_remember, "chan: history_remember");
+	is_int(2048, (long long)got.max_article_size, "chan: max_article_size");
+	wchan_settings_free(&got);
+	buffer_clear(&b);
+	wchan_encode_refused(&b, 5, "nntpd.conf:2: feed: bad\n");
+	is_int(0, wchan_parse(buffer_head(&b), b.len, &gen, &got, &why), "chan: refusal parses");
+	is_string("nntpd.conf:2: feed: bad\n", buffer_cstr(&why), "chan: with its errors");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		is_int(-1, wchan_parse(bad[i], strlen(bad[i]), &gen, &got, &why),
+		       "chan: malformed %zu refused", i);
+	wchan_settings_free(&ws);
+	buffer_free(&b);
+	buffer_free(&why);
+}
+
 int
 main(void)
 {
 	test_round_trip();
 	test_malformed();
 	test_rights();
+	test_chan();
 	return tap_done();
 }

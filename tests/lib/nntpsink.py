@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""nntpsink.py: a small NNTP peer that takes every article fed to it.
+
+usage: nntpsink.py PORTFILE LOG
+Listens on 127.0.0.1 (a free port, written to PORTFILE once listening);
+answers MODE STREAM (203), CHECK (238 unless already taken: 438), TAKETHIS
+(239), IHAVE (335, then 235) and QUIT; appends "<message-id>" per article
+taken to LOG (flushed at once). Runs until killed."""
+import os
+import socket
+import sys
+import threading
+
+taken = set()
+lock = threading.Lock()
+
+
+def serve(conn, log):
+    f = conn.makefile("rb")
+    conn.sendall(b"200 nntpsink ready\r\n")
+
+    def article():
+        while True:
+            line = f.readline()
+            if not line or line == b".\r\n":
+                return bool(line)
+
+    def take(mid):
+        with lock:
+            new = mid not in taken
+            taken.add(mid)
+            if new:
+                log.write(mid + "\n")
+                log.flush()
+        return new
+
+    while True:
+        line = f.readline()
+        if not line:
+            return
+        words = line.decode("utf-8", "replace").split()
+        cmd = words[0].upper() if words else ""
+        mid = words[1] if len(words) > 1 else ""
+        if cmd == "MODE":
+            conn.sendall(b"203 Streaming ok\r\n")
+        elif cmd == "CHECK":
+            with lock:
+                seen = mid in taken
+            conn.sendall(("%s %s\r\n" % ("438" if seen else "238", mid)).encode())
+        elif cmd == "TAKETHIS":
+            if not article():
+                return
+            take(mid)
+            conn.sendall(("239 %s\r\n" % mid).encode())
+        elif cmd == "IHAVE":
+            conn.sendall(b"335 Send it\r\n")
+            if not article():
+                return
+            take(mid)
+            conn.sendall(b"235 Thanks\r\n")
+        elif cmd == "QUIT":
+            conn.sendall(b"205 Bye\r\n")
+            return
+        else:
+            conn.sendall(b"500 What?\r\n")
+
+
+def main():
+    portfile, logname = sys.argv[1], sys.argv[2]
+    log = open(logname, "a")
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0))
+    s.listen(16)
+    with open(portfile + ".tmp", "w") as p:
+        p.write("%d\n" % s.getsockname()[1])
+    os.rename(portfile + ".tmp", portfile)
+    while True:
+        conn, _ = s.accept()
+        threading.Thread(target=serve, args=(conn, log), daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()
