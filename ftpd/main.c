@@ -18,12 +18,14 @@
 #include "common/priv/listener.h"
 #include "common/priv/sandbox.h"
 #include "ftpd/hook/runner.h"
+#include "ftpd/metrics.h"
 #include "ftpd/monitor/monitor.h"
 #include "ftpd/options.h"
 #include "ftpd/pi/commands.h"
 
 static struct daemon_args args;
 static struct listener lst;
+static struct metrics metrics;
 static int from_systemd;
 static pid_t runner_pid;
 static time_t runner_started;
@@ -38,6 +40,8 @@ apply_limits(void)
 	lst.proxy_protocol = opt.proxy_protocol;
 	lst.proxy_trusted = opt.proxy_trusted_addresses;
 	lst.backoff_seconds = opt.failed_login_backoff;
+	lst.metrics_file = opt.metrics_file;
+	lst.metrics_interval = opt.metrics_interval;
 }
 
 /* The TLS context, made before any session and again on SIGHUP. Every
@@ -50,7 +54,8 @@ make_tls(void)
 {
 	if (!opt.ssl_enable)
 		return 0;
-	return daemon_tls(&ftp_tls_ctx, opt.ssl_cert_file, opt.ssl_key_file, opt.ssl_ciphers, "ftp", 0);
+	return daemon_tls(&ftp_tls_ctx, opt.ssl_cert_file, opt.ssl_key_file, opt.ssl_ciphers, "ftp",
+	                  0);
 }
 
 /* What the table cannot check (options_prepare), reported as daemon_load
@@ -86,6 +91,7 @@ start_runner(void)
 		tls_ctx_drop(&ftp_tls_ctx);
 		for (int i = 0; i < lst.nfds; i++)
 			close(lst.fds[i]);
+		listener_forget_sources();
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_IGN);
@@ -185,6 +191,9 @@ main(int argc, char **argv)
 	if (args.status)
 		return daemon_signal_status(opt.pid_file);
 	check_empty_dir();
+	/* Before any session: its monitor checks its worker's reports
+	 * against it (inetd mode too, where nothing is exported). */
+	metrics_init(&metrics, "postel_ftpd_", ftpd_metric_defs, M_FTP_END - M_COMMON_COUNT);
 	monitor_prepare();
 	data_prepare();
 	if (args.inetd) {
@@ -195,14 +204,16 @@ main(int argc, char **argv)
 		return 0;
 	}
 	sandbox_prepare();
-	from_systemd = daemon_listen(&lst, opt.listen_address, opt.listen_address6, opt.listen_port,
-	                             opt.ssl_enable && opt.implicit_ssl ? opt.implicit_ssl_port : 0);
+	from_systemd =
+	    daemon_listen(&lst, opt.listen_address, opt.listen_address6, opt.listen_port,
+	                  opt.ssl_enable && opt.implicit_ssl ? opt.implicit_ssl_port : 0);
 	lst.busy_reply = "421 There are too many connected users, please try later.\r\n";
 	lst.per_ip_reply = "421 There are too many connections from your internet address.\r\n";
 	lst.backoff_reply = "421 Too many failed logins from your address; try again later.\r\n";
 	lst.session = ftp_session;
 	lst.reload = reload;
 	lst.other_exit = runner_exited;
+	lst.metrics = &metrics;
 	apply_limits();
 	if (opt.upload_hook[0] != '\0' && hook_runner_prepare() < 0)
 		die("upload_hook: hook_queue_dir %s cannot hold the queue", opt.hook_queue_dir);

@@ -20,6 +20,7 @@
 #include "common/priv/listener.h"
 #include "common/priv/sandbox.h"
 #include "nntpd/feed/feed.h"
+#include "nntpd/metrics.h"
 #include "nntpd/monitor/monitor.h"
 #include "nntpd/options.h"
 #include "nntpd/writer/control.h"
@@ -27,6 +28,8 @@
 
 static struct daemon_args args;
 static struct listener lst;
+static struct metrics metrics;
+static const char *peer_names[METRIC_MAX_PEERS];
 static int from_systemd;
 static pid_t writer_pid;
 static time_t writer_started;
@@ -47,6 +50,8 @@ apply_limits(void)
 	lst.proxy_protocol = opt.proxy_protocol;
 	lst.proxy_trusted = opt.proxy_trusted_addresses;
 	lst.backoff_seconds = opt.failed_login_backoff;
+	lst.metrics_file = opt.metrics_file;
+	lst.metrics_interval = opt.metrics_interval;
 }
 
 /* The TLS context, made before any session (each session's worker uses
@@ -57,8 +62,8 @@ make_tls(void)
 	if (opt.ssl_cert_file[0] == '\0')
 		return 0;
 	return daemon_tls(&nntp_tls_ctx, opt.ssl_cert_file,
-	                  opt.ssl_key_file[0] ? opt.ssl_key_file : opt.ssl_cert_file, opt.ssl_ciphers,
-	                  "nntp", opt.ssl_ticket_rotate);
+	                  opt.ssl_key_file[0] ? opt.ssl_key_file : opt.ssl_cert_file,
+	                  opt.ssl_ciphers, "nntp", opt.ssl_ticket_rotate);
 }
 
 static int
@@ -112,12 +117,15 @@ start_writer(void)
 	pid_t pid;
 
 	prepare_spool(&id);
+	listener_source_open(&lst, METRIC_BY_WRITER, 0);
 	pid = fork();
 	if (pid < 0) {
 		log_msg(LOG_ERR, "cannot start the writer: %s", strerror(errno));
+		listener_source_parent(-1);
 		return;
 	}
 	if (pid == 0) {
+		listener_source_child();
 		/* SECURITY: the writer never does TLS; its copy of the key goes. */
 		tls_ctx_drop(&nntp_tls_ctx);
 		signal(SIGTERM, SIG_DFL);
@@ -138,6 +146,7 @@ start_writer(void)
 		writer_set_expire(&opt.expire, opt.history_remember);
 		exit(writer_main(dir, &wc));
 	}
+	listener_source_parent(pid);
 	writer_pid = pid;
 	writer_started = time(NULL);
 	log_msg(LOG_INFO, "writer started (pid %ld)", (long)pid);
@@ -152,9 +161,11 @@ start_feeder(size_t i)
 	pid_t pid;
 
 	prepare_spool(&id);
+	listener_source_open(&lst, METRIC_BY_FEEDER, (unsigned)i);
 	pid = fork();
 	if (pid < 0) {
 		log_msg(LOG_ERR, "cannot start a feeder: %s", strerror(errno));
+		listener_source_parent(-1);
 		return;
 	}
 	if (pid == 0) {
@@ -170,8 +181,10 @@ start_feeder(size_t i)
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGCHLD, SIG_DFL);
+		listener_source_child();
 		if (feed_parse(opt.feed.strings[i], &f) < 0)
 			_exit(1);
+		f.index = (unsigned)i;
 		hints.ai_socktype = SOCK_STREAM;
 		rc = getaddrinfo(f.host, f.port, &hints, &ai);
 		if (rc != 0 || ai == NULL) {
@@ -193,6 +206,7 @@ start_feeder(size_t i)
 			die("feed %s: spool: %s", f.name, strerror(errno));
 		exit(feed_main(fd, &f, &addr, alen));
 	}
+	listener_source_parent(pid);
 	feeder_pid[i] = pid;
 	feeder_started[i] = time(NULL);
 }
@@ -201,6 +215,17 @@ static void
 start_feeders(void)
 {
 	nfeeders = opt.feed.count < MAX_FEEDS ? opt.feed.count : MAX_FEEDS;
+	/* The peers of the metrics, as the feeders are: by feed= line. */
+	for (size_t i = 0; i < nfeeders && i < METRIC_MAX_PEERS; i++) {
+		struct feed_def f;
+
+		peer_names[i] = "?";
+		if (feed_parse(opt.feed.strings[i], &f) == 0) {
+			peer_names[i] = xstrdup(f.name);
+			feed_def_free(&f);
+		}
+	}
+	metrics_set_peers(&metrics, peer_names, nfeeders);
 	for (size_t i = 0; i < nfeeders; i++)
 		start_feeder(i);
 }
@@ -243,6 +268,9 @@ main(int argc, char **argv)
 		return 1;
 	if (args.status)
 		return daemon_signal_status(opt.pid_file);
+	/* Before any session: its monitor checks its worker's reports
+	 * against it (inetd mode too, where nothing is exported). */
+	metrics_init(&metrics, "postel_nntpd_", nntpd_metric_defs, M_NNTP_END - M_COMMON_COUNT);
 	monitor_prepare();
 	if (args.inetd) {
 		/* The writer is the running daemon's (or nntpctl's); an inetd
@@ -262,6 +290,7 @@ main(int argc, char **argv)
 	lst.session = nntp_session;
 	lst.reload = reload;
 	lst.other_exit = writer_exited;
+	lst.metrics = &metrics;
 	apply_limits();
 	daemon_go("nntpd", nntpd_options_table, &args, opt.pid_file);
 	start_writer();
