@@ -19,6 +19,7 @@
 #include "common/priv/sandbox.h"
 #include "common/priv/setup.h"
 #include "ftpd/hook/runner.h"
+#include "ftpd/metrics.h"
 #include "ftpd/monitor/monitor.h"
 #include "ftpd/options.h"
 #include "ftpd/pi/commands.h"
@@ -26,6 +27,7 @@
 
 static struct daemon_args args;
 static struct listener lst;
+static struct metrics metrics;
 static int from_systemd;
 static pid_t runner_pid;
 static time_t runner_started;
@@ -41,6 +43,8 @@ apply_limits(void)
 	lst.proxy_protocol = opt.proxy_protocol;
 	lst.proxy_trusted = opt.proxy_trusted_addresses;
 	lst.backoff_seconds = opt.failed_login_backoff;
+	lst.metrics_file = opt.metrics_file;
+	lst.metrics_interval = opt.metrics_interval;
 }
 
 /* The TLS context, made before any session and again on SIGHUP. Every
@@ -170,6 +174,7 @@ start_runner(void)
 		tls_ctx_drop(&ftp_tls_ctx);
 		for (int i = 0; i < lst.nfds; i++)
 			close(lst.fds[i]);
+		listener_forget_sources();
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_IGN);
@@ -281,6 +286,9 @@ main(int argc, char **argv)
 	if (args.status)
 		return daemon_signal_status(opt.pid_file);
 	check_empty_dir();
+	/* Before any session: its monitor checks its worker's reports
+	 * against it (inetd mode too, where nothing is exported). */
+	metrics_init(&metrics, "postel_ftpd_", ftpd_metric_defs, M_FTP_END - M_COMMON_COUNT);
 	monitor_prepare();
 	data_prepare();
 	if (args.inetd) {
@@ -300,6 +308,7 @@ main(int argc, char **argv)
 	lst.session = ftp_session;
 	lst.reload = reload;
 	lst.other_exit = runner_exited;
+	lst.metrics = &metrics;
 	apply_limits();
 	if (opt.upload_hook[0] != '\0' && hook_runner_prepare() < 0)
 		die("upload_hook: hook_queue_dir %s cannot hold the queue", opt.hook_queue_dir);

@@ -32,7 +32,8 @@ int
 options_hook_kind(const char *word, size_t len)
 {
 	for (int k = 0; k < HOOK_KIND_COUNT; k++)
-		if (strlen(hook_kind_names[k]) == len && strncmp(hook_kind_names[k], word, len) == 0)
+		if (strlen(hook_kind_names[k]) == len &&
+		    strncmp(hook_kind_names[k], word, len) == 0)
 			return k;
 	return -1;
 }
@@ -242,6 +243,11 @@ const struct conf_option ftpd_options_table[] = {
 	SC(session_lock_dir, PATH_FTPD_SESSIONS, conf_check_abspath,
 	   "Root-only directory of max_sessions_per_user's slot files (made at need)."),
 	S(pid_file, PATH_FTPD_PID, "Pid file written when running in the background."),
+	SC(metrics_file, "", conf_check_metrics_file,
+	   "Prometheus text file (*.prom) of the counters: sessions, logins, bytes, transfers, "
+	   "refusals; rewritten atomically every metrics_interval seconds for node_exporter's "
+	   "textfile collector (empty: none)."),
+	U(metrics_interval, "15", 1, 3600, "Seconds between rewrites of metrics_file."),
 	B(ssl_enable, "NO", "Offer FTPS: AUTH TLS on the control port (RFC 4217)."),
 	B(allow_anon_ssl, "NO", "Let anonymous sessions use TLS."),
 	B(force_local_logins_ssl, "YES",

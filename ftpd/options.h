@@ -42,6 +42,8 @@ struct ftpd_options {
 	unsigned long quota_bytes, quota_files, max_sessions_per_user;
 	char *session_lock_dir;
 	char *pid_file;
+	char *metrics_file;
+	unsigned long metrics_interval;
 	int proxy_protocol;
 	char *proxy_trusted_addresses;
 	int ssl_enable, allow_anon_ssl, force_local_logins_ssl, force_local_data_ssl;

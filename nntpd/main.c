@@ -23,6 +23,7 @@
 #include "common/priv/sandbox.h"
 #include "common/priv/setup.h"
 #include "nntpd/feed/feed.h"
+#include "nntpd/metrics.h"
 #include "nntpd/monitor/monitor.h"
 #include "nntpd/options.h"
 #include "nntpd/writer/control.h"
@@ -48,6 +49,11 @@ struct feeder {
 static struct feeder feeders[MAX_FEEDS];
 static size_t nfeeders;
 static char hostname[256];
+static struct metrics metrics;
+/* The feed peers of the metrics, by feed name: a name keeps its slot over
+ * reloads (its counters go on), a new name takes the next free one. */
+static const char *peer_names[METRIC_MAX_PEERS];
+static size_t npeer_names;
 
 static void
 apply_limits(void)
@@ -59,6 +65,8 @@ apply_limits(void)
 	lst.proxy_protocol = opt.proxy_protocol;
 	lst.proxy_trusted = opt.proxy_trusted_addresses;
 	lst.backoff_seconds = opt.failed_login_backoff;
+	lst.metrics_file = opt.metrics_file;
+	lst.metrics_interval = opt.metrics_interval;
 }
 
 /* The TLS context, made before any session (each session's worker uses
@@ -266,9 +274,11 @@ start_writer(void)
 		        strerror(errno));
 		sv[0] = sv[1] = -1;
 	}
+	listener_source_open(&lst, METRIC_BY_WRITER, 0);
 	pid = fork();
 	if (pid < 0) {
 		log_msg(LOG_ERR, "cannot start the writer: %s", strerror(errno));
+		listener_source_parent(-1);
 		if (sv[0] >= 0) {
 			close(sv[0]);
 			close(sv[1]);
@@ -276,6 +286,7 @@ start_writer(void)
 		return;
 	}
 	if (pid == 0) {
+		listener_source_child();
 		close_writer_chan();
 		if (sv[0] >= 0)
 			close(sv[0]);
@@ -305,6 +316,7 @@ start_writer(void)
 	if (sv[1] >= 0)
 		close(sv[1]);
 	writer_chan = lst.aux_fd = sv[0];
+	listener_source_parent(pid);
 	writer_pid = pid;
 	writer_started = time(NULL);
 	log_msg(LOG_INFO, "writer started (pid %ld)", (long)pid);
@@ -313,16 +325,38 @@ start_writer(void)
 /* The feeder for feed line fe->line: resolves the peer before the chroot,
  * then runs sandboxed like the writer (its allow-list has socket and
  * connect). */
+/* The metrics slot of feed name (METRIC_MAX_PEERS when all are taken). */
+static unsigned
+peer_slot(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < npeer_names; i++)
+		if (strcmp(peer_names[i], name) == 0)
+			return (unsigned)i;
+	if (i == METRIC_MAX_PEERS)
+		return METRIC_MAX_PEERS;
+	peer_names[npeer_names++] = xstrdup(name);
+	metrics_set_peers(&metrics, peer_names, npeer_names);
+	return (unsigned)i;
+}
+
 static void
 start_feeder(struct feeder *fe)
 {
 	struct sandbox_id id = {getuid(), getgid(), NULL, 0, -1};
+	unsigned slot = peer_slot(fe->name);
 	pid_t pid;
 
 	prepare_spool(&id);
+	/* A feeder past the last slot reports nothing. */
+	if (slot < METRIC_MAX_PEERS)
+		listener_source_open(&lst, METRIC_BY_FEEDER, slot);
 	pid = fork();
 	if (pid < 0) {
 		log_msg(LOG_ERR, "cannot start a feeder: %s", strerror(errno));
+		if (slot < METRIC_MAX_PEERS)
+			listener_source_parent(-1);
 		return;
 	}
 	if (pid == 0) {
@@ -332,6 +366,10 @@ start_feeder(struct feeder *fe)
 		socklen_t alen;
 		int rc, fd;
 
+		if (slot < METRIC_MAX_PEERS)
+			listener_source_child();
+		else
+			listener_forget_sources();
 		close_writer_chan();
 		/* SECURITY: feeders connect in clear; no copy of the key. */
 		tls_ctx_drop(&nntp_tls_ctx);
@@ -342,6 +380,7 @@ start_feeder(struct feeder *fe)
 		unblock_signals();
 		if (feed_parse(fe->line, &f) < 0)
 			_exit(1);
+		f.index = slot;
 		hints.ai_socktype = SOCK_STREAM;
 		rc = getaddrinfo(f.host, f.port, &hints, &ai);
 		if (rc != 0 || ai == NULL) {
@@ -363,6 +402,8 @@ start_feeder(struct feeder *fe)
 			die("feed %s: spool: %s", f.name, strerror(errno));
 		exit(feed_main(fd, &f, &addr, alen));
 	}
+	if (slot < METRIC_MAX_PEERS)
+		listener_source_parent(pid);
 	fe->pid = pid;
 	fe->started = time(NULL);
 }
@@ -476,6 +517,9 @@ main(int argc, char **argv)
 		return 1;
 	if (args.status)
 		return daemon_signal_status(opt.pid_file);
+	/* Before any session: its monitor checks its worker's reports
+	 * against it (inetd mode too, where nothing is exported). */
+	metrics_init(&metrics, "postel_nntpd_", nntpd_metric_defs, M_NNTP_END - M_COMMON_COUNT);
 	monitor_prepare();
 	if (args.inetd) {
 		/* The writer is the running daemon's (or nntpctl's); an inetd
@@ -497,6 +541,7 @@ main(int argc, char **argv)
 	lst.aux_ready = writer_chan_ready;
 	lst.aux_fd = -1;
 	lst.other_exit = writer_exited;
+	lst.metrics = &metrics;
 	apply_limits();
 	daemon_go("nntpd", nntpd_options_table, &args, opt.pid_file);
 	/* A pause lasts while nntpd runs (over writer restarts), never

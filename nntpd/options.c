@@ -57,6 +57,11 @@ const struct conf_option nntpd_options_table[] = {
 	S(session_user, "nobody",
 	  "User sessions run as, with nopriv_user's group: it owns nothing in the spool."),
 	S(pid_file, PATH_NNTPD_PID, "Pid file written when running in the background."),
+	SC(metrics_file, "", conf_check_metrics_file,
+	   "Prometheus text file (*.prom) of the counters: sessions, logins, bytes, refusals, "
+	   "articles, writer batches and commit latency, feed backlog; rewritten atomically every "
+	   "metrics_interval seconds for node_exporter's textfile collector (empty: none)."),
+	U(metrics_interval, "15", 1, 3600, "Seconds between rewrites of metrics_file."),
 	U(max_article_size, "1000000", 1024, 1UL << 30, "Largest article accepted, in bytes."),
 	B(allow_newnews, "YES", "Answer NEWNEWS (it can be expensive on a big spool)."),
 	L(access, "127.0.0.0/8 read,post,moderate *;::1/128 read,post,moderate *", access_check_rule,

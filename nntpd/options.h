@@ -13,6 +13,8 @@ struct nntpd_options {
 	unsigned long idle_session_timeout;
 	char *spool_dir, *pathhost, *nopriv_user, *pid_file;
 	char *session_user;
+	char *metrics_file;
+	unsigned long metrics_interval;
 	int proxy_protocol;
 	char *proxy_trusted_addresses;
 	unsigned long max_article_size;

@@ -593,3 +593,17 @@ conf_check_abspath(const char *v)
 {
 	return v[0] == '/' ? NULL : "must be an absolute path";
 }
+
+const char *
+conf_check_metrics_file(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0)
+		return NULL;
+	if (v[0] != '/')
+		return "must be an absolute path";
+	return n > 6 && strcmp(v + n - 5, ".prom") == 0 && v[n - 6] != '/'
+	           ? NULL
+	           : "must end in .prom (node_exporter's textfile collector reads only those)";
+}

@@ -82,5 +82,8 @@ int conf_is_set(const struct conf_option *table, const char *name);
 /* Checks usable as conf_option.check. */
 const char *conf_check_address(const char *value);
 const char *conf_check_abspath(const char *value);
+/* metrics_file: empty (off), or an absolute path ending in ".prom" (what
+ * node_exporter's textfile collector reads). */
+const char *conf_check_metrics_file(const char *value);
 
 #endif

@@ -80,6 +80,22 @@ static struct child *children;
 static size_t nchildren, children_cap;
 static struct listener *the_listener;
 
+/* A metrics source: the read end of one child's pipe (see listener.h). */
+struct source {
+	pid_t pid;
+	int fd;
+	unsigned by, peer;
+};
+
+static struct source *sources;
+static size_t nsources, sources_cap;
+/* Between listener_source_open and the fork: the new pipe. */
+static struct source opening = {0, -1, 0, 0};
+static int opening_wfd = -1;
+static double next_metrics; /* monotonic seconds; 0: write at once */
+static struct pollfd *pfds;
+static size_t pfds_cap;
+
 static void
 on_signal(int sig)
 {
@@ -189,6 +205,145 @@ mono_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- metrics sources ---- */
+
+static void
+count(unsigned series)
+{
+	if (the_listener != NULL && the_listener->metrics != NULL)
+		metrics_add(the_listener->metrics, series, 0, 1);
+}
+
+void
+listener_source_open(struct listener *l, unsigned by, unsigned peer)
+{
+	int p[2];
+
+	the_listener = l;
+	if (l->metrics == NULL)
+		return;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		log_msg(LOG_ERR, "metrics: pipe: %s", strerror(errno));
+		return;
+	}
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	fcntl(p[1], F_SETFL, O_NONBLOCK);
+	opening = (struct source){0, p[0], by, peer};
+	opening_wfd = p[1];
+}
+
+void
+listener_forget_sources(void)
+{
+	for (size_t i = 0; i < nsources; i++)
+		close(sources[i].fd);
+	nsources = 0;
+	if (opening.fd >= 0)
+		close(opening.fd);
+	opening.fd = -1;
+}
+
+void
+listener_source_child(void)
+{
+	listener_forget_sources();
+	metrics_report_fd(opening_wfd);
+	opening_wfd = -1;
+}
+
+void
+listener_source_parent(pid_t pid)
+{
+	if (opening_wfd >= 0)
+		close(opening_wfd);
+	opening_wfd = -1;
+	if (opening.fd < 0)
+		return;
+	if (pid < 0) {
+		close(opening.fd);
+		opening.fd = -1;
+		return;
+	}
+	if (nsources == sources_cap) {
+		sources_cap = sources_cap ? sources_cap * 2 : 64;
+		sources = xrealloc(sources, sources_cap * sizeof(*sources));
+	}
+	opening.pid = pid;
+	sources[nsources++] = opening;
+	opening.fd = -1;
+}
+
+static void
+drop_source(size_t i)
+{
+	close(sources[i].fd);
+	sources[i] = sources[--nsources];
+}
+
+/* Every record source i has written; 1 when it is gone (EOF, or a record
+ * it may not send: it is not believed again). */
+static int
+read_source(size_t i)
+{
+	struct metric_rec recs[64];
+	struct source *src = &sources[i];
+
+	for (int round = 0; round < 16; round++) {
+		ssize_t n = read(src->fd, recs, sizeof(recs));
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		if (n <= 0) {
+			drop_source(i);
+			return 1;
+		}
+		if (n % (ssize_t)sizeof(recs[0]) != 0) {
+			log_msg(LOG_ERR, "metrics: pid %ld sent a torn record; ignored from now",
+			        (long)src->pid);
+			drop_source(i);
+			return 1;
+		}
+		for (size_t k = 0; k < (size_t)n / sizeof(recs[0]); k++) {
+			/* SECURITY: a feeder speaks for its own peer only. */
+			if ((src->by == METRIC_BY_FEEDER && recs[k].peer != src->peer) ||
+			    metrics_apply(the_listener->metrics, &recs[k], src->by) < 0) {
+				log_msg(LOG_ERR,
+				        "metrics: pid %ld sent a record it may not (series %u)",
+				        (long)src->pid, (unsigned)recs[k].series);
+				drop_source(i);
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* A child ended: what it wrote before it ended still counts. */
+static void
+source_ended(pid_t pid)
+{
+	for (size_t i = 0; i < nsources; i++)
+		if (sources[i].pid == pid) {
+			if (!read_source(i))
+				drop_source(i);
+			return;
+		}
+}
+
+static void
+write_metrics(struct listener *l)
+{
+	struct buffer err = BUFFER_INIT;
+
+	if (l->metrics == NULL || l->metrics_file == NULL || l->metrics_file[0] == '\0')
+		return;
+	metrics_set(l->metrics, M_SESSIONS_OPEN, 0, (double)nchildren);
+	if (metrics_write_file(l->metrics, l->metrics_file, &err) < 0)
+		log_msg(LOG_ERR, "%s", buffer_cstr(&err));
+	buffer_free(&err);
+	next_metrics = mono_now() + (double)(l->metrics_interval ? l->metrics_interval : 15);
 }
 
 static size_t
@@ -359,6 +514,7 @@ reap(void)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		int session = 0;
 
+		source_ended(pid);
 		for (size_t i = 0; i < nchildren && !session; i++)
 			if (children[i].pid == pid) {
 				children[i] = children[--nchildren];
@@ -402,16 +558,19 @@ refused_at_door(struct listener *l, int fd, const struct addr_key *full, const c
 	struct addr_key key;
 
 	if (l->max_clients > 0 && nchildren >= l->max_clients) {
+		count(M_REFUSED_MAX_CLIENTS);
 		refuse(fd, l->busy_reply, text, "max_clients reached");
 		return 1;
 	}
 	drain_penalties();
 	counted_key(l, full, &key);
 	if (l->backoff_reply != NULL && listener_penalty_until(&key) > mono_now()) {
+		count(M_REFUSED_BACKOFF);
 		refuse(fd, l->backoff_reply, text, "address in back-off after failed logins");
 		return 1;
 	}
 	if (l->max_per_ip > 0 && count_addr(l, &key) >= l->max_per_ip) {
+		count(M_REFUSED_MAX_PER_IP);
 		refuse(fd, l->per_ip_reply, text, "max_per_ip reached");
 		return 1;
 	}
@@ -429,6 +588,7 @@ run_session(struct listener *l, int fd, const struct sockaddr_storage *peer, int
 		close(l->fds[i]);
 	for (size_t i = 0; i < npending; i++)
 		close(pending[i].fd);
+	listener_source_child();
 	/* Only workers answer SIGUSR1 (with a status line). */
 	signal(SIGUSR1, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
@@ -466,14 +626,18 @@ start_session(struct listener *l, int fd, const struct sockaddr_storage *peer, i
 	listener_addr_text(peer, text, sizeof(text));
 	if (refused_at_door(l, fd, &key, text))
 		return;
+	listener_source_open(l, METRIC_BY_MONITOR | METRIC_BY_WORKER, 0);
 	pid = fork();
 	if (pid < 0) {
 		log_msg(LOG_ERR, "fork: %s", strerror(errno));
+		listener_source_parent(-1);
 		close(fd);
 		return;
 	}
 	if (pid == 0)
 		run_session(l, fd, peer, tag);
+	listener_source_parent(pid);
+	count(M_SESSIONS_TOTAL);
 	setpgid(pid, pid);
 	close(fd);
 	add_child(pid, peer, &key);
@@ -485,8 +649,10 @@ drop_pending(size_t i, const char *why)
 	char text[INET6_ADDRSTRLEN];
 
 	listener_addr_text(&pending[i].peer, text, sizeof(text));
-	if (why != NULL)
+	if (why != NULL) {
+		count(M_REFUSED_PROXY);
 		log_msg(LOG_NOTICE, "refused c=%s: %s", text, why);
+	}
 	close(pending[i].fd);
 	pending[i] = pending[--npending];
 }
@@ -501,6 +667,7 @@ hold_for_proxy(struct listener *l, int fd, const struct sockaddr_storage *peer, 
 	if (l->proxy_trusted == NULL || !proxy_trusted(l->proxy_trusted, peer)) {
 		listener_addr_text(peer, text, sizeof(text));
 		log_msg(LOG_NOTICE, "refused c=%s: PROXY protocol from an untrusted address", text);
+		count(M_REFUSED_PROXY);
 		close(fd);
 		return;
 	}
@@ -508,6 +675,7 @@ hold_for_proxy(struct listener *l, int fd, const struct sockaddr_storage *peer, 
 		listener_addr_text(peer, text, sizeof(text));
 		log_msg(LOG_NOTICE, "refused c=%s: too many connections waiting for a PROXY header",
 		        text);
+		count(M_REFUSED_PROXY);
 		close(fd);
 		return;
 	}
@@ -674,22 +842,48 @@ handle_signal_flags(struct listener *l)
 }
 
 /* The listening sockets, then the np connections waiting for a PROXY
- * header; how many entries. */
+ * header, then the metrics sources; how many entries. */
 static nfds_t
-fill_pollfds(const struct listener *l, struct pollfd *pfd, size_t np)
+fill_pollfds(const struct listener *l, size_t np)
 {
+	size_t need = (size_t)l->nfds + np + nsources;
+
+	if (need + 1 > pfds_cap) { /* + 1: the aux descriptor */
+		pfds_cap = need + 64;
+		pfds = xrealloc(pfds, pfds_cap * sizeof(*pfds));
+	}
 	for (int i = 0; i < l->nfds; i++)
-		pfd[i] = (struct pollfd){.fd = l->fds[i], .events = POLLIN};
+		pfds[i] = (struct pollfd){.fd = l->fds[i], .events = POLLIN};
 	for (size_t i = 0; i < np; i++)
-		pfd[l->nfds + i] = (struct pollfd){.fd = pending[i].fd, .events = POLLIN};
-	return (nfds_t)l->nfds + np;
+		pfds[l->nfds + i] = (struct pollfd){.fd = pending[i].fd, .events = POLLIN};
+	for (size_t i = 0; i < nsources; i++)
+		pfds[(size_t)l->nfds + np + i] =
+		    (struct pollfd){.fd = sources[i].fd, .events = POLLIN};
+	return (nfds_t)need;
+}
+
+/* Sources that polled ready, found by fd: a reap since the poll may have
+ * moved or dropped some. */
+static void
+serve_sources(const struct pollfd *pfd, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		if (pfd[k].revents == 0)
+			continue;
+		for (size_t i = 0; i < nsources; i++)
+			if (sources[i].fd == pfd[k].fd) {
+				read_source(i);
+				break;
+			}
+	}
 }
 
 static void
-serve_ready(struct listener *l, const struct pollfd *pfd, size_t np)
+serve_ready(struct listener *l, const struct pollfd *pfd, size_t np, size_t ns)
 {
 	double now = mono_now();
 
+	serve_sources(pfd + l->nfds + np, ns);
 	/* Pending entries first (backwards: handling one may move the
 	 * last into its place), then new connections. SECURITY: the
 	 * deadline holds whether or not bytes keep arriving. */
@@ -704,8 +898,8 @@ serve_ready(struct listener *l, const struct pollfd *pfd, size_t np)
 			accept_all(l, i);
 }
 
-/* How long ppoll may sleep: until the nearest PROXY deadline, or until
- * the tick wants to run again. */
+/* How long ppoll may sleep: until the nearest PROXY deadline, the next
+ * metrics file, or until the tick wants to run again. */
 static struct timespec *
 next_deadline(const struct listener *l, struct timespec *ts)
 {
@@ -717,6 +911,11 @@ next_deadline(const struct listener *l, struct timespec *ts)
 			wait = pending[i].deadline - now;
 			have = 1;
 		}
+	if (l->metrics != NULL && l->metrics_file != NULL && l->metrics_file[0] != '\0' &&
+	    (!have || next_metrics - now < wait)) {
+		wait = next_metrics - now;
+		have = 1;
+	}
 	if (!have)
 		return NULL;
 	if (wait < 0)
@@ -733,7 +932,6 @@ next_deadline(const struct listener *l, struct timespec *ts)
 void
 listener_run(struct listener *l)
 {
-	struct pollfd pfd[LISTENER_MAX_SOCKETS + PENDING_MAX + 1];
 	sigset_t old;
 
 	catch_signals();
@@ -744,21 +942,24 @@ listener_run(struct listener *l)
 	the_listener = l;
 	while (!got_term) {
 		struct timespec ts;
-		size_t np = npending;
-		nfds_t nfds = fill_pollfds(l, pfd, np);
+		size_t np = npending, ns = nsources;
+		nfds_t nfds = fill_pollfds(l, np);
 		int aux = l->aux_ready != NULL && l->aux_fd >= 0;
 
-		if (aux)
-			pfd[nfds++] = (struct pollfd){.fd = l->aux_fd, .events = POLLIN};
-		int n = ppoll(pfd, nfds, next_deadline(l, &ts), &old);
+		if (aux) /* fill_pollfds leaves room for it */
+			pfds[nfds++] = (struct pollfd){.fd = l->aux_fd, .events = POLLIN};
+		int n = ppoll(pfds, nfds, next_deadline(l, &ts), &old);
 
 		handle_signal_flags(l);
 		if (n >= 0)
-			serve_ready(l, pfd, np);
-		if (n > 0 && aux && pfd[nfds - 1].revents != 0)
+			serve_ready(l, pfds, np, ns);
+		if (n > 0 && aux && pfds[nfds - 1].revents != 0)
 			l->aux_ready();
+		if (mono_now() >= next_metrics)
+			write_metrics(l);
 	}
 	shutdown_sessions(l);
+	write_metrics(l);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 

@@ -9,6 +9,7 @@
 
 #include "common/core/buffer.h"
 #include "common/core/cidr.h"
+#include "common/core/metrics.h"
 
 #define LISTENER_MAX_SOCKETS 8
 
@@ -45,6 +46,11 @@ struct listener {
 	 * aux_fd is readable, aux_ready runs (nntpd: its writer's channel). */
 	void (*aux_ready)(void);
 	int aux_fd;
+	/* metrics_file: the registry the listener keeps (NULL: none), the
+	 * file it rewrites every metrics_interval seconds ("": none). */
+	struct metrics *metrics;
+	const char *metrics_file;
+	unsigned long metrics_interval;
 };
 
 /* Bind addr:port (numeric IPv4 or IPv6) and listen; tag is handed to the
@@ -75,6 +81,20 @@ double listener_penalty_strike(const struct addr_key *key, double now,
                                unsigned long backoff_seconds);
 double listener_penalty_until(const struct addr_key *key);
 size_t listener_penalty_count(void);
+/* Metrics sources. Each session, and each child of the daemon's own that
+ * reports (nntpd's writer, a feeder), gets a pipe whose read end only the
+ * listener holds: every record it reads is that child's, and may only
+ * touch the series its kind of source may report (metrics_apply); a
+ * feeder's only its own peer's. Around such a fork: listener_source_open
+ * (by: METRIC_BY_ bits; peer: a feeder's index), then in the child
+ * listener_source_child, in the parent listener_source_parent(pid) (pid
+ * < 0: the fork failed). Nothing happens when no registry is set. The
+ * child reports with metrics_report (common/core/metrics.h). */
+void listener_source_open(struct listener *l, unsigned by, unsigned peer);
+void listener_source_child(void);
+void listener_source_parent(pid_t pid);
+/* In a child that reports nothing (a hook runner): drop every read end. */
+void listener_forget_sources(void);
 /* Text form of an address, v4-mapped IPv6 shown as IPv4. */
 void listener_addr_text(const struct sockaddr_storage *ss, char *out, size_t n);
 /* Port of an address (host order). */

@@ -27,6 +27,7 @@ enum ps_type {
 	PS_XFERLOG,      /* worker -> monitor: one xferlog line ending in "\n"; no answer */
 	PS_TLS_KEY,      /* worker -> monitor: AUTH TLS after a clear login; PS_OK fd: the key */
 	PS_HOOK,         /* worker -> monitor: "kind\0path\0[old\0]"; PS_OK once queued on disk */
+	PS_METRIC,       /* worker -> monitor: struct metric_rec of its own session; no answer */
 	PS_TYPE_MAX
 };
 

@@ -51,6 +51,7 @@
 
 #include "common/core/buffer.h"
 #include "common/core/log.h"
+#include "common/core/metrics.h"
 #include "common/core/xmalloc.h"
 #include "common/io/tls.h"
 #include "common/priv/auth.h"
@@ -371,6 +372,7 @@ handle_login(const struct ps_msg *m)
 		end_session("malformed login request", m->type);
 	if (check_login(user, pass, &why, &closing)) {
 		log_set_prefix("s=%s c=%s u=%s", sess.id, sess.peer_text, sess.login_name);
+		metrics_report(M_LOGINS_OK, METRIC_ADD, 1);
 		log_msg(LOG_INFO, "login ok (%s)",
 		        sess.kind == LOGIN_ANON    ? "anonymous"
 		        : sess.kind == LOGIN_GUEST ? "guest"
@@ -378,6 +380,7 @@ handle_login(const struct ps_msg *m)
 		ps_send(mon_fd, PS_OK, NULL, 0, -1);
 		return;
 	}
+	metrics_report(M_LOGINS_REFUSED, METRIC_ADD, 1);
 	if (closing) {
 		/* The password was right: no failed login, no delay. */
 		ps_login_refuse(mon_fd, PS_REFUSE_CLOSE, why);
@@ -472,6 +475,7 @@ handle_connect_data(const struct ps_msg *m)
 		return;
 	}
 	if (!opt.port_promiscuous && !ftpaddr_same_host(&to, &sess.peer)) {
+		metrics_report(M_REFUSED_BOUNCE, METRIC_ADD, 1);
 		refuse_data("not the control connection's peer");
 		return;
 	}
@@ -626,6 +630,7 @@ spawn_worker(int postlogin)
 		close(xferlog_fd); /* the monitor's alone */
 	hookev_forget();
 	peruser_slot_release();
+	metrics_report_close(); /* the monitor's alone */
 	sess.monitor = sv[1];
 	signal(SIGTERM, SIG_DFL);
 	if (!postlogin) {
@@ -749,6 +754,10 @@ monitor_loop(void)
 			break;
 		case PS_HOOK:
 			handle_hook(&m);
+			break;
+		case PS_METRIC:
+			if (metrics_report_worker(m.data, m.len) < 0)
+				end_session("malformed or foreign metric", m.type);
 			break;
 		case PS_SECCOMP:
 			if (monitor_seccomp_report(&m) < 0)

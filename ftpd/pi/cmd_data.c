@@ -26,6 +26,7 @@
 #include "ftpd/dtp/quota.h"
 #include "ftpd/dtp/xferlog.h"
 #include "ftpd/ftpaddr.h"
+#include "ftpd/metrics.h"
 #include "ftpd/options.h"
 #include "ftpd/pi/commands.h"
 #include "ftpd/pi/monreq.h"
@@ -226,6 +227,7 @@ set_port(struct ftp_session *s, const struct sockaddr_storage *a)
 	    (!ftpaddr_same_host(a, &s->peer) || port < 1024 || port == 2049)) {
 		log_msg(LOG_WARNING, "refused PORT/EPRT to another host or a reserved port (%u)",
 		        port);
+		monreq_metric(s, M_REFUSED_BOUNCE, 1);
 		reply(s, FTP_SYNTAX_ERROR, FTP_TEXT_ILLEGAL_PORT);
 		return;
 	}
@@ -272,6 +274,11 @@ xferlog(struct ftp_session *s, const char *vpath, char dir, int complete, double
 	 * prefix); the xferlog line keeps wu-ftpd's format for analysers. */
 	log_msg(LOG_INFO, "transfer %s %s %llu bytes %s", dir == 'o' ? "RETR" : "STOR", vpath,
 	        (unsigned long long)dtp_progress()->done, complete ? "complete" : "incomplete");
+	monreq_metric(s, dir == 'o' ? M_BYTES_OUT : M_BYTES_IN, (uint64_t)dtp_progress()->done);
+	monreq_metric(s,
+	              dir == 'o' ? (complete ? M_FTP_DOWNLOAD_COMPLETE : M_FTP_DOWNLOAD_INCOMPLETE)
+	                         : (complete ? M_FTP_UPLOAD_COMPLETE : M_FTP_UPLOAD_INCOMPLETE),
+	              1);
 	if (!s->xferlog)
 		return;
 	r.localtime = 1;
@@ -510,6 +517,7 @@ data_ready(struct ftp_session *s)
 {
 	if (opt.ssl_enable && opt.force_local_data_ssl && s->kind != LOGIN_ANON && !s->prot_p) {
 		log_msg(LOG_NOTICE, "refused a clear data connection: PROT P required");
+		monreq_metric(s, M_REFUSED_TLS, 1);
 		reply(s, FTP_DATA_TLS_REFUSED, "Data connections must be encrypted: use PROT P.");
 		return 0;
 	}
@@ -742,7 +750,8 @@ upload_settle(struct ftp_session *s, struct upload *u, struct upload_charge *c, 
 	} else if (atomic)
 		files -= c->new_name;
 	if (quota_add(bytes, files) < 0)
-		log_msg(LOG_ERR, "quota: the upload of %s is not counted", u->vpath ? u->vpath : "?");
+		log_msg(LOG_ERR, "quota: the upload of %s is not counted",
+		        u->vpath ? u->vpath : "?");
 	(void)s;
 }
 
@@ -764,11 +773,13 @@ static int
 upload_end(struct ftp_session *s, struct upload *u, struct upload_charge *c, int result,
            double secs)
 {
-	int published = result == DTP_EV_DONE || (result == DTP_EV_UNCLEAN && !opt.delete_failed_uploads);
+	int published =
+	    result == DTP_EV_DONE || (result == DTP_EV_UNCLEAN && !opt.delete_failed_uploads);
 	int64_t replaced;
 
 	if (published && client_gone(s, secs)) {
-		log_msg(LOG_NOTICE, "the client left before the 226 of %s: not published", u->vpath);
+		log_msg(LOG_NOTICE, "the client left before the 226 of %s: not published",
+		        u->vpath);
 		upload_fail(s, u);
 		upload_settle(s, u, c, 0, -1);
 		upload_close(u);
@@ -840,7 +851,8 @@ upload(struct ftp_session *s, const char *arg, enum upload_mode mode)
 		goto out;
 	if (upload_open(s, &u, &v, mode, rest) < 0) {
 		if (charge.new_name && quota_add(0, -1) < 0)
-			log_msg(LOG_ERR, "quota: a file slot of %s is not returned", buffer_cstr(&v));
+			log_msg(LOG_ERR, "quota: a file slot of %s is not returned",
+			        buffer_cstr(&v));
 		goto out;
 	}
 	job.file_fd = u.fd;
@@ -867,8 +879,9 @@ upload(struct ftp_session *s, const char *arg, enum upload_mode mode)
 	current_upload = NULL;
 	current_charge = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &m1);
-	result = upload_end(s, &u, &charge, result,
-	                    (double)(m1.tv_sec - m0.tv_sec) + (double)(m1.tv_nsec - m0.tv_nsec) / 1e9);
+	result =
+	    upload_end(s, &u, &charge, result,
+	               (double)(m1.tv_sec - m0.tv_sec) + (double)(m1.tv_nsec - m0.tv_nsec) / 1e9);
 	result = upload_reported(s, &u, result);
 	upload_close(&u);
 	if (result != DTP_EV_NOCONN) {

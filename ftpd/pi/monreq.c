@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/core/log.h"
+#include "common/core/metrics.h"
 #include "common/core/xmalloc.h"
 #include "common/io/tls.h"
 #include "common/priv/privsep.h"
@@ -85,7 +86,8 @@ monreq_tls_ctx(struct ftp_session *s)
 	if (ctx != NULL)
 		tls_require_alpn(ctx, "ftp");
 	else
-		log_msg(LOG_ERR, "AUTH TLS: %s", err.len ? buffer_cstr(&err) : "the monitor refused");
+		log_msg(LOG_ERR, "AUTH TLS: %s",
+		        err.len ? buffer_cstr(&err) : "the monitor refused");
 	buffer_free(&err);
 	return ctx;
 }
@@ -108,6 +110,16 @@ monreq_xferlog(struct ftp_session *s, const struct buffer *line)
 	if (ps_send(s->monitor, PS_XFERLOG, buffer_head(line), line->len, -1) < 0)
 		die("monitor channel lost");
 	return 0;
+}
+
+void
+monreq_metric(struct ftp_session *s, unsigned series, uint64_t value)
+{
+	struct metric_rec r;
+
+	metrics_rec(&r, series, METRIC_ADD, value);
+	if (ps_send(s->monitor, PS_METRIC, &r, sizeof(r), -1) < 0)
+		die("monitor channel lost");
 }
 
 int

@@ -3,6 +3,8 @@
 #ifndef FTPD_PI_MONREQ_H
 #define FTPD_PI_MONREQ_H
 
+#include <stdint.h>
+
 #include "common/core/buffer.h"
 #include "ftpd/options.h"
 #include "ftpd/session.h"
@@ -26,6 +28,9 @@ int monreq_chown(struct ftp_session *s, int fd);
 /* One xferlog line (ending in "\n") for the monitor to append: the worker
  * never holds the shared xferlog. 0, or -1 when it is too long to send. */
 int monreq_xferlog(struct ftp_session *s, const struct buffer *line);
+/* Count value on one of the worker's own series (ftpd/metrics.h): a
+ * transfer, its bytes, a refusal. No answer. */
+void monreq_metric(struct ftp_session *s, unsigned series, uint64_t value);
 /* upload_hook: report an upload, delete or rename (old: the old name) of
  * path, and wait until the monitor has it queued on disk. 0 (also when
  * hook_events does not name kind), or -1 when it was not queued. */

@@ -32,6 +32,7 @@
 #include "ftpd/dtp/quota.h"
 #include "ftpd/dtp/xferlog.h"
 #include "ftpd/ftpaddr.h"
+#include "ftpd/metrics.h"
 #include "ftpd/namefilter.h"
 #include "ftpd/options.h"
 #include "ftpd/pi/banner.h"
@@ -94,11 +95,13 @@ login_allowed_over(struct ftp_session *s, const char *user)
 		return 1;
 	if (anon && s->tls && !opt.allow_anon_ssl) {
 		log_msg(LOG_NOTICE, "refused anonymous login over TLS (allow_anon_ssl=NO)");
+		monreq_metric(s, M_REFUSED_TLS, 1);
 		reply(s, FTP_NOT_LOGGED_IN, "Anonymous sessions may not use encryption.");
 		return 0;
 	}
 	if (!anon && !s->tls && opt.force_local_logins_ssl) {
 		log_msg(LOG_NOTICE, "refused plaintext login for %s: AUTH TLS required", user);
+		monreq_metric(s, M_REFUSED_TLS, 1);
 		reply(s, FTP_NOT_LOGGED_IN,
 		      "Non-anonymous sessions must use encryption (AUTH TLS).");
 		return 0;
@@ -310,6 +313,7 @@ cmd_prot(struct ftp_session *s, const char *arg)
 	} else if (strcasecmp(arg, "C") == 0) {
 		if (s->kind != LOGIN_ANON && s->kind != LOGIN_NONE && opt.force_local_data_ssl) {
 			log_msg(LOG_NOTICE, "refused PROT C: force_local_data_ssl=YES");
+			monreq_metric(s, M_REFUSED_TLS, 1);
 			reply(s, FTP_POLICY_REFUSED, "Data connections must be encrypted.");
 			return;
 		}

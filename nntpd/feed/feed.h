@@ -27,6 +27,7 @@ struct feed_def {
 	char *name, *host, *port, *pattern;
 	char *user, *pass; /* NULL: no AUTHINFO */
 	int streaming;
+	unsigned index; /* the feed= line's place: its peer in the metrics */
 };
 
 /* feed= syntax check (options table). */
@@ -49,6 +50,8 @@ char *feed_path(const char *name, const char *suffix);
 uint64_t feed_read_done(int spoolfd, const char *name);
 /* Replace the answered offset atomically; 0 or -1. */
 int feed_write_done(int spoolfd, const char *name, uint64_t off);
+/* Lines of the queue on fd after offset from (the articles not yet answered). */
+uint64_t feed_queue_lines(int fd, uint64_t from);
 /* "NAME backlog N sent-offset M queued-bytes Q\n" for each queue; 0 or -1. */
 int feed_backlog(int spoolfd, struct buffer *out);
 

@@ -15,8 +15,10 @@
 #include <unistd.h>
 
 #include "common/core/log.h"
+#include "common/core/metrics.h"
 #include "common/core/number.h"
 #include "common/core/xmalloc.h"
+#include "nntpd/metrics.h"
 #include "nntpd/store/article.h"
 #include "nntpd/store/spool.h"
 
@@ -379,15 +381,33 @@ feeder_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
+/* The backlog gauge, whenever what is queued or answered moved. */
+static void
+report_backlog(const struct feed_def *f, int qfd, uint64_t size, uint64_t done)
+{
+	static uint64_t last_size = UINT64_MAX, last_done = UINT64_MAX;
+
+	if (size == last_size && done == last_done)
+		return;
+	last_size = size;
+	last_done = done;
+	metrics_report_peer(M_NNTP_FEED_BACKLOG, f->index, METRIC_SET,
+	                    qfd >= 0 && size > done ? feed_queue_lines(qfd, done) : 0);
+}
+
 /* Does the queue hold lines after done? It is opened once it exists. */
 static int
-queue_has_more(int spoolfd, const char *qpath, int *qfd, uint64_t done)
+queue_has_more(const struct feed_def *f, int spoolfd, const char *qpath, int *qfd, uint64_t done)
 {
 	struct stat st;
+	uint64_t size = 0;
 
 	if (*qfd < 0)
 		*qfd = openat(spoolfd, qpath, O_RDONLY | O_CLOEXEC);
-	return *qfd >= 0 && fstat(*qfd, &st) == 0 && (uint64_t)st.st_size > done;
+	if (*qfd >= 0 && fstat(*qfd, &st) == 0)
+		size = (uint64_t)st.st_size;
+	report_backlog(f, *qfd, size, done);
+	return size > done;
 }
 
 /* Connect unless connected (ihave: how to offer); -1 after waiting out
@@ -430,8 +450,9 @@ offer_batch(struct peer *p, int spoolfd, struct item *items, size_t count, uint6
 	for (size_t i = 0; i < count; i++)
 		later |= items[i].state != 1;
 	free_batch(items, count);
-	if (upto > done)
-		feed_write_done(spoolfd, p->f->name, upto);
+	if (upto > done && feed_write_done(spoolfd, p->f->name, upto) == 0)
+		metrics_report_peer(M_NNTP_FEED_LAST_SUCCESS, p->f->index, METRIC_SET,
+		                    (uint64_t)time(NULL));
 	if (rc < 0) {
 		log_msg(LOG_NOTICE, "feed %s: connection lost", p->f->name);
 		close(p->fd);
@@ -457,7 +478,7 @@ feed_main(int spoolfd, const struct feed_def *f, const struct sockaddr_storage *
 		uint64_t done = feed_read_done(spoolfd, f->name);
 		size_t count;
 
-		if (!queue_has_more(spoolfd, qpath, &qfd, done)) {
+		if (!queue_has_more(f, spoolfd, qpath, &qfd, done)) {
 			nap(IDLE_POLL_MS);
 			continue;
 		}

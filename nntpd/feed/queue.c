@@ -216,6 +216,19 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+uint64_t
+feed_queue_lines(int fd, uint64_t from)
+{
+	char buf[65536];
+	uint64_t lines = 0;
+	ssize_t n;
+
+	for (off_t o = (off_t)from; (n = pread(fd, buf, sizeof(buf), o)) > 0; o += n)
+		for (ssize_t k = 0; k < n; k++)
+			lines += buf[k] == '\n';
+	return lines;
+}
+
 int
 feed_backlog(int spoolfd, struct buffer *out)
 {
@@ -240,18 +253,13 @@ feed_backlog(int spoolfd, struct buffer *out)
 		char *p = feed_path(names.strings[i], "");
 		uint64_t done = feed_read_done(spoolfd, names.strings[i]), lines = 0, size = 0;
 		int fd = openat(spoolfd, p, O_RDONLY | O_CLOEXEC);
-		char buf[65536];
-		ssize_t n;
 
 		if (fd >= 0) {
 			struct stat st;
 
 			if (fstat(fd, &st) == 0)
 				size = (uint64_t)st.st_size;
-			for (off_t o = (off_t)done; (n = pread(fd, buf, sizeof(buf), o)) > 0;
-			     o += n)
-				for (ssize_t k = 0; k < n; k++)
-					lines += buf[k] == '\n';
+			lines = feed_queue_lines(fd, done);
 			close(fd);
 		}
 		buffer_printf(out, "%s backlog %llu sent-offset %llu queued-bytes %llu\n",

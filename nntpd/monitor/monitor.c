@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/core/log.h"
+#include "common/core/metrics.h"
 #include "common/core/xmalloc.h"
 #include "common/io/tls.h"
 #include "common/priv/auth.h"
@@ -122,12 +123,14 @@ handle_login(int mon, const struct ps_msg *m)
 		logged_in = 1;
 		set_user_rights(pam_user);
 		log_set_prefix("s=%s c=%s u=%s", sess.id, sess.peer_text, pam_user);
+		metrics_report(M_LOGINS_OK, METRIC_ADD, 1);
 		log_msg(LOG_INFO, "login ok");
 		ps_send(mon, PS_OK, pam_user, strlen(pam_user), -1);
 		free(pam_user);
 		return 0;
 	}
 	fatal = auth_attempt_refused(&guard);
+	metrics_report(M_LOGINS_REFUSED, METRIC_ADD, 1);
 	log_msg(LOG_NOTICE, "login refused for %s (%u of %lu)", user, guard.fails,
 	        opt.max_login_fails);
 	ps_login_refuse(mon, fatal, "Authentication failed");
@@ -147,6 +150,8 @@ monitor_loop(int mon, pid_t worker)
 		if (m.type == PS_WRITER && handle_writer(mon, &m) == 0)
 			continue;
 		if (m.type == PS_SECCOMP && monitor_seccomp_report(&m) == 0)
+			continue;
+		if (m.type == PS_METRIC && metrics_report_worker(m.data, m.len) == 0)
 			continue;
 		/* SECURITY: anything unexpected ends the session. */
 		log_msg(LOG_ERR, "monitor: unexpected request %u; ending session", m.type);
@@ -254,6 +259,7 @@ nntp_session(int fd, const struct sockaddr_storage *peer, int tag)
 		struct sandbox_id id = {getuid(), getgid(), opt.spool_dir, 0, -1};
 
 		close(sv[0]);
+		metrics_report_close(); /* the monitor's alone */
 		if (session_known) {
 			id.uid = session_id.uid;
 			id.gid = session_id.gid;

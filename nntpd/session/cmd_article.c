@@ -13,10 +13,12 @@
 #include <unistd.h>
 
 #include "common/core/log.h"
+#include "common/core/metrics.h"
 #include "common/core/wildmat.h"
 #include "common/core/xmalloc.h"
 #include "common/priv/sandbox.h"
 #include "nntpd/session/commands.h"
+#include "nntpd/session/monreq.h"
 #include "nntpd/store/article.h"
 #include "nntpd/store/overview.h"
 #include "nntpd/store/reader.h"
@@ -277,6 +279,11 @@ send_article(struct nntp_session *s, enum fetch what, uint64_t number,
 	case FETCH_STAT:
 		break;
 	}
+	if (rc == 0 && what != FETCH_STAT)
+		monreq_metric(s, M_BYTES_OUT,
+		              what == FETCH_ARTICLE ? art->size
+		              : what == FETCH_HEAD  ? art->header_len
+		                                    : (art->size > body ? art->size - body : 0));
 	if (rc < 0) {
 		/* Part of a reply may be out: the session cannot go on. */
 		log_msg(LOG_NOTICE, "sending article %s: %m; closing", msgid);

@@ -9,8 +9,19 @@
 #include <unistd.h>
 
 #include "common/core/log.h"
+#include "common/core/metrics.h"
 #include "common/core/xmalloc.h"
 #include "common/priv/privsep.h"
+
+void
+monreq_metric(struct nntp_session *s, unsigned series, uint64_t value)
+{
+	struct metric_rec r;
+
+	metrics_rec(&r, series, METRIC_ADD, value);
+	if (ps_send(s->monitor, PS_METRIC, &r, sizeof(r), -1) < 0)
+		die("monitor channel lost");
+}
 
 int
 monreq_login(struct nntp_session *s, const char *user, const char *pass, int *fatal)
@@ -60,6 +71,8 @@ monreq_submit(struct nntp_session *s, enum submit_kind kind, const char *msgid, 
               size_t len, struct buffer *reply)
 {
 	int code = -1, sent = 0;
+
+	monreq_metric(s, M_BYTES_IN, len);
 
 	for (int attempt = 0; attempt < 2 && code < 0; attempt++) {
 		int fresh = s->writer < 0;

@@ -4,6 +4,7 @@
 #define NNTPD_SESSION_MONREQ_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/core/buffer.h"
 #include "nntpd/session.h"
@@ -17,5 +18,9 @@ int monreq_login(struct nntp_session *s, const char *user, const char *pass, int
  * code and text, or the kind's "unavailable" code when it is down. */
 int monreq_submit(struct nntp_session *s, enum submit_kind kind, const char *msgid,
                   const char *article, size_t len, struct buffer *reply_text);
+
+/* Count value on one of the worker's own series (bytes of articles read
+ * and submitted). No answer. */
+void monreq_metric(struct nntp_session *s, unsigned series, uint64_t value);
 
 #endif

@@ -12,10 +12,12 @@
 #include <time.h>
 
 #include "common/core/log.h"
+#include "common/core/metrics.h"
 #include "common/core/vector.h"
 #include "common/core/wildmat.h"
 #include "common/core/xmalloc.h"
 #include "nntpd/feed/feed.h"
+#include "nntpd/metrics.h"
 #include "nntpd/store/article.h"
 #include "nntpd/writer/control.h"
 
@@ -223,7 +225,8 @@ struct submission {
 	struct buffer xref;  /* where the spool filed it */
 	struct vector groups;
 	time_t now;
-	int remember; /* feeds: a refused ID goes into history */
+	int remember;     /* feeds: a refused ID goes into history */
+	unsigned refused; /* the refusal's series (nntpd/metrics.h) */
 };
 
 static void
@@ -242,10 +245,12 @@ check_octets(const struct writer *w, const char *text, size_t len, struct buffer
 {
 	if (len > w->max_size) {
 		buffer_printf(why, "Article too large (%zu octets, limit %zu)", len, w->max_size);
+		metrics_report(M_NNTP_REFUSED_TOO_LARGE, METRIC_ADD, 1);
 		return -1;
 	}
 	if (memchr(text, '\0', len) != NULL) {
 		buffer_puts(why, "Article contains a NUL octet");
+		metrics_report(M_NNTP_REFUSED_MALFORMED, METRIC_ADD, 1);
 		return -1;
 	}
 	return 0;
@@ -289,14 +294,17 @@ check_not_seen(struct writer *w, struct submission *s)
 
 	if (history_lookup(spool_history(w->spool), buffer_head(&s->msgid), NULL) != 0) {
 		buffer_printf(&s->why, "Duplicate %s", buffer_head(&s->msgid));
+		s->refused = M_NNTP_REFUSED_DUPLICATE;
 		s->remember = 0;
 		return -1;
 	}
 	if (s->ak != ARTICLE_FEED)
 		return 0;
 	article_value(&s->a, "Path", &path);
-	if (article_path_has(buffer_cstr(&path), w->pathhost))
+	if (article_path_has(buffer_cstr(&path), w->pathhost)) {
 		buffer_printf(&s->why, "Path already holds %s (loop)", w->pathhost);
+		s->refused = M_NNTP_REFUSED_LOOP;
+	}
 	buffer_free(&path);
 	return s->why.len ? -1 : 0;
 }
@@ -308,12 +316,19 @@ check_article(struct writer *w, struct submission *s, const struct writer_rights
 {
 	if (check_octets(w, text, len, &s->why) < 0)
 		return -1;
+	s->refused = M_NNTP_REFUSED_MALFORMED;
 	if (article_parse(&s->a, text, len, &s->why) < 0 ||
-	    article_validate(&s->a, s->ak, s->now, &s->why) < 0)
-		return -1;
-	if (settle_msgid(w, s) < 0 || check_not_seen(w, s) < 0)
-		return -1;
-	return check_groups(w, s->kind, r, &s->a, &s->groups, &s->why);
+	    article_validate(&s->a, s->ak, s->now, &s->why) < 0 || settle_msgid(w, s) < 0)
+		goto refused;
+	if (check_not_seen(w, s) < 0)
+		goto refused;
+	s->refused = M_NNTP_REFUSED_GROUPS;
+	if (check_groups(w, s->kind, r, &s->a, &s->groups, &s->why) < 0)
+		goto refused;
+	return 0;
+refused:
+	metrics_report(s->refused, METRIC_ADD, 1);
+	return -1;
 }
 
 /* New headers, then the spool; -1 (errno set) on a storage error. */
@@ -322,15 +337,25 @@ store_article(struct writer *w, struct submission *s, const char *host, const ch
               size_t len)
 {
 	struct buffer hdr = BUFFER_INIT;
+	struct timespec t0, t1;
 	int rc, e;
 
 	if (s->kind == SUBMIT_POST)
 		build_post_headers(w, &s->a, buffer_head(&s->msgid), host, s->now, &hdr);
 	else
 		build_feed_headers(w, &s->a, &hdr);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = spool_store(w->spool, buffer_head(&hdr), hdr.len, text + s->a.body_off,
 	                 len - s->a.body_off, &s->groups, buffer_head(&s->msgid), &s->xref);
 	e = errno;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (rc == 0) {
+		/* One article per commit: the batch is always 1 today. */
+		metrics_report(M_NNTP_BATCH_SIZE, METRIC_OBSERVE, 1);
+		metrics_report(M_NNTP_COMMIT_SECONDS, METRIC_OBSERVE,
+		               (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000L +
+		                          (t1.tv_nsec - t0.tv_nsec) / 1000));
+	}
 	buffer_free(&hdr);
 	errno = e;
 	return rc;
@@ -380,10 +405,12 @@ process_article(struct writer *w, enum submit_kind kind, const char *given_id,
 		refuse_article(w, &s, reply);
 	} else if (store_article(w, &s, r->host, text, len) < 0) {
 		log_msg(LOG_ERR, "writer: storing %s: %m", buffer_head(&s.msgid));
+		metrics_report(M_NNTP_REFUSED_STORAGE, METRIC_ADD, 1);
 		code = kind == SUBMIT_POST ? c->refused : c->unavailable;
 		buffer_puts(reply, "Posting failed: storage error, try again later");
 	} else {
 		code = c->ok;
+		metrics_report(M_NNTP_ACCEPTED, METRIC_ADD, 1);
 		queue_for_feeds(w, &s);
 		if (kind == SUBMIT_POST)
 			buffer_printf(reply, "Article received %s", buffer_head(&s.msgid));
@@ -423,6 +450,7 @@ writer_process_as(struct writer *w, enum submit_kind kind, const char *msgid_or_
 		return writer_codes[kind].refused;
 	}
 	if (check_rights(kind, r, reply) < 0) {
+		metrics_report(M_NNTP_REFUSED_RIGHTS, METRIC_ADD, 1);
 		log_msg(LOG_NOTICE, "writer: refused %s from %s: %s",
 		        msgid_or_null ? msgid_or_null : "-", r->host ? r->host : "-",
 		        buffer_cstr(reply));

@@ -8,8 +8,12 @@
  *
  *   ftp_rogue ATTACK [-f ftpd.conf] [-o key=value]...
  *   ATTACK: login-flood | relogin | handoff-flood | bind-prelogin | xferlog |
- *           connect-data | userlist | hooks | tls-key | tls-key-prelogin
- */
+ *           connect-data | userlist | hooks | tls-key | tls-key-prelogin |
+ *           metrics
+ *
+ * metrics: the harness stands in for the listener: a child of its own
+ * holds the read end of the monitor's metrics pipe, as the listener does,
+ * and prints every record that reaches it ("listener got ..."). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -23,9 +27,11 @@
 #include <unistd.h>
 
 #include "common/core/log.h"
+#include "common/core/metrics.h"
 #include "common/priv/daemon.h"
 #include "common/priv/privsep.h"
 #include "common/priv/sandbox.h"
+#include "ftpd/metrics.h"
 #include "ftpd/monitor/monitor.h"
 #include "ftpd/options.h"
 #include "ftpd/session.h"
@@ -33,6 +39,7 @@
 
 static const char *attack;
 static struct stat xferlog_st; /* the shared xferlog, as the harness found it */
+static struct stat metrics_st; /* the monitor's end of the listener's metrics pipe */
 
 /* One login request; prints and returns the answer type, or -1 when the
  * monitor closed the channel. */
@@ -102,7 +109,8 @@ prelogin(struct ftp_session *s)
 		tls_key(mon, 1);
 	} else if (strcmp(attack, "relogin") == 0 || strcmp(attack, "handoff-flood") == 0 ||
 	           strcmp(attack, "xferlog") == 0 || strcmp(attack, "connect-data") == 0 ||
-	           strcmp(attack, "hooks") == 0 || strcmp(attack, "tls-key") == 0) {
+	           strcmp(attack, "hooks") == 0 || strcmp(attack, "tls-key") == 0 ||
+	           strcmp(attack, "metrics") == 0) {
 		if (login(mon, "anonymous", "rogue@", 1) != PS_OK)
 			return;
 		if (strcmp(attack, "handoff-flood") != 0) {
@@ -313,6 +321,66 @@ hook_attack(struct ftp_session *s)
 	HOOK_REQ("forged-size", "upload\0/ok.bin\0999999999\0");
 }
 
+/* What a worker could do to the numbers: find the listener's pipe among
+ * its descriptors, write metrics_file, report its own bytes (honest) and
+ * then a login count (not a worker's to report). */
+static void
+metrics_attack(struct ftp_session *s)
+{
+	struct metric_rec r;
+	int held = 0, fd;
+
+	for (fd = 0; fd < 1024; fd++) {
+		struct stat st;
+
+		if (fstat(fd, &st) == 0 && st.st_dev == metrics_st.st_dev &&
+		    st.st_ino == metrics_st.st_ino) {
+			held = 1;
+			say("metrics: pipe held as fd %d", fd);
+		}
+	}
+	if (!held)
+		say("metrics: no pipe held");
+	fd = open(opt.metrics_file, O_WRONLY | O_TRUNC);
+	say("metrics: open file: %s", fd >= 0 ? "opened" : strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	metrics_rec(&r, M_BYTES_OUT, METRIC_ADD, 4321);
+	ps_send(s->monitor, PS_METRIC, &r, sizeof(r), -1);
+	metrics_rec(&r, M_LOGINS_OK, METRIC_ADD, 1000000);
+	ps_send(s->monitor, PS_METRIC, &r, sizeof(r), -1);
+	for (;;) {
+		struct ps_msg m;
+
+		if (ps_recv(s->monitor, &m) < 0)
+			break;
+	}
+}
+
+/* The listener's stand-in: print each record the monitor's pipe carries,
+ * until the monitor (this process) is gone. */
+static void
+stand_in_listener(void)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p) < 0 || (pid = fork()) < 0)
+		exit(1);
+	if (pid == 0) {
+		struct metric_rec r;
+
+		close(p[1]);
+		while (read(p[0], &r, sizeof(r)) == (ssize_t)sizeof(r))
+			say("listener got series %u op %u value %llu", (unsigned)r.series,
+			    (unsigned)r.op, (unsigned long long)r.value);
+		_exit(0);
+	}
+	close(p[0]);
+	fstat(p[1], &metrics_st);
+	metrics_report_fd(p[1]);
+}
+
 static void
 postlogin(struct ftp_session *s)
 {
@@ -324,6 +392,8 @@ postlogin(struct ftp_session *s)
 		connect_attack(s);
 	else if (strcmp(attack, "hooks") == 0)
 		hook_attack(s);
+	else if (strcmp(attack, "metrics") == 0)
+		metrics_attack(s);
 	else if (strcmp(attack, "tls-key") == 0) {
 		/* An honest worker asks once, at AUTH TLS; a second answer would
 		 * let a worker that had freed its copy (or a rogue) take it again. */
@@ -386,6 +456,14 @@ main(int argc, char **argv)
 	if (opt.ssl_enable && daemon_tls(&ftp_tls_ctx, opt.ssl_cert_file, opt.ssl_key_file,
 	                                 opt.ssl_ciphers, "ftp", 0) < 0)
 		return 1;
+	{
+		static struct metrics reg;
+
+		/* As ftpd's main: the registry the monitor checks reports with. */
+		metrics_init(&reg, "postel_ftpd_", ftpd_metric_defs, M_FTP_END - M_COMMON_COUNT);
+	}
+	if (strcmp(attack, "metrics") == 0)
+		stand_in_listener();
 	monitor_prepare();
 	sandbox_prepare();
 	/* The "client": a loopback TCP connection standing in for the control

@@ -1,0 +1,43 @@
+/* metrics: ftpd's own series, exported as postel_ftpd_NAME. */
+#include "ftpd/metrics.h"
+
+#define TRANSFERS "Transfers (RETR; STOR, APPE, STOU), by kind and outcome."
+
+const struct metric_def ftpd_metric_defs[M_FTP_END - M_COMMON_COUNT] = {
+    {"transfers_total",
+     "kind=\"download\",outcome=\"complete\"",
+     TRANSFERS,
+     METRIC_COUNTER,
+     METRIC_BY_WORKER,
+     0,
+     0,
+     {0},
+     1},
+    {"transfers_total",
+     "kind=\"download\",outcome=\"incomplete\"",
+     TRANSFERS,
+     METRIC_COUNTER,
+     METRIC_BY_WORKER,
+     0,
+     0,
+     {0},
+     1},
+    {"transfers_total",
+     "kind=\"upload\",outcome=\"complete\"",
+     TRANSFERS,
+     METRIC_COUNTER,
+     METRIC_BY_WORKER,
+     0,
+     0,
+     {0},
+     1},
+    {"transfers_total",
+     "kind=\"upload\",outcome=\"incomplete\"",
+     TRANSFERS,
+     METRIC_COUNTER,
+     METRIC_BY_WORKER,
+     0,
+     0,
+     {0},
+     1},
+};
