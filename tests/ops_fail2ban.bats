@@ -169,12 +169,15 @@ logged() {
 	[ "$(count 127.0.0.5)" -eq 0 ]
 }
 
-@test "nntpd: a session of unknown commands is one match" {
+@test "nntpd: an HTTP request and a session of unknown commands are one match each" {
+	run curl -sS --max-time 10 --interface 127.0.0.3 "http://127.0.0.1:$NNTPD_PORT/"
+	[ "$status" -ne 0 ]
 	run brute nntp-junk 127.0.0.4 nntpd 55
 	[ "${lines[49]}" = 500 ]
 	[ "${lines[50]}" = 400 ]
 	run matches nntpd
 	[ "$status" -eq 0 ]
+	[ "$(count 127.0.0.3)" -eq 1 ]
 	[ "$(count 127.0.0.4)" -eq 1 ]
 }
 
