@@ -27,6 +27,24 @@ LDLIBS  = -lcap -lpam -lseccomp -lssl -lcrypto -lz $(SANLIBS)
 PREFIX  ?= /usr/local
 SYSCONFDIR ?= $(PREFIX)/etc/postel
 DESTDIR ?=
+# What make install makes as root (each only when missing, never into a
+# DESTDIR) and writes into the installed configs: INSTALL, section 2.
+FTP_USER          ?= ftp
+FTP_NOPRIV_USER   ?= nobody
+NEWS_USER         ?= news
+NEWS_SESSION_USER ?= nobody
+SECURE_CHROOT_DIR ?= /var/lib/postel/empty
+ANON_ROOT         ?= /srv/ftp
+HOOK_QUEUE_DIR    ?= /var/lib/postel/hooks
+LOG_DIR           ?= /var/log/postel
+SPOOL_DIR         ?= /var/spool/postel/news
+PAMDIR            ?= /etc/pam.d
+LOGROTATEDIR      ?= /etc/logrotate.d
+INSTALL_VARS = FTP_USER='$(FTP_USER)' FTP_NOPRIV_USER='$(FTP_NOPRIV_USER)' \
+	NEWS_USER='$(NEWS_USER)' NEWS_SESSION_USER='$(NEWS_SESSION_USER)' \
+	SECURE_CHROOT_DIR='$(SECURE_CHROOT_DIR)' ANON_ROOT='$(ANON_ROOT)' \
+	HOOK_QUEUE_DIR='$(HOOK_QUEUE_DIR)' LOG_DIR='$(LOG_DIR)' SPOOL_DIR='$(SPOOL_DIR)' \
+	PAMDIR='$(PAMDIR)' LOGROTATEDIR='$(LOGROTATEDIR)'
 
 COMMON_SRC = $(wildcard common/*/*.c)
 FTPD_SRC   = $(filter-out ftpd/main.c,$(wildcard ftpd/*.c ftpd/*/*.c))
@@ -118,11 +136,12 @@ bench:
 format:
 	clang-format -i $(wildcard common/*/*.[ch] ftpd/*.[ch] ftpd/*/*.[ch] nntpd/*.[ch] nntpd/*/*.[ch]) tests/unit/*.[ch]
 
-# What is installed: the daemons and the man pages (not the tests).
+# What is installed: the daemons and the man pages (not the tests); as
+# root, also the accounts and directories above. Uninstall keeps those.
 install: $(PROGS) man
-	scripts/install "$(DESTDIR)" "$(PREFIX)" "$(BUILD)"
+	$(INSTALL_VARS) scripts/install "$(DESTDIR)" "$(PREFIX)" "$(BUILD)"
 uninstall:
-	scripts/install -u "$(DESTDIR)" "$(PREFIX)" "$(BUILD)"
+	$(INSTALL_VARS) scripts/install -u "$(DESTDIR)" "$(PREFIX)" "$(BUILD)"
 
 clean:
 	rm -rf build build-san run

@@ -17,16 +17,19 @@
 #include "common/priv/daemon.h"
 #include "common/priv/listener.h"
 #include "common/priv/sandbox.h"
+#include "common/priv/setup.h"
 #include "ftpd/hook/runner.h"
 #include "ftpd/monitor/monitor.h"
 #include "ftpd/options.h"
 #include "ftpd/pi/commands.h"
+#include "ftpd/vsftpd.h"
 
 static struct daemon_args args;
 static struct listener lst;
 static int from_systemd;
 static pid_t runner_pid;
 static time_t runner_started;
+static struct vsftpd_load vs; /* the last -V load's notices and listen keys */
 
 static void
 apply_limits(void)
@@ -50,7 +53,53 @@ make_tls(void)
 {
 	if (!opt.ssl_enable)
 		return 0;
-	return daemon_tls(&ftp_tls_ctx, opt.ssl_cert_file, opt.ssl_key_file, opt.ssl_ciphers, "ftp", 0);
+	return daemon_tls(&ftp_tls_ctx, opt.ssl_cert_file, opt.ssl_key_file, opt.ssl_ciphers, "ftp",
+	                  0);
+}
+
+/* Each notice of a -V load on stderr, and in the log when that is not
+ * stderr: an admin sees at every start what ftpd does not do. */
+static void
+vsftpd_notices(void)
+{
+	char *p = buffer_cstr(&vs.notes), *end;
+
+	fputs(p, stderr);
+	for (; !log_to_stderr() && *p != '\0'; p = end + (*end != '\0')) {
+		end = strchrnul(p, '\n');
+		log_msg(LOG_NOTICE, "vsftpd.conf: %.*s", (int)(end - p), p);
+	}
+}
+
+/* The configuration: ftpd.conf (-f), or a vsftpd.conf (-V). 0 or -1. */
+static int
+load(void)
+{
+	struct buffer err = BUFFER_INIT;
+	int bad;
+
+	if (!args.foreign)
+		return daemon_load(ftpd_options_table, &args);
+	vsftpd_load_free(&vs);
+	bad = vsftpd_read(args.conf_file, &args.overrides, args.inetd, &vs, &err);
+	vsftpd_notices();
+	if (bad > 0)
+		daemon_config_errors(buffer_cstr(&err));
+	buffer_free(&err);
+	return bad > 0 ? -1 : 0;
+}
+
+/* -t of a vsftpd.conf: whether it would run as is, in one line. */
+static void
+vsftpd_summary(int loaded)
+{
+	if (loaded < 0)
+		printf("%s: vsftpd.conf would not run as is: see the errors above\n",
+		       args.conf_file);
+	else
+		printf("%s: vsftpd.conf would run as is (%u notice%s above)\n", args.conf_file,
+		       vs.nnotes, vs.nnotes == 1 ? "" : "s");
+	exit(loaded < 0 ? 1 : 0);
 }
 
 /* What the table cannot check (options_prepare), reported as daemon_load
@@ -65,6 +114,41 @@ prepare(void)
 		daemon_config_errors(buffer_cstr(&err));
 	buffer_free(&err);
 	return bad > 0 ? -1 : 0;
+}
+
+static const char *
+where(const char *key)
+{
+	return conf_where(ftpd_options_table, key);
+}
+
+/* The accounts and directories sessions need (what make install makes),
+ * at start and with -t: a missing one stops the daemon here, named with
+ * the command that makes it, not a session later. As an ordinary user
+ * sessions change neither uid nor root, so there is nothing to check.
+ * 0 or -1. */
+static int
+check_setup(void)
+{
+	struct buffer err = BUFFER_INIT;
+	struct setup_check c = {where, &err, 0};
+
+	if (!sandbox_privileged())
+		return 0;
+	setup_need_account(&c, "nopriv_user", opt.nopriv_user, "/nonexistent");
+	setup_need_dir(&c, "secure_chroot_dir", opt.secure_chroot_dir, "root", "root", 0755, 1);
+	if (opt.anonymous_enable) {
+		setup_need_account(&c, "ftp_username", opt.ftp_username, opt.anon_root);
+		setup_need_dir(&c, "anon_root", opt.anon_root, "root", "root", 0755, 0);
+	}
+	if (opt.xferlog_enable)
+		setup_need_parent(&c, "xferlog_file", opt.xferlog_file, "root", "adm", 0750);
+	if (opt.upload_hook[0] != '\0')
+		setup_need_dir(&c, "hook_queue_dir", opt.hook_queue_dir, "root", "root", 0700, 1);
+	if (c.bad > 0)
+		daemon_config_errors(buffer_cstr(&err));
+	buffer_free(&err);
+	return c.bad > 0 ? -1 : 0;
 }
 
 /* The hook runner (hook/runner.c), with upload_hook: one per daemon,
@@ -129,11 +213,12 @@ static int
 reload(void)
 {
 	struct conf_saved *old = conf_save(ftpd_options_table);
-	int rc = daemon_load(ftpd_options_table, &args);
+	int rc = load();
 
 	/* A file the new configuration names that does not load leaves the
-	 * old configuration in force, as a bad line does. */
-	if (rc == 0 && prepare() < 0) {
+	 * old configuration in force, as a bad line does (a vsftpd.conf whose
+	 * listen keys fail is loaded into opt already: put it back too). */
+	if (rc < 0 || prepare() < 0) {
 		conf_restore(ftpd_options_table, old);
 		rc = -1;
 	}
@@ -172,13 +257,24 @@ main(int argc, char **argv)
 {
 	int loaded;
 
-	daemon_args(argc, argv, "ftpd", PATH_FTPD_CONF, &args);
+	daemon_args(argc, argv, "ftpd", PATH_FTPD_CONF, "vsftpd", &args);
+	if (args.man && args.foreign) {
+		vsftpd_man(stdout);
+		return 0;
+	}
 	log_open("ftpd", args.foreground || args.test || args.man);
-	loaded = daemon_load(ftpd_options_table, &args);
+	loaded = load();
 	if (loaded == 0 && prepare() < 0)
 		loaded = -1;
 	if (loaded == 0 && make_tls() < 0)
 		loaded = -1;
+	if (loaded == 0 && !args.man && !args.status && check_setup() < 0)
+		loaded = -1;
+	if (args.foreign && args.test && !args.dump)
+		vsftpd_summary(loaded);
+	/* vsftpd's background=NO (its default) stays in the foreground. */
+	if (args.foreign && vs.background != 1)
+		args.foreground = 1;
 	daemon_checks(ftpd_options_table, &args, loaded);
 	if (loaded < 0)
 		return 1;
@@ -195,8 +291,9 @@ main(int argc, char **argv)
 		return 0;
 	}
 	sandbox_prepare();
-	from_systemd = daemon_listen(&lst, opt.listen_address, opt.listen_address6, opt.listen_port,
-	                             opt.ssl_enable && opt.implicit_ssl ? opt.implicit_ssl_port : 0);
+	from_systemd =
+	    daemon_listen(&lst, opt.listen_address, opt.listen_address6, opt.listen_port,
+	                  opt.ssl_enable && opt.implicit_ssl ? opt.implicit_ssl_port : 0);
 	lst.busy_reply = "421 There are too many connected users, please try later.\r\n";
 	lst.per_ip_reply = "421 There are too many connections from your internet address.\r\n";
 	lst.backoff_reply = "421 Too many failed logins from your address; try again later.\r\n";

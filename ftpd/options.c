@@ -540,7 +540,7 @@ prepare_files(struct ftpd_loaded *next, struct buffer *errors)
 		bad++;
 	}
 	if (!opt.userlist_enable && conf_where(ftpd_options_table, "userlist_file") != NULL &&
-	    strcmp(opt.userlist_file, PATH_FTPD_USER_LIST) != 0) {
+	    strcmp(opt.userlist_file, conf_default(ftpd_options_table, "userlist_file")) != 0) {
 		/* vsftpd reads the list only with userlist_enable; a deny
 		 * list that silently denies no one is worse than an error.
 		 * The default path restated (as -T prints it) names no list. */

@@ -19,6 +19,7 @@
 #include "common/priv/daemon.h"
 #include "common/priv/listener.h"
 #include "common/priv/sandbox.h"
+#include "common/priv/setup.h"
 #include "nntpd/feed/feed.h"
 #include "nntpd/monitor/monitor.h"
 #include "nntpd/options.h"
@@ -79,6 +80,32 @@ pathhost(void)
 	if (hostname[0] == '\0' && gethostname(hostname, sizeof(hostname) - 1) < 0)
 		snprintf(hostname, sizeof(hostname), "localhost");
 	return hostname;
+}
+
+static const char *
+where(const char *key)
+{
+	return conf_where(nntpd_options_table, key);
+}
+
+/* The writer's and the sessions' accounts and the spool's parent (what
+ * make install makes), at start and with -t: a missing one stops the
+ * daemon here, named with the command that makes it. 0 or -1. */
+static int
+check_setup(void)
+{
+	struct buffer err = BUFFER_INIT;
+	struct setup_check c = {where, &err, 0};
+
+	if (!sandbox_privileged())
+		return 0;
+	setup_need_account(&c, "nopriv_user", opt.nopriv_user, opt.spool_dir);
+	setup_need_account(&c, "session_user", opt.session_user, "/nonexistent");
+	setup_need_dir(&c, "spool_dir", opt.spool_dir, opt.nopriv_user, NULL, 0750, 1);
+	if (c.bad > 0)
+		daemon_config_errors(buffer_cstr(&err));
+	buffer_free(&err);
+	return c.bad > 0 ? -1 : 0;
 }
 
 /* The spool belongs to nopriv_user: create it and hand it over if needed. */
@@ -233,10 +260,12 @@ main(int argc, char **argv)
 {
 	int loaded, status;
 
-	daemon_args(argc, argv, "nntpd", PATH_NNTPD_CONF, &args);
+	daemon_args(argc, argv, "nntpd", PATH_NNTPD_CONF, NULL, &args);
 	log_open("nntpd", args.foreground || args.test || args.man);
 	loaded = daemon_load(nntpd_options_table, &args);
 	if (loaded == 0 && !args.man && make_tls() < 0)
+		loaded = -1;
+	if (loaded == 0 && !args.man && !args.status && check_setup() < 0)
 		loaded = -1;
 	daemon_checks(nntpd_options_table, &args, loaded);
 	if (loaded < 0)

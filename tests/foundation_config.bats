@@ -21,7 +21,9 @@ BOOL_KEY=
 bool_key() {
 	case $1 in
 	ftpd) BOOL_KEY=write_enable ;;
-	nntpd) BOOL_KEY=$("$(bin nntpd)" -f /dev/null -T | grep -E '=(YES|NO)( |$)' |
+	nntpd)
+		config_env nntpd
+		BOOL_KEY=$("$(bin nntpd)" -f /dev/null -T "${CONFIG_ENV[@]}" | grep -E '=(YES|NO)( |$)' |
 		head -n 1 | cut -d= -f1) ;;
 	esac
 	[ -n "$BOOL_KEY" ] || skip "$1 has no boolean key yet"
@@ -31,7 +33,8 @@ shipped_conf_accepted() {
 	local b
 	b=$(bin "$1")
 	[ -f "$POSTEL_ROOT/conf/$1.conf" ] || skip "conf/$1.conf does not exist yet"
-	run "$b" -t -f "$POSTEL_ROOT/conf/$1.conf"
+	config_env "$1"
+	run "$b" -t -f "$POSTEL_ROOT/conf/$1.conf" "${CONFIG_ENV[@]}"
 	[ "$status" -eq 0 ]
 	hasnt ':[0-9]+: '
 }
@@ -107,7 +110,8 @@ effective_config_printed() {
 	local b f=$BATS_TEST_TMPDIR/my.conf
 	b=$(bin "$1")
 	printf 'max_clients=7\n' >"$f"
-	run "$b" -T -f "$f" -o listen_port=2121
+	config_env "$1"
+	run "$b" -T -f "$f" -o listen_port=2121 "${CONFIG_ENV[@]}"
 	[ "$status" -eq 0 ]
 	# Set values are plain, defaults are marked.
 	grep -Eq '^listen_port=2121[[:space:]]*$' <<<"$output"

@@ -402,6 +402,7 @@ EOF
 	[ "$status" -ne 0 ]
 	has "^$conf:2: hook_events: unknown event \"bogus\""
 	printf 'upload_hook=/bin/true\nhook_user=%s\nhook_events=upload, delete,rename\n' "$HOOKUSER" >"$conf"
-	run "$POSTEL_BUILD/ftpd" -f "$conf" -t
+	config_env ftpd
+	run "$POSTEL_BUILD/ftpd" -f "$conf" -t "${CONFIG_ENV[@]}"
 	[ "$status" -eq 0 ]
 }

@@ -422,7 +422,8 @@ print('other still', g.pwd())
 	local ud
 	postel_tmpdir ud
 	printf 'quota_bytes=10\nquota_files=2\nupload_max_rate=5\ndownload_max_rate=5\nmax_sessions_per_user=1\n' >"$ud/good"
-	run "$POSTEL_BUILD/ftpd" -t -o "user_config_dir=$ud"
+	config_env ftpd
+	run "$POSTEL_BUILD/ftpd" -t -o "user_config_dir=$ud" "${CONFIG_ENV[@]}"
 	[ "$status" -eq 0 ]
 	printf '# x\nquota_bytes=lots\nsession_lock_dir=/tmp\n' >"$ud/bad"
 	run "$POSTEL_BUILD/ftpd" -t -o "user_config_dir=$ud"

@@ -153,7 +153,8 @@ t("MKD", f.mkd, "up/d")'
 	check_bad "pasv_address=no-such-host.invalid" 'pasv_address: cannot resolve' \
 		-o pasv_addr_resolve=YES
 	check_bad "pasv_address=::1" 'pasv_address: not a numeric IPv4 address'
-	run "$POSTEL_BUILD/ftpd" -t -o pasv_address=localhost -o pasv_addr_resolve=YES
+	config_env ftpd
+	run "$POSTEL_BUILD/ftpd" -t -o pasv_address=localhost -o pasv_addr_resolve=YES "${CONFIG_ENV[@]}"
 	[ "$status" -eq 0 ]
 }
 
@@ -173,7 +174,9 @@ t("MKD", f.mkd, "up/d")'
 @test "ftpd -t: deny_file and hide_file patterns must be vsftpd's syntax" {
 	check_bad "deny_file={*.mp3,{x}}" 'deny_file: unbalanced or nested braces'
 	check_bad "hide_file=*.mp3}" 'hide_file: unbalanced or nested braces'
-	run "$POSTEL_BUILD/ftpd" -t -o 'deny_file={*.mp3,*.mov,.private}' -o 'hide_file=*.{a,b}'
+	config_env ftpd
+	run "$POSTEL_BUILD/ftpd" -t -o 'deny_file={*.mp3,*.mov,.private}' -o 'hide_file=*.{a,b}' \
+		"${CONFIG_ENV[@]}"
 	[ "$status" -eq 0 ]
 }
 
@@ -189,7 +192,8 @@ t("MKD", f.mkd, "up/d")'
 	hasnt "$ud/good"
 	check_bad "user_config_dir=/nonexistent/users" 'user_config_dir: cannot open'
 	rm "$ud/bad"
-	run "$POSTEL_BUILD/ftpd" -t -o "user_config_dir=$ud"
+	config_env ftpd
+	run "$POSTEL_BUILD/ftpd" -t -o "user_config_dir=$ud" "${CONFIG_ENV[@]}"
 	[ "$status" -eq 0 ]
 }
 
@@ -483,10 +487,11 @@ greets_with() {
 	postel_tmpdir ud
 	listed=$(awk '/Keys a user file may set:$/ { want = 1; next } want && /^\.RS/ { getline; print; exit }' \
 		"$POSTEL_ROOT/conf/man/ftpd.conf.5.in" | tr -d ' ' | tr ',' '\n' | sort)
+	config_env ftpd
 	accepted=$(
-		"$POSTEL_BUILD/ftpd" -T -o listen_port=2121 | sed 's/  # default$//' | while IFS='=' read -r key val; do
+		"$POSTEL_BUILD/ftpd" -T -o listen_port=2121 "${CONFIG_ENV[@]}" | sed 's/  # default$//' | while IFS='=' read -r key val; do
 			printf '%s=%s\n' "$key" "$val" >"$ud/u"
-			if "$POSTEL_BUILD/ftpd" -t -o "user_config_dir=$ud" >/dev/null 2>&1; then
+			if "$POSTEL_BUILD/ftpd" -t -o "user_config_dir=$ud" "${CONFIG_ENV[@]}" >/dev/null 2>&1; then
 				echo "$key"
 			fi
 		done | sort

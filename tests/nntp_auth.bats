@@ -149,6 +149,8 @@ check(c.cmd("GROUP local.test").startswith("211"), "then readable")
 	[ "$status" -ne 0 ]
 	run "$POSTEL_BUILD/nntpd" -t -f "$d/nntpd.conf" -o 'access=user:a* read,post a.* a.b extra'
 	[ "$status" -ne 0 ]
-	run "$POSTEL_BUILD/nntpd" -t -f "$d/nntpd.conf" -o 'access=user:a* read,post a.* a.b'
+	config_env nntpd
+	run "$POSTEL_BUILD/nntpd" -t -f "$d/nntpd.conf" -o 'access=user:a* read,post a.* a.b' \
+		"${CONFIG_ENV[@]}"
 	[ "$status" -eq 0 ]
 }

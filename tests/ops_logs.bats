@@ -246,7 +246,9 @@ t_output() { # t_output DAEMON: every key once, defaults marked, -f and -o not
 	[ ! -e /run/postel-ftpd.pid ] || skip "/run/postel-ftpd.pid exists (a real ftpd?)"
 	port=$(free_port)
 	"$POSTEL_BUILD/ftpd" -D -o listen_address=127.0.0.1 -o "listen_port=$port" \
-		-o "anon_root=$dir/anon" -o "secure_chroot_dir=$dir/empty" 2>"$dir/ftpd.log" 3>&- &
+		-o "anon_root=$dir/anon" -o "secure_chroot_dir=$dir/empty" -o "xferlog_file=$dir/xferlog" \
+		-o "ftp_username=$(getent passwd ftp >/dev/null && echo ftp || echo nobody)" \
+		2>"$dir/ftpd.log" 3>&- &
 	POSTEL_PIDS+=("$!")
 	wait_listening "$port" "$!"
 	[ ! -e /run/postel-ftpd.pid ]

@@ -135,8 +135,8 @@ allowed_key(const char *const *allowed, const char *key)
 /* One "key=value" line; errors go to errors with the given location. Keys
  * not in allowed (NULL: all) are refused. */
 static int
-apply_line(const struct conf_option *t, const char *const *allowed, struct staged *st, char *line,
-           const char *where, struct buffer *errors)
+apply_line(const struct conf_option *t, const char *const *allowed, const struct conf_source *src,
+           struct staged *st, char *line, const char *where, struct buffer *errors)
 {
 	char *eq, *key, *val, *end, scratch[128];
 	const struct conf_option *o;
@@ -161,7 +161,28 @@ apply_line(const struct conf_option *t, const char *const *allowed, struct stage
 	for (end = val + strlen(val); end > val && (end[-1] == ' ' || end[-1] == '\t'); end--)
 		;
 	*end = '\0';
-	o = find(t, key, &idx);
+	o = NULL;
+	/* A foreign file's keys mean what its program says, even where the
+	 * table has a key of the same name. */
+	if (src != NULL && src->foreign != NULL) {
+		const char *as = NULL, *v = val;
+
+		switch (src->foreign(src->arg, key, val, where, &as, &v, errors)) {
+		case CONF_FOREIGN_UNKNOWN:
+			o = find(t, key, &idx);
+			break;
+		case CONF_FOREIGN_DONE:
+			return 0;
+		case CONF_FOREIGN_BAD:
+			return 1;
+		case CONF_FOREIGN_SET:
+			/* Errors still name the key the file wrote. */
+			o = find(t, as, &idx);
+			val = (char *)v;
+			break;
+		}
+	} else
+		o = find(t, key, &idx);
 	if (o == NULL) {
 		buffer_printf(errors, "%s: %s: unknown key\n", where, key);
 		return 1;
@@ -180,8 +201,8 @@ apply_line(const struct conf_option *t, const char *const *allowed, struct stage
 }
 
 static int
-load_stream(const struct conf_option *t, const char *const *allowed, struct staged *st, FILE *f,
-            const char *file, struct buffer *errors)
+load_stream(const struct conf_option *t, const char *const *allowed, const struct conf_source *src,
+            struct staged *st, FILE *f, const char *file, struct buffer *errors)
 {
 	char line[CONF_MAX_LINE + 2], where[4200];
 	unsigned lineno = 0;
@@ -203,7 +224,7 @@ load_stream(const struct conf_option *t, const char *const *allowed, struct stag
 			continue;
 		}
 		line[strcspn(line, "\r\n")] = '\0';
-		bad += apply_line(t, allowed, st, line, where, errors);
+		bad += apply_line(t, allowed, src, st, line, where, errors);
 	}
 	if (ferror(f)) {
 		buffer_printf(errors, "%s: cannot read: %s\n", file, strerror(errno));
@@ -213,8 +234,8 @@ load_stream(const struct conf_option *t, const char *const *allowed, struct stag
 }
 
 static int
-load_file(const struct conf_option *t, struct staged *st, const char *file, int required,
-          struct buffer *errors)
+load_file(const struct conf_option *t, const struct conf_source *src, struct staged *st,
+          const char *file, int required, struct buffer *errors)
 {
 	FILE *f = fopen(file, "r");
 	int bad;
@@ -225,7 +246,7 @@ load_file(const struct conf_option *t, struct staged *st, const char *file, int 
 		buffer_printf(errors, "%s: cannot open: %s\n", file, strerror(errno));
 		return 1;
 	}
-	bad = load_stream(t, NULL, st, f, file, errors);
+	bad = load_stream(t, NULL, src, st, f, file, errors);
 	fclose(f);
 	return bad;
 }
@@ -269,6 +290,7 @@ commit(const struct conf_option *o, struct staged *s)
 static const struct conf_option *set_table;
 static unsigned char *set_flags;
 static char **set_where;
+static char **set_default; /* the default in force (a conf_source's, or the table's) */
 static size_t set_count;
 
 static void
@@ -282,47 +304,86 @@ staged_free(struct staged *st, size_t n)
 	free(st);
 }
 
-int
-conf_load(const struct conf_option *t, const char *file, int file_required,
-          const struct vector *overrides, struct buffer *errors)
+/* A source's defaults replace the table's before the file is read. */
+static void
+load_defaults(const struct conf_option *t, const struct conf_source *src, struct staged *st)
 {
-	size_t n = table_len(t);
-	struct staged *st = xcalloc(n, sizeof(*st));
-	int bad = 0;
-
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; t[i].name != NULL; i++) {
 		if (t[i].type == CONF_LIST) {
 			if (t[i].def[0] != '\0')
 				vector_split(&st[i].list, t[i].def, ';');
 		} else
 			st[i].text = xstrdup(t[i].def);
 	}
+	for (size_t j = 0; src != NULL && src->defaults != NULL && src->defaults[j] != NULL; j++) {
+		const char *d = src->defaults[j], *eq = strchr(d, '=');
+		char *key = xstrndup(d, eq != NULL ? (size_t)(eq - d) : strlen(d));
+		size_t idx;
+
+		/* A default that names no key, or has no value, is the caller's bug. */
+		if (eq == NULL || find(t, key, &idx) == NULL || t[idx].type == CONF_LIST)
+			abort();
+		free(st[idx].text);
+		st[idx].text = xstrdup(eq + 1);
+		free(key);
+	}
+}
+
+int
+conf_load(const struct conf_option *t, const char *file, int file_required,
+          const struct vector *overrides, struct buffer *errors)
+{
+	return conf_load_from(t, file, file_required, overrides, NULL, errors);
+}
+
+int
+conf_load_from(const struct conf_option *t, const char *file, int file_required,
+               const struct vector *overrides, const struct conf_source *src, struct buffer *errors)
+{
+	size_t n = table_len(t);
+	struct staged *st = xcalloc(n, sizeof(*st));
+	char **defaults;
+	int bad = 0;
+
+	load_defaults(t, src, st);
+	defaults = xcalloc(n, sizeof(*defaults));
+	for (size_t i = 0; i < n; i++)
+		defaults[i] = xstrdup(st[i].text != NULL ? st[i].text : t[i].def);
 	if (file != NULL)
-		bad += load_file(t, st, file, file_required, errors);
+		bad += load_file(t, src, st, file, file_required, errors);
 	for (size_t i = 0; overrides != NULL && i < overrides->count; i++) {
 		char where[64];
 		char *line = xstrdup(overrides->strings[i]);
 
 		snprintf(where, sizeof(where), "-o:%zu", i + 1);
-		bad += apply_line(t, NULL, st, line, where, errors);
+		bad += apply_line(t, NULL, src, st, line, where, errors);
 		free(line);
 	}
 	if (bad == 0) {
 		free(set_flags);
-		for (size_t i = 0; i < set_count; i++)
+		for (size_t i = 0; i < set_count; i++) {
 			free(set_where[i]);
+			free(set_default[i]);
+		}
 		free(set_where);
+		free(set_default);
 		set_flags = xcalloc(n, 1);
 		set_where = xcalloc(n, sizeof(*set_where));
+		set_default = xcalloc(n, sizeof(*set_default));
 		set_count = n;
 		set_table = t;
 		for (size_t i = 0; i < n; i++) {
 			set_flags[i] = (unsigned char)st[i].set;
 			set_where[i] = st[i].where;
+			set_default[i] = defaults[i];
 			st[i].where = NULL;
+			defaults[i] = NULL;
 			commit(&t[i], &st[i]);
 		}
 	}
+	for (size_t i = 0; i < n; i++)
+		free(defaults[i]);
+	free(defaults);
 	staged_free(st, n);
 	return bad;
 }
@@ -333,7 +394,7 @@ conf_overlay(const struct conf_option *t, const char *const *allowed, FILE *f, c
 {
 	size_t n = table_len(t);
 	struct staged *st = xcalloc(n, sizeof(*st));
-	int bad = load_stream(t, allowed, st, f, name, errors);
+	int bad = load_stream(t, allowed, NULL, st, f, name, errors);
 
 	for (size_t i = 0; bad == 0 && apply && i < n; i++)
 		if (st[i].set)
@@ -350,6 +411,16 @@ conf_where(const struct conf_option *t, const char *name)
 	if (t != set_table || find(t, name, &idx) == NULL)
 		return NULL;
 	return set_where[idx];
+}
+
+const char *
+conf_default(const struct conf_option *t, const char *name)
+{
+	size_t idx;
+
+	if (t != set_table || find(t, name, &idx) == NULL)
+		return NULL;
+	return set_default[idx];
 }
 
 struct conf_saved *

@@ -34,6 +34,27 @@ struct conf_option {
  * count of errors is returned. */
 int conf_load(const struct conf_option *table, const char *file, int file_required,
               const struct vector *overrides, struct buffer *errors);
+/* What conf_load_from reads besides the table's own: defaults of another
+ * program's ("key=value" lines that replace the table's defaults and still
+ * count as defaults), and every key offered to foreign first (the
+ * table's own keys too: the other program may mean something else). */
+enum conf_foreign_rc {
+	CONF_FOREIGN_UNKNOWN, /* not its key: the table's, or "unknown key" */
+	CONF_FOREIGN_DONE,    /* taken; nothing of the table to set */
+	CONF_FOREIGN_SET,     /* set the table's *key_out to *value_out */
+	CONF_FOREIGN_BAD,     /* refused; the reason is in errors */
+};
+struct conf_source {
+	const char *const *defaults; /* NULL-terminated, or NULL */
+	enum conf_foreign_rc (*foreign)(void *arg, const char *key, const char *value,
+	                                const char *where, const char **key_out,
+	                                const char **value_out, struct buffer *errors);
+	void *arg;
+};
+/* conf_load, reading the file (and the overrides) as src says. */
+int conf_load_from(const struct conf_option *table, const char *file, int file_required,
+                   const struct vector *overrides, const struct conf_source *src,
+                   struct buffer *errors);
 /* Apply the keys FILE (already open as f, called name in errors) sets over
  * the current values, without loading defaults first: a per-user file.
  * A key not in allowed (NULL-terminated names; NULL: any) is refused.
@@ -43,6 +64,9 @@ int conf_overlay(const struct conf_option *table, const char *const *allowed, FI
 /* Where the last conf_load set a key ("FILE:LINE" or "-o:N"), NULL when
  * the key has its default: for errors about values that only fail later. */
 const char *conf_where(const struct conf_option *table, const char *name);
+/* The default the last conf_load gave a key (a conf_source's, else the
+ * table's), as written in a file; NULL for a key it does not know. */
+const char *conf_default(const struct conf_option *table, const char *name);
 /* Every value of table, to put back later with conf_restore. */
 struct conf_saved;
 struct conf_saved *conf_save(const struct conf_option *table);

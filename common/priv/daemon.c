@@ -15,34 +15,40 @@
 #include "common/priv/sandbox.h"
 
 static void
-usage(FILE *out, const char *prog, const char *default_conf)
+usage(FILE *out, const char *prog, const char *default_conf, const char *foreign)
 {
 	fprintf(out,
-	        "usage: %s [-DistTh] [-f config] [-o key=value]...\n"
-	        "  -f FILE       configuration file (default %s)\n"
-	        "  -o key=value  override one configuration key (repeatable)\n"
-	        "  -t            check the configuration and exit 0 (good) or 1 (bad)\n"
-	        "  -T            as -t, and print the effective configuration\n"
-	        "  -D            stay in the foreground and log to stderr\n"
-	        "  -i            inetd mode: serve one session on stdin/stdout\n"
-	        "  -s            log a status line per live session (SIGUSR1 to the daemon)\n"
-	        "  -h            this help\n",
-	        prog, default_conf);
+	        "usage: %s [-DistTh] [-f config%s] [-o key=value]...\n"
+	        "  -f FILE       configuration file (default %s)\n",
+	        prog, foreign != NULL ? " | -V config" : "", default_conf);
+	if (foreign != NULL)
+		fprintf(out, "  -V FILE       read FILE as a %s.conf (its keys and defaults)\n",
+		        foreign);
+	fprintf(out, "  -o key=value  override one configuration key (repeatable)\n"
+	             "  -t            check the configuration and exit 0 (good) or 1 (bad)\n"
+	             "  -T            as -t, and print the effective configuration\n"
+	             "  -D            stay in the foreground and log to stderr\n"
+	             "  -i            inetd mode: serve one session on stdin/stdout\n"
+	             "  -s            log a status line per live session (SIGUSR1 to the daemon)\n"
+	             "  -h            this help\n");
 }
 
 void
-daemon_args(int argc, char **argv, const char *prog, const char *default_conf,
+daemon_args(int argc, char **argv, const char *prog, const char *default_conf, const char *foreign,
             struct daemon_args *a)
 {
 	int c;
 
 	memset(a, 0, sizeof(*a));
 	a->conf_file = default_conf;
-	while ((c = getopt(argc, argv, "f:o:tTDhMis")) != -1) {
+	while ((c = getopt(argc, argv, foreign != NULL ? "f:o:tTDhMisV:" : "f:o:tTDhMis")) != -1) {
 		switch (c) {
 		case 'f':
+		case 'V':
+			/* The last of -f and -V names the file and its format. */
 			a->conf_file = optarg;
 			a->conf_given = 1;
+			a->foreign = c == 'V';
 			break;
 		case 'o':
 			vector_add(&a->overrides, optarg);
@@ -66,16 +72,16 @@ daemon_args(int argc, char **argv, const char *prog, const char *default_conf,
 			a->status = 1;
 			break;
 		case 'h':
-			usage(stdout, prog, default_conf);
+			usage(stdout, prog, default_conf, foreign);
 			exit(0);
 		default:
-			usage(stderr, prog, default_conf);
+			usage(stderr, prog, default_conf, foreign);
 			exit(2);
 		}
 	}
 	if (optind != argc) {
 		fprintf(stderr, "%s: unexpected argument %s\n", prog, argv[optind]);
-		usage(stderr, prog, default_conf);
+		usage(stderr, prog, default_conf, foreign);
 		exit(2);
 	}
 }

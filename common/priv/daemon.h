@@ -18,11 +18,13 @@ struct daemon_args {
 	int man;                 /* -M: print the option list as man source */
 	int inetd;               /* -i: serve one connection on stdin (inetd) */
 	int status;              /* -s: ask the running daemon for status lines */
+	int foreign;             /* -V FILE: conf_file is another program's format */
 };
 
-/* Parse argv; -h prints usage and exits 0, a bad option exits 2. */
+/* Parse argv; -h prints usage and exits 0, a bad option exits 2. With
+ * foreign (e.g. "vsftpd"), -V FILE names a file in that program's format. */
 void daemon_args(int argc, char **argv, const char *prog, const char *default_conf,
-                 struct daemon_args *a);
+                 const char *foreign, struct daemon_args *a);
 /* Load the config; errors go to stderr (and the log). Returns 0 or -1. */
 int daemon_load(const struct conf_option *table, const struct daemon_args *a);
 /* Report configuration errors ("FILE:LINE: key: reason" lines) as

@@ -362,7 +362,7 @@ main(int argc, char **argv)
 	}
 	attack = argv[1];
 	argv[1] = argv[0];
-	daemon_args(argc - 1, argv + 1, "ftp_rogue", "/dev/null", &args);
+	daemon_args(argc - 1, argv + 1, "ftp_rogue", "/dev/null", NULL, &args);
 	log_open("ftp_rogue", 1);
 	if (daemon_load(ftpd_options_table, &args) < 0)
 		return 1;

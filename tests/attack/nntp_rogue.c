@@ -228,7 +228,7 @@ main(int argc, char **argv)
 	tag = argv[1];
 	spool_dir = argv[2];
 	argv[2] = argv[0];
-	daemon_args(argc - 2, argv + 2, "nntp_rogue", "/dev/null", &args);
+	daemon_args(argc - 2, argv + 2, "nntp_rogue", "/dev/null", NULL, &args);
 	log_open("nntp_rogue", 1);
 	if (daemon_load(nntpd_options_table, &args) < 0)
 		return 1;

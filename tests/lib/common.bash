@@ -248,6 +248,28 @@ ftpd_tree() {
 	chmod 555 "$dir/anon"
 }
 
+# config_env ftpd|nntpd: as root, -t (and a start) refuses a configuration
+# whose accounts or directories are missing (what make install makes);
+# a test of the configuration alone puts CONFIG_ENV (-o options, after
+# its own so their -o:N stay) on the command line: a tree of its own and
+# accounts this host has.
+config_env() {
+	local dir
+	postel_tmpdir dir
+	case $1 in
+	ftpd)
+		ftpd_tree "$dir"
+		CONFIG_ENV=(-o "anon_root=$dir/anon" -o "secure_chroot_dir=$dir/empty"
+			-o "xferlog_file=$dir/xferlog" -o "hook_queue_dir=$dir/hooks"
+			-o "ftp_username=$(getent passwd ftp >/dev/null && echo ftp || echo nobody)")
+		;;
+	nntpd)
+		CONFIG_ENV=(-o "spool_dir=$dir/spool"
+			-o "nopriv_user=$(getent passwd news >/dev/null && echo news || echo nobody)")
+		;;
+	esac
+}
+
 start_ftpd() {
 	local dir user=nobody
 	postel_tmpdir dir
