@@ -77,6 +77,28 @@ three_articles() {
 	[[ ${lines[-1]} =~ ^111\ [0-9]{14}$ ]]
 }
 
+@test "an HTTP request line ends the session without a reply; HEAD and POST with NNTP arguments do not" {
+	nntp_up
+	local req
+	for req in "GET / HTTP/1.1" "POST /x HTTP/1.1" "HEAD / HTTP/1.0" \
+		"CONNECT example.com:119 HTTP/1.1" "OPTIONS * HTTP/1.1"; do
+		run nntp_session "DATE" "$req" "DATE"
+		[[ ${lines[0]} == 200* ]]
+		[[ ${lines[1]} == 111* ]]
+		[ "${lines[2]}" = "<eof>" ]
+		[ "${#lines[@]}" -eq 3 ]
+	done
+	[ "$(grep -c 'c=127\.0\.0\.1 u=- HTTP request on the NNTP port; closing$' "$NNTPD_LOG")" -eq 5 ]
+	# The NNTP commands of the same names, and a third word that is not HTTP/.
+	run nntp_session "HEAD / x" "HEAD <none@x>" "POST" "." "GET / HTTP" "DATE"
+	[[ ${lines[1]} == 501* ]]
+	[[ ${lines[2]} == 430* ]]
+	[[ ${lines[3]} == 340* ]]
+	[[ ${lines[4]} == 441* ]]
+	[[ ${lines[5]} == 500* ]]
+	[[ ${lines[6]} =~ ^111\ [0-9]{14}$ ]]
+}
+
 @test "412 without a group, 411, 420 in an empty group, 423 and 430" {
 	nntp_up
 	run nntp_session "ARTICLE 1" "NEXT" "LAST" "OVER" "OVER 1-5" "HDR Subject 1-" "LISTGROUP" \

@@ -36,6 +36,8 @@ INSTALLED=(
 	usr/local/lib/systemd/system/ftpd.service usr/local/lib/systemd/system/ftpd.socket
 	usr/local/lib/systemd/system/nntpd.service usr/local/lib/systemd/system/nntpd.socket
 	etc/logrotate.d/postel
+	etc/fail2ban/filter.d/postel-ftpd.conf etc/fail2ban/filter.d/postel-nntpd.conf
+	etc/fail2ban/jail.d/postel-ftpd.conf etc/fail2ban/jail.d/postel-nntpd.conf
 )
 
 install_to() { # install_to DESTDIR [make args]
@@ -201,24 +203,31 @@ print("QUIT", c.cmd("QUIT"))
 	[ "$status" -eq 0 ]
 }
 
-@test "make install keeps existing configs, PAM files and logrotate file; uninstall keeps them too" {
-	mkdir -p "$DEST/etc/pam.d" "$DEST/usr/local/etc/postel" "$DEST/etc/logrotate.d"
+@test "make install keeps existing configs, PAM, logrotate and fail2ban files; uninstall keeps them too" {
+	mkdir -p "$DEST/etc/pam.d" "$DEST/usr/local/etc/postel" "$DEST/etc/logrotate.d" \
+		"$DEST/etc/fail2ban/jail.d"
 	printf 'auth required pam_deny.so # local policy\n' >"$DEST/etc/pam.d/ftpd"
 	printf 'auth required pam_deny.so # local policy\n' >"$DEST/etc/pam.d/nntpd"
 	printf 'listen_port=2121\n' >"$DEST/usr/local/etc/postel/ftpd.conf"
 	printf '# mine\n' >"$DEST/etc/logrotate.d/postel"
+	printf '[postel-ftpd]\nenabled = true\n' >"$DEST/etc/fail2ban/jail.d/postel-ftpd.conf"
 	run install_to "$DEST"
 	[ "$status" -eq 0 ]
 	grep -q '# local policy' "$DEST/etc/pam.d/ftpd"
 	grep -q '# local policy' "$DEST/etc/pam.d/nntpd"
 	[ "$(cat "$DEST/usr/local/etc/postel/ftpd.conf")" = listen_port=2121 ]
 	[ "$(cat "$DEST/etc/logrotate.d/postel")" = '# mine' ]
+	[ "$(cat "$DEST/etc/fail2ban/jail.d/postel-ftpd.conf")" = $'[postel-ftpd]\nenabled = true' ]
+	# the other fail2ban files were absent: installed
+	cmp "$DEST/etc/fail2ban/jail.d/postel-nntpd.conf" "$POSTEL_ROOT/conf/fail2ban/jail.d/postel-nntpd.conf"
 	run uninstall_from "$DEST"
 	[ "$status" -eq 0 ]
 	grep -q '# local policy' "$DEST/etc/pam.d/ftpd"
 	grep -q '# local policy' "$DEST/etc/pam.d/nntpd"
 	[ -f "$DEST/usr/local/etc/postel/ftpd.conf" ]
 	[ -f "$DEST/etc/logrotate.d/postel" ]
+	[ -f "$DEST/etc/fail2ban/jail.d/postel-ftpd.conf" ]
+	[ ! -e "$DEST/etc/fail2ban/jail.d/postel-nntpd.conf" ]
 	[ ! -e "$DEST/usr/local/sbin/ftpd" ]
 }
 
@@ -227,7 +236,9 @@ print("QUIT", c.cmd("QUIT"))
 	git rev-parse --git-dir >/dev/null 2>&1 || skip "not a git checkout"
 	local f
 	for f in conf/pam.d/ftpd conf/pam.d/nntpd conf/ftpd.conf conf/nntpd.conf conf/logrotate \
-		conf/systemd/ftpd.service conf/systemd/nntpd.service; do
+		conf/systemd/ftpd.service conf/systemd/nntpd.service \
+		conf/fail2ban/filter.d/postel-ftpd.conf conf/fail2ban/filter.d/postel-nntpd.conf \
+		conf/fail2ban/jail.d/postel-ftpd.conf conf/fail2ban/jail.d/postel-nntpd.conf; do
 		if ! git ls-files --error-unmatch "$f" >/dev/null 2>&1; then
 			echo "not tracked: $f"
 			return 1

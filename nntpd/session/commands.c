@@ -250,6 +250,22 @@ find_command(const char *name)
 	return NULL;
 }
 
+/* An HTTP request line: METHOD TARGET HTTP/x. HEAD and POST are NNTP
+ * commands too, but never with an "HTTP/" third word. */
+static int
+is_http_request(const struct vector *args)
+{
+	static const char *const methods[] = {"GET",     "POST",    "HEAD",  "PUT",  "DELETE",
+	                                      "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+
+	if (args->count != 3 || strncmp(args->strings[2], "HTTP/", 5) != 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strcmp(args->strings[0], methods[i]) == 0)
+			return 1;
+	return 0;
+}
+
 void
 commands_dispatch(struct nntp_session *s, const char *line)
 {
@@ -260,6 +276,13 @@ commands_dispatch(struct nntp_session *s, const char *line)
 	if (args.count == 0) {
 		reply(s, "500 Empty command");
 		goto out;
+	}
+	if (is_http_request(&args)) {
+		/* SECURITY: cross-protocol requests (a browser or proxy sent to
+		 * the news port) end the session without a reply. */
+		log_msg(LOG_NOTICE, "HTTP request on the NNTP port; closing");
+		conn_flush(&s->c);
+		exit(0);
 	}
 	c = find_command(args.strings[0]);
 	if (c == NULL) {
