@@ -444,25 +444,12 @@ vsftpd_load_free(struct vsftpd_load *l)
 	buffer_free(&l->notes);
 }
 
-static void
-man_text(FILE *out, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '\\')
-			fputs("\\e", out);
-		else if (*s == '-')
-			fputs("\\-", out);
-		else
-			fputc(*s, out);
-	}
-}
-
 void
 vsftpd_man(FILE *out)
 {
 	for (const struct vsftpd_option *o = vsftpd_options; o->name != NULL; o++) {
 		fputs(".TP\n.B ", out);
-		man_text(out, o->name);
+		conf_man_escape(out, o->name);
 		fputc('\n', out);
 		switch (o->what) {
 		case VSFTPD_SAME:
@@ -470,29 +457,29 @@ vsftpd_man(FILE *out)
 			break;
 		case VSFTPD_AS:
 			fputs("Implemented as ", out);
-			man_text(out, o->key);
+			conf_man_escape(out, o->key);
 			break;
 		case VSFTPD_LISTEN:
 			fputs("Implemented: see above", out);
 			break;
 		case VSFTPD_NOTNEEDED:
 			fputs("Accepted, not needed: ", out);
-			man_text(out, o->why);
+			conf_man_escape(out, o->why);
 			break;
 		case VSFTPD_NOTICE:
 			fputs("Not supported (a notice): ", out);
-			man_text(out, o->why);
+			conf_man_escape(out, o->why);
 			break;
 		case VSFTPD_REFUSE:
 			fputs("Not supported; any value but ", out);
-			man_text(out, o->ok[0] != '\0' ? o->ok : "empty");
+			conf_man_escape(out, o->ok[0] != '\0' ? o->ok : "empty");
 			fputs(" stops ftpd: ", out);
-			man_text(out, o->why);
+			conf_man_escape(out, o->why);
 			break;
 		}
 		if (o->def != NULL) {
 			fputs(" (vsftpd's default: ", out);
-			man_text(out, o->def);
+			conf_man_escape(out, o->def);
 			fputc(')', out);
 		}
 		fputs(".\n", out);

@@ -545,8 +545,8 @@ conf_dump(const struct conf_option *t, FILE *out)
 	}
 }
 
-static void
-man_escape(FILE *out, const char *s)
+void
+conf_man_escape(FILE *out, const char *s)
 {
 	for (; *s; s++) {
 		if (*s == '\\')
@@ -565,15 +565,15 @@ conf_man(const struct conf_option *t, FILE *out)
 
 	for (size_t i = 0; t[i].name != NULL; i++) {
 		fputs(".TP\n.B ", out);
-		man_escape(out, t[i].name);
+		conf_man_escape(out, t[i].name);
 		fprintf(out, "\n(%s", types[t[i].type]);
 		if (t[i].type == CONF_UINT)
 			fprintf(out, ", %llu to %llu", (unsigned long long)t[i].min,
 			        (unsigned long long)t[i].max);
 		fputs("; default: ", out);
-		man_escape(out, t[i].def[0] ? t[i].def : "empty");
+		conf_man_escape(out, t[i].def[0] ? t[i].def : "empty");
 		fputs(")\n", out);
-		man_escape(out, t[i].desc);
+		conf_man_escape(out, t[i].desc);
 		fputc('\n', out);
 	}
 }

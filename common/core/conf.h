@@ -76,6 +76,8 @@ void conf_saved_free(const struct conf_option *table, struct conf_saved *saved);
 void conf_dump(const struct conf_option *table, FILE *out);
 /* The option list as man(7) source, for the NAME.conf(5) pages. */
 void conf_man(const struct conf_option *table, FILE *out);
+/* s as man(7) text: backslashes and hyphens escaped. */
+void conf_man_escape(FILE *out, const char *s);
 /* Whether a key was set by the file or -o (not left at its default). */
 int conf_is_set(const struct conf_option *table, const char *name);
 
