@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/core/metrics.h"
 #include "common/core/xmalloc.h"
 
 struct ps_header {
@@ -210,4 +211,14 @@ ps_login_refuse(int sock, int fatal, const char *reason)
 	if ((size_t)n >= sizeof(text))
 		n = sizeof(text) - 1;
 	return ps_send(sock, PS_FAIL, text, (size_t)n, -1);
+}
+
+void
+ps_send_metric(int sock, unsigned series, uint64_t value)
+{
+	struct metric_rec r;
+
+	metrics_rec(&r, series, METRIC_ADD, value);
+	if (ps_send(sock, PS_METRIC, &r, sizeof(r), -1) < 0)
+		die("monitor channel lost");
 }

@@ -42,6 +42,9 @@ struct ps_msg {
 int ps_pair(int sv[2]);
 /* Send one message (fd < 0: none). 0 or -1. */
 int ps_send(int sock, enum ps_type type, const void *data, size_t len, int fd);
+/* A worker's count of its own session (PS_METRIC: series += value) to its
+ * monitor, which checks it; dies when the channel is lost. */
+void ps_send_metric(int sock, unsigned series, uint64_t value);
 /* Receive one message; -1 on EOF, error, or anything malformed (wrong
  * size, unknown type, truncated, more than one fd). */
 int ps_recv(int sock, struct ps_msg *m);

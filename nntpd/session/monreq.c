@@ -16,11 +16,7 @@
 void
 monreq_metric(struct nntp_session *s, unsigned series, uint64_t value)
 {
-	struct metric_rec r;
-
-	metrics_rec(&r, series, METRIC_ADD, value);
-	if (ps_send(s->monitor, PS_METRIC, &r, sizeof(r), -1) < 0)
-		die("monitor channel lost");
+	ps_send_metric(s->monitor, series, value);
 }
 
 int
