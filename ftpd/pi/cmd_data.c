@@ -48,8 +48,14 @@ cmd_rest(struct ftp_session *s, const char *arg)
 {
 	uint64_t n;
 
-	if (number_parse(arg, 0, (uint64_t)1 << 62, &n) < 0) {
-		reply(s, FTP_ARG_SYNTAX_ERROR, "REST needs a byte offset.");
+	/* Any offset a file can have (off_t: 2^63-1); a longer run of
+	 * digits is named as too large, not as no number. */
+	if (number_parse(arg, 0, INT64_MAX, &n) < 0) {
+		if (arg[strspn(arg, "0123456789")] == '\0')
+			reply(s, FTP_ARG_SYNTAX_ERROR, "REST offset too large (at most %lld).",
+			      (long long)INT64_MAX);
+		else
+			reply(s, FTP_ARG_SYNTAX_ERROR, "REST needs a byte offset.");
 		return;
 	}
 	s->rest = n;
