@@ -161,6 +161,9 @@ const struct conf_option ftpd_options_table[] = {
 	B(allow_writeable_chroot, "NO", "Allow a chroot root the session user can write to."),
 	B(anon_upload_enable, "NO", "Let anonymous users upload (needs write_enable)."),
 	B(anon_mkdir_write_enable, "NO", "Let anonymous users create directories."),
+	B(mdtm_write, "YES",
+	  "MDTM YYYYMMDDHHMMSS path sets the modification time, as MFMT does (where writing is "
+	  "allowed); NO: MDTM only reads times."),
 	B(anon_other_write_enable, "NO",
 	  "Let anonymous users delete, rename and overwrite (a public drop should say NO)."),
 	B(anon_world_readable_only, "YES", "Anonymous users download only world-readable files."),
@@ -294,7 +297,7 @@ const struct conf_option ftpd_options_table[] = {
 const char *const ftpd_user_keys[] = {
 	"local_root", "chroot_local_user", "allow_writeable_chroot", "write_enable",
 	"local_umask", "anon_umask", "file_open_mode", "anon_upload_enable",
-	"anon_mkdir_write_enable", "anon_other_write_enable", "anon_world_readable_only",
+	"anon_mkdir_write_enable", "anon_other_write_enable", "anon_world_readable_only", "mdtm_write",
 	"virtual_use_local_privs", "hide_ids", "delete_failed_uploads", "deny_file",
 	"hide_file", "dirmessage_enable", "message_file", "local_max_rate", "anon_max_rate",
 	"idle_session_timeout", "data_connection_timeout", "accept_timeout",

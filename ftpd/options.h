@@ -20,7 +20,7 @@ struct ftpd_options {
 	int chroot_local_user, allow_writeable_chroot;
 	char *deny_file, *hide_file, *message_file;
 	int dirmessage_enable;
-	int anon_upload_enable, anon_mkdir_write_enable, anon_other_write_enable;
+	int anon_upload_enable, anon_mkdir_write_enable, anon_other_write_enable, mdtm_write;
 	int anon_world_readable_only, chown_uploads, hide_ids, delete_failed_uploads;
 	int upload_atomic, upload_fsync;
 	unsigned long upload_partial_keep;

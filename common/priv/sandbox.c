@@ -86,12 +86,14 @@ static const char *const sys_ftp_prelogin[] = {
 /* FTP after login: the file tree, data connections, forking the DTP. */
 static const char *const sys_ftp_session[] = {
 	"openat", "openat2", "getdents64", "mkdirat", "unlinkat", "renameat", "renameat2",
-	"fchmod", "fchmodat", "utimensat", "ftruncate", "fsync", "fdatasync", "fadvise64",
+	"fchmod", "fchmodat", "ftruncate", "fsync", "fdatasync", "fadvise64",
 	"sendfile", "splice", "pipe2", "dup", "dup2", "dup3", "umask", "readlinkat",
 	"bind", "listen", "accept", "accept4", "connect", /* data sockets (socket: below) */
 	"wait4", "pidfd_send_signal", "set_robust_list", "rseq", /* the DTP (clone: below) */
 	"faccessat", "faccessat2", "fchmodat2", /* fs_chdir search check, SITE CHMOD */
 	"syncfs", /* upload_fsync into a directory the user may not read (no fd to fsync) */
+	"fstatfs", /* AVBL (fstatvfs on an O_PATH directory fd) */
+	/* utimensat: allow_utimensat, below */
 };
 
 /* NNTP reader: read articles and indexes, connect to the writer. */
@@ -291,6 +293,31 @@ allow_fork(scmp_filter_ctx ctx)
 	rule(ctx, SCMP_ACT_ALLOW, "prctl", 1, &filter);
 }
 
+/* SECURITY: utimensat in the two forms the PI uses and no other. A filter
+ * cannot read the path string, so RESOLVE_IN_ROOT (fs.c) and the chroot
+ * keep it inside the root; what the filter holds is the rest: a name is
+ * taken relative to a directory fd (never AT_FDCWD: bit 31 of dirfd
+ * clear) and never through a final symlink (flags exactly
+ * AT_SYMLINK_NOFOLLOW: fs_utimes for MFMT and MDTM); without a name,
+ * only on an open fd with flags 0 (futimens of an upload being resumed). */
+static void
+allow_utimensat(scmp_filter_ctx ctx)
+{
+	const struct scmp_arg_cmp named[3] = {
+	    ARG(0, SCMP_CMP_MASKED_EQ, 0x80000000u, 0),
+	    ARG(1, SCMP_CMP_NE, 0, 0),
+	    ARG(3, SCMP_CMP_MASKED_EQ, 0xffffffffu, AT_SYMLINK_NOFOLLOW),
+	};
+	const struct scmp_arg_cmp fd_only[3] = {
+	    ARG(0, SCMP_CMP_MASKED_EQ, 0x80000000u, 0),
+	    ARG(1, SCMP_CMP_EQ, 0, 0),
+	    ARG(3, SCMP_CMP_MASKED_EQ, 0xffffffffu, 0),
+	};
+
+	rule(ctx, SCMP_ACT_ALLOW, "utimensat", 3, named);
+	rule(ctx, SCMP_ACT_ALLOW, "utimensat", 3, fd_only);
+}
+
 /* Build role's filter with libseccomp. */
 static scmp_filter_ctx
 build_filter(enum sandbox_role role)
@@ -308,6 +335,7 @@ build_filter(enum sandbox_role role)
 		break;
 	case SB_FTP_SESSION:
 		ALLOW(ctx, sys_ftp_session);
+		allow_utimensat(ctx);
 		allow_socket(ctx, AF_INET, SOCK_STREAM);
 		allow_socket(ctx, AF_INET6, SOCK_STREAM);
 		allow_fork(ctx);

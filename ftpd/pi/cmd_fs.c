@@ -275,13 +275,58 @@ cmd_size(struct ftp_session *s, const char *arg)
 	buffer_free(&v);
 }
 
+/* The time word of "MDTM/MFMT YYYYMMDDHHMMSS path" in stamp, *path after
+ * it; -1 when arg has no such word and a path after it. */
+static int
+split_time(const char *arg, char stamp[32], const char **path, time_t *when)
+{
+	const char *sp = strchr(arg, ' ');
+
+	if (sp == NULL || sp == arg || (size_t)(sp - arg) >= 32 || sp[1] == '\0')
+		return -1;
+	memcpy(stamp, arg, (size_t)(sp - arg));
+	stamp[sp - arg] = '\0';
+	*path = sp + 1;
+	return ftpaddr_parse_time(stamp, when);
+}
+
+/* Set path's modification time, with every check a change has: write
+ * rights (write_enable, anonymous rights), deny_file, the root. 0 when
+ * set (the caller replies), or -1 replied. */
+static int
+set_mtime(struct ftp_session *s, const char *path, time_t when)
+{
+	struct buffer v = BUFFER_INIT;
+	int rc = -1;
+
+	if (pi_may_write(s, W_OTHER) && resolve(s, path, &v) == 0) {
+		if (fs_utimes(&s->fs, buffer_cstr(&v), when) < 0)
+			reply_errno(s, FTP_FILE_UNAVAILABLE, "Could not set the time");
+		else
+			rc = 0;
+	}
+	buffer_free(&v);
+	return rc;
+}
+
+/* MDTM path, or with mdtm_write (vsftpd's) MDTM YYYYMMDDHHMMSS path, which
+ * sets the time as MFMT does. A name that exists as given is always read,
+ * so a file called "20200101000000 x" keeps its MDTM. */
 void
 cmd_mdtm(struct ftp_session *s, const char *arg)
 {
 	struct buffer v = BUFFER_INIT, t = BUFFER_INIT;
 	struct stat st;
+	char stamp[32];
+	const char *path;
+	time_t when;
 
-	if (stat_readable(s, arg, &v, &st) == 0) {
+	if (opt.mdtm_write && split_time(arg, stamp, &path, &when) == 0 &&
+	    (fs_resolve(&s->fs, NULL, arg, &v) < 0 ||
+	     fs_stat(&s->fs, buffer_cstr(&v), &st, 1) < 0)) {
+		if (set_mtime(s, path, when) == 0)
+			reply(s, FTP_FILE_STATUS, "File modification time set.");
+	} else if (stat_readable(s, arg, &v, &st) == 0) {
 		ftpaddr_format_time(&t, st.st_mtime);
 		reply(s, FTP_FILE_STATUS, "%s", buffer_cstr(&t));
 	}
@@ -292,31 +337,54 @@ cmd_mdtm(struct ftp_session *s, const char *arg)
 void
 cmd_mfmt(struct ftp_session *s, const char *arg)
 {
-	struct buffer v = BUFFER_INIT, t = BUFFER_INIT;
-	const char *sp = strchr(arg, ' ');
+	struct buffer t = BUFFER_INIT;
 	char stamp[32];
+	const char *path;
 	time_t when;
 
-	if (sp == NULL || sp == arg || (size_t)(sp - arg) >= sizeof(stamp) || sp[1] == '\0') {
-		reply(s, FTP_ARG_SYNTAX_ERROR, "Syntax: MFMT YYYYMMDDHHMMSS path");
+	if (split_time(arg, stamp, &path, &when) < 0) {
+		reply(s, FTP_ARG_SYNTAX_ERROR, "Syntax: MFMT YYYYMMDDHHMMSS path (UTC).");
 		return;
 	}
-	memcpy(stamp, arg, (size_t)(sp - arg));
-	stamp[sp - arg] = '\0';
-	if (ftpaddr_parse_time(stamp, &when) < 0) {
-		reply(s, FTP_ARG_SYNTAX_ERROR, "Bad time value.");
-		return;
+	if (set_mtime(s, path, when) == 0) {
+		ftpaddr_format_time(&t, when);
+		reply(s, FTP_FILE_STATUS, "Modify=%s; %s", buffer_cstr(&t), path);
 	}
-	if (pi_may_write(s, W_OTHER) && resolve(s, sp + 1, &v) == 0) {
-		if (fs_utimes(&s->fs, buffer_cstr(&v), when) < 0)
-			reply_errno(s, FTP_FILE_UNAVAILABLE, "Could not set the time");
-		else {
-			ftpaddr_format_time(&t, when);
-			reply(s, FTP_FILE_STATUS, "Modify=%s; %s", buffer_cstr(&t), sp + 1);
-		}
+	buffer_free(&t);
+}
+
+/* MFCT (draft-somers-ftp-mfxx) sets a creation time. Linux keeps a birth
+ * time (statx btime) that no call can set, so MFCT is refused whatever
+ * the rights; it is left out of FEAT, so clients do not try it. */
+void
+cmd_mfct(struct ftp_session *s, const char *arg)
+{
+	(void)arg;
+	reply(s, FTP_NOT_IMPLEMENTED,
+	      "MFCT refused: Linux has no settable creation time; "
+	      "MFMT sets the modification time.");
+}
+
+/* AVBL [dir] (draft-peterson-streamlined-ftp-command-extensions): the bytes
+ * an unprivileged user may still write on dir's file system (statvfs
+ * f_bavail * f_frsize). SECURITY: anonymous sessions, and virtual users
+ * with anonymous rights, learn nothing about the server's disks. */
+void
+cmd_avbl(struct ftp_session *s, const char *arg)
+{
+	struct buffer v = BUFFER_INIT;
+	uint64_t bytes;
+
+	if (is_anon(s)) {
+		log_msg(LOG_NOTICE, "refused AVBL: anonymous rights");
+		reply(s, FTP_FILE_UNAVAILABLE, "AVBL is for authenticated users only.");
+	} else if (resolve(s, arg[0] ? arg : ".", &v) == 0) {
+		if (fs_avail(&s->fs, buffer_cstr(&v), &bytes) < 0)
+			reply_errno(s, FTP_FILE_UNAVAILABLE, "AVBL failed");
+		else
+			reply(s, FTP_FILE_STATUS, "%llu", (unsigned long long)bytes);
 	}
 	buffer_free(&v);
-	buffer_free(&t);
 }
 
 /* ---- SITE ---- */

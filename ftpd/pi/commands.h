@@ -17,7 +17,7 @@ ftp_handler cmd_user, cmd_pass, cmd_acct, cmd_rein, cmd_quit, cmd_noop, cmd_syst
     cmd_opts, cmd_auth, cmd_pbsz, cmd_prot, cmd_ccc;
 /* cmd_fs.c */
 ftp_handler cmd_cwd, cmd_cdup, cmd_pwd, cmd_mkd, cmd_rmd, cmd_dele, cmd_rnfr, cmd_rnto, cmd_size,
-    cmd_mdtm, cmd_mfmt, cmd_site;
+    cmd_mdtm, cmd_mfmt, cmd_mfct, cmd_avbl, cmd_site;
 /* cmd_data.c */
 ftp_handler cmd_rest, cmd_allo, cmd_type, cmd_mode, cmd_stru, cmd_pasv, cmd_epsv, cmd_port,
     cmd_eprt, cmd_retr, cmd_stor, cmd_appe, cmd_stou, cmd_list, cmd_nlst, cmd_mlsd, cmd_mlst,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -374,5 +375,21 @@ fs_utimes(const struct fs_root *root, const char *vpath, time_t t)
 	/* SECURITY: NOFOLLOW for the same reason as fs_chmod. */
 	rc = utimensat(fd, last, ts, AT_SYMLINK_NOFOLLOW);
 	fs_close_keep_errno(fd);
+	return rc;
+}
+
+int
+fs_avail(const struct fs_root *root, const char *vpath, uint64_t *bytes)
+{
+	int fd = fs_openat2(root->fd, fs_rel(vpath), O_PATH | O_DIRECTORY, 0);
+	struct statvfs sv;
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fstatvfs(fd, &sv);
+	fs_close_keep_errno(fd);
+	if (rc == 0)
+		*bytes = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
 	return rc;
 }

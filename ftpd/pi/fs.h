@@ -5,6 +5,7 @@
 #define POSTEL_FTPD_FS_H
 
 #include <dirent.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
@@ -66,5 +67,8 @@ int fs_rename(const struct fs_root *root, const char *from, const char *to);
 int fs_chmod(const struct fs_root *root, const char *vpath, mode_t mode);
 /* MFMT: set the modification time to t (atime unchanged; a final symlink's own). */
 int fs_utimes(const struct fs_root *root, const char *vpath, time_t t);
+/* AVBL: the bytes an unprivileged user may still write on the file system
+ * of the directory vpath (statvfs f_bavail * f_frsize). */
+int fs_avail(const struct fs_root *root, const char *vpath, uint64_t *bytes);
 
 #endif
