@@ -459,6 +459,9 @@ transfer_wait(struct ftp_session *s, const char *opening)
 	"Data connection refused: it must resume the control connection's TLS session "            \
 	"(require_ssl_reuse=YES). Use a client that does (curl, lftp), or ask the admin to set "   \
 	"require_ssl_reuse=NO."
+#define TEXT_TOOMANY                                                                               \
+	"Listing stopped: the directory has more entries than max_list_entries allows; "           \
+	"list a narrower pattern."
 #define TEXT_UNCLEAN                                                                               \
 	"Transfer complete, but the TLS stream ended without close_notify: logged as incomplete."
 
@@ -479,6 +482,7 @@ static const struct dtp_outcome {
     {DTP_EV_EXISTS,   DTP_STOR, FTP_NAME_NOT_ALLOWED,  "Could not create file: File exists."},
     {PI_EV_UNQUEUED,  DTP_STOR, FTP_LOCAL_ERROR,       "File stored, but its upload event could not be queued."},
     {DTP_EV_QUOTA,    DTP_STOR, FTP_QUOTA_EXCEEDED,    FTP_TEXT_QUOTA},
+    {DTP_EV_TOOMANY,  DTP_LIST, FTP_LOCAL_ERROR,       TEXT_TOOMANY},
     {DTP_EV_FILEFAIL, ANY_KIND, FTP_LOCAL_ERROR,       "Failure reading local file."},
     {DTP_EV_TLSFAIL,  ANY_KIND, FTP_DATA_TLS_REFUSED,  "TLS negotiation on the data connection failed."},
     {DTP_EV_NOREUSE,  ANY_KIND, FTP_DATA_TLS_REFUSED,  TEXT_NOREUSE},
@@ -928,6 +932,7 @@ fill_list_opts(struct ftp_session *s)
 	list_opts.now = time(NULL);
 	list_opts.hide = &s->hide;
 	list_opts.deny = &s->deny;
+	list_opts.max_entries = opt.max_list_entries;
 }
 
 /* LIST, NLST and MLSD: what each lists, whether ls options ("-al", the
@@ -1027,7 +1032,7 @@ cmd_mlst(struct ftp_session *s, const char *arg)
 			listing_mlsx_line(&line, buffer_cstr(&v), &st, s->mlst_facts,
 			                  &list_opts.perm,
 			                  listing_idcache_user(&idcache, st.st_uid),
-			                  listing_idcache_group(&idcache, st.st_gid));
+			                  listing_idcache_group(&idcache, st.st_gid), NULL);
 			reply_start(s, FTP_FILE_ACTION_OK, "Listing %s", buffer_cstr(&v));
 			conn_printf(&s->ctl, " %s", buffer_cstr(&line));
 			reply(s, FTP_FILE_ACTION_OK, "End");
@@ -1052,11 +1057,14 @@ stat_path(struct ftp_session *s, const char *arg)
 {
 	struct buffer out = BUFFER_INIT;
 	const char *path;
-	int flags;
+	int flags, rc;
 
 	listing_parse_args(arg, &flags, &path);
 	fill_list_opts(s);
-	if (listing_path(&s->fs, path, flags, &list_opts, &out) != LISTING_OK) {
+	rc = listing_path(&s->fs, path, flags, &list_opts, &out);
+	if (rc == LISTING_TOO_MANY) {
+		reply(s, FTP_LOCAL_ERROR, "%s", TEXT_TOOMANY);
+	} else if (rc != LISTING_OK) {
 		reply(s, FTP_FILE_UNAVAILABLE, "Could not list %s.", arg);
 	} else {
 		reply_start(s, FTP_FILE_STATUS, "Status of %s:", arg);
