@@ -5,7 +5,8 @@
 # (type=OS.unix=slink:TARGET) are recreated by lftp's mirror.
 
 # One anonymous tree for every test, on tmpfs: pub/big holds 200,000 empty
-# files, pub/links a file, a directory and symlinks to each.
+# files, pub/links a file, a directory and symlinks to each; incoming/ is
+# the session user's.
 setup_file() {
 	LIST_DIR=$(mktemp -d /dev/shm/postel-listing.XXXXXX)
 	chmod 755 "$LIST_DIR"
@@ -20,7 +21,10 @@ for i in range(200000):
 	ln -s file.txt "$LIST_DIR/anon/pub/links/to-file"
 	ln -s sub "$LIST_DIR/anon/pub/links/to-sub"
 	ln -s missing "$LIST_DIR/anon/pub/links/dangling"
+	mkdir -p "$LIST_DIR/anon/incoming/drop"
+	printf 'up\n' >"$LIST_DIR/anon/incoming/up.txt"
 	chmod -R a+rX "$LIST_DIR/anon"
+	chown -R "$(getent passwd ftp >/dev/null && echo ftp || echo nobody)" "$LIST_DIR/anon/incoming"
 	chmod 555 "$LIST_DIR/anon"
 	export LIST_DIR
 }
@@ -216,4 +220,22 @@ for l in sorted(ftp.mlsd("pub/links")):
 	[ "$(readlink "$WORK/m/dangling")" = missing ]
 	[ "$(cat "$WORK/m/sub/in.txt")" = inner ]
 	[ -f "$WORK/m/file.txt" ] && [ ! -L "$WORK/m/file.txt" ]
+}
+
+@test "MLST and MLSD perm: the parent-writable letters d and f, and c, m, p on a writable directory" {
+	up -o write_enable=YES -o anon_upload_enable=YES -o anon_mkdir_write_enable=YES \
+		-o anon_other_write_enable=YES
+	run lpy '
+ftp = anon()
+def perm(cmd):
+    return [l.strip().split(";") for l in ftp.sendcmd(cmd).splitlines()[1:-1]][0]
+print("mlst-up", [f for f in perm("MLST incoming/up.txt") if f.startswith("perm=")][0])
+print("mlst-ro", [f for f in perm("MLST pub/links/file.txt") if f.startswith("perm=")][0])
+for name, facts in ftp.mlsd("incoming", facts=["type", "perm"]):
+    print("mlsd", name, facts["perm"])'
+	[ "$status" -eq 0 ]
+	has '^mlst-up perm=adfrw$'
+	has '^mlst-ro perm=r$'
+	has '^mlsd up\.txt adfrw$'
+	has '^mlsd drop cdeflmp$'
 }

@@ -264,6 +264,12 @@ may(const struct stat *st, const struct listing_perm *p, unsigned bit)
 	return ((st->st_mode >> shift) & bit) != 0;
 }
 
+int
+listing_dir_writable(const struct stat *dir, const struct listing_perm *perm)
+{
+	return S_ISDIR(dir->st_mode) && may(dir, perm, 2) && may(dir, perm, 1);
+}
+
 static void
 perm_fact(struct buffer *out, const struct stat *st, const struct listing_perm *p)
 {
@@ -716,7 +722,7 @@ listing_dir(const struct fs_root *root, const char *vpath, int flags, const char
 	if (rc != LISTING_OK)
 		goto done;
 	names_sort(&v);
-	perm.parent_writable = may(&dirst, &perm, 2) && may(&dirst, &perm, 1);
+	perm.parent_writable = listing_dir_writable(&dirst, &perm);
 	rc = emit_names(d, vpath, flags, prefix, &v, opts, &perm, &dirst, out);
 done:
 	names_free(&v);

@@ -102,6 +102,9 @@ void listing_ls_line(struct buffer *out, const char *name, const struct stat *st
 void listing_mlsx_line(struct buffer *out, const char *name, const struct stat *st, unsigned facts,
                        const struct listing_perm *perm, const char *owner, const char *group,
                        const char *target);
+/* Whether the session may add and remove entries of the directory dir
+ * (w and x for its user): what struct listing_perm's parent_writable means. */
+int listing_dir_writable(const struct stat *dir, const struct listing_perm *perm);
 /* OPTS MLST argument ("type;size;", case-insensitive, unknown facts ignored):
  * returns the new fact mask and puts the canonical enabled list in reply
  * ("type;size;", replacing it), for "200 MLST OPTS <reply>". */

@@ -1018,6 +1018,19 @@ cmd_mlsd(struct ftp_session *s, const char *arg)
 	list_common(s, arg, &list_cmds[LIST_CMD_MLSD]);
 }
 
+/* MLST's d and f letters: may the entry's directory lose it or rename it. */
+static int
+parent_writable(struct ftp_session *s, const char *vpath)
+{
+	const char *slash = strrchr(vpath, '/');
+	char *parent = xstrndup(vpath, slash && slash != vpath ? (size_t)(slash - vpath) : 1);
+	struct stat st;
+	int w = fs_stat(&s->fs, parent, &st, 1) == 0 && listing_dir_writable(&st, &list_opts.perm);
+
+	free(parent);
+	return w;
+}
+
 void
 cmd_mlst(struct ftp_session *s, const char *arg)
 {
@@ -1029,6 +1042,7 @@ cmd_mlst(struct ftp_session *s, const char *arg)
 			reply_errno(s, FTP_FILE_UNAVAILABLE, "MLST failed");
 		else {
 			fill_list_opts(s);
+			list_opts.perm.parent_writable = parent_writable(s, buffer_cstr(&v));
 			listing_mlsx_line(&line, buffer_cstr(&v), &st, s->mlst_facts,
 			                  &list_opts.perm,
 			                  listing_idcache_user(&idcache, st.st_uid),
