@@ -21,6 +21,12 @@ for i in range(200000):
 	ln -s file.txt "$LIST_DIR/anon/pub/links/to-file"
 	ln -s sub "$LIST_DIR/anon/pub/links/to-sub"
 	ln -s missing "$LIST_DIR/anon/pub/links/dangling"
+	# distinct times for LIST -t: dangling newest, file.txt oldest
+	local i=1 n
+	for n in file.txt sub to-file to-sub dangling; do
+		touch -h -d "2020-01-0$i 12:00" "$LIST_DIR/anon/pub/links/$n"
+		i=$((i + 1))
+	done
 	mkdir -p "$LIST_DIR/anon/incoming/drop"
 	printf 'up\n' >"$LIST_DIR/anon/incoming/up.txt"
 	chmod -R a+rX "$LIST_DIR/anon"
@@ -241,4 +247,24 @@ for name, facts in ftp.mlsd("incoming", facts=["type", "perm"]):
 	has '^mlst-ro perm=r$'
 	has '^mlsd up\.txt adfrw$'
 	has '^mlsd drop cdeflmp$'
+}
+
+@test "LIST flags clients send: -1, -A, -a, -t, -r, -S and -l combined do what ls does" {
+	up
+	run lpy '
+ftp = anon()
+for cmd in ("LIST -1 pub/links", "LIST -1r pub/links", "LIST -1t pub/links", "LIST -ltr pub/links",
+            "LIST -lS pub/links/*[!b]", "LIST -1A pub", "LIST -a pub", "NLST -1r pub/links"):
+    l = []
+    ftp.retrlines(cmd, l.append)
+    print(cmd, "|", " ".join(x.split(None, 8)[-1].split(" -> ")[0] if " " in x else x for x in l))'
+	[ "$status" -eq 0 ]
+	has '^LIST -1 pub/links \| dangling file.txt sub to-file to-sub$'
+	has '^LIST -1r pub/links \| to-sub to-file sub file.txt dangling$'
+	has '^LIST -1t pub/links \| dangling to-sub to-file sub file\.txt$'
+	has '^LIST -ltr pub/links \| file\.txt sub to-file to-sub dangling$'
+	has '^LIST -lS pub/links/\*\[!b\] \| to-file dangling file\.txt$'
+	has '^LIST -1A pub \| big links$'
+	has '^LIST -a pub \| \. \.\. big links$'
+	has '^NLST -1r pub/links \| pub/links/to-sub pub/links/to-file pub/links/sub pub/links/file.txt pub/links/dangling$'
 }

@@ -410,13 +410,13 @@ listing_mlst_feat(struct buffer *out, unsigned facts)
 }
 
 /* The ls options LIST, NLST and STAT take before a path; any other letter
- * (-A -F -R ...) is accepted and ignored, as vsftpd does. */
+ * (-F -R ...) is accepted and ignored, as vsftpd does. */
 static const struct {
 	char letter;
 	int flag;
 } ls_options[] = {
-    {'a', LS_ALL},
-    {'l', LS_LONG},
+    {'a', LS_ALL},       {'l', LS_LONG},    {'A', LS_ALMOST}, {'t', LS_SORT_TIME},
+    {'S', LS_SORT_SIZE}, {'r', LS_REVERSE}, {'1', LS_ONE},
 };
 
 static int
@@ -540,45 +540,69 @@ listing_has_glob(const char *s)
 /* The names of one directory, NUL-terminated one after another in one
  * block, and one slot per name: its offset while the block grows, then a
  * pointer into it for the sort. That is all a listing keeps in memory. */
-union name_slot {
-	size_t off;
-	const char *name;
+struct name_slot {
+	union {
+		size_t off;
+		const char *name;
+	} u;
+	int64_t key; /* -t: mtime in ns; -S: size; else 0 */
 };
 
 struct names {
 	struct buffer text;
-	union name_slot *slot;
+	struct name_slot *slot;
 	size_t n, alloc;
 };
 
 static void
-names_add(struct names *v, const char *name)
+names_add(struct names *v, const char *name, int64_t key)
 {
 	if (v->n == v->alloc) {
 		v->alloc = v->alloc ? v->alloc * 2 : 64;
 		v->slot = xrealloc(v->slot, v->alloc * sizeof(*v->slot));
 	}
-	v->slot[v->n++].off = v->text.len;
+	v->slot[v->n].u.off = v->text.len;
+	v->slot[v->n++].key = key;
 	buffer_append(&v->text, name, strlen(name) + 1);
 }
 
+/* Byte-wise by name, the order listings have always had; -t and -S put
+ * the biggest key first and keep the name order among equals; -r turns
+ * the whole order round, as ls does. */
 static int
-name_cmp(const void *a, const void *b)
+name_cmp(const void *a, const void *b, void *flagsp)
 {
-	return strcmp(((const union name_slot *)a)->name, ((const union name_slot *)b)->name);
+	const struct name_slot *x = a, *y = b;
+	int flags = *(const int *)flagsp;
+	int c = x->key != y->key ? (x->key > y->key ? -1 : 1) : strcmp(x->u.name, y->u.name);
+
+	return (flags & LS_REVERSE) ? -c : c;
 }
 
-/* Turn offsets into pointers (the block no longer moves) and sort them
- * byte-wise, the order listings have always had. */
+/* Turn offsets into pointers (the block no longer moves), then sort. */
 static void
-names_sort(struct names *v)
+names_sort(struct names *v, int flags)
 {
 	const char *base = buffer_head(&v->text);
 
 	for (size_t i = 0; i < v->n; i++)
-		v->slot[i].name = base + v->slot[i].off;
+		v->slot[i].u.name = base + v->slot[i].u.off;
 	if (v->n > 0)
-		qsort(v->slot, v->n, sizeof(*v->slot), name_cmp);
+		qsort_r(v->slot, v->n, sizeof(*v->slot), name_cmp, &flags);
+}
+
+/* The -t or -S key of a name: one more fstatat, before the sort. */
+static int64_t
+sort_key(int dirfd, const char *name, int flags)
+{
+	struct stat st;
+
+	if (!(flags & (LS_SORT_TIME | LS_SORT_SIZE)) ||
+	    fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	if (flags & LS_SORT_TIME)
+		return (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	return (int64_t)st.st_size;
 }
 
 static void
@@ -598,8 +622,8 @@ format_entry(struct buffer *out, const struct entry *e, int flags, const char *p
 
 	if (flags & LS_MLSD) {
 		listing_mlsx_line(out, e->name, &e->st, opts->facts, perm, owner, group, e->target);
-	} else if (flags & LS_NLST) {
-		if (prefix)
+	} else if ((flags & LS_NLST) || ((flags & LS_ONE) && !(flags & LS_LONG))) {
+		if (prefix && (flags & LS_NLST))
 			buffer_puts(out, prefix);
 		buffer_puts(out, e->name);
 		buffer_puts(out, "\r\n");
@@ -621,10 +645,10 @@ read_names(DIR *d, int flags, const char *pattern, const struct listing_opts *op
 		if (fs_reserved(de->d_name)) /* uploads in progress (pi/upload.c) */
 			continue;
 		/* Hidden unless -a, MLSD, or a pattern that asks for a dot. */
-		if (de->d_name[0] == '.' && !(flags & (LS_ALL | LS_MLSD)) &&
+		if (de->d_name[0] == '.' && !(flags & (LS_ALL | LS_ALMOST | LS_MLSD)) &&
 		    !(pattern && pattern[0] == '.'))
 			continue;
-		if (dots && (flags & LS_NLST))
+		if (dots && ((flags & LS_NLST) || ((flags & LS_ALMOST) && !(flags & LS_ALL))))
 			continue;
 		if (opts->hide != NULL && !dots && namefilter_name(opts->hide, de->d_name))
 			continue;
@@ -642,7 +666,7 @@ read_names(DIR *d, int flags, const char *pattern, const struct listing_opts *op
 		 * the names alone could run the DTP out of memory. */
 		if (!dots && opts->max_entries > 0 && ++counted > opts->max_entries)
 			return LISTING_TOO_MANY;
-		names_add(v, de->d_name);
+		names_add(v, de->d_name, sort_key(dirfd(d), de->d_name, flags));
 	}
 	return errno != 0 ? LISTING_ERR : LISTING_OK;
 }
@@ -674,7 +698,7 @@ emit_names(DIR *d, const char *vpath, int flags, const char *prefix, const struc
 
 	for (size_t i = 0; i < v->n; i++) {
 		memset(&e, 0, sizeof(e));
-		e.name = (char *)v->slot[i].name;
+		e.name = (char *)v->slot[i].u.name;
 		if (!(flags & LS_NLST) || (flags & LS_MLSD)) {
 			/* SECURITY: ".." of the root would describe the directory
 			 * above it (unprivileged mode has no chroot): show the root. */
@@ -721,7 +745,7 @@ listing_dir(const struct fs_root *root, const char *vpath, int flags, const char
 	rc = read_names(d, flags, pattern, opts, &v);
 	if (rc != LISTING_OK)
 		goto done;
-	names_sort(&v);
+	names_sort(&v, flags);
 	perm.parent_writable = listing_dir_writable(&dirst, &perm);
 	rc = emit_names(d, vpath, flags, prefix, &v, opts, &perm, &dirst, out);
 done:

@@ -13,10 +13,15 @@
 #include "ftpd/pi/fs.h"
 
 /* listing flags */
-#define LS_ALL 0x01  /* -a: also names starting with '.' */
-#define LS_LONG 0x02 /* LIST: ls -l lines */
-#define LS_MLSD 0x04 /* MLSD: fact lines (all entries, "." as cdir, ".." as pdir) */
-#define LS_NLST 0x08 /* NLST: names only */
+#define LS_ALL 0x01       /* -a: also names starting with '.' */
+#define LS_LONG 0x02      /* LIST: ls -l lines */
+#define LS_MLSD 0x04      /* MLSD: fact lines (all entries, "." as cdir, ".." as pdir) */
+#define LS_NLST 0x08      /* NLST: names only */
+#define LS_ALMOST 0x10    /* -A: names starting with '.', but not . and .. */
+#define LS_SORT_TIME 0x20 /* -t: newest first (then by name) */
+#define LS_SORT_SIZE 0x40 /* -S: largest first (then by name) */
+#define LS_REVERSE 0x80   /* -r: the order reversed */
+#define LS_ONE 0x100      /* -1 (without -l): LIST sends names only */
 
 /* MLST facts, in the order they are printed. */
 #define LISTING_FACT_TYPE 0x01
@@ -113,8 +118,9 @@ unsigned listing_mlst_opts(const char *arg, struct buffer *reply);
 void listing_mlst_feat(struct buffer *out, unsigned facts);
 
 /* Strip leading "-options" words from a LIST/NLST argument like vsftpd:
- * 'a' sets LS_ALL, 'l' LS_LONG, others (-A -F -R ...) are ignored. *path
- * points into arg after them, or at "" when nothing is left. */
+ * 'a' sets LS_ALL, 'l' LS_LONG, 'A' LS_ALMOST, 't' LS_SORT_TIME, 'S'
+ * LS_SORT_SIZE, 'r' LS_REVERSE, '1' LS_ONE; others (-F -R ...) are ignored.
+ * *path points into arg after them, or at "" when nothing is left. */
 void listing_parse_args(const char *arg, int *flags, const char **path);
 
 /* Match name against a glob: '*', '?', '[...]' ('!' or '^' negates, ranges

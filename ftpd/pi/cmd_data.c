@@ -989,6 +989,9 @@ list_common(struct ftp_session *s, const char *arg, const struct list_cmd *c)
 
 		listing_parse_args(arg, &options, &path);
 		flags |= options;
+		/* LIST -1 is names, one a line; -1l is still ls -l. */
+		if ((options & LS_ONE) && !(options & LS_LONG))
+			flags &= ~LS_LONG;
 	}
 	if (!data_ready(s) || check_list_path(s, c, path) < 0)
 		return;

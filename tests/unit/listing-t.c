@@ -154,7 +154,8 @@ test_args(void)
 	args_is("-la", LS_ALL | LS_LONG, "");
 	args_is("-al dir", LS_ALL | LS_LONG, "dir");
 	args_is("-l -a  dir x", LS_ALL | LS_LONG, "dir x");
-	args_is("-A", 0, "");
+	args_is("-A", LS_ALMOST, "");
+	args_is("-1tr -S x", LS_ONE | LS_SORT_TIME | LS_REVERSE | LS_SORT_SIZE, "x");
 	args_is("-F -R file", 0, "file");
 	args_is("dir", 0, "dir");
 	args_is("dir -a", 0, "dir -a");
@@ -280,6 +281,23 @@ test_dirs(void)
 	dir_is(&root, "", LS_NLST | LS_ALL, &o,
 	       ".hidden\r\nB\r\na.txt\r\nb.txt\r\nlink\r\nsub\r\n\xc3\xa9t\xc3\xa9\r\n",
 	       "NLST -a: hidden, but no . and ..");
+	dir_is(&root, "", LS_ONE | LS_ALMOST, &o,
+	       ".hidden\r\nB\r\na.txt\r\nb.txt\r\nlink\r\nsub\r\n\xc3\xa9t\xc3\xa9\r\n",
+	       "LIST -1A: names, hidden ones, no . and ..");
+	dir_is(&root, "", LS_ONE | LS_ALL, &o,
+	       ".\r\n..\r\n.hidden\r\nB\r\na.txt\r\nb.txt\r\nlink\r\nsub\r\n\xc3\xa9t\xc3\xa9\r\n",
+	       "LIST -1a: . and .. too");
+	dir_is(&root, "*[!b]", LS_ONE | LS_SORT_SIZE, &o,
+	       "link\r\nb.txt\r\na.txt\r\nB\r\n\xc3\xa9t\xc3\xa9\r\n",
+	       "LIST -1S: largest first, names among equals (sub left out: its size is the "
+	       "filesystem's)");
+	dir_is(&root, "*.txt", LS_ONE | LS_SORT_TIME, &o, "b.txt\r\na.txt\r\n",
+	       "LIST -1t: newest first");
+	dir_is(&root, "*.txt", LS_ONE | LS_SORT_TIME | LS_REVERSE, &o, "a.txt\r\nb.txt\r\n",
+	       "LIST -1tr: oldest first");
+	dir_is(&root, "", LS_ONE | LS_REVERSE, &o,
+	       "\xc3\xa9t\xc3\xa9\r\nsub\r\nlink\r\nb.txt\r\na.txt\r\nB\r\n",
+	       "LIST -1r: names reversed");
 	dir_is(&root, "sub", LS_NLST, &o, "sub/x.c\r\nsub/y.h\r\n", "NLST dir prefixes names");
 	dir_is(&root, "sub/*.c", LS_NLST, &o, "sub/x.c\r\n", "NLST dir/pattern");
 	dir_is(&root, "*.txt", LS_NLST, &o, "a.txt\r\nb.txt\r\n", "NLST *.txt");
