@@ -170,6 +170,10 @@ const struct conf_option ftpd_options_table[] = {
 	B(chown_uploads, "NO", "Give anonymous uploads to chown_username."),
 	S(chown_username, "root", "Owner of anonymous uploads when chown_uploads=YES."),
 	B(hide_ids, "NO", "Show every owner and group as ftp in listings."),
+	U(max_list_entries, "0", 0, 100000000,
+	  "Most entries one LIST, NLST, MLSD or STAT may list (0: no limit); a bigger directory "
+	  "gets 451 before any entry is sent. Listings stream, so memory grows with the names "
+	  "alone."),
 	SC(deny_file, "", namefilter_check,
 	   "Names no command may touch, in vsftpd's syntax ({*.mp3,*.mov,.private}: '*', '?', "
 	   "{,}); every component of a path is checked, a pattern with '/' against the whole "

@@ -40,6 +40,7 @@ struct ftpd_options {
 	unsigned long anon_max_rate, local_max_rate;
 	unsigned long upload_max_rate, download_max_rate;
 	unsigned long quota_bytes, quota_files, max_sessions_per_user;
+	unsigned long max_list_entries;
 	char *session_lock_dir;
 	char *pid_file;
 	char *metrics_file;

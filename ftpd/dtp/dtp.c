@@ -305,7 +305,8 @@ receive_splice(const struct dtp_io *io, const struct dtp_job *job, unsigned long
 		if ((ev = charge(job, (size_t)n)) != DTP_EV_DONE)
 			break;
 		while (n > 0) {
-			ssize_t w = splice(p[0], NULL, job->file_fd, NULL, (size_t)n, SPLICE_F_MOVE);
+			ssize_t w =
+			    splice(p[0], NULL, job->file_fd, NULL, (size_t)n, SPLICE_F_MOVE);
 
 			if (w < 0 && errno == EINTR)
 				continue;
@@ -314,7 +315,8 @@ receive_splice(const struct dtp_io *io, const struct dtp_job *job, unsigned long
 				char *buf = xmalloc((size_t)n);
 				ssize_t r = read(p[0], buf, (size_t)n);
 
-				w = r == n && write_all(job->file_fd, buf, (size_t)n) == 0 ? -2 : -1;
+				w = r == n && write_all(job->file_fd, buf, (size_t)n) == 0 ? -2
+				                                                           : -1;
 				free(buf);
 				if (w == -2) {
 					close(p[0]);
@@ -408,20 +410,52 @@ receive(const struct dtp_io *io, const struct dtp_job *job, unsigned long rate)
 	return ev;
 }
 
+/* A listing's sink: each chunk goes out as it is made. */
+static int
+listing_flush(void *ctx, const void *buf, size_t len)
+{
+	const struct dtp_io *io = ctx;
+
+	if (io_write(io, buf, len) < 0)
+		return -1;
+	progress->done += len;
+	return 0;
+}
+
+/* LIST/NLST/MLSD stream: the first bytes leave before the last entry is
+ * stat'ed, and an ABOR (the PI kills this process) stops it at once. */
 static enum dtp_event
 send_listing(struct ftp_session *s, const struct dtp_io *io, const struct dtp_job *job)
 {
+	struct listing_opts opts = *job->list_opts;
 	struct buffer out = BUFFER_INIT;
 	enum dtp_event ev = DTP_EV_DONE;
-	int rc = listing_path(&s->fs, job->list_arg, job->list_flags, job->list_opts, &out);
+	int rc;
 
-	if (rc == LISTING_OK || rc == LISTING_ERR) {
-		/* A vanished path lists as empty, as ls of a glob without matches. */
-		if (io_write(io, buffer_head(&out), out.len) < 0)
+	opts.flush = listing_flush;
+	opts.flush_ctx = (void *)io;
+	rc = listing_path(&s->fs, job->list_arg, job->list_flags, &opts, &out);
+	switch (rc) {
+	case LISTING_OK:
+	case LISTING_ERR:
+		/* A vanished path lists as empty, as ls of a glob without
+		 * matches; what is left is a single line (a file named). */
+		if (out.len > 0 && listing_flush((void *)io, buffer_head(&out), out.len) < 0)
 			ev = DTP_EV_NETFAIL;
-		progress->done += out.len;
-	} else
+		break;
+	case LISTING_TOO_MANY:
+		log_msg(LOG_NOTICE,
+		        "listing of %s refused: more than %lu entries (max_list_entries)",
+		        job->list_arg[0] ? job->list_arg : ".", opts.max_entries);
+		ev = DTP_EV_TOOMANY;
+		break;
+	case LISTING_SINK_FAILED:
+		ev = DTP_EV_NETFAIL;
+		break;
+	default:
 		ev = DTP_EV_FILEFAIL;
+		break;
+	}
 	buffer_free(&out);
 	return ev;
 }
@@ -455,9 +489,10 @@ dtp_main(struct ftp_session *s, const struct dtp_job *job, int status_fd)
 {
 	/* upload_max_rate and download_max_rate, when set, for their
 	 * direction; else the session's anon_max_rate or local_max_rate. */
-	unsigned long rate = job->kind == DTP_STOR && opt.upload_max_rate > 0   ? opt.upload_max_rate
-	                     : job->kind == DTP_RETR && opt.download_max_rate > 0 ? opt.download_max_rate
-	                                                                          : s->max_rate;
+	unsigned long rate = job->kind == DTP_STOR && opt.upload_max_rate > 0 ? opt.upload_max_rate
+	                     : job->kind == DTP_RETR && opt.download_max_rate > 0
+	                         ? opt.download_max_rate
+	                         : s->max_rate;
 	struct dtp_io io = {-1, NULL};
 	enum dtp_event ev = DTP_EV_DONE;
 

@@ -42,9 +42,10 @@ static const struct {
 };
 #define NFACTS (sizeof(facts_table) / sizeof(facts_table[0]))
 
+/* One entry while it is formatted; nothing here is owned. */
 struct entry {
 	char *name;
-	char *target; /* symlink target for ls -l, or NULL */
+	char *target; /* symlink target, or NULL */
 	struct stat st;
 };
 
@@ -263,6 +264,12 @@ may(const struct stat *st, const struct listing_perm *p, unsigned bit)
 	return ((st->st_mode >> shift) & bit) != 0;
 }
 
+int
+listing_dir_writable(const struct stat *dir, const struct listing_perm *perm)
+{
+	return S_ISDIR(dir->st_mode) && may(dir, perm, 2) && may(dir, perm, 1);
+}
+
 static void
 perm_fact(struct buffer *out, const struct stat *st, const struct listing_perm *p)
 {
@@ -296,7 +303,7 @@ perm_fact(struct buffer *out, const struct stat *st, const struct listing_perm *
 }
 
 static const char *
-mlsx_type(const char *name, const struct stat *st)
+mlsx_type(const char *name, const struct stat *st, const char *target, struct buffer *tmp)
 {
 	if (S_ISDIR(st->st_mode)) {
 		if (strcmp(name, ".") == 0)
@@ -307,8 +314,13 @@ mlsx_type(const char *name, const struct stat *st)
 	}
 	if (S_ISREG(st->st_mode))
 		return "file";
-	if (S_ISLNK(st->st_mode))
-		return "OS.unix=symlink";
+	if (S_ISLNK(st->st_mode)) {
+		if (target == NULL)
+			return "OS.unix=slink";
+		buffer_clear(tmp);
+		buffer_printf(tmp, "OS.unix=slink:%s", target);
+		return buffer_cstr(tmp);
+	}
 	if (S_ISCHR(st->st_mode))
 		return "OS.unix=chr";
 	if (S_ISBLK(st->st_mode))
@@ -320,13 +332,17 @@ mlsx_type(const char *name, const struct stat *st)
 
 void
 listing_mlsx_line(struct buffer *out, const char *name, const struct stat *st, unsigned facts,
-                  const struct listing_perm *perm, const char *owner, const char *group)
+                  const struct listing_perm *perm, const char *owner, const char *group,
+                  const char *target)
 {
+	struct buffer type = BUFFER_INIT;
 	time_t mtime = st->st_mtime;
 	struct tm tm;
 
-	if (facts & LISTING_FACT_TYPE)
-		buffer_printf(out, "type=%s;", mlsx_type(name, st));
+	if (facts & LISTING_FACT_TYPE) {
+		buffer_printf(out, "type=%s;", mlsx_type(name, st, target, &type));
+		buffer_free(&type);
+	}
 	if ((facts & LISTING_FACT_SIZE) && !S_ISDIR(st->st_mode))
 		buffer_printf(out, "size=%lld;", (long long)st->st_size);
 	if (facts & LISTING_FACT_MODIFY) {
@@ -394,13 +410,13 @@ listing_mlst_feat(struct buffer *out, unsigned facts)
 }
 
 /* The ls options LIST, NLST and STAT take before a path; any other letter
- * (-A -F -R ...) is accepted and ignored, as vsftpd does. */
+ * (-F -R ...) is accepted and ignored, as vsftpd does. */
 static const struct {
 	char letter;
 	int flag;
 } ls_options[] = {
-    {'a', LS_ALL},
-    {'l', LS_LONG},
+    {'a', LS_ALL},       {'l', LS_LONG},    {'A', LS_ALMOST}, {'t', LS_SORT_TIME},
+    {'S', LS_SORT_SIZE}, {'r', LS_REVERSE}, {'1', LS_ONE},
 };
 
 static int
@@ -521,22 +537,80 @@ listing_has_glob(const char *s)
 
 /* ---- directories ---- */
 
-static int
-entry_cmp(const void *a, const void *b)
+/* The names of one directory, NUL-terminated one after another in one
+ * block, and one slot per name: its offset while the block grows, then a
+ * pointer into it for the sort. That is all a listing keeps in memory. */
+struct name_slot {
+	union {
+		size_t off;
+		const char *name;
+	} u;
+	int64_t key; /* -t: mtime in ns; -S: size; else 0 */
+};
+
+struct names {
+	struct buffer text;
+	struct name_slot *slot;
+	size_t n, alloc;
+};
+
+static void
+names_add(struct names *v, const char *name, int64_t key)
 {
-	return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
+	if (v->n == v->alloc) {
+		v->alloc = v->alloc ? v->alloc * 2 : 64;
+		v->slot = xrealloc(v->slot, v->alloc * sizeof(*v->slot));
+	}
+	v->slot[v->n].u.off = v->text.len;
+	v->slot[v->n++].key = key;
+	buffer_append(&v->text, name, strlen(name) + 1);
+}
+
+/* Byte-wise by name, the order listings have always had; -t and -S put
+ * the biggest key first and keep the name order among equals; -r turns
+ * the whole order round, as ls does. */
+static int
+name_cmp(const void *a, const void *b, void *flagsp)
+{
+	const struct name_slot *x = a, *y = b;
+	int flags = *(const int *)flagsp;
+	int c = x->key != y->key ? (x->key > y->key ? -1 : 1) : strcmp(x->u.name, y->u.name);
+
+	return (flags & LS_REVERSE) ? -c : c;
+}
+
+/* Turn offsets into pointers (the block no longer moves), then sort. */
+static void
+names_sort(struct names *v, int flags)
+{
+	const char *base = buffer_head(&v->text);
+
+	for (size_t i = 0; i < v->n; i++)
+		v->slot[i].u.name = base + v->slot[i].u.off;
+	if (v->n > 0)
+		qsort_r(v->slot, v->n, sizeof(*v->slot), name_cmp, &flags);
+}
+
+/* The -t or -S key of a name: one more fstatat, before the sort. */
+static int64_t
+sort_key(int dirfd, const char *name, int flags)
+{
+	struct stat st;
+
+	if (!(flags & (LS_SORT_TIME | LS_SORT_SIZE)) ||
+	    fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	if (flags & LS_SORT_TIME)
+		return (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	return (int64_t)st.st_size;
 }
 
 static void
-entries_free(struct entry *e, size_t n)
+names_free(struct names *v)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(e[i].name);
-		free(e[i].target);
-	}
-	free(e);
+	buffer_free(&v->text);
+	free(v->slot);
+	memset(v, 0, sizeof(*v));
 }
 
 static void
@@ -547,9 +621,9 @@ format_entry(struct buffer *out, const struct entry *e, int flags, const char *p
 	const char *group = listing_idcache_group(opts->ids, e->st.st_gid);
 
 	if (flags & LS_MLSD) {
-		listing_mlsx_line(out, e->name, &e->st, opts->facts, perm, owner, group);
-	} else if (flags & LS_NLST) {
-		if (prefix)
+		listing_mlsx_line(out, e->name, &e->st, opts->facts, perm, owner, group, e->target);
+	} else if ((flags & LS_NLST) || ((flags & LS_ONE) && !(flags & LS_LONG))) {
+		if (prefix && (flags & LS_NLST))
 			buffer_puts(out, prefix);
 		buffer_puts(out, e->name);
 		buffer_puts(out, "\r\n");
@@ -558,70 +632,97 @@ format_entry(struct buffer *out, const struct entry *e, int flags, const char *p
 	}
 }
 
-/* Read the entries of d that pass the filters, with their lstat. */
+/* Read the names of d that pass the filters; no stat yet. */
 static int
-read_entries(DIR *d, const char *vpath, int flags, const char *pattern, const struct stat *dirst,
-             const struct vector *hide, struct entry **out, size_t *count)
+read_names(DIR *d, int flags, const char *pattern, const struct listing_opts *opts, struct names *v)
 {
-	unsigned long budget = GLOB_STEPS_PER_LISTING, name_budget, used;
-	struct entry *e = NULL;
-	size_t n = 0, alloc = 0;
+	unsigned long budget = GLOB_STEPS_PER_LISTING, name_budget, used, counted = 0;
 	struct dirent *de;
-	int fd = dirfd(d), r, dots;
-	ssize_t len;
-	char target[FS_PATH_MAX];
+	int r, dots;
 
 	while ((errno = 0, de = readdir(d)) != NULL) {
 		dots = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
 		if (fs_reserved(de->d_name)) /* uploads in progress (pi/upload.c) */
 			continue;
 		/* Hidden unless -a, MLSD, or a pattern that asks for a dot. */
-		if (de->d_name[0] == '.' && !(flags & (LS_ALL | LS_MLSD)) &&
+		if (de->d_name[0] == '.' && !(flags & (LS_ALL | LS_ALMOST | LS_MLSD)) &&
 		    !(pattern && pattern[0] == '.'))
 			continue;
-		if (dots && (flags & LS_NLST))
+		if (dots && ((flags & LS_NLST) || ((flags & LS_ALMOST) && !(flags & LS_ALL))))
 			continue;
-		if (hide != NULL && !dots && namefilter_name(hide, de->d_name))
+		if (opts->hide != NULL && !dots && namefilter_name(opts->hide, de->d_name))
 			continue;
 		if (pattern) {
 			name_budget = budget < GLOB_STEPS_PER_NAME ? budget : GLOB_STEPS_PER_NAME;
 			used = name_budget;
 			r = listing_glob_match(pattern, de->d_name, &name_budget);
 			budget -= used - name_budget;
-			if (r < 0 || (r > 0 && n >= GLOB_MAX_MATCHES))
-				goto too_complex;
+			if (r < 0 || (r > 0 && v->n >= GLOB_MAX_MATCHES))
+				return LISTING_TOO_COMPLEX;
 			if (r == 0)
 				continue;
 		}
-		if (n == alloc) {
-			alloc = alloc ? alloc * 2 : 64;
-			e = xrealloc(e, alloc * sizeof(*e));
-		}
-		memset(&e[n], 0, sizeof(e[n]));
+		/* max_list_entries: refused before a byte is sent, and before
+		 * the names alone could run the DTP out of memory. */
+		if (!dots && opts->max_entries > 0 && ++counted > opts->max_entries)
+			return LISTING_TOO_MANY;
+		names_add(v, de->d_name, sort_key(dirfd(d), de->d_name, flags));
+	}
+	return errno != 0 ? LISTING_ERR : LISTING_OK;
+}
+
+/* Hand out's whole lines before keep to the sink, in one write. */
+static int
+flush_lines(struct buffer *out, size_t keep, const struct listing_opts *opts)
+{
+	if (keep == 0)
+		return 0;
+	if (opts->flush(opts->flush_ctx, buffer_head(out), keep) < 0)
+		return -1;
+	buffer_consume(out, keep);
+	return 0;
+}
+
+/* Stat, format and (with a sink) send each name in turn. */
+static int
+emit_names(DIR *d, const char *vpath, int flags, const char *prefix, const struct names *v,
+           const struct listing_opts *opts, const struct listing_perm *perm,
+           const struct stat *dirst, struct buffer *out)
+{
+	time_t now = opts->now ? opts->now : time(NULL);
+	char target[FS_PATH_MAX];
+	int fd = dirfd(d);
+	struct entry e;
+	ssize_t len;
+	size_t mark;
+
+	for (size_t i = 0; i < v->n; i++) {
+		memset(&e, 0, sizeof(e));
+		e.name = (char *)v->slot[i].u.name;
 		if (!(flags & LS_NLST) || (flags & LS_MLSD)) {
 			/* SECURITY: ".." of the root would describe the directory
 			 * above it (unprivileged mode has no chroot): show the root. */
-			if (strcmp(de->d_name, "..") == 0 && strcmp(vpath, "/") == 0)
-				e[n].st = *dirst;
-			else if (fstatat(fd, de->d_name, &e[n].st, AT_SYMLINK_NOFOLLOW) < 0)
+			if (strcmp(e.name, "..") == 0 && strcmp(vpath, "/") == 0)
+				e.st = *dirst;
+			else if (fstatat(fd, e.name, &e.st, AT_SYMLINK_NOFOLLOW) < 0)
 				continue; /* removed meanwhile */
-			if (S_ISLNK(e[n].st.st_mode) && !(flags & (LS_MLSD | LS_NLST)) &&
-			    (len = readlinkat(fd, de->d_name, target, sizeof(target) - 1)) >= 0)
-				e[n].target = xstrndup(target, (size_t)len);
+			if (S_ISLNK(e.st.st_mode) &&
+			    (len = readlinkat(fd, e.name, target, sizeof(target) - 1)) >= 0) {
+				target[len] = '\0';
+				e.target = target;
+			}
 		}
-		e[n].name = xstrdup(de->d_name);
-		n++;
+		mark = out->len;
+		format_entry(out, &e, flags, prefix, opts, perm, now);
+		/* One line is far below a chunk: name and link target are
+		 * bounded by NAME_MAX and FS_PATH_MAX. */
+		if (opts->flush != NULL && out->len > LISTING_CHUNK &&
+		    flush_lines(out, mark, opts) < 0)
+			return LISTING_SINK_FAILED;
 	}
-	if (errno != 0) {
-		entries_free(e, n);
-		return LISTING_ERR;
-	}
-	*out = e;
-	*count = n;
+	if (opts->flush != NULL && flush_lines(out, out->len, opts) < 0)
+		return LISTING_SINK_FAILED;
 	return LISTING_OK;
-too_complex:
-	entries_free(e, n);
-	return LISTING_TOO_COMPLEX;
 }
 
 int
@@ -629,10 +730,8 @@ listing_dir(const struct fs_root *root, const char *vpath, int flags, const char
             const char *prefix, const struct listing_opts *opts, struct buffer *out)
 {
 	struct listing_perm perm = opts->perm;
-	time_t now = opts->now ? opts->now : time(NULL);
-	struct entry *e = NULL;
+	struct names v = {BUFFER_INIT, NULL, 0, 0};
 	struct stat dirst;
-	size_t n = 0, i;
 	DIR *d;
 	int rc;
 
@@ -643,16 +742,14 @@ listing_dir(const struct fs_root *root, const char *vpath, int flags, const char
 		rc = LISTING_ERR;
 		goto done;
 	}
-	rc = read_entries(d, vpath, flags, pattern, &dirst, opts->hide, &e, &n);
+	rc = read_names(d, flags, pattern, opts, &v);
 	if (rc != LISTING_OK)
 		goto done;
-	if (n > 0)
-		qsort(e, n, sizeof(*e), entry_cmp);
-	perm.parent_writable = may(&dirst, &perm, 2) && may(&dirst, &perm, 1);
-	for (i = 0; i < n; i++)
-		format_entry(out, &e[i], flags, prefix, opts, &perm, now);
-	entries_free(e, n);
+	names_sort(&v, flags);
+	perm.parent_writable = listing_dir_writable(&dirst, &perm);
+	rc = emit_names(d, vpath, flags, prefix, &v, opts, &perm, &dirst, out);
 done:
+	names_free(&v);
 	closedir(d);
 	return rc;
 }

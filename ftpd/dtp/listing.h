@@ -13,10 +13,15 @@
 #include "ftpd/pi/fs.h"
 
 /* listing flags */
-#define LS_ALL 0x01  /* -a: also names starting with '.' */
-#define LS_LONG 0x02 /* LIST: ls -l lines */
-#define LS_MLSD 0x04 /* MLSD: fact lines (all entries, "." as cdir, ".." as pdir) */
-#define LS_NLST 0x08 /* NLST: names only */
+#define LS_ALL 0x01       /* -a: also names starting with '.' */
+#define LS_LONG 0x02      /* LIST: ls -l lines */
+#define LS_MLSD 0x04      /* MLSD: fact lines (all entries, "." as cdir, ".." as pdir) */
+#define LS_NLST 0x08      /* NLST: names only */
+#define LS_ALMOST 0x10    /* -A: names starting with '.', but not . and .. */
+#define LS_SORT_TIME 0x20 /* -t: newest first (then by name) */
+#define LS_SORT_SIZE 0x40 /* -S: largest first (then by name) */
+#define LS_REVERSE 0x80   /* -r: the order reversed */
+#define LS_ONE 0x100      /* -1 (without -l): LIST sends names only */
 
 /* MLST facts, in the order they are printed. */
 #define LISTING_FACT_TYPE 0x01
@@ -38,6 +43,11 @@
 #define LISTING_OK 0
 #define LISTING_ERR (-1)         /* errno set: ENOENT, ENOTDIR, EACCES... -> 550 */
 #define LISTING_TOO_COMPLEX (-2) /* glob over its work budget -> 550 */
+#define LISTING_TOO_MANY (-3)    /* more entries than opts->max_entries -> 451 */
+#define LISTING_SINK_FAILED (-4) /* opts->flush failed: the data connection is gone */
+
+/* A streamed listing leaves in writes of at most this many bytes. */
+#define LISTING_CHUNK (64U * 1024)
 
 struct listing_perm {
 	uid_t uid; /* session user, to pick owner/group/other mode bits */
@@ -74,6 +84,13 @@ struct listing_opts {
 	time_t now;                        /* 0: time(NULL); picks "HH:MM" or " YYYY" */
 	const struct vector *hide;         /* hide_file: entries left out (NULL: none) */
 	const struct vector *deny;         /* deny_file: paths not listed (NULL: none) */
+	unsigned long max_entries;         /* max_list_entries: 0 for no cap */
+	/* NULL: the whole listing is left in out. Else each full chunk of
+	 * out (at most LISTING_CHUNK bytes) is handed to flush and dropped,
+	 * so only the names of the directory stay in memory; flush returns
+	 * 0, or -1 to stop (LISTING_SINK_FAILED). */
+	int (*flush)(void *ctx, const void *buf, size_t len);
+	void *flush_ctx;
 };
 
 /* One ls -l line with "\r\n":
@@ -84,10 +101,15 @@ struct listing_opts {
 void listing_ls_line(struct buffer *out, const char *name, const struct stat *st, time_t now,
                      int hide_ids, const char *owner, const char *group, const char *target);
 /* One RFC 3659 line with "\r\n": "fact=value;...; name". MLST callers add the
- * leading space themselves. Name "." is type=cdir, ".." type=pdir. owner and
- * group NULL: numbers. */
+ * leading space themselves. Name "." is type=cdir, ".." type=pdir; a symlink
+ * (st from lstat) is "type=OS.unix=slink:TARGET" as ProFTPD writes it, or
+ * "OS.unix=slink" when target is NULL. owner and group NULL: numbers. */
 void listing_mlsx_line(struct buffer *out, const char *name, const struct stat *st, unsigned facts,
-                       const struct listing_perm *perm, const char *owner, const char *group);
+                       const struct listing_perm *perm, const char *owner, const char *group,
+                       const char *target);
+/* Whether the session may add and remove entries of the directory dir
+ * (w and x for its user): what struct listing_perm's parent_writable means. */
+int listing_dir_writable(const struct stat *dir, const struct listing_perm *perm);
 /* OPTS MLST argument ("type;size;", case-insensitive, unknown facts ignored):
  * returns the new fact mask and puts the canonical enabled list in reply
  * ("type;size;", replacing it), for "200 MLST OPTS <reply>". */
@@ -96,8 +118,9 @@ unsigned listing_mlst_opts(const char *arg, struct buffer *reply);
 void listing_mlst_feat(struct buffer *out, unsigned facts);
 
 /* Strip leading "-options" words from a LIST/NLST argument like vsftpd:
- * 'a' sets LS_ALL, 'l' LS_LONG, others (-A -F -R ...) are ignored. *path
- * points into arg after them, or at "" when nothing is left. */
+ * 'a' sets LS_ALL, 'l' LS_LONG, 'A' LS_ALMOST, 't' LS_SORT_TIME, 'S'
+ * LS_SORT_SIZE, 'r' LS_REVERSE, '1' LS_ONE; others (-F -R ...) are ignored.
+ * *path points into arg after them, or at "" when nothing is left. */
 void listing_parse_args(const char *arg, int *flags, const char **path);
 
 /* Match name against a glob: '*', '?', '[...]' ('!' or '^' negates, ranges
@@ -109,8 +132,11 @@ int listing_has_glob(const char *s);
 
 /* List the directory vpath (virtual, resolved) into out: entries sorted
  * byte-wise, hidden ones only with LS_ALL (MLSD shows all), never those
- * opts->hide matches, filtered by pattern (may be NULL). One fstatat per entry. Format from flags:
- * LS_MLSD, LS_NLST (names prefixed with prefix when not NULL), else ls -l lines. */
+ * opts->hide matches, filtered by pattern (may be NULL). Only the names are
+ * read first (and counted against opts->max_entries); each entry is then
+ * stat'ed (one fstatat), formatted and, with opts->flush, sent in turn.
+ * Format from flags: LS_MLSD, LS_NLST (names prefixed with prefix when not
+ * NULL), else ls -l lines. */
 int listing_dir(const struct fs_root *root, const char *vpath, int flags, const char *pattern,
                 const char *prefix, const struct listing_opts *opts, struct buffer *out);
 /* LIST/NLST/MLSD on a client argument (as left by listing_parse_args, ""

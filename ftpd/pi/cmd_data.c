@@ -465,6 +465,9 @@ transfer_wait(struct ftp_session *s, const char *opening)
 	"Data connection refused: it must resume the control connection's TLS session "            \
 	"(require_ssl_reuse=YES). Use a client that does (curl, lftp), or ask the admin to set "   \
 	"require_ssl_reuse=NO."
+#define TEXT_TOOMANY                                                                               \
+	"Listing stopped: the directory has more entries than max_list_entries allows; "           \
+	"list a narrower pattern."
 #define TEXT_UNCLEAN                                                                               \
 	"Transfer complete, but the TLS stream ended without close_notify: logged as incomplete."
 
@@ -485,6 +488,7 @@ static const struct dtp_outcome {
     {DTP_EV_EXISTS,   DTP_STOR, FTP_NAME_NOT_ALLOWED,  "Could not create file: File exists."},
     {PI_EV_UNQUEUED,  DTP_STOR, FTP_LOCAL_ERROR,       "File stored, but its upload event could not be queued."},
     {DTP_EV_QUOTA,    DTP_STOR, FTP_QUOTA_EXCEEDED,    FTP_TEXT_QUOTA},
+    {DTP_EV_TOOMANY,  DTP_LIST, FTP_LOCAL_ERROR,       TEXT_TOOMANY},
     {DTP_EV_FILEFAIL, ANY_KIND, FTP_LOCAL_ERROR,       "Failure reading local file."},
     {DTP_EV_TLSFAIL,  ANY_KIND, FTP_DATA_TLS_REFUSED,  "TLS negotiation on the data connection failed."},
     {DTP_EV_NOREUSE,  ANY_KIND, FTP_DATA_TLS_REFUSED,  TEXT_NOREUSE},
@@ -934,6 +938,7 @@ fill_list_opts(struct ftp_session *s)
 	list_opts.now = time(NULL);
 	list_opts.hide = &s->hide;
 	list_opts.deny = &s->deny;
+	list_opts.max_entries = opt.max_list_entries;
 }
 
 /* LIST, NLST and MLSD: what each lists, whether ls options ("-al", the
@@ -990,6 +995,9 @@ list_common(struct ftp_session *s, const char *arg, const struct list_cmd *c)
 
 		listing_parse_args(arg, &options, &path);
 		flags |= options;
+		/* LIST -1 is names, one a line; -1l is still ls -l. */
+		if ((options & LS_ONE) && !(options & LS_LONG))
+			flags &= ~LS_LONG;
 	}
 	if (!data_ready(s) || check_list_path(s, c, path) < 0)
 		return;
@@ -1019,6 +1027,19 @@ cmd_mlsd(struct ftp_session *s, const char *arg)
 	list_common(s, arg, &list_cmds[LIST_CMD_MLSD]);
 }
 
+/* MLST's d and f letters: may the entry's directory lose it or rename it. */
+static int
+parent_writable(struct ftp_session *s, const char *vpath)
+{
+	const char *slash = strrchr(vpath, '/');
+	char *parent = xstrndup(vpath, slash && slash != vpath ? (size_t)(slash - vpath) : 1);
+	struct stat st;
+	int w = fs_stat(&s->fs, parent, &st, 1) == 0 && listing_dir_writable(&st, &list_opts.perm);
+
+	free(parent);
+	return w;
+}
+
 void
 cmd_mlst(struct ftp_session *s, const char *arg)
 {
@@ -1030,10 +1051,11 @@ cmd_mlst(struct ftp_session *s, const char *arg)
 			reply_errno(s, FTP_FILE_UNAVAILABLE, "MLST failed");
 		else {
 			fill_list_opts(s);
+			list_opts.perm.parent_writable = parent_writable(s, buffer_cstr(&v));
 			listing_mlsx_line(&line, buffer_cstr(&v), &st, s->mlst_facts,
 			                  &list_opts.perm,
 			                  listing_idcache_user(&idcache, st.st_uid),
-			                  listing_idcache_group(&idcache, st.st_gid));
+			                  listing_idcache_group(&idcache, st.st_gid), NULL);
 			reply_start(s, FTP_FILE_ACTION_OK, "Listing %s", buffer_cstr(&v));
 			conn_printf(&s->ctl, " %s", buffer_cstr(&line));
 			reply(s, FTP_FILE_ACTION_OK, "End");
@@ -1058,11 +1080,14 @@ stat_path(struct ftp_session *s, const char *arg)
 {
 	struct buffer out = BUFFER_INIT;
 	const char *path;
-	int flags;
+	int flags, rc;
 
 	listing_parse_args(arg, &flags, &path);
 	fill_list_opts(s);
-	if (listing_path(&s->fs, path, flags, &list_opts, &out) != LISTING_OK) {
+	rc = listing_path(&s->fs, path, flags, &list_opts, &out);
+	if (rc == LISTING_TOO_MANY) {
+		reply(s, FTP_LOCAL_ERROR, "%s", TEXT_TOOMANY);
+	} else if (rc != LISTING_OK) {
 		reply(s, FTP_FILE_UNAVAILABLE, "Could not list %s.", arg);
 	} else {
 		reply_start(s, FTP_FILE_STATUS, "Status of %s:", arg);

@@ -88,30 +88,36 @@ test_mlsx(void)
 	unsigned facts;
 
 	st = mkstat(S_IFREG | 0644, 42, 1000000000);
-	listing_mlsx_line(&b, "f.txt", &st, LISTING_FACTS_ALL, &perm, "alice", NULL);
+	listing_mlsx_line(&b, "f.txt", &st, LISTING_FACTS_ALL, &perm, "alice", NULL, NULL);
 	is_string("type=file;size=42;modify=20010909014640;perm=adfrw;unique=801U1234;"
 	          "UNIX.mode=0644;UNIX.owner=alice;UNIX.group=100; f.txt\r\n",
 	          buffer_cstr(&b), "file, all facts, owner with write rights");
 	buffer_clear(&b);
-	listing_mlsx_line(&b, "f.txt", &st, LISTING_FACT_TYPE | LISTING_FACT_PERM, &ro, NULL, NULL);
+	listing_mlsx_line(&b, "f.txt", &st, LISTING_FACT_TYPE | LISTING_FACT_PERM, &ro, NULL, NULL,
+	                  NULL);
 	is_string("type=file;perm=r; f.txt\r\n", buffer_cstr(&b), "read-only session: perm=r");
 	buffer_clear(&b);
 	st = mkstat(S_IFDIR | 0755, 4096, 0);
 	listing_mlsx_line(&b, "d", &st, LISTING_FACT_TYPE | LISTING_FACT_SIZE | LISTING_FACT_PERM,
-	                  &perm, NULL, NULL);
+	                  &perm, NULL, NULL, NULL);
 	is_string("type=dir;perm=cdeflmp; d\r\n", buffer_cstr(&b), "dir perms, no size for dirs");
 	buffer_clear(&b);
-	listing_mlsx_line(&b, ".", &st, LISTING_FACT_TYPE | LISTING_FACT_PERM, &ro, NULL, NULL);
+	listing_mlsx_line(&b, ".", &st, LISTING_FACT_TYPE | LISTING_FACT_PERM, &ro, NULL, NULL,
+	                  NULL);
 	is_string("type=cdir;perm=el; .\r\n", buffer_cstr(&b), "cdir, read-only");
 	buffer_clear(&b);
-	listing_mlsx_line(&b, "..", &st, LISTING_FACT_TYPE, &ro, NULL, NULL);
+	listing_mlsx_line(&b, "..", &st, LISTING_FACT_TYPE, &ro, NULL, NULL, NULL);
 	is_string("type=pdir; ..\r\n", buffer_cstr(&b), "pdir");
 	buffer_clear(&b);
 	st = mkstat(S_IFLNK | 0777, 3, 0);
-	listing_mlsx_line(&b, "ln", &st, LISTING_FACT_TYPE, &ro, NULL, NULL);
-	is_string("type=OS.unix=symlink; ln\r\n", buffer_cstr(&b), "symlink type");
+	listing_mlsx_line(&b, "ln", &st, LISTING_FACT_TYPE, &ro, NULL, NULL, "../a b");
+	is_string("type=OS.unix=slink:../a b; ln\r\n", buffer_cstr(&b),
+	          "symlink: slink with its target, as ProFTPD");
 	buffer_clear(&b);
-	listing_mlsx_line(&b, "x y", &st, 0, NULL, NULL, NULL);
+	listing_mlsx_line(&b, "ln", &st, LISTING_FACT_TYPE, &ro, NULL, NULL, NULL);
+	is_string("type=OS.unix=slink; ln\r\n", buffer_cstr(&b), "symlink, target unknown");
+	buffer_clear(&b);
+	listing_mlsx_line(&b, "x y", &st, 0, NULL, NULL, NULL, NULL);
 	is_string(" x y\r\n", buffer_cstr(&b), "no facts: space and name");
 	buffer_clear(&b);
 
@@ -148,7 +154,8 @@ test_args(void)
 	args_is("-la", LS_ALL | LS_LONG, "");
 	args_is("-al dir", LS_ALL | LS_LONG, "dir");
 	args_is("-l -a  dir x", LS_ALL | LS_LONG, "dir x");
-	args_is("-A", 0, "");
+	args_is("-A", LS_ALMOST, "");
+	args_is("-1tr -S x", LS_ONE | LS_SORT_TIME | LS_REVERSE | LS_SORT_SIZE, "x");
 	args_is("-F -R file", 0, "file");
 	args_is("dir", 0, "dir");
 	args_is("dir -a", 0, "dir -a");
@@ -274,6 +281,23 @@ test_dirs(void)
 	dir_is(&root, "", LS_NLST | LS_ALL, &o,
 	       ".hidden\r\nB\r\na.txt\r\nb.txt\r\nlink\r\nsub\r\n\xc3\xa9t\xc3\xa9\r\n",
 	       "NLST -a: hidden, but no . and ..");
+	dir_is(&root, "", LS_ONE | LS_ALMOST, &o,
+	       ".hidden\r\nB\r\na.txt\r\nb.txt\r\nlink\r\nsub\r\n\xc3\xa9t\xc3\xa9\r\n",
+	       "LIST -1A: names, hidden ones, no . and ..");
+	dir_is(&root, "", LS_ONE | LS_ALL, &o,
+	       ".\r\n..\r\n.hidden\r\nB\r\na.txt\r\nb.txt\r\nlink\r\nsub\r\n\xc3\xa9t\xc3\xa9\r\n",
+	       "LIST -1a: . and .. too");
+	dir_is(&root, "*[!b]", LS_ONE | LS_SORT_SIZE, &o,
+	       "link\r\nb.txt\r\na.txt\r\nB\r\n\xc3\xa9t\xc3\xa9\r\n",
+	       "LIST -1S: largest first, names among equals (sub left out: its size is the "
+	       "filesystem's)");
+	dir_is(&root, "*.txt", LS_ONE | LS_SORT_TIME, &o, "b.txt\r\na.txt\r\n",
+	       "LIST -1t: newest first");
+	dir_is(&root, "*.txt", LS_ONE | LS_SORT_TIME | LS_REVERSE, &o, "a.txt\r\nb.txt\r\n",
+	       "LIST -1tr: oldest first");
+	dir_is(&root, "", LS_ONE | LS_REVERSE, &o,
+	       "\xc3\xa9t\xc3\xa9\r\nsub\r\nlink\r\nb.txt\r\na.txt\r\nB\r\n",
+	       "LIST -1r: names reversed");
 	dir_is(&root, "sub", LS_NLST, &o, "sub/x.c\r\nsub/y.h\r\n", "NLST dir prefixes names");
 	dir_is(&root, "sub/*.c", LS_NLST, &o, "sub/x.c\r\n", "NLST dir/pattern");
 	dir_is(&root, "*.txt", LS_NLST, &o, "a.txt\r\nb.txt\r\n", "NLST *.txt");
@@ -299,10 +323,71 @@ test_dirs(void)
 	    &root, "/sub/..", LS_MLSD, &o,
 	    "type=cdir; .\r\ntype=pdir; ..\r\ntype=file;size=1; .hidden\r\ntype=file;size=0; B\r\n"
 	    "type=file;size=1; a.txt\r\ntype=file;size=2; b.txt\r\n"
-	    "type=OS.unix=symlink;size=11; link\r\ntype=dir; sub\r\n"
+	    "type=OS.unix=slink:/etc/passwd;size=11; link\r\ntype=dir; sub\r\n"
 	    "type=file;size=0; \xc3\xa9t\xc3\xa9\r\n",
 	    "MLSD of the root: all entries, cdir and pdir");
 	fs_root_close(&root);
+}
+
+/* What a sink saw: every chunk appended, the biggest one, how many. */
+struct sink {
+	struct buffer all;
+	size_t chunks, biggest;
+	int fail_after; /* refuse the chunk after this many (0: never) */
+};
+
+static int
+sink_flush(void *ctx, const void *buf, size_t len)
+{
+	struct sink *k = ctx;
+
+	if (k->fail_after > 0 && k->chunks == (size_t)k->fail_after)
+		return -1;
+	buffer_append(&k->all, buf, len);
+	k->chunks++;
+	if (len > k->biggest)
+		k->biggest = len;
+	return 0;
+}
+
+/* The 5000-entry directory again, through a sink and with a cap. */
+static void
+test_stream(const struct fs_root *root, const struct listing_opts *base_opts)
+{
+	struct listing_opts o = *base_opts;
+	struct buffer whole = BUFFER_INIT, rest = BUFFER_INIT;
+	struct sink k = {BUFFER_INIT, 0, 0, 0};
+	int rc;
+
+	rc = listing_dir(root, "/", LS_MLSD, NULL, NULL, &o, &whole);
+	o.flush = sink_flush;
+	o.flush_ctx = &k;
+	rc = listing_dir(root, "/", LS_MLSD, NULL, NULL, &o, &rest);
+	ok(rc == LISTING_OK && rest.len == 0 && k.all.len == whole.len &&
+	       memcmp(buffer_head(&k.all), buffer_head(&whole), whole.len) == 0,
+	   "streamed MLSD is byte for byte the listing made in memory (%zu bytes)", k.all.len);
+	ok(k.chunks > 1 && k.biggest <= LISTING_CHUNK && k.biggest > LISTING_CHUNK / 2,
+	   "... in %zu chunks of at most 64 KiB (biggest %zu)", k.chunks, k.biggest);
+	buffer_clear(&k.all);
+	k.chunks = 0;
+	k.fail_after = 1;
+	ok(listing_dir(root, "/", LS_LONG, NULL, NULL, &o, &rest) == LISTING_SINK_FAILED &&
+	       k.chunks == 1,
+	   "a failing sink stops the listing at once");
+	k.fail_after = 0;
+	buffer_clear(&k.all);
+	buffer_clear(&rest);
+	o.max_entries = 4999;
+	ok(listing_dir(root, "/", LS_NLST, NULL, NULL, &o, &rest) == LISTING_TOO_MANY &&
+	       k.all.len == 0 && rest.len == 0,
+	   "max_list_entries 4999 of 5000: refused before a byte");
+	o.max_entries = 5000;
+	ok(listing_dir(root, "/", LS_MLSD, NULL, NULL, &o, &rest) == LISTING_OK &&
+	       k.all.len == whole.len,
+	   "max_list_entries 5000: all of them (. and .. not counted)");
+	buffer_free(&whole);
+	buffer_free(&rest);
+	buffer_free(&k.all);
 }
 
 static void
@@ -353,6 +438,7 @@ test_big_dir(void)
 	is_string("file00000\r\nfile00001\r\nfile00002\r\nfile00003\r\nfile00004\r\nfile00005\r\n"
 	          "file00006\r\nfile00007\r\nfile00008\r\nfile00009\r\n",
 	          buffer_cstr(&b), "pattern over 5000 names");
+	test_stream(&root, &o);
 	buffer_free(&b);
 	fs_root_close(&root);
 }
