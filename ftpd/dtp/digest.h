@@ -1,0 +1,28 @@
+/* digest: the checksums HASH (draft-bryan-ftpext-hash-02) and ProFTPD's
+ * XSHA256/XSHA512/XSHA1/XMD5/XCRC answer, over a byte range of a file. */
+#ifndef FTPD_DTP_DIGEST_H
+#define FTPD_DTP_DIGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DIGEST_HEX_MAX 129 /* SHA-512 in hex, and its NUL */
+
+enum digest_algo { DIGEST_SHA256, DIGEST_SHA512, DIGEST_SHA1, DIGEST_MD5, DIGEST_CRC32, DIGEST_N };
+
+/* The IANA "Hash Function Textual Name" of a (HASH, FEAT, OPTS HASH). */
+const char *digest_name(enum digest_algo a);
+/* The algorithm named name (case-insensitive), or -1. */
+int digest_find(const char *name);
+/* The FEAT line "HASH SHA-256*;SHA-512;..." with current starred, into out. */
+void digest_feat(char *out, size_t cap, enum digest_algo current);
+
+/* Called for every chunk read, with the bytes read so far (the rate limit
+ * and STAT's progress). */
+typedef void digest_progress_fn(uint64_t done, void *arg);
+/* Hash len bytes of fd from offset start into hex (lowercase, NUL ended).
+ * 0; -1/errno on a read error; the file ending early is EIO. */
+int digest_fd(int fd, enum digest_algo a, uint64_t start, uint64_t len, char hex[DIGEST_HEX_MAX],
+              digest_progress_fn *progress, void *arg);
+
+#endif
