@@ -305,8 +305,7 @@ receive_splice(const struct dtp_io *io, const struct dtp_job *job, unsigned long
 		if ((ev = charge(job, (size_t)n)) != DTP_EV_DONE)
 			break;
 		while (n > 0) {
-			ssize_t w =
-			    splice(p[0], NULL, job->file_fd, NULL, (size_t)n, SPLICE_F_MOVE);
+			ssize_t w = splice(p[0], NULL, job->file_fd, NULL, (size_t)n, SPLICE_F_MOVE);
 
 			if (w < 0 && errno == EINTR)
 				continue;
@@ -315,8 +314,7 @@ receive_splice(const struct dtp_io *io, const struct dtp_job *job, unsigned long
 				char *buf = xmalloc((size_t)n);
 				ssize_t r = read(p[0], buf, (size_t)n);
 
-				w = r == n && write_all(job->file_fd, buf, (size_t)n) == 0 ? -2
-				                                                           : -1;
+				w = r == n && write_all(job->file_fd, buf, (size_t)n) == 0 ? -2 : -1;
 				free(buf);
 				if (w == -2) {
 					close(p[0]);
@@ -429,34 +427,6 @@ send_listing(struct ftp_session *s, const struct dtp_io *io, const struct dtp_jo
 }
 
 static void
-hash_progress(uint64_t done, void *arg)
-{
-	const unsigned long *rate = arg;
-	static double start;
-
-	if (start == 0)
-		start = now_seconds();
-	progress->done = done;
-	throttle(*rate, start, done);
-}
-
-/* HASH: read the range at the download rate, the digest into the shared
- * page before DTP_EV_DONE is reported, so the PI reads it after the event. */
-static enum dtp_event
-hash_file(const struct dtp_job *job, unsigned long rate)
-{
-	char hex[DIGEST_HEX_MAX];
-
-	if (digest_fd(job->file_fd, job->hash_algo, job->hash_start, job->total, hex, hash_progress,
-	              &rate) < 0) {
-		log_msg(LOG_ERR, "hash: read failed: %s", strerror(errno));
-		return DTP_EV_FILEFAIL;
-	}
-	memcpy(progress->digest, hex, sizeof(hex));
-	return DTP_EV_DONE;
-}
-
-static void
 report(int fd, enum dtp_event ev)
 {
 	char c = (char)ev;
@@ -485,10 +455,9 @@ dtp_main(struct ftp_session *s, const struct dtp_job *job, int status_fd)
 {
 	/* upload_max_rate and download_max_rate, when set, for their
 	 * direction; else the session's anon_max_rate or local_max_rate. */
-	int down = job->kind == DTP_RETR || job->kind == DTP_HASH;
-	unsigned long rate = job->kind == DTP_STOR && opt.upload_max_rate > 0 ? opt.upload_max_rate
-	                     : down && opt.download_max_rate > 0 ? opt.download_max_rate
-	                                                         : s->max_rate;
+	unsigned long rate = job->kind == DTP_STOR && opt.upload_max_rate > 0   ? opt.upload_max_rate
+	                     : job->kind == DTP_RETR && opt.download_max_rate > 0 ? opt.download_max_rate
+	                                                                          : s->max_rate;
 	struct dtp_io io = {-1, NULL};
 	enum dtp_event ev = DTP_EV_DONE;
 
@@ -504,15 +473,7 @@ dtp_main(struct ftp_session *s, const struct dtp_job *job, int status_fd)
 	signal(SIGUSR1, SIG_IGN);
 	if (rate > 0 && job->kind != DTP_LIST)
 		log_msg(LOG_INFO, "%s limited to %lu bytes/s",
-		        job->kind == DTP_STOR   ? "upload"
-		        : job->kind == DTP_HASH ? "hash"
-		                                : "download",
-		        rate);
-	/* A hash reads the file here and sends nothing: no data connection. */
-	if (job->kind == DTP_HASH) {
-		report(status_fd, hash_file(job, rate));
-		_exit(0);
-	}
+		        job->kind == DTP_STOR ? "upload" : "download", rate);
 	io.fd = job->pasv_fd >= 0 ? data_accept(s, job->pasv_fd) : data_connect(job);
 	if (io.fd < 0) {
 		report(status_fd, DTP_EV_NOCONN);
@@ -553,7 +514,6 @@ dtp_start(struct ftp_session *s, const struct dtp_job *job)
 	dtp_progress();
 	progress->done = 0;
 	progress->total = job->total;
-	progress->digest[0] = '\0';
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;
 	/* A pidfd, not kill(): the PI may signal only this child. */

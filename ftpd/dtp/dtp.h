@@ -9,13 +9,10 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#include "ftpd/dtp/digest.h"
 #include "ftpd/dtp/listing.h"
 #include "ftpd/session.h"
 
-/* DTP_HASH: no data connection; the digest of file_fd's bytes
- * [hash_start, hash_start + total) goes back in dtp_progress()->digest. */
-enum dtp_kind { DTP_RETR, DTP_STOR, DTP_LIST, DTP_HASH };
+enum dtp_kind { DTP_RETR, DTP_STOR, DTP_LIST };
 
 struct dtp_job {
 	enum dtp_kind kind;
@@ -35,9 +32,6 @@ struct dtp_job {
 	/* STOR with a quota: bytes of the file the upload replaces, which its
 	 * charges may use up (quota_charge). */
 	uint64_t quota_credit;
-	/* HASH and the X* commands */
-	enum digest_algo hash_algo;
-	uint64_t hash_start;
 };
 
 /* Events the DTP reports, one byte each on the status pipe. The PI's
@@ -61,7 +55,6 @@ struct dtp_progress {
 	volatile uint64_t total;
 	volatile int complete_close; /* STOR: the peer ended the stream cleanly */
 	volatile uint64_t charged;   /* STOR: bytes charged to the quota (dtp/quota.c) */
-	char digest[DIGEST_HEX_MAX]; /* HASH: the result, once DTP_EV_DONE is sent */
 };
 
 /* Shared with the DTPs: set up once per post-login worker. */

@@ -452,23 +452,6 @@ transfer_wait(struct ftp_session *s, const char *opening)
 	return result;
 }
 
-int
-data_run_dtp(struct ftp_session *s, struct dtp_job *job, const char *desc)
-{
-	int result;
-
-	s->transfer = desc;
-	job->pasv_fd = -1;
-	job->active_fd = -1;
-	if (dtp_start(s, job) < 0) {
-		log_msg(LOG_ERR, "cannot start the DTP: %s", strerror(errno));
-		result = DTP_EV_FILEFAIL;
-	} else
-		result = transfer_wait(s, "");
-	s->transfer = NULL;
-	return result;
-}
-
 #define ANY_KIND (-1)
 /* The PI's own: an upload was published, but its hook event not queued. */
 #define PI_EV_UNQUEUED 'H'

@@ -1,8 +1,12 @@
 /* cmd_hash: checksums of files: HASH with OPTS HASH and RANG
  * (draft-bryan-ftpext-hash-02), and ProFTPD mod_digest's XSHA256, XSHA512,
- * XSHA1, XMD5 and XCRC. The DTP reads and hashes (dtp/digest.c). */
+ * XSHA1, XMD5 and XCRC. The monitor answers each from the cache every
+ * session shares, or has a hasher of its own compute it (monitor/hashcache.c
+ * says why no worker computes what others are told); the PI meanwhile
+ * answers ABOR, STAT, NOOP and QUIT. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -13,8 +17,9 @@
 #include "common/core/log.h"
 #include "common/core/number.h"
 #include "common/core/xmalloc.h"
-#include "ftpd/dtp/digest.h"
-#include "ftpd/dtp/dtp.h"
+#include "common/io/netio.h"
+#include "common/priv/sandbox.h"
+#include "ftpd/digest.h"
 #include "ftpd/dtp/xferlog.h"
 #include "ftpd/options.h"
 #include "ftpd/pi/commands.h"
@@ -90,15 +95,16 @@ struct hash_style {
 static const struct hash_style style_hash = {FTP_FILE_STATUS, FTP_NAME_NOT_ALLOWED};
 static const struct hash_style style_x = {FTP_FILE_ACTION_OK, FTP_FILE_UNAVAILABLE};
 
+/* bytes: what was read for it, 0 for an answer from the cache. */
 static void
-hash_xferlog(struct ftp_session *s, const char *vpath, enum digest_algo a, int complete,
-             double secs)
+hash_xferlog(struct ftp_session *s, const char *vpath, enum digest_algo a, uint64_t bytes,
+             int complete, double secs)
 {
 	struct xfer_record r = {0};
 	struct buffer line = BUFFER_INIT;
 
 	log_msg(LOG_INFO, "hash %s %s %llu bytes %s", digest_name(a), vpath,
-	        (unsigned long long)dtp_progress()->done, complete ? "complete" : "incomplete");
+	        (unsigned long long)bytes, complete ? "complete" : "incomplete");
 	if (!s->xferlog)
 		return;
 	/* wu-ftpd's format has no field for a checksum: a hash is logged as
@@ -106,7 +112,7 @@ hash_xferlog(struct ftp_session *s, const char *vpath, enum digest_algo a, int c
 	r.localtime = 1;
 	r.seconds = secs;
 	r.host = s->peer_text;
-	r.bytes = (long long)dtp_progress()->done;
+	r.bytes = (long long)bytes;
 	r.path = vpath;
 	r.type = 'b';
 	r.direction = 'o';
@@ -117,6 +123,57 @@ hash_xferlog(struct ftp_session *s, const char *vpath, enum digest_algo a, int c
 	if (monreq_xferlog(s, &line) < 0)
 		log_msg(LOG_NOTICE, "xferlog line for %s too long; not written", vpath);
 	buffer_free(&line);
+}
+
+/* What the client may send while the hash runs; sets *aborted on ABOR. */
+static void
+during_hash(struct ftp_session *s, const char *line, uint64_t len, int *aborted)
+{
+	if (strcasecmp(line, "ABOR") == 0) {
+		if (!*aborted)
+			monreq_hash_abort(s);
+		*aborted = 1;
+	} else if (strcasecmp(line, "STAT") == 0)
+		reply(s, FTP_FILE_STATUS, "Status: hashing %llu bytes of %s.",
+		      (unsigned long long)len, s->transfer);
+	else if (strcasecmp(line, "NOOP") == 0)
+		reply(s, FTP_OK, FTP_TEXT_NOOP);
+	else if (strcasecmp(line, "QUIT") == 0)
+		s->quit_pending = 1;
+	else
+		reply(s, FTP_BAD_SEQUENCE, "Hash in progress: only ABOR, STAT, NOOP and QUIT now.");
+}
+
+/* Wait for the monitor's answer while answering the client. */
+static char
+hash_wait(struct ftp_session *s, uint64_t len, char hex[DIGEST_HEX_MAX], int *aborted)
+{
+	for (;;) {
+		struct pollfd p[2] = {{.fd = s->ctl.fd, .events = POLLIN},
+		                      {.fd = s->monitor, .events = POLLIN}};
+		enum conn_status st;
+		char *line;
+		size_t n;
+
+		while ((st = conn_try_line(&s->ctl, &line, &n)) != CONN_AGAIN) {
+			if (st == CONN_TOOLONG) {
+				reply(s, FTP_SYNTAX_ERROR, FTP_TEXT_LINE_TOO_LONG);
+				continue;
+			}
+			pi_strip_telnet(line);
+			during_hash(s, line, len, aborted);
+		}
+		conn_flush(&s->ctl);
+		if (poll(p, 2, -1) < 0) {
+			netio_status_if_asked();
+			continue;
+		}
+		if (p[1].revents)
+			return monreq_hash_result(s, hex, DIGEST_HEX_MAX);
+		/* The client is gone: so is the hash (the monitor sees us go). */
+		if (p[0].revents && conn_fill(&s->ctl, 0) != CONN_LINE)
+			sandbox_exit(0);
+	}
 }
 
 /* Open path for hashing; the fd, or -1 replied. */
@@ -162,11 +219,12 @@ hash_run(struct ftp_session *s, const char *path, enum digest_algo a, uint64_t s
          int ranged, const struct hash_style *style)
 {
 	struct buffer v = BUFFER_INIT, desc = BUFFER_INIT;
-	struct dtp_job job = {.kind = DTP_HASH, .hash_algo = a};
+	char hex[DIGEST_HEX_MAX];
 	struct stat st;
-	uint64_t size;
+	uint64_t size, len;
 	double t0;
-	int fd, result;
+	int fd, aborted = 0;
+	char result;
 
 	if ((fd = hash_open(s, path, style, &v, &st)) < 0)
 		goto out;
@@ -180,24 +238,29 @@ hash_run(struct ftp_session *s, const char *path, enum digest_algo a, uint64_t s
 		      (unsigned long long)size);
 		goto out;
 	}
-	job.file_fd = fd;
-	job.hash_start = start;
-	job.total = size == 0 ? 0 : end - start + 1;
-	buffer_printf(&desc, "HASH %s", buffer_cstr(&v));
+	len = size == 0 ? 0 : end - start + 1;
+	buffer_printf(&desc, "%s", buffer_cstr(&v));
+	s->transfer = buffer_cstr(&desc);
 	t0 = (double)time(NULL);
-	result = data_run_dtp(s, &job, buffer_cstr(&desc));
+	if (monreq_hash_start(s, fd, a, start, len) < 0)
+		die("monitor channel lost");
 	close(fd);
-	hash_xferlog(s, buffer_cstr(&v), a, result == DTP_EV_DONE, (double)time(NULL) - t0);
-	if (result == DTP_EV_ABORTED) {
+	result = hash_wait(s, len, hex, &aborted);
+	s->transfer = NULL;
+	hash_xferlog(s, buffer_cstr(&v), a, result == 'H' ? 0 : len, result == 'H' || result == 'C',
+	             (double)time(NULL) - t0);
+	if (aborted) {
 		reply(s, FTP_TRANSFER_ABORTED, "Hash aborted.");
 		reply(s, FTP_TRANSFER_COMPLETE, "ABOR successful.");
-	} else if (result != DTP_EV_DONE)
+	} else if (result == 'S')
+		reply(s, FTP_FILE_BUSY, "%s changed while it was hashed: try again.", path);
+	else if (result != 'H' && result != 'C')
 		reply(s, FTP_LOCAL_ERROR, "Failure reading local file.");
 	else if (style == &style_hash)
 		reply(s, style->ok, "%s %llu-%llu %s %s", digest_name(a), (unsigned long long)start,
-		      (unsigned long long)end, dtp_progress()->digest, path);
+		      (unsigned long long)end, hex, path);
 	else
-		reply(s, style->ok, "%s", dtp_progress()->digest);
+		reply(s, style->ok, "%s", hex);
 	if (s->quit_pending)
 		cmd_quit(s, "");
 out:

@@ -29,10 +29,6 @@ void hash_opts(struct ftp_session *s, const char *arg);
 /* The FEAT line of HASH, with the session's algorithm starred. */
 void hash_feat(struct ftp_session *s, char *out, size_t cap);
 
-struct dtp_job;
-/* Run a job that needs no data connection (HASH) in a DTP, answering ABOR,
- * STAT and NOOP meanwhile; the DTP's result or DTP_EV_ABORTED. */
-int data_run_dtp(struct ftp_session *s, struct dtp_job *job, const char *desc);
 
 /* What a write needs; pi_may_write replies 550 (and logs) when refused. */
 enum write_right { W_UPLOAD, W_MKDIR, W_OTHER };

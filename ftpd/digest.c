@@ -1,12 +1,13 @@
 /* digest: SHA-2, SHA-1 and MD5 through OpenSSL's EVP, CRC32 through zlib,
  * read with pread so the file's offset stays where the PI left it. */
-#include "ftpd/dtp/digest.h"
+#include "ftpd/digest.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -52,6 +53,39 @@ digest_feat(char *out, size_t cap, enum digest_algo current)
 		die("digest_feat: %zu bytes are too few", cap);
 }
 
+size_t
+digest_hex_len(enum digest_algo a)
+{
+	return algos[a].md == NULL ? 8 : 2 * (size_t)EVP_MD_size(algos[a].md());
+}
+
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Sleep until done bytes are on schedule at rate, as downloads do. */
+static void
+throttle(unsigned long rate, double start, uint64_t done)
+{
+	double due, now;
+
+	if (rate == 0)
+		return;
+	due = start + (double)done / (double)rate;
+	now = now_seconds();
+	if (due > now) {
+		struct timespec ts = {(time_t)(due - now),
+		                      (long)((due - now - (double)(time_t)(due - now)) * 1e9)};
+
+		nanosleep(&ts, NULL);
+	}
+}
+
 static void
 to_hex(const unsigned char *d, size_t n, char hex[DIGEST_HEX_MAX])
 {
@@ -65,9 +99,11 @@ to_hex(const unsigned char *d, size_t n, char hex[DIGEST_HEX_MAX])
 }
 
 int
-digest_fd(int fd, enum digest_algo a, uint64_t start, uint64_t len, char hex[DIGEST_HEX_MAX],
-          digest_progress_fn *progress, void *arg)
+digest_fd(int fd, enum digest_algo a, uint64_t start, uint64_t len, unsigned long rate,
+          char hex[DIGEST_HEX_MAX])
 {
+	size_t chunk = rate > 0 && rate / 4 + 1 < DIGEST_BUF ? rate / 4 + 1 : DIGEST_BUF;
+	double t0 = now_seconds();
 	unsigned char *buf = xmalloc(DIGEST_BUF), md[EVP_MAX_MD_SIZE];
 	EVP_MD_CTX *ctx = NULL;
 	uLong crc = crc32(0L, Z_NULL, 0);
@@ -81,7 +117,7 @@ digest_fd(int fd, enum digest_algo a, uint64_t start, uint64_t len, char hex[DIG
 			die("EVP_DigestInit_ex %s failed", algos[a].name);
 	}
 	while (done < len) {
-		size_t want = len - done < DIGEST_BUF ? (size_t)(len - done) : DIGEST_BUF;
+		size_t want = len - done < chunk ? (size_t)(len - done) : chunk;
 		ssize_t n = pread(fd, buf, want, (off_t)(start + done));
 
 		if (n < 0 && errno == EINTR)
@@ -95,8 +131,7 @@ digest_fd(int fd, enum digest_algo a, uint64_t start, uint64_t len, char hex[DIG
 		else
 			crc = crc32(crc, buf, (uInt)n);
 		done += (uint64_t)n;
-		if (progress != NULL)
-			progress(done, arg);
+		throttle(rate, t0, done);
 	}
 	if (ctx != NULL) {
 		EVP_DigestFinal_ex(ctx, md, &mdlen);

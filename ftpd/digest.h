@@ -1,7 +1,8 @@
 /* digest: the checksums HASH (draft-bryan-ftpext-hash-02) and ProFTPD's
- * XSHA256/XSHA512/XSHA1/XMD5/XCRC answer, over a byte range of a file. */
-#ifndef FTPD_DTP_DIGEST_H
-#define FTPD_DTP_DIGEST_H
+ * XSHA256/XSHA512/XSHA1/XMD5/XCRC answer, over a byte range of a file.
+ * Neutral: the PI names algorithms, the monitor's hasher computes. */
+#ifndef FTPD_DIGEST_H
+#define FTPD_DIGEST_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -17,12 +18,12 @@ int digest_find(const char *name);
 /* The FEAT line "HASH SHA-256*;SHA-512;..." with current starred, into out. */
 void digest_feat(char *out, size_t cap, enum digest_algo current);
 
-/* Called for every chunk read, with the bytes read so far (the rate limit
- * and STAT's progress). */
-typedef void digest_progress_fn(uint64_t done, void *arg);
-/* Hash len bytes of fd from offset start into hex (lowercase, NUL ended).
- * 0; -1/errno on a read error; the file ending early is EIO. */
-int digest_fd(int fd, enum digest_algo a, uint64_t start, uint64_t len, char hex[DIGEST_HEX_MAX],
-              digest_progress_fn *progress, void *arg);
+/* The length of a's digest in hex digits. */
+size_t digest_hex_len(enum digest_algo a);
+/* Hash len bytes of fd from offset start into hex (lowercase, NUL ended),
+ * reading at most rate bytes a second (0: no limit). 0; -1/errno on a read
+ * error; the file ending early is EIO. */
+int digest_fd(int fd, enum digest_algo a, uint64_t start, uint64_t len, unsigned long rate,
+              char hex[DIGEST_HEX_MAX]);
 
 #endif
