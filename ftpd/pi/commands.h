@@ -29,7 +29,6 @@ void hash_opts(struct ftp_session *s, const char *arg);
 /* The FEAT line of HASH, with the session's algorithm starred. */
 void hash_feat(struct ftp_session *s, char *out, size_t cap);
 
-
 /* What a write needs; pi_may_write replies 550 (and logs) when refused. */
 enum write_right { W_UPLOAD, W_MKDIR, W_OTHER };
 int pi_may_write(struct ftp_session *s, enum write_right what);
