@@ -47,6 +47,9 @@ struct ftp_session {
 	int port_set;
 	unsigned long umask;
 	unsigned mlst_facts;
+	int hash_algo;                           /* OPTS HASH: enum digest_algo, SHA-256 first */
+	int rang_set;                            /* RANG given for the next HASH */
+	unsigned long long rang_start, rang_end; /* inclusive */
 	unsigned long long bytes_in, bytes_out;
 	unsigned long max_rate;
 	unsigned idle_timeout;

@@ -298,3 +298,16 @@ tls_rogue() {
 	rogue tls-key
 	has '^post-login Seccomp:[[:space:]]+2' '^key 1: refused' '^key 2: refused'
 }
+
+@test "a worker cannot plant a digest in the hash cache: it maps no table and its request carries none" {
+	head -c 300000 /dev/urandom >"$WORK/anon/f.bin"
+	chmod 644 "$WORK/anon/f.bin"
+	local want
+	want=$(sha256sum "$WORK/anon/f.bin" | cut -d' ' -f1)
+	rogue hash
+	has '^attempt 1 \(anonymous\): accepted' '^post-login Seccomp:[[:space:]]+2' \
+		'^hashcache: not mapped \([1-9][0-9]* mappings read\)' "^hash 1: answered C$want\$" "^hash 2: answered H$want\$" \
+		'monitor: malformed hash request'
+	# the forged request is never answered, and its digest never comes back
+	hasnt '^hashcache: mapped' '^hash 3: (answered|refused)' 'deadbeef$'
+}

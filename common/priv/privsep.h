@@ -28,7 +28,17 @@ enum ps_type {
 	PS_TLS_KEY,      /* worker -> monitor: AUTH TLS after a clear login; PS_OK fd: the key */
 	PS_HOOK,         /* worker -> monitor: "kind\0path\0[old\0]"; PS_OK once queued on disk */
 	PS_METRIC,       /* worker -> monitor: struct metric_rec of its own session; no answer */
+	PS_HASH,         /* worker -> monitor: struct ps_hash_req, fd: the file; PS_OK "H|C" hex */
+	PS_HASH_ABORT,   /* worker -> monitor: ABOR of the PS_HASH running; no answer of its own */
 	PS_TYPE_MAX
+};
+
+/* PS_HASH: which digest of which bytes of the file sent with it. Nothing
+ * else: the worker names no result, so it has none to plant. */
+struct ps_hash_req {
+	uint32_t algo; /* enum digest_algo */
+	uint32_t pad;  /* 0 */
+	uint64_t start, len;
 };
 
 struct ps_msg {

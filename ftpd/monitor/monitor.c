@@ -60,6 +60,7 @@
 #include "common/priv/privsep.h"
 #include "common/priv/sandbox.h"
 #include "ftpd/ftpaddr.h"
+#include "ftpd/monitor/hashcache.h"
 #include "ftpd/monitor/hookev.h"
 #include "ftpd/monitor/peruser.h"
 #include "ftpd/options.h"
@@ -111,6 +112,42 @@ monitor_prepare(void)
 	    sandbox_privileged() && sandbox_lookup(opt.nopriv_user, &nopriv_acct.id) == 0;
 	anon_acct.known =
 	    sandbox_privileged() && sandbox_lookup(opt.ftp_username, &anon_acct.id) == 0;
+	hashcache_init();
+}
+
+/* Who the pre-login worker and the hasher run as: nopriv_user in the
+ * empty secure_chroot_dir. */
+static void
+nopriv_id(struct sandbox_id *id)
+{
+	id->uid = getuid();
+	id->gid = getgid();
+	id->root = opt.secure_chroot_dir;
+	id->has_root_fd = 0;
+	id->root_fd = -1;
+	if (nopriv_acct.known) {
+		id->uid = nopriv_acct.id.uid;
+		id->gid = nopriv_acct.id.gid;
+	} else if (sandbox_privileged() && sandbox_lookup(opt.nopriv_user, id) < 0)
+		die("nopriv_user %s does not exist", opt.nopriv_user);
+	id->root = opt.secure_chroot_dir;
+}
+
+/* HASH and the X* commands: at the download rate of the session. */
+static void
+handle_hash(const struct ps_msg *m)
+{
+	struct sandbox_id id;
+	unsigned long rate = opt.download_max_rate > 0 ? opt.download_max_rate
+	                     : sess.kind == LOGIN_ANON ? opt.anon_max_rate
+	                                               : opt.local_max_rate;
+	const char *why = NULL;
+
+	if (sess.kind == LOGIN_NONE)
+		end_session("hash request before login", m->type);
+	nopriv_id(&id);
+	if (hashcache_serve(mon_fd, m, &id, rate, &why) < 0)
+		end_session(why, m->type);
 }
 
 static int
@@ -629,18 +666,15 @@ spawn_worker(int postlogin)
 	if (xferlog_fd >= 0)
 		close(xferlog_fd); /* the monitor's alone */
 	hookev_forget();
+	hashcache_forget(); /* the monitors' alone: see hashcache.c */
 	peruser_slot_release();
 	metrics_report_close(); /* the monitor's alone */
 	sess.monitor = sv[1];
 	signal(SIGTERM, SIG_DFL);
 	if (!postlogin) {
-		struct sandbox_id id = {getuid(), getgid(), opt.secure_chroot_dir, 0, -1};
+		struct sandbox_id id;
 
-		if (nopriv_acct.known) {
-			id.uid = nopriv_acct.id.uid;
-			id.gid = nopriv_acct.id.gid;
-		} else if (sandbox_privileged() && sandbox_lookup(opt.nopriv_user, &id) < 0)
-			die("nopriv_user %s does not exist", opt.nopriv_user);
+		nopriv_id(&id);
 		ftp_worker(&sess, &id, 0);
 	}
 	target.root =
@@ -721,10 +755,11 @@ monitor_loop(void)
 	for (;;) {
 		if (ps_recv(mon_fd, &m) < 0)
 			break;
-		/* SECURITY: only a chown request and the end of a handoff carry
-		 * a descriptor; any other is closed before anything else runs
-		 * (and so before a new worker could inherit it). */
-		if (m.fd >= 0 && m.type != PS_CHOWN && m.type != PS_HANDOFF_END) {
+		/* SECURITY: only a chown request, a hash request and the end of
+		 * a handoff carry a descriptor; any other is closed before
+		 * anything else runs (and so before a new worker could inherit it). */
+		if (m.fd >= 0 && m.type != PS_CHOWN && m.type != PS_HASH &&
+		    m.type != PS_HANDOFF_END) {
 			close(m.fd);
 			m.fd = -1;
 		}
@@ -755,6 +790,11 @@ monitor_loop(void)
 		case PS_HOOK:
 			handle_hook(&m);
 			break;
+		case PS_HASH:
+			handle_hash(&m);
+			break;
+		case PS_HASH_ABORT:
+			break; /* the hash it meant ended first, and was answered */
 		case PS_METRIC:
 			if (metrics_report_worker(m.data, m.len) < 0)
 				end_session("malformed or foreign metric", m.type);

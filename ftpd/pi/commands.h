@@ -22,6 +22,12 @@ ftp_handler cmd_cwd, cmd_cdup, cmd_pwd, cmd_mkd, cmd_rmd, cmd_dele, cmd_rnfr, cm
 ftp_handler cmd_rest, cmd_allo, cmd_type, cmd_mode, cmd_stru, cmd_pasv, cmd_epsv, cmd_port,
     cmd_eprt, cmd_retr, cmd_stor, cmd_appe, cmd_stou, cmd_list, cmd_nlst, cmd_mlsd, cmd_mlst,
     cmd_abor, cmd_stat;
+/* cmd_hash.c */
+ftp_handler cmd_hash, cmd_rang, cmd_xsha256, cmd_xsha512, cmd_xsha1, cmd_xmd5, cmd_xcrc;
+/* OPTS HASH [algorithm] (arg: what follows "HASH"). */
+void hash_opts(struct ftp_session *s, const char *arg);
+/* The FEAT line of HASH, with the session's algorithm starred. */
+void hash_feat(struct ftp_session *s, char *out, size_t cap);
 
 /* What a write needs; pi_may_write replies 550 (and logs) when refused. */
 enum write_right { W_UPLOAD, W_MKDIR, W_OTHER };

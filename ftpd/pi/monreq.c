@@ -148,3 +148,38 @@ monreq_hook(struct ftp_session *s, enum hook_kind kind, const char *path, const 
 	        m.type == PS_FAIL ? m.data : "no answer");
 	return -1;
 }
+
+int
+monreq_hash_start(struct ftp_session *s, int fd, unsigned algo, uint64_t start, uint64_t len)
+{
+	struct ps_hash_req r = {.algo = algo, .start = start, .len = len};
+
+	return ps_send(s->monitor, PS_HASH, &r, sizeof(r), fd);
+}
+
+void
+monreq_hash_abort(struct ftp_session *s)
+{
+	if (ps_send(s->monitor, PS_HASH_ABORT, NULL, 0, -1) < 0)
+		die("monitor channel lost");
+}
+
+char
+monreq_hash_result(struct ftp_session *s, char *hex, size_t cap)
+{
+	struct ps_msg m;
+
+	if (ps_recv(s->monitor, &m) < 0)
+		die("monitor channel lost");
+	if (m.fd >= 0)
+		close(m.fd);
+	hex[0] = '\0';
+	if (m.len < 1)
+		return 'E';
+	if (m.type == PS_OK && m.len - 1 < cap) {
+		memcpy(hex, m.data + 1, m.len - 1);
+		hex[m.len - 1] = '\0';
+		return m.data[0] == 'H' ? 'H' : 'C';
+	}
+	return m.type == PS_FAIL ? m.data[0] : 'E';
+}

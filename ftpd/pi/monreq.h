@@ -35,5 +35,15 @@ void monreq_metric(struct ftp_session *s, unsigned series, uint64_t value);
  * path, and wait until the monitor has it queued on disk. 0 (also when
  * hook_events does not name kind), or -1 when it was not queued. */
 int monreq_hook(struct ftp_session *s, enum hook_kind kind, const char *path, const char *old);
+/* HASH: ask the monitor for algo's digest of len bytes of fd from start
+ * (its answer comes later: monreq_hash_result). 0, or -1 when the channel
+ * is lost. */
+int monreq_hash_start(struct ftp_session *s, int fd, unsigned algo, uint64_t start, uint64_t len);
+/* ABOR while the hash runs: the monitor stops it, and still answers once. */
+void monreq_hash_abort(struct ftp_session *s);
+/* The answer: 'H' (from the cache) or 'C' (computed) with the hex in hex;
+ * 'A' aborted, 'S' the file changed meanwhile, 'E' the hash failed. Dies
+ * when the channel is lost. */
+char monreq_hash_result(struct ftp_session *s, char *hex, size_t cap);
 
 #endif

@@ -239,6 +239,8 @@ cmd_opts(struct ftp_session *s, const char *arg)
 {
 	if (strcasecmp(arg, "UTF8 ON") == 0 || strcasecmp(arg, "UTF8") == 0) {
 		reply(s, FTP_OK, "Always in UTF8 mode.");
+	} else if (strncasecmp(arg, "HASH", 4) == 0 && (arg[4] == ' ' || arg[4] == '\0')) {
+		hash_opts(s, arg + 4 + (arg[4] == ' '));
 	} else if (strncasecmp(arg, "MLST", 4) == 0 && (arg[4] == ' ' || arg[4] == '\0')) {
 		struct buffer facts = BUFFER_INIT;
 
@@ -362,6 +364,7 @@ pi_may_write(struct ftp_session *s, enum write_right what)
 #define MODE_PORT 0x10  /* refused (502) with port_enable=NO */
 #define MODE_PASV 0x20  /* refused (502) with pasv_enable=NO */
 #define REFUSED 0x40    /* known, never served: 502 */
+#define FEAT_HASH 0x80  /* its FEAT line lists the algorithms, the session's starred */
 
 struct ftp_cmd {
 	const char *name;
@@ -391,6 +394,7 @@ static const struct ftp_cmd commands[] = {
     {"EPRT", cmd_eprt, NEED_LOGIN | ARG_REQ | MODE_PORT, "EPRT", "EPRT |af|addr|port|"},
     {"EPSV", cmd_epsv, NEED_LOGIN | MODE_PASV, "EPSV", "EPSV [1|2|ALL]"},
     {"FEAT", cmd_feat, 0, NULL, "FEAT"},
+    {"HASH", cmd_hash, NEED_LOGIN | ARG_REQ | FEAT_HASH, "HASH", "HASH <path> (OPTS HASH, RANG)"},
     {"HELP", cmd_help, 0, NULL, "HELP [command]"},
     {"HOST", cmd_host, ARG_REQ, "HOST", "HOST <name>"},
     {"LANG", NULL, REFUSED, NULL, "LANG (not implemented)"},
@@ -407,7 +411,7 @@ static const struct ftp_cmd commands[] = {
     {"MODE", cmd_mode, ARG_REQ, NULL, "MODE S"},
     {"NLST", cmd_nlst, NEED_LOGIN, NULL, "NLST [path]"},
     {"NOOP", cmd_noop, 0, NULL, "NOOP"},
-    {"OPTS", cmd_opts, ARG_REQ, NULL, "OPTS UTF8 ON | OPTS MLST facts"},
+    {"OPTS", cmd_opts, ARG_REQ, NULL, "OPTS UTF8 ON | OPTS MLST facts | OPTS HASH [algorithm]"},
     {"PASS", cmd_pass, 0, NULL, "PASS <password>"},
     {"PASV", cmd_pasv, NEED_LOGIN | MODE_PASV, "PASV", "PASV"},
     {"PBSZ", cmd_pbsz, ARG_REQ | FEAT_TLS, "PBSZ", "PBSZ 0"},
@@ -415,6 +419,8 @@ static const struct ftp_cmd commands[] = {
     {"PROT", cmd_prot, ARG_REQ | FEAT_TLS, "PROT", "PROT P|C"},
     {"PWD", cmd_pwd, NEED_LOGIN, NULL, "PWD"},
     {"QUIT", cmd_quit, 0, NULL, "QUIT"},
+    {"RANG", cmd_rang, NEED_LOGIN | ARG_REQ, NULL,
+     "RANG <start> <end> (bytes of the next HASH; 1 0: all)"},
     {"REIN", cmd_rein, 0, NULL, "REIN (log out, keep the connection)"},
     {"REST", cmd_rest, NEED_LOGIN | ARG_REQ, "REST STREAM", "REST <offset>"},
     {"RETR", cmd_retr, NEED_LOGIN | ARG_REQ, NULL, "RETR <path>"},
@@ -431,11 +437,16 @@ static const struct ftp_cmd commands[] = {
     {"SYST", cmd_syst, 0, NULL, "SYST"},
     {"TYPE", cmd_type, NEED_LOGIN | ARG_REQ, NULL, "TYPE A|I|L 8"},
     {"USER", cmd_user, ARG_REQ, NULL, "USER <name>"},
+    {"XCRC", cmd_xcrc, NEED_LOGIN | ARG_REQ, NULL, "XCRC <path> [<start> <end>]"},
     {"XCUP", cmd_cdup, NEED_LOGIN, NULL, "XCUP"},
     {"XCWD", cmd_cwd, NEED_LOGIN | ARG_REQ, NULL, "XCWD <path>"},
+    {"XMD5", cmd_xmd5, NEED_LOGIN | ARG_REQ, NULL, "XMD5 <path> [<start> <end>]"},
     {"XMKD", cmd_mkd, NEED_LOGIN | ARG_REQ, NULL, "XMKD <path>"},
     {"XPWD", cmd_pwd, NEED_LOGIN, NULL, "XPWD"},
     {"XRMD", cmd_rmd, NEED_LOGIN | ARG_REQ, NULL, "XRMD <path>"},
+    {"XSHA1", cmd_xsha1, NEED_LOGIN | ARG_REQ, NULL, "XSHA1 <path> [<start> <end>]"},
+    {"XSHA256", cmd_xsha256, NEED_LOGIN | ARG_REQ, NULL, "XSHA256 <path> [<start> <end>]"},
+    {"XSHA512", cmd_xsha512, NEED_LOGIN | ARG_REQ, NULL, "XSHA512 <path> [<start> <end>]"},
     {NULL, NULL, 0, NULL, NULL},
 };
 
@@ -495,7 +506,12 @@ cmd_feat(struct ftp_session *s, const char *arg)
 	for (const struct ftp_cmd *c = commands; c->name != NULL; c++) {
 		if (c->feat == NULL || ((c->flags & FEAT_TLS) && !opt.ssl_enable) || refused(c))
 			continue;
-		if (c->flags & FEAT_FACTS) {
+		if (c->flags & FEAT_HASH) {
+			char line[128];
+
+			hash_feat(s, line, sizeof(line));
+			conn_printf(&s->ctl, " %s\r\n", line);
+		} else if (c->flags & FEAT_FACTS) {
 			listing_mlst_feat(&facts, s->mlst_facts);
 			conn_printf(&s->ctl, " %s %s\r\n", c->feat, buffer_cstr(&facts));
 		} else

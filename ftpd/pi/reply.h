@@ -48,6 +48,7 @@ enum ftp_reply {
 	FTP_QUOTA_EXCEEDED		= 552, /* quota_bytes or quota_files would be passed */
 	FTP_NAME_NOT_ALLOWED		= 553,
 	FTP_BAD_REST			= 554, /* RFC 3659: REST position not usable */
+	FTP_HASH_REFUSED		= 556, /* draft-bryan-ftpext-hash: not a file to hash */
 	/* clang-format on */
 };
 

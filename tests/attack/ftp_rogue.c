@@ -9,7 +9,7 @@
  *   ftp_rogue ATTACK [-f ftpd.conf] [-o key=value]...
  *   ATTACK: login-flood | relogin | handoff-flood | bind-prelogin | xferlog |
  *           connect-data | userlist | hooks | tls-key | tls-key-prelogin |
- *           metrics
+ *           metrics | hash
  *
  * metrics: the harness stands in for the listener: a child of its own
  * holds the read end of the monitor's metrics pipe, as the listener does,
@@ -38,6 +38,7 @@
 #include "tests/attack/rogue.h"
 
 static const char *attack;
+static int maps_fd = -1; /* /proc/self/maps, opened before the chroot */
 static struct stat xferlog_st; /* the shared xferlog, as the harness found it */
 static struct stat metrics_st; /* the monitor's end of the listener's metrics pipe */
 
@@ -110,7 +111,7 @@ prelogin(struct ftp_session *s)
 	} else if (strcmp(attack, "relogin") == 0 || strcmp(attack, "handoff-flood") == 0 ||
 	           strcmp(attack, "xferlog") == 0 || strcmp(attack, "connect-data") == 0 ||
 	           strcmp(attack, "hooks") == 0 || strcmp(attack, "tls-key") == 0 ||
-	           strcmp(attack, "metrics") == 0) {
+	           strcmp(attack, "metrics") == 0 || strcmp(attack, "hash") == 0) {
 		if (login(mon, "anonymous", "rogue@", 1) != PS_OK)
 			return;
 		if (strcmp(attack, "handoff-flood") != 0) {
@@ -359,6 +360,64 @@ metrics_attack(struct ftp_session *s)
 
 /* The listener's stand-in: print each record the monitor's pipe carries,
  * until the monitor (this process) is gone. */
+/* One PS_HASH of fd's first len bytes, with extra bytes after the request
+ * (a digest the rogue would like stored) when plant is set. */
+static void
+hash_once(int mon, int fd, uint64_t len, const char *plant, int n)
+{
+	struct ps_hash_req r = {.algo = 0 /* SHA-256 */, .start = 0, .len = len};
+	char req[sizeof(r) + 128];
+	size_t rlen = sizeof(r);
+	struct ps_msg m;
+
+	memcpy(req, &r, sizeof(r));
+	if (plant != NULL) {
+		memcpy(req + sizeof(r), plant, strlen(plant));
+		rlen += strlen(plant);
+	}
+	if (ps_send(mon, PS_HASH, req, rlen, fd) < 0 || ps_recv(mon, &m) < 0) {
+		say("hash %d: channel closed", n);
+		return;
+	}
+	say("hash %d: %s %s", n, m.type == PS_OK ? "answered" : "refused",
+	    m.len > 0 ? m.data : "");
+}
+
+/* The digest cache (monitor/hashcache.c): a worker neither maps the
+ * table nor has a message that carries a digest. It asks for the real
+ * digest twice (computed, then from the cache), then sends a request
+ * with a forged digest appended. */
+static void
+hash_attack(struct ftp_session *s)
+{
+	static const char forged[] =
+	    "00000000000000000000000000000000000000000000000000000000deadbeef";
+	FILE *maps = maps_fd >= 0 ? fdopen(maps_fd, "r") : NULL;
+	char line[512];
+	int mapped = 0, lines = 0, fd;
+	struct stat st;
+
+	while (maps != NULL && fgets(line, sizeof(line), maps) != NULL) {
+		mapped |= strstr(line, "postel-hashcache") != NULL;
+		lines++;
+	}
+	if (maps != NULL)
+		fclose(maps);
+	if (lines == 0)
+		say("hashcache: maps unreadable");
+	else
+		say("hashcache: %s (%d mappings read)", mapped ? "mapped" : "not mapped", lines);
+	fd = open("/f.bin", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		say("hash: no /f.bin");
+		return;
+	}
+	hash_once(s->monitor, fd, (uint64_t)st.st_size, NULL, 1);
+	hash_once(s->monitor, fd, (uint64_t)st.st_size, NULL, 2);
+	hash_once(s->monitor, fd, (uint64_t)st.st_size, forged, 3);
+	close(fd);
+}
+
 static void
 stand_in_listener(void)
 {
@@ -394,6 +453,8 @@ postlogin(struct ftp_session *s)
 		hook_attack(s);
 	else if (strcmp(attack, "metrics") == 0)
 		metrics_attack(s);
+	else if (strcmp(attack, "hash") == 0)
+		hash_attack(s);
 	else if (strcmp(attack, "tls-key") == 0) {
 		/* An honest worker asks once, at AUTH TLS; a second answer would
 		 * let a worker that had freed its copy (or a rogue) take it again. */
@@ -406,6 +467,9 @@ void
 ftp_worker(struct ftp_session *s, struct sandbox_id *id, int is_postlogin)
 {
 	int status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+
+	if (is_postlogin)
+		maps_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 
 	sandbox_worker(id, is_postlogin ? SB_FTP_SESSION : SB_FTP_PRELOGIN, s->monitor);
 	show_sandbox(status_fd, is_postlogin ? "post-login" : "pre-login");
