@@ -187,8 +187,10 @@ check(c.sock.selected_alpn_protocol() == "nntp", "ALPN nntp accepted")
 		-o "ssl_key_file=$d/missing.pem"
 	[ "$status" -ne 0 ]
 	grep -q "missing.pem" <<<"$output"
+	# as root -t also checks the spool and accounts: a tree of its own
+	config_env nntpd
 	run "$POSTEL_BUILD/nntpd" -t -f "$d/nntpd.conf" -o "ssl_cert_file=$CERT_DIR/cert.pem" \
-		-o "ssl_key_file=$CERT_DIR/key.pem"
+		-o "ssl_key_file=$CERT_DIR/key.pem" "${CONFIG_ENV[@]}"
 	[ "$status" -eq 0 ]
 }
 

@@ -198,7 +198,9 @@ t_output() { # t_output DAEMON: every key once, defaults marked, -f and -o not
 	local d=$1 dir
 	postel_tmpdir dir
 	printf 'max_clients=77\n' >"$dir/$d.conf"
-	run "$POSTEL_BUILD/$d" -T -f "$dir/$d.conf" -o max_per_ip=3
+	# as root -T also checks the accounts and directories: a tree of its own
+	config_env "$d"
+	run "$POSTEL_BUILD/$d" -T -f "$dir/$d.conf" -o max_per_ip=3 "${CONFIG_ENV[@]}"
 	[ "$status" -eq 0 ]
 	printf '%s\n' "$output"
 	has '^max_clients=77$'
