@@ -282,7 +282,7 @@ commands_dispatch(struct nntp_session *s, const char *line)
 		 * the news port) end the session without a reply. */
 		log_msg(LOG_NOTICE, "HTTP request on the NNTP port; closing");
 		conn_flush(&s->c);
-		exit(0);
+		sandbox_exit(0);
 	}
 	c = find_command(args.strings[0]);
 	if (c == NULL) {

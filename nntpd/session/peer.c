@@ -9,6 +9,7 @@
 
 #include "common/core/log.h"
 #include "common/core/wildmat.h"
+#include "common/priv/sandbox.h"
 #include "nntpd/access.h"
 #include "nntpd/options.h"
 #include "nntpd/session/commands.h"
@@ -137,17 +138,20 @@ cmd_takethis(struct nntp_session *s, struct vector *args)
 		return;
 	}
 	{
-		struct buffer why = BUFFER_INIT;
+		struct buffer why = BUFFER_INIT, paused = BUFFER_INIT;
 		int code = take_article(s, SUBMIT_TAKETHIS, id, 439, &why);
 
 		/* RFC 4644 gives TAKETHIS no "try later" (439 would make the
 		 * peer drop the article for good): RFC 3977's 400, and the
-		 * session ends; the peer offers the article again later. */
-		if (code != 239 && spool_paused(s->spoolfd, &why) == 1) {
-			reply(s, "400 Paused: %s", buffer_cstr(&why));
+		 * session ends; the peer offers the article again later. The
+		 * pause's reason has a buffer of its own: the writer's why is
+		 * the 439's text. */
+		if (code != 239 && spool_paused(s->spoolfd, &paused) == 1) {
+			reply(s, "400 Paused: %s", buffer_cstr(&paused));
 			conn_flush(&s->c);
-			exit(0);
+			sandbox_exit(0);
 		}
+		buffer_free(&paused);
 		if (code == 239)
 			reply(s, "239 %s", id);
 		else
