@@ -228,9 +228,12 @@ reload(void)
 		rc = -1;
 	}
 	conf_saved_free(ftpd_options_table, old);
+	/* Loaded or put back, opt's strings are new ones (the old are freed),
+	 * whatever the certificate does: the listener's pointers into them
+	 * must follow. */
+	apply_limits();
 	if (rc < 0 || make_tls() < 0)
 		return -1;
-	apply_limits();
 	monitor_prepare();
 	data_prepare();
 	/* The runner reads its keys at start: a new one for the new ones. */

@@ -107,9 +107,15 @@ reload(void)
 {
 	struct writer_settings ws;
 	struct buffer why = BUFFER_INIT, msg = BUFFER_INIT;
+	int loaded;
 
 	config_gen++;
-	if (daemon_load_why(nntpd_options_table, &args, &why) < 0 || make_tls() < 0) {
+	loaded = daemon_load_why(nntpd_options_table, &args, &why);
+	/* Loaded or kept, opt's strings may be new ones (the old freed),
+	 * whatever the certificate does: the listener's pointers into them
+	 * must follow. */
+	apply_limits();
+	if (loaded < 0 || make_tls() < 0) {
 		if (why.len == 0)
 			buffer_puts(&why, "ssl_cert_file: the certificate or key did not load "
 			                  "(the log says why)\n");
@@ -119,7 +125,6 @@ reload(void)
 		buffer_free(&msg);
 		return -1;
 	}
-	apply_limits();
 	monitor_prepare();
 	ws.feed = opt.feed;
 	ws.expire = opt.expire;
