@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include "common/core/log.h"
+#include "common/core/pace.h"
 #include "common/core/xmalloc.h"
 
 #define DIGEST_BUF (256U * 1024)
@@ -59,33 +60,6 @@ digest_hex_len(enum digest_algo a)
 	return algos[a].md == NULL ? 8 : 2 * (size_t)EVP_MD_size(algos[a].md());
 }
 
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Sleep until done bytes are on schedule at rate, as downloads do. */
-static void
-throttle(unsigned long rate, double start, uint64_t done)
-{
-	double due, now;
-
-	if (rate == 0)
-		return;
-	due = start + (double)done / (double)rate;
-	now = now_seconds();
-	if (due > now) {
-		struct timespec ts = {(time_t)(due - now),
-		                      (long)((due - now - (double)(time_t)(due - now)) * 1e9)};
-
-		nanosleep(&ts, NULL);
-	}
-}
-
 static void
 to_hex(const unsigned char *d, size_t n, char hex[DIGEST_HEX_MAX])
 {
@@ -103,7 +77,7 @@ digest_fd(int fd, enum digest_algo a, uint64_t start, uint64_t len, unsigned lon
           char hex[DIGEST_HEX_MAX])
 {
 	size_t chunk = rate > 0 && rate / 4 + 1 < DIGEST_BUF ? rate / 4 + 1 : DIGEST_BUF;
-	double t0 = now_seconds();
+	double t0 = mono_seconds();
 	unsigned char *buf = xmalloc(DIGEST_BUF), md[EVP_MAX_MD_SIZE];
 	EVP_MD_CTX *ctx = NULL;
 	uLong crc = crc32(0L, Z_NULL, 0);
@@ -131,7 +105,7 @@ digest_fd(int fd, enum digest_algo a, uint64_t start, uint64_t len, unsigned lon
 		else
 			crc = crc32(crc, buf, (uInt)n);
 		done += (uint64_t)n;
-		throttle(rate, t0, done);
+		pace(rate, t0, done);
 	}
 	if (ctx != NULL) {
 		EVP_DigestFinal_ex(ctx, md, &mdlen);

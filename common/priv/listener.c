@@ -20,6 +20,7 @@
 #include "common/core/cidr.h"
 #include "common/core/log.h"
 #include "common/core/number.h"
+#include "common/core/pace.h"
 #include "common/core/vector.h"
 #include "common/core/xmalloc.h"
 #include "common/io/netio.h"
@@ -198,15 +199,6 @@ listener_bind(struct listener *l, const char *addr, unsigned port, int tag, stru
 	return 0;
 }
 
-static double
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ---- metrics sources ---- */
 
 static void
@@ -343,7 +335,7 @@ write_metrics(struct listener *l)
 	if (metrics_write_file(l->metrics, l->metrics_file, &err) < 0)
 		log_msg(LOG_ERR, "%s", buffer_cstr(&err));
 	buffer_free(&err);
-	next_metrics = mono_now() + (double)(l->metrics_interval ? l->metrics_interval : 15);
+	next_metrics = mono_seconds() + (double)(l->metrics_interval ? l->metrics_interval : 15);
 }
 
 static size_t
@@ -354,7 +346,7 @@ penalty_bucket(const struct addr_key *key)
 	if (!ready) {
 		ready = 1;
 		if (getrandom(&penalty_seed, sizeof(penalty_seed), 0) != sizeof(penalty_seed))
-			penalty_seed = (uint64_t)mono_now() ^ (uint64_t)getpid() << 32;
+			penalty_seed = (uint64_t)mono_seconds() ^ (uint64_t)getpid() << 32;
 		for (size_t i = 0; i < PENALTY_BUCKETS; i++)
 			buckets[i] = -1;
 	}
@@ -475,7 +467,7 @@ penalize(const struct child *c)
 	if (l == NULL || l->backoff_seconds == 0)
 		return;
 	counted_key(l, &c->key, &key);
-	listener_penalty_strike(&key, mono_now(), l->backoff_seconds);
+	listener_penalty_strike(&key, mono_seconds(), l->backoff_seconds);
 }
 
 /* Take every penalty report queued so far (the signal stays blocked; it
@@ -564,7 +556,7 @@ refused_at_door(struct listener *l, int fd, const struct addr_key *full, const c
 	}
 	drain_penalties();
 	counted_key(l, full, &key);
-	if (l->backoff_reply != NULL && listener_penalty_until(&key) > mono_now()) {
+	if (l->backoff_reply != NULL && listener_penalty_until(&key) > mono_seconds()) {
 		count(M_REFUSED_BACKOFF);
 		refuse(fd, l->backoff_reply, text, "address in back-off after failed logins");
 		return 1;
@@ -683,7 +675,7 @@ hold_for_proxy(struct listener *l, int fd, const struct sockaddr_storage *peer, 
 	pending[npending].fd = fd;
 	pending[npending].tag = tag;
 	pending[npending].peer = *peer;
-	pending[npending].deadline = mono_now() + PENDING_SECONDS;
+	pending[npending].deadline = mono_seconds() + PENDING_SECONDS;
 	pending[npending].have = 0;
 	npending++;
 }
@@ -881,7 +873,7 @@ serve_sources(const struct pollfd *pfd, size_t n)
 static void
 serve_ready(struct listener *l, const struct pollfd *pfd, size_t np, size_t ns)
 {
-	double now = mono_now();
+	double now = mono_seconds();
 
 	serve_sources(pfd + l->nfds + np, ns);
 	/* Pending entries first (backwards: handling one may move the
@@ -903,7 +895,7 @@ serve_ready(struct listener *l, const struct pollfd *pfd, size_t np, size_t ns)
 static struct timespec *
 next_deadline(const struct listener *l, struct timespec *ts)
 {
-	double wait = l->tick != NULL ? l->tick() : -1, now = mono_now();
+	double wait = l->tick != NULL ? l->tick() : -1, now = mono_seconds();
 	int have = wait >= 0;
 
 	for (size_t i = 0; i < npending; i++)
@@ -955,7 +947,7 @@ listener_run(struct listener *l)
 			serve_ready(l, pfds, np, ns);
 		if (n > 0 && aux && pfds[nfds - 1].revents != 0)
 			l->aux_ready();
-		if (mono_now() >= next_metrics)
+		if (mono_seconds() >= next_metrics)
 			write_metrics(l);
 	}
 	shutdown_sessions(l);

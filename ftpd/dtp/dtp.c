@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "common/core/log.h"
+#include "common/core/pace.h"
 #include "common/core/xmalloc.h"
 #include "common/io/netio.h"
 #include "common/priv/sandbox.h"
@@ -90,33 +91,6 @@ dtp_progress(void)
 	return progress;
 }
 
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Smooth per-session rate limit: sleep until done bytes are on schedule. */
-static void
-throttle(unsigned long rate, double start, uint64_t done)
-{
-	double due, now;
-
-	if (rate == 0)
-		return;
-	due = start + (double)done / (double)rate;
-	now = now_seconds();
-	if (due > now) {
-		struct timespec ts = {(time_t)(due - now),
-		                      (long)((due - now - (double)(time_t)(due - now)) * 1e9)};
-
-		nanosleep(&ts, NULL);
-	}
-}
-
 static void
 set_timeouts(int fd, unsigned long secs)
 {
@@ -133,13 +107,13 @@ set_timeouts(int fd, unsigned long secs)
 static int
 data_accept(struct ftp_session *s, int lfd)
 {
-	double deadline = now_seconds() + (double)opt.accept_timeout;
+	double deadline = mono_seconds() + (double)opt.accept_timeout;
 
 	for (;;) {
 		struct pollfd p = {.fd = lfd, .events = POLLIN};
 		struct sockaddr_storage peer;
 		socklen_t len = sizeof(peer);
-		double left = deadline - now_seconds();
+		double left = deadline - mono_seconds();
 		int fd;
 
 		if (left <= 0 || poll(&p, 1, (int)(left * 1000) + 1) <= 0)
@@ -195,7 +169,7 @@ data_connect(const struct dtp_job *job)
 static enum dtp_event
 send_binary(const struct dtp_io *io, const struct dtp_job *job, unsigned long rate)
 {
-	double start = now_seconds();
+	double start = mono_seconds();
 	char *buf = io->ssl != NULL ? xmalloc(DTP_BUF) : NULL;
 	enum dtp_event ev = DTP_EV_DONE;
 
@@ -225,7 +199,7 @@ send_binary(const struct dtp_io *io, const struct dtp_job *job, unsigned long ra
 		if (n == 0)
 			break;
 		progress->done += (uint64_t)n;
-		throttle(rate, start, progress->done);
+		pace(rate, start, progress->done);
 	}
 	free(buf);
 	return ev;
@@ -236,7 +210,7 @@ static enum dtp_event
 send_ascii(const struct dtp_io *io, const struct dtp_job *job, unsigned long rate)
 {
 	char *in = xmalloc(DTP_BUF / 2), *out = xmalloc(DTP_BUF);
-	double start = now_seconds();
+	double start = mono_seconds();
 	enum dtp_event ev = DTP_EV_DONE;
 	ssize_t n;
 
@@ -259,7 +233,7 @@ send_ascii(const struct dtp_io *io, const struct dtp_job *job, unsigned long rat
 			break;
 		}
 		progress->done += (uint64_t)n;
-		throttle(rate, start, progress->done);
+		pace(rate, start, progress->done);
 	}
 	free(in);
 	free(out);
@@ -285,7 +259,7 @@ charge(const struct dtp_job *job, size_t n)
 static int
 receive_splice(const struct dtp_io *io, const struct dtp_job *job, unsigned long rate)
 {
-	double start = now_seconds();
+	double start = mono_seconds();
 	int p[2], ev = DTP_EV_DONE, first = 1;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -331,7 +305,7 @@ receive_splice(const struct dtp_io *io, const struct dtp_job *job, unsigned long
 			n -= w;
 		}
 		first = 0;
-		throttle(rate, start, progress->done);
+		pace(rate, start, progress->done);
 	}
 out:
 	close(p[0]);
@@ -345,7 +319,7 @@ static enum dtp_event
 receive(const struct dtp_io *io, const struct dtp_job *job, unsigned long rate)
 {
 	char *buf = xmalloc(DTP_BUF);
-	double start = now_seconds();
+	double start = mono_seconds();
 	enum dtp_event ev = DTP_EV_DONE;
 	int held_cr = 0;
 	ssize_t n;
@@ -404,7 +378,7 @@ receive(const struct dtp_io *io, const struct dtp_job *job, unsigned long rate)
 		}
 		if (held_cr)
 			buf[0] = '\r';
-		throttle(rate, start, progress->done);
+		pace(rate, start, progress->done);
 	}
 	free(buf);
 	return ev;
