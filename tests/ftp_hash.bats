@@ -223,8 +223,10 @@ mon = [c for c in kids(listener) if kids(c)][0]
 def hashers():
     return [k for k in kids(mon) if "Seccomp:\t2" in open("/proc/%s/status" % k).read() and k not in worker]
 worker = [kids(mon)[0]]
+# the hasher, once it has entered its sandbox (sampled earlier, a
+# loaded machine showed it still unfiltered)
 for i in range(100):
-    if len(kids(mon)) > 1:
+    if hashers():
         break
     time.sleep(0.05)
 hs = [k for k in kids(mon) if k != worker[0]]
