@@ -101,7 +101,7 @@ const struct conf_option nntpd_options_table[] = {
 	  "437/439; one that passes is filed in all its groups). The last matching line wins."),
 	L(feed, "", feed_check_rule,
 	  "Outgoing feed (repeatable): NAME host port wildmat[/distributions] [streaming|ihave] "
-	  "[user:password] [<MAXBYTES] [tls [tls-name=NAME]]. NAME is the peer's name in Path "
+	  "[user:password] [<MAXBYTES]. NAME is the peer's name in Path "
 	  "(articles it has seen are not sent to it); host is a numeric address or a name "
 	  "resolved at start. As in INN's newsfeeds, the wildmat is matched against every group "
 	  "of the Newsgroups header, the last matching pattern deciding for each: the article is "

@@ -29,8 +29,6 @@ struct feed_def {
 	char *user, *pass; /* NULL: no AUTHINFO */
 	int streaming;
 	uint64_t max_size; /* "<N": only articles under N octets (0: any) */
-	int tls;           /* STARTTLS first, verified against feed_ca_file */
-	char *tls_name;    /* the name the certificate must carry (NULL: host) */
 	unsigned index; /* the feed= line's place: its peer in the metrics */
 };
 

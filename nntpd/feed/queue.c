@@ -41,7 +41,6 @@ feed_def_free(struct feed_def *f)
 	free(f->port);
 	free(f->pattern);
 	free(f->dists);
-	free(f->tls_name);
 	free(f->user);
 	free(f->pass);
 	memset(f, 0, sizeof(*f));
@@ -57,10 +56,6 @@ parse_option(const char *a, struct feed_def *out)
 		out->streaming = 1;
 	else if (strcmp(a, "ihave") == 0)
 		out->streaming = 0;
-	else if (strcmp(a, "tls") == 0)
-		out->tls = 1;
-	else if (strncmp(a, "tls-name=", 9) == 0 && a[9] != '\0' && out->tls_name == NULL)
-		out->tls_name = xstrdup(a + 9);
 	else if (a[0] == '<')
 		return number_parse(a + 1, 1, UINT64_MAX, &out->max_size);
 	else if (colon != NULL && colon != a && out->user == NULL) {
@@ -80,8 +75,8 @@ feed_parse(const char *text, struct feed_def *out)
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	vector_split_space(&w, text, 10);
-	if (w.count < 4 || w.count > 9 || !valid_name(w.strings[0]) ||
+	vector_split_space(&w, text, 8);
+	if (w.count < 4 || w.count > 7 || !valid_name(w.strings[0]) ||
 	    number_parse(w.strings[2], 1, 65535, &port) < 0)
 		goto out;
 	out->name = xstrdup(w.strings[0]);
@@ -98,8 +93,6 @@ feed_parse(const char *text, struct feed_def *out)
 	for (size_t i = 4; i < w.count; i++)
 		if (parse_option(w.strings[i], out) < 0)
 			goto out;
-	if (out->tls_name != NULL && !out->tls)
-		goto out;
 	rc = 0;
 out:
 	if (rc < 0)
@@ -115,7 +108,7 @@ feed_check_rule(const char *rule)
 
 	if (feed_parse(rule, &f) < 0)
 		return "expected NAME host port wildmat[/distributions] [streaming|ihave] "
-		       "[user:password] [<max-bytes] [tls [tls-name=NAME]] "
+		       "[user:password] [<max-bytes] "
 		       "(NAME: letters, digits, . - _)";
 	feed_def_free(&f);
 	return NULL;
