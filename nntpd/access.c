@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/core/cidr.h"
+#include "common/core/number.h"
 #include "common/core/wildmat.h"
 #include "common/core/xmalloc.h"
 
@@ -165,40 +166,174 @@ access_result_free(struct access_result *r)
 	r->groups = r->post_groups = NULL;
 }
 
-/* peer= rules: who may feed relayed articles. */
+/* peer= rules: who may feed relayed articles, and within what limits
+ * (INN's incoming.conf max-connections and patterns). */
 
-#define USER_PREFIX "user:"
+#define PEER_MAX_CONN "max-connections="
+#define PEER_PATTERNS "patterns="
+
+struct peer_rule {
+	int is_user;
+	struct cidr net;
+	char *user; /* wildmat of user names (user rules) */
+	unsigned long max_conn;
+	char *patterns; /* NULL: any group */
+};
+
+static void
+peer_rule_free(struct peer_rule *r)
+{
+	free(r->user);
+	free(r->patterns);
+	memset(r, 0, sizeof(*r));
+}
+
+static int
+parse_peer_rule(const char *text, struct peer_rule *r)
+{
+	struct vector w = VECTOR_INIT;
+	const char *a;
+	uint64_t n;
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	vector_split_space(&w, text, 4);
+	if (w.count < 1 || w.count > 3)
+		goto out;
+	a = w.strings[0];
+	if (strncmp(a, USER_PREFIX, strlen(USER_PREFIX)) == 0) {
+		r->is_user = 1;
+		if (a[strlen(USER_PREFIX)] == '\0')
+			goto out;
+		r->user = xstrdup(a + strlen(USER_PREFIX));
+	} else if (cidr_parse(a, strlen(a), &r->net) < 0) {
+		goto out;
+	}
+	for (size_t i = 1; i < w.count; i++) {
+		a = w.strings[i];
+		if (strncmp(a, PEER_MAX_CONN, strlen(PEER_MAX_CONN)) == 0 && r->max_conn == 0 &&
+		    number_parse(a + strlen(PEER_MAX_CONN), 1, 100000, &n) == 0)
+			r->max_conn = (unsigned long)n;
+		else if (strncmp(a, PEER_PATTERNS, strlen(PEER_PATTERNS)) == 0 &&
+		         r->patterns == NULL && a[strlen(PEER_PATTERNS)] != '\0')
+			r->patterns = xstrdup(a + strlen(PEER_PATTERNS));
+		else
+			goto out;
+	}
+	rc = 0;
+out:
+	if (rc < 0)
+		peer_rule_free(r);
+	vector_free(&w);
+	return rc;
+}
 
 const char *
 access_check_peer_rule(const char *rule)
 {
-	struct cidr c;
+	struct peer_rule r;
 
-	if (strncmp(rule, USER_PREFIX, strlen(USER_PREFIX)) == 0)
-		return rule[strlen(USER_PREFIX)] != '\0' ? NULL : "expected user:NAME";
-	if (strpbrk(rule, " \t") != NULL || cidr_parse(rule, strlen(rule), &c) < 0)
-		return "expected an address, address/prefix or user:NAME";
+	if (parse_peer_rule(rule, &r) < 0)
+		return "expected an address, address/prefix or user:NAME, then optionally "
+		       "max-connections=N and patterns=WILDMAT";
+	peer_rule_free(&r);
 	return NULL;
+}
+
+/* Whether rule r names addr (key) or user (NULL: not logged in). */
+static int
+peer_rule_matches(const struct peer_rule *r, const struct addr_key *key, const char *user)
+{
+	if (r->is_user)
+		return user != NULL && wildmat_match(user, r->user);
+	return cidr_match(&r->net, key);
+}
+
+/* The last rule naming addr or user into out (owned); 0, or -1: none. */
+static int
+peer_lookup(const struct vector *peers, const struct sockaddr_storage *addr, const char *user,
+            struct peer_rule *out)
+{
+	struct addr_key key;
+	struct peer_rule r;
+	int found = -1;
+
+	memset(out, 0, sizeof(*out));
+	addr_key_of(addr, &key);
+	for (size_t i = 0; i < peers->count; i++) {
+		if (parse_peer_rule(peers->strings[i], &r) < 0)
+			continue;
+		if (!peer_rule_matches(&r, &key, user)) {
+			peer_rule_free(&r);
+			continue;
+		}
+		peer_rule_free(out);
+		*out = r;
+		found = 0;
+	}
+	return found;
 }
 
 int
 access_is_peer(const struct vector *peers, const struct sockaddr_storage *addr, const char *user)
 {
-	struct addr_key key;
-	struct cidr c;
+	struct peer_rule r;
+	/* SECURITY: only configured peers may inject relayed articles
+	 * (they skip the posting rules and keep their Path). */
+	int is = peer_lookup(peers, addr, user, &r) == 0;
 
-	addr_key_of(addr, &key);
-	for (size_t i = 0; i < peers->count; i++) {
-		const char *r = peers->strings[i];
+	peer_rule_free(&r);
+	return is;
+}
 
-		/* SECURITY: only configured peers may inject relayed
-		 * articles (they skip the posting rules and keep their Path). */
-		if (strncmp(r, USER_PREFIX, strlen(USER_PREFIX)) == 0) {
-			if (user != NULL && wildmat_match(user, r + strlen(USER_PREFIX)))
-				return 1;
-		} else if (cidr_parse(r, strlen(r), &c) == 0 && cidr_match(&c, &key)) {
-			return 1;
-		}
+char *
+access_peer_patterns(const struct vector *peers, const struct sockaddr_storage *addr,
+                     const char *user)
+{
+	struct peer_rule r;
+	char *p = NULL;
+
+	if (peer_lookup(peers, addr, user, &r) == 0 && r.patterns != NULL) {
+		p = r.patterns;
+		r.patterns = NULL;
 	}
-	return 0;
+	peer_rule_free(&r);
+	return p;
+}
+
+unsigned long
+access_peer_max_connections(const struct vector *peers, const struct addr_key *key)
+{
+	struct peer_rule r;
+	unsigned long max = 0;
+
+	for (size_t i = 0; i < peers->count; i++) {
+		if (parse_peer_rule(peers->strings[i], &r) < 0)
+			continue;
+		if (!r.is_user && cidr_match(&r.net, key))
+			max = r.max_conn;
+		peer_rule_free(&r);
+	}
+	return max;
+}
+
+int
+access_peer_groups_ok(const char *patterns, const struct vector *groups, struct buffer *why)
+{
+	int any = 0;
+
+	if (patterns == NULL)
+		return 1;
+	for (size_t i = 0; i < groups->count; i++) {
+		int r = wildmat_poison(groups->strings[i], patterns);
+
+		if (r == WILDMAT_POISON) {
+			buffer_printf(why, "Group %s refused from this peer", groups->strings[i]);
+			return 0;
+		}
+		any |= r == WILDMAT_MATCH;
+	}
+	if (!any)
+		buffer_puts(why, "Unwanted newsgroups from this peer");
+	return any;
 }

@@ -5,6 +5,8 @@
 
 #include <sys/socket.h>
 
+#include "common/core/buffer.h"
+#include "common/core/cidr.h"
 #include "common/core/vector.h"
 
 struct access_result {
@@ -28,10 +30,23 @@ int access_lookup_user(const struct vector *rules, const char *user, struct acce
 int access_has_user_rules(const struct vector *rules);
 void access_result_free(struct access_result *r);
 
-/* A peer= rule's syntax ("address[/prefix]" or "user:NAME"); NULL or why. */
+/* A peer= rule's syntax ("address[/prefix]" or "user:NAME", then
+ * optionally "max-connections=N" and "patterns=WILDMAT"); NULL or why. */
 const char *access_check_peer_rule(const char *rule);
 /* Whether addr, or user once logged in (NULL: not yet), is a peer. */
 int access_is_peer(const struct vector *peers, const struct sockaddr_storage *addr,
                    const char *user);
+/* The patterns of the last peer rule naming addr or user (allocated), or
+ * NULL when it has none: the peer may feed any group. */
+char *access_peer_patterns(const struct vector *peers, const struct sockaddr_storage *addr,
+                           const char *user);
+/* The listener: max-connections of the last address rule matching key
+ * (0: none given, max_per_ip applies). */
+unsigned long access_peer_max_connections(const struct vector *peers, const struct addr_key *key);
+/* INN's incoming.conf patterns over an article's Newsgroups: refused when
+ * a group's last matching pattern is '@' (poison), or when no group
+ * matches a plain pattern; otherwise taken whole, filed in every group
+ * it names that exists here. 1, or 0 with the reason in why. */
+int access_peer_groups_ok(const char *patterns, const struct vector *groups, struct buffer *why);
 
 #endif

@@ -22,6 +22,7 @@
 #include "common/priv/listener.h"
 #include "common/priv/sandbox.h"
 #include "common/priv/setup.h"
+#include "nntpd/access.h"
 #include "nntpd/feed/feed.h"
 #include "nntpd/metrics.h"
 #include "nntpd/monitor/monitor.h"
@@ -327,6 +328,13 @@ start_writer(void)
 	log_msg(LOG_INFO, "writer started (pid %ld)", (long)pid);
 }
 
+/* A peer's max-connections (peer= lines) in place of max_per_ip. */
+static unsigned long
+peer_limit(const struct addr_key *full)
+{
+	return access_peer_max_connections(&opt.peer, full);
+}
+
 /* The feeder for feed line fe->line: resolves the peer before the chroot,
  * then runs sandboxed like the writer (its allow-list has socket and
  * connect). */
@@ -542,6 +550,7 @@ main(int argc, char **argv)
 	lst.per_ip_reply = "400 Too many connections from your address\r\n";
 	lst.backoff_reply = "400 Too many failed logins from your address; try again later\r\n";
 	lst.session = session_main;
+	lst.addr_limit = peer_limit;
 	lst.reload = reload;
 	lst.aux_ready = writer_chan_ready;
 	lst.aux_fd = -1;

@@ -94,12 +94,21 @@ const struct conf_option nntpd_options_table[] = {
 	  "Port of the implicit TLS (NNTPS) listener, when ssl_cert_file is set; 0: none."),
 	L(peer, "", access_check_peer_rule,
 	  "Peer allowed to feed articles with IHAVE and MODE STREAM (repeatable): an address, "
-	  "address/prefix, or user:NAME (NAME a wildmat) for a user logged in with AUTHINFO."),
+	  "address/prefix, or user:NAME (NAME a wildmat) for a user logged in with AUTHINFO; "
+	  "then optionally max-connections=N (connections from that address, in place of "
+	  "max_per_ip) and patterns=WILDMAT (INN's incoming.conf: an article none of whose "
+	  "groups matches, or one crossposted to a group whose last match is @, is refused "
+	  "437/439; one that passes is filed in all its groups). The last matching line wins."),
 	L(feed, "", feed_check_rule,
-	  "Outgoing feed (repeatable): NAME host port wildmat [streaming|ihave] [user:password]. "
-	  "NAME is the peer's name in Path (articles it has seen are not sent to it); host is a "
-	  "numeric address or a name resolved at start; articles filed in a group the wildmat "
-	  "matches are queued in spool/feeds/NAME and sent (default streaming, CHECK/TAKETHIS). "
+	  "Outgoing feed (repeatable): NAME host port wildmat[/distributions] [streaming|ihave] "
+	  "[user:password] [<MAXBYTES]. NAME is the peer's name in Path "
+	  "(articles it has seen are not sent to it); host is a numeric address or a name "
+	  "resolved at start. As in INN's newsfeeds, the wildmat is matched against every group "
+	  "of the Newsgroups header, the last matching pattern deciding for each: the article is "
+	  "sent when one group matches, ! leaves a group out, and a group decided by @ keeps "
+	  "the whole article back; /dist,!dist keeps back an article whose Distribution names "
+	  "none of dist (or only !dist ones); <MAXBYTES sends only smaller articles. Wanted "
+	  "articles are queued in spool/feeds/NAME and sent (default streaming, CHECK/TAKETHIS). "
 	  "A reload (SIGHUP, nntpctl reload) starts and stops feeders for added, changed and "
 	  "removed lines; a removed feed's queue stays on disk."),
 	L(expire, "", expire_check_rule,

@@ -204,3 +204,28 @@ wildmat_match_list(const char *text, const char *list)
 	}
 	return result;
 }
+
+int
+wildmat_poison(const char *text, const char *list)
+{
+	const char *p = list;
+	int result = WILDMAT_NOMATCH;
+
+	for (;;) {
+		const char *end;
+		int kind = WILDMAT_MATCH;
+
+		if (*p == '!' || *p == '@') {
+			kind = *p == '!' ? WILDMAT_NOMATCH : WILDMAT_POISON;
+			p++;
+		}
+		end = element_end(p);
+		if (match_bounded((const unsigned char *)text, (const unsigned char *)p,
+		                  (const unsigned char *)end))
+			result = kind;
+		if (*end == '\0')
+			break;
+		p = end + 1;
+	}
+	return result;
+}

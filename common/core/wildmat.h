@@ -8,5 +8,13 @@ int wildmat_match(const char *text, const char *pattern);
 /* A comma-separated list of patterns, each optionally prefixed by '!';
  * the last pattern that matches decides. 1 if text matches, else 0. */
 int wildmat_match_list(const char *text, const char *list);
+/* INN's newsfeeds and incoming.conf lists: as wildmat_match_list, and a
+ * pattern prefixed by '@' poisons: when it is the last to match, the
+ * answer is WILDMAT_POISON (the whole article is refused, not only this
+ * group). WILDMAT_NOMATCH also when nothing matches. */
+#define WILDMAT_POISON (-1)
+#define WILDMAT_NOMATCH 0
+#define WILDMAT_MATCH 1
+int wildmat_poison(const char *text, const char *list);
 
 #endif

@@ -561,9 +561,13 @@ refused_at_door(struct listener *l, int fd, const struct addr_key *full, const c
 		refuse(fd, l->backoff_reply, text, "address in back-off after failed logins");
 		return 1;
 	}
-	if (l->max_per_ip > 0 && count_addr(l, &key) >= l->max_per_ip) {
+	unsigned long own = l->addr_limit != NULL ? l->addr_limit(full) : 0;
+
+	if ((own > 0 || l->max_per_ip > 0) &&
+	    count_addr(l, &key) >= (own > 0 ? own : l->max_per_ip)) {
 		count(M_REFUSED_MAX_PER_IP);
-		refuse(fd, l->per_ip_reply, text, "max_per_ip reached");
+		refuse(fd, l->per_ip_reply, text,
+		       own > 0 ? "the address's own connection limit reached" : "max_per_ip reached");
 		return 1;
 	}
 	return 0;

@@ -20,6 +20,9 @@ struct listener {
 	/* Limits, re-read from here for every accept (SIGHUP may change them). */
 	unsigned long max_clients;
 	unsigned long max_per_ip;
+	/* A limit of an address's own in place of max_per_ip (NULL, or 0
+	 * returned: none); nntpd: a peer's max-connections. */
+	unsigned long (*addr_limit)(const struct addr_key *full);
 	/* max_per_ip and back-off count an IPv6 client per block of this
 	 * prefix (0: per address); IPv4 is always per address. */
 	unsigned long ipv6_prefix_len;

@@ -25,8 +25,10 @@
 
 struct feed_def {
 	char *name, *host, *port, *pattern;
+	char *dists;       /* newsfeeds(5) "/dist,!dist" (NULL: any) */
 	char *user, *pass; /* NULL: no AUTHINFO */
 	int streaming;
+	uint64_t max_size; /* "<N": only articles under N octets (0: any) */
 	unsigned index; /* the feed= line's place: its peer in the metrics */
 };
 
@@ -36,11 +38,20 @@ const char *feed_check_rule(const char *rule);
 int feed_parse(const char *text, struct feed_def *out);
 void feed_def_free(struct feed_def *f);
 
+/* What a feed's patterns are matched against. */
+struct feed_article {
+	const char *path;                /* Path as received (NULL: a local post) */
+	const struct vector *newsgroups; /* the Newsgroups header's groups */
+	const char *distribution;        /* the Distribution header (NULL: none) */
+	uint64_t size;                   /* octets as received */
+};
+
+struct article;
 /* Writer: queue a stored article (xref: its Xref value "host g:n ...",
- * path: its Path as received, before our name, groups: where it was
- * filed) for every feed that wants it. */
-void feed_enqueue(int spoolfd, const struct vector *feeds, const char *xref, const char *path,
-                  const struct vector *groups, const char *msgid);
+ * a: as received, relayed: from a peer, so its Path names who has seen
+ * it) for every feed that wants it. */
+void feed_enqueue(int spoolfd, const struct vector *feeds, const char *xref,
+                  const struct article *a, int relayed, const char *msgid);
 /* The feeder: send feed f's queue to addr until SIGTERM. */
 int feed_main(int spoolfd, const struct feed_def *f, const struct sockaddr_storage *addr,
               socklen_t addrlen);

@@ -40,9 +40,30 @@ feed_def_free(struct feed_def *f)
 	free(f->host);
 	free(f->port);
 	free(f->pattern);
+	free(f->dists);
 	free(f->user);
 	free(f->pass);
 	memset(f, 0, sizeof(*f));
+}
+
+/* One option word of a feed= line into out; 0 or -1. */
+static int
+parse_option(const char *a, struct feed_def *out)
+{
+	const char *colon = strchr(a, ':');
+
+	if (strcmp(a, "streaming") == 0)
+		out->streaming = 1;
+	else if (strcmp(a, "ihave") == 0)
+		out->streaming = 0;
+	else if (a[0] == '<')
+		return number_parse(a + 1, 1, UINT64_MAX, &out->max_size);
+	else if (colon != NULL && colon != a && out->user == NULL) {
+		out->user = xstrndup(a, (size_t)(colon - a));
+		out->pass = xstrdup(colon + 1);
+	} else
+		return -1;
+	return 0;
 }
 
 int
@@ -50,31 +71,28 @@ feed_parse(const char *text, struct feed_def *out)
 {
 	struct vector w = VECTOR_INIT;
 	uint64_t port;
+	const char *slash;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	vector_split_space(&w, text, 7);
-	if (w.count < 4 || w.count > 6 || !valid_name(w.strings[0]) ||
+	vector_split_space(&w, text, 8);
+	if (w.count < 4 || w.count > 7 || !valid_name(w.strings[0]) ||
 	    number_parse(w.strings[2], 1, 65535, &port) < 0)
 		goto out;
 	out->name = xstrdup(w.strings[0]);
 	out->host = xstrdup(w.strings[1]);
 	out->port = xstrdup(w.strings[2]);
-	out->pattern = xstrdup(w.strings[3]);
+	/* newsfeeds(5): patterns, then /distributions (no group has a '/'). */
+	slash = strchr(w.strings[3], '/');
+	if (slash == w.strings[3] || (slash != NULL && slash[1] == '\0'))
+		goto out;
+	out->pattern = slash ? xstrndup(w.strings[3], (size_t)(slash - w.strings[3]))
+	                     : xstrdup(w.strings[3]);
+	out->dists = slash ? xstrdup(slash + 1) : NULL;
 	out->streaming = 1;
-	for (size_t i = 4; i < w.count; i++) {
-		const char *a = w.strings[i], *colon = strchr(a, ':');
-
-		if (strcmp(a, "streaming") == 0)
-			out->streaming = 1;
-		else if (strcmp(a, "ihave") == 0)
-			out->streaming = 0;
-		else if (colon != NULL && colon != a && out->user == NULL) {
-			out->user = xstrndup(a, (size_t)(colon - a));
-			out->pass = xstrdup(colon + 1);
-		} else
+	for (size_t i = 4; i < w.count; i++)
+		if (parse_option(w.strings[i], out) < 0)
 			goto out;
-	}
 	rc = 0;
 out:
 	if (rc < 0)
@@ -89,7 +107,8 @@ feed_check_rule(const char *rule)
 	struct feed_def f;
 
 	if (feed_parse(rule, &f) < 0)
-		return "expected NAME host port wildmat [streaming|ihave] [user:password] "
+		return "expected NAME host port wildmat[/distributions] [streaming|ihave] "
+		       "[user:password] [<max-bytes] "
 		       "(NAME: letters, digits, . - _)";
 	feed_def_free(&f);
 	return NULL;
@@ -97,57 +116,123 @@ feed_check_rule(const char *rule)
 
 /* Writer side. */
 
+/* newsfeeds(5) distributions: one of the article's is wanted when the
+ * list names it, or when the list has a negation that does not name it. */
 static int
-wanted(const struct feed_def *f, const char *path, const struct vector *groups)
+dist_wanted(const char *dists, const char *dist)
 {
-	/* Never back to a peer that has seen it (its name is in Path). */
-	if (path != NULL && article_path_has(path, f->name))
+	struct vector v = VECTOR_INIT;
+	int bang = 0, match = 0, refused = 0;
+
+	vector_split(&v, dists, ',');
+	for (size_t i = 0; i < v.count; i++) {
+		const char *d = v.strings[i];
+
+		if (d[0] == '!') {
+			bang = 1;
+			refused |= strcmp(d + 1, dist) == 0;
+		} else {
+			match |= strcmp(d, dist) == 0;
+		}
+	}
+	vector_free(&v);
+	return !refused && (match || bang);
+}
+
+/* Whether an article whose Distribution is value (NULL: none) may go. */
+static int
+dists_wanted(const char *dists, const char *value)
+{
+	struct vector v = VECTOR_INIT;
+	int want = 0;
+
+	if (dists == NULL || value == NULL)
+		return 1;
+	vector_split(&v, value, ',');
+	for (size_t i = 0; i < v.count && !want; i++) {
+		const char *d = v.strings[i] + strspn(v.strings[i], " \t");
+		char *t = xstrndup(d, strcspn(d, " \t"));
+
+		want = t[0] != '\0' && dist_wanted(dists, t);
+		free(t);
+	}
+	vector_free(&v);
+	return want;
+}
+
+/* INN's newsfeeds semantics: never to a peer whose name is in Path;
+ * over the groups of the Newsgroups header (not only those filed here),
+ * the last pattern matching each group decides, '!' leaves that group
+ * out, '@' keeps the whole article back; then Distribution and size. */
+static int
+wanted(const struct feed_def *f, const struct feed_article *a)
+{
+	int any = 0;
+
+	if (a->path != NULL && article_path_has(a->path, f->name))
 		return 0;
-	for (size_t i = 0; i < groups->count; i++)
-		if (wildmat_match_list(groups->strings[i], f->pattern))
-			return 1;
-	return 0;
+	for (size_t i = 0; i < a->newsgroups->count; i++) {
+		int r = wildmat_poison(a->newsgroups->strings[i], f->pattern);
+
+		if (r == WILDMAT_POISON)
+			return 0;
+		any |= r == WILDMAT_MATCH;
+	}
+	if (!any || !dists_wanted(f->dists, a->distribution))
+		return 0;
+	return f->max_size == 0 || a->size < f->max_size;
+}
+
+/* Append line to feed f's queue: one write with O_APPEND, so a line is
+ * whole or absent. */
+static void
+append_line(int spoolfd, const struct feed_def *f, const struct buffer *line, const char *msgid)
+{
+	char *name = feed_path(f->name, "");
+	int fd = openat(spoolfd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd < 0 && errno == ENOENT && mkdirat(spoolfd, FEED_DIR, 0755) == 0)
+		fd = openat(spoolfd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, buffer_head(line), line->len) != (ssize_t)line->len ||
+	    fdatasync(fd) < 0)
+		log_msg(LOG_ERR, "feed %s: cannot queue %s: %m", f->name, msgid);
+	if (fd >= 0)
+		close(fd);
+	free(name);
 }
 
 void
-feed_enqueue(int spoolfd, const struct vector *feeds, const char *xref, const char *path,
-             const struct vector *groups, const char *msgid)
+feed_enqueue(int spoolfd, const struct vector *feeds, const char *xref, const struct article *art,
+             int relayed, const char *msgid)
 {
 	const char *sp = strchr(xref, ' ');
-	size_t n;
-	struct buffer line = BUFFER_INIT;
+	struct buffer line = BUFFER_INIT, path = BUFFER_INIT, dist = BUFFER_INIT;
+	struct vector groups = VECTOR_INIT;
+	struct feed_article a = {NULL, &groups, NULL, art->len};
 
 	if (feeds == NULL || feeds->count == 0 || sp == NULL)
 		return;
 	sp++;
-	n = strcspn(sp, " ");
-	buffer_append(&line, sp, n);
+	buffer_append(&line, sp, strcspn(sp, " "));
 	buffer_printf(&line, " %s\n", msgid);
+	/* A post's Path before injection names no peer. */
+	if (relayed && article_value(art, "Path", &path) == 0)
+		a.path = buffer_cstr(&path);
+	if (article_value(art, "Distribution", &dist) == 0)
+		a.distribution = buffer_cstr(&dist);
+	article_newsgroups(art, &groups);
 	for (size_t i = 0; i < feeds->count; i++) {
 		struct feed_def f;
-		char *name;
-		int fd;
 
 		if (feed_parse(feeds->strings[i], &f) < 0)
 			continue;
-		if (!wanted(&f, path, groups)) {
-			feed_def_free(&f);
-			continue;
-		}
-		name = xmalloc(strlen(FEED_DIR) + strlen(f.name) + 2);
-		sprintf(name, "%s/%s", FEED_DIR, f.name);
-		fd = openat(spoolfd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-		if (fd < 0 && errno == ENOENT && mkdirat(spoolfd, FEED_DIR, 0755) == 0)
-			fd = openat(spoolfd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-		/* One write with O_APPEND: a line is whole or absent. */
-		if (fd < 0 || write(fd, buffer_head(&line), line.len) != (ssize_t)line.len ||
-		    fdatasync(fd) < 0)
-			log_msg(LOG_ERR, "feed %s: cannot queue %s: %m", f.name, msgid);
-		if (fd >= 0)
-			close(fd);
-		free(name);
+		if (wanted(&f, &a))
+			append_line(spoolfd, &f, &line, msgid);
 		feed_def_free(&f);
 	}
+	vector_free(&groups);
+	buffer_free(&path);
+	buffer_free(&dist);
 	buffer_free(&line);
 }
 

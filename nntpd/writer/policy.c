@@ -364,17 +364,10 @@ store_article(struct writer *w, struct submission *s, const char *host, const ch
 static void
 queue_for_feeds(struct writer *w, struct submission *s)
 {
-	struct buffer path = BUFFER_INIT;
-
 	if (w->feeds == NULL || w->feeds->count == 0)
 		return;
-	/* A post's Path before injection names no peer. */
-	if (s->kind != SUBMIT_POST)
-		article_value(&s->a, "Path", &path);
-	feed_enqueue(spool_dirfd(w->spool), w->feeds, buffer_cstr(&s->xref),
-	             s->kind != SUBMIT_POST ? buffer_cstr(&path) : NULL, &s->groups,
-	             buffer_head(&s->msgid));
-	buffer_free(&path);
+	feed_enqueue(spool_dirfd(w->spool), w->feeds, buffer_cstr(&s->xref), &s->a,
+	             s->kind != SUBMIT_POST, buffer_head(&s->msgid));
 }
 
 static void

@@ -18,6 +18,13 @@ l(const char *text, const char *list, int want)
 	   want ? "matches" : "does not match", list);
 }
 
+static void
+pz(const char *text, const char *list, int want)
+{
+	ok(wildmat_poison(text, list) == want, "\"%s\" against \"%s\" gives %d", text, list,
+	   want);
+}
+
 int
 main(void)
 {
@@ -77,6 +84,15 @@ main(void)
 	l("a,b", "a\\,b", 1);
 	l("b", "a,b", 1);
 	l("x", "[a,x]", 1); /* a comma inside a class does not split */
+	/* INN's newsfeeds lists: the last match decides, @ poisons */
+	pz("comp.lang.c", "*,!comp.*", WILDMAT_NOMATCH);
+	pz("comp.lang.c", "*,@comp.*", WILDMAT_POISON);
+	pz("comp.lang.c", "*,@comp.*,comp.lang.c", WILDMAT_MATCH);
+	pz("alt.test", "*,@comp.*", WILDMAT_MATCH);
+	pz("alt.test", "comp.*", WILDMAT_NOMATCH);
+	pz("alt.test", "@alt.*,!alt.test", WILDMAT_NOMATCH);
+	pz("@x", "\\@x", WILDMAT_MATCH);
+
 	/* bounded work: a pathological pattern returns quickly */
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
