@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # ftpd on large files and file times (issue 14): a sparse 5 GiB file read
 # past 4 GiB with curl, lftp and ftplib (SIZE, MDTM, MLST, REST, RETR, STAT
-# of a transfer in progress); MFMT and MDTM with a time (mdtm_write) only
-# where writing is allowed; MFCT refused; AVBL for authenticated users.
+# of a transfer in progress, HASH of a range past 4 GiB); MFMT and MDTM
+# with a time (mdtm_write) only where writing is allowed; MFCT refused;
+# AVBL for authenticated users.
 #
 # One ftpd serves the whole file (a second, with mdtm_write=NO, for one
 # test): anonymous may upload but not change (anon_other_write_enable=NO);
@@ -155,6 +156,20 @@ d.close()
 f.close()'
 	[ "$status" -eq 0 ]
 	has "^STAT 213 Status: [0-9]+ of $BIG bytes transferred"
+}
+
+@test "RANG past 4 GiB and HASH give the SHA-256 of exactly that range of the 5 GiB file" {
+	local lo=$((BIG - TAIL + 12345)) hi=$((BIG - 1000)) want
+	want=$(tail -c +$((lo + 1)) "$ANON/pub/big.bin" | head -c $((hi - lo + 1)) | sha256sum | cut -d' ' -f1)
+	run ftp_py '
+f = anon()
+lo, hi = ARGS[0], ARGS[1]
+print("RANG", f.sendcmd("RANG %s %s" % (lo, hi)))
+print("HASH", f.sendcmd("HASH pub/big.bin"))
+f.quit()' "$lo" "$hi"
+	[ "$status" -eq 0 ]
+	has "^RANG 350 Restarting at $lo. End byte range at $hi.\$" \
+		"^HASH 213 SHA-256 $lo-$hi $want pub/big.bin\$"
 }
 
 # ---- times -------------------------------------------------------------
