@@ -249,21 +249,20 @@ peer_rule_matches(const struct peer_rule *r, const struct addr_key *key, const c
 	return cidr_match(&r->net, key);
 }
 
-/* The last rule naming addr or user into out (owned); 0, or -1: none. */
+/* The last rule naming key or user (NULL: address rules only) into out
+ * (owned); 0, or -1: none. */
 static int
-peer_lookup(const struct vector *peers, const struct sockaddr_storage *addr, const char *user,
+peer_lookup(const struct vector *peers, const struct addr_key *key, const char *user,
             struct peer_rule *out)
 {
-	struct addr_key key;
 	struct peer_rule r;
 	int found = -1;
 
 	memset(out, 0, sizeof(*out));
-	addr_key_of(addr, &key);
 	for (size_t i = 0; i < peers->count; i++) {
 		if (parse_peer_rule(peers->strings[i], &r) < 0)
 			continue;
-		if (!peer_rule_matches(&r, &key, user)) {
+		if (!peer_rule_matches(&r, key, user)) {
 			peer_rule_free(&r);
 			continue;
 		}
@@ -277,10 +276,14 @@ peer_lookup(const struct vector *peers, const struct sockaddr_storage *addr, con
 int
 access_is_peer(const struct vector *peers, const struct sockaddr_storage *addr, const char *user)
 {
+	struct addr_key key;
 	struct peer_rule r;
+	int is;
+
+	addr_key_of(addr, &key);
 	/* SECURITY: only configured peers may inject relayed articles
 	 * (they skip the posting rules and keep their Path). */
-	int is = peer_lookup(peers, addr, user, &r) == 0;
+	is = peer_lookup(peers, &key, user, &r) == 0;
 
 	peer_rule_free(&r);
 	return is;
@@ -290,10 +293,12 @@ char *
 access_peer_patterns(const struct vector *peers, const struct sockaddr_storage *addr,
                      const char *user)
 {
+	struct addr_key key;
 	struct peer_rule r;
 	char *p = NULL;
 
-	if (peer_lookup(peers, addr, user, &r) == 0 && r.patterns != NULL) {
+	addr_key_of(addr, &key);
+	if (peer_lookup(peers, &key, user, &r) == 0 && r.patterns != NULL) {
 		p = r.patterns;
 		r.patterns = NULL;
 	}
@@ -305,35 +310,24 @@ unsigned long
 access_peer_max_connections(const struct vector *peers, const struct addr_key *key)
 {
 	struct peer_rule r;
-	unsigned long max = 0;
+	unsigned long max = peer_lookup(peers, key, NULL, &r) == 0 ? r.max_conn : 0;
 
-	for (size_t i = 0; i < peers->count; i++) {
-		if (parse_peer_rule(peers->strings[i], &r) < 0)
-			continue;
-		if (!r.is_user && cidr_match(&r.net, key))
-			max = r.max_conn;
-		peer_rule_free(&r);
-	}
+	peer_rule_free(&r);
 	return max;
 }
 
 int
 access_peer_groups_ok(const char *patterns, const struct vector *groups, struct buffer *why)
 {
-	int any = 0;
+	size_t at;
+	int r;
 
 	if (patterns == NULL)
 		return 1;
-	for (size_t i = 0; i < groups->count; i++) {
-		int r = wildmat_poison(groups->strings[i], patterns);
-
-		if (r == WILDMAT_POISON) {
-			buffer_printf(why, "Group %s refused from this peer", groups->strings[i]);
-			return 0;
-		}
-		any |= r == WILDMAT_MATCH;
-	}
-	if (!any)
+	r = wildmat_poison_groups(groups, patterns, &at);
+	if (r == WILDMAT_POISON)
+		buffer_printf(why, "Group %s refused from this peer", groups->strings[at]);
+	else if (r == WILDMAT_NOMATCH)
 		buffer_puts(why, "Unwanted newsgroups from this peer");
-	return any;
+	return r == WILDMAT_MATCH;
 }

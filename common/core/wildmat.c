@@ -180,33 +180,10 @@ element_end(const char *p)
 	return p;
 }
 
-int
-wildmat_match_list(const char *text, const char *list)
-{
-	const char *p = list;
-	int result = 0;
-
-	for (;;) {
-		const char *end;
-		int negate = 0;
-
-		if (*p == '!') {
-			negate = 1;
-			p++;
-		}
-		end = element_end(p);
-		if (match_bounded((const unsigned char *)text, (const unsigned char *)p,
-		                  (const unsigned char *)end))
-			result = !negate;
-		if (*end == '\0')
-			break;
-		p = end + 1;
-	}
-	return result;
-}
-
-int
-wildmat_poison(const char *text, const char *list)
+/* The list loop: the last pattern matching text decides; '!' negates and,
+ * when poison is set, '@' poisons. A WILDMAT_ value. */
+static int
+list_match(const char *text, const char *list, int poison)
 {
 	const char *p = list;
 	int result = WILDMAT_NOMATCH;
@@ -215,7 +192,7 @@ wildmat_poison(const char *text, const char *list)
 		const char *end;
 		int kind = WILDMAT_MATCH;
 
-		if (*p == '!' || *p == '@') {
+		if (*p == '!' || (poison && *p == '@')) {
 			kind = *p == '!' ? WILDMAT_NOMATCH : WILDMAT_POISON;
 			p++;
 		}
@@ -228,4 +205,34 @@ wildmat_poison(const char *text, const char *list)
 		p = end + 1;
 	}
 	return result;
+}
+
+int
+wildmat_match_list(const char *text, const char *list)
+{
+	return list_match(text, list, 0) == WILDMAT_MATCH;
+}
+
+int
+wildmat_poison(const char *text, const char *list)
+{
+	return list_match(text, list, 1);
+}
+
+int
+wildmat_poison_groups(const struct vector *groups, const char *list, size_t *at)
+{
+	int any = WILDMAT_NOMATCH;
+
+	for (size_t i = 0; i < groups->count; i++) {
+		int r = list_match(groups->strings[i], list, 1);
+
+		if (r == WILDMAT_POISON) {
+			*at = i;
+			return r;
+		}
+		if (r == WILDMAT_MATCH)
+			any = r;
+	}
+	return any;
 }

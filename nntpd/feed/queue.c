@@ -167,18 +167,12 @@ dists_wanted(const char *dists, const char *value)
 static int
 wanted(const struct feed_def *f, const struct feed_article *a)
 {
-	int any = 0;
+	size_t at;
 
 	if (a->path != NULL && article_path_has(a->path, f->name))
 		return 0;
-	for (size_t i = 0; i < a->newsgroups->count; i++) {
-		int r = wildmat_poison(a->newsgroups->strings[i], f->pattern);
-
-		if (r == WILDMAT_POISON)
-			return 0;
-		any |= r == WILDMAT_MATCH;
-	}
-	if (!any || !dists_wanted(f->dists, a->distribution))
+	if (wildmat_poison_groups(a->newsgroups, f->pattern, &at) != WILDMAT_MATCH ||
+	    !dists_wanted(f->dists, a->distribution))
 		return 0;
 	return f->max_size == 0 || a->size < f->max_size;
 }
