@@ -87,10 +87,10 @@ teardown() {
 	[ "$(sed -n '3,$p' <<<"$output" | sed '$d' | grep -vc '^ ')" -eq 0 ]
 }
 
-@test "FEAT MLST line marks the default facts with * and lists all eight" {
+@test "FEAT MLST line marks the default facts with * and lists all nine" {
 	run ftp_session FEAT
 	local f
-	for f in type size modify perm unique UNIX.mode UNIX.owner UNIX.group; do
+	for f in type size modify create perm unique UNIX.mode UNIX.owner UNIX.group; do
 		grep -Eq "^ MLST .*\\b$f\\*?;" <<<"$output" || { echo "MLST lacks $f" >&2; return 1; }
 	done
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # ftpd on large files and file times (issue 14): a sparse 5 GiB file read
 # past 4 GiB with curl, lftp and ftplib (SIZE, MDTM, MLST, REST, RETR, STAT
-# of a transfer in progress); MFMT and MDTM with a time (mdtm_write) only
-# where writing is allowed; MFCT refused; AVBL for authenticated users.
+# of a transfer in progress, HASH of a range past 4 GiB); MFMT and MDTM
+# with a time (mdtm_write) and MFCT (an extended attribute, the MLSx create
+# fact) only where writing is allowed; AVBL for authenticated users.
 #
 # One ftpd serves the whole file (a second, with mdtm_write=NO, for one
 # test): anonymous may upload but not change (anon_other_write_enable=NO);
@@ -157,6 +158,20 @@ f.close()'
 	has "^STAT 213 Status: [0-9]+ of $BIG bytes transferred"
 }
 
+@test "RANG past 4 GiB and HASH give the SHA-256 of exactly that range of the 5 GiB file" {
+	local lo=$((BIG - TAIL + 12345)) hi=$((BIG - 1000)) want
+	want=$(tail -c +$((lo + 1)) "$ANON/pub/big.bin" | head -c $((hi - lo + 1)) | sha256sum | cut -d' ' -f1)
+	run ftp_py '
+f = anon()
+lo, hi = ARGS[0], ARGS[1]
+print("RANG", f.sendcmd("RANG %s %s" % (lo, hi)))
+print("HASH", f.sendcmd("HASH pub/big.bin"))
+f.quit()' "$lo" "$hi"
+	[ "$status" -eq 0 ]
+	has "^RANG 350 Restarting at $lo. End byte range at $hi.\$" \
+		"^HASH 213 SHA-256 $lo-$hi $want pub/big.bin\$"
+}
+
 # ---- times -------------------------------------------------------------
 
 @test "MFMT and MDTM with a time set the modification time where the user may write" {
@@ -215,11 +230,67 @@ f.close()'
 	[ "$(mtime "$THOME/up/own.txt")" = "2015-05-05 05:05:05" ]
 }
 
-@test "MFCT is refused with 502 saying why, and FEAT lists MFMT and AVBL but not MFCT" {
+# xattr FILE: the MFCT attribute of FILE, or "none".
+xattr() {
+	python3 -c 'import os, sys
+try:
+    print(os.getxattr(sys.argv[1], "user.postel.create", follow_symlinks=False).decode())
+except OSError:
+    print("none")' "$1"
+}
+
+@test "MFCT sets the creation time where the user may write; MLST and MLSD show it as create" {
+	need_user
+	run user_cmd "MFCT 20030405060708 up/own.txt" "MLST up/own.txt" "MFCT 2003 up/own.txt" \
+		"MFCT 20030405060708 up/x.lock" "MFCT 20030405060708 up/outlink"
+	[ "${lines[3]}" = "213 Create=20030405060708; up/own.txt" ]
+	[[ ${lines[5]} == " "*";create=20030405060708;"*" /up/own.txt" ]]
+	[[ ${lines[7]} == "501 Syntax: MFCT YYYYMMDDHHMMSS path"* ]]
+	[ "${lines[8]}" = "550 Permission denied." ]           # deny_file
+	[ "${lines[9]}" = "550 Could not set the creation time: Permission denied." ] # a symlink
+	[ "$(xattr "$THOME/up/own.txt")" = "$(date -u -d '2003-04-05 06:07:08' +%s)" ]
+	[ "$(xattr "$THOME/up/x.lock")" = none ]
+	run ftp_py '
+f = ftplib.FTP(timeout=30)
+f.connect(H, P)
+f.login(ARGS[0], ARGS[1])
+for name, facts in f.mlsd("up"):
+    print("MLSD", name, facts.get("create", "-"))
+f.quit()' "$TUSER" "$TPASS"
+	[ "$status" -eq 0 ]
+	has '^MLSD own\.txt 20030405060708$'
+}
+
+@test "MFCT is refused for anonymous without anon_other_write_enable; FEAT lists MFCT" {
 	run anon_cmd "MFCT 20020304050607 incoming/anon.txt" FEAT
-	[ "${lines[3]}" = "502 MFCT refused: Linux has no settable creation time; MFMT sets the modification time." ]
-	has '^ MFMT$' '^ AVBL$' '^ MDTM$'
-	hasnt '^ MFCT'
+	[ "${lines[3]}" = "550 Permission denied." ]
+	has '^ MFCT$' '^ MFMT$' '^ AVBL$' '^ MDTM$' '^ MLST .*create\*;'
+	[ "$(xattr "$ANON/incoming/anon.txt")" = none ]
+}
+
+@test "MLST create without MFCT is the birth time, and is left out when OPTS MLST drops it" {
+	local born want
+	born=$(stat -c %W "$ANON/pub/big.bin")
+	[ "$born" -gt 0 ] || skip "this file system keeps no birth time"
+	want=$(date -u -d "@$born" +%Y%m%d%H%M%S)
+	run anon_cmd "MLST pub/big.bin" "OPTS MLST type;size;" "MLST pub/big.bin"
+	[[ ${lines[4]} == *";create=$want;"* ]]
+	[[ ${lines[8]} == " type=file;size=$BIG; /pub/big.bin" ]]
+}
+
+@test "MFCT on a file system without user extended attributes is a 550 naming the reason" {
+	need_user
+	mkdir "$THOME/up/ram"
+	mount -t ramfs ramfs "$THOME/up/ram" || { rmdir "$THOME/up/ram"; skip "cannot mount ramfs"; }
+	echo r >"$THOME/up/ram/r.txt"
+	chown -R "$TUSER:" "$THOME/up/ram"
+	run user_cmd "MFCT 20030405060708 up/ram/r.txt" "MLST up/ram/r.txt"
+	umount "$THOME/up/ram"
+	rmdir "$THOME/up/ram"
+	[ "${lines[3]}" = "550 Could not set the creation time: this file system keeps no user extended attributes (user.postel.create)." ]
+	# ramfs keeps no birth time either: no create fact at all
+	[[ ${lines[5]} == " type=file;"* ]]
+	[[ ${lines[5]} != *create=* ]]
 }
 
 # ---- free space --------------------------------------------------------

@@ -93,6 +93,8 @@ static const char *const sys_ftp_session[] = {
 	"faccessat", "faccessat2", "fchmodat2", /* fs_chdir search check, SITE CHMOD */
 	"syncfs", /* upload_fsync into a directory the user may not read (no fd to fsync) */
 	"fstatfs", /* AVBL (fstatvfs on an O_PATH directory fd) */
+	"fsetxattr", /* MFCT: the creation-time attribute of an opened file */
+	"fchdir", "lgetxattr", /* the MLSx create fact: read by name from a listed directory */
 	/* utimensat: allow_utimensat, below */
 };
 
@@ -121,6 +123,7 @@ static const char *const deny_ftp_dtp[] = {
 	"linkat", "link", "symlinkat", "symlink", "fchmodat", "fchmodat2", "fchmod", "chmod",
 	"fchownat", "fchown", "chown", "lchown", "utimensat", "utimes", "futimesat", "umask",
 	"ftruncate", "truncate", "bind", "listen", "socketpair",
+	"fsetxattr", "setxattr", "lsetxattr", "fremovexattr", "removexattr", "lremovexattr",
 };
 
 /* A session monitor (root with a few capabilities, running PAM): the

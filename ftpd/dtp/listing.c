@@ -34,6 +34,7 @@ static const struct {
     {"type", LISTING_FACT_TYPE},
     {"size", LISTING_FACT_SIZE},
     {"modify", LISTING_FACT_MODIFY},
+    {"create", LISTING_FACT_CREATE},
     {"perm", LISTING_FACT_PERM},
     {"unique", LISTING_FACT_UNIQUE},
     {"UNIX.mode", LISTING_FACT_UNIX_MODE},
@@ -47,6 +48,8 @@ struct entry {
 	char *name;
 	char *target; /* symlink target, or NULL */
 	struct stat st;
+	int has_created; /* the create fact: created is set */
+	time_t created;
 };
 
 /* ---- uid/gid names ---- */
@@ -333,7 +336,7 @@ mlsx_type(const char *name, const struct stat *st, const char *target, struct bu
 void
 listing_mlsx_line(struct buffer *out, const char *name, const struct stat *st, unsigned facts,
                   const struct listing_perm *perm, const char *owner, const char *group,
-                  const char *target)
+                  const char *target, const time_t *created)
 {
 	struct buffer type = BUFFER_INIT;
 	time_t mtime = st->st_mtime;
@@ -349,6 +352,12 @@ listing_mlsx_line(struct buffer *out, const char *name, const struct stat *st, u
 		if (gmtime_r(&mtime, &tm) == NULL)
 			memset(&tm, 0, sizeof(tm));
 		buffer_printf(out, "modify=%04d%02d%02d%02d%02d%02d;", tm.tm_year + 1900,
+		              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	}
+	if ((facts & LISTING_FACT_CREATE) && created != NULL) {
+		if (gmtime_r(created, &tm) == NULL)
+			memset(&tm, 0, sizeof(tm));
+		buffer_printf(out, "create=%04d%02d%02d%02d%02d%02d;", tm.tm_year + 1900,
 		              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	}
 	if ((facts & LISTING_FACT_PERM) && perm != NULL)
@@ -621,7 +630,8 @@ format_entry(struct buffer *out, const struct entry *e, int flags, const char *p
 	const char *group = listing_idcache_group(opts->ids, e->st.st_gid);
 
 	if (flags & LS_MLSD) {
-		listing_mlsx_line(out, e->name, &e->st, opts->facts, perm, owner, group, e->target);
+		listing_mlsx_line(out, e->name, &e->st, opts->facts, perm, owner, group, e->target,
+		                  e->has_created ? &e->created : NULL);
 	} else if ((flags & LS_NLST) || ((flags & LS_ONE) && !(flags & LS_LONG))) {
 		if (prefix && (flags & LS_NLST))
 			buffer_puts(out, prefix);
@@ -702,10 +712,14 @@ emit_names(DIR *d, const char *vpath, int flags, const char *prefix, const struc
 		if (!(flags & LS_NLST) || (flags & LS_MLSD)) {
 			/* SECURITY: ".." of the root would describe the directory
 			 * above it (unprivileged mode has no chroot): show the root. */
-			if (strcmp(e.name, "..") == 0 && strcmp(vpath, "/") == 0)
+			int top = strcmp(e.name, "..") == 0 && strcmp(vpath, "/") == 0;
+
+			if (top)
 				e.st = *dirst;
 			else if (fstatat(fd, e.name, &e.st, AT_SYMLINK_NOFOLLOW) < 0)
 				continue; /* removed meanwhile */
+			if ((flags & LS_MLSD) && (opts->facts & LISTING_FACT_CREATE))
+				e.has_created = fs_created_at(fd, top ? "." : e.name, &e.created);
 			if (S_ISLNK(e.st.st_mode) &&
 			    (len = readlinkat(fd, e.name, target, sizeof(target) - 1)) >= 0) {
 				target[len] = '\0';

@@ -32,7 +32,8 @@
 #define LISTING_FACT_UNIX_MODE 0x20
 #define LISTING_FACT_UNIX_OWNER 0x40
 #define LISTING_FACT_UNIX_GROUP 0x80
-#define LISTING_FACTS_ALL 0xff
+#define LISTING_FACT_CREATE 0x100 /* MFCT's attribute, else the birth time */
+#define LISTING_FACTS_ALL 0x1ff
 
 /* The session's rights, for the MLSx perm fact. */
 #define LISTING_RIGHT_WRITE 0x01  /* STOR, APPE, MKD allowed at all */
@@ -103,10 +104,11 @@ void listing_ls_line(struct buffer *out, const char *name, const struct stat *st
 /* One RFC 3659 line with "\r\n": "fact=value;...; name". MLST callers add the
  * leading space themselves. Name "." is type=cdir, ".." type=pdir; a symlink
  * (st from lstat) is "type=OS.unix=slink:TARGET" as ProFTPD writes it, or
- * "OS.unix=slink" when target is NULL. owner and group NULL: numbers. */
+ * "OS.unix=slink" when target is NULL. owner and group NULL: numbers.
+ * created: the create fact (fs_created_at), or NULL to leave it out. */
 void listing_mlsx_line(struct buffer *out, const char *name, const struct stat *st, unsigned facts,
                        const struct listing_perm *perm, const char *owner, const char *group,
-                       const char *target);
+                       const char *target, const time_t *created);
 /* Whether the session may add and remove entries of the directory dir
  * (w and x for its user): what struct listing_perm's parent_writable means. */
 int listing_dir_writable(const struct stat *dir, const struct listing_perm *perm);

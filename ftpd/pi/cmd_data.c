@@ -1045,6 +1045,8 @@ cmd_mlst(struct ftp_session *s, const char *arg)
 {
 	struct buffer v = BUFFER_INIT, line = BUFFER_INIT;
 	struct stat st;
+	time_t created;
+	int has_created;
 
 	if (resolve(s, arg[0] ? arg : ".", &v) == 0) {
 		if (fs_stat(&s->fs, buffer_cstr(&v), &st, 1) < 0)
@@ -1052,10 +1054,13 @@ cmd_mlst(struct ftp_session *s, const char *arg)
 		else {
 			fill_list_opts(s);
 			list_opts.perm.parent_writable = parent_writable(s, buffer_cstr(&v));
+			has_created = (s->mlst_facts & LISTING_FACT_CREATE) &&
+			              fs_created(&s->fs, buffer_cstr(&v), &created);
 			listing_mlsx_line(&line, buffer_cstr(&v), &st, s->mlst_facts,
 			                  &list_opts.perm,
 			                  listing_idcache_user(&idcache, st.st_uid),
-			                  listing_idcache_group(&idcache, st.st_gid), NULL);
+			                  listing_idcache_group(&idcache, st.st_gid), NULL,
+			                  has_created ? &created : NULL);
 			reply_start(s, FTP_FILE_ACTION_OK, "Listing %s", buffer_cstr(&v));
 			conn_printf(&s->ctl, " %s", buffer_cstr(&line));
 			reply(s, FTP_FILE_ACTION_OK, "End");

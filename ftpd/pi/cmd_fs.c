@@ -353,16 +353,35 @@ cmd_mfmt(struct ftp_session *s, const char *arg)
 	buffer_free(&t);
 }
 
-/* MFCT (draft-somers-ftp-mfxx) sets a creation time. Linux keeps a birth
- * time (statx btime) that no call can set, so MFCT is refused whatever
- * the rights; it is left out of FEAT, so clients do not try it. */
+/* MFCT YYYYMMDDHHMMSS path (draft-somers-ftp-mfxx): set the creation time,
+ * kept in a user extended attribute (fs_set_created; Linux has no call for
+ * the birth time), with every check MFMT has. MLSx reports it as create. */
 void
 cmd_mfct(struct ftp_session *s, const char *arg)
 {
-	(void)arg;
-	reply(s, FTP_NOT_IMPLEMENTED,
-	      "MFCT refused: Linux has no settable creation time; "
-	      "MFMT sets the modification time.");
+	struct buffer v = BUFFER_INIT, t = BUFFER_INIT;
+	char stamp[32];
+	const char *path;
+	time_t when;
+
+	if (split_time(arg, stamp, &path, &when) < 0 || when < 0) {
+		reply(s, FTP_ARG_SYNTAX_ERROR, "Syntax: MFCT YYYYMMDDHHMMSS path (UTC, 1970 on).");
+		return;
+	}
+	if (pi_may_write(s, W_OTHER) && resolve(s, path, &v) == 0) {
+		if (fs_set_created(&s->fs, buffer_cstr(&v), when) == 0) {
+			ftpaddr_format_time(&t, when);
+			reply(s, FTP_FILE_STATUS, "Create=%s; %s", buffer_cstr(&t), path);
+		} else if (errno == EOPNOTSUPP) {
+			reply(s, FTP_FILE_UNAVAILABLE,
+			      "Could not set the creation time: this file system keeps no user "
+			      "extended attributes (" FS_CREATE_XATTR ").");
+		} else {
+			reply_errno(s, FTP_FILE_UNAVAILABLE, "Could not set the creation time");
+		}
+	}
+	buffer_free(&v);
+	buffer_free(&t);
 }
 
 /* AVBL [dir] (draft-peterson-streamlined-ftp-command-extensions): the bytes

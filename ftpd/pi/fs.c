@@ -10,8 +10,10 @@
 #include <string.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
+#include "common/core/number.h"
 #include "common/core/xmalloc.h"
 
 #ifdef SYS_fchmodat2
@@ -392,4 +394,85 @@ fs_avail(const struct fs_root *root, const char *vpath, uint64_t *bytes)
 	if (rc == 0)
 		*bytes = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
 	return rc;
+}
+
+int
+fs_set_created(const struct fs_root *root, const char *vpath, time_t t)
+{
+	char value[24];
+	struct stat st;
+	int fd, rc, n;
+
+	if (t < 0 || (n = snprintf(value, sizeof(value), "%lld", (long long)t)) < 0 ||
+	    (size_t)n >= sizeof(value)) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* SECURITY: only a regular file or a directory is opened (never a
+	 * device, whose open could act), not followed, and checked again
+	 * once open in case it was swapped meanwhile. */
+	if (fs_stat(root, vpath, &st, 0) < 0)
+		return -1;
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		errno = EPERM;
+		return -1;
+	}
+	fd = fs_open(root, vpath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0);
+	if (fd < 0)
+		return -1;
+	rc = fstat(fd, &st);
+	if (rc == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		errno = EPERM;
+		rc = -1;
+	}
+	if (rc == 0)
+		rc = fsetxattr(fd, FS_CREATE_XATTR, value, (size_t)n, 0);
+	fs_close_keep_errno(fd);
+	return rc;
+}
+
+int
+fs_created_at(int dirfd, const char *name, time_t *t)
+{
+	char value[24];
+	struct statx stx;
+	uint64_t secs;
+	ssize_t n;
+
+	/* SECURITY: a name without '/', looked up from a directory already
+	 * opened inside the root and not followed, so the lookup cannot leave
+	 * the root; nothing is opened, so no device node is touched. */
+	if (strchr(name, '/') == NULL && fchdir(dirfd) == 0 &&
+	    (n = lgetxattr(name, FS_CREATE_XATTR, value, sizeof(value) - 1)) > 0) {
+		value[n] = '\0';
+		if (number_parse(value, 0, INT64_MAX, &secs) == 0) {
+			*t = (time_t)secs;
+			return 1;
+		}
+	}
+	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_BTIME, &stx) == 0 &&
+	    (stx.stx_mask & STATX_BTIME)) {
+		*t = (time_t)stx.stx_btime.tv_sec;
+		return 1;
+	}
+	return 0;
+}
+
+int
+fs_created(const struct fs_root *root, const char *vpath, time_t *t)
+{
+	const char *last = ".";
+	int fd = fs_parent(root, vpath, &last), found;
+
+	/* The root (or a path ending in "." or "..") has no parent entry:
+	 * ask the directory itself. */
+	if (fd < 0) {
+		last = ".";
+		fd = fs_openat2(root->fd, fs_rel(vpath), O_PATH | O_DIRECTORY, 0);
+	}
+	if (fd < 0)
+		return 0;
+	found = fs_created_at(fd, last, t);
+	close(fd);
+	return found;
 }

@@ -67,6 +67,22 @@ int fs_rename(const struct fs_root *root, const char *from, const char *to);
 int fs_chmod(const struct fs_root *root, const char *vpath, mode_t mode);
 /* MFMT: set the modification time to t (atime unchanged; a final symlink's own). */
 int fs_utimes(const struct fs_root *root, const char *vpath, time_t t);
+/* MFCT: Linux has no call that sets the birth time statx reports, so a
+ * creation time is kept in this user extended attribute (the only kind an
+ * unprivileged user may write), as decimal seconds since the epoch. */
+#define FS_CREATE_XATTR "user.postel.create"
+/* MFCT: store t as the creation time of vpath, a regular file or a
+ * directory (a final symlink: EPERM), with fsetxattr on the opened file;
+ * the kernel asks ownership or write permission. -1/errno: EOPNOTSUPP
+ * when the file system keeps no user attributes. */
+int fs_set_created(const struct fs_root *root, const char *vpath, time_t t);
+/* The MLSx create fact of name (a readdir name or a final component: no
+ * '/', not followed) in the directory dirfd: the MFCT attribute, else the
+ * statx birth time. 1 and *t, or 0 when neither exists. Moves the
+ * process's working directory to dirfd (nothing else uses it). */
+int fs_created_at(int dirfd, const char *name, time_t *t);
+/* The same for a virtual path (MLST). */
+int fs_created(const struct fs_root *root, const char *vpath, time_t *t);
 /* AVBL: the bytes an unprivileged user may still write on the file system
  * of the directory vpath (statvfs f_bavail * f_frsize). */
 int fs_avail(const struct fs_root *root, const char *vpath, uint64_t *bytes);

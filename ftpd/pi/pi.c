@@ -402,7 +402,7 @@ static const struct ftp_cmd commands[] = {
     {"LPRT", NULL, REFUSED, NULL, "LPRT (not implemented: use EPRT)"},
     {"LPSV", NULL, REFUSED, NULL, "LPSV (not implemented: use EPSV)"},
     {"MDTM", cmd_mdtm, NEED_LOGIN | ARG_REQ, "MDTM", "MDTM [YYYYMMDDHHMMSS] <path>"},
-    {"MFCT", cmd_mfct, NEED_LOGIN | ARG_REQ, NULL, "MFCT (refused: no settable creation time)"},
+    {"MFCT", cmd_mfct, NEED_LOGIN | ARG_REQ, "MFCT", "MFCT YYYYMMDDHHMMSS <path>"},
     {"MFMT", cmd_mfmt, NEED_LOGIN | ARG_REQ, "MFMT", "MFMT YYYYMMDDHHMMSS <path>"},
     {"MIC", NULL, REFUSED, NULL, "MIC (not implemented)"},
     {"MKD", cmd_mkd, NEED_LOGIN | ARG_REQ, NULL, "MKD <path>"},

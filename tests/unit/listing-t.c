@@ -88,36 +88,46 @@ test_mlsx(void)
 	unsigned facts;
 
 	st = mkstat(S_IFREG | 0644, 42, 1000000000);
-	listing_mlsx_line(&b, "f.txt", &st, LISTING_FACTS_ALL, &perm, "alice", NULL, NULL);
+	listing_mlsx_line(&b, "f.txt", &st, LISTING_FACTS_ALL, &perm, "alice", NULL, NULL, NULL);
 	is_string("type=file;size=42;modify=20010909014640;perm=adfrw;unique=801U1234;"
 	          "UNIX.mode=0644;UNIX.owner=alice;UNIX.group=100; f.txt\r\n",
 	          buffer_cstr(&b), "file, all facts, owner with write rights");
 	buffer_clear(&b);
 	listing_mlsx_line(&b, "f.txt", &st, LISTING_FACT_TYPE | LISTING_FACT_PERM, &ro, NULL, NULL,
-	                  NULL);
+	                  NULL, NULL);
 	is_string("type=file;perm=r; f.txt\r\n", buffer_cstr(&b), "read-only session: perm=r");
 	buffer_clear(&b);
 	st = mkstat(S_IFDIR | 0755, 4096, 0);
 	listing_mlsx_line(&b, "d", &st, LISTING_FACT_TYPE | LISTING_FACT_SIZE | LISTING_FACT_PERM,
-	                  &perm, NULL, NULL, NULL);
+	                  &perm, NULL, NULL, NULL, NULL);
 	is_string("type=dir;perm=cdeflmp; d\r\n", buffer_cstr(&b), "dir perms, no size for dirs");
 	buffer_clear(&b);
 	listing_mlsx_line(&b, ".", &st, LISTING_FACT_TYPE | LISTING_FACT_PERM, &ro, NULL, NULL,
-	                  NULL);
+	                  NULL, NULL);
 	is_string("type=cdir;perm=el; .\r\n", buffer_cstr(&b), "cdir, read-only");
 	buffer_clear(&b);
-	listing_mlsx_line(&b, "..", &st, LISTING_FACT_TYPE, &ro, NULL, NULL, NULL);
+	listing_mlsx_line(&b, "..", &st, LISTING_FACT_TYPE, &ro, NULL, NULL, NULL, NULL);
 	is_string("type=pdir; ..\r\n", buffer_cstr(&b), "pdir");
 	buffer_clear(&b);
 	st = mkstat(S_IFLNK | 0777, 3, 0);
-	listing_mlsx_line(&b, "ln", &st, LISTING_FACT_TYPE, &ro, NULL, NULL, "../a b");
+	listing_mlsx_line(&b, "ln", &st, LISTING_FACT_TYPE, &ro, NULL, NULL, "../a b", NULL);
 	is_string("type=OS.unix=slink:../a b; ln\r\n", buffer_cstr(&b),
 	          "symlink: slink with its target, as ProFTPD");
 	buffer_clear(&b);
-	listing_mlsx_line(&b, "ln", &st, LISTING_FACT_TYPE, &ro, NULL, NULL, NULL);
+	listing_mlsx_line(&b, "ln", &st, LISTING_FACT_TYPE, &ro, NULL, NULL, NULL, NULL);
 	is_string("type=OS.unix=slink; ln\r\n", buffer_cstr(&b), "symlink, target unknown");
 	buffer_clear(&b);
-	listing_mlsx_line(&b, "x y", &st, 0, NULL, NULL, NULL, NULL);
+	{
+		time_t created = 1000000000;
+
+		st = mkstat(S_IFREG | 0644, 42, 1000000000);
+		listing_mlsx_line(&b, "c", &st, LISTING_FACT_MODIFY | LISTING_FACT_CREATE, &ro,
+		                  NULL, NULL, NULL, &created);
+		is_string("modify=20010909014640;create=20010909014640; c\r\n", buffer_cstr(&b),
+		          "create fact after modify");
+		buffer_clear(&b);
+	}
+	listing_mlsx_line(&b, "x y", &st, 0, NULL, NULL, NULL, NULL, NULL);
 	is_string(" x y\r\n", buffer_cstr(&b), "no facts: space and name");
 	buffer_clear(&b);
 
@@ -131,7 +141,7 @@ test_mlsx(void)
 	is_string("modify;", buffer_cstr(&b), "OPTS MLST without trailing ;");
 	buffer_clear(&b);
 	listing_mlst_feat(&b, LISTING_FACT_TYPE | LISTING_FACT_MODIFY);
-	is_string("type*;size;modify*;perm;unique;UNIX.mode;UNIX.owner;UNIX.group;",
+	is_string("type*;size;modify*;create;perm;unique;UNIX.mode;UNIX.owner;UNIX.group;",
 	          buffer_cstr(&b), "FEAT fact list");
 	buffer_free(&b);
 }
