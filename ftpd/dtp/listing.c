@@ -695,8 +695,8 @@ flush_lines(struct buffer *out, size_t keep, const struct listing_opts *opts)
 
 /* Stat, format and (with a sink) send each name in turn. */
 static int
-emit_names(DIR *d, const char *vpath, int flags, const char *prefix, const struct names *v,
-           const struct listing_opts *opts, const struct listing_perm *perm,
+emit_names(DIR *d, int home, const char *vpath, int flags, const char *prefix,
+           const struct names *v, const struct listing_opts *opts, const struct listing_perm *perm,
            const struct stat *dirst, struct buffer *out)
 {
 	time_t now = opts->now ? opts->now : time(NULL);
@@ -719,7 +719,8 @@ emit_names(DIR *d, const char *vpath, int flags, const char *prefix, const struc
 			else if (fstatat(fd, e.name, &e.st, AT_SYMLINK_NOFOLLOW) < 0)
 				continue; /* removed meanwhile */
 			if ((flags & LS_MLSD) && (opts->facts & LISTING_FACT_CREATE))
-				e.has_created = fs_created_at(fd, top ? "." : e.name, &e.created);
+				e.has_created =
+				    fs_created_at(fd, top ? "." : e.name, home, &e.created);
 			if (S_ISLNK(e.st.st_mode) &&
 			    (len = readlinkat(fd, e.name, target, sizeof(target) - 1)) >= 0) {
 				target[len] = '\0';
@@ -761,7 +762,7 @@ listing_dir(const struct fs_root *root, const char *vpath, int flags, const char
 		goto done;
 	names_sort(&v, flags);
 	perm.parent_writable = listing_dir_writable(&dirst, &perm);
-	rc = emit_names(d, vpath, flags, prefix, &v, opts, &perm, &dirst, out);
+	rc = emit_names(d, root->fd, vpath, flags, prefix, &v, opts, &perm, &dirst, out);
 done:
 	names_free(&v);
 	closedir(d);

@@ -432,7 +432,7 @@ fs_set_created(const struct fs_root *root, const char *vpath, time_t t)
 }
 
 int
-fs_created_at(int dirfd, const char *name, time_t *t)
+fs_created_at(int dirfd, const char *name, int home, time_t *t)
 {
 	char value[24];
 	struct statx stx;
@@ -441,9 +441,15 @@ fs_created_at(int dirfd, const char *name, time_t *t)
 
 	/* SECURITY: a name without '/', looked up from a directory already
 	 * opened inside the root and not followed, so the lookup cannot leave
-	 * the root; nothing is opened, so no device node is touched. */
-	if (strchr(name, '/') == NULL && fchdir(dirfd) == 0 &&
-	    (n = lgetxattr(name, FS_CREATE_XATTR, value, sizeof(value) - 1)) > 0) {
+	 * the root; nothing is opened, so no device node is touched. The
+	 * working directory goes home at once: a session left inside a
+	 * listed directory would hold its mount busy. */
+	n = -1;
+	if (strchr(name, '/') == NULL && fchdir(dirfd) == 0) {
+		n = lgetxattr(name, FS_CREATE_XATTR, value, sizeof(value) - 1);
+		(void)fchdir(home);
+	}
+	if (n > 0) {
 		value[n] = '\0';
 		if (number_parse(value, 0, INT64_MAX, &secs) == 0) {
 			*t = (time_t)secs;
@@ -472,7 +478,7 @@ fs_created(const struct fs_root *root, const char *vpath, time_t *t)
 	}
 	if (fd < 0)
 		return 0;
-	found = fs_created_at(fd, last, t);
+	found = fs_created_at(fd, last, root->fd, t);
 	close(fd);
 	return found;
 }

@@ -78,9 +78,10 @@ int fs_utimes(const struct fs_root *root, const char *vpath, time_t t);
 int fs_set_created(const struct fs_root *root, const char *vpath, time_t t);
 /* The MLSx create fact of name (a readdir name or a final component: no
  * '/', not followed) in the directory dirfd: the MFCT attribute, else the
- * statx birth time. 1 and *t, or 0 when neither exists. Moves the
- * process's working directory to dirfd (nothing else uses it). */
-int fs_created_at(int dirfd, const char *name, time_t *t);
+ * statx birth time. 1 and *t, or 0 when neither exists. The attribute is
+ * read by name from inside dirfd, and the working directory goes back to
+ * home (the root's fd) after, so no listed directory is held open. */
+int fs_created_at(int dirfd, const char *name, int home, time_t *t);
 /* The same for a virtual path (MLST). */
 int fs_created(const struct fs_root *root, const char *vpath, time_t *t);
 /* AVBL: the bytes an unprivileged user may still write on the file system
