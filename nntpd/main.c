@@ -28,6 +28,7 @@
 #include "nntpd/monitor/monitor.h"
 #include "nntpd/options.h"
 #include "nntpd/writer/control.h"
+#include "nntpd/writer/mailer.h"
 #include "nntpd/writer/writer.h"
 
 static struct daemon_args args;
@@ -313,6 +314,14 @@ start_writer(void)
 		id.root = opt.spool_dir;
 		/* Spool files 0640, directories 0750: the sessions' group reads. */
 		umask(027);
+		/* The mailer first: it keeps the writer's user but none of
+		 * its sandbox, to run the mailer command. */
+		struct mailer_conf mc = {opt.mailer, opt.moderators_file,
+		                         (unsigned)opt.mailer_timeout,
+		                         opt.max_article_size + WRITER_MAIL_SLACK};
+
+		writer_set_mailer(mailer_start(&mc, opt.nopriv_user, &id),
+		                  (unsigned)opt.mailer_timeout);
 		sandbox_worker(&id, SB_NNTP_WRITER, -1);
 		writer_set_feeds(&opt.feed);
 		writer_set_expire(&opt.expire, opt.history_remember);

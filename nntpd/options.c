@@ -14,6 +14,12 @@ struct nntpd_options opt;
 
 /* weight:wildmat:value, as RFC 6048 section 6 lists them. */
 static const char *
+check_mailer(const char *v)
+{
+	return v[0] == '/' ? NULL : "must start with the absolute path of the command";
+}
+
+static const char *
 check_distrib_pat(const char *v)
 {
 	const char *c1 = strchr(v, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
@@ -72,6 +78,18 @@ const struct conf_option nntpd_options_table[] = {
 	  "user:NAME (NAME a wildmat) instead of an address applies after AUTHINFO to the "
 	  "users it names, over what the address rules gave."),
 	S(motd_file, "", "File shown by LIST MOTD."),
+	SC(moderators_file, PATH_NNTPD_MODERATORS, conf_check_abspath,
+	   "INN's moderators file: lines of group-wildmat:address (%s is the group with each . "
+	   "made -, %% a %); the first match names where an unapproved post to a moderated "
+	   "group is mailed. Read again for each such post and by each session for LIST "
+	   "MODERATORS; missing: no moderators."),
+	SC(mailer, "/usr/sbin/sendmail -oi -oem", check_mailer,
+	   "Command (absolute path, then its options; no shell) that mails a post to its "
+	   "moderator: the address is added as its last argument, the article comes on stdin. "
+	   "Read when the writer starts."),
+	U(mailer_timeout, "30", 1, 3600,
+	  "Seconds the mailer command may take for one article before it is killed and the post "
+	  "refused with 441 (the writer waits meanwhile)."),
 	L(distrib_pats, "", check_distrib_pat,
 	  "LIST DISTRIB.PATS line (repeatable): weight:wildmat:distribution, e.g. 10:local.*:local."),
 	S(pam_service_name, "nntpd", "PAM service for AUTHINFO USER/PASS."),

@@ -186,10 +186,10 @@ monitor_prepare(void)
 	session_known = sandbox_privileged() && lookup_session_id(&session_id) == 0;
 }
 
-/* The motd is read here, in the monitor before the chroot, because the
- * file usually lives outside the spool. */
+/* The motd and the moderators file are read here, in the monitor before
+ * the chroot, because they live outside the spool. */
 static char *
-read_motd(const char *path)
+read_small_file(const char *path)
 {
 	struct buffer b = BUFFER_INIT;
 	FILE *f;
@@ -230,7 +230,8 @@ session_access(struct nntp_session *s)
 	address_may_approve = r.can_approve;
 	s->auth_helps = access_has_user_rules(&opt.access);
 	set_rights(&r, NULL);
-	s->motd = read_motd(opt.motd_file);
+	s->motd = read_small_file(opt.motd_file);
+	s->moderators = read_small_file(opt.moderators_file);
 	s->pathhost = xstrdup(host_name());
 }
 

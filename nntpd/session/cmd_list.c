@@ -8,6 +8,7 @@
 #include "common/core/log.h"
 #include "common/core/wildmat.h"
 #include "common/core/xmalloc.h"
+#include "nntpd/moderators.h"
 #include "nntpd/options.h"
 #include "nntpd/session/commands.h"
 #include "nntpd/store/overview.h"
@@ -121,6 +122,20 @@ list_motd(struct nntp_session *s, const char *arg)
 }
 
 static void
+moderator_line(const char *line, size_t n, void *ctx)
+{
+	reply_data(ctx, line, n);
+}
+
+/* RFC 6048: the moderators file's lines, comments left out. */
+static void
+list_moderators(struct nntp_session *s, const char *arg)
+{
+	(void)arg;
+	moderators_each(s->moderators, strlen(s->moderators), moderator_line, s);
+}
+
+static void
 list_distrib_pats(struct nntp_session *s, const char *arg)
 {
 	(void)arg;
@@ -134,6 +149,8 @@ static const struct list_kind list_kinds[] = {
     {"COUNTS", list_counts, 1, "215 List of newsgroups follows"},
     {"DISTRIB.PATS", list_distrib_pats, 0, "215 Distribution patterns follow"},
     {"HEADERS", list_headers, 1, "215 Headers and metadata items supported:"},
+    {"MODERATORS", list_moderators, 0,
+     "215 Newsgroup moderators in form \"group:submission address\""},
     {"MOTD", list_motd, 0, "215 Message of the day follows"},
     {"NEWSGROUPS", list_newsgroups, 1, "215 Descriptions in form \"group description\""},
     {"OVERVIEW.FMT", list_overview_fmt, 0, "215 Order of fields in overview database"},
@@ -161,6 +178,7 @@ cmd_list(struct nntp_session *s, struct vector *args)
 	}
 	/* RFC 3977 7.6.1: information the server does not keep is a 503. */
 	if ((k->fn == list_motd && s->motd == NULL) ||
+	    (k->fn == list_moderators && s->moderators == NULL) ||
 	    (k->fn == list_distrib_pats && opt.distrib_pats.count == 0)) {
 		reply(s, "503 No %s available", k->keyword);
 		return;

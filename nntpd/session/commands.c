@@ -135,8 +135,8 @@ cmd_capabilities(struct nntp_session *s, struct vector *args)
 		reply(s, "READER");
 		reply(s, "HDR");
 		reply(s, "OVER MSGID");
-		reply(s, "LIST ACTIVE ACTIVE.TIMES COUNTS DISTRIB.PATS HEADERS MOTD NEWSGROUPS "
-		         "OVERVIEW.FMT");
+		reply(s, "LIST ACTIVE ACTIVE.TIMES COUNTS DISTRIB.PATS HEADERS MODERATORS MOTD "
+		         "NEWSGROUPS OVERVIEW.FMT");
 		if (opt.allow_newnews)
 			reply(s, "NEWNEWS");
 	}
@@ -206,7 +206,8 @@ static const struct nntp_cmd commands[] = {
     {"IHAVE", cmd_ihave, 1, 1, 0, "message-id"},
     {"LAST", cmd_last, 0, 0, NEED_READ, ""},
     {"LIST", cmd_list, 0, 2, NEED_READ,
-     "[ACTIVE|ACTIVE.TIMES|COUNTS|DISTRIB.PATS|HEADERS|MOTD|NEWSGROUPS|OVERVIEW.FMT "
+     "[ACTIVE|ACTIVE.TIMES|COUNTS|DISTRIB.PATS|HEADERS|MODERATORS|MOTD|NEWSGROUPS|"
+     "OVERVIEW.FMT "
      "[wildmat]]"},
     {"LISTGROUP", cmd_listgroup, 0, 2, NEED_READ, "[newsgroup [range]]"},
     {"MODE", cmd_mode, 1, 1, 0, "READER|STREAM"},

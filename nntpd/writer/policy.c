@@ -20,6 +20,7 @@
 #include "nntpd/metrics.h"
 #include "nntpd/store/article.h"
 #include "nntpd/writer/control.h"
+#include "nntpd/writer/mailer.h"
 
 struct writer {
 	struct spool *spool;
@@ -29,6 +30,15 @@ struct writer {
 };
 
 static const struct vector *feed_lines;
+static int mailer_fd = -1;
+static unsigned mailer_timeout = 30;
+
+void
+writer_set_mailer(int fd, unsigned timeout)
+{
+	mailer_fd = fd;
+	mailer_timeout = timeout;
+}
 
 void
 writer_set_feeds(const struct vector *feeds)
@@ -89,10 +99,13 @@ writer_free(struct writer *w)
 
 /* Check the groups an article names; refuse (-1, why) or fill wanted with
  * the groups to file it in. Posts need every group known and open to
- * posting; feeds keep the known ones (innd files what it carries). */
+ * posting; feeds keep the known ones (innd files what it carries). An
+ * unapproved post to a moderated group is for its moderator: the first
+ * such group goes in moderate (nnrpd mails to that one). */
 static int
 check_groups(struct writer *w, enum submit_kind kind, const struct writer_rights *r,
-             const struct article *a, struct vector *wanted, struct buffer *why)
+             const struct article *a, struct vector *wanted, struct buffer *moderate,
+             struct buffer *why)
 {
 	struct vector names = VECTOR_INIT;
 	int approved = article_find(a, "Approved") != NULL;
@@ -120,6 +133,11 @@ check_groups(struct writer *w, enum submit_kind kind, const struct writer_rights
 			buffer_printf(why, "Posting to %s is not allowed from your address", name);
 			break;
 		}
+		if (g->flag == 'm' && !approved && kind == SUBMIT_POST) {
+			if (moderate->len == 0)
+				buffer_puts(moderate, name);
+			continue;
+		}
 		if (g->flag == 'm' && !approved) {
 			buffer_printf(why, "Moderated group %s: article needs an Approved header",
 			              name);
@@ -135,7 +153,7 @@ check_groups(struct writer *w, enum submit_kind kind, const struct writer_rights
 		}
 		vector_add(wanted, name);
 	}
-	if (why->len == 0 && wanted->count == 0)
+	if (why->len == 0 && wanted->count == 0 && moderate->len == 0)
 		buffer_puts(why, "Unwanted newsgroups (none carried here)");
 	vector_free(&names);
 	return why->len ? -1 : 0;
@@ -220,9 +238,10 @@ struct submission {
 	enum submit_kind kind;
 	enum article_kind ak;
 	struct article a;
-	struct buffer why;   /* the refusal, when there is one */
-	struct buffer msgid; /* the command's ID, then the article's */
-	struct buffer xref;  /* where the spool filed it */
+	struct buffer why;      /* the refusal, when there is one */
+	struct buffer msgid;    /* the command's ID, then the article's */
+	struct buffer xref;     /* where the spool filed it */
+	struct buffer moderate; /* a post for this group's moderator: mailed, not filed */
 	struct vector groups;
 	time_t now;
 	int remember;     /* feeds: a refused ID goes into history */
@@ -236,6 +255,7 @@ submission_free(struct submission *s)
 	buffer_free(&s->why);
 	buffer_free(&s->msgid);
 	buffer_free(&s->xref);
+	buffer_free(&s->moderate);
 	vector_free(&s->groups);
 }
 
@@ -323,7 +343,7 @@ check_article(struct writer *w, struct submission *s, const struct writer_rights
 	if (check_not_seen(w, s) < 0)
 		goto refused;
 	s->refused = M_NNTP_REFUSED_GROUPS;
-	if (check_groups(w, s->kind, r, &s->a, &s->groups, &s->why) < 0)
+	if (check_groups(w, s->kind, r, &s->a, &s->groups, &s->moderate, &s->why) < 0)
 		goto refused;
 	return 0;
 refused:
@@ -361,6 +381,50 @@ store_article(struct writer *w, struct submission *s, const char *host, const ch
 	return rc;
 }
 
+/* An unapproved post to a moderated group goes to the moderator by mail,
+ * as it would have been filed (our headers added): 240 once the mailer
+ * command took it, else 441 saying why. Nothing is stored. */
+static int
+mail_moderator(struct writer *w, struct submission *s, const char *host, const char *text,
+               size_t len, struct buffer *reply)
+{
+	const char *group = buffer_cstr(&s->moderate);
+	struct buffer art = BUFFER_INIT, info = BUFFER_INIT;
+	enum mailer_result res;
+
+	build_post_headers(w, &s->a, buffer_head(&s->msgid), host, s->now, &art);
+	buffer_puts(&art, "\r\n");
+	buffer_append(&art, text + s->a.body_off, len - s->a.body_off);
+	res = mailer_send(&mailer_fd, group, buffer_head(&art), art.len, mailer_timeout, &info);
+	buffer_free(&art);
+	switch (res) {
+	case MAILER_SENT:
+		log_msg(LOG_INFO, "writer: %s for %s mailed to its moderator %s",
+		        buffer_head(&s->msgid), group, buffer_cstr(&info));
+		buffer_printf(reply, "Article %s sent to the moderator of %s",
+		              buffer_head(&s->msgid), group);
+		buffer_free(&info);
+		return writer_codes[SUBMIT_POST].ok;
+	case MAILER_NO_MODERATOR:
+		buffer_printf(reply,
+		              "Moderated group %s: no moderator is known for it, so the article "
+		              "needs an Approved header",
+		              group);
+		break;
+	default:
+		buffer_printf(reply,
+		              "Moderated group %s: the moderator could not be mailed (%s); try "
+		              "again later",
+		              group, buffer_cstr(&info));
+		break;
+	}
+	log_msg(LOG_NOTICE, "writer: %s for %s not mailed: %s", buffer_head(&s->msgid), group,
+	        buffer_cstr(reply));
+	metrics_report(M_NNTP_REFUSED_GROUPS, METRIC_ADD, 1);
+	buffer_free(&info);
+	return writer_codes[SUBMIT_POST].refused;
+}
+
 static void
 queue_for_feeds(struct writer *w, struct submission *s)
 {
@@ -396,6 +460,8 @@ process_article(struct writer *w, enum submit_kind kind, const char *given_id,
 	if (check_article(w, &s, r, text, len) < 0) {
 		code = c->refused;
 		refuse_article(w, &s, reply);
+	} else if (s.moderate.len > 0) {
+		code = mail_moderator(w, &s, r->host, text, len, reply);
 	} else if (store_article(w, &s, r->host, text, len) < 0) {
 		log_msg(LOG_ERR, "writer: storing %s: %m", buffer_head(&s.msgid));
 		metrics_report(M_NNTP_REFUSED_STORAGE, METRIC_ADD, 1);

@@ -20,6 +20,9 @@ struct writer_conf {
 /* The feed= lines (feed.h) writers made after this call queue stored
  * articles for; NULL (the default): no outgoing feeds. */
 void writer_set_feeds(const struct vector *feeds);
+/* The mailer's channel (nntpd/writer/mailer.h; -1: none) and how long one
+ * mail may take: unapproved posts to moderated groups go there. */
+void writer_set_mailer(int fd, unsigned timeout);
 
 /* The writer's end of its channel to the listener (writer/chan.h), before
  * writer_main; none (-1, the default): reload is refused. */
