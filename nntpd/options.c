@@ -72,6 +72,9 @@ const struct conf_option nntpd_options_table[] = {
 	  "user:NAME (NAME a wildmat) instead of an address applies after AUTHINFO to the "
 	  "users it names, over what the address rules gave."),
 	S(motd_file, "", "File shown by LIST MOTD."),
+	S(subscriptions_file, PATH_NNTPD_SUBSCRIPTIONS,
+	  "Default subscriptions for newsreaders (LIST SUBSCRIPTIONS, RFC 6048), as INN's "
+	  "subscriptions file: one group per line, # comments; a missing file lists none."),
 	L(distrib_pats, "", check_distrib_pat,
 	  "LIST DISTRIB.PATS line (repeatable): weight:wildmat:distribution, e.g. 10:local.*:local."),
 	S(pam_service_name, "nntpd", "PAM service for AUTHINFO USER/PASS."),

@@ -21,6 +21,7 @@ struct nntpd_options {
 	int allow_newnews;
 	struct vector access; /* "address[/prefix]|user:NAME perms [wildmat [post-wildmat]]" */
 	char *motd_file;
+	char *subscriptions_file; /* LIST SUBSCRIPTIONS */
 	struct vector distrib_pats; /* LIST DISTRIB.PATS lines, weight:pattern:value */
 	char *pam_service_name;
 	unsigned long delay_failed_login, max_login_fails, failed_login_backoff;

@@ -41,6 +41,7 @@ struct nntp_session {
 	struct active *active;   /* the group list, refreshed when it changed */
 	struct history *history; /* opened on first Message-ID lookup */
 	char *motd;              /* motd_file, read before the chroot, or NULL */
+	char *subscriptions;     /* subscriptions_file, likewise, or NULL */
 	char *pathhost;          /* for recommended Message-IDs */
 };
 
