@@ -90,6 +90,9 @@ const struct conf_option nntpd_options_table[] = {
 	U(mailer_timeout, "30", 1, 3600,
 	  "Seconds the mailer command may take for one article before it is killed and the post "
 	  "refused with 441 (the writer waits meanwhile)."),
+	S(subscriptions_file, PATH_NNTPD_SUBSCRIPTIONS,
+	  "Default subscriptions for newsreaders (LIST SUBSCRIPTIONS, RFC 6048), as INN's "
+	  "subscriptions file: one group per line, # comments; a missing file lists none."),
 	L(distrib_pats, "", check_distrib_pat,
 	  "LIST DISTRIB.PATS line (repeatable): weight:wildmat:distribution, e.g. 10:local.*:local."),
 	S(pam_service_name, "nntpd", "PAM service for AUTHINFO USER/PASS."),

@@ -23,6 +23,7 @@ struct nntpd_options {
 	char *motd_file;
 	char *moderators_file, *mailer; /* moderation by mail */
 	unsigned long mailer_timeout;
+	char *subscriptions_file; /* LIST SUBSCRIPTIONS */
 	struct vector distrib_pats; /* LIST DISTRIB.PATS lines, weight:pattern:value */
 	char *pam_service_name;
 	unsigned long delay_failed_login, max_login_fails, failed_login_backoff;

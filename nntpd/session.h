@@ -42,6 +42,7 @@ struct nntp_session {
 	struct history *history; /* opened on first Message-ID lookup */
 	char *motd;              /* motd_file, read before the chroot, or NULL */
 	char *moderators;        /* moderators_file, the same way, for LIST MODERATORS */
+	char *subscriptions;     /* subscriptions_file, likewise, or NULL */
 	char *pathhost;          /* for recommended Message-IDs */
 };
 

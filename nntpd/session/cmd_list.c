@@ -1,5 +1,6 @@
-/* cmd_list: the group-level listings: LIST and its keywords, NEWGROUPS
- * and NEWNEWS. Every listing shows only the groups the session may read. */
+/* cmd_list: the group-level listings: LIST and its keywords, XGTITLE,
+ * NEWGROUPS and NEWNEWS. Every listing shows only the groups the session
+ * may read. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -143,6 +144,27 @@ list_distrib_pats(struct nntp_session *s, const char *arg)
 		reply_data(s, opt.distrib_pats.strings[i], strlen(opt.distrib_pats.strings[i]));
 }
 
+/* INN's subscriptions file: one group per line, blank lines and # comments
+ * skipped. A group the session may not read is not listed either. */
+static void
+list_subscriptions(struct nntp_session *s, const char *arg)
+{
+	const char *p = s->subscriptions;
+
+	while (p != NULL && *p != '\0') {
+		size_t n = strcspn(p, "\n");
+		char *name = xstrndup(p, n);
+		char *start = name + strspn(name, " \t");
+
+		start[strcspn(start, " \t\r#")] = '\0';
+		if (start[0] != '\0' && group_visible(s, start) &&
+		    (arg == NULL || wildmat_match_list(start, arg)))
+			reply_data(s, start, strlen(start));
+		free(name);
+		p += n + (p[n] == '\n');
+	}
+}
+
 static const struct list_kind list_kinds[] = {
     {"ACTIVE", list_active, 1, "215 List of newsgroups follows"},
     {"ACTIVE.TIMES", list_times, 1, "215 Group creations in form \"name time who\""},
@@ -154,8 +176,21 @@ static const struct list_kind list_kinds[] = {
     {"MOTD", list_motd, 0, "215 Message of the day follows"},
     {"NEWSGROUPS", list_newsgroups, 1, "215 Descriptions in form \"group description\""},
     {"OVERVIEW.FMT", list_overview_fmt, 0, "215 Order of fields in overview database"},
+    {"SUBSCRIPTIONS", list_subscriptions, 1, "215 Default subscriptions follow"},
     {NULL, NULL, 0, NULL},
 };
+
+void
+list_capability(struct nntp_session *s)
+{
+	struct buffer line = BUFFER_INIT;
+
+	buffer_puts(&line, "LIST");
+	for (const struct list_kind *t = list_kinds; t->keyword != NULL; t++)
+		buffer_printf(&line, " %s", t->keyword);
+	reply(s, "%s", buffer_cstr(&line));
+	buffer_free(&line);
+}
 
 void
 cmd_list(struct nntp_session *s, struct vector *args)
@@ -187,6 +222,24 @@ cmd_list(struct nntp_session *s, struct vector *args)
 		return;
 	reply(s, "%s", k->intro);
 	k->fn(s, arg);
+	reply_end(s);
+}
+
+/* RFC 2980 2.8: the descriptions of the groups a wildmat names (default:
+ * the selected group), in LIST NEWSGROUPS' form, under 282. */
+void
+cmd_xgtitle(struct nntp_session *s, struct vector *args)
+{
+	const char *pattern = args->count >= 2 ? args->strings[1] : s->group;
+
+	if (pattern == NULL) {
+		reply(s, "481 No newsgroup selected and no wildmat given");
+		return;
+	}
+	if (session_groups(s) == NULL)
+		return;
+	reply(s, "282 Descriptions follow");
+	list_newsgroups(s, pattern);
 	reply_end(s);
 }
 

@@ -2,7 +2,8 @@
  * and MODE STREAM with CHECK and TAKETHIS (RFC 4644). The session reads the
  * article; the writer validates and stores it, as it does for POST. While
  * the writer is paused, each gets its "try later": IHAVE 436, CHECK 431,
- * TAKETHIS (which has none) 400 and the end of the session. */
+ * TAKETHIS (which has none) 400 and the end of the session; the same 400
+ * when the writer is down or cannot store it now. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -176,6 +177,11 @@ cmd_takethis(struct nntp_session *s, struct vector *args)
 		 * the 439's text. */
 		if (code != 239 && spool_paused(s->spoolfd, &paused) == 1) {
 			reply(s, "400 Paused: %s", buffer_cstr(&paused));
+			conn_flush(&s->c);
+			sandbox_exit(0);
+		}
+		if (code == writer_codes[SUBMIT_TAKETHIS].unavailable) {
+			reply(s, "400 %s", buffer_cstr(&why));
 			conn_flush(&s->c);
 			sandbox_exit(0);
 		}

@@ -244,11 +244,21 @@ msgid_equal(const char *a, const char *b)
 }
 
 int
+spool_article_holds(const struct spool_article *art, const char *msgid)
+{
+	struct buffer v = BUFFER_INIT;
+	int same =
+	    spool_article_header(art, "Message-ID", &v) == 0 && msgid_equal(buffer_cstr(&v), msgid);
+
+	buffer_free(&v);
+	return same;
+}
+
+int
 spool_find_msgid(struct history *h, int spoolfd, const char *msgid, char **group, uint64_t *number,
                  struct spool_article *out)
 {
 	struct history_entry e;
-	struct buffer v = BUFFER_INIT;
 	const char *p;
 	int rc = history_lookup(h, msgid, &e);
 
@@ -262,14 +272,8 @@ spool_find_msgid(struct history *h, int spoolfd, const char *msgid, char **group
 
 		if (n > 0 && parse_location(p, n, group, number) == 0) {
 			if (spool_open_article(spoolfd, *group, *number, out) == 0) {
-				/* A group removed and re-created reuses numbers: make
-				 * sure the file still holds this article. */
-				int same = spool_article_header(out, "Message-ID", &v) == 0 &&
-				           msgid_equal(buffer_cstr(&v), msgid);
-
-				if (same) {
+				if (spool_article_holds(out, msgid)) {
 					history_entry_free(&e);
-					buffer_free(&v);
 					return 0;
 				}
 				close(out->fd);
@@ -280,7 +284,6 @@ spool_find_msgid(struct history *h, int spoolfd, const char *msgid, char **group
 		p += strspn(p, " ");
 	}
 	history_entry_free(&e);
-	buffer_free(&v);
 	errno = ENOENT;
 	return -1;
 }

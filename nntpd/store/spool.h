@@ -55,6 +55,11 @@ int64_t spool_scan_header_len(int fd);
  * 0 found, -1 absent or unreadable. For HDR/XHDR/XPAT on fields that are
  * not in overview. */
 int spool_article_header(const struct spool_article *art, const char *field, struct buffer *value);
+/* Whether an open article's Message-ID header is msgid (right-hand side
+ * case-insensitive). A group removed and re-created numbers from 1 again,
+ * so a history location may name a newer article: every lookup by
+ * Message-ID checks the file it found. */
+int spool_article_holds(const struct spool_article *art, const char *msgid);
 /* Message-ID -> an open article and one of its group:number names (group
  * malloc'd). 0, or -1 (errno ENOENT when unknown or gone). */
 int spool_find_msgid(struct history *h, int spoolfd, const char *msgid, char **group,

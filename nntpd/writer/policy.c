@@ -273,6 +273,15 @@ check_octets(const struct writer *w, const char *text, size_t len, struct buffer
 		metrics_report(M_NNTP_REFUSED_MALFORMED, METRIC_ADD, 1);
 		return -1;
 	}
+	/* RFC 5536 2.2 / 5322 2.3: CR only as part of CRLF. A bare CR would
+	 * be stored, then sent to readers and peers that split lines on it. */
+	for (const char *p = text, *end = text + len;
+	     (p = memchr(p, '\r', (size_t)(end - p))) != NULL; p++)
+		if (p + 1 == end || p[1] != '\n') {
+			buffer_puts(why, "Article contains a bare CR (not followed by LF)");
+			metrics_report(M_NNTP_REFUSED_MALFORMED, METRIC_ADD, 1);
+			return -1;
+		}
 	return 0;
 }
 
