@@ -144,6 +144,30 @@ for i in range(5):
 	[ "$status" -eq 0 ]
 }
 
+@test "nntpctl reload: a new post_rate holds at once for the running writer, and 0 lifts it" {
+	nntp_up
+	printf 'post_rate=1\npost_burst=1\n' >"$NNTPD_CONF"
+	run nntpctl_run reload
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -qx 'post_rate: 1/min burst 1' <<<"$output"
+	run limits_py '
+s = connect()
+check(post(s, "first").startswith("240"), "the burst of one")
+r = post(s, "second")
+check(r.startswith("441") and "try again in" in r, "then 441: %s" % r)
+'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	printf 'post_rate=0\n' >"$NNTPD_CONF"
+	run nntpctl_run reload
+	[ "$status" -eq 0 ]
+	grep -qx 'post_rate: 0/min burst 10' <<<"$output"
+	run limits_py 'check(post(connect(), "third").startswith("240"), "no limit again")'
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
 @test "article_cutoff_days: an old or undated fed article is refused, not stored, and remembered; a fresh one is stored" {
 	nntp_up -o peer=127.0.0.1
 	run limits_py '
