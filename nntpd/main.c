@@ -132,6 +132,7 @@ reload(void)
 	ws.expire = opt.expire;
 	ws.history_remember = opt.history_remember;
 	ws.max_article_size = opt.max_article_size;
+	ws.limits = (struct writer_limits){opt.post_rate, opt.post_burst, opt.article_cutoff_days};
 	wchan_encode_config(&msg, config_gen, &ws);
 	tell_writer(&msg);
 	feeders_sync();
@@ -271,7 +272,9 @@ static void
 start_writer(void)
 {
 	struct sandbox_id id = {getuid(), getgid(), NULL, 0, -1};
-	struct writer_conf wc = {pathhost(), opt.max_article_size};
+	struct writer_conf wc = {pathhost(),
+	                         opt.max_article_size,
+	                         {opt.post_rate, opt.post_burst, opt.article_cutoff_days}};
 	pid_t pid;
 	int sv[2];
 

@@ -140,6 +140,16 @@ const struct conf_option nntpd_options_table[] = {
 	U(history_remember, "10", 0, 36500,
 	  "Days an expired article's Message-ID stays in history, so a peer offering it again is "
 	  "refused (INN's /remember/)."),
+	U(post_rate, "0", 0, 100000,
+	  "Posts a minute the writer takes from one user (after AUTHINFO) or, without a login, "
+	  "from one address, after a burst of post_burst; a post past them is refused 441 with "
+	  "the seconds to wait. 0: no limit. Feeds are not limited."),
+	U(post_burst, "10", 1, 100000,
+	  "Posts one user or address may make at once before post_rate applies."),
+	U(article_cutoff_days, "10", 0, 36500,
+	  "A fed article (IHAVE, TAKETHIS) whose Date is older than this many days is refused "
+	  "437/439 and not stored, so an old article offered again after its history entry "
+	  "expired stays out (INN's artcutoff). 0: no cutoff. Posts are not checked."),
 	B(proxy_protocol, "NO",
 	  "Behind HAProxy: every connection starts with a PROXY v1/v2 header naming the client."),
 	SC(proxy_trusted_addresses, "", proxy_check_list,

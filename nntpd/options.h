@@ -35,6 +35,8 @@ struct nntpd_options {
 	struct vector feed;   /* NAME host port wildmat [streaming|ihave] [user:pass] */
 	struct vector expire; /* "WILDMAT DAYS|never": retention (nntpctl expire) */
 	unsigned long history_remember;
+	unsigned long post_rate, post_burst; /* writer: per user, else per address */
+	unsigned long article_cutoff_days;   /* writer: fed articles older are refused */
 };
 
 extern struct nntpd_options opt;

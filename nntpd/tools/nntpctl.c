@@ -125,7 +125,7 @@ spool_command(const struct ctl_opts *o, const char *line, int show)
 	int rc;
 
 	if (s != NULL) {
-		struct writer_conf wc = {o->pathhost, o->max_article_size};
+		struct writer_conf wc = {o->pathhost, o->max_article_size, {0, 0, 0}};
 		struct writer *w = writer_new(s, &wc);
 
 		rc = writer_process(w, SUBMIT_CONTROL, NULL, NULL, line, strlen(line), &reply);
@@ -348,7 +348,9 @@ cmd_feeds(const struct ctl_opts *o, int argc, char **argv)
 static int
 cmd_writer(const struct ctl_opts *o, int argc, char **argv)
 {
-	struct writer_conf wc = {o->pathhost, o->max_article_size};
+	struct writer_conf wc = {o->pathhost,
+	                         o->max_article_size,
+	                         {opt.post_rate, opt.post_burst, opt.article_cutoff_days}};
 
 	(void)argc, (void)argv;
 	writer_set_feeds(&opt.feed);

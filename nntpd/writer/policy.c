@@ -13,6 +13,8 @@
 
 #include "common/core/log.h"
 #include "common/core/metrics.h"
+#include "common/core/pace.h"
+#include "common/core/ratelimit.h"
 #include "common/core/vector.h"
 #include "common/core/wildmat.h"
 #include "common/core/xmalloc.h"
@@ -27,6 +29,8 @@ struct writer {
 	char *pathhost;
 	size_t max_size;
 	const struct vector *feeds;
+	struct writer_limits limits;
+	struct ratelimit posts; /* per "user:NAME", else per "addr:HOST" */
 };
 
 static const struct vector *feed_lines;
@@ -46,6 +50,16 @@ writer_set_feeds(const struct vector *feeds)
 	feed_lines = feeds;
 }
 
+/* A new rate keeps every poster's count so far: a reload is no way out. */
+static void
+set_limits(struct writer *w, const struct writer_limits *l)
+{
+	w->limits = *l;
+	if (w->limits.post_burst == 0)
+		w->limits.post_burst = 1;
+	ratelimit_set(&w->posts, w->limits.post_rate, w->limits.post_burst);
+}
+
 struct writer *
 writer_new(struct spool *s, const struct writer_conf *conf)
 {
@@ -55,6 +69,8 @@ writer_new(struct spool *s, const struct writer_conf *conf)
 	w->pathhost = xstrdup(conf->pathhost);
 	w->max_size = conf->max_article_size ? conf->max_article_size : WRITER_DEFAULT_MAX_ARTICLE;
 	w->feeds = feed_lines;
+	ratelimit_init(&w->posts, 0);
+	set_limits(w, &conf->limits);
 	return w;
 }
 
@@ -65,6 +81,7 @@ writer_reconfigure(struct writer *w, const struct writer_settings *ws)
 	writer_set_feeds(&ws->feed);
 	w->feeds = feed_lines;
 	writer_set_expire(&ws->expire, ws->history_remember);
+	set_limits(w, &ws->limits);
 }
 
 void
@@ -80,6 +97,8 @@ writer_describe(const struct writer *w, struct buffer *out)
 			feed_def_free(&f);
 		}
 	buffer_puts(out, "\n");
+	buffer_printf(out, "post_rate: %lu/min burst %lu\narticle_cutoff_days: %lu\n",
+	              w->limits.post_rate, w->limits.post_burst, w->limits.cutoff_days);
 }
 
 size_t
@@ -93,6 +112,7 @@ writer_free(struct writer *w)
 {
 	if (w == NULL)
 		return;
+	ratelimit_free(&w->posts);
 	free(w->pathhost);
 	free(w);
 }
@@ -338,6 +358,28 @@ check_not_seen(struct writer *w, struct submission *s)
 	return s->why.len ? -1 : 0;
 }
 
+/* A fed article older than the cutoff stays out even when history has
+ * forgotten it (INN's artcutoff). Its Date parses: article_validate
+ * refused it otherwise, as innd does. */
+static int
+check_cutoff(struct writer *w, struct submission *s)
+{
+	struct buffer v = BUFFER_INIT;
+	time_t date;
+
+	if (s->ak != ARTICLE_FEED || w->limits.cutoff_days == 0)
+		return 0;
+	if (article_value(&s->a, "Date", &v) == 0 &&
+	    article_parse_date(buffer_cstr(&v), &date) == 0 &&
+	    date < s->now - (time_t)w->limits.cutoff_days * 86400) {
+		buffer_printf(&s->why, "Too old (Date more than %lu days ago): %s",
+		              w->limits.cutoff_days, buffer_cstr(&v));
+		s->refused = M_NNTP_REFUSED_TOO_OLD;
+	}
+	buffer_free(&v);
+	return s->why.len ? -1 : 0;
+}
+
 /* Every check, in order; -1 with the reason in s->why. */
 static int
 check_article(struct writer *w, struct submission *s, const struct writer_rights *r,
@@ -349,7 +391,7 @@ check_article(struct writer *w, struct submission *s, const struct writer_rights
 	if (article_parse(&s->a, text, len, &s->why) < 0 ||
 	    article_validate(&s->a, s->ak, s->now, &s->why) < 0 || settle_msgid(w, s) < 0)
 		goto refused;
-	if (check_not_seen(w, s) < 0)
+	if (check_not_seen(w, s) < 0 || check_cutoff(w, s) < 0)
 		goto refused;
 	s->refused = M_NNTP_REFUSED_GROUPS;
 	if (check_groups(w, s->kind, r, &s->a, &s->groups, &s->moderate, &s->why) < 0)
@@ -505,6 +547,37 @@ check_rights(enum submit_kind kind, const struct writer_rights *r, struct buffer
 	return why->len ? -1 : 0;
 }
 
+/* A post past its poster's rate and burst: -1 with the retry hint in why.
+ * SECURITY: the poster is the one the monitor named in the connection's
+ * rights (PAM user, else the client's address), never the session's or
+ * the article's word, so a flooder cannot post under another name. */
+static int
+check_post_rate(struct writer *w, const struct writer_rights *r, struct buffer *why)
+{
+	struct buffer key = BUFFER_INIT;
+	double wait = 0;
+
+	if (r->user != NULL && r->user[0] != '\0')
+		buffer_printf(&key, "user:%s", r->user);
+	else if (r->host != NULL && r->host[0] != '\0')
+		buffer_printf(&key, "addr:%s", r->host);
+	if (key.len > 0)
+		wait = ratelimit_take(&w->posts, buffer_cstr(&key), mono_seconds());
+	if (wait > 0) {
+		unsigned long secs = (unsigned long)wait + ((double)(unsigned long)wait < wait);
+
+		buffer_printf(why,
+		              "Posting rate exceeded (%lu a minute, burst %lu): try again in "
+		              "%lu seconds",
+		              w->limits.post_rate, w->limits.post_burst, secs ? secs : 1);
+		metrics_report(M_NNTP_REFUSED_RATE, METRIC_ADD, 1);
+		log_msg(LOG_NOTICE, "writer: post from %s refused: rate exceeded, retry in %lu s",
+		        buffer_cstr(&key), secs ? secs : 1);
+	}
+	buffer_free(&key);
+	return wait > 0 ? -1 : 0;
+}
+
 int
 writer_process_as(struct writer *w, enum submit_kind kind, const char *msgid_or_null,
                   const struct writer_rights *r, const char *payload, size_t len,
@@ -535,6 +608,8 @@ writer_process_as(struct writer *w, enum submit_kind kind, const char *msgid_or_
 		safe.host = NULL;
 	if (safe.post_groups == NULL)
 		safe.post_groups = "";
+	if (kind == SUBMIT_POST && check_post_rate(w, &safe, reply) < 0)
+		return writer_codes[kind].refused;
 	return process_article(w, kind, msgid_or_null, &safe, payload, len, reply);
 }
 

@@ -32,7 +32,7 @@ setup(void)
 {
 	char dir[] = "/tmp/nntp-fuzz.XXXXXX";
 	struct buffer err = BUFFER_INIT;
-	struct writer_conf wc = {"fuzz.example", 0};
+	struct writer_conf wc = {"fuzz.example", 0, {0, 0, 0}};
 	struct spool *sp;
 	struct writer *w;
 

@@ -354,7 +354,7 @@ start_writer(const char *d)
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		struct writer_conf wc = {HOST, 0};
+		struct writer_conf wc = {HOST, 0, {0, 0, 0}};
 		int devnull = open("/dev/null", O_WRONLY);
 
 		dup2(devnull, 2); /* accepted-article log lines */
@@ -546,7 +546,7 @@ int
 main(void)
 {
 	struct buffer why = BUFFER_INIT;
-	struct writer_conf wc = {HOST, 0};
+	struct writer_conf wc = {HOST, 0, {0, 0, 0}};
 	struct spool *s;
 	struct writer *w;
 	char *cmd;
