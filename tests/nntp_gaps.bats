@@ -153,10 +153,10 @@ PY
 	nntp_up -o peer=127.0.0.1
 	mv "$NNTPD_DIR/spool/writer.sock" "$NNTPD_DIR/spool/writer.sock.away"
 	run py <<'PY'
-import socket, sys
+import email.utils, socket, sys
 art = (b"Path: peer.example!not-for-mail\r\nFrom: P <p@peer.example>\r\n"
        b"Newsgroups: local.test\r\nSubject: fed\r\n"
-       b"Date: Sun, 22 Nov 2026 07:00:00 +0000\r\nMessage-ID: <down@peer.example>\r\n"
+       b"Date: " + email.utils.formatdate(usegmt=True).encode() + b"\r\nMessage-ID: <down@peer.example>\r\n"
        b"\r\nHello.\r\n.\r\n")
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
 f = s.makefile("rb")
@@ -192,10 +192,10 @@ print(s.group("local.test")[1])
 PY
 	[ "${lines[0]}" = 0 ]
 	run py <<'PY'
-import socket, sys
+import email.utils, socket, sys
 art = (b"Path: peer.example!not-for-mail\r\nFrom: P <p@peer.example>\r\n"
        b"Newsgroups: local.test\r\nSubject: fed\r\n"
-       b"Date: Sun, 22 Nov 2026 07:00:00 +0000\r\nMessage-ID: <down@peer.example>\r\n"
+       b"Date: " + email.utils.formatdate(usegmt=True).encode() + b"\r\nMessage-ID: <down@peer.example>\r\n"
        b"\r\nHello.\r\n.\r\n")
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
 f = s.makefile("rb")
@@ -210,11 +210,11 @@ PY
 @test "a bare CR in body or headers: POST 441, IHAVE 437, TAKETHIS 439 with the reason, nothing stored; CRLF articles pass" {
 	nntp_up -o peer=127.0.0.1
 	run py <<'PY'
-import socket, sys
+import email.utils, socket, sys
 def art(mid, extra_head=b"", body=b"Hello.\r\n"):
     return (b"Path: peer.example!not-for-mail\r\nFrom: P <p@peer.example>\r\n"
             b"Newsgroups: local.test\r\nSubject: cr\r\n" + extra_head +
-            b"Date: Sun, 22 Nov 2026 07:00:00 +0000\r\nMessage-ID: " + mid +
+            b"Date: " + email.utils.formatdate(usegmt=True).encode() + b"\r\nMessage-ID: " + mid +
             b"\r\n\r\n" + body + b".\r\n")
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
 f = s.makefile("rb")
