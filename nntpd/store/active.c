@@ -104,6 +104,7 @@ parse_active(struct active *a, char *text)
 
 	a->groups = NULL;
 	a->count = a->alloc = 0;
+	vector_clear(&a->bad);
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		uint64_t high, low;
 		struct group *g, *prev;
@@ -111,6 +112,7 @@ parse_active(struct active *a, char *text)
 		buffer_clear(&why);
 		if (parse_line(line, &f, &high, &low, &why) < 0) {
 			log_msg(LOG_ERR, "active: bad line \"%s\": %s", line, buffer_cstr(&why));
+			vector_add(&a->bad, line);
 			continue;
 		}
 		prev = active_find(&old, f.strings[0]);
@@ -182,6 +184,7 @@ active_free(struct active *a)
 	for (size_t i = 0; i < a->count; i++)
 		group_free(a->groups[i]);
 	free(a->groups);
+	vector_free(&a->bad);
 	active_init(a);
 }
 
@@ -417,6 +420,8 @@ active_write(struct active *a, int spoolfd)
 		buffer_printf(&b, "%s %010llu %010llu %s\n", g->name, (unsigned long long)g->high,
 		              (unsigned long long)g->low, g->flags);
 	}
+	for (size_t i = 0; i < a->bad.count; i++)
+		buffer_printf(&b, "%s\n", a->bad.strings[i]);
 	rc = replace_file(spoolfd, ACTIVE_FILE, &b, &a->id[0]);
 	buffer_free(&b);
 	return rc;

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "common/core/buffer.h"
+#include "common/core/vector.h"
 
 /* File names under the spool root. active lines: "name high low flag" with
  * flag y (posting allowed), n (no posting), m (moderated), x (no local
@@ -44,6 +45,9 @@ struct active {
 	struct group **groups; /* sorted by name (strcmp) */
 	size_t count, alloc;
 	struct file_id id[3]; /* active, active.times, newsgroups */
+	/* Lines of active that do not parse (logged): written back as they
+	 * are, so a typo in a flag never loses the group's line. */
+	struct vector bad;
 };
 
 void active_init(struct active *a);

@@ -611,6 +611,18 @@ test_flags(void)
 	   "spool_check names a bad flag with its line: %s", oneline(&rep));
 	free(cmd);
 	close(fd);
+	/* A writer started on that active keeps the bad line through its
+	 * rewrites (a typo never loses a group's line). */
+	s = spool_open(d, HOST, 1);
+	buffer_clear(&why);
+	ok(s != NULL && spool_newgroup(s, "f.later", "y", "", "t", &why) == 0,
+	   "newgroup with a bad line in active %s", buffer_cstr(&why));
+	spool_close(s);
+	cmd = xasprintf("grep -qx 'f.q 0000000000 0000000001 q' %s/active && "
+	                "grep -q '^f.later ' %s/active",
+	                d, d);
+	ok(system(cmd) == 0, "the bad line is written back as it was");
+	free(cmd);
 	cmd = xasprintf("rm -rf %s", d);
 	if (system(cmd) != 0)
 		ok(0, "cleanup");
