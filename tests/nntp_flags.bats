@@ -8,10 +8,14 @@
 setup() {
 	load lib/common
 	load lib/nntp
-	nntp_up -o peer=127.0.0.1
 	A=$BATS_TEST_TMPDIR/art
 	mkdir -p "$A"
 	PEER=$POSTEL_ROOT/tests/lib/nntppeer.py
+}
+
+# up [nntpd args...]: nntpd with 127.0.0.1 as a peer.
+up() {
+	nntp_up -o peer=127.0.0.1 "$@"
 	SPOOL=$NNTPD_DIR/spool
 }
 
@@ -53,6 +57,7 @@ numbered() {
 }
 
 @test "x: POST gets 441 (local postings not allowed), an IHAVE from a peer is filed and readable; LIST ACTIVE shows x" {
+	up
 	run nntpctl_run newgroup local.feeds x "Feeds only"
 	[ "$status" -eq 0 ]
 	run nlpost local.feeds '<x1@t.example>'
@@ -72,6 +77,7 @@ numbered() {
 }
 
 @test "j: posts and feeds are accepted and filed in junk (made with flag n), not in the group, which stays readable and empty" {
+	up
 	run nntpctl_run newgroup local.junked j "Junked"
 	[ "$status" -eq 0 ]
 	run nlpost local.junked '<j1@t.example>'
@@ -98,6 +104,7 @@ numbered() {
 }
 
 @test "=alias: posts and feeds to the alias are filed in the target, once when both are named; the alias is readable and empty" {
+	up
 	run nntpctl_run newgroup local.alias =local.test "Alias of local.test"
 	[ "$status" -eq 0 ]
 	run nlpost local.alias '<a1@t.example>'
@@ -125,6 +132,7 @@ numbered() {
 }
 
 @test "nntpctl refuses a bad flag or alias and names it; nntpctl check names a bad flag in active with its line" {
+	up
 	run nntpctl_run newgroup local.bad q
 	[ "$status" -ne 0 ]
 	[[ $output == *'bad flag "q": want y, n, m, x, j or =other.group'* ]]
@@ -148,4 +156,18 @@ numbered() {
 	run nntpctl_run check
 	[ "$status" -ne 0 ]
 	[[ $output == *'active:5: bad flag "z": want y, n, m, x, j or =other.group (group local.broken)'* ]]
+}
+
+@test "=alias: the post wildmat must allow the target too, so an alias opens no group the access rules close" {
+	up -o 'access=127.0.0.0/8 read,post * *,!local.test'
+	run nntpctl_run newgroup local.alias =local.test
+	[ "$status" -eq 0 ]
+	run nntpctl_run newgroup local.open y
+	[ "$status" -eq 0 ]
+	run nlpost local.alias '<w1@t.example>'
+	[[ $output == "441 Posting to local.alias is not allowed from your address" ]]
+	[ -z "$(numbered local.test)" ]
+	run nlpost local.open '<w2@t.example>'
+	[[ $output == "240 "* ]]
+	[ "$(numbered local.open)" = 1 ]
 }
