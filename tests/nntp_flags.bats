@@ -76,7 +76,7 @@ numbered() {
 	grep -q '^430 ' <<<"$output"
 }
 
-@test "j: posts and feeds are accepted and filed in junk (made with flag n), not in the group, which stays readable and empty" {
+@test "j: posts and feeds are accepted and filed in junk (made with flag n), not in the group, which stays readable and empty; a crosspost goes to its other group only" {
 	up
 	run nntpctl_run newgroup local.junked j "Junked"
 	[ "$status" -eq 0 ]
@@ -98,6 +98,12 @@ numbered() {
 	grep -qx '220 2 <j2@peer.example>' <<<"$output"
 	grep -qx '220 0 <j1@t.example>' <<<"$output"
 	grep -qx 'Xref: test.postel.invalid junk:1' <<<"$output"
+	# Crossposted to a group that files it, it goes there only (innd).
+	run nlpost local.junked,local.test '<j4@t.example>'
+	[[ $output == "240 "* ]]
+	[ "$(numbered local.test)" = 1 ]
+	[ "$(numbered junk | tr '\n' ' ')" = "1 2 " ]
+	grep -qx $'Xref: test.postel.invalid local.test:1\r' "$SPOOL/articles/local/test/1"
 	# junk itself is n, as in INN: nobody posts to it directly.
 	run nlpost junk '<j3@t.example>'
 	[[ $output == "441 Posting to junk is not allowed" ]]

@@ -87,8 +87,8 @@ writer_free(struct writer *w)
 	free(w);
 }
 
-/* Add name to wanted unless it is there (an alias and its target, or two
- * j groups, name one place). */
+/* Add name to wanted unless it is there (an alias and its target name
+ * one place). */
 static void
 want_group(struct vector *wanted, const char *name)
 {
@@ -138,8 +138,10 @@ check_post_rules(enum submit_kind kind, const struct writer_rights *r, const cha
 
 /* Check the groups an article names; refuse (-1, why) or fill wanted with
  * the groups to file it in. Posts need every group known and open to
- * posting; feeds keep the known ones (innd files what it carries). A j
- * group's articles are filed in junk, an =alias group's in its target. */
+ * posting; feeds keep the known ones (innd files what it carries). An
+ * =alias group's articles are filed in its target; a j group's in junk
+ * when no other group files them (innd's "if it's junk, don't file it",
+ * then junk for an article filed nowhere). */
 static int
 check_groups(struct writer *w, enum submit_kind kind, const struct writer_rights *r,
              const struct article *a, struct vector *wanted, struct buffer *why)
@@ -147,6 +149,7 @@ check_groups(struct writer *w, enum submit_kind kind, const struct writer_rights
 	struct vector names = VECTOR_INIT;
 	int approved = article_find(a, "Approved") != NULL;
 	struct active *act = spool_active(w->spool);
+	struct group *junk = NULL;
 
 	vector_clear(wanted);
 	article_newsgroups(a, &names);
@@ -173,8 +176,13 @@ check_groups(struct writer *w, enum submit_kind kind, const struct writer_rights
 		/* A j group takes posts as y does; junk's own n is no rule here. */
 		if (check_post_rules(kind, r, name, g->flag == '=' ? file : g, approved, why) < 0)
 			break;
-		want_group(wanted, file->name);
+		if (g->flag == 'j')
+			junk = file;
+		else
+			want_group(wanted, file->name);
 	}
+	if (why->len == 0 && wanted->count == 0 && junk != NULL)
+		vector_add(wanted, junk->name);
 	if (why->len == 0 && wanted->count == 0)
 		buffer_puts(why, "Unwanted newsgroups (none carried here)");
 	vector_free(&names);
