@@ -38,8 +38,8 @@ list_active(struct nntp_session *s, const char *arg)
 		const struct group *g = a->groups[i];
 
 		if (listed(s, g, arg))
-			reply(s, "%s %010llu %010llu %c", g->name, (unsigned long long)g->high,
-			      (unsigned long long)g->low, g->flag);
+			reply(s, "%s %010llu %010llu %s", g->name, (unsigned long long)g->high,
+			      (unsigned long long)g->low, g->flags);
 	}
 }
 
@@ -81,10 +81,10 @@ list_counts(struct nntp_session *s, const char *arg)
 		const struct group *g = a->groups[i];
 
 		if (listed(s, g, arg))
-			reply(s, "%s %010llu %010llu %llu %c", g->name, (unsigned long long)g->high,
+			reply(s, "%s %010llu %010llu %llu %s", g->name, (unsigned long long)g->high,
 			      (unsigned long long)g->low,
 			      (unsigned long long)(g->high >= g->low ? g->high - g->low + 1 : 0),
-			      g->flag);
+			      g->flags);
 	}
 }
 
@@ -270,8 +270,8 @@ cmd_newgroups(struct nntp_session *s, struct vector *args)
 		const struct group *g = a->groups[i];
 
 		if (g->created >= since && group_visible(s, g->name))
-			reply(s, "%s %llu %llu %c", g->name, (unsigned long long)g->high,
-			      (unsigned long long)g->low, g->flag);
+			reply(s, "%s %llu %llu %s", g->name, (unsigned long long)g->high,
+			      (unsigned long long)g->low, g->flags);
 	}
 	reply_end(s);
 }

@@ -94,11 +94,12 @@ struct history *spool_history(struct spool *s);
  * Appends the Xref value to xref. 0, or -1 with errno (nothing stored). */
 int spool_store(struct spool *s, const char *headers, size_t hlen, const char *body, size_t blen,
                 const struct vector *groups, const char *msgid, struct buffer *xref);
-/* Group administration; 0, or -1 with the reason in why. */
-int spool_newgroup(struct spool *s, const char *name, char flag, const char *description,
+/* Group administration; 0, or -1 with the reason in why. flags is the
+ * active field (see active.h); a j group makes junk when it is missing. */
+int spool_newgroup(struct spool *s, const char *name, const char *flags, const char *description,
                    const char *creator, struct buffer *why);
 int spool_rmgroup(struct spool *s, const char *name, struct buffer *why);
-int spool_changegroup(struct spool *s, const char *name, char flag, struct buffer *why);
+int spool_changegroup(struct spool *s, const char *name, const char *flags, struct buffer *why);
 /* Rebuild overview and history from the article files (remembered IDs
  * are kept); active marks follow the files. 0 or -1 with why. */
 int spool_rebuild(struct spool *s, struct buffer *why);

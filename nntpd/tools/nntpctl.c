@@ -257,8 +257,8 @@ cmd_list(const struct ctl_opts *o, int argc, char **argv)
 	for (size_t i = 0; i < a.count; i++) {
 		const struct group *g = a.groups[i];
 
-		printf("%s %llu %llu %c %lld %s %s\n", g->name, (unsigned long long)g->high,
-		       (unsigned long long)g->low, g->flag, (long long)g->created,
+		printf("%s %llu %llu %s %lld %s %s\n", g->name, (unsigned long long)g->high,
+		       (unsigned long long)g->low, g->flags, (long long)g->created,
 		       g->creator[0] ? g->creator : "-", g->description);
 	}
 	active_free(&a);

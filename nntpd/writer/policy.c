@@ -117,9 +117,66 @@ writer_free(struct writer *w)
 	free(w);
 }
 
+/* Add name to wanted unless it is there (an alias and its target name
+ * one place). */
+static void
+want_group(struct vector *wanted, const char *name)
+{
+	for (size_t i = 0; i < wanted->count; i++)
+		if (strcmp(wanted->strings[i], name) == 0)
+			return;
+	vector_add(wanted, name);
+}
+
+/* The posting rules of one group (rule: the group itself, or an alias's
+ * target, whose flag decides); 0, 1 for an unapproved post to a moderated
+ * group (its moderator's), or -1 with why. */
+static int
+check_post_rules(enum submit_kind kind, const struct writer_rights *r, const char *name,
+                 const struct group *rule, int approved, struct buffer *why)
+{
+	if (rule->flag == 'n' && kind == SUBMIT_POST) {
+		buffer_printf(why, "Posting to %s is not allowed", name);
+		return -1;
+	}
+	/* INN's x: the group takes articles from feeds only. */
+	if (rule->flag == 'x' && kind == SUBMIT_POST) {
+		buffer_printf(why, "Local postings to %s are not allowed (flag x: feeds only)",
+		              name);
+		return -1;
+	}
+	/* SECURITY: the connection's post wildmat (the access rules
+	 * the monitor applied), not the session's word for it; an alias is
+	 * checked by both its name and its target's. */
+	if (kind == SUBMIT_POST && (!wildmat_match_list(name, r->post_groups) ||
+	                            !wildmat_match_list(rule->name, r->post_groups))) {
+		buffer_printf(why, "Posting to %s is not allowed from your address", name);
+		return -1;
+	}
+	/* An unapproved post is for the moderator (mailed); an unapproved
+	 * feed is refused. */
+	if (rule->flag == 'm' && !approved && kind == SUBMIT_POST)
+		return 1;
+	if (rule->flag == 'm' && !approved) {
+		buffer_printf(why, "Moderated group %s: article needs an Approved header", name);
+		return -1;
+	}
+	/* SECURITY: only a moderator approves a post (the connection's
+	 * rights, from the monitor's access rules); feeds relay what a
+	 * moderator elsewhere approved. */
+	if (rule->flag == 'm' && kind == SUBMIT_POST && !r->may_approve) {
+		buffer_printf(why, "Moderated group %s: Approved: needs the moderator right", name);
+		return -1;
+	}
+	return 0;
+}
+
 /* Check the groups an article names; refuse (-1, why) or fill wanted with
  * the groups to file it in. Posts need every group known and open to
  * posting; feeds keep the known ones (innd files what it carries). An
+ * =alias group's articles are filed in its target; a j group's in junk
+ * when no other group files them (innd's "if it's junk, don't file it",
+ * then junk for an article filed nowhere).. An
  * unapproved post to a moderated group is for its moderator: the first
  * such group goes in moderate (nnrpd mails to that one). */
 static int
@@ -129,12 +186,15 @@ check_groups(struct writer *w, enum submit_kind kind, const struct writer_rights
 {
 	struct vector names = VECTOR_INIT;
 	int approved = article_find(a, "Approved") != NULL;
+	struct active *act = spool_active(w->spool);
+	struct group *junk = NULL;
 
 	vector_clear(wanted);
 	article_newsgroups(a, &names);
 	for (size_t i = 0; i < names.count; i++) {
 		const char *name = names.strings[i];
-		struct group *g = active_find(spool_active(w->spool), name);
+		struct group *g = active_find(act, name), *file, *rule;
+		int rc;
 
 		if (g == NULL) {
 			if (kind == SUBMIT_POST) {
@@ -143,36 +203,32 @@ check_groups(struct writer *w, enum submit_kind kind, const struct writer_rights
 			}
 			continue;
 		}
-		if (g->flag == 'n' && kind == SUBMIT_POST) {
-			buffer_printf(why, "Posting to %s is not allowed", name);
-			break;
-		}
-		/* SECURITY: the connection's post wildmat (the access rules
-		 * the monitor applied), not the session's word for it. */
-		if (kind == SUBMIT_POST && !wildmat_match_list(name, r->post_groups)) {
-			buffer_printf(why, "Posting to %s is not allowed from your address", name);
-			break;
-		}
-		if (g->flag == 'm' && !approved && kind == SUBMIT_POST) {
-			if (moderate->len == 0)
-				buffer_puts(moderate, name);
+		file = active_filing_group(act, g);
+		if (file == NULL) {
+			if (kind == SUBMIT_POST) {
+				buffer_printf(why, "Newsgroup %s files in %s, which is not carried",
+				              name, g->flag == 'j' ? ACTIVE_JUNK : g->flags + 1);
+				break;
+			}
 			continue;
 		}
-		if (g->flag == 'm' && !approved) {
-			buffer_printf(why, "Moderated group %s: article needs an Approved header",
-			              name);
+		/* A j group takes posts as y does; junk's own n is no rule here. */
+		rule = g->flag == '=' ? file : g;
+		rc = check_post_rules(kind, r, name, rule, approved, why);
+		if (rc < 0)
 			break;
+		if (rc > 0) {
+			if (moderate->len == 0)
+				buffer_puts(moderate, rule->name);
+			continue;
 		}
-		/* SECURITY: only a moderator approves a post (the connection's
-		 * rights, from the monitor's access rules); feeds relay what a
-		 * moderator elsewhere approved. */
-		if (g->flag == 'm' && kind == SUBMIT_POST && !r->may_approve) {
-			buffer_printf(
-			    why, "Moderated group %s: Approved: needs the moderator right", name);
-			break;
-		}
-		vector_add(wanted, name);
+		if (g->flag == 'j')
+			junk = file;
+		else
+			want_group(wanted, file->name);
 	}
+	if (why->len == 0 && wanted->count == 0 && junk != NULL)
+		vector_add(wanted, junk->name);
 	if (why->len == 0 && wanted->count == 0 && moderate->len == 0)
 		buffer_puts(why, "Unwanted newsgroups (none carried here)");
 	vector_free(&names);

@@ -445,9 +445,9 @@ main(void)
 	ok(sp != NULL, "spool opened in %s", dir);
 	if (sp == NULL)
 		return tap_done();
-	ok(spool_newgroup(sp, "comp.test", 'y', "tests", "t", &why) == 0 &&
-	       spool_newgroup(sp, "mod.test", 'm', "", "t", &why) == 0 &&
-	       spool_newgroup(sp, "ro.test", 'n', "", "t", &why) == 0,
+	ok(spool_newgroup(sp, "comp.test", "y", "tests", "t", &why) == 0 &&
+	       spool_newgroup(sp, "mod.test", "m", "", "t", &why) == 0 &&
+	       spool_newgroup(sp, "ro.test", "n", "", "t", &why) == 0,
 	   "groups created");
 	wr = writer_new(sp, &wc);
 	test_post();
