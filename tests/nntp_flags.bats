@@ -29,8 +29,8 @@ peer() {
 
 # fed FILE ID GROUPS: a relayed article as a peer would send it.
 fed() {
-	printf 'Path: peer.example!not-for-mail\r\nFrom: P <p@peer.example>\r\nNewsgroups: %s\r\nSubject: fed\r\nDate: Sun, 22 Nov 2026 07:00:00 +0000\r\nMessage-ID: %s\r\n\r\nHello.\r\n' \
-		"$3" "$2" >"$1"
+	printf 'Path: peer.example!not-for-mail\r\nFrom: P <p@peer.example>\r\nNewsgroups: %s\r\nSubject: fed\r\nDate: %s\r\nMessage-ID: %s\r\n\r\nHello.\r\n' \
+		"$3" "$(date -u -R)" "$2" >"$1"
 }
 
 # nlpost GROUPS MSGID: post with nntplib; prints the server's final reply

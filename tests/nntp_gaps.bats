@@ -149,7 +149,7 @@ PY
 	[ "${lines[8]}" = "over new ['new one']" ]
 }
 
-@test "TAKETHIS while the writer is down: 400 and the connection closes, nothing stored; CHECK still 238, IHAVE 436; back up: 239" {
+@test "TAKETHIS while the writer is down: 400 and the connection closes, nothing stored; CHECK 431, IHAVE 436; back up: 239" {
 	nntp_up -o peer=127.0.0.1
 	mv "$NNTPD_DIR/spool/writer.sock" "$NNTPD_DIR/spool/writer.sock.away"
 	run py <<'PY'
@@ -179,7 +179,7 @@ print("after:", repr(rest))
 PY
 	[ "$status" -eq 0 ]
 	[[ ${lines[0]} == 203* ]]
-	[ "${lines[1]}" = "238 <down@peer.example>" ]
+	[ "${lines[1]}" = "431 <down@peer.example> Writer unavailable, try again later" ]
 	[[ ${lines[2]} == 335* ]]
 	[[ ${lines[3]} == 436* ]]
 	[[ ${lines[4]} == "400 "*unavailable* ]]

@@ -3,7 +3,8 @@
  * article; the writer validates and stores it, as it does for POST. While
  * the writer is paused, each gets its "try later": IHAVE 436, CHECK 431,
  * TAKETHIS (which has none) 400 and the end of the session; the same 400
- * when the writer is down or cannot store it now. */
+ * when the writer is down or cannot store it now, and CHECK's 431 when
+ * the writer is down. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -138,6 +139,10 @@ cmd_check(struct nntp_session *s, struct vector *args)
 		reply(s, "438 %s", id);
 	else if (spool_paused(s->spoolfd, &why) == 1)
 		reply(s, "431 %s Paused: %s", id, buffer_cstr(&why));
+	/* RFC 4644 2.4: 431 is "try again later"; a writer that is down
+	 * would only refuse the TAKETHIS with 400 and the end of the feed. */
+	else if (!monreq_writer_up(s))
+		reply(s, "431 %s Writer unavailable, try again later", id);
 	else
 		reply(s, "238 %s", id);
 	buffer_free(&why);

@@ -252,8 +252,12 @@ test_post(void)
 	       BASE "Newsgroups: comp.test,,x\r\n\r\nx\r\n", "malformed Newsgroups");
 	expect(441, "Posting to ro.test is not allowed", SUBMIT_POST, NULL,
 	       BASE "Newsgroups: ro.test\r\n\r\nx\r\n", "no-posting group");
-	expect(441, "Moderated group mod.test: article needs an Approved header", SUBMIT_POST, NULL,
-	       BASE "Newsgroups: mod.test\r\n\r\nx\r\n", "moderated group without Approved");
+	/* for the moderator: here no mailer runs, so the writer says so */
+	expect(441,
+	       "Moderated group mod.test: the moderator could not be mailed (the mailer is not "
+	       "running)",
+	       SUBMIT_POST, NULL, BASE "Newsgroups: mod.test\r\n\r\nx\r\n",
+	       "moderated group without Approved");
 	expect(240, "received", SUBMIT_POST, NULL,
 	       BASE "Newsgroups: mod.test\r\nApproved: mod@example.com\r\n\r\nx\r\n",
 	       "moderated group with Approved");
