@@ -19,6 +19,7 @@
 #include "common/core/pace.h"
 #include "common/core/vector.h"
 #include "common/core/xmalloc.h"
+#include "common/io/fileio.h"
 #include "nntpd/moderators.h"
 #include "nntpd/store/storeformat.h"
 
@@ -55,24 +56,6 @@ read_full(int fd, void *p, size_t n)
 	return 0;
 }
 
-static int
-write_full(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n > 0) {
-		ssize_t r = write(fd, c, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		c += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 static void
 reply(int fd, enum mailer_result res, const char *text)
 {
@@ -83,24 +66,21 @@ reply(int fd, enum mailer_result res, const char *text)
 		n = 255;
 	hdr[0] = (unsigned char)res;
 	hdr[1] = (unsigned char)n;
-	if (write_full(fd, hdr, 2) < 0 || write_full(fd, text, n) < 0)
+	if (write_all(fd, hdr, 2) < 0 || write_all(fd, text, n) < 0)
 		_exit(0); /* the writer is gone */
 }
 
 static int
 read_file(const char *path, struct buffer *out)
 {
-	int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	ssize_t n;
+	int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC), rc;
 
 	buffer_clear(out);
 	if (fd < 0)
 		return -1;
-	while (out->len < MAX_MODERATORS_FILE &&
-	       (n = read(fd, buffer_reserve(out, 65536), 65536)) > 0)
-		buffer_commit(out, (size_t)n);
+	rc = read_upto(fd, out, MAX_MODERATORS_FILE);
 	close(fd);
-	return 0;
+	return rc < 0 ? -1 : 0;
 }
 
 /* The article on the command's stdin, To: first, CR LF made LF (sendmail
@@ -366,8 +346,8 @@ mailer_send(int *fd, const char *group, const char *article, size_t len, unsigne
 	}
 	store_put32(hdr, (uint32_t)glen);
 	store_put32(hdr + 4, (uint32_t)len);
-	if (write_full(*fd, hdr, sizeof(hdr)) < 0 || write_full(*fd, group, glen) < 0 ||
-	    write_full(*fd, article, len) < 0 || wait_readable(*fd, deadline) < 0 ||
+	if (write_all(*fd, hdr, sizeof(hdr)) < 0 || write_all(*fd, group, glen) < 0 ||
+	    write_all(*fd, article, len) < 0 || wait_readable(*fd, deadline) < 0 ||
 	    read_full(*fd, rep, 2) < 0 || rep[0] > MAILER_FAILED ||
 	    (rep[1] > 0 &&
 	     (wait_readable(*fd, deadline) < 0 || read_full(*fd, text, rep[1]) < 0))) {
