@@ -52,7 +52,8 @@ int fs_open(const struct fs_root *root, const char *vpath, int flags, mode_t mod
 DIR *fs_opendir(const struct fs_root *root, const char *vpath);
 /* Open the subdirectory name (one readdir name: no '/', not . or ..) of the
  * open directory parent, for LIST -R. A symlink is never followed, so the
- * walk neither loops nor leaves the root. NULL/errno (ELOOP: a symlink). */
+ * walk neither loops nor leaves the root. NULL/errno (a symlink: ELOOP or
+ * ENOTDIR). */
 DIR *fs_opendir_child(DIR *parent, const char *name);
 /* stat vpath; follow=0 describes a final symlink itself (lstat). */
 int fs_stat(const struct fs_root *root, const char *vpath, struct stat *st, int follow);

@@ -1,6 +1,7 @@
 /* listing-t: ls -l lines, MLSx facts, OPTS MLST, argument stripping, the
  * bounded glob, directory listings (sorting, hidden files, patterns, 5000
  * entries) and the uid/gid name cache. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -352,6 +353,8 @@ test_tree(void)
 	struct buffer want = BUFFER_INIT;
 	struct listing_opts o;
 	struct stat st;
+	DIR *d, *child;
+	int err;
 	struct fs_root root;
 	static const char *const dirs[] = {"tree",      "tree/a",      "tree/a/deep", "tree/b",
 	                                   "tree/.dot", "tree/secret", "tree/skip"};
@@ -377,6 +380,23 @@ test_tree(void)
 		die("symlink");
 	free(p);
 	ok(fs_root_open(&root, base) == 0, "tree root");
+	d = fs_opendir(&root, "/tree");
+	if (d == NULL)
+		die("opendir tree");
+	child = fs_opendir_child(d, "a");
+	ok(child != NULL, "fs_opendir_child: a subdirectory opens");
+	if (child != NULL)
+		closedir(child);
+	errno = 0;
+	child = fs_opendir_child(d, "link");
+	err = errno;
+	ok(child == NULL && (err == ELOOP || err == ENOTDIR),
+	   "fs_opendir_child: a symlink to a directory is refused (%s)", strerror(err));
+	errno = 0;
+	ok(fs_opendir_child(d, "..") == NULL && errno == EINVAL &&
+	       fs_opendir_child(d, "a/deep") == NULL,
+	   "fs_opendir_child: .. and a path are refused");
+	closedir(d);
 	memset(&o, 0, sizeof(o));
 	o.now = NOW;
 	o.hide_ids = 1;
