@@ -124,6 +124,32 @@ def slow_list(ftp, cmd):
 $script" "$@"
 }
 
+# abort_listing CMD FIRST: ABOR once the first bytes of CMD's listing (they
+# start with FIRST) have come, with the client reading slowly: 426 then
+# 226 within 2 s, the DTP gone, and the session still answers.
+abort_listing() {
+	run lpy '
+ftp = anon()
+s = slow_list(ftp, ARGS[1])
+pi, dtp = dtp_of(int(ARGS[0]))
+first = s.recv(4096)
+assert first.startswith(ARGS[2].encode()), first
+t0 = time.monotonic()
+resp = ftp.abort()
+ms = (time.monotonic() - t0) * 1000
+for _ in range(100):
+    if status_kb(dtp, "VmRSS") is None:
+        break
+    time.sleep(0.02)
+print("abort", resp[:3], ftp.getresp()[:3], "ms", int(ms), "dtp_gone", status_kb(dtp, "VmRSS") is None)
+s.close()
+print("after", ftp.sendcmd("NOOP")[:3])' "$FTPD_PID" "$1" "$2"
+	[ "$status" -eq 0 ]
+	has '^abort 426 226 ms [0-9]+ dtp_gone True$'
+	has '^after 200$'
+	[ "$(awk '$1 == "abort" { print $5 }' <<<"$output")" -lt 2000 ]
+}
+
 @test "LIST, NLST and MLSD of 200,000 entries stream: the DTP's peak memory stays far below the listing's size" {
 	up
 	run lpy '
@@ -166,26 +192,7 @@ for cmd in ("LIST pub/big", "NLST pub/big", "MLSD pub/big"):
 
 @test "ABOR during a 200,000-entry LIST stops it at once: 426, 226, the DTP gone" {
 	up
-	run lpy '
-ftp = anon()
-s = slow_list(ftp, "LIST pub/big")
-pi, dtp = dtp_of(int(ARGS[0]))
-first = s.recv(4096)
-assert first.startswith(b"-rw-r--r--"), first
-t0 = time.monotonic()
-resp = ftp.abort()
-ms = (time.monotonic() - t0) * 1000
-for _ in range(100):
-    if status_kb(dtp, "VmRSS") is None:
-        break
-    time.sleep(0.02)
-print("abort", resp[:3], ftp.getresp()[:3], "ms", int(ms), "dtp_gone", status_kb(dtp, "VmRSS") is None)
-s.close()
-print("after", ftp.sendcmd("NOOP")[:3])' "$FTPD_PID"
-	[ "$status" -eq 0 ]
-	has '^abort 426 226 ms [0-9]+ dtp_gone True$'
-	has '^after 200$'
-	[ "$(awk '$1 == "abort" { print $5 }' <<<"$output")" -lt 2000 ]
+	abort_listing "LIST pub/big" "-rw-r--r--"
 }
 
 @test "max_list_entries: a bigger directory gets 451 from LIST, NLST, MLSD and STAT; a small one lists" {
@@ -413,24 +420,5 @@ for flags in ("-R", "-lR", "-aR", "-AR", "-Rt", "-Rr", "-RS", "-1R", "-laRt", "-
 
 @test "ABOR during a recursive LIST -R of 200,000 entries stops it at once: 426, 226, the DTP gone" {
 	up -o ls_recurse_enable=YES -o ls_recurse_max_entries=1000000
-	run lpy '
-ftp = anon()
-s = slow_list(ftp, "LIST -R pub")
-pi, dtp = dtp_of(int(ARGS[0]))
-first = s.recv(4096)
-assert first.startswith(b"pub:\r\n"), first
-t0 = time.monotonic()
-resp = ftp.abort()
-ms = (time.monotonic() - t0) * 1000
-for _ in range(100):
-    if status_kb(dtp, "VmRSS") is None:
-        break
-    time.sleep(0.02)
-print("abort", resp[:3], ftp.getresp()[:3], "ms", int(ms), "dtp_gone", status_kb(dtp, "VmRSS") is None)
-s.close()
-print("after", ftp.sendcmd("NOOP")[:3])' "$FTPD_PID"
-	[ "$status" -eq 0 ]
-	has '^abort 426 226 ms [0-9]+ dtp_gone True$'
-	has '^after 200$'
-	[ "$(awk '$1 == "abort" { print $5 }' <<<"$output")" -lt 2000 ]
+	abort_listing "LIST -R pub" "pub:"
 }

@@ -15,6 +15,7 @@
 #include "common/core/xmalloc.h"
 #include "ftpd/dtp/listing.h"
 #include "ftpd/namefilter.h"
+#include "fixture.h"
 #include "tap.h"
 
 /* 2023-11-14 22:13:20 UTC */
@@ -243,6 +244,18 @@ mk(const char *rel, const char *content, time_t mtime)
 }
 
 static void
+mkd(const char *rel)
+{
+	fixture_mkdir(base, rel);
+}
+
+static void
+mkl(const char *target, const char *rel)
+{
+	fixture_symlink(base, target, rel);
+}
+
+static void
 dir_is(struct fs_root *root, const char *arg, int flags, const struct listing_opts *o,
        const char *want, const char *why)
 {
@@ -267,9 +280,7 @@ test_dirs(void)
 	if (mkdtemp(tmpl) == NULL)
 		die("mkdtemp");
 	base = xstrdup(tmpl);
-	p = xasprintf("%s/sub", base);
-	mkdir(p, 0755);
-	free(p);
+	mkd("sub");
 	mk("b.txt", "bb", NOW - 60);
 	mk("a.txt", "a", NOW - 120);
 	mk(".hidden", "h", NOW - 60);
@@ -277,9 +288,8 @@ test_dirs(void)
 	mk("\xc3\xa9t\xc3\xa9", "", NOW - 60);
 	mk("sub/x.c", "x", NOW - 60);
 	mk("sub/y.h", "y", NOW - 60);
+	mkl("/etc/passwd", "link");
 	p = xasprintf("%s/link", base);
-	if (symlink("/etc/passwd", p) < 0)
-		die("symlink");
 	ts[0].tv_sec = ts[1].tv_sec = NOW - 60;
 	ts[0].tv_nsec = ts[1].tv_nsec = 0;
 	utimensat(AT_FDCWD, p, ts, AT_SYMLINK_NOFOLLOW);
@@ -360,25 +370,16 @@ test_tree(void)
 	                                   "tree/.dot", "tree/secret", "tree/skip"};
 	char *p;
 
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		p = xasprintf("%s/%s", base, dirs[i]);
-		mkdir(p, 0755);
-		free(p);
-	}
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		mkd(dirs[i]);
 	mk("tree/a/f", "f", NOW - 60);
 	mk("tree/a/deep/x", "xx", NOW - 30);
 	mk("tree/b/g", "", NOW - 60);
 	mk("tree/top", "", NOW - 10);
 	mk("tree/.dot/h", "", NOW - 60);
 	mk("tree/secret/s", "", NOW - 60);
-	p = xasprintf("%s/tree/link", base);
-	if (symlink("a", p) < 0)
-		die("symlink");
-	free(p);
-	p = xasprintf("%s/tree/loop", base);
-	if (symlink(".", p) < 0)
-		die("symlink");
-	free(p);
+	mkl("a", "tree/link");
+	mkl(".", "tree/loop");
 	ok(fs_root_open(&root, base) == 0, "tree root");
 	d = fs_opendir(&root, "/tree");
 	if (d == NULL)
