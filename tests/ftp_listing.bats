@@ -368,7 +368,7 @@ for flags in ("-R", "-lR", "-aR", "-AR", "-Rt", "-Rr", "-RS", "-1R", "-laRt", "-
 	has '^LIST -R same 28$' '^LIST -aR same 48$' '^NLST -aR same 32$'
 }
 
-@test "ls_recurse_enable: curl -X 'LIST -R' and lftp ls -R get ls -R's text; symlinks to a directory and to its parent are listed, never entered" {
+@test "ls_recurse_enable: curl -X 'LIST -R' and lftp ls -R get ls -R's text; symlinks to a directory and to its parent are listed, never entered; STAT -R lists flat" {
 	up -o ls_recurse_enable=YES
 	run "${CURL[@]}" "$URL/pub/tree/" -X 'LIST -R'
 	[ "$status" -eq 0 ]
@@ -382,6 +382,11 @@ for flags in ("-R", "-lR", "-aR", "-AR", "-Rt", "-Rr", "-RS", "-1R", "-laRt", "-
 	[ "$status" -eq 0 ]
 	has '^pub/tree/a:' '^pub/tree/a/deep:' '^pub/tree/a/deep/er:' '^-.* y$' '^d.* \.\.$'
 	[ "$(grep -c ':$' <<<"$output")" -eq 3 ]
+	# STAT answers from memory on the control connection: never a walk
+	run lpy 'print(anon().sendcmd("STAT -R pub/tree"))'
+	[ "$status" -eq 0 ]
+	has '^213-Status of -R pub/tree:' '^ ?d.* a$' '^213 End'
+	hasnt 'pub/tree/a:' ' f$'
 }
 
 @test "ls_recurse_max_depth and ls_recurse_max_entries end LIST -R and NLST -R with 451 after what was listed; deny_file and hide_file hold at every level" {
