@@ -150,11 +150,11 @@ print("after", ftp.sendcmd("NOOP")[:3])' "$FTPD_PID" "$1" "$2"
 	[ "$(awk '$1 == "abort" { print $5 }' <<<"$output")" -lt 2000 ]
 }
 
-@test "LIST, NLST and MLSD of 200,000 entries stream: the DTP's peak memory stays far below the listing's size" {
-	up
+@test "LIST, NLST, MLSD and LIST -R of 200,000 entries stream: the DTP's peak memory stays far below the listing's size" {
+	up -o ls_recurse_enable=YES -o ls_recurse_max_entries=1000000
 	run lpy '
 ftp = anon()
-for cmd in ("LIST pub/big", "NLST pub/big", "MLSD pub/big"):
+for cmd in ("LIST pub/big", "NLST pub/big", "MLSD pub/big", "LIST -R pub"):
     s = slow_list(ftp, cmd)
     pi, dtp = dtp_of(int(ARGS[0]))
     base = status_kb(pi, "VmRSS")
@@ -169,12 +169,15 @@ for cmd in ("LIST pub/big", "NLST pub/big", "MLSD pub/big"):
                 peak = max(peak, hwm); samples += 1
     s.close()
     ftp.voidresp()
-    print(cmd.split()[0], lines, "bytes", total, "growth_kb", peak - base, "samples", samples)' "$FTPD_PID"
+    print("".join(cmd.split()[:-1]), lines, "bytes", total, "growth_kb", peak - base, "samples", samples)' "$FTPD_PID"
 	[ "$status" -eq 0 ]
 	sed 's/^/# /' <<<"$output" >&3
 	has '^LIST 200000 '
 	has '^NLST 200000 '
 	has '^MLSD 200002 ' # and cdir, pdir
+	# pub, pub/big, pub/links and its sub, and pub/tree's 7 directories:
+	# 11 headers, 10 blank lines, 200,000 + 3 + 5 + 1 + 15 entries
+	has '^LIST-R 200045 '
 	# The DTP was seen during each listing, and never grew by more than
 	# 12 MB over its PI (measured: about 4.4 MB). The same DTP with the
 	# listing left whole in memory grew by 16.7 MB (LIST) and 27 MB (MLSD).
@@ -182,7 +185,7 @@ for cmd in ("LIST pub/big", "NLST pub/big", "MLSD pub/big"):
 	# listing grows by about 10 MB: allow 20 MB there.
 	local cmd growth samples bound=12288
 	case $POSTEL_BUILD in *-san*) bound=20480 ;; esac
-	for cmd in LIST NLST MLSD; do
+	for cmd in LIST NLST MLSD LIST-R; do
 		growth=$(awk -v c="$cmd" '$1 == c { print $6 }' <<<"$output")
 		samples=$(awk -v c="$cmd" '$1 == c { print $8 }' <<<"$output")
 		[ "$samples" -ge 2 ]
