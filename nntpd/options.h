@@ -32,6 +32,8 @@ struct nntpd_options {
 	struct vector feed;   /* NAME host port wildmat [streaming|ihave] [user:pass] */
 	struct vector expire; /* "WILDMAT DAYS|never": retention (nntpctl expire) */
 	unsigned long history_remember;
+	char *filter, *filter_user, *filter_failure; /* no filter: "" */
+	unsigned long filter_timeout;
 };
 
 extern struct nntpd_options opt;

@@ -17,6 +17,11 @@ struct writer_conf {
 	size_t max_article_size; /* 0: WRITER_DEFAULT_MAX_ARTICLE */
 };
 
+/* The article filter, before writer_main: whether one is configured (its
+ * pipes come over the listener's channel), filter_timeout in seconds and
+ * filter_failure=closed. */
+void writer_set_filter(int configured, unsigned long timeout, int closed);
+
 /* The feed= lines (feed.h) writers made after this call queue stored
  * articles for; NULL (the default): no outgoing feeds. */
 void writer_set_feeds(const struct vector *feeds);
