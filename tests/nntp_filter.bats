@@ -41,8 +41,8 @@ groups() {
 }
 
 # test_filter FILE: a filter for the failure tests: it asks for headers,
-# hangs on "X-Filter: hang", exits on "X-Filter: crash", rejects a Subject
-# with "refuse" and accepts the rest.
+# hangs on "X-Filter: hang", exits on "X-Filter: crash", answers "maybe" to
+# "X-Filter: babble", rejects a Subject with "refuse" and accepts the rest.
 test_filter() {
 	cat >"$1" <<'PY'
 #!/usr/bin/python3
@@ -59,6 +59,8 @@ while True:
         time.sleep(3600)
     if b"X-Filter: crash" in head:
         os._exit(3)
+    if b"X-Filter: babble" in head:
+        wr.write(b"maybe\n"); wr.flush(); continue
     wr.write(b"reject Subject refused by the test filter\n" if b"refuse" in head else b"accept\n")
     wr.flush()
 PY
@@ -152,7 +154,7 @@ PY
 	has '^211 1 '
 }
 
-@test "a filter that crashes is restarted and judges the next article" {
+@test "a filter that crashes is restarted, later with a back-off, and judges the next article" {
 	test_filter "$F/filter"
 	nntp_up -o "filter=$F/filter"
 	filter_ready 1
@@ -162,6 +164,23 @@ PY
 	filter_ready 2
 	run client post local.test "please refuse" "Hello."
 	has '^441 Subject refused by the test filter$'
+	# dying young again: the restart waits
+	FILTER_HEADERS='X-Filter: crash' run client post local.test "crash again" "Hello."
+	has '^240 '
+	wait_for 30 grep -q 'filter 2 ended: exit 3; restarting in 1 s' "$NNTPD_LOG"
+	filter_ready 3
+}
+
+@test "an answer that is neither accept nor reject counts as a failure: the filter is replaced" {
+	test_filter "$F/filter"
+	nntp_up -o "filter=$F/filter" -o filter_failure=closed
+	filter_ready 1
+	FILTER_HEADERS='X-Filter: babble' run client post local.test "babble" "Hello."
+	has '^441 Article filter unavailable, try again later$'
+	grep -q 'writer: filter 1: its answer is neither "accept" nor "reject REASON"' "$NNTPD_LOG"
+	filter_ready 2
+	run client post local.test "fine" "Hello."
+	has '^240 '
 }
 
 @test "without filter= posts are as before: 20 groups and ten copies are stored" {
