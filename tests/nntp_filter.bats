@@ -208,3 +208,23 @@ PY
 	[ "$status" -ne 0 ]
 	has 'filter_failure.*expected open or closed'
 }
+
+@test "a reload starts, replaces and stops the filter" {
+	test_filter "$F/filter"
+	nntp_up
+	printf 'filter=%s\n' "$SAMPLE" >"$NNTPD_CONF"
+	kill -HUP "$NNTPD_PID"
+	filter_ready 1
+	run client post local.test "please refuse" "Hello."
+	has '^240 '
+	printf 'filter=%s\n' "$F/filter" >"$NNTPD_CONF"
+	kill -HUP "$NNTPD_PID"
+	filter_ready 2
+	run client post local.test "please refuse" "Hello."
+	has '^441 Subject refused by the test filter$'
+	: >"$NNTPD_CONF"
+	kill -HUP "$NNTPD_PID"
+	wait_for 30 grep -q 'writer: no article filter' "$NNTPD_LOG"
+	run client post local.test "please refuse" "Hello."
+	has '^240 '
+}
