@@ -217,6 +217,14 @@ filter_hand_over(const int *fds, size_t nfd)
 		        writer_chan < 0 ? "no writer" : strerror(errno));
 }
 
+/* A start that failed before the fork: try again after the longest
+ * back-off (meanwhile filter_failure decides). */
+static void
+filter_retry_later(void)
+{
+	filter_restart_at = time(NULL) + FILTER_BACKOFF_MAX;
+}
+
 static void
 start_filter(void)
 {
@@ -235,16 +243,19 @@ start_filter(void)
 	}
 	if (sandbox_privileged() && sandbox_lookup(opt.filter_user, &id) < 0) {
 		log_msg(LOG_ERR, "filter: filter_user %s does not exist", opt.filter_user);
+		filter_retry_later();
 		return;
 	}
 	if (pipe2(in, O_CLOEXEC) < 0) {
 		log_msg(LOG_ERR, "filter: pipe: %s", strerror(errno));
+		filter_retry_later();
 		return;
 	}
 	if (pipe2(out, O_CLOEXEC) < 0) {
 		log_msg(LOG_ERR, "filter: pipe: %s", strerror(errno));
 		close(in[0]);
 		close(in[1]);
+		filter_retry_later();
 		return;
 	}
 	filter_pid = fork();
@@ -255,6 +266,7 @@ start_filter(void)
 	if (filter_pid < 0) {
 		log_msg(LOG_ERR, "filter: fork: %s", strerror(errno));
 		filter_pid = 0;
+		filter_retry_later();
 	} else {
 		int fds[2] = {in[1], out[0]};
 

@@ -141,9 +141,10 @@ const struct conf_option nntpd_options_table[] = {
 	S(filter_user, "nobody",
 	  "User the filter runs as: never root and never nopriv_user (the filter does not "
 	  "own the spool); best an account of its own."),
-	U(filter_timeout, "5", 1, 300,
+	U(filter_timeout, "5", 1, 60,
 	  "Seconds the writer waits for the filter's greeting or one answer; past it the "
-	  "filter is killed and restarted, and filter_failure decides meanwhile."),
+	  "filter is killed and restarted, and filter_failure decides meanwhile. At most 60: "
+	  "a session waits 120 s for the writer's answer."),
 	SC(filter_failure, "open", check_filter_failure,
 	   "While the filter is down, hung or broken: open accepts articles unfiltered, closed "
 	   "refuses them with a transient error (POST 441, IHAVE 436, TAKETHIS 436)."),

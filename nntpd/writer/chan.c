@@ -57,7 +57,7 @@ config_line(char *line, struct writer_settings *ws)
 		ws->max_article_size = (size_t)n;
 	else if (strcmp(line, "history_remember") == 0 && number_parse(sp, 0, 36500, &n) == 0)
 		ws->history_remember = (unsigned long)n;
-	else if (strcmp(line, "filter_timeout") == 0 && number_parse(sp, 1, 300, &n) == 0)
+	else if (strcmp(line, "filter_timeout") == 0 && number_parse(sp, 1, 60, &n) == 0)
 		ws->filter_timeout = (unsigned long)n;
 	else if (strcmp(line, "filter_failure") == 0 &&
 	         (strcmp(sp, "open") == 0 || strcmp(sp, "closed") == 0))
