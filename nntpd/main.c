@@ -841,15 +841,22 @@ main(int argc, char **argv)
 		while (waitpid(feeders[i].pid, &status, 0) < 0 && errno == EINTR)
 			;
 	}
-	if (filter_pid > 0) {
-		kill(-filter_pid, SIGTERM);
-		while (waitpid(filter_pid, &status, 0) < 0 && errno == EINTR)
-			;
-	}
 	if (writer_pid > 0) {
 		kill(writer_pid, SIGTERM);
 		while (waitpid(writer_pid, &status, 0) < 0 && errno == EINTR)
 			;
+	}
+	/* After the writer: its pipes are closed, so the filter has its end
+	 * of input; one that does not go on SIGTERM goes on SIGKILL. */
+	if (filter_pid > 0) {
+		kill(-filter_pid, SIGTERM);
+		for (int i = 0; i < 50 && waitpid(filter_pid, &status, WNOHANG) == 0; i++)
+			usleep(100000);
+		if (kill(filter_pid, 0) == 0) {
+			kill(-filter_pid, SIGKILL);
+			while (waitpid(filter_pid, &status, 0) < 0 && errno == EINTR)
+				;
+		}
 	}
 	return 0;
 }

@@ -108,7 +108,7 @@ PY
 	grep -q 'writer: filter rejected .* from 127.0.0.1: Subject header matches' "$NNTPD_LOG"
 }
 
-@test "a rejected IHAVE gets 437 and is remembered: a re-offer is refused 435" {
+@test "a rejected IHAVE gets 437 and is remembered: a re-offer is refused 435; TAKETHIS gets 439" {
 	nntp_up -o "filter=$SAMPLE --patterns $F/patterns" -o peer=127.0.0.1
 	filter_ready 1
 	local many
@@ -121,6 +121,22 @@ PY
 	has '^235 '
 	run nntp_session "GROUP local.test"
 	has '^211 1 '
+	# TAKETHIS: 439 with the reason, then CHECK says it is not wanted
+	printf 'Path: peer.example!not-for-mail\r\nFrom: P <p@peer.example>\r\nNewsgroups: %s\r\nSubject: fed\r\nDate: Sun, 22 Nov 2026 07:00:00 +0000\r\nMessage-ID: <x3@peer.example>\r\n\r\nSpam.\r\n' \
+		"$many" >"$F/x3"
+	run timeout 60 python3 "$POSTEL_ROOT/tests/lib/nntppeer.py" 127.0.0.1 "$NNTPD_PORT" \
+		'cmd:MODE STREAM' "takethis:<x3@peer.example>=$F/x3" 'check:<x3@peer.example>'
+	has '^439 <x3@peer.example> Excessive crossposting: 20 groups \(limit 10\)$' '^438 <x3@peer.example>'
+}
+
+@test "a filter whose greeting is wrong is not used: filter_failure decides" {
+	printf '#!/bin/sh\necho hello\nexec sleep 3600\n' >"$F/filter"
+	chmod 755 "$F/filter"
+	nntp_up -o "filter=$F/filter" -o filter_failure=closed
+	wait_for 60 grep -q 'writer: filter 1: its greeting is not "postel-filter 1 headers|bodies"' "$NNTPD_LOG"
+	run client post local.test "fine" "Hello."
+	has '^441 Article filter unavailable, try again later$'
+	wait_for 30 grep -q 'filter 1 (pid [0-9]*) killed at the writer' "$NNTPD_LOG"
 }
 
 @test "a filter that hangs is killed at filter_timeout; filter_failure=open accepts meanwhile" {
