@@ -154,7 +154,8 @@ chan_read(struct buffer *reply)
 	int rc;
 
 	if (n <= 0) {
-		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		/* A message cut short (EMSGSIZE) is dropped; the channel stays. */
+		if (n == 0 || (errno != EAGAIN && errno != EINTR && errno != EMSGSIZE)) {
 			close(chan_fd);
 			chan_fd = -1;
 		}
