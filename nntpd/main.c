@@ -8,14 +8,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/core/log.h"
 #include "common/core/paths.h"
+#include "common/core/vector.h"
 #include "common/core/xmalloc.h"
 #include "common/io/tls.h"
 #include "common/priv/daemon.h"
@@ -84,6 +87,9 @@ make_tls(void)
 }
 
 static void feeders_sync(void);
+static void filter_sync(void);
+static void filter_kill(unsigned long gen);
+static void unblock_signals(void);
 
 /* A message to the writer; it must never block the listener. */
 static void
@@ -133,14 +139,224 @@ reload(void)
 	ws.history_remember = opt.history_remember;
 	ws.max_article_size = opt.max_article_size;
 	ws.limits = (struct writer_limits){opt.post_rate, opt.post_burst, opt.article_cutoff_days};
+	ws.filter_timeout = opt.filter_timeout;
+	ws.filter_closed = strcmp(opt.filter_failure, "closed") == 0;
 	wchan_encode_config(&msg, config_gen, &ws);
 	tell_writer(&msg);
 	feeders_sync();
+	filter_sync();
 	log_msg(LOG_INFO, "reload: configuration %lu sent to the writer; %zu feed(s)", config_gen,
 	        opt.feed.count);
 	buffer_free(&why);
 	buffer_free(&msg);
 	return 0;
+}
+
+/* The article filter (filter=): the listener starts it as filter_user with
+ * two pipes, whose other ends go to the writer over its channel and are
+ * closed here at once (so no session ever holds them). It is restarted
+ * when it ends (at once the first time, then with a back-off doubling up
+ * to FILTER_BACKOFF_MAX seconds while it keeps dying young), killed when
+ * the writer finds it hung or broken, and restarted for a new writer or a
+ * changed filter= or filter_user. */
+#define FILTER_BACKOFF_MAX 60
+#define FILTER_SETTLED 30 /* seconds of life after which a death is news */
+static pid_t filter_pid;
+static unsigned long filter_gen;
+static time_t filter_started;
+static unsigned filter_backoff;
+static int filter_fresh;         /* the next start owes nothing to a crash */
+static time_t filter_restart_at; /* 0: none pending */
+static char *filter_cmd, *filter_as;
+static double (*tick_next)(void);
+
+/* In the filter's child: become filter_user, pipes on stdin and stdout. */
+static void __attribute__((noreturn)) exec_filter(int in, int out, const struct sandbox_id *id)
+{
+	struct vector argv = VECTOR_INIT;
+	char *env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/", NULL};
+	char **av;
+
+	setsid(); /* its own process group, killed whole */
+	unblock_signals();
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	if (dup2(in, 0) < 0 || dup2(out, 1) < 0)
+		_exit(126);
+	/* SECURITY: nothing of the listener's (sockets, the writer's
+	 * channel, metrics pipes) reaches the filter. */
+	syscall(SYS_close_range, 3U, ~0U, 0U);
+	/* SECURITY: never root and never the spool's owner (check_setup):
+	 * a filter bug can read what it is sent, and nothing else. */
+	if (sandbox_hook_child(opt.filter_user, id) < 0) {
+		log_msg(LOG_ERR, "filter: cannot become %s: %s", opt.filter_user, strerror(errno));
+		_exit(126);
+	}
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (chdir("/") < 0)
+		_exit(126);
+	vector_split_space(&argv, opt.filter, 64);
+	av = xcalloc(argv.count + 1, sizeof(*av));
+	for (size_t i = 0; i < argv.count; i++)
+		av[i] = argv.strings[i];
+	execve(av[0], av, env);
+	log_msg(LOG_ERR, "filter: exec %s: %s", av[0], strerror(errno));
+	_exit(127);
+}
+
+/* Tell the writer about filter filter_gen: its pipe ends, or none. */
+static void
+filter_hand_over(const int *fds, size_t nfd)
+{
+	char msg[64];
+	int n = snprintf(msg, sizeof(msg), WCHAN_FILTER "%lu\n", filter_gen);
+
+	if (writer_chan < 0 || wchan_send(writer_chan, msg, (size_t)n, fds, nfd) < 0)
+		log_msg(LOG_ERR, "filter: cannot hand filter %lu to the writer: %s", filter_gen,
+		        writer_chan < 0 ? "no writer" : strerror(errno));
+}
+
+/* A start that failed before the fork: try again after the longest
+ * back-off (meanwhile filter_failure decides). */
+static void
+filter_retry_later(void)
+{
+	filter_restart_at = time(NULL) + FILTER_BACKOFF_MAX;
+}
+
+static void
+start_filter(void)
+{
+	struct sandbox_id id = {getuid(), getgid(), NULL, 0, -1};
+	int in[2], out[2];
+
+	filter_restart_at = 0;
+	free(filter_cmd);
+	free(filter_as);
+	filter_cmd = xstrdup(opt.filter);
+	filter_as = xstrdup(opt.filter_user);
+	filter_gen++;
+	if (opt.filter[0] == '\0') {
+		filter_hand_over(NULL, 0);
+		return;
+	}
+	if (sandbox_privileged() && sandbox_lookup(opt.filter_user, &id) < 0) {
+		log_msg(LOG_ERR, "filter: filter_user %s does not exist", opt.filter_user);
+		filter_retry_later();
+		return;
+	}
+	if (pipe2(in, O_CLOEXEC) < 0) {
+		log_msg(LOG_ERR, "filter: pipe: %s", strerror(errno));
+		filter_retry_later();
+		return;
+	}
+	if (pipe2(out, O_CLOEXEC) < 0) {
+		log_msg(LOG_ERR, "filter: pipe: %s", strerror(errno));
+		close(in[0]);
+		close(in[1]);
+		filter_retry_later();
+		return;
+	}
+	filter_pid = fork();
+	if (filter_pid == 0)
+		exec_filter(in[0], out[1], &id);
+	close(in[0]);
+	close(out[1]);
+	if (filter_pid < 0) {
+		log_msg(LOG_ERR, "filter: fork: %s", strerror(errno));
+		filter_pid = 0;
+		filter_retry_later();
+	} else {
+		int fds[2] = {in[1], out[0]};
+
+		filter_started = time(NULL);
+		log_msg(LOG_INFO, "filter %lu started (pid %ld): %s", filter_gen, (long)filter_pid,
+		        opt.filter);
+		filter_hand_over(fds, 2);
+	}
+	close(in[1]);
+	close(out[0]);
+}
+
+/* The writer found filter gen hung or broken. */
+static void
+filter_kill(unsigned long gen)
+{
+	if (gen != filter_gen || filter_pid <= 0)
+		return;
+	log_msg(LOG_NOTICE, "filter %lu (pid %ld) killed at the writer's request", gen,
+	        (long)filter_pid);
+	kill(-filter_pid, SIGKILL);
+	kill(filter_pid, SIGKILL);
+}
+
+/* Restart the filter for a new writer or a new configuration: the running
+ * one is killed (its end starts the next at once), none is started. */
+static void
+filter_restart_now(void)
+{
+	filter_fresh = 1;
+	if (filter_pid > 0) {
+		kill(-filter_pid, SIGKILL);
+		kill(filter_pid, SIGKILL);
+	} else
+		start_filter();
+}
+
+static void
+filter_sync(void)
+{
+	if (strcmp(filter_cmd != NULL ? filter_cmd : "", opt.filter) != 0 ||
+	    (filter_as != NULL && strcmp(filter_as, opt.filter_user) != 0))
+		filter_restart_now();
+}
+
+/* The filter ended: restart it, at once or after its back-off. */
+static void
+filter_exited(int status)
+{
+	time_t now = time(NULL);
+	unsigned delay;
+
+	filter_pid = 0;
+	if (filter_fresh || now - filter_started >= FILTER_SETTLED)
+		filter_backoff = 0;
+	delay = filter_backoff;
+	filter_backoff = filter_backoff ? filter_backoff * 2 : 1;
+	if (filter_backoff > FILTER_BACKOFF_MAX)
+		filter_backoff = FILTER_BACKOFF_MAX;
+	if (!filter_fresh)
+		log_msg(LOG_ERR, "filter %lu ended: %s %d; restarting in %u s", filter_gen,
+		        WIFSIGNALED(status) ? "signal" : "exit",
+		        WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), delay);
+	filter_fresh = 0;
+	if (delay == 0)
+		start_filter();
+	else
+		filter_restart_at = now + delay;
+}
+
+/* The listener's tick: the filter's pending restart beside what the
+ * daemon ticks for (session-ticket keys). */
+static double
+tick(void)
+{
+	double next = tick_next != NULL ? tick_next() : -1;
+
+	if (filter_restart_at != 0 && time(NULL) >= filter_restart_at)
+		start_filter();
+	if (filter_restart_at != 0) {
+		double left = (double)(filter_restart_at - time(NULL));
+
+		if (left < 0.1)
+			left = 0.1;
+		if (next < 0 || left < next)
+			next = left;
+	}
+	return next;
 }
 
 /* The writer's channel is readable: nntpctl reload asked it for one. */
@@ -159,7 +375,14 @@ writer_chan_ready(void)
 		return;
 	}
 	/* SECURITY: the writer (unprivileged) can only ask for a reload,
-	 * which re-reads the administrator's file; anything else is dropped. */
+	 * which re-reads the administrator's file, or to kill the filter it
+	 * was given; anything else is dropped. */
+	unsigned long gen;
+
+	if (wchan_parse_numbered(msg, (size_t)n, WCHAN_FILTER_KILL, &gen) == 0) {
+		filter_kill(gen);
+		return;
+	}
 	if ((size_t)n != strlen(WCHAN_RELOAD) || memcmp(msg, WCHAN_RELOAD, (size_t)n) != 0) {
 		log_msg(LOG_ERR, "writer channel: unexpected message ignored");
 		return;
@@ -202,6 +425,35 @@ where(const char *key)
 	return conf_where(nntpd_options_table, key);
 }
 
+/* filter_user exists, is neither root nor the spool's owner, and the
+ * filter program is executable. */
+static void
+check_filter_setup(struct setup_check *c)
+{
+	struct sandbox_id fid, nid;
+	struct vector argv = VECTOR_INIT;
+
+	setup_need_account(c, "filter_user", opt.filter_user, "/nonexistent");
+	if (sandbox_lookup(opt.filter_user, &fid) == 0 &&
+	    (fid.uid == 0 || (sandbox_lookup(opt.nopriv_user, &nid) == 0 && nid.uid == fid.uid))) {
+		const char *w = where("filter_user");
+
+		buffer_printf(c->errors, "%s: filter_user: %s is %s: the filter runs as neither\n",
+		              w ? w : "default", opt.filter_user,
+		              fid.uid == 0 ? "root" : "nopriv_user, the spool's owner");
+		c->bad++;
+	}
+	vector_split_space(&argv, opt.filter, 2);
+	if (argv.count > 0 && access(argv.strings[0], X_OK) < 0) {
+		const char *w = where("filter");
+
+		buffer_printf(c->errors, "%s: filter: %s: %s\n", w ? w : "default", argv.strings[0],
+		              strerror(errno));
+		c->bad++;
+	}
+	vector_free(&argv);
+}
+
 /* The writer's and the sessions' accounts and the spool's parent (what
  * make install makes), at start and with -t: a missing one stops the
  * daemon here, named with the command that makes it. 0 or -1. */
@@ -216,6 +468,8 @@ check_setup(void)
 	setup_need_account(&c, "nopriv_user", opt.nopriv_user, opt.spool_dir);
 	setup_need_account(&c, "session_user", opt.session_user, "/nonexistent");
 	setup_need_dir(&c, "spool_dir", opt.spool_dir, opt.nopriv_user, NULL, 0750, 1);
+	if (opt.filter[0] != '\0')
+		check_filter_setup(&c);
 	if (c.bad > 0)
 		daemon_config_errors(buffer_cstr(&err));
 	buffer_free(&err);
@@ -328,6 +582,8 @@ start_writer(void)
 		sandbox_worker(&id, SB_NNTP_WRITER, -1);
 		writer_set_feeds(&opt.feed);
 		writer_set_expire(&opt.expire, opt.history_remember);
+		writer_set_filter(opt.filter[0] != '\0', opt.filter_timeout,
+		                  strcmp(opt.filter_failure, "closed") == 0);
 		exit(writer_main(dir, &wc));
 	}
 	close_writer_chan();
@@ -497,6 +753,10 @@ feeders_sync(void)
 static void
 writer_exited(pid_t pid, int status)
 {
+	if (pid == filter_pid && pid > 0) {
+		filter_exited(status);
+		return;
+	}
 	for (size_t i = 0; i < nfeeders; i++) {
 		struct feeder *fe = &feeders[i];
 
@@ -523,6 +783,9 @@ writer_exited(pid_t pid, int status)
 	if (time(NULL) - writer_started < 1)
 		sleep(1);
 	start_writer();
+	/* The filter's pipes went with the old writer. */
+	if (opt.filter[0] != '\0')
+		filter_restart_now();
 }
 
 int
@@ -568,6 +831,8 @@ main(int argc, char **argv)
 	lst.aux_fd = -1;
 	lst.other_exit = writer_exited;
 	lst.metrics = &metrics;
+	tick_next = lst.tick;
+	lst.tick = tick;
 	apply_limits();
 	daemon_go("nntpd", nntpd_options_table, &args, opt.pid_file);
 	/* A pause lasts while nntpd runs (over writer restarts), never
@@ -575,6 +840,8 @@ main(int argc, char **argv)
 	unpause_spool();
 	start_writer();
 	feeders_sync();
+	if (opt.filter[0] != '\0')
+		start_filter();
 	log_msg(LOG_INFO, "listening on %d socket(s)%s", lst.nfds,
 	        from_systemd ? " from systemd" : "");
 	listener_run(&lst);
@@ -590,6 +857,18 @@ main(int argc, char **argv)
 		kill(writer_pid, SIGTERM);
 		while (waitpid(writer_pid, &status, 0) < 0 && errno == EINTR)
 			;
+	}
+	/* After the writer: its pipes are closed, so the filter has its end
+	 * of input; one that does not go on SIGTERM goes on SIGKILL. */
+	if (filter_pid > 0) {
+		kill(-filter_pid, SIGTERM);
+		for (int i = 0; i < 50 && waitpid(filter_pid, &status, WNOHANG) == 0; i++)
+			usleep(100000);
+		if (kill(filter_pid, 0) == 0) {
+			kill(-filter_pid, SIGKILL);
+			while (waitpid(filter_pid, &status, 0) < 0 && errno == EINTR)
+				;
+		}
 	}
 	return 0;
 }

@@ -27,6 +27,7 @@ const struct metric_def nntpd_metric_defs[M_NNTP_END - M_COMMON_COUNT] = {
     R("storage"),
     R("rate"),
     R("too_old"),
+    R("filter"),
     /* One article per commit today: every observation is 1. */
     {"writer_batch_size",
      "",

@@ -34,6 +34,20 @@ check_distrib_pat(const char *v)
 	return NULL;
 }
 
+/* filter: an absolute program, then its arguments (split at spaces). */
+static const char *
+check_filter(const char *v)
+{
+	return v[0] == '\0' || v[0] == '/' ? NULL : "must start with an absolute path";
+}
+
+static const char *
+check_filter_failure(const char *v)
+{
+	return strcmp(v, "open") == 0 || strcmp(v, "closed") == 0 ? NULL
+	                                                          : "expected open or closed";
+}
+
 /* clang-format off */
 #define B(name, def, desc) {#name, CONF_BOOL, &opt.name, def, 0, 0, desc, NULL}
 #define U(name, def, lo, hi, desc) {#name, CONF_UINT, &opt.name, def, lo, hi, desc, NULL}
@@ -150,6 +164,21 @@ const struct conf_option nntpd_options_table[] = {
 	  "A fed article (IHAVE, TAKETHIS) whose Date is older than this many days is refused "
 	  "437/439 and not stored, so an old article offered again after its history entry "
 	  "expired stays out (INN's artcutoff). 0: no cutoff. Posts are not checked."),
+	SC(filter, "", check_filter,
+	   "Article filter: an absolute program path, then its arguments (split at spaces), "
+	   "started by the listener as filter_user and kept running beside the writer, which "
+	   "asks it about every post and fed article before storing it (FILTER PROTOCOL "
+	   "below). Empty: no filter. A reload with another value restarts it."),
+	S(filter_user, "nobody",
+	  "User the filter runs as: never root and never nopriv_user (the filter does not "
+	  "own the spool); best an account of its own."),
+	U(filter_timeout, "5", 1, 60,
+	  "Seconds the writer waits for the filter's greeting or one answer; past it the "
+	  "filter is killed and restarted, and filter_failure decides meanwhile. At most 60: "
+	  "a session waits 120 s for the writer's answer."),
+	SC(filter_failure, "open", check_filter_failure,
+	   "While the filter is down, hung or broken: open accepts articles unfiltered, closed "
+	   "refuses them with a transient error (POST 441, IHAVE 436, TAKETHIS 436)."),
 	B(proxy_protocol, "NO",
 	  "Behind HAProxy: every connection starts with a PROXY v1/v2 header naming the client."),
 	SC(proxy_trusted_addresses, "", proxy_check_list,

@@ -37,6 +37,8 @@ struct nntpd_options {
 	unsigned long history_remember;
 	unsigned long post_rate, post_burst; /* writer: per user, else per address */
 	unsigned long article_cutoff_days;   /* writer: fed articles older are refused */
+	char *filter, *filter_user, *filter_failure; /* no filter: "" */
+	unsigned long filter_timeout;
 };
 
 extern struct nntpd_options opt;

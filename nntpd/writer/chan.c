@@ -3,9 +3,12 @@
 #include "nntpd/writer/chan.h"
 
 #include <limits.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/core/number.h"
 #include "common/core/xmalloc.h"
@@ -25,6 +28,8 @@ wchan_encode_config(struct buffer *out, unsigned long gen, const struct writer_s
 	buffer_printf(out, "history_remember %lu\n", ws->history_remember);
 	buffer_printf(out, "post_rate %lu\npost_burst %lu\narticle_cutoff_days %lu\n",
 	              ws->limits.post_rate, ws->limits.post_burst, ws->limits.cutoff_days);
+	buffer_printf(out, "filter_timeout %lu\n", ws->filter_timeout);
+	buffer_printf(out, "filter_failure %s\n", ws->filter_closed ? "closed" : "open");
 	for (size_t i = 0; i < ws->feed.count; i++)
 		buffer_printf(out, "feed %s\n", ws->feed.strings[i]);
 	for (size_t i = 0; i < ws->expire.count; i++)
@@ -61,6 +66,11 @@ config_line(char *line, struct writer_settings *ws)
 		ws->limits.post_burst = (unsigned long)n;
 	else if (strcmp(line, "article_cutoff_days") == 0 && number_parse(sp, 0, 36500, &n) == 0)
 		ws->limits.cutoff_days = (unsigned long)n;
+	else if (strcmp(line, "filter_timeout") == 0 && number_parse(sp, 1, 60, &n) == 0)
+		ws->filter_timeout = (unsigned long)n;
+	else if (strcmp(line, "filter_failure") == 0 &&
+	         (strcmp(sp, "open") == 0 || strcmp(sp, "closed") == 0))
+		ws->filter_closed = strcmp(sp, "closed") == 0;
 	else
 		return -1;
 	return 0;
@@ -109,4 +119,90 @@ wchan_parse(const char *msg, size_t len, unsigned long *gen, struct writer_setti
 out:
 	free(text);
 	return kind;
+}
+
+int
+wchan_send(int sock, const char *msg, size_t len, const int *fds, size_t nfd)
+{
+	struct iovec iov = {(void *)msg, len};
+	union {
+		struct cmsghdr c;
+		char space[CMSG_SPACE(2 * sizeof(int))];
+	} u;
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+
+	if (nfd > 2)
+		return -1;
+	if (nfd > 0) {
+		memset(&u, 0, sizeof(u));
+		m.msg_control = u.space;
+		m.msg_controllen = CMSG_SPACE(nfd * sizeof(int));
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(nfd * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, nfd * sizeof(int));
+	}
+	return sendmsg(sock, &m, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+}
+
+ssize_t
+wchan_recv(int sock, char *buf, size_t cap, int fds[2], size_t *nfd)
+{
+	struct iovec iov = {buf, cap};
+	union {
+		struct cmsghdr c;
+		char space[CMSG_SPACE(4 * sizeof(int))];
+	} u;
+	struct msghdr m = {.msg_iov = &iov,
+	                   .msg_iovlen = 1,
+	                   .msg_control = u.space,
+	                   .msg_controllen = sizeof(u.space)};
+	ssize_t n = recvmsg(sock, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	const unsigned char *end = (const unsigned char *)u.space + m.msg_controllen;
+
+	*nfd = 0;
+	if (n < 0)
+		return -1;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+		    c->cmsg_len < CMSG_LEN(0) || c->cmsg_len > (size_t)(end - (unsigned char *)c))
+			continue;
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (*nfd < 2)
+				fds[(*nfd)++] = fd;
+			else
+				close(fd);
+		}
+	}
+	/* SECURITY: a message cut short is no message; its descriptors go. */
+	if (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		while (*nfd > 0)
+			close(fds[--*nfd]);
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return n;
+}
+
+int
+wchan_parse_numbered(const char *msg, size_t len, const char *prefix, unsigned long *n)
+{
+	size_t pl = strlen(prefix);
+	char num[24];
+	uint64_t v;
+
+	if (len <= pl + 1 || len - pl - 1 >= sizeof(num) || memcmp(msg, prefix, pl) != 0 ||
+	    msg[len - 1] != '\n')
+		return -1;
+	memcpy(num, msg + pl, len - pl - 1);
+	num[len - pl - 1] = '\0';
+	if (number_parse(num, 0, UINT64_MAX, &v) < 0)
+		return -1;
+	*n = (unsigned long)v;
+	return 0;
 }

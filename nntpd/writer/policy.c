@@ -23,6 +23,7 @@
 #include "nntpd/store/article.h"
 #include "nntpd/writer/control.h"
 #include "nntpd/writer/mailer.h"
+#include "nntpd/writer/filter.h"
 
 struct writer {
 	struct spool *spool;
@@ -82,6 +83,7 @@ writer_reconfigure(struct writer *w, const struct writer_settings *ws)
 	w->feeds = feed_lines;
 	writer_set_expire(&ws->expire, ws->history_remember);
 	set_limits(w, &ws->limits);
+	filter_policy(ws->filter_timeout, ws->filter_closed);
 }
 
 void
@@ -551,6 +553,26 @@ refuse_article(struct writer *w, struct submission *s, struct buffer *reply)
 		history_add(spool_history(w->spool), buffer_cstr(&s->msgid), s->now, NULL);
 }
 
+/* The filter's word on an article that passed every other check. */
+static enum filter_verdict
+ask_filter(struct submission *s, const struct writer_rights *r, const char *text, size_t len)
+{
+	static const char *const kinds[] = {
+	    [SUBMIT_POST] = "post", [SUBMIT_IHAVE] = "ihave", [SUBMIT_TAKETHIS] = "takethis"};
+	enum filter_verdict v = filter_check(kinds[s->kind], buffer_cstr(&s->msgid), r->host, text,
+	                                     s->a.body_off, len - s->a.body_off, &s->why);
+
+	if (v == FILTER_REJECT) {
+		metrics_report(M_NNTP_REFUSED_FILTER, METRIC_ADD, 1);
+		log_msg(LOG_NOTICE, "writer: filter rejected %s from %s: %s",
+		        buffer_head(&s->msgid), r->host ? r->host : "-", buffer_cstr(&s->why));
+	}
+	/* Not judged: the peer offers it again later, so not remembered. */
+	if (v == FILTER_DOWN)
+		s->remember = 0;
+	return v;
+}
+
 static int
 process_article(struct writer *w, enum submit_kind kind, const char *given_id,
                 const struct writer_rights *r, const char *text, size_t len, struct buffer *reply)
@@ -558,6 +580,7 @@ process_article(struct writer *w, enum submit_kind kind, const char *given_id,
 	const struct writer_reply_codes *c = &writer_codes[kind];
 	struct submission s = {.kind = kind,
 	                       .ak = kind == SUBMIT_POST ? ARTICLE_POST : ARTICLE_FEED};
+	enum filter_verdict fv = FILTER_ACCEPT;
 	int code;
 
 	s.now = time(NULL);
@@ -566,6 +589,11 @@ process_article(struct writer *w, enum submit_kind kind, const char *given_id,
 		buffer_puts(&s.msgid, given_id);
 	if (check_article(w, &s, r, text, len) < 0) {
 		code = c->refused;
+		refuse_article(w, &s, reply);
+	} else if ((fv = ask_filter(&s, r, text, len)) != FILTER_ACCEPT) {
+		/* A rejection is final (remembered for a feed); a filter that
+		 * could not answer under filter_failure=closed is "try later". */
+		code = fv == FILTER_REJECT || kind == SUBMIT_POST ? c->refused : c->unavailable;
 		refuse_article(w, &s, reply);
 	} else if (s.moderate.len > 0) {
 		code = mail_moderator(w, &s, r->host, text, len, reply);

@@ -23,6 +23,7 @@
 #include "nntpd/store/article.h"
 #include "nntpd/store/storeformat.h"
 #include "nntpd/writer/control.h"
+#include "nntpd/writer/filter.h"
 #include "nntpd/writer/proto.h"
 
 #define MAX_REPLY 4096
@@ -105,24 +106,74 @@ chan_message(const char *msg, size_t len, struct buffer *reply)
 	return rc;
 }
 
+/* The filter the listener started, or none (writer/chan.h). */
+static void
+chan_filter(const char *msg, size_t len, int *fds, size_t nfd)
+{
+	unsigned long gen;
+
+	if (wchan_parse_numbered(msg, len, WCHAN_FILTER, &gen) < 0 || nfd == 1) {
+		log_msg(LOG_ERR, "writer: malformed filter message on the listener's channel");
+		while (nfd > 0)
+			close(fds[--nfd]);
+		return;
+	}
+	filter_adopt(gen, nfd == 2 ? fds[0] : -1, nfd == 2 ? fds[1] : -1);
+}
+
+/* Ask the listener to kill filter gen (it cannot see our close when it
+ * hangs); it starts the next one. */
+static void
+filter_kill_request(unsigned long gen)
+{
+	char msg[64];
+	int n = snprintf(msg, sizeof(msg), WCHAN_FILTER_KILL "%lu\n", gen);
+
+	if (chan_fd < 0 || wchan_send(chan_fd, msg, (size_t)n, NULL, 0) < 0)
+		log_msg(LOG_ERR, "writer: cannot ask the listener to restart the filter");
+}
+
+void
+writer_set_filter(int configured, unsigned long timeout, int closed)
+{
+	filter_expect(configured);
+	filter_policy(timeout, closed);
+	filter_set_killer(filter_kill_request);
+}
+
 /* Read one message from the channel into reply's outcome; -1 when none
- * could be read (the channel is closed when the listener is gone). */
+ * could be read (the channel is closed when the listener is gone), 1 for a
+ * filter message (no outcome). */
 static int
 chan_read(struct buffer *reply)
 {
 	char *msg = xmalloc(WCHAN_MAX);
-	ssize_t n = recv(chan_fd, msg, WCHAN_MAX, MSG_DONTWAIT);
+	int fds[2];
+	size_t nfd;
+	ssize_t n = wchan_recv(chan_fd, msg, WCHAN_MAX, fds, &nfd);
 	int rc;
 
 	if (n <= 0) {
-		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		/* A message cut short (EMSGSIZE) is dropped; the channel stays. */
+		if (n == 0 || (errno != EAGAIN && errno != EINTR && errno != EMSGSIZE)) {
 			close(chan_fd);
 			chan_fd = -1;
 		}
+		while (nfd > 0)
+			close(fds[--nfd]);
 		free(msg);
 		buffer_puts(reply, "no answer from the listener");
 		return -1;
 	}
+	if ((size_t)n >= strlen(WCHAN_FILTER) &&
+	    memcmp(msg, WCHAN_FILTER, strlen(WCHAN_FILTER)) == 0) {
+		chan_filter(msg, (size_t)n, fds, nfd);
+		free(msg);
+		return 1;
+	}
+	/* SECURITY: descriptors come only with a filter message. */
+	while (nfd > 0)
+		close(fds[--nfd]);
 	rc = chan_message(msg, (size_t)n, reply);
 	free(msg);
 	return rc;
@@ -143,15 +194,23 @@ live_reload(struct buffer *reply)
 		return -1;
 	}
 	/* The listener answers at once (it re-reads one file); requests
-	 * wait meanwhile, as they wait on an expire. */
-	pfd = (struct pollfd){chan_fd, POLLIN, 0};
-	while (poll(&pfd, 1, RELOAD_WAIT_MS) < 0 && errno == EINTR)
-		;
-	if (!(pfd.revents & POLLIN)) {
-		buffer_puts(reply, "the listener did not answer the reload");
-		return -1;
+	 * wait meanwhile, as they wait on an expire. A filter it restarts
+	 * may come first. */
+	for (int tries = 0; tries < 8; tries++) {
+		int rc;
+
+		pfd = (struct pollfd){chan_fd, POLLIN, 0};
+		while (poll(&pfd, 1, RELOAD_WAIT_MS) < 0 && errno == EINTR)
+			;
+		if (!(pfd.revents & POLLIN))
+			break;
+		if ((rc = chan_read(reply)) != 1)
+			return rc;
+		if (chan_fd < 0)
+			break;
 	}
-	return chan_read(reply);
+	buffer_puts(reply, "the listener did not answer the reload");
+	return -1;
 }
 
 static void

@@ -18,6 +18,11 @@ struct writer_conf {
 	struct writer_limits limits;
 };
 
+/* The article filter, before writer_main: whether one is configured (its
+ * pipes come over the listener's channel), filter_timeout in seconds and
+ * filter_failure=closed. */
+void writer_set_filter(int configured, unsigned long timeout, int closed);
+
 /* The feed= lines (feed.h) writers made after this call queue stored
  * articles for; NULL (the default): no outgoing feeds. */
 void writer_set_feeds(const struct vector *feeds);

@@ -416,7 +416,7 @@ test_rate(void)
 {
 	struct writer_conf wc = {HOST, 0, {1, 2, 0}};
 	struct writer *w = writer_new(sp, &wc);
-	struct writer_settings ws = {VECTOR_INIT, VECTOR_INIT, 10, 0, {0, 10, 0}};
+	struct writer_settings ws = {VECTOR_INIT, VECTOR_INIT, 10, 0, {0, 10, 0}, 5, 0};
 
 	ok(post_as(w, "alice", "192.0.2.1") == 240 && post_as(w, "alice", "192.0.2.2") == 240,
 	   "a user's burst of 2, from two addresses");

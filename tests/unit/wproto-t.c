@@ -246,7 +246,7 @@ test_rights(void)
 static void
 test_chan(void)
 {
-	struct writer_settings ws = {VECTOR_INIT, VECTOR_INIT, 7, 2048, {30, 5, 12}}, got;
+	struct writer_settings ws = {VECTOR_INIT, VECTOR_INIT, 7, 2048, {30, 5, 12}, 9, 1}, got;
 	struct buffer b = BUFFER_INIT, why = BUFFER_INIT;
 	unsigned long gen = 0;
 	static const char *bad[] = {
@@ -259,8 +259,11 @@ test_chan(void)
 	    "config 3\npost_rate -1\n",
 	    "config 3\nlisten_port 119\n",
 	    "config 3\nfeed a 127.0.0.1 119 *",
+	    "config 3\nfilter_timeout 0\n",
+	    "config 3\nfilter_failure maybe\n",
 	    "hello 3\n",
 	};
+	unsigned long n = 0;
 
 	vector_add(&ws.feed, "one 127.0.0.1 119 local.* streaming");
 	vector_add(&ws.feed, "two 127.0.0.1 120 *");
@@ -275,7 +278,20 @@ test_chan(void)
 	is_int(2048, (long long)got.max_article_size, "chan: max_article_size");
 	ok(got.limits.post_rate == 30 && got.limits.post_burst == 5 && got.limits.cutoff_days == 12,
 	   "chan: post_rate, post_burst, article_cutoff_days");
+	is_int(9, (long long)got.filter_timeout, "chan: filter_timeout");
+	is_int(1, got.filter_closed, "chan: filter_failure=closed");
 	wchan_settings_free(&got);
+	is_int(0, wchan_parse_numbered("filter 12\n", 10, WCHAN_FILTER, &n),
+	       "chan: filter N parses");
+	is_int(12, (long long)n, "chan: its number");
+	is_int(-1, wchan_parse_numbered("filter 12", 9, WCHAN_FILTER, &n),
+	       "chan: filter N needs its newline");
+	is_int(-1, wchan_parse_numbered("filter x\n", 9, WCHAN_FILTER, &n),
+	       "chan: filter N: a number");
+	is_int(-1, wchan_parse_numbered("filter 1 2\n", 11, WCHAN_FILTER, &n),
+	       "chan: filter N: one number");
+	is_int(-1, wchan_parse_numbered("filter-kill 3\n", 14, WCHAN_FILTER, &n),
+	       "chan: kill is not filter");
 	buffer_clear(&b);
 	wchan_encode_refused(&b, 5, "nntpd.conf:2: feed: bad\n");
 	is_int(0, wchan_parse(buffer_head(&b), b.len, &gen, &got, &why), "chan: refusal parses");
