@@ -122,8 +122,8 @@ PY
 	run nntp_session "GROUP local.test"
 	has '^211 1 '
 	# TAKETHIS: 439 with the reason, then CHECK says it is not wanted
-	printf 'Path: peer.example!not-for-mail\r\nFrom: P <p@peer.example>\r\nNewsgroups: %s\r\nSubject: fed\r\nDate: Sun, 22 Nov 2026 07:00:00 +0000\r\nMessage-ID: <x3@peer.example>\r\n\r\nSpam.\r\n' \
-		"$many" >"$F/x3"
+	printf 'Path: peer.example!not-for-mail\r\nFrom: P <p@peer.example>\r\nNewsgroups: %s\r\nSubject: fed\r\nDate: %s\r\nMessage-ID: <x3@peer.example>\r\n\r\nSpam.\r\n' \
+		"$many" "$(date -u -R)" >"$F/x3"
 	run timeout 60 python3 "$POSTEL_ROOT/tests/lib/nntppeer.py" 127.0.0.1 "$NNTPD_PORT" \
 		'cmd:MODE STREAM' "takethis:<x3@peer.example>=$F/x3" 'check:<x3@peer.example>'
 	has '^439 <x3@peer.example> Excessive crossposting: 20 groups \(limit 10\)$' '^438 <x3@peer.example>'

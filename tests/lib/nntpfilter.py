@@ -10,6 +10,7 @@ usage:
       IHAVE one article; prints the final answer ("235 ...", "437 ...", "435 ...")
 Extra headers for post: the FILTER_HEADERS environment variable, lines joined by "|".
 """
+import email.utils
 import os
 import sys
 import warnings
@@ -47,7 +48,7 @@ def main(argv):
     elif op == "ihave":
         msgid, groups, body = argv[4:7]
         lines = [b"Path: peer.example!not-for-mail",
-                 b"Date: Sun, 22 Nov 2026 07:00:00 +0000",
+                 b"Date: " + email.utils.formatdate(usegmt=True).encode(),  # fresh: article_cutoff_days
                  b"Message-ID: " + msgid.encode()] + article(groups, "fed", body)
         print(answer(lambda: s.ihave(msgid, lines)), flush=True)
     s.quit()
