@@ -1,8 +1,11 @@
 /* ftpbench: FTP load generator behaving like curl (TCP_NODELAY, ordinary
- * delayed ACKs): session rate, RETR/STOR throughput, FTPS RETR, idle sessions.
+ * delayed ACKs): session rate, RETR/STOR throughput, FTPS RETR, idle sessions,
+ * one big listing with the server's memory sampled meanwhile, one HASH.
  * Prints one line of key=value results for scripts/bench. */
 #include "benchlib.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <getopt.h>
 #include <sys/stat.h>
 
@@ -17,6 +20,10 @@ static int streams = 1;
 static const char *path = "small.bin";
 static long long stor_size = 256LL << 20;
 static int idle_n = 100;
+static const char *list_cmd = "LIST";
+static long min_entries;
+static pid_t server_pid;
+static const char *want_hex;
 static SSL_CTX *tls_ctx;
 static int complaints; /* a failing server is reported three times, not per session */
 
@@ -404,15 +411,282 @@ mode_idle(void)
 	return 0;
 }
 
+/* Server-side memory of one session: the processes under the server's
+ * root process that were not there before the session connected (its
+ * monitor, worker and DTP for ours; the session pair for vsftpd; the
+ * session for pure-ftpd), found through /proc/PID/task/TID/children. A
+ * sampler thread sums their VmRSS (and their Pss from smaps_rollup) every
+ * 2 ms and keeps the largest sums; it also keeps each process's largest
+ * VmHWM (its own peak, which a sample can miss), summed as hwm_kib. */
+#define MAX_PIDS 4096
+
+struct pidset {
+	pid_t v[MAX_PIDS];
+	int n;
+};
+
+static int
+pidset_has(const struct pidset *s, pid_t p)
+{
+	for (int i = 0; i < s->n; i++)
+		if (s->v[i] == p)
+			return 1;
+	return 0;
+}
+
+/* All descendants of root (not root itself) into out. */
+static void
+descendants(pid_t root, struct pidset *out)
+{
+	out->n = 0;
+	pid_t todo[MAX_PIDS];
+	int nt = 0;
+
+	todo[nt++] = root;
+	while (nt > 0) {
+		pid_t p = todo[--nt];
+		char dir[64];
+
+		snprintf(dir, sizeof(dir), "/proc/%d/task", (int)p);
+		DIR *d = opendir(dir);
+		struct dirent *e;
+
+		if (d == NULL)
+			continue;
+		while ((e = readdir(d)) != NULL) {
+			char cpath[384], buf[16384];
+
+			if (!isdigit((unsigned char)e->d_name[0]))
+				continue;
+			snprintf(cpath, sizeof(cpath), "%s/%s/children", dir, e->d_name);
+			FILE *f = fopen(cpath, "r");
+
+			if (f == NULL)
+				continue;
+			size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+
+			fclose(f);
+			buf[n] = '\0';
+			for (char *q = buf, *end; *q != '\0'; q = end) {
+				long c = strtol(q, &end, 10);
+
+				if (end == q)
+					break;
+				if (out->n < MAX_PIDS && nt < MAX_PIDS &&
+				    !pidset_has(out, (pid_t)c)) {
+					out->v[out->n++] = (pid_t)c;
+					todo[nt++] = (pid_t)c;
+				}
+			}
+		}
+		closedir(d);
+	}
+}
+
+/* VmRSS and VmHWM of p in KiB (0 when it is gone). */
+static void
+proc_mem(pid_t p, long *rss, long *hwm, long *pss)
+{
+	char spath[64], line[256];
+
+	*rss = *hwm = *pss = 0;
+	snprintf(spath, sizeof(spath), "/proc/%d/status", (int)p);
+	FILE *f = fopen(spath, "r");
+
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "VmRSS:", 6) == 0)
+			*rss = atol(line + 6);
+		else if (strncmp(line, "VmHWM:", 6) == 0)
+			*hwm = atol(line + 6);
+	}
+	fclose(f);
+	snprintf(spath, sizeof(spath), "/proc/%d/smaps_rollup", (int)p);
+	if ((f = fopen(spath, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "Pss:", 4) == 0)
+			*pss = atol(line + 4);
+	fclose(f);
+}
+
+struct sampler {
+	pthread_t t;
+	volatile int stop;
+	struct pidset before, seen;
+	long hwm[MAX_PIDS]; /* by index in seen */
+	long peak_rss, peak_pss, samples;
+};
+
+static void
+sampler_once(struct sampler *s)
+{
+	struct pidset now;
+	long sum = 0, psum = 0;
+
+	descendants(server_pid, &now);
+	for (int i = 0; i < now.n; i++) {
+		pid_t p = now.v[i];
+		long rss, hwm, pss;
+		int k;
+
+		if (pidset_has(&s->before, p))
+			continue;
+		proc_mem(p, &rss, &hwm, &pss);
+		sum += rss;
+		psum += pss;
+		for (k = 0; k < s->seen.n && s->seen.v[k] != p; k++)
+			;
+		if (k == s->seen.n && k < MAX_PIDS) {
+			s->seen.v[s->seen.n++] = p;
+			s->hwm[k] = 0;
+		}
+		if (k < MAX_PIDS && hwm > s->hwm[k])
+			s->hwm[k] = hwm;
+	}
+	if (sum > s->peak_rss)
+		s->peak_rss = sum;
+	if (psum > s->peak_pss)
+		s->peak_pss = psum;
+	s->samples++;
+}
+
+static void *
+sampler_run(void *arg)
+{
+	struct sampler *s = arg;
+	struct timespec ts = {0, 2000000};
+
+	while (!s->stop) {
+		sampler_once(s);
+		nanosleep(&ts, NULL);
+	}
+	sampler_once(s);
+	return NULL;
+}
+
+/* One listing (-c LIST or MLSD of -f) in a fresh session over EPSV: seconds
+ * from the command to its 226, and with -P the session's peak memory. The
+ * data connection is read in DATA_BUF chunks; lines are counted by memchr. */
+static int
+mode_list(void)
+{
+	char cmd[LINE_MAX_BYTES], last[LINE_MAX_BYTES];
+	char *buf = malloc(DATA_BUF);
+	struct sampler *s = calloc(1, sizeof(*s));
+	struct conn c;
+	long long bytes = 0;
+	long lines = 0;
+
+	if (buf == NULL || s == NULL)
+		die("out of memory");
+	if (server_pid > 0)
+		descendants(server_pid, &s->before);
+	if (ftp_login(&c, 0) < 0)
+		die("login failed");
+	if (ftp_cmd(&c, "EPSV", last, sizeof(last)) != 229 || strstr(last, "(|||") == NULL)
+		die("EPSV -> %s", last);
+	int dfd = tcp_connect(host, atoi(strstr(last, "(|||") + 4), 1);
+
+	if (dfd < 0)
+		die("data connection: %s", strerror(errno));
+	if (server_pid > 0)
+		pthread_create(&s->t, NULL, sampler_run, s);
+	snprintf(cmd, sizeof(cmd), "%s %s", list_cmd, path);
+	double t0 = now_s();
+	int code = ftp_cmd(&c, cmd, last, sizeof(last));
+
+	if (code != 150 && code != 125)
+		die("%s -> %s", list_cmd, last);
+	for (;;) {
+		ssize_t r = read(dfd, buf, DATA_BUF);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			die("listing data: %s", strerror(errno));
+		if (r == 0)
+			break;
+		bytes += r;
+		for (char *p = buf, *end = buf + r;
+		     (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+			lines++;
+	}
+	close(dfd);
+	if (ftp_reply(&c, last, sizeof(last)) != 226)
+		die("after %s: %s", list_cmd, last);
+	double el = now_s() - t0;
+	long hwm = 0;
+
+	if (server_pid > 0) {
+		s->stop = 1;
+		pthread_join(s->t, NULL);
+		for (int i = 0; i < s->seen.n; i++)
+			hwm += s->hwm[i];
+	}
+	expect(&c, "QUIT", 221);
+	conn_close(&c);
+	if (lines < min_entries)
+		die("%s %s: %ld lines, want at least %ld (a server-side limit?)", list_cmd, path,
+		    lines, min_entries);
+	printf("seconds=%.4f kib=%ld pss_kib=%ld hwm_kib=%ld procs=%d samples=%ld lines=%ld "
+	       "bytes=%lld\n",
+	       el, s->peak_rss, s->peak_pss, hwm, s->seen.n, s->samples, lines, bytes);
+	free(s);
+	free(buf);
+	return 0;
+}
+
+/* OPTS HASH SHA-256, then HASH -f: MB/s over the file's SIZE, from the
+ * command to its 213; -x: the digest it must answer. */
+static int
+mode_hash(void)
+{
+	char cmd[LINE_MAX_BYTES], last[LINE_MAX_BYTES];
+	struct conn c;
+
+	if (ftp_login(&c, 0) < 0)
+		die("login failed");
+	if (expect(&c, "OPTS HASH SHA-256", 200) < 0)
+		die("OPTS HASH SHA-256 refused");
+	snprintf(cmd, sizeof(cmd), "SIZE %s", path);
+	if (ftp_cmd(&c, cmd, last, sizeof(last)) != 213)
+		die("SIZE -> %s", last);
+	long long size = atoll(last + 4);
+
+	snprintf(cmd, sizeof(cmd), "HASH %s", path);
+	double t0 = now_s();
+
+	if (ftp_cmd(&c, cmd, last, sizeof(last)) != 213)
+		die("HASH -> %s", last);
+	double el = now_s() - t0;
+	/* 213 SHA-256 0-END HEX PATH */
+	char algo[32], range[64], hex[160];
+
+	if (sscanf(last + 4, "%31s %63s %159s", algo, range, hex) != 3)
+		die("HASH reply: %s", last);
+	if (want_hex != NULL && strcasecmp(hex, want_hex) != 0)
+		die("HASH %s: %s, sha256sum says %s", path, hex, want_hex);
+	expect(&c, "QUIT", 221);
+	conn_close(&c);
+	printf("mbps=%.1f bytes=%lld seconds=%.3f\n", (double)size / el / 1e6, size, el);
+	return 0;
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr,
 	        "usage: ftpbench [-h host] [-p port] [-w workers] [-t seconds] [-a] [-n streams]\n"
-	        "                [-f path] [-s bytes] [-i sessions] sess|retr|stor|ftps|idle\n"
+	        "                [-f path] [-s bytes] [-i sessions] [-c LIST|MLSD] [-e lines]\n"
+	        "                [-P server-pid] [-x sha256] sess|retr|stor|ftps|idle|list|hash\n"
 	        "  sess  sessions/s: connect, USER, PASS, TYPE I, EPSV (-a: PORT), RETR -f, QUIT\n"
 	        "  retr  MB/s of RETR -f by -n sessions at once; ftps: the same under PROT P\n"
-	        "  stor  MB/s of STOR -f of -s bytes; idle: hold -i logged-in sessions\n");
+	        "  stor  MB/s of STOR -f of -s bytes; idle: hold -i logged-in sessions\n"
+	        "  list  seconds of -c of directory -f (at least -e lines), and the peak RSS\n"
+	        "        of the session's processes under server process -P\n"
+	        "  hash  MB/s of OPTS HASH SHA-256 and HASH -f (answering -x)\n");
 	exit(2);
 }
 
@@ -421,7 +695,7 @@ main(int argc, char **argv)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "h:p:w:t:an:f:s:i:")) != -1) {
+	while ((ch = getopt(argc, argv, "h:p:w:t:an:f:s:i:c:e:P:x:")) != -1) {
 		switch (ch) {
 		case 'h':
 			host = optarg;
@@ -450,6 +724,18 @@ main(int argc, char **argv)
 		case 'i':
 			idle_n = atoi(optarg);
 			break;
+		case 'c':
+			list_cmd = optarg;
+			break;
+		case 'e':
+			min_entries = atol(optarg);
+			break;
+		case 'P':
+			server_pid = (pid_t)atoi(optarg);
+			break;
+		case 'x':
+			want_hex = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -471,5 +757,9 @@ main(int argc, char **argv)
 		return mode_stor();
 	if (strcmp(mode, "idle") == 0)
 		return mode_idle();
+	if (strcmp(mode, "list") == 0)
+		return mode_list();
+	if (strcmp(mode, "hash") == 0)
+		return mode_hash();
 	usage();
 }
