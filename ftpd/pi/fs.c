@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -458,37 +459,75 @@ fs_set_created(const struct fs_root *root, const char *vpath, time_t t)
 	return rc;
 }
 
-int
-fs_created_at(int dirfd, const char *name, int home, time_t *t)
+/* The MFCT attribute of name, read from the working directory. */
+static int
+created_attr(const char *name, time_t *t)
 {
 	char value[24];
-	struct statx stx;
 	uint64_t secs;
 	ssize_t n;
 
-	/* SECURITY: a name without '/', looked up from a directory already
+	/* SECURITY: a name without '/', looked up in a directory already
 	 * opened inside the root and not followed, so the lookup cannot leave
-	 * the root; nothing is opened, so no device node is touched. The
-	 * working directory goes home at once: a session left inside a
-	 * listed directory would hold its mount busy. */
-	n = -1;
-	if (strchr(name, '/') == NULL && fchdir(dirfd) == 0) {
-		n = lgetxattr(name, FS_CREATE_XATTR, value, sizeof(value) - 1);
-		(void)fchdir(home);
-	}
-	if (n > 0) {
-		value[n] = '\0';
-		if (number_parse(value, 0, INT64_MAX, &secs) == 0) {
-			*t = (time_t)secs;
-			return 1;
-		}
-	}
-	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_BTIME, &stx) == 0 &&
-	    (stx.stx_mask & STATX_BTIME)) {
-		*t = (time_t)stx.stx_btime.tv_sec;
+	 * the root; nothing is opened, so no device node is touched. */
+	if (strchr(name, '/') != NULL)
+		return 0;
+	n = lgetxattr(name, FS_CREATE_XATTR, value, sizeof(value) - 1);
+	if (n <= 0)
+		return 0;
+	value[n] = '\0';
+	if (number_parse(value, 0, INT64_MAX, &secs) < 0)
+		return 0;
+	*t = (time_t)secs;
+	return 1;
+}
+
+int
+fs_stat_created(int dirfd, const char *name, struct stat *st, time_t *t)
+{
+	struct statx x;
+
+	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &x) < 0)
+		return -1;
+	memset(st, 0, sizeof(*st));
+	st->st_dev = makedev(x.stx_dev_major, x.stx_dev_minor);
+	st->st_ino = x.stx_ino;
+	st->st_mode = x.stx_mode;
+	st->st_nlink = x.stx_nlink;
+	st->st_uid = x.stx_uid;
+	st->st_gid = x.stx_gid;
+	st->st_rdev = makedev(x.stx_rdev_major, x.stx_rdev_minor);
+	st->st_size = (off_t)x.stx_size;
+	st->st_blksize = (blksize_t)x.stx_blksize;
+	st->st_blocks = (blkcnt_t)x.stx_blocks;
+	st->st_atim.tv_sec = x.stx_atime.tv_sec;
+	st->st_atim.tv_nsec = x.stx_atime.tv_nsec;
+	st->st_mtim.tv_sec = x.stx_mtime.tv_sec;
+	st->st_mtim.tv_nsec = x.stx_mtime.tv_nsec;
+	st->st_ctim.tv_sec = x.stx_ctime.tv_sec;
+	st->st_ctim.tv_nsec = x.stx_ctime.tv_nsec;
+	if (created_attr(name, t))
+		return 1;
+	if (x.stx_mask & STATX_BTIME) {
+		*t = (time_t)x.stx_btime.tv_sec;
 		return 1;
 	}
 	return 0;
+}
+
+int
+fs_created_at(int dirfd, const char *name, int home, time_t *t)
+{
+	struct stat st;
+	int found = 0;
+
+	/* The working directory goes home at once: a session left inside a
+	 * listed directory would hold its mount busy. */
+	if (fchdir(dirfd) == 0) {
+		found = fs_stat_created(dirfd, name, &st, t);
+		(void)fchdir(home);
+	}
+	return found > 0;
 }
 
 int
