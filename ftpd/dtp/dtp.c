@@ -39,6 +39,7 @@
 
 #include "common/core/log.h"
 #include "common/core/pace.h"
+#include "common/core/throttle.h"
 #include "common/core/xmalloc.h"
 #include "common/io/netio.h"
 #include "common/priv/sandbox.h"
@@ -179,14 +180,19 @@ send_binary(const struct dtp_io *io, const struct dtp_job *job, unsigned long ra
 
 		if (rate > 0 && want > rate / 4 + 1)
 			want = rate / 4 + 1;
+		if (buf != NULL && want > DTP_BUF)
+			want = DTP_BUF;
+		want = (size_t)throttle_chunk(THROTTLE_DOWN, want);
+		throttle_take(THROTTLE_DOWN, want);
 		if (buf != NULL) {
-			n = read(job->file_fd, buf, want < DTP_BUF ? want : DTP_BUF);
+			n = read(job->file_fd, buf, want);
 			if (n > 0 && io_write(io, buf, (size_t)n) < 0) {
 				ev = DTP_EV_NETFAIL;
 				break;
 			}
 		} else
 			n = sendfile(io->fd, job->file_fd, NULL, want);
+		throttle_give_back(THROTTLE_DOWN, n > 0 ? want - (size_t)n : want);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -212,10 +218,17 @@ send_ascii(const struct dtp_io *io, const struct dtp_job *job, unsigned long rat
 	char *in = xmalloc(DTP_BUF / 2), *out = xmalloc(DTP_BUF);
 	double start = mono_seconds();
 	enum dtp_event ev = DTP_EV_DONE;
+	size_t want = (size_t)throttle_chunk(THROTTLE_DOWN, DTP_BUF / 2);
 	ssize_t n;
 
-	while ((n = read(job->file_fd, in, DTP_BUF / 2)) != 0) {
+	for (;;) {
 		size_t o = 0;
+
+		throttle_take(THROTTLE_DOWN, want);
+		n = read(job->file_fd, in, want);
+		throttle_give_back(THROTTLE_DOWN, n > 0 ? want - (size_t)n : want);
+		if (n == 0)
+			break;
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -267,7 +280,12 @@ receive_splice(const struct dtp_io *io, const struct dtp_job *job, unsigned long
 	fcntl(p[1], F_SETPIPE_SZ, DTP_PIPE);
 	for (;;) {
 		size_t want = rate > 0 && rate / 4 + 1 < DTP_PIPE ? rate / 4 + 1 : DTP_PIPE;
-		ssize_t n = splice(io->fd, NULL, p[1], NULL, want, SPLICE_F_MOVE | SPLICE_F_MORE);
+		ssize_t n;
+
+		want = (size_t)throttle_chunk(THROTTLE_UP, want);
+		throttle_take(THROTTLE_UP, want);
+		n = splice(io->fd, NULL, p[1], NULL, want, SPLICE_F_MOVE | SPLICE_F_MORE);
+		throttle_give_back(THROTTLE_UP, n > 0 ? want - (size_t)n : want);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -333,9 +351,11 @@ receive(const struct dtp_io *io, const struct dtp_job *job, unsigned long rate)
 		}
 	}
 	for (;;) {
-		size_t len;
+		size_t len, want = (size_t)throttle_chunk(THROTTLE_UP, DTP_BUF - 1);
 
-		n = io_read(io, buf + held_cr, DTP_BUF - 1);
+		throttle_take(THROTTLE_UP, want);
+		n = io_read(io, buf + held_cr, want);
+		throttle_give_back(THROTTLE_UP, n > 0 ? want - (size_t)n : want);
 		if (n < 0) {
 			ev = DTP_EV_NETFAIL;
 			break;
