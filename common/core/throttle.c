@@ -73,6 +73,12 @@ now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000U + (uint64_t)ts.tv_nsec;
 }
 
+int
+throttle_on(enum throttle_dir dir)
+{
+	return rate_of(0, dir) > 0 || rate_of(1, dir) > 0;
+}
+
 uint64_t
 throttle_chunk(enum throttle_dir dir, uint64_t want)
 {

@@ -36,6 +36,8 @@ void throttle_refund(_Atomic uint64_t *tat, uint64_t rate, uint64_t bytes);
  * only, the server's bucket and its address's; NULL: none. */
 void throttle_attach(const struct throttle_rates *rates, struct throttle_bucket *total,
                      struct throttle_bucket *per_ip);
+/* Whether a shared bucket limits dir now. */
+int throttle_on(enum throttle_dir dir);
 /* The most bytes one charge should ask for in dir: a small share of the
  * smallest rate in force, so many sessions interleave (want when none). */
 uint64_t throttle_chunk(enum throttle_dir dir, uint64_t want);
