@@ -20,8 +20,11 @@ struct throttle_bucket {
 	_Atomic uint64_t tat[THROTTLE_NDIR];
 };
 
-/* How far ahead of now a bucket's TAT may run before a charge waits. */
-#define THROTTLE_TOLERANCE_NS 20000000ULL
+/* How far ahead of now a bucket's TAT may run before a charge waits: the
+ * burst a bucket allows (50 ms of its rate), and the scheduling delay a
+ * lone transfer absorbs without losing its turn on a loaded machine (a
+ * wake-up later than this loses the time between). */
+#define THROTTLE_TOLERANCE_NS 50000000ULL
 
 /* GCRA: reserve bytes at rate on *tat at now (ns). Returns the
  * nanoseconds to wait before those bytes may go (0: at once); rate 0
