@@ -47,6 +47,17 @@ ratecheck_apart() {
 	echo "$output"
 }
 
+# shared_inodes PID: the inodes of PID's shared anonymous pages.
+shared_inodes() {
+	awk '$6 == "/dev/zero" { print $5 }' "/proc/$1/maps"
+}
+
+# rates_flags PID: the VmFlags of PID's mapping of the rates.
+rates_flags() {
+	awk '/memfd:postel-rates/ { m = 1; next } m && /^VmFlags:/ { print $0 " "; exit }' \
+		"/proc/$1/smaps"
+}
+
 # rate_of KIND ADDR: the measured bytes/s of that group.
 rate_of() {
 	awk -v k="$1" -v a="$2" '$1 == "GROUP" && $2 == k && $3 == a { print $7 }' <<<"$output"
@@ -174,4 +185,35 @@ conn.close()' "$FTPD_CONF" "$FTPD_PID"
 	[ "$status" -eq 0 ]
 	within "$(awk '/^RATES/ { print $2 }' <<<"$output")" 950000 1050000
 	within "$(awk '/^RATES/ { print $3 }' <<<"$output")" 2850000 3150000
+}
+
+@test "a session maps the rates read-only and two buckets, holds no descriptor of them; the listener holds every slot" {
+	ftp_up -o max_rate_per_ip_download=2000000
+	local out=$WORK/held.out i mon wrk
+	RAWCLIENT_TIMEOUT=60 ftp_session @1 '@1 USER anonymous' '@1 PASS x@' '@1 expect-close' \
+		>"$out" 2>&1 3>&- &
+	POSTEL_PIDS+=("$!")
+	wait_for 10 has -f "$out" '^1: 230'
+	read -r mon wrk < <(worker_of "$FTPD_PID")
+	for p in "$mon" "$wrk"; do
+		# the rates: one mapping, read-only shared
+		[ "$(grep -c 'memfd:postel-rates' "/proc/$p/maps")" -eq 1 ]
+		grep 'memfd:postel-rates' "/proc/$p/maps" | grep -q ' r--s '
+		# and mprotect cannot make it writable: no "mw" (may write) flag
+		rates_flags "$p" | grep -q ' rd '
+		run rates_flags "$p"
+		hasnt ' mw '
+		# no descriptor that could map more
+		run ls -l "/proc/$p/fd"
+		hasnt 'memfd:postel-rates'
+	done
+	# the listener: its writable rates and a page for every slot
+	grep -q 'memfd:postel-rates' "/proc/$FTPD_PID/maps"
+	grep 'memfd:postel-rates' "/proc/$FTPD_PID/maps" | grep -q ' rw-s '
+	[ "$(grep -c '/dev/zero' "/proc/$FTPD_PID/maps")" -ge 1025 ]
+	# of those, the session has exactly two: the server's and its own slot
+	[ "$(shared_inodes "$FTPD_PID" | sort -u | comm -12 - <(shared_inodes "$wrk" | sort -u) |
+		wc -l)" -eq 2 ]
+	[ "$(shared_inodes "$FTPD_PID" | sort -u | comm -12 - <(shared_inodes "$mon" | sort -u) |
+		wc -l)" -eq 2 ]
 }

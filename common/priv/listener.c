@@ -637,6 +637,8 @@ start_session(struct listener *l, int fd, const struct sockaddr_storage *peer, i
 		slot = ratebuckets_acquire(l->rates, &counted);
 	listener_source_open(l, METRIC_BY_MONITOR | METRIC_BY_WORKER, 0);
 	pid = fork();
+	if (pid != 0 && l->rates != NULL)
+		ratebuckets_forked(l->rates, slot);
 	if (pid < 0) {
 		log_msg(LOG_ERR, "fork: %s", strerror(errno));
 		listener_source_parent(-1);
