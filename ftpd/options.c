@@ -174,6 +174,15 @@ const struct conf_option ftpd_options_table[] = {
 	  "Most entries one LIST, NLST, MLSD or STAT may list (0: no limit); a bigger directory "
 	  "gets 451 before any entry is sent. Listings stream, so memory grows with the names "
 	  "alone."),
+	B(ls_recurse_enable, "NO",
+	  "LIST -R and NLST -R (and -lR, -aR, ...) list a directory and every directory below it "
+	  "as ls -R does, symlinks never entered; NO: -R is ignored, as vsftpd does."),
+	U(ls_recurse_max_depth, "32", 1, 100,
+	  "With ls_recurse_enable: most levels a recursive listing goes below the directory "
+	  "named; a deeper directory ends it with 451 after what was listed."),
+	U(ls_recurse_max_entries, "100000", 1, 100000000,
+	  "With ls_recurse_enable: most entries a recursive listing lists over all its "
+	  "directories; one more ends it with 451 after what was listed."),
 	SC(deny_file, "", namefilter_check,
 	   "Names no command may touch, in vsftpd's syntax ({*.mp3,*.mov,.private}: '*', '?', "
 	   "{,}); every component of a path is checked, a pattern with '/' against the whole "

@@ -43,6 +43,8 @@ struct ftpd_options {
 	unsigned long max_rate_total_download, max_rate_total_upload;
 	unsigned long quota_bytes, quota_files, max_sessions_per_user;
 	unsigned long max_list_entries;
+	int ls_recurse_enable;
+	unsigned long ls_recurse_max_depth, ls_recurse_max_entries;
 	char *session_lock_dir;
 	char *pid_file;
 	char *metrics_file;

@@ -83,7 +83,7 @@ const struct vsftpd_option vsftpd_options[] = {
 		  "uploads are written under a hidden name and renamed once complete "
 		  "(upload_atomic), so no reader sees a partial file"),
 	NOTICE(log_ftp_protocol, BOOL, "commands and replies are not logged"),
-	NOTICE(ls_recurse_enable, BOOL, "LIST -R is not supported (use MLSD per directory)"),
+	SAME(ls_recurse_enable, BOOL, NULL),
 	SAME(mdtm_write, BOOL, NULL),
 	NOTICE(no_anon_password, BOOL, "anonymous users are asked for a password (any is taken)"),
 	NOTNEEDED(no_log_lock, BOOL, "ftpd takes no lock to write its logs"),

@@ -28,6 +28,7 @@
 #include "nntpd/monitor/monitor.h"
 #include "nntpd/options.h"
 #include "nntpd/writer/control.h"
+#include "nntpd/writer/mailer.h"
 #include "nntpd/writer/writer.h"
 
 static struct daemon_args args;
@@ -131,6 +132,7 @@ reload(void)
 	ws.expire = opt.expire;
 	ws.history_remember = opt.history_remember;
 	ws.max_article_size = opt.max_article_size;
+	ws.limits = (struct writer_limits){opt.post_rate, opt.post_burst, opt.article_cutoff_days};
 	wchan_encode_config(&msg, config_gen, &ws);
 	tell_writer(&msg);
 	feeders_sync();
@@ -270,7 +272,9 @@ static void
 start_writer(void)
 {
 	struct sandbox_id id = {getuid(), getgid(), NULL, 0, -1};
-	struct writer_conf wc = {pathhost(), opt.max_article_size};
+	struct writer_conf wc = {pathhost(),
+	                         opt.max_article_size,
+	                         {opt.post_rate, opt.post_burst, opt.article_cutoff_days}};
 	pid_t pid;
 	int sv[2];
 
@@ -313,6 +317,14 @@ start_writer(void)
 		id.root = opt.spool_dir;
 		/* Spool files 0640, directories 0750: the sessions' group reads. */
 		umask(027);
+		/* The mailer first: it keeps the writer's user but none of
+		 * its sandbox, to run the mailer command. */
+		struct mailer_conf mc = {opt.mailer, opt.moderators_file,
+		                         (unsigned)opt.mailer_timeout,
+		                         opt.max_article_size + WRITER_MAIL_SLACK};
+
+		writer_set_mailer(mailer_start(&mc, opt.nopriv_user, &id),
+		                  (unsigned)opt.mailer_timeout);
 		sandbox_worker(&id, SB_NNTP_WRITER, -1);
 		writer_set_feeds(&opt.feed);
 		writer_set_expire(&opt.expire, opt.history_remember);

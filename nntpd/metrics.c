@@ -25,6 +25,8 @@ const struct metric_def nntpd_metric_defs[M_NNTP_END - M_COMMON_COUNT] = {
     R("loop"),
     R("groups"),
     R("storage"),
+    R("rate"),
+    R("too_old"),
     /* One article per commit today: every observation is 1. */
     {"writer_batch_size",
      "",

@@ -14,6 +14,12 @@ struct nntpd_options opt;
 
 /* weight:wildmat:value, as RFC 6048 section 6 lists them. */
 static const char *
+check_mailer(const char *v)
+{
+	return v[0] == '/' ? NULL : "must start with the absolute path of the command";
+}
+
+static const char *
 check_distrib_pat(const char *v)
 {
 	const char *c1 = strchr(v, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
@@ -72,6 +78,21 @@ const struct conf_option nntpd_options_table[] = {
 	  "user:NAME (NAME a wildmat) instead of an address applies after AUTHINFO to the "
 	  "users it names, over what the address rules gave."),
 	S(motd_file, "", "File shown by LIST MOTD."),
+	SC(moderators_file, PATH_NNTPD_MODERATORS, conf_check_abspath,
+	   "INN's moderators file: lines of group-wildmat:address (%s is the group with each . "
+	   "made -, %% a %); the first match names where an unapproved post to a moderated "
+	   "group is mailed. Read again for each such post and by each session for LIST "
+	   "MODERATORS; missing: no moderators."),
+	SC(mailer, "/usr/sbin/sendmail -oi -oem", check_mailer,
+	   "Command (absolute path, then its options; no shell) that mails a post to its "
+	   "moderator: the address is added as its last argument, the article comes on stdin. "
+	   "Read when the writer starts."),
+	U(mailer_timeout, "30", 1, 3600,
+	  "Seconds the mailer command may take for one article before it is killed and the post "
+	  "refused with 441 (the writer waits meanwhile)."),
+	S(subscriptions_file, PATH_NNTPD_SUBSCRIPTIONS,
+	  "Default subscriptions for newsreaders (LIST SUBSCRIPTIONS, RFC 6048), as INN's "
+	  "subscriptions file: one group per line, # comments; a missing file lists none."),
 	L(distrib_pats, "", check_distrib_pat,
 	  "LIST DISTRIB.PATS line (repeatable): weight:wildmat:distribution, e.g. 10:local.*:local."),
 	S(pam_service_name, "nntpd", "PAM service for AUTHINFO USER/PASS."),
@@ -119,6 +140,16 @@ const struct conf_option nntpd_options_table[] = {
 	U(history_remember, "10", 0, 36500,
 	  "Days an expired article's Message-ID stays in history, so a peer offering it again is "
 	  "refused (INN's /remember/)."),
+	U(post_rate, "0", 0, 100000,
+	  "Posts a minute the writer takes from one user (after AUTHINFO) or, without a login, "
+	  "from one address, after a burst of post_burst; a post past them is refused 441 with "
+	  "the seconds to wait. 0: no limit. Feeds are not limited."),
+	U(post_burst, "10", 1, 100000,
+	  "Posts one user or address may make at once before post_rate applies."),
+	U(article_cutoff_days, "10", 0, 36500,
+	  "A fed article (IHAVE, TAKETHIS) whose Date is older than this many days is refused "
+	  "437/439 and not stored, so an old article offered again after its history entry "
+	  "expired stays out (INN's artcutoff). 0: no cutoff. Posts are not checked."),
 	B(proxy_protocol, "NO",
 	  "Behind HAProxy: every connection starts with a PROXY v1/v2 header naming the client."),
 	SC(proxy_trusted_addresses, "", proxy_check_list,

@@ -21,6 +21,9 @@ struct nntpd_options {
 	int allow_newnews;
 	struct vector access; /* "address[/prefix]|user:NAME perms [wildmat [post-wildmat]]" */
 	char *motd_file;
+	char *moderators_file, *mailer; /* moderation by mail */
+	unsigned long mailer_timeout;
+	char *subscriptions_file; /* LIST SUBSCRIPTIONS */
 	struct vector distrib_pats; /* LIST DISTRIB.PATS lines, weight:pattern:value */
 	char *pam_service_name;
 	unsigned long delay_failed_login, max_login_fails, failed_login_backoff;
@@ -32,6 +35,8 @@ struct nntpd_options {
 	struct vector feed;   /* NAME host port wildmat [streaming|ihave] [user:pass] */
 	struct vector expire; /* "WILDMAT DAYS|never": retention (nntpctl expire) */
 	unsigned long history_remember;
+	unsigned long post_rate, post_burst; /* writer: per user, else per address */
+	unsigned long article_cutoff_days;   /* writer: fed articles older are refused */
 };
 
 extern struct nntpd_options opt;

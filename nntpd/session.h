@@ -41,6 +41,8 @@ struct nntp_session {
 	struct active *active;   /* the group list, refreshed when it changed */
 	struct history *history; /* opened on first Message-ID lookup */
 	char *motd;              /* motd_file, read before the chroot, or NULL */
+	char *moderators;        /* moderators_file, the same way, for LIST MODERATORS */
+	char *subscriptions;     /* subscriptions_file, likewise, or NULL */
 	char *pathhost;          /* for recommended Message-IDs */
 };
 

@@ -2,11 +2,14 @@
 # ftpd listings at mirror scale: LIST, NLST and MLSD of a 200,000-entry
 # directory stream with the DTP's memory bounded by the names alone, ABOR
 # stops one at once, max_list_entries refuses with 451, and MLSD symlinks
-# (type=OS.unix=slink:TARGET) are recreated by lftp's mirror.
+# (type=OS.unix=slink:TARGET) are recreated by lftp's mirror. LIST -R
+# (ls_recurse_enable) prints what ls -R prints, within its bounds.
 
 # One anonymous tree for every test, on tmpfs: pub/big holds 200,000 empty
-# files, pub/links a file, a directory and symlinks to each; incoming/ is
-# the session user's.
+# files, pub/links a file, a directory and symlinks to each, pub/tree a
+# small tree for LIST -R (symlinks to a directory and to its parent, a dot
+# directory, one for deny_file and one for hide_file); incoming/ is the
+# session user's.
 setup_file() {
 	LIST_DIR=$(mktemp -d /dev/shm/postel-listing.XXXXXX)
 	chmod 755 "$LIST_DIR"
@@ -25,6 +28,25 @@ for i in range(200000):
 	local i=1 n
 	for n in file.txt sub to-file to-sub dangling; do
 		touch -h -d "2020-01-0$i 12:00" "$LIST_DIR/anon/pub/links/$n"
+		i=$((i + 1))
+	done
+	local t=$LIST_DIR/anon/pub/tree
+	mkdir -p "$t/a/deep/er" "$t/b" "$t/.dot" "$t/secret" "$t/skip"
+	printf 'ffff\n' >"$t/a/f"
+	printf 'x\n' >"$t/a/deep/x"
+	printf 'yy\n' >"$t/a/deep/er/y"
+	: >"$t/b/g"
+	printf 'top file\n' >"$t/top"
+	: >"$t/.dot/h"
+	: >"$t/secret/s"
+	: >"$t/skip/k"
+	ln -s a "$t/link"
+	ln -s .. "$t/loop"
+	# distinct times for -t, at every level
+	i=0
+	for n in a/deep/er/y a/deep/er a/deep/x a/deep a/f b/g .dot/h .dot secret/s secret \
+		skip/k skip top link loop b a; do
+		touch -h -d "2021-02-03 04:05:$((10 + i))" "$t/$n"
 		i=$((i + 1))
 	done
 	mkdir -p "$LIST_DIR/anon/incoming/drop"
@@ -102,11 +124,37 @@ def slow_list(ftp, cmd):
 $script" "$@"
 }
 
-@test "LIST, NLST and MLSD of 200,000 entries stream: the DTP's peak memory stays far below the listing's size" {
-	up
+# abort_listing CMD FIRST: ABOR once the first bytes of CMD's listing (they
+# start with FIRST) have come, with the client reading slowly: 426 then
+# 226 within 2 s, the DTP gone, and the session still answers.
+abort_listing() {
 	run lpy '
 ftp = anon()
-for cmd in ("LIST pub/big", "NLST pub/big", "MLSD pub/big"):
+s = slow_list(ftp, ARGS[1])
+pi, dtp = dtp_of(int(ARGS[0]))
+first = s.recv(4096)
+assert first.startswith(ARGS[2].encode()), first
+t0 = time.monotonic()
+resp = ftp.abort()
+ms = (time.monotonic() - t0) * 1000
+for _ in range(100):
+    if status_kb(dtp, "VmRSS") is None:
+        break
+    time.sleep(0.02)
+print("abort", resp[:3], ftp.getresp()[:3], "ms", int(ms), "dtp_gone", status_kb(dtp, "VmRSS") is None)
+s.close()
+print("after", ftp.sendcmd("NOOP")[:3])' "$FTPD_PID" "$1" "$2"
+	[ "$status" -eq 0 ]
+	has '^abort 426 226 ms [0-9]+ dtp_gone True$'
+	has '^after 200$'
+	[ "$(awk '$1 == "abort" { print $5 }' <<<"$output")" -lt 2000 ]
+}
+
+@test "LIST, NLST, MLSD and LIST -R of 200,000 entries stream: the DTP's peak memory stays far below the listing's size" {
+	up -o ls_recurse_enable=YES -o ls_recurse_max_entries=1000000
+	run lpy '
+ftp = anon()
+for cmd in ("LIST pub/big", "NLST pub/big", "MLSD pub/big", "LIST -R pub"):
     s = slow_list(ftp, cmd)
     pi, dtp = dtp_of(int(ARGS[0]))
     base = status_kb(pi, "VmRSS")
@@ -121,12 +169,15 @@ for cmd in ("LIST pub/big", "NLST pub/big", "MLSD pub/big"):
                 peak = max(peak, hwm); samples += 1
     s.close()
     ftp.voidresp()
-    print(cmd.split()[0], lines, "bytes", total, "growth_kb", peak - base, "samples", samples)' "$FTPD_PID"
+    print("".join(cmd.split()[:-1]), lines, "bytes", total, "growth_kb", peak - base, "samples", samples)' "$FTPD_PID"
 	[ "$status" -eq 0 ]
 	sed 's/^/# /' <<<"$output" >&3
 	has '^LIST 200000 '
 	has '^NLST 200000 '
 	has '^MLSD 200002 ' # and cdir, pdir
+	# pub, pub/big, pub/links and its sub, and pub/tree's 7 directories:
+	# 11 headers, 10 blank lines, 200,000 + 3 + 5 + 1 + 15 entries
+	has '^LIST-R 200045 '
 	# The DTP was seen during each listing, and never grew by more than
 	# 12 MB over its PI (measured: about 4.4 MB). The same DTP with the
 	# listing left whole in memory grew by 16.7 MB (LIST) and 27 MB (MLSD).
@@ -134,7 +185,7 @@ for cmd in ("LIST pub/big", "NLST pub/big", "MLSD pub/big"):
 	# listing grows by about 10 MB: allow 20 MB there.
 	local cmd growth samples bound=12288
 	case $POSTEL_BUILD in *-san*) bound=20480 ;; esac
-	for cmd in LIST NLST MLSD; do
+	for cmd in LIST NLST MLSD LIST-R; do
 		growth=$(awk -v c="$cmd" '$1 == c { print $6 }' <<<"$output")
 		samples=$(awk -v c="$cmd" '$1 == c { print $8 }' <<<"$output")
 		[ "$samples" -ge 2 ]
@@ -144,26 +195,7 @@ for cmd in ("LIST pub/big", "NLST pub/big", "MLSD pub/big"):
 
 @test "ABOR during a 200,000-entry LIST stops it at once: 426, 226, the DTP gone" {
 	up
-	run lpy '
-ftp = anon()
-s = slow_list(ftp, "LIST pub/big")
-pi, dtp = dtp_of(int(ARGS[0]))
-first = s.recv(4096)
-assert first.startswith(b"-rw-r--r--"), first
-t0 = time.monotonic()
-resp = ftp.abort()
-ms = (time.monotonic() - t0) * 1000
-for _ in range(100):
-    if status_kb(dtp, "VmRSS") is None:
-        break
-    time.sleep(0.02)
-print("abort", resp[:3], ftp.getresp()[:3], "ms", int(ms), "dtp_gone", status_kb(dtp, "VmRSS") is None)
-s.close()
-print("after", ftp.sendcmd("NOOP")[:3])' "$FTPD_PID"
-	[ "$status" -eq 0 ]
-	has '^abort 426 226 ms [0-9]+ dtp_gone True$'
-	has '^after 200$'
-	[ "$(awk '$1 == "abort" { print $5 }' <<<"$output")" -lt 2000 ]
+	abort_listing "LIST pub/big" "-rw-r--r--"
 }
 
 @test "max_list_entries: a bigger directory gets 451 from LIST, NLST, MLSD and STAT; a small one lists" {
@@ -264,7 +296,137 @@ for cmd in ("LIST -1 pub/links", "LIST -1r pub/links", "LIST -1t pub/links", "LI
 	has '^LIST -1t pub/links \| dangling to-sub to-file sub file\.txt$'
 	has '^LIST -ltr pub/links \| file\.txt sub to-file to-sub dangling$'
 	has '^LIST -lS pub/links/\*\[!b\] \| to-file dangling file\.txt$'
-	has '^LIST -1A pub \| big links$'
-	has '^LIST -a pub \| \. \.\. big links$'
+	has '^LIST -1A pub \| big links tree$'
+	has '^LIST -a pub \| \. \.\. big links tree$'
 	has '^NLST -1r pub/links \| pub/links/to-sub pub/links/to-file pub/links/sub pub/links/file.txt pub/links/dangling$'
+}
+
+# rlines CMD...: each command's data lines through ftplib, "CMD | line" per
+# line, then "CMD = reply" (or the error), after an anonymous login.
+rlines() {
+	lpy '
+ftp = anon()
+for cmd in ARGS:
+    try:
+        resp = ftp.retrlines(cmd, lambda l: print(cmd, "|", l))
+    except ftplib.error_temp as e:
+        resp = str(e)
+    print(cmd, "=", resp)' "$@"
+}
+
+@test "LIST -R by default (ls_recurse_enable=NO): -R is ignored, as vsftpd does, for ftplib, curl and lftp" {
+	up
+	run rlines "LIST -R pub/tree" "NLST -R pub/tree" "LIST -lR pub/tree"
+	[ "$status" -eq 0 ]
+	has '^LIST -R pub/tree \| d.* a$' '^NLST -R pub/tree \| pub/tree/a$' '^LIST -R pub/tree = 226 '
+	hasnt ':$' 'pub/tree/a/f' ' f$'
+	[ "$(grep -c '^LIST -R pub/tree |' <<<"$output")" -eq 7 ]
+	[ "$(grep -c '^NLST -R pub/tree |' <<<"$output")" -eq 7 ]
+	run "${CURL[@]}" "$URL/pub/tree/" -X 'LIST -R'
+	[ "$status" -eq 0 ]
+	[ "$(wc -l <<<"$output")" -eq 7 ]
+	hasnt ':\r?$'
+	run timeout 60 lftp -c "set cmd:fail-exit yes; open -p $FTPD_PORT 127.0.0.1; ls -R pub/tree"
+	[ "$status" -eq 0 ]
+	[ "$(wc -l <<<"$output")" -eq 7 ]
+	hasnt ':\r?$'
+}
+
+@test "ls_recurse_enable: LIST and NLST with -R, -lR, -aR, -AR, -Rt, -Rr, -RS, -1R give ls -R's headers and names in ls's order" {
+	up -o ls_recurse_enable=YES
+	run lpy '
+import subprocess
+ftp = anon()
+def names(line):
+    # an ls -l line: its name, without a symlink target; headers and
+    # blank lines as they are
+    if line == "" or line.endswith(":") or " " not in line:
+        return line
+    return line.split(None, 8)[-1].split(" -> ")[0]
+for flags in ("-R", "-lR", "-aR", "-AR", "-Rt", "-Rr", "-RS", "-1R", "-laRt", "-lRSr"):
+    for verb in ("LIST", "NLST"):
+        got = []
+        ftp.retrlines("%s %s pub/tree" % (verb, flags), got.append)
+        got = [names(l) for l in got] if verb == "LIST" else got
+        # NLST never sends . and .. (flat NLST -a neither): ls -A there
+        lsflags = flags.replace("l", "")
+        if verb == "NLST":
+            lsflags = lsflags.replace("a", "A")
+        want = subprocess.run(["ls", lsflags, "pub/tree"], cwd=ARGS[0],
+                              env={"LC_ALL": "C"}, capture_output=True, text=True,
+                              check=True).stdout.splitlines()
+        print(verb, flags, "same" if got == want else "differs: %r != %r" % (got, want),
+              len(got))
+' "$LIST_DIR/anon"
+	sed 's/^/# /' <<<"$output" >&3
+	[ "$status" -eq 0 ]
+	local f v
+	for f in -R -lR -aR -AR -Rt -Rr -RS -1R -laRt -lRSr; do
+		for v in LIST NLST; do
+			has "^$v $f same [0-9]+$"
+		done
+	done
+	# 7 headers, 15 entries and 6 blank lines (3 levels down); -A adds
+	# .dot, its header, h and a blank line; -a also . and .. in all 8
+	has '^LIST -R same 28$' '^LIST -aR same 48$' '^NLST -aR same 32$'
+}
+
+@test "ls_recurse_enable: curl -X 'LIST -R' and lftp ls -R get ls -R's text; symlinks to a directory and to its parent are listed, never entered; STAT -R lists flat" {
+	up -o ls_recurse_enable=YES
+	run "${CURL[@]}" "$URL/pub/tree/" -X 'LIST -R'
+	[ "$status" -eq 0 ]
+	local got
+	got=$(tr -d '\r' <<<"$output" | awk '/:$/ || $0 == "" { print; next } { print $9 }')
+	[ "$got" = "$(cd "$LIST_DIR/anon/pub/tree" && LC_ALL=C ls -R)" ]
+	has '^\.:' '^\./a/deep/er:' '^l.* link -> a' '^l.* loop -> \.\.'
+	hasnt 'link:' 'loop:' '^\./\.dot:'
+	[ "$(grep -Ec ':\r?$' <<<"$output")" -eq 7 ]
+	run timeout 60 lftp -c "set cmd:fail-exit yes; open -p $FTPD_PORT 127.0.0.1; ls -laR pub/tree/a"
+	[ "$status" -eq 0 ]
+	has '^pub/tree/a:' '^pub/tree/a/deep:' '^pub/tree/a/deep/er:' '^-.* y$' '^d.* \.\.$'
+	[ "$(grep -c ':$' <<<"$output")" -eq 3 ]
+	# STAT answers from memory on the control connection: never a walk
+	run lpy 'print(anon().sendcmd("STAT -R pub/tree"))'
+	[ "$status" -eq 0 ]
+	has '^213-Status of -R pub/tree:' '^ ?d.* a$' '^213 End'
+	hasnt 'pub/tree/a:' ' f$'
+}
+
+@test "ls_recurse_max_depth and ls_recurse_max_entries end LIST -R and NLST -R with 451 after what was listed; deny_file and hide_file hold at every level" {
+	up -o ls_recurse_enable=YES -o ls_recurse_max_depth=1
+	run rlines "NLST -R pub/tree" "LIST -R pub/tree/a/deep"
+	[ "$status" -eq 0 ]
+	has '^NLST -R pub/tree = 451 Listing stopped: the tree goes deeper than ls_recurse_max_depth allows; list a subdirectory\.$'
+	# pub/tree/a lists (1 level), its deep/ would be the second
+	has '^NLST -R pub/tree \| pub/tree/a:$' '^NLST -R pub/tree \| deep$'
+	hasnt '^NLST -R pub/tree \| pub/tree/a/deep:' '^NLST -R pub/tree \| pub/tree/b:'
+	has '^LIST -R pub/tree/a/deep = 226 ' '^LIST -R pub/tree/a/deep \| pub/tree/a/deep/er:$'
+	grep -q 'recursive listing of pub/tree stopped: more than ls_recurse_max_depth levels' "$FTPD_LOG"
+	stop_ftpd
+	# 15 entries below pub/tree: 14 let the walk get to pub/tree/skip, not into it
+	up -o ls_recurse_enable=YES -o ls_recurse_max_entries=14
+	run rlines "LIST -R pub/tree" "LIST -R pub/tree/a"
+	[ "$status" -eq 0 ]
+	has '^LIST -R pub/tree = 451 Listing stopped: the tree has more entries than ls_recurse_max_entries allows; list a subdirectory\.$'
+	has '^LIST -R pub/tree \| pub/tree/secret:$' '^LIST -R pub/tree \| -.* s$' '^LIST -R pub/tree/a = 226 '
+	hasnt '^LIST -R pub/tree \| pub/tree/skip:$'
+	grep -q 'recursive listing of pub/tree stopped: more than ls_recurse_max_entries entries' "$FTPD_LOG"
+	# the default bound (100000) stops a walk into the 200,000 names of pub/big
+	stop_ftpd
+	up -o ls_recurse_enable=YES
+	run "${CURL[@]}" "$URL/pub/" -X 'LIST -R'
+	[ "$status" -ne 0 ]
+	has '451'
+	stop_ftpd
+	up -o ls_recurse_enable=YES -o deny_file=secret -o hide_file=skip
+	run rlines "NLST -R pub/tree"
+	[ "$status" -eq 0 ]
+	has '^NLST -R pub/tree \| secret$' '^NLST -R pub/tree = 226 '
+	hasnt 'skip' '^NLST -R pub/tree \| pub/tree/secret:$' '\| s$'
+	[ "$(grep -c ':$' <<<"$output")" -eq 5 ]
+}
+
+@test "ABOR during a recursive LIST -R of 200,000 entries stops it at once: 426, 226, the DTP gone" {
+	up -o ls_recurse_enable=YES -o ls_recurse_max_entries=1000000
+	abort_listing "LIST -R pub" "pub:"
 }

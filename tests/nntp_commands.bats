@@ -34,7 +34,7 @@ three_articles() {
 	grep -qx 'HDR' <<<"$output"
 	grep -qx 'OVER MSGID' <<<"$output"
 	grep -qx 'NEWNEWS' <<<"$output"
-	grep -qx 'LIST ACTIVE ACTIVE.TIMES COUNTS DISTRIB.PATS HEADERS MOTD NEWSGROUPS OVERVIEW.FMT' <<<"$output"
+	grep -qx 'LIST ACTIVE ACTIVE.TIMES COUNTS DISTRIB.PATS HEADERS MODERATORS MOTD NEWSGROUPS OVERVIEW.FMT SUBSCRIPTIONS' <<<"$output"
 	grep -q '^IMPLEMENTATION ' <<<"$output"
 }
 

@@ -60,7 +60,7 @@ peer() {
 
 # fed FILE ID: a relayed article as a peer would send it.
 fed() {
-	printf 'Path: peer.example!not-for-mail\r\nFrom: P <p@peer.example>\r\nNewsgroups: local.test\r\nSubject: fed\r\nDate: Sun, 22 Nov 2026 07:00:00 +0000\r\nMessage-ID: %s\r\n\r\nHello.\r\n' \
+	printf 'Path: peer.example!not-for-mail\r\nFrom: P <p@peer.example>\r\nNewsgroups: local.test\r\nSubject: fed\r\nDate: '"$(date -u -R)"'\r\nMessage-ID: %s\r\n\r\nHello.\r\n' \
 		"$2" >"$1"
 }
 

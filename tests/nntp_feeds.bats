@@ -63,7 +63,7 @@ queued() {
 	run nntptool postseq "$A/1" "$A/2" "$A/3"
 	[ "$(grep -c '^240' <<<"$output")" -eq 3 ]
 	# A peer's crosspost to a group not carried here is filed in the rest.
-	printf 'Path: other.example!not-for-mail\r\nFrom: P <p@peer.example>\r\nNewsgroups: local.test,alt.elsewhere\r\nSubject: fed\r\nDate: Sun, 22 Nov 2026 07:00:00 +0000\r\nMessage-ID: <p4@t.example>\r\n\r\nHello.\r\n' >"$A/4"
+	printf 'Path: other.example!not-for-mail\r\nFrom: P <p@peer.example>\r\nNewsgroups: local.test,alt.elsewhere\r\nSubject: fed\r\nDate: '"$(date -u -R)"'\r\nMessage-ID: <p4@t.example>\r\n\r\nHello.\r\n' >"$A/4"
 	run timeout 60 python3 "$PEER" 127.0.0.1 "$NNTPD_PORT" "ihave:<p4@t.example>:$A/4"
 	[[ ${lines[2]} == 235* ]]
 	run queued bang
@@ -100,8 +100,8 @@ queued() {
 	run queued small
 	has '^<z1@t.example>$'
 	hasnt '^<z2@t.example>$'
-	printf 'Path: peer.example!not-for-mail\r\nFrom: P <p@peer.example>\r\nNewsgroups: local.test\r\nSubject: fed\r\nDate: Sun, 22 Nov 2026 07:00:00 +0000\r\nMessage-ID: <r1@peer.example>\r\n\r\nHello.\r\n' >"$A/r1"
-	printf 'Path: other.example!not-for-mail\r\nFrom: P <p@peer.example>\r\nNewsgroups: local.test\r\nSubject: fed\r\nDate: Sun, 22 Nov 2026 07:00:00 +0000\r\nMessage-ID: <r2@peer.example>\r\n\r\nHello.\r\n' >"$A/r2"
+	printf 'Path: peer.example!not-for-mail\r\nFrom: P <p@peer.example>\r\nNewsgroups: local.test\r\nSubject: fed\r\nDate: '"$(date -u -R)"'\r\nMessage-ID: <r1@peer.example>\r\n\r\nHello.\r\n' >"$A/r1"
+	printf 'Path: other.example!not-for-mail\r\nFrom: P <p@peer.example>\r\nNewsgroups: local.test\r\nSubject: fed\r\nDate: '"$(date -u -R)"'\r\nMessage-ID: <r2@peer.example>\r\n\r\nHello.\r\n' >"$A/r2"
 	run timeout 60 python3 "$PEER" 127.0.0.1 "$NNTPD_PORT" "ihave:<r1@peer.example>:$A/r1" "ihave:<r2@peer.example>:$A/r2"
 	[ "$(grep -c '^235' <<<"$output")" -eq 2 ]
 	run queued peer.example
@@ -113,7 +113,7 @@ queued() {
 
 # relayed FILE ID GROUPS: an article as a peer relays it.
 relayed() {
-	printf 'Path: peer2.example!not-for-mail\r\nFrom: P <p@peer.example>\r\nNewsgroups: %s\r\nSubject: fed\r\nDate: Sun, 22 Nov 2026 07:00:00 +0000\r\nMessage-ID: %s\r\n\r\nHello.\r\n' \
+	printf 'Path: peer2.example!not-for-mail\r\nFrom: P <p@peer.example>\r\nNewsgroups: %s\r\nSubject: fed\r\nDate: '"$(date -u -R)"'\r\nMessage-ID: %s\r\n\r\nHello.\r\n' \
 		"$3" "$2" >"$1"
 }
 

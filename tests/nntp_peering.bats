@@ -26,7 +26,7 @@ peer() {
 
 # fed FILE ID [PATH] [GROUPS]: a relayed article as a peer would send it.
 fed() {
-	printf 'Path: %s\r\nFrom: P <p@peer.example>\r\nNewsgroups: %s\r\nSubject: fed\r\nDate: Sun, 22 Nov 2026 07:00:00 +0000\r\nMessage-ID: %s\r\n\r\nHello.\r\n.dot line\r\n' \
+	printf 'Path: %s\r\nFrom: P <p@peer.example>\r\nNewsgroups: %s\r\nSubject: fed\r\nDate: '"$(date -u -R)"'\r\nMessage-ID: %s\r\n\r\nHello.\r\n.dot line\r\n' \
 		"${3:-peer.example!not-for-mail}" "${4:-local.test}" "$2" >"$1"
 }
 

@@ -181,7 +181,7 @@ EOF
 	wait_for 10 scraped_is postel_nntpd_sessions_total 0
 	local a=$NNTPD_DIR/a.txt b=$NNTPD_DIR/b.txt
 	printf 'From: T <t@metrics.example>\r\nNewsgroups: local.test\r\nSubject: a\r\nMessage-ID: <a1@metrics.example>\r\n\r\nHello.\r\n' >"$a"
-	printf 'Path: peer.example!not-for-mail\r\nFrom: P <p@peer.example>\r\nNewsgroups: local.test\r\nSubject: b\r\nDate: Sun, 22 Nov 2026 07:00:00 +0000\r\nMessage-ID: <b1@metrics.example>\r\n\r\nFed.\r\n' >"$b"
+	printf 'Path: peer.example!not-for-mail\r\nFrom: P <p@peer.example>\r\nNewsgroups: local.test\r\nSubject: b\r\nDate: '"$(date -u -R)"'\r\nMessage-ID: <b1@metrics.example>\r\n\r\nFed.\r\n' >"$b"
 	run nntp_load "$a" "$b"
 	echo "$output"
 	has '^post: 240' '^second post refused 441' '^wrong password refused 481' '^335' '^235'

@@ -15,6 +15,9 @@
 /* In a session root with quotas: its usage (ftpd/dtp/quota.c). */
 #define FTPD_QUOTA_NAME ".ftpquota"
 #define PATH_NNTPD_PID "/run/postel-nntpd.pid"
+#define PATH_NNTPD_MODERATORS SYSCONFDIR "/moderators"
+/* LIST SUBSCRIPTIONS: INN's subscriptions file (one group per line). */
+#define PATH_NNTPD_SUBSCRIPTIONS SYSCONFDIR "/nntpd.subscriptions"
 #define PATH_EMPTY "/var/lib/postel/empty"
 #define PATH_HOOK_QUEUE "/var/lib/postel/hooks"
 /* The FTP hook runner's socket, inside hook_queue_dir. */

@@ -526,6 +526,17 @@ send_listing(struct ftp_session *s, const struct dtp_io *io, const struct dtp_jo
 		        job->list_arg[0] ? job->list_arg : ".", opts.max_entries);
 		ev = DTP_EV_TOOMANY;
 		break;
+	case LISTING_TOO_DEEP:
+	case LISTING_TOO_BIG:
+		/* What was walked before the bound is sent, then the 451. */
+		log_msg(LOG_NOTICE, "recursive listing of %s stopped: %s",
+		        job->list_arg[0] ? job->list_arg : ".",
+		        rc == LISTING_TOO_DEEP ? "more than ls_recurse_max_depth levels"
+		                               : "more than ls_recurse_max_entries entries");
+		ev = rc == LISTING_TOO_DEEP ? DTP_EV_TOODEEP : DTP_EV_TOOBIG;
+		if (out.len > 0 && listing_flush((void *)io, buffer_head(&out), out.len) < 0)
+			ev = DTP_EV_NETFAIL;
+		break;
 	case LISTING_SINK_FAILED:
 		ev = DTP_EV_NETFAIL;
 		break;

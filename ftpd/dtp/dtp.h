@@ -47,6 +47,8 @@ enum dtp_event {
 	DTP_EV_UNCLEAN = 'U',   /* upload's TLS stream ended without close_notify */
 	DTP_EV_QUOTA = 'Q',     /* upload stopped: the next bytes would pass the quota */
 	DTP_EV_TOOMANY = 'L',   /* listing refused: more entries than max_list_entries */
+	DTP_EV_TOODEEP = 'P',   /* LIST -R stopped: deeper than ls_recurse_max_depth */
+	DTP_EV_TOOBIG = 'B',    /* LIST -R stopped: more than ls_recurse_max_entries */
 	DTP_EV_ABORTED = 'A',   /* never sent: the PI's own, after ABOR killed the DTP */
 	DTP_EV_EXISTS = 'E',    /* never sent: the PI's, a new name was taken meanwhile */
 };

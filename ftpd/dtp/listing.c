@@ -419,13 +419,13 @@ listing_mlst_feat(struct buffer *out, unsigned facts)
 }
 
 /* The ls options LIST, NLST and STAT take before a path; any other letter
- * (-F -R ...) is accepted and ignored, as vsftpd does. */
+ * (-F -d ...) is accepted and ignored, as vsftpd does. */
 static const struct {
 	char letter;
 	int flag;
 } ls_options[] = {
     {'a', LS_ALL},       {'l', LS_LONG},    {'A', LS_ALMOST}, {'t', LS_SORT_TIME},
-    {'S', LS_SORT_SIZE}, {'r', LS_REVERSE}, {'1', LS_ONE},
+    {'S', LS_SORT_SIZE}, {'r', LS_REVERSE}, {'1', LS_ONE},    {'R', LS_RECURSE},
 };
 
 static int
@@ -588,14 +588,20 @@ name_cmp(const void *a, const void *b, void *flagsp)
 	return (flags & LS_REVERSE) ? -c : c;
 }
 
-/* Turn offsets into pointers (the block no longer moves), then sort. */
+/* Turn offsets into pointers: the block no longer moves. */
 static void
-names_sort(struct names *v, int flags)
+names_fix(struct names *v)
 {
 	const char *base = buffer_head(&v->text);
 
 	for (size_t i = 0; i < v->n; i++)
 		v->slot[i].u.name = base + v->slot[i].u.off;
+}
+
+static void
+names_sort(struct names *v, int flags)
+{
+	names_fix(v);
 	if (v->n > 0)
 		qsort_r(v->slot, v->n, sizeof(*v->slot), name_cmp, &flags);
 }
@@ -642,9 +648,16 @@ format_entry(struct buffer *out, const struct entry *e, int flags, const char *p
 	}
 }
 
-/* Read the names of d that pass the filters; no stat yet. */
+/* LIST -R: how deep the walk is, and how many entries it has read. */
+struct walk {
+	unsigned long depth, entries;
+};
+
+/* Read the names of d that pass the filters; no stat yet. w: the walk
+ * whose entry bound they count against, or NULL. */
 static int
-read_names(DIR *d, int flags, const char *pattern, const struct listing_opts *opts, struct names *v)
+read_names(DIR *d, int flags, const char *pattern, const struct listing_opts *opts, struct walk *w,
+           struct names *v)
 {
 	unsigned long budget = GLOB_STEPS_PER_LISTING, name_budget, used, counted = 0;
 	struct dirent *de;
@@ -676,6 +689,9 @@ read_names(DIR *d, int flags, const char *pattern, const struct listing_opts *op
 		 * the names alone could run the DTP out of memory. */
 		if (!dots && opts->max_entries > 0 && ++counted > opts->max_entries)
 			return LISTING_TOO_MANY;
+		/* SECURITY: ls_recurse_max_entries, over the whole walk. */
+		if (!dots && w != NULL && ++w->entries > opts->recurse_entries)
+			return LISTING_TOO_BIG;
 		names_add(v, de->d_name, sort_key(dirfd(d), de->d_name, flags));
 	}
 	return errno != 0 ? LISTING_ERR : LISTING_OK;
@@ -693,11 +709,13 @@ flush_lines(struct buffer *out, size_t keep, const struct listing_opts *opts)
 	return 0;
 }
 
-/* Stat, format and (with a sink) send each name in turn. */
+/* Stat, format and (with a sink) send each name in turn; subdirs, when not
+ * NULL, gets the names of the real directories among them (no symlink, not
+ * . or ..) in the order they were listed. */
 static int
 emit_names(DIR *d, int home, const char *vpath, int flags, const char *prefix,
            const struct names *v, const struct listing_opts *opts, const struct listing_perm *perm,
-           const struct stat *dirst, struct buffer *out)
+           const struct stat *dirst, struct names *subdirs, struct buffer *out)
 {
 	time_t now = opts->now ? opts->now : time(NULL);
 	char target[FS_PATH_MAX];
@@ -709,7 +727,7 @@ emit_names(DIR *d, int home, const char *vpath, int flags, const char *prefix,
 	for (size_t i = 0; i < v->n; i++) {
 		memset(&e, 0, sizeof(e));
 		e.name = (char *)v->slot[i].u.name;
-		if (!(flags & LS_NLST) || (flags & LS_MLSD)) {
+		if (!(flags & LS_NLST) || (flags & LS_MLSD) || subdirs != NULL) {
 			/* SECURITY: ".." of the root would describe the directory
 			 * above it (unprivileged mode has no chroot): show the root. */
 			int top = strcmp(e.name, "..") == 0 && strcmp(vpath, "/") == 0;
@@ -726,6 +744,9 @@ emit_names(DIR *d, int home, const char *vpath, int flags, const char *prefix,
 				target[len] = '\0';
 				e.target = target;
 			}
+			if (subdirs != NULL && S_ISDIR(e.st.st_mode) && strcmp(e.name, ".") != 0 &&
+			    strcmp(e.name, "..") != 0)
+				names_add(subdirs, e.name, 0);
 		}
 		mark = out->len;
 		format_entry(out, &e, flags, prefix, opts, perm, now);
@@ -757,15 +778,111 @@ listing_dir(const struct fs_root *root, const char *vpath, int flags, const char
 		rc = LISTING_ERR;
 		goto done;
 	}
-	rc = read_names(d, flags, pattern, opts, &v);
+	rc = read_names(d, flags, pattern, opts, NULL, &v);
 	if (rc != LISTING_OK)
 		goto done;
 	names_sort(&v, flags);
 	perm.parent_writable = listing_dir_writable(&dirst, &perm);
-	rc = emit_names(d, root->fd, vpath, flags, prefix, &v, opts, &perm, &dirst, out);
+	rc = emit_names(d, root->fd, vpath, flags, prefix, &v, opts, &perm, &dirst, NULL, out);
 done:
 	names_free(&v);
 	closedir(d);
+	return rc;
+}
+
+/* ---- LIST -R ---- */
+
+static int walk_dir(const struct fs_root *root, DIR *d, struct buffer *vpath, struct buffer *shown,
+                    int flags, const struct listing_opts *opts, struct walk *w, struct buffer *out);
+
+/* Append "/name" to a path, no doubled slash. */
+static void
+path_join(struct buffer *p, const char *name)
+{
+	if (p->len == 0 || buffer_head(p)[p->len - 1] != '/')
+		buffer_puts(p, "/");
+	buffer_puts(p, name);
+}
+
+/* Walk the subdirectory name of d, unless deny_file covers it or it cannot
+ * be opened (ls names it on stderr and goes on; the listing just goes on). */
+static int
+walk_child(const struct fs_root *root, DIR *d, const char *name, struct buffer *vpath,
+           struct buffer *shown, int flags, const struct listing_opts *opts, struct walk *w,
+           struct buffer *out)
+{
+	size_t vlen = vpath->len, slen = shown->len;
+	int rc = LISTING_OK;
+	DIR *child;
+
+	/* SECURITY: ls_recurse_max_depth, before the directory is opened. */
+	if (w->depth >= opts->recurse_depth)
+		return LISTING_TOO_DEEP;
+	path_join(vpath, name);
+	path_join(shown, name);
+	/* SECURITY: a denied directory is listed in its parent (as flat
+	 * LIST shows it), but its own names stay unlisted. */
+	if (opts->deny == NULL || !namefilter_path(opts->deny, buffer_cstr(vpath))) {
+		child = fs_opendir_child(d, name);
+		if (child != NULL) {
+			w->depth++;
+			rc = walk_dir(root, child, vpath, shown, flags, opts, w, out);
+			w->depth--;
+			closedir(child);
+		}
+	}
+	buffer_truncate(vpath, vlen);
+	buffer_truncate(shown, slen);
+	return rc;
+}
+
+/* One directory of the walk: its header and entries, then its
+ * subdirectories. Its other names are freed before the first descent. */
+static int
+walk_dir(const struct fs_root *root, DIR *d, struct buffer *vpath, struct buffer *shown, int flags,
+         const struct listing_opts *opts, struct walk *w, struct buffer *out)
+{
+	struct names v = {BUFFER_INIT, NULL, 0, 0}, subdirs = {BUFFER_INIT, NULL, 0, 0};
+	struct listing_perm perm = opts->perm;
+	struct stat dirst;
+	int rc;
+
+	if (fstat(dirfd(d), &dirst) < 0)
+		return LISTING_ERR;
+	rc = read_names(d, flags, NULL, opts, w, &v);
+	if (rc == LISTING_OK) {
+		names_sort(&v, flags);
+		buffer_printf(out, "%s%s:\r\n", w->depth > 0 ? "\r\n" : "", buffer_cstr(shown));
+		perm.parent_writable = listing_dir_writable(&dirst, &perm);
+		rc = emit_names(d, root->fd, buffer_cstr(vpath), flags, NULL, &v, opts, &perm,
+		                &dirst, &subdirs, out);
+	}
+	names_free(&v);
+	names_fix(&subdirs);
+	for (size_t i = 0; rc == LISTING_OK && i < subdirs.n; i++)
+		rc = walk_child(root, d, subdirs.slot[i].u.name, vpath, shown, flags, opts, w, out);
+	names_free(&subdirs);
+	return rc;
+}
+
+/* LIST -R of the directory vpath, arg as the client typed it. */
+static int
+list_tree(const struct fs_root *root, const char *vpath, const char *arg, int flags,
+          const struct listing_opts *opts, struct buffer *out)
+{
+	struct buffer v = BUFFER_INIT, shown = BUFFER_INIT;
+	struct walk w = {0, 0};
+	DIR *d = fs_opendir(root, vpath);
+	int rc;
+
+	if (d == NULL)
+		return LISTING_ERR;
+	buffer_puts(&v, vpath);
+	buffer_puts(&shown, *arg ? arg : ".");
+	rc = walk_dir(root, d, &v, &shown, flags, opts, &w, out);
+	closedir(d);
+	buffer_free(&v);
+	buffer_free(&shown);
 	return rc;
 }
 
@@ -842,7 +959,9 @@ listing_path(const struct fs_root *root, const char *arg, int flags,
 	} else if (fs_stat(root, buffer_cstr(&vpath), &st, 1) == 0 ||
 	           fs_stat(root, buffer_cstr(&vpath), &st, 0) == 0) {
 		/* A dangling symlink is still listed, as ls -l does. */
-		if (S_ISDIR(st.st_mode)) {
+		if (S_ISDIR(st.st_mode) && (flags & LS_RECURSE) && !(flags & LS_MLSD)) {
+			rc = list_tree(root, buffer_cstr(&vpath), arg, flags, opts, out);
+		} else if (S_ISDIR(st.st_mode)) {
 			if ((flags & LS_NLST) && len > 0)
 				prefix = xasprintf("%s%s", arg, arg[len - 1] == '/' ? "" : "/");
 			rc = listing_dir(root, buffer_cstr(&vpath), flags, NULL, prefix, opts, out);

@@ -22,6 +22,7 @@
 #define LS_SORT_SIZE 0x40 /* -S: largest first (then by name) */
 #define LS_REVERSE 0x80   /* -r: the order reversed */
 #define LS_ONE 0x100      /* -1 (without -l): LIST sends names only */
+#define LS_RECURSE 0x200  /* -R: ls -R's walk (the PI drops it unless ls_recurse_enable) */
 
 /* MLST facts, in the order they are printed. */
 #define LISTING_FACT_TYPE 0x01
@@ -46,6 +47,8 @@
 #define LISTING_TOO_COMPLEX (-2) /* glob over its work budget -> 550 */
 #define LISTING_TOO_MANY (-3)    /* more entries than opts->max_entries -> 451 */
 #define LISTING_SINK_FAILED (-4) /* opts->flush failed: the data connection is gone */
+#define LISTING_TOO_DEEP (-5)    /* LS_RECURSE: a directory below opts->recurse_depth -> 451 */
+#define LISTING_TOO_BIG (-6)     /* LS_RECURSE: more than opts->recurse_entries in all -> 451 */
 
 /* A streamed listing leaves in writes of at most this many bytes. */
 #define LISTING_CHUNK (64U * 1024)
@@ -86,6 +89,8 @@ struct listing_opts {
 	const struct vector *hide;         /* hide_file: entries left out (NULL: none) */
 	const struct vector *deny;         /* deny_file: paths not listed (NULL: none) */
 	unsigned long max_entries;         /* max_list_entries: 0 for no cap */
+	unsigned long recurse_depth;       /* LS_RECURSE: levels below the named directory */
+	unsigned long recurse_entries;     /* LS_RECURSE: entries of all its directories */
 	/* NULL: the whole listing is left in out. Else each full chunk of
 	 * out (at most LISTING_CHUNK bytes) is handed to flush and dropped,
 	 * so only the names of the directory stay in memory; flush returns
@@ -121,7 +126,8 @@ void listing_mlst_feat(struct buffer *out, unsigned facts);
 
 /* Strip leading "-options" words from a LIST/NLST argument like vsftpd:
  * 'a' sets LS_ALL, 'l' LS_LONG, 'A' LS_ALMOST, 't' LS_SORT_TIME, 'S'
- * LS_SORT_SIZE, 'r' LS_REVERSE, '1' LS_ONE; others (-F -R ...) are ignored.
+ * LS_SORT_SIZE, 'r' LS_REVERSE, '1' LS_ONE, 'R' LS_RECURSE; others (-F -d ...)
+ * are ignored.
  * *path points into arg after them, or at "" when nothing is left. */
 void listing_parse_args(const char *arg, int *flags, const char **path);
 
@@ -145,7 +151,14 @@ int listing_dir(const struct fs_root *root, const char *vpath, int flags, const 
  * for the cwd; a path opts->deny matches is EACCES): a directory lists its entries (NLST prefixes
  * them with the argument, as "dir/name"); another file gives one line naming it as typed (MLSD:
  * ENOTDIR); a missing path whose last component has glob characters lists the matching entries of
- * its parent. */
+ * its parent.
+ * LS_RECURSE on a directory (LIST and NLST) walks it as ls -R prints: "ARG:"
+ * (".:" for ""), its entries, then each subdirectory in listing order after a
+ * blank line as "ARG/sub:", depth first. Symlinks are never entered, hide and
+ * deny apply at every level, and one directory's names are read at a time
+ * (plus, for each level above, the subdirectory names still to walk). Past
+ * opts->recurse_depth or opts->recurse_entries it stops with LISTING_TOO_DEEP
+ * or LISTING_TOO_BIG, what was listed before already sent. */
 int listing_path(const struct fs_root *root, const char *arg, int flags,
                  const struct listing_opts *opts, struct buffer *out);
 

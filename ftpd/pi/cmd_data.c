@@ -468,6 +468,12 @@ transfer_wait(struct ftp_session *s, const char *opening)
 #define TEXT_TOOMANY                                                                               \
 	"Listing stopped: the directory has more entries than max_list_entries allows; "           \
 	"list a narrower pattern."
+#define TEXT_TOODEEP                                                                               \
+	"Listing stopped: the tree goes deeper than ls_recurse_max_depth allows; list a "          \
+	"subdirectory."
+#define TEXT_TOOBIG                                                                                \
+	"Listing stopped: the tree has more entries than ls_recurse_max_entries allows; list a "   \
+	"subdirectory."
 #define TEXT_UNCLEAN                                                                               \
 	"Transfer complete, but the TLS stream ended without close_notify: logged as incomplete."
 
@@ -489,6 +495,8 @@ static const struct dtp_outcome {
     {PI_EV_UNQUEUED,  DTP_STOR, FTP_LOCAL_ERROR,       "File stored, but its upload event could not be queued."},
     {DTP_EV_QUOTA,    DTP_STOR, FTP_QUOTA_EXCEEDED,    FTP_TEXT_QUOTA},
     {DTP_EV_TOOMANY,  DTP_LIST, FTP_LOCAL_ERROR,       TEXT_TOOMANY},
+    {DTP_EV_TOODEEP,  DTP_LIST, FTP_LOCAL_ERROR,       TEXT_TOODEEP},
+    {DTP_EV_TOOBIG,   DTP_LIST, FTP_LOCAL_ERROR,       TEXT_TOOBIG},
     {DTP_EV_FILEFAIL, ANY_KIND, FTP_LOCAL_ERROR,       "Failure reading local file."},
     {DTP_EV_TLSFAIL,  ANY_KIND, FTP_DATA_TLS_REFUSED,  "TLS negotiation on the data connection failed."},
     {DTP_EV_NOREUSE,  ANY_KIND, FTP_DATA_TLS_REFUSED,  TEXT_NOREUSE},
@@ -939,6 +947,8 @@ fill_list_opts(struct ftp_session *s)
 	list_opts.hide = &s->hide;
 	list_opts.deny = &s->deny;
 	list_opts.max_entries = opt.max_list_entries;
+	list_opts.recurse_depth = opt.ls_recurse_max_depth;
+	list_opts.recurse_entries = opt.ls_recurse_max_entries;
 }
 
 /* LIST, NLST and MLSD: what each lists, whether ls options ("-al", the
@@ -998,6 +1008,9 @@ list_common(struct ftp_session *s, const char *arg, const struct list_cmd *c)
 		/* LIST -1 is names, one a line; -1l is still ls -l. */
 		if ((options & LS_ONE) && !(options & LS_LONG))
 			flags &= ~LS_LONG;
+		/* -R is ignored unless ls_recurse_enable, as vsftpd does. */
+		if (!opt.ls_recurse_enable)
+			flags &= ~LS_RECURSE;
 	}
 	if (!data_ready(s) || check_list_path(s, c, path) < 0)
 		return;
@@ -1088,6 +1101,8 @@ stat_path(struct ftp_session *s, const char *arg)
 	int flags, rc;
 
 	listing_parse_args(arg, &flags, &path);
+	/* STAT answers on the control connection, from memory: never a walk. */
+	flags &= ~LS_RECURSE;
 	fill_list_opts(s);
 	rc = listing_path(&s->fs, path, flags, &list_opts, &out);
 	if (rc == LISTING_TOO_MANY) {

@@ -27,12 +27,17 @@
  * (chrooted or not); NO_MAGICLINKS refuses /proc/<pid>/fd style jumps. */
 #define FS_RESOLVE (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
 
+/* SECURITY: LIST -R descends by readdir names below an open directory:
+ * BENEATH refuses ".." and absolute names, NO_SYMLINKS a symlink anywhere
+ * (a link to a directory is listed, never entered: no loop, no way out). */
+#define FS_RESOLVE_CHILD (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
+
 /* The kernel answers EAGAIN when a concurrent rename might have moved a
  * ".." target; retrying is the documented response. */
 #define FS_EAGAIN_TRIES 16
 
 static int
-fs_openat2(int dirfd, const char *rel, int flags, mode_t mode)
+fs_openat2_how(int dirfd, const char *rel, int flags, mode_t mode, unsigned long long resolve)
 {
 	struct open_how how;
 	int i;
@@ -42,13 +47,19 @@ fs_openat2(int dirfd, const char *rel, int flags, mode_t mode)
 	how.flags = (unsigned long long)(flags | O_CLOEXEC);
 	if (flags & (O_CREAT | O_TMPFILE))
 		how.mode = mode;
-	how.resolve = FS_RESOLVE;
+	how.resolve = resolve;
 	for (i = 0; i < FS_EAGAIN_TRIES; i++) {
 		fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
 		if (fd >= 0 || (errno != EAGAIN && errno != EINTR))
 			break;
 	}
 	return (int)fd;
+}
+
+static int
+fs_openat2(int dirfd, const char *rel, int flags, mode_t mode)
+{
+	return fs_openat2_how(dirfd, rel, flags, mode, FS_RESOLVE);
 }
 
 /* The path relative to the root fd: "/a/b" -> "a/b", "/" -> ".". */
@@ -214,10 +225,9 @@ fs_open(const struct fs_root *root, const char *vpath, int flags, mode_t mode)
 	return fs_openat2(root->fd, fs_rel(vpath), flags, mode);
 }
 
-DIR *
-fs_opendir(const struct fs_root *root, const char *vpath)
+static DIR *
+fs_fdopendir(int fd)
 {
-	int fd = fs_openat2(root->fd, fs_rel(vpath), O_RDONLY | O_DIRECTORY, 0);
 	DIR *d;
 
 	if (fd < 0)
@@ -226,6 +236,23 @@ fs_opendir(const struct fs_root *root, const char *vpath)
 	if (d == NULL)
 		fs_close_keep_errno(fd);
 	return d;
+}
+
+DIR *
+fs_opendir(const struct fs_root *root, const char *vpath)
+{
+	return fs_fdopendir(fs_openat2(root->fd, fs_rel(vpath), O_RDONLY | O_DIRECTORY, 0));
+}
+
+DIR *
+fs_opendir_child(DIR *parent, const char *name)
+{
+	if (strchr(name, '/') != NULL || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return fs_fdopendir(fs_openat2_how(dirfd(parent), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
+	                                   0, FS_RESOLVE_CHILD));
 }
 
 int

@@ -50,6 +50,11 @@ int fs_chdir(struct fs_root *root, const char *arg);
 int fs_open(const struct fs_root *root, const char *vpath, int flags, mode_t mode);
 /* Open a directory for reading; close with closedir. NULL/errno on failure. */
 DIR *fs_opendir(const struct fs_root *root, const char *vpath);
+/* Open the subdirectory name (one readdir name: no '/', not . or ..) of the
+ * open directory parent, for LIST -R. A symlink is never followed, so the
+ * walk neither loops nor leaves the root. NULL/errno (a symlink: ELOOP or
+ * ENOTDIR). */
+DIR *fs_opendir_child(DIR *parent, const char *name);
 /* stat vpath; follow=0 describes a final symlink itself (lstat). */
 int fs_stat(const struct fs_root *root, const char *vpath, struct stat *st, int follow);
 /* Read a symlink's target into out (replacing, NUL-terminated). */

@@ -30,7 +30,7 @@
 
 #define NNTP_MAX_LINE 4096
 #define NNTP_MAX_NAME 256
-#define MOTD_MAX 65536
+#define TEXT_FILE_MAX 65536
 
 static struct nntp_session sess;
 static struct auth_guard guard;
@@ -186,10 +186,11 @@ monitor_prepare(void)
 	session_known = sandbox_privileged() && lookup_session_id(&session_id) == 0;
 }
 
-/* The motd is read here, in the monitor before the chroot, because the
- * file usually lives outside the spool. */
+/* The motd, the moderators file and the subscriptions are read here, in
+ * the monitor before the chroot, because the files usually live outside
+ * the spool. */
 static char *
-read_motd(const char *path)
+read_text_file(const char *path)
 {
 	struct buffer b = BUFFER_INIT;
 	FILE *f;
@@ -197,11 +198,11 @@ read_motd(const char *path)
 
 	if (path == NULL || path[0] == '\0' || (f = fopen(path, "r")) == NULL)
 		return NULL;
-	while (b.len < MOTD_MAX && (n = fread(buffer_reserve(&b, 4096), 1, 4096, f)) > 0)
+	while (b.len < TEXT_FILE_MAX && (n = fread(buffer_reserve(&b, 4096), 1, 4096, f)) > 0)
 		buffer_commit(&b, n);
 	fclose(f);
-	if (b.len > MOTD_MAX)
-		b.len = MOTD_MAX;
+	if (b.len > TEXT_FILE_MAX)
+		b.len = TEXT_FILE_MAX;
 	return buffer_cstr(&b);
 }
 
@@ -230,7 +231,9 @@ session_access(struct nntp_session *s)
 	address_may_approve = r.can_approve;
 	s->auth_helps = access_has_user_rules(&opt.access);
 	set_rights(&r, NULL);
-	s->motd = read_motd(opt.motd_file);
+	s->motd = read_text_file(opt.motd_file);
+	s->moderators = read_text_file(opt.moderators_file);
+	s->subscriptions = read_text_file(opt.subscriptions_file);
 	s->pathhost = xstrdup(host_name());
 }
 

@@ -510,7 +510,20 @@ struct hdr_job {
 	const char *name; /* the header asked for */
 	enum hdr_style style;
 	const char *pattern; /* XPAT */
+	const char *msgid;   /* by Message-ID, or NULL */
 };
+
+/* What starts each line: the number (0 by Message-ID: RFC 3977 8.5.2),
+ * but XHDR and XPAT by Message-ID name it instead, as INN does (RFC 2980
+ * leaves it open, and clients match the lines up by it). */
+static void
+hdr_key(struct nntp_session *s, const struct hdr_job *j, uint64_t n)
+{
+	if (j->msgid != NULL && j->style != STYLE_HDR)
+		buffer_printf(&s->c.out, "%s ", j->msgid);
+	else
+		buffer_printf(&s->c.out, "%llu ", (unsigned long long)n);
+}
 
 /* Overview fields by header name; Bytes/Lines for RFC 2980 clients. */
 static int
@@ -536,12 +549,14 @@ hdr_emit(struct nntp_session *s, const struct hdr_job *j, uint64_t n, const char
 
 	if (j->style == STYLE_XPAT) {
 		value = xstrndup(v, len);
-		if (wildmat_match_list(value, j->pattern))
-			buffer_printf(&s->c.out, "%llu %s\r\n", (unsigned long long)n, value);
+		if (wildmat_match_list(value, j->pattern)) {
+			hdr_key(s, j, n);
+			buffer_printf(&s->c.out, "%s\r\n", value);
+		}
 		free(value);
 		return;
 	}
-	buffer_printf(&s->c.out, "%llu ", (unsigned long long)n);
+	hdr_key(s, j, n);
 	if (len == 0 && j->style == STYLE_XHDR)
 		buffer_puts(&s->c.out, "(none)");
 	buffer_append(&s->c.out, v, len);
@@ -612,6 +627,7 @@ header_listing(struct nntp_session *s, const char *field, const char *arg, struc
 	}
 	j->name = field;
 	j->field = overview_field(field);
+	j->msgid = t.msgid;
 	reply(s, "%s", intro[j->style]);
 	if (j->field >= 0)
 		rc = walk_overview(s, &t, hdr_from_overview, j);

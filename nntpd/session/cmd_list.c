@@ -1,5 +1,6 @@
-/* cmd_list: the group-level listings: LIST and its keywords, NEWGROUPS
- * and NEWNEWS. Every listing shows only the groups the session may read. */
+/* cmd_list: the group-level listings: LIST and its keywords, XGTITLE,
+ * NEWGROUPS and NEWNEWS. Every listing shows only the groups the session
+ * may read. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -8,6 +9,7 @@
 #include "common/core/log.h"
 #include "common/core/wildmat.h"
 #include "common/core/xmalloc.h"
+#include "nntpd/moderators.h"
 #include "nntpd/options.h"
 #include "nntpd/session/commands.h"
 #include "nntpd/store/overview.h"
@@ -36,8 +38,8 @@ list_active(struct nntp_session *s, const char *arg)
 		const struct group *g = a->groups[i];
 
 		if (listed(s, g, arg))
-			reply(s, "%s %010llu %010llu %c", g->name, (unsigned long long)g->high,
-			      (unsigned long long)g->low, g->flag);
+			reply(s, "%s %010llu %010llu %s", g->name, (unsigned long long)g->high,
+			      (unsigned long long)g->low, g->flags);
 	}
 }
 
@@ -79,10 +81,10 @@ list_counts(struct nntp_session *s, const char *arg)
 		const struct group *g = a->groups[i];
 
 		if (listed(s, g, arg))
-			reply(s, "%s %010llu %010llu %llu %c", g->name, (unsigned long long)g->high,
+			reply(s, "%s %010llu %010llu %llu %s", g->name, (unsigned long long)g->high,
 			      (unsigned long long)g->low,
 			      (unsigned long long)(g->high >= g->low ? g->high - g->low + 1 : 0),
-			      g->flag);
+			      g->flags);
 	}
 }
 
@@ -121,11 +123,46 @@ list_motd(struct nntp_session *s, const char *arg)
 }
 
 static void
+moderator_line(const char *line, size_t n, void *ctx)
+{
+	reply_data(ctx, line, n);
+}
+
+/* RFC 6048: the moderators file's lines, comments left out. */
+static void
+list_moderators(struct nntp_session *s, const char *arg)
+{
+	(void)arg;
+	moderators_each(s->moderators, strlen(s->moderators), moderator_line, s);
+}
+
+static void
 list_distrib_pats(struct nntp_session *s, const char *arg)
 {
 	(void)arg;
 	for (size_t i = 0; i < opt.distrib_pats.count; i++)
 		reply_data(s, opt.distrib_pats.strings[i], strlen(opt.distrib_pats.strings[i]));
+}
+
+/* INN's subscriptions file: one group per line, blank lines and # comments
+ * skipped. A group the session may not read is not listed either. */
+static void
+list_subscriptions(struct nntp_session *s, const char *arg)
+{
+	const char *p = s->subscriptions;
+
+	while (p != NULL && *p != '\0') {
+		size_t n = strcspn(p, "\n");
+		char *name = xstrndup(p, n);
+		char *start = name + strspn(name, " \t");
+
+		start[strcspn(start, " \t\r#")] = '\0';
+		if (start[0] != '\0' && group_visible(s, start) &&
+		    (arg == NULL || wildmat_match_list(start, arg)))
+			reply_data(s, start, strlen(start));
+		free(name);
+		p += n + (p[n] == '\n');
+	}
 }
 
 static const struct list_kind list_kinds[] = {
@@ -134,11 +171,26 @@ static const struct list_kind list_kinds[] = {
     {"COUNTS", list_counts, 1, "215 List of newsgroups follows"},
     {"DISTRIB.PATS", list_distrib_pats, 0, "215 Distribution patterns follow"},
     {"HEADERS", list_headers, 1, "215 Headers and metadata items supported:"},
+    {"MODERATORS", list_moderators, 0,
+     "215 Newsgroup moderators in form \"group:submission address\""},
     {"MOTD", list_motd, 0, "215 Message of the day follows"},
     {"NEWSGROUPS", list_newsgroups, 1, "215 Descriptions in form \"group description\""},
     {"OVERVIEW.FMT", list_overview_fmt, 0, "215 Order of fields in overview database"},
+    {"SUBSCRIPTIONS", list_subscriptions, 1, "215 Default subscriptions follow"},
     {NULL, NULL, 0, NULL},
 };
+
+void
+list_capability(struct nntp_session *s)
+{
+	struct buffer line = BUFFER_INIT;
+
+	buffer_puts(&line, "LIST");
+	for (const struct list_kind *t = list_kinds; t->keyword != NULL; t++)
+		buffer_printf(&line, " %s", t->keyword);
+	reply(s, "%s", buffer_cstr(&line));
+	buffer_free(&line);
+}
 
 void
 cmd_list(struct nntp_session *s, struct vector *args)
@@ -161,6 +213,7 @@ cmd_list(struct nntp_session *s, struct vector *args)
 	}
 	/* RFC 3977 7.6.1: information the server does not keep is a 503. */
 	if ((k->fn == list_motd && s->motd == NULL) ||
+	    (k->fn == list_moderators && s->moderators == NULL) ||
 	    (k->fn == list_distrib_pats && opt.distrib_pats.count == 0)) {
 		reply(s, "503 No %s available", k->keyword);
 		return;
@@ -169,6 +222,24 @@ cmd_list(struct nntp_session *s, struct vector *args)
 		return;
 	reply(s, "%s", k->intro);
 	k->fn(s, arg);
+	reply_end(s);
+}
+
+/* RFC 2980 2.8: the descriptions of the groups a wildmat names (default:
+ * the selected group), in LIST NEWSGROUPS' form, under 282. */
+void
+cmd_xgtitle(struct nntp_session *s, struct vector *args)
+{
+	const char *pattern = args->count >= 2 ? args->strings[1] : s->group;
+
+	if (pattern == NULL) {
+		reply(s, "481 No newsgroup selected and no wildmat given");
+		return;
+	}
+	if (session_groups(s) == NULL)
+		return;
+	reply(s, "282 Descriptions follow");
+	list_newsgroups(s, pattern);
 	reply_end(s);
 }
 
@@ -199,8 +270,8 @@ cmd_newgroups(struct nntp_session *s, struct vector *args)
 		const struct group *g = a->groups[i];
 
 		if (g->created >= since && group_visible(s, g->name))
-			reply(s, "%s %llu %llu %c", g->name, (unsigned long long)g->high,
-			      (unsigned long long)g->low, g->flag);
+			reply(s, "%s %llu %llu %s", g->name, (unsigned long long)g->high,
+			      (unsigned long long)g->low, g->flags);
 	}
 	reply_end(s);
 }

@@ -135,8 +135,7 @@ cmd_capabilities(struct nntp_session *s, struct vector *args)
 		reply(s, "READER");
 		reply(s, "HDR");
 		reply(s, "OVER MSGID");
-		reply(s, "LIST ACTIVE ACTIVE.TIMES COUNTS DISTRIB.PATS HEADERS MOTD NEWSGROUPS "
-		         "OVERVIEW.FMT");
+		list_capability(s);
 		if (opt.allow_newnews)
 			reply(s, "NEWNEWS");
 	}
@@ -206,8 +205,8 @@ static const struct nntp_cmd commands[] = {
     {"IHAVE", cmd_ihave, 1, 1, 0, "message-id"},
     {"LAST", cmd_last, 0, 0, NEED_READ, ""},
     {"LIST", cmd_list, 0, 2, NEED_READ,
-     "[ACTIVE|ACTIVE.TIMES|COUNTS|DISTRIB.PATS|HEADERS|MOTD|NEWSGROUPS|OVERVIEW.FMT "
-     "[wildmat]]"},
+     "[ACTIVE|ACTIVE.TIMES|COUNTS|DISTRIB.PATS|HEADERS|MODERATORS|MOTD|NEWSGROUPS|"
+     "OVERVIEW.FMT|SUBSCRIPTIONS [wildmat]]"},
     {"LISTGROUP", cmd_listgroup, 0, 2, NEED_READ, "[newsgroup [range]]"},
     {"MODE", cmd_mode, 1, 1, 0, "READER|STREAM"},
     {"NEWGROUPS", cmd_newgroups, 2, 3, NEED_READ, "[yy]yymmdd hhmmss [GMT]"},
@@ -219,6 +218,7 @@ static const struct nntp_cmd commands[] = {
     {"STARTTLS", cmd_starttls, 0, 0, 0, ""},
     {"STAT", cmd_stat, 0, 1, NEED_READ, "[message-id|number]"},
     {"TAKETHIS", cmd_takethis, 1, 1, 0, "message-id"},
+    {"XGTITLE", cmd_xgtitle, 0, 1, NEED_READ, "[wildmat]"},
     {"XHDR", cmd_xhdr, 1, 2, NEED_READ, "header [message-id|range]"},
     {"XOVER", cmd_over, 0, 1, NEED_READ, "[range]"},
     {"XPAT", cmd_xpat, 3, MAX_WORDS, NEED_READ, "header message-id|range pattern..."},

@@ -64,6 +64,9 @@ void cmd_xpat(struct nntp_session *s, struct vector *args);
 void cmd_list(struct nntp_session *s, struct vector *args);
 void cmd_newgroups(struct nntp_session *s, struct vector *args);
 void cmd_newnews(struct nntp_session *s, struct vector *args);
+void cmd_xgtitle(struct nntp_session *s, struct vector *args);
+/* The "LIST keyword..." line of CAPABILITIES, from the LIST table. */
+void list_capability(struct nntp_session *s);
 /* post.c */
 void cmd_post(struct nntp_session *s, struct vector *args);
 /* Read a dot-terminated article, un-dot-stuffed, into text: 0, or 1 when

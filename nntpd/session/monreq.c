@@ -4,6 +4,7 @@
  * connection, the writer refuses). Runs in the worker, unprivileged. */
 #include "nntpd/session/monreq.h"
 
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -60,6 +61,22 @@ ask_writer(struct nntp_session *s)
 	if (m.type != PS_OK && m.type != PS_FAIL)
 		die("monitor: unexpected answer %u to a writer request", m.type);
 	return -1;
+}
+
+int
+monreq_writer_up(struct nntp_session *s)
+{
+	/* A kept connection the writer has closed (a restart, its idle
+	 * timeout) reads EOF: the writer never speaks first. */
+	if (s->writer >= 0) {
+		struct pollfd p = {s->writer, POLLIN, 0};
+
+		if (poll(&p, 1, 0) == 0)
+			return 1;
+		close(s->writer);
+		s->writer = -1;
+	}
+	return ask_writer(s) == 0;
 }
 
 int

@@ -16,6 +16,9 @@ int monreq_login(struct nntp_session *s, const char *user, const char *pass, int
 /* Hand an article to the writer on the connection the monitor made (asked
  * for on first use, and again when the writer closed it): the writer's
  * code and text, or the kind's "unavailable" code when it is down. */
+/* Whether the writer takes submissions now: 1 when the kept connection is
+ * open or the monitor could make one, else 0 (CHECK answers 431). */
+int monreq_writer_up(struct nntp_session *s);
 int monreq_submit(struct nntp_session *s, enum submit_kind kind, const char *msgid,
                   const char *article, size_t len, struct buffer *reply_text);
 

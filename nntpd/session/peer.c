@@ -2,7 +2,9 @@
  * and MODE STREAM with CHECK and TAKETHIS (RFC 4644). The session reads the
  * article; the writer validates and stores it, as it does for POST. While
  * the writer is paused, each gets its "try later": IHAVE 436, CHECK 431,
- * TAKETHIS (which has none) 400 and the end of the session. */
+ * TAKETHIS (which has none) 400 and the end of the session; the same 400
+ * when the writer is down or cannot store it now, and CHECK's 431 when
+ * the writer is down. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -137,6 +139,10 @@ cmd_check(struct nntp_session *s, struct vector *args)
 		reply(s, "438 %s", id);
 	else if (spool_paused(s->spoolfd, &why) == 1)
 		reply(s, "431 %s Paused: %s", id, buffer_cstr(&why));
+	/* RFC 4644 2.4: 431 is "try again later"; a writer that is down
+	 * would only refuse the TAKETHIS with 400 and the end of the feed. */
+	else if (!monreq_writer_up(s))
+		reply(s, "431 %s Writer unavailable, try again later", id);
 	else
 		reply(s, "238 %s", id);
 	buffer_free(&why);
@@ -176,6 +182,11 @@ cmd_takethis(struct nntp_session *s, struct vector *args)
 		 * the 439's text. */
 		if (code != 239 && spool_paused(s->spoolfd, &paused) == 1) {
 			reply(s, "400 Paused: %s", buffer_cstr(&paused));
+			conn_flush(&s->c);
+			sandbox_exit(0);
+		}
+		if (code == writer_codes[SUBMIT_TAKETHIS].unavailable) {
+			reply(s, "400 %s", buffer_cstr(&why));
 			conn_flush(&s->c);
 			sandbox_exit(0);
 		}

@@ -15,6 +15,7 @@
 #include "common/core/number.h"
 #include "common/core/vector.h"
 #include "common/core/xmalloc.h"
+#include "nntpd/store/article.h"
 
 static const char *const active_files[3] = {ACTIVE_FILE, ACTIVE_TIMES_FILE, ACTIVE_NEWSGROUPS_FILE};
 
@@ -22,6 +23,7 @@ static void
 group_free(struct group *g)
 {
 	free(g->name);
+	free(g->flags);
 	free(g->creator);
 	free(g->description);
 	free(g);
@@ -71,28 +73,50 @@ file_changed(int dirfd, const char *name, const struct file_id *id)
 	       st.st_mtim.tv_nsec != id->mtime.tv_nsec;
 }
 
+/* Split one active line into f; -1 with the reason in why. */
+static int
+parse_line(char *line, struct vector *f, uint64_t *high, uint64_t *low, struct buffer *why)
+{
+	vector_split_space(f, line, 5);
+	if (f->count != 4) {
+		buffer_printf(why, "%zu fields, want 4 (name high low flag)", f->count);
+		return -1;
+	}
+	if (number_parse(f->strings[1], 0, UINT64_MAX, high) < 0 ||
+	    number_parse(f->strings[2], 0, UINT64_MAX, low) < 0) {
+		buffer_printf(why, "group %s: bad high or low mark", f->strings[0]);
+		return -1;
+	}
+	if (active_check_flags(f->strings[3], why) < 0) {
+		buffer_printf(why, " (group %s)", f->strings[0]);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 parse_active(struct active *a, char *text)
 {
 	struct vector f = VECTOR_INIT;
+	struct buffer why = BUFFER_INIT;
 	struct active old = *a;
 	char *line, *save = NULL;
 
 	a->groups = NULL;
 	a->count = a->alloc = 0;
+	vector_clear(&a->bad);
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		uint64_t high, low;
 		struct group *g, *prev;
 
-		vector_split_space(&f, line, 5);
-		if (f.count != 4 || number_parse(f.strings[1], 0, UINT64_MAX, &high) < 0 ||
-		    number_parse(f.strings[2], 0, UINT64_MAX, &low) < 0 ||
-		    !active_valid_flag(f.strings[3][0]) || f.strings[3][1] != '\0') {
-			log_msg(LOG_ERR, "active: bad line \"%s\"", line);
+		buffer_clear(&why);
+		if (parse_line(line, &f, &high, &low, &why) < 0) {
+			log_msg(LOG_ERR, "active: bad line \"%s\": %s", line, buffer_cstr(&why));
+			vector_add(&a->bad, line);
 			continue;
 		}
 		prev = active_find(&old, f.strings[0]);
-		g = active_add(a, f.strings[0], f.strings[3][0], prev ? prev->created : 0,
+		g = active_add(a, f.strings[0], f.strings[3], prev ? prev->created : 0,
 		               prev ? prev->creator : NULL, prev ? prev->description : NULL);
 		if (g == NULL)
 			continue;
@@ -100,6 +124,7 @@ parse_active(struct active *a, char *text)
 		g->low = low;
 	}
 	vector_free(&f);
+	buffer_free(&why);
 	for (size_t i = 0; i < old.count; i++)
 		group_free(old.groups[i]);
 	free(old.groups);
@@ -159,6 +184,7 @@ active_free(struct active *a)
 	for (size_t i = 0; i < a->count; i++)
 		group_free(a->groups[i]);
 	free(a->groups);
+	vector_free(&a->bad);
 	active_init(a);
 }
 
@@ -218,8 +244,8 @@ active_find(const struct active *a, const char *name)
 }
 
 struct group *
-active_add(struct active *a, const char *name, char flag, time_t created, const char *creator,
-           const char *description)
+active_add(struct active *a, const char *name, const char *flags, time_t created,
+           const char *creator, const char *description)
 {
 	struct group *g;
 	size_t pos = a->count;
@@ -232,7 +258,8 @@ active_add(struct active *a, const char *name, char flag, time_t created, const 
 	}
 	g = xcalloc(1, sizeof(*g));
 	g->name = xstrdup(name);
-	g->flag = flag;
+	g->flags = xstrdup(flags);
+	g->flag = flags[0];
 	g->high = 0;
 	g->low = 1;
 	g->created = created;
@@ -262,9 +289,75 @@ active_remove(struct active *a, const char *name)
 }
 
 int
-active_valid_flag(char flag)
+active_check_flags(const char *flags, struct buffer *why)
 {
-	return flag == 'y' || flag == 'n' || flag == 'm';
+	if (flags[0] == '=') {
+		/* SECURITY: the alias becomes a path under articles/ when
+		 * articles are filed there: the group name rules apply. */
+		if (!article_valid_group_name(flags + 1)) {
+			buffer_printf(why, "bad flag \"%s\": = must be followed by a group name",
+			              flags);
+			return -1;
+		}
+		return 0;
+	}
+	if (flags[0] == '\0' || strchr("ynmxj", flags[0]) == NULL || flags[1] != '\0') {
+		buffer_printf(why, "bad flag \"%s\": want y, n, m, x, j or =other.group", flags);
+		return -1;
+	}
+	return 0;
+}
+
+struct group *
+active_filing_group(const struct active *a, struct group *g)
+{
+	struct group *t;
+
+	if (g->flag == 'j')
+		return active_find(a, ACTIVE_JUNK);
+	if (g->flag != '=')
+		return g;
+	/* One step only: an alias of an alias (or of a j group) would need a
+	 * loop check, and INN follows one step too. */
+	t = active_find(a, g->flags + 1);
+	return t != NULL && t->flag != '=' && t->flag != 'j' ? t : NULL;
+}
+
+long
+active_check(int spoolfd, struct buffer *report)
+{
+	struct buffer b = BUFFER_INIT, why = BUFFER_INIT;
+	struct vector f = VECTOR_INIT;
+	struct file_id id;
+	char *line, *next;
+	long bad = 0, n = 0;
+
+	if (read_file(spoolfd, ACTIVE_FILE, &b, &id) < 0) {
+		int e = errno;
+
+		buffer_free(&b);
+		errno = e;
+		return -1;
+	}
+	for (line = buffer_head(&b); line != NULL; line = next) {
+		uint64_t high, low;
+
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		n++;
+		if (*line == '\0') /* as the parser: blank lines are skipped */
+			continue;
+		buffer_clear(&why);
+		if (parse_line(line, &f, &high, &low, &why) < 0) {
+			buffer_printf(report, "active:%ld: %s\n", n, buffer_cstr(&why));
+			bad++;
+		}
+	}
+	vector_free(&f);
+	buffer_free(&why);
+	buffer_free(&b);
+	return bad;
 }
 
 /* Write b to name via name.tmp + fsync-free rename: a process crash leaves
@@ -324,9 +417,11 @@ active_write(struct active *a, int spoolfd)
 	for (size_t i = 0; i < a->count; i++) {
 		const struct group *g = a->groups[i];
 
-		buffer_printf(&b, "%s %010llu %010llu %c\n", g->name, (unsigned long long)g->high,
-		              (unsigned long long)g->low, g->flag);
+		buffer_printf(&b, "%s %010llu %010llu %s\n", g->name, (unsigned long long)g->high,
+		              (unsigned long long)g->low, g->flags);
 	}
+	for (size_t i = 0; i < a->bad.count; i++)
+		buffer_printf(&b, "%s\n", a->bad.strings[i]);
 	rc = replace_file(spoolfd, ACTIVE_FILE, &b, &a->id[0]);
 	buffer_free(&b);
 	return rc;

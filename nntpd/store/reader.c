@@ -272,6 +272,40 @@ reader_put_line(struct buffer *out, const char *line, size_t len)
 	buffer_append(out, "\r\n", 2);
 }
 
+/* Whether the "group:number" at p (n bytes) names a visible article that
+ * still holds msgid; 1 with it open and group and number set, else 0. */
+static int
+open_location(int spoolfd, const char *p, size_t n, const char *msgid,
+              int (*visible)(void *arg, const char *group), void *arg, char **group,
+              uint64_t *number, struct spool_article *art)
+{
+	const char *colon = n ? memrchr(p, ':', n) : NULL;
+	char *g, *num;
+	uint64_t k;
+	int found = 0;
+
+	if (colon == NULL || colon == p)
+		return 0;
+	g = xstrndup(p, (size_t)(colon - p));
+	num = xstrndup(colon + 1, n - (size_t)(colon + 1 - p));
+	if (number_parse(num, 1, UINT64_MAX, &k) == 0 && article_valid_group_name(g) &&
+	    visible(arg, g) && spool_open_article(spoolfd, g, k, art) == 0) {
+		/* After rmgroup and newgroup of one name, an old history
+		 * entry names a new article: the file must hold the ID. */
+		found = spool_article_holds(art, msgid);
+		if (!found)
+			close(art->fd);
+	}
+	free(num);
+	if (!found) {
+		free(g);
+		return 0;
+	}
+	*group = g;
+	*number = k;
+	return 1;
+}
+
 int
 reader_find_msgid(struct history *h, int spoolfd, const char *msgid,
                   int (*visible)(void *arg, const char *group), void *arg, char **group,
@@ -286,30 +320,14 @@ reader_find_msgid(struct history *h, int spoolfd, const char *msgid,
 	rc = history_lookup(h, msgid, &e);
 	if (rc <= 0)
 		return rc;
-	for (p = e.location; p != NULL && *p != '\0';) {
+	rc = 0;
+	for (p = e.location; p != NULL && *p != '\0' && rc == 0;) {
 		size_t n = strcspn(p, " ");
-		const char *colon = n ? memrchr(p, ':', n) : NULL;
 
-		if (colon != NULL && colon != p) {
-			char *g = xstrndup(p, (size_t)(colon - p));
-			char *num = xstrndup(colon + 1, n - (size_t)(colon + 1 - p));
-			uint64_t k;
-
-			if (number_parse(num, 1, UINT64_MAX, &k) == 0 &&
-			    article_valid_group_name(g) && visible(arg, g) &&
-			    spool_open_article(spoolfd, g, k, art) == 0) {
-				free(num);
-				history_entry_free(&e);
-				*group = g;
-				*number = k;
-				return 1;
-			}
-			free(g);
-			free(num);
-		}
+		rc = open_location(spoolfd, p, n, msgid, visible, arg, group, number, art);
 		p += n;
 		p += strspn(p, " ");
 	}
 	history_entry_free(&e);
-	return 0;
+	return rc;
 }

@@ -244,11 +244,21 @@ msgid_equal(const char *a, const char *b)
 }
 
 int
+spool_article_holds(const struct spool_article *art, const char *msgid)
+{
+	struct buffer v = BUFFER_INIT;
+	int same =
+	    spool_article_header(art, "Message-ID", &v) == 0 && msgid_equal(buffer_cstr(&v), msgid);
+
+	buffer_free(&v);
+	return same;
+}
+
+int
 spool_find_msgid(struct history *h, int spoolfd, const char *msgid, char **group, uint64_t *number,
                  struct spool_article *out)
 {
 	struct history_entry e;
-	struct buffer v = BUFFER_INIT;
 	const char *p;
 	int rc = history_lookup(h, msgid, &e);
 
@@ -262,14 +272,8 @@ spool_find_msgid(struct history *h, int spoolfd, const char *msgid, char **group
 
 		if (n > 0 && parse_location(p, n, group, number) == 0) {
 			if (spool_open_article(spoolfd, *group, *number, out) == 0) {
-				/* A group removed and re-created reuses numbers: make
-				 * sure the file still holds this article. */
-				int same = spool_article_header(out, "Message-ID", &v) == 0 &&
-				           msgid_equal(buffer_cstr(&v), msgid);
-
-				if (same) {
+				if (spool_article_holds(out, msgid)) {
 					history_entry_free(&e);
-					buffer_free(&v);
 					return 0;
 				}
 				close(out->fd);
@@ -280,7 +284,6 @@ spool_find_msgid(struct history *h, int spoolfd, const char *msgid, char **group
 		p += strspn(p, " ");
 	}
 	history_entry_free(&e);
-	buffer_free(&v);
 	errno = ENOENT;
 	return -1;
 }
@@ -784,24 +787,37 @@ valid_description(const char *d)
 	return 1;
 }
 
-int
-spool_newgroup(struct spool *s, const char *name, char flag, const char *description,
-               const char *creator, struct buffer *why)
+/* The flag field of a new or changed group: valid, and an alias names an
+ * existing group that is not itself an alias or a j group (the writer
+ * follows one step). 0, or -1 with why. */
+static int
+check_group_flags(struct spool *s, const char *name, const char *flags, struct buffer *why)
+{
+	const struct group *t;
+
+	if (active_check_flags(flags, why) < 0)
+		return -1;
+	if (flags[0] != '=')
+		return 0;
+	if (strcmp(flags + 1, name) == 0) {
+		buffer_printf(why, "bad flag \"%s\": a group cannot be its own alias", flags);
+		return -1;
+	}
+	t = active_find(&s->active, flags + 1);
+	if (t == NULL || t->flag == '=' || t->flag == 'j') {
+		buffer_printf(why, "bad flag \"%s\": %s %s", flags, flags + 1,
+		              t == NULL ? "does not exist" : "is itself an alias or a j group");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+add_group(struct spool *s, const char *name, const char *flags, const char *description,
+          const char *creator, struct buffer *why)
 {
 	char *dir;
 
-	if (!article_valid_group_name(name)) {
-		buffer_printf(why, "invalid group name \"%s\"", name);
-		return -1;
-	}
-	if (!active_valid_flag(flag)) {
-		buffer_puts(why, "flag must be y, n or m");
-		return -1;
-	}
-	if (description && !valid_description(description)) {
-		buffer_puts(why, "description must not hold control characters");
-		return -1;
-	}
 	if (active_find(&s->active, name) != NULL) {
 		buffer_printf(why, "group %s already exists", name);
 		return -1;
@@ -820,7 +836,41 @@ spool_newgroup(struct spool *s, const char *name, char flag, const char *descrip
 		return -1;
 	}
 	free(dir);
-	active_add(&s->active, name, flag, time(NULL), creator, description);
+	active_add(&s->active, name, flags, time(NULL), creator, description);
+	return 0;
+}
+
+/* A j group needs junk, which INN keeps in every active (flag n: no
+ * posting, the writer files there). 0, or -1 with why. */
+static int
+ensure_junk(struct spool *s, const char *flags, struct buffer *why)
+{
+	if (flags[0] != 'j' || active_find(&s->active, ACTIVE_JUNK) != NULL)
+		return 0;
+	return add_group(s, ACTIVE_JUNK, "n", "Articles for j groups", "nntpd", why);
+}
+
+int
+spool_newgroup(struct spool *s, const char *name, const char *flags, const char *description,
+               const char *creator, struct buffer *why)
+{
+	if (!article_valid_group_name(name)) {
+		buffer_printf(why, "invalid group name \"%s\"", name);
+		return -1;
+	}
+	if (check_group_flags(s, name, flags, why) < 0)
+		return -1;
+	if (description && !valid_description(description)) {
+		buffer_puts(why, "description must not hold control characters");
+		return -1;
+	}
+	if (active_find(&s->active, name) != NULL) {
+		buffer_printf(why, "group %s already exists", name);
+		return -1;
+	}
+	if (ensure_junk(s, flags, why) < 0 ||
+	    add_group(s, name, flags, description, creator, why) < 0)
+		return -1;
 	if (active_write_all(&s->active, s->dirfd) < 0) {
 		buffer_printf(why, "writing active: %s", strerror(errno));
 		return -1;
@@ -878,7 +928,7 @@ spool_rmgroup(struct spool *s, const char *name, struct buffer *why)
 }
 
 int
-spool_changegroup(struct spool *s, const char *name, char flag, struct buffer *why)
+spool_changegroup(struct spool *s, const char *name, const char *flags, struct buffer *why)
 {
 	struct group *g = active_find(&s->active, name);
 
@@ -886,12 +936,13 @@ spool_changegroup(struct spool *s, const char *name, char flag, struct buffer *w
 		buffer_printf(why, "no such group %s", name);
 		return -1;
 	}
-	if (!active_valid_flag(flag)) {
-		buffer_puts(why, "flag must be y, n or m");
+	if (check_group_flags(s, name, flags, why) < 0 || ensure_junk(s, flags, why) < 0)
 		return -1;
-	}
-	g->flag = flag;
-	if (active_write(&s->active, s->dirfd) < 0) {
+	g = active_find(&s->active, name); /* junk may have moved it */
+	free(g->flags);
+	g->flags = xstrdup(flags);
+	g->flag = flags[0];
+	if (active_write_all(&s->active, s->dirfd) < 0) {
 		buffer_printf(why, "writing active: %s", strerror(errno));
 		return -1;
 	}
@@ -1180,12 +1231,16 @@ spool_check(int spoolfd, struct buffer *report)
 	struct active a;
 	struct history *h;
 	struct history_check c = {spoolfd, NULL, report, 0};
+	long bad;
 
 	active_init(&a);
 	if (active_refresh(&a, spoolfd) < 0) {
 		buffer_printf(report, "active: %s\n", strerror(errno));
 		return -1;
 	}
+	bad = active_check(spoolfd, report);
+	if (bad > 0)
+		c.problems += bad;
 	for (size_t i = 0; i < a.count; i++)
 		c.problems += check_group(spoolfd, a.groups[i], report);
 	h = history_open(spoolfd, 0);

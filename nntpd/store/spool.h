@@ -55,6 +55,11 @@ int64_t spool_scan_header_len(int fd);
  * 0 found, -1 absent or unreadable. For HDR/XHDR/XPAT on fields that are
  * not in overview. */
 int spool_article_header(const struct spool_article *art, const char *field, struct buffer *value);
+/* Whether an open article's Message-ID header is msgid (right-hand side
+ * case-insensitive). A group removed and re-created numbers from 1 again,
+ * so a history location may name a newer article: every lookup by
+ * Message-ID checks the file it found. */
+int spool_article_holds(const struct spool_article *art, const char *msgid);
 /* Message-ID -> an open article and one of its group:number names (group
  * malloc'd). 0, or -1 (errno ENOENT when unknown or gone). */
 int spool_find_msgid(struct history *h, int spoolfd, const char *msgid, char **group,
@@ -89,11 +94,12 @@ struct history *spool_history(struct spool *s);
  * Appends the Xref value to xref. 0, or -1 with errno (nothing stored). */
 int spool_store(struct spool *s, const char *headers, size_t hlen, const char *body, size_t blen,
                 const struct vector *groups, const char *msgid, struct buffer *xref);
-/* Group administration; 0, or -1 with the reason in why. */
-int spool_newgroup(struct spool *s, const char *name, char flag, const char *description,
+/* Group administration; 0, or -1 with the reason in why. flags is the
+ * active field (see active.h); a j group makes junk when it is missing. */
+int spool_newgroup(struct spool *s, const char *name, const char *flags, const char *description,
                    const char *creator, struct buffer *why);
 int spool_rmgroup(struct spool *s, const char *name, struct buffer *why);
-int spool_changegroup(struct spool *s, const char *name, char flag, struct buffer *why);
+int spool_changegroup(struct spool *s, const char *name, const char *flags, struct buffer *why);
 /* Rebuild overview and history from the article files (remembered IDs
  * are kept); active marks follow the files. 0 or -1 with why. */
 int spool_rebuild(struct spool *s, struct buffer *why);

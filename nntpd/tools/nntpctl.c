@@ -125,7 +125,7 @@ spool_command(const struct ctl_opts *o, const char *line, int show)
 	int rc;
 
 	if (s != NULL) {
-		struct writer_conf wc = {o->pathhost, o->max_article_size};
+		struct writer_conf wc = {o->pathhost, o->max_article_size, {0, 0, 0}};
 		struct writer *w = writer_new(s, &wc);
 
 		rc = writer_process(w, SUBMIT_CONTROL, NULL, NULL, line, strlen(line), &reply);
@@ -257,8 +257,8 @@ cmd_list(const struct ctl_opts *o, int argc, char **argv)
 	for (size_t i = 0; i < a.count; i++) {
 		const struct group *g = a.groups[i];
 
-		printf("%s %llu %llu %c %lld %s %s\n", g->name, (unsigned long long)g->high,
-		       (unsigned long long)g->low, g->flag, (long long)g->created,
+		printf("%s %llu %llu %s %lld %s %s\n", g->name, (unsigned long long)g->high,
+		       (unsigned long long)g->low, g->flags, (long long)g->created,
 		       g->creator[0] ? g->creator : "-", g->description);
 	}
 	active_free(&a);
@@ -348,7 +348,9 @@ cmd_feeds(const struct ctl_opts *o, int argc, char **argv)
 static int
 cmd_writer(const struct ctl_opts *o, int argc, char **argv)
 {
-	struct writer_conf wc = {o->pathhost, o->max_article_size};
+	struct writer_conf wc = {o->pathhost,
+	                         o->max_article_size,
+	                         {opt.post_rate, opt.post_burst, opt.article_cutoff_days}};
 
 	(void)argc, (void)argv;
 	writer_set_feeds(&opt.feed);

@@ -2,6 +2,7 @@
  * (writer/chan.h): encoded by one end, parsed by the other. */
 #include "nntpd/writer/chan.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,8 @@ wchan_encode_config(struct buffer *out, unsigned long gen, const struct writer_s
 	buffer_printf(out, "config %lu\n", gen);
 	buffer_printf(out, "max_article_size %zu\n", ws->max_article_size);
 	buffer_printf(out, "history_remember %lu\n", ws->history_remember);
+	buffer_printf(out, "post_rate %lu\npost_burst %lu\narticle_cutoff_days %lu\n",
+	              ws->limits.post_rate, ws->limits.post_burst, ws->limits.cutoff_days);
 	for (size_t i = 0; i < ws->feed.count; i++)
 		buffer_printf(out, "feed %s\n", ws->feed.strings[i]);
 	for (size_t i = 0; i < ws->expire.count; i++)
@@ -52,6 +55,12 @@ config_line(char *line, struct writer_settings *ws)
 		ws->max_article_size = (size_t)n;
 	else if (strcmp(line, "history_remember") == 0 && number_parse(sp, 0, 36500, &n) == 0)
 		ws->history_remember = (unsigned long)n;
+	else if (strcmp(line, "post_rate") == 0 && number_parse(sp, 0, ULONG_MAX, &n) == 0)
+		ws->limits.post_rate = (unsigned long)n;
+	else if (strcmp(line, "post_burst") == 0 && number_parse(sp, 0, ULONG_MAX, &n) == 0)
+		ws->limits.post_burst = (unsigned long)n;
+	else if (strcmp(line, "article_cutoff_days") == 0 && number_parse(sp, 0, 36500, &n) == 0)
+		ws->limits.cutoff_days = (unsigned long)n;
 	else
 		return -1;
 	return 0;

@@ -13,12 +13,22 @@
  * packet, text lines:
  *   writer -> listener: "reload\n"
  *   listener -> writer: "config GEN\n" then "max_article_size N\n",
- *                       "history_remember N\n", "feed LINE\n"...,
+ *                       "history_remember N\n", "post_rate N\n",
+ *                       "post_burst N\n", "article_cutoff_days N\n",
+ *                       "feed LINE\n"...,
  *                       "expire LINE\n"...
  *                   or: "refused GEN\n" then the error lines
  * GEN counts the listener's reloads (1 for the first). */
 #define WCHAN_MAX 65536
 #define WCHAN_RELOAD "reload\n"
+
+/* The writer's limits: posts per minute and burst per user or address
+ * (rate 0: none), and the age in days past which a fed article is
+ * refused (0: none). */
+struct writer_limits {
+	unsigned long post_rate, post_burst;
+	unsigned long cutoff_days;
+};
 
 /* What a reload changes in the running writer. */
 struct writer_settings {
@@ -26,6 +36,7 @@ struct writer_settings {
 	struct vector expire; /* expire= lines */
 	unsigned long history_remember;
 	size_t max_article_size;
+	struct writer_limits limits;
 };
 
 void wchan_settings_free(struct writer_settings *ws);

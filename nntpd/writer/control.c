@@ -70,12 +70,10 @@ said_done(int rc, struct buffer *reply)
 static int
 ctl_newgroup(struct spool *spool, int argc, char **argv, struct buffer *reply)
 {
-	char flag = argc >= 2 ? argv[1][0] : 'y';
+	const char *flags = argc >= 2 ? argv[1] : "y";
 
-	if (argc >= 2 && argv[1][1] != '\0')
-		flag = '?';
 	return said_done(
-	    spool_newgroup(spool, argv[0], flag, argc == 3 ? argv[2] : "", "nntpctl", reply),
+	    spool_newgroup(spool, argv[0], flags, argc == 3 ? argv[2] : "", "nntpctl", reply),
 	    reply);
 }
 
@@ -90,11 +88,7 @@ static int
 ctl_changegroup(struct spool *spool, int argc, char **argv, struct buffer *reply)
 {
 	(void)argc;
-	if (argv[1][1] != '\0') {
-		buffer_puts(reply, CONTROL_MALFORMED);
-		return -1;
-	}
-	return said_done(spool_changegroup(spool, argv[0], argv[1][0], reply), reply);
+	return said_done(spool_changegroup(spool, argv[0], argv[1], reply), reply);
 }
 
 static int
@@ -208,9 +202,9 @@ ctl_status(struct spool *spool, int argc, char **argv, struct buffer *reply)
 }
 
 static const struct control_verb verbs[] = {
-    {"newgroup", 1, 3, ctl_newgroup, "newgroup NAME [y|n|m] [description]", 1},
+    {"newgroup", 1, 3, ctl_newgroup, "newgroup NAME [y|n|m|x|j|=GROUP] [description]", 1},
     {"rmgroup", 1, 1, ctl_rmgroup, "rmgroup NAME", 0},
-    {"changegroup", 2, 2, ctl_changegroup, "changegroup NAME y|n|m", 0},
+    {"changegroup", 2, 2, ctl_changegroup, "changegroup NAME y|n|m|x|j|=GROUP", 0},
     {"expire", 0, 1, ctl_expire, "expire [-n] (remove articles past their expire= retention)", 0},
     {"pause", 1, 1, ctl_pause, "pause REASON (refuse posts and feeds with REASON; reading goes on)",
      1},

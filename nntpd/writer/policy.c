@@ -13,6 +13,8 @@
 
 #include "common/core/log.h"
 #include "common/core/metrics.h"
+#include "common/core/pace.h"
+#include "common/core/ratelimit.h"
 #include "common/core/vector.h"
 #include "common/core/wildmat.h"
 #include "common/core/xmalloc.h"
@@ -20,20 +22,42 @@
 #include "nntpd/metrics.h"
 #include "nntpd/store/article.h"
 #include "nntpd/writer/control.h"
+#include "nntpd/writer/mailer.h"
 
 struct writer {
 	struct spool *spool;
 	char *pathhost;
 	size_t max_size;
 	const struct vector *feeds;
+	struct writer_limits limits;
+	struct ratelimit posts; /* per "user:NAME", else per "addr:HOST" */
 };
 
 static const struct vector *feed_lines;
+static int mailer_fd = -1;
+static unsigned mailer_timeout = 30;
+
+void
+writer_set_mailer(int fd, unsigned timeout)
+{
+	mailer_fd = fd;
+	mailer_timeout = timeout;
+}
 
 void
 writer_set_feeds(const struct vector *feeds)
 {
 	feed_lines = feeds;
+}
+
+/* A new rate keeps every poster's count so far: a reload is no way out. */
+static void
+set_limits(struct writer *w, const struct writer_limits *l)
+{
+	w->limits = *l;
+	if (w->limits.post_burst == 0)
+		w->limits.post_burst = 1;
+	ratelimit_set(&w->posts, w->limits.post_rate, w->limits.post_burst);
 }
 
 struct writer *
@@ -45,6 +69,8 @@ writer_new(struct spool *s, const struct writer_conf *conf)
 	w->pathhost = xstrdup(conf->pathhost);
 	w->max_size = conf->max_article_size ? conf->max_article_size : WRITER_DEFAULT_MAX_ARTICLE;
 	w->feeds = feed_lines;
+	ratelimit_init(&w->posts, 0);
+	set_limits(w, &conf->limits);
 	return w;
 }
 
@@ -55,6 +81,7 @@ writer_reconfigure(struct writer *w, const struct writer_settings *ws)
 	writer_set_feeds(&ws->feed);
 	w->feeds = feed_lines;
 	writer_set_expire(&ws->expire, ws->history_remember);
+	set_limits(w, &ws->limits);
 }
 
 void
@@ -70,6 +97,8 @@ writer_describe(const struct writer *w, struct buffer *out)
 			feed_def_free(&f);
 		}
 	buffer_puts(out, "\n");
+	buffer_printf(out, "post_rate: %lu/min burst %lu\narticle_cutoff_days: %lu\n",
+	              w->limits.post_rate, w->limits.post_burst, w->limits.cutoff_days);
 }
 
 size_t
@@ -83,25 +112,89 @@ writer_free(struct writer *w)
 {
 	if (w == NULL)
 		return;
+	ratelimit_free(&w->posts);
 	free(w->pathhost);
 	free(w);
 }
 
+/* Add name to wanted unless it is there (an alias and its target name
+ * one place). */
+static void
+want_group(struct vector *wanted, const char *name)
+{
+	for (size_t i = 0; i < wanted->count; i++)
+		if (strcmp(wanted->strings[i], name) == 0)
+			return;
+	vector_add(wanted, name);
+}
+
+/* The posting rules of one group (rule: the group itself, or an alias's
+ * target, whose flag decides); 0, 1 for an unapproved post to a moderated
+ * group (its moderator's), or -1 with why. */
+static int
+check_post_rules(enum submit_kind kind, const struct writer_rights *r, const char *name,
+                 const struct group *rule, int approved, struct buffer *why)
+{
+	if (rule->flag == 'n' && kind == SUBMIT_POST) {
+		buffer_printf(why, "Posting to %s is not allowed", name);
+		return -1;
+	}
+	/* INN's x: the group takes articles from feeds only. */
+	if (rule->flag == 'x' && kind == SUBMIT_POST) {
+		buffer_printf(why, "Local postings to %s are not allowed (flag x: feeds only)",
+		              name);
+		return -1;
+	}
+	/* SECURITY: the connection's post wildmat (the access rules
+	 * the monitor applied), not the session's word for it; an alias is
+	 * checked by both its name and its target's. */
+	if (kind == SUBMIT_POST && (!wildmat_match_list(name, r->post_groups) ||
+	                            !wildmat_match_list(rule->name, r->post_groups))) {
+		buffer_printf(why, "Posting to %s is not allowed from your address", name);
+		return -1;
+	}
+	/* An unapproved post is for the moderator (mailed); an unapproved
+	 * feed is refused. */
+	if (rule->flag == 'm' && !approved && kind == SUBMIT_POST)
+		return 1;
+	if (rule->flag == 'm' && !approved) {
+		buffer_printf(why, "Moderated group %s: article needs an Approved header", name);
+		return -1;
+	}
+	/* SECURITY: only a moderator approves a post (the connection's
+	 * rights, from the monitor's access rules); feeds relay what a
+	 * moderator elsewhere approved. */
+	if (rule->flag == 'm' && kind == SUBMIT_POST && !r->may_approve) {
+		buffer_printf(why, "Moderated group %s: Approved: needs the moderator right", name);
+		return -1;
+	}
+	return 0;
+}
+
 /* Check the groups an article names; refuse (-1, why) or fill wanted with
  * the groups to file it in. Posts need every group known and open to
- * posting; feeds keep the known ones (innd files what it carries). */
+ * posting; feeds keep the known ones (innd files what it carries). An
+ * =alias group's articles are filed in its target; a j group's in junk
+ * when no other group files them (innd's "if it's junk, don't file it",
+ * then junk for an article filed nowhere).. An
+ * unapproved post to a moderated group is for its moderator: the first
+ * such group goes in moderate (nnrpd mails to that one). */
 static int
 check_groups(struct writer *w, enum submit_kind kind, const struct writer_rights *r,
-             const struct article *a, struct vector *wanted, struct buffer *why)
+             const struct article *a, struct vector *wanted, struct buffer *moderate,
+             struct buffer *why)
 {
 	struct vector names = VECTOR_INIT;
 	int approved = article_find(a, "Approved") != NULL;
+	struct active *act = spool_active(w->spool);
+	struct group *junk = NULL;
 
 	vector_clear(wanted);
 	article_newsgroups(a, &names);
 	for (size_t i = 0; i < names.count; i++) {
 		const char *name = names.strings[i];
-		struct group *g = active_find(spool_active(w->spool), name);
+		struct group *g = active_find(act, name), *file, *rule;
+		int rc;
 
 		if (g == NULL) {
 			if (kind == SUBMIT_POST) {
@@ -110,32 +203,33 @@ check_groups(struct writer *w, enum submit_kind kind, const struct writer_rights
 			}
 			continue;
 		}
-		if (g->flag == 'n' && kind == SUBMIT_POST) {
-			buffer_printf(why, "Posting to %s is not allowed", name);
-			break;
+		file = active_filing_group(act, g);
+		if (file == NULL) {
+			if (kind == SUBMIT_POST) {
+				buffer_printf(why, "Newsgroup %s files in %s, which is not carried",
+				              name, g->flag == 'j' ? ACTIVE_JUNK : g->flags + 1);
+				break;
+			}
+			continue;
 		}
-		/* SECURITY: the connection's post wildmat (the access rules
-		 * the monitor applied), not the session's word for it. */
-		if (kind == SUBMIT_POST && !wildmat_match_list(name, r->post_groups)) {
-			buffer_printf(why, "Posting to %s is not allowed from your address", name);
+		/* A j group takes posts as y does; junk's own n is no rule here. */
+		rule = g->flag == '=' ? file : g;
+		rc = check_post_rules(kind, r, name, rule, approved, why);
+		if (rc < 0)
 			break;
+		if (rc > 0) {
+			if (moderate->len == 0)
+				buffer_puts(moderate, rule->name);
+			continue;
 		}
-		if (g->flag == 'm' && !approved) {
-			buffer_printf(why, "Moderated group %s: article needs an Approved header",
-			              name);
-			break;
-		}
-		/* SECURITY: only a moderator approves a post (the connection's
-		 * rights, from the monitor's access rules); feeds relay what a
-		 * moderator elsewhere approved. */
-		if (g->flag == 'm' && kind == SUBMIT_POST && !r->may_approve) {
-			buffer_printf(
-			    why, "Moderated group %s: Approved: needs the moderator right", name);
-			break;
-		}
-		vector_add(wanted, name);
+		if (g->flag == 'j')
+			junk = file;
+		else
+			want_group(wanted, file->name);
 	}
-	if (why->len == 0 && wanted->count == 0)
+	if (why->len == 0 && wanted->count == 0 && junk != NULL)
+		vector_add(wanted, junk->name);
+	if (why->len == 0 && wanted->count == 0 && moderate->len == 0)
 		buffer_puts(why, "Unwanted newsgroups (none carried here)");
 	vector_free(&names);
 	return why->len ? -1 : 0;
@@ -220,9 +314,10 @@ struct submission {
 	enum submit_kind kind;
 	enum article_kind ak;
 	struct article a;
-	struct buffer why;   /* the refusal, when there is one */
-	struct buffer msgid; /* the command's ID, then the article's */
-	struct buffer xref;  /* where the spool filed it */
+	struct buffer why;      /* the refusal, when there is one */
+	struct buffer msgid;    /* the command's ID, then the article's */
+	struct buffer xref;     /* where the spool filed it */
+	struct buffer moderate; /* a post for this group's moderator: mailed, not filed */
 	struct vector groups;
 	time_t now;
 	int remember;     /* feeds: a refused ID goes into history */
@@ -236,6 +331,7 @@ submission_free(struct submission *s)
 	buffer_free(&s->why);
 	buffer_free(&s->msgid);
 	buffer_free(&s->xref);
+	buffer_free(&s->moderate);
 	vector_free(&s->groups);
 }
 
@@ -253,6 +349,15 @@ check_octets(const struct writer *w, const char *text, size_t len, struct buffer
 		metrics_report(M_NNTP_REFUSED_MALFORMED, METRIC_ADD, 1);
 		return -1;
 	}
+	/* RFC 5536 2.2 / 5322 2.3: CR only as part of CRLF. A bare CR would
+	 * be stored, then sent to readers and peers that split lines on it. */
+	for (const char *p = text, *end = text + len;
+	     (p = memchr(p, '\r', (size_t)(end - p))) != NULL; p++)
+		if (p + 1 == end || p[1] != '\n') {
+			buffer_puts(why, "Article contains a bare CR (not followed by LF)");
+			metrics_report(M_NNTP_REFUSED_MALFORMED, METRIC_ADD, 1);
+			return -1;
+		}
 	return 0;
 }
 
@@ -309,6 +414,28 @@ check_not_seen(struct writer *w, struct submission *s)
 	return s->why.len ? -1 : 0;
 }
 
+/* A fed article older than the cutoff stays out even when history has
+ * forgotten it (INN's artcutoff). Its Date parses: article_validate
+ * refused it otherwise, as innd does. */
+static int
+check_cutoff(struct writer *w, struct submission *s)
+{
+	struct buffer v = BUFFER_INIT;
+	time_t date;
+
+	if (s->ak != ARTICLE_FEED || w->limits.cutoff_days == 0)
+		return 0;
+	if (article_value(&s->a, "Date", &v) == 0 &&
+	    article_parse_date(buffer_cstr(&v), &date) == 0 &&
+	    date < s->now - (time_t)w->limits.cutoff_days * 86400) {
+		buffer_printf(&s->why, "Too old (Date more than %lu days ago): %s",
+		              w->limits.cutoff_days, buffer_cstr(&v));
+		s->refused = M_NNTP_REFUSED_TOO_OLD;
+	}
+	buffer_free(&v);
+	return s->why.len ? -1 : 0;
+}
+
 /* Every check, in order; -1 with the reason in s->why. */
 static int
 check_article(struct writer *w, struct submission *s, const struct writer_rights *r,
@@ -320,10 +447,10 @@ check_article(struct writer *w, struct submission *s, const struct writer_rights
 	if (article_parse(&s->a, text, len, &s->why) < 0 ||
 	    article_validate(&s->a, s->ak, s->now, &s->why) < 0 || settle_msgid(w, s) < 0)
 		goto refused;
-	if (check_not_seen(w, s) < 0)
+	if (check_not_seen(w, s) < 0 || check_cutoff(w, s) < 0)
 		goto refused;
 	s->refused = M_NNTP_REFUSED_GROUPS;
-	if (check_groups(w, s->kind, r, &s->a, &s->groups, &s->why) < 0)
+	if (check_groups(w, s->kind, r, &s->a, &s->groups, &s->moderate, &s->why) < 0)
 		goto refused;
 	return 0;
 refused:
@@ -361,6 +488,50 @@ store_article(struct writer *w, struct submission *s, const char *host, const ch
 	return rc;
 }
 
+/* An unapproved post to a moderated group goes to the moderator by mail,
+ * as it would have been filed (our headers added): 240 once the mailer
+ * command took it, else 441 saying why. Nothing is stored. */
+static int
+mail_moderator(struct writer *w, struct submission *s, const char *host, const char *text,
+               size_t len, struct buffer *reply)
+{
+	const char *group = buffer_cstr(&s->moderate);
+	struct buffer art = BUFFER_INIT, info = BUFFER_INIT;
+	enum mailer_result res;
+
+	build_post_headers(w, &s->a, buffer_head(&s->msgid), host, s->now, &art);
+	buffer_puts(&art, "\r\n");
+	buffer_append(&art, text + s->a.body_off, len - s->a.body_off);
+	res = mailer_send(&mailer_fd, group, buffer_head(&art), art.len, mailer_timeout, &info);
+	buffer_free(&art);
+	switch (res) {
+	case MAILER_SENT:
+		log_msg(LOG_INFO, "writer: %s for %s mailed to its moderator %s",
+		        buffer_head(&s->msgid), group, buffer_cstr(&info));
+		buffer_printf(reply, "Article %s sent to the moderator of %s",
+		              buffer_head(&s->msgid), group);
+		buffer_free(&info);
+		return writer_codes[SUBMIT_POST].ok;
+	case MAILER_NO_MODERATOR:
+		buffer_printf(reply,
+		              "Moderated group %s: no moderator is known for it, so the article "
+		              "needs an Approved header",
+		              group);
+		break;
+	default:
+		buffer_printf(reply,
+		              "Moderated group %s: the moderator could not be mailed (%s); try "
+		              "again later",
+		              group, buffer_cstr(&info));
+		break;
+	}
+	log_msg(LOG_NOTICE, "writer: %s for %s not mailed: %s", buffer_head(&s->msgid), group,
+	        buffer_cstr(reply));
+	metrics_report(M_NNTP_REFUSED_GROUPS, METRIC_ADD, 1);
+	buffer_free(&info);
+	return writer_codes[SUBMIT_POST].refused;
+}
+
 static void
 queue_for_feeds(struct writer *w, struct submission *s)
 {
@@ -396,6 +567,8 @@ process_article(struct writer *w, enum submit_kind kind, const char *given_id,
 	if (check_article(w, &s, r, text, len) < 0) {
 		code = c->refused;
 		refuse_article(w, &s, reply);
+	} else if (s.moderate.len > 0) {
+		code = mail_moderator(w, &s, r->host, text, len, reply);
 	} else if (store_article(w, &s, r->host, text, len) < 0) {
 		log_msg(LOG_ERR, "writer: storing %s: %m", buffer_head(&s.msgid));
 		metrics_report(M_NNTP_REFUSED_STORAGE, METRIC_ADD, 1);
@@ -430,6 +603,37 @@ check_rights(enum submit_kind kind, const struct writer_rights *r, struct buffer
 	return why->len ? -1 : 0;
 }
 
+/* A post past its poster's rate and burst: -1 with the retry hint in why.
+ * SECURITY: the poster is the one the monitor named in the connection's
+ * rights (PAM user, else the client's address), never the session's or
+ * the article's word, so a flooder cannot post under another name. */
+static int
+check_post_rate(struct writer *w, const struct writer_rights *r, struct buffer *why)
+{
+	struct buffer key = BUFFER_INIT;
+	double wait = 0;
+
+	if (r->user != NULL && r->user[0] != '\0')
+		buffer_printf(&key, "user:%s", r->user);
+	else if (r->host != NULL && r->host[0] != '\0')
+		buffer_printf(&key, "addr:%s", r->host);
+	if (key.len > 0)
+		wait = ratelimit_take(&w->posts, buffer_cstr(&key), mono_seconds());
+	if (wait > 0) {
+		unsigned long secs = (unsigned long)wait + ((double)(unsigned long)wait < wait);
+
+		buffer_printf(why,
+		              "Posting rate exceeded (%lu a minute, burst %lu): try again in "
+		              "%lu seconds",
+		              w->limits.post_rate, w->limits.post_burst, secs ? secs : 1);
+		metrics_report(M_NNTP_REFUSED_RATE, METRIC_ADD, 1);
+		log_msg(LOG_NOTICE, "writer: post from %s refused: rate exceeded, retry in %lu s",
+		        buffer_cstr(&key), secs ? secs : 1);
+	}
+	buffer_free(&key);
+	return wait > 0 ? -1 : 0;
+}
+
 int
 writer_process_as(struct writer *w, enum submit_kind kind, const char *msgid_or_null,
                   const struct writer_rights *r, const char *payload, size_t len,
@@ -460,6 +664,8 @@ writer_process_as(struct writer *w, enum submit_kind kind, const char *msgid_or_
 		safe.host = NULL;
 	if (safe.post_groups == NULL)
 		safe.post_groups = "";
+	if (kind == SUBMIT_POST && check_post_rate(w, &safe, reply) < 0)
+		return writer_codes[kind].refused;
 	return process_article(w, kind, msgid_or_null, &safe, payload, len, reply);
 }
 

@@ -15,11 +15,15 @@
 struct writer_conf {
 	const char *pathhost;    /* Path and Xref name, Message-ID domain */
 	size_t max_article_size; /* 0: WRITER_DEFAULT_MAX_ARTICLE */
+	struct writer_limits limits;
 };
 
 /* The feed= lines (feed.h) writers made after this call queue stored
  * articles for; NULL (the default): no outgoing feeds. */
 void writer_set_feeds(const struct vector *feeds);
+/* The mailer's channel (nntpd/writer/mailer.h; -1: none) and how long one
+ * mail may take: unapproved posts to moderated groups go there. */
+void writer_set_mailer(int fd, unsigned timeout);
 
 /* The writer's end of its channel to the listener (writer/chan.h), before
  * writer_main; none (-1, the default): reload is refused. */
@@ -35,8 +39,8 @@ struct writer;
 struct writer *writer_new(struct spool *s, const struct writer_conf *conf);
 void writer_free(struct writer *w);
 size_t writer_max_size(const struct writer *w);
-/* Take a reloaded configuration: feeds, expire rules, size limit (ws is
- * kept, not copied). */
+/* Take a reloaded configuration: feeds, expire rules, size limit, post
+ * rate and article cutoff (ws is kept, not copied). */
 void writer_reconfigure(struct writer *w, const struct writer_settings *ws);
 /* "max_article_size: N\nfeeds: N NAME...\n" appended to out. */
 void writer_describe(const struct writer *w, struct buffer *out);

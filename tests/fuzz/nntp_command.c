@@ -32,14 +32,14 @@ setup(void)
 {
 	char dir[] = "/tmp/nntp-fuzz.XXXXXX";
 	struct buffer err = BUFFER_INIT;
-	struct writer_conf wc = {"fuzz.example", 0};
+	struct writer_conf wc = {"fuzz.example", 0, {0, 0, 0}};
 	struct spool *sp;
 	struct writer *w;
 
 	if (conf_load(nntpd_options_table, NULL, 0, NULL, &err) != 0 || mkdtemp(dir) == NULL)
 		abort();
 	sp = spool_open(dir, "fuzz.example", 1);
-	if (sp == NULL || spool_newgroup(sp, "local.test", 'y', "Test", "fuzz", &err) < 0)
+	if (sp == NULL || spool_newgroup(sp, "local.test", "y", "Test", "fuzz", &err) < 0)
 		abort();
 	w = writer_new(sp, &wc);
 	post(w, "From: a <a@example.com>\r\nNewsgroups: local.test\r\nSubject: one\r\n"

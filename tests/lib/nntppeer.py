@@ -11,6 +11,7 @@ usage: nntppeer.py HOST PORT [--bind ADDR] OP...
                        (every 10th crossposted to local.test,local.other; some bodies with
                        leading dots), 100 per write; prints only a count of 239 replies
 Prints the greeting first. Every reply line is printed as received."""
+import email.utils
 import socket
 import sys
 
@@ -47,10 +48,11 @@ class Peer:
 def generated(i, tag):
     mid = ("<%s.%d@peer.example>" % (tag, i)).encode()
     groups = b"local.test,local.other" if i % 10 == 0 else b"local.test"
+    date = email.utils.formatdate(usegmt=True).encode()  # fresh: article_cutoff_days
     body = b"Line one of %d\r\n.leading dot\r\n..two dots\r\n\r\ntrailing  spaces  \r\n" % i
     return mid, (b"Path: peer.example!not-for-mail\r\nFrom: Gen <gen@peer.example>\r\n"
                  b"Newsgroups: " + groups + b"\r\nSubject: generated " + str(i).encode() +
-                 b"\r\nDate: Sun, 22 Nov 2026 07:00:00 +0000\r\nMessage-ID: " + mid +
+                 b"\r\nDate: " + date + b"\r\nMessage-ID: " + mid +
                  b"\r\nX-Odd:  folded\r\n\tcontinuation\r\n\r\n" + body)
 
 

@@ -252,8 +252,12 @@ test_post(void)
 	       BASE "Newsgroups: comp.test,,x\r\n\r\nx\r\n", "malformed Newsgroups");
 	expect(441, "Posting to ro.test is not allowed", SUBMIT_POST, NULL,
 	       BASE "Newsgroups: ro.test\r\n\r\nx\r\n", "no-posting group");
-	expect(441, "Moderated group mod.test: article needs an Approved header", SUBMIT_POST, NULL,
-	       BASE "Newsgroups: mod.test\r\n\r\nx\r\n", "moderated group without Approved");
+	/* for the moderator: here no mailer runs, so the writer says so */
+	expect(441,
+	       "Moderated group mod.test: the moderator could not be mailed (the mailer is not "
+	       "running)",
+	       SUBMIT_POST, NULL, BASE "Newsgroups: mod.test\r\n\r\nx\r\n",
+	       "moderated group without Approved");
 	expect(240, "received", SUBMIT_POST, NULL,
 	       BASE "Newsgroups: mod.test\r\nApproved: mod@example.com\r\n\r\nx\r\n",
 	       "moderated group with Approved");
@@ -284,7 +288,7 @@ test_post(void)
 static void
 test_size(void)
 {
-	struct writer_conf wc = {HOST, 200};
+	struct writer_conf wc = {HOST, 200, {0, 0, 0}};
 	struct writer *small = writer_new(sp, &wc);
 	char body[400];
 	struct buffer text = BUFFER_INIT;
@@ -362,11 +366,78 @@ test_feed(void)
 	       "TAKETHIS to a moderated group without Approved");
 }
 
+/* A fed article dated days ago, as IHAVE or TAKETHIS. */
+static int
+feed_dated(struct writer *w, enum submit_kind kind, const char *id, long days)
+{
+	struct buffer text = BUFFER_INIT;
+	int code;
+
+	buffer_puts(&text, "Path: peer.example!origin\r\nFrom: u@example.com\r\nSubject: s\r\n"
+	                   "Newsgroups: comp.test\r\nDate: ");
+	article_format_date(time(NULL) - days * 86400, &text);
+	buffer_printf(&text, "\r\nMessage-ID: %s\r\n\r\nx\r\n", id);
+	code = writer_process(w, kind, id, NULL, buffer_head(&text), text.len, &reply);
+	buffer_free(&text);
+	return code;
+}
+
+static void
+test_cutoff(void)
+{
+	struct writer_conf wc = {HOST, 0, {0, 0, 10}};
+	struct writer *w = writer_new(sp, &wc);
+	struct history_entry he;
+
+	is_int(437, feed_dated(w, SUBMIT_IHAVE, "<old1@peer>", 11), "IHAVE dated 11 days ago: 437");
+	ok(strstr(buffer_cstr(&reply), "Too old") != NULL, "with the reason (%s)",
+	   buffer_cstr(&reply));
+	ok(history_lookup(spool_history(sp), "<old1@peer>", &he) == 1 && he.location == NULL,
+	   "too old: remembered, not stored");
+	history_entry_free(&he);
+	is_int(439, feed_dated(w, SUBMIT_TAKETHIS, "<old2@peer>", 30), "TAKETHIS 30 days: 439");
+	is_int(235, feed_dated(w, SUBMIT_IHAVE, "<new1@peer>", 9), "IHAVE dated 9 days ago: 235");
+	is_int(235, feed_dated(wr, SUBMIT_IHAVE, "<old3@peer>", 3000), "cutoff 0: any age is 235");
+	writer_free(w);
+}
+
+/* POSTs as user (NULL: none) from host. */
+static int
+post_as(struct writer *w, const char *user, const char *host)
+{
+	struct writer_rights r = {1, 0, "*", (char *)host, (char *)(user ? user : ""), 0};
+	const char *t = BASE "Newsgroups: comp.test\r\n\r\nrate\r\n";
+
+	return writer_process_as(w, SUBMIT_POST, NULL, &r, t, strlen(t), &reply);
+}
+
+static void
+test_rate(void)
+{
+	struct writer_conf wc = {HOST, 0, {1, 2, 0}};
+	struct writer *w = writer_new(sp, &wc);
+	struct writer_settings ws = {VECTOR_INIT, VECTOR_INIT, 10, 0, {0, 10, 0}};
+
+	ok(post_as(w, "alice", "192.0.2.1") == 240 && post_as(w, "alice", "192.0.2.2") == 240,
+	   "a user's burst of 2, from two addresses");
+	is_int(441, post_as(w, "alice", "192.0.2.3"), "the third within the minute: 441");
+	ok(strstr(buffer_cstr(&reply), "try again in 60 seconds") != NULL, "with the wait (%s)",
+	   buffer_cstr(&reply));
+	is_int(240, post_as(w, "bob", "192.0.2.1"), "another user from the same address: 240");
+	ok(post_as(w, NULL, "192.0.2.1") == 240 && post_as(w, NULL, "192.0.2.1") == 240 &&
+	       post_as(w, NULL, "192.0.2.1") == 441,
+	   "without a login, the address is the poster: 2, then 441");
+	is_int(240, post_as(w, NULL, "192.0.2.9"), "another address: 240");
+	writer_reconfigure(w, &ws);
+	is_int(240, post_as(w, "alice", "192.0.2.3"), "reloaded with post_rate 0: no limit");
+	writer_free(w);
+}
+
 int
 main(void)
 {
 	char dir[] = "/tmp/article-t.XXXXXX";
-	struct writer_conf wc = {HOST, 0};
+	struct writer_conf wc = {HOST, 0, {0, 0, 0}};
 	struct buffer why = BUFFER_INIT;
 	char *cmd;
 
@@ -378,14 +449,16 @@ main(void)
 	ok(sp != NULL, "spool opened in %s", dir);
 	if (sp == NULL)
 		return tap_done();
-	ok(spool_newgroup(sp, "comp.test", 'y', "tests", "t", &why) == 0 &&
-	       spool_newgroup(sp, "mod.test", 'm', "", "t", &why) == 0 &&
-	       spool_newgroup(sp, "ro.test", 'n', "", "t", &why) == 0,
+	ok(spool_newgroup(sp, "comp.test", "y", "tests", "t", &why) == 0 &&
+	       spool_newgroup(sp, "mod.test", "m", "", "t", &why) == 0 &&
+	       spool_newgroup(sp, "ro.test", "n", "", "t", &why) == 0,
 	   "groups created");
 	wr = writer_new(sp, &wc);
 	test_post();
 	test_size();
 	test_feed();
+	test_cutoff();
+	test_rate();
 	writer_free(wr);
 	spool_close(sp);
 	cmd = xasprintf("rm -rf %s", dir);

@@ -11,6 +11,7 @@
 #include "common/core/buffer.h"
 #include "common/core/xmalloc.h"
 #include "ftpd/pi/fs.h"
+#include "fixture.h"
 #include "tap.h"
 
 static char *base; /* temp dir: base/outside/secret, base/root/... */
@@ -72,21 +73,13 @@ mkfile(const char *rel, const char *content)
 static void
 mklink(const char *target, const char *rel)
 {
-	char *p = xasprintf("%s/%s", base, rel);
-
-	if (symlink(target, p) < 0)
-		die("symlink %s", p);
-	free(p);
+	fixture_symlink(base, target, rel);
 }
 
 static void
 mkd(const char *rel)
 {
-	char *p = xasprintf("%s/%s", base, rel);
-
-	if (mkdir(p, 0755) < 0)
-		die("mkdir %s", p);
-	free(p);
+	fixture_mkdir(base, rel);
 }
 
 /* Read what fs_open gives for vpath, or "ERR:<errno>". */

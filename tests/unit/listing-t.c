@@ -1,6 +1,7 @@
 /* listing-t: ls -l lines, MLSx facts, OPTS MLST, argument stripping, the
  * bounded glob, directory listings (sorting, hidden files, patterns, 5000
  * entries) and the uid/gid name cache. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,8 @@
 #include "common/core/buffer.h"
 #include "common/core/xmalloc.h"
 #include "ftpd/dtp/listing.h"
+#include "ftpd/namefilter.h"
+#include "fixture.h"
 #include "tap.h"
 
 /* 2023-11-14 22:13:20 UTC */
@@ -166,7 +169,9 @@ test_args(void)
 	args_is("-l -a  dir x", LS_ALL | LS_LONG, "dir x");
 	args_is("-A", LS_ALMOST, "");
 	args_is("-1tr -S x", LS_ONE | LS_SORT_TIME | LS_REVERSE | LS_SORT_SIZE, "x");
-	args_is("-F -R file", 0, "file");
+	args_is("-F -R file", LS_RECURSE, "file");
+	args_is("-laR dir", LS_ALL | LS_LONG | LS_RECURSE, "dir");
+	args_is("-Rt", LS_RECURSE | LS_SORT_TIME, "");
 	args_is("dir", 0, "dir");
 	args_is("dir -a", 0, "dir -a");
 	args_is("-", 0, "");
@@ -239,6 +244,18 @@ mk(const char *rel, const char *content, time_t mtime)
 }
 
 static void
+mkd(const char *rel)
+{
+	fixture_mkdir(base, rel);
+}
+
+static void
+mkl(const char *target, const char *rel)
+{
+	fixture_symlink(base, target, rel);
+}
+
+static void
 dir_is(struct fs_root *root, const char *arg, int flags, const struct listing_opts *o,
        const char *want, const char *why)
 {
@@ -263,9 +280,7 @@ test_dirs(void)
 	if (mkdtemp(tmpl) == NULL)
 		die("mkdtemp");
 	base = xstrdup(tmpl);
-	p = xasprintf("%s/sub", base);
-	mkdir(p, 0755);
-	free(p);
+	mkd("sub");
 	mk("b.txt", "bb", NOW - 60);
 	mk("a.txt", "a", NOW - 120);
 	mk(".hidden", "h", NOW - 60);
@@ -273,9 +288,8 @@ test_dirs(void)
 	mk("\xc3\xa9t\xc3\xa9", "", NOW - 60);
 	mk("sub/x.c", "x", NOW - 60);
 	mk("sub/y.h", "y", NOW - 60);
+	mkl("/etc/passwd", "link");
 	p = xasprintf("%s/link", base);
-	if (symlink("/etc/passwd", p) < 0)
-		die("symlink");
 	ts[0].tv_sec = ts[1].tv_sec = NOW - 60;
 	ts[0].tv_nsec = ts[1].tv_nsec = 0;
 	utimensat(AT_FDCWD, p, ts, AT_SYMLINK_NOFOLLOW);
@@ -337,6 +351,117 @@ test_dirs(void)
 	    "type=file;size=0; \xc3\xa9t\xc3\xa9\r\n",
 	    "MLSD of the root: all entries, cdir and pdir");
 	fs_root_close(&root);
+}
+
+/* LIST -R over base/tree: a/{f, deep/{x}}, b/{g}, top, link -> a (a symlink
+ * to a directory, listed and not entered), loop -> . (never entered),
+ * .dot/{h} (only with -a), secret/{s} (deny_file), skip/ (hide_file). */
+static void
+test_tree(void)
+{
+	struct vector deny = VECTOR_INIT, hide = VECTOR_INIT;
+	struct buffer want = BUFFER_INIT;
+	struct listing_opts o;
+	struct stat st;
+	DIR *d, *child;
+	int err;
+	struct fs_root root;
+	static const char *const dirs[] = {"tree",      "tree/a",      "tree/a/deep", "tree/b",
+	                                   "tree/.dot", "tree/secret", "tree/skip"};
+	char *p;
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		mkd(dirs[i]);
+	mk("tree/a/f", "f", NOW - 60);
+	mk("tree/a/deep/x", "xx", NOW - 30);
+	mk("tree/b/g", "", NOW - 60);
+	mk("tree/top", "", NOW - 10);
+	mk("tree/.dot/h", "", NOW - 60);
+	mk("tree/secret/s", "", NOW - 60);
+	mkl("a", "tree/link");
+	mkl(".", "tree/loop");
+	ok(fs_root_open(&root, base) == 0, "tree root");
+	d = fs_opendir(&root, "/tree");
+	if (d == NULL)
+		die("opendir tree");
+	child = fs_opendir_child(d, "a");
+	ok(child != NULL, "fs_opendir_child: a subdirectory opens");
+	if (child != NULL)
+		closedir(child);
+	errno = 0;
+	child = fs_opendir_child(d, "link");
+	err = errno;
+	ok(child == NULL && (err == ELOOP || err == ENOTDIR),
+	   "fs_opendir_child: a symlink to a directory is refused (%s)", strerror(err));
+	errno = 0;
+	ok(fs_opendir_child(d, "..") == NULL && errno == EINVAL &&
+	       fs_opendir_child(d, "a/deep") == NULL,
+	   "fs_opendir_child: .. and a path are refused");
+	closedir(d);
+	memset(&o, 0, sizeof(o));
+	o.now = NOW;
+	o.hide_ids = 1;
+	o.recurse_depth = 32;
+	o.recurse_entries = 100000;
+	namefilter_parse(&deny, "secret");
+	namefilter_parse(&hide, "skip");
+	o.deny = &deny;
+	o.hide = &hide;
+	dir_is(&root, "tree", LS_NLST | LS_RECURSE, &o,
+	       "tree:\r\na\r\nb\r\nlink\r\nloop\r\nsecret\r\ntop\r\n"
+	       "\r\ntree/a:\r\ndeep\r\nf\r\n"
+	       "\r\ntree/a/deep:\r\nx\r\n"
+	       "\r\ntree/b:\r\ng\r\n",
+	       "NLST -R: ls -R's order, depth first; symlinks and the denied directory not "
+	       "entered, the hidden one left out");
+	dir_is(&root, "tree/", LS_ONE | LS_RECURSE | LS_REVERSE, &o,
+	       "tree/:\r\ntop\r\nsecret\r\nloop\r\nlink\r\nb\r\na\r\n"
+	       "\r\ntree/b:\r\ng\r\n"
+	       "\r\ntree/a:\r\nf\r\ndeep\r\n"
+	       "\r\ntree/a/deep:\r\nx\r\n",
+	       "LIST -1Rr: every level reversed, subdirectories walked in that order");
+	/* deep's own line: its size and time are the file system's */
+	p = xasprintf("%s/tree/a/deep", base);
+	if (lstat(p, &st) < 0)
+		die("lstat");
+	free(p);
+	buffer_puts(&want, "tree/a:\r\n");
+	listing_ls_line(&want, "deep", &st, NOW, 1, NULL, NULL, NULL);
+	buffer_puts(&want, "-rw-r--r--    1 ftp      ftp             1 Nov 14 22:12 f\r\n"
+	                   "\r\ntree/a/deep:\r\n"
+	                   "-rw-r--r--    1 ftp      ftp             2 Nov 14 22:12 x\r\n");
+	dir_is(&root, "tree/a", LS_LONG | LS_RECURSE, &o, buffer_cstr(&want),
+	       "LIST -lR: ls -l lines under each header");
+	buffer_free(&want);
+	dir_is(&root, "tree/.dot", LS_ONE | LS_ALL | LS_RECURSE, &o,
+	       "tree/.dot:\r\n.\r\n..\r\nh\r\n", "LIST -1aR: . and .. listed, never entered");
+	o.recurse_depth = 1;
+	dir_is(&root, "tree", LS_NLST | LS_RECURSE, &o,
+	       "tree:\r\na\r\nb\r\nlink\r\nloop\r\nsecret\r\ntop\r\n"
+	       "\r\ntree/a:\r\ndeep\r\nf\r\nrc=-5",
+	       "depth 1: tree/a/deep is past it, LISTING_TOO_DEEP after what came before");
+	o.recurse_depth = 2;
+	o.recurse_entries = 10;
+	dir_is(&root, "tree", LS_NLST | LS_RECURSE, &o,
+	       "tree:\r\na\r\nb\r\nlink\r\nloop\r\nsecret\r\ntop\r\n"
+	       "\r\ntree/a:\r\ndeep\r\nf\r\n"
+	       "\r\ntree/a/deep:\r\nx\r\n"
+	       "\r\ntree/b:\r\ng\r\n",
+	       "depth 2 is enough; 10 entries (6 + 2 + 1 + 1) are enough");
+	o.recurse_entries = 9;
+	dir_is(&root, "tree", LS_NLST | LS_RECURSE, &o,
+	       "tree:\r\na\r\nb\r\nlink\r\nloop\r\nsecret\r\ntop\r\n"
+	       "\r\ntree/a:\r\ndeep\r\nf\r\n"
+	       "\r\ntree/a/deep:\r\nx\r\nrc=-6",
+	       "9 entries: the tenth (tree/b/g) stops it with LISTING_TOO_BIG");
+	dir_is(&root, "tree", LS_NLST, &o,
+	       "tree/a\r\ntree/b\r\ntree/link\r\ntree/loop\r\ntree/secret\r\ntree/top\r\n",
+	       "without LS_RECURSE: flat, and the walk's bound does not apply");
+	dir_is(&root, "tree/*p", LS_NLST | LS_RECURSE, &o, "tree/loop\r\ntree/top\r\n",
+	       "a pattern lists flat");
+	fs_root_close(&root);
+	vector_free(&deny);
+	vector_free(&hide);
 }
 
 /* What a sink saw: every chunk appended, the biggest one, how many. */
@@ -494,6 +619,7 @@ main(void)
 	test_args();
 	test_glob();
 	test_dirs();
+	test_tree();
 	test_big_dir();
 	test_idcache();
 	cmd = xasprintf("rm -rf '%s'", base);

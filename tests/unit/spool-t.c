@@ -186,7 +186,7 @@ test_lookup(struct spool *s, struct writer *w)
 		/* Re-created group: number 1 now holds another article. */
 		post(w, "a.three", "old", "Message-ID: <old@example.com>\r\n", "x\r\n");
 		spool_rmgroup(s, "a.three", &why);
-		spool_newgroup(s, "a.three", 'y', "", "t", &why);
+		spool_newgroup(s, "a.three", "y", "", "t", &why);
 		post(w, "a.three", "new", "", "x\r\n");
 		ok(spool_find_msgid(h, spool_dirfd(s), "<old@example.com>", &g, &n, &art) < 0,
 		   "history entry of a removed group does not find the new article 1");
@@ -354,7 +354,7 @@ start_writer(const char *d)
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		struct writer_conf wc = {HOST, 0};
+		struct writer_conf wc = {HOST, 0, {0, 0, 0}};
 		int devnull = open("/dev/null", O_WRONLY);
 
 		dup2(devnull, 2); /* accepted-article log lines */
@@ -542,11 +542,101 @@ test_writer_process(const char *d)
 	close(fd);
 }
 
+/* Group flags x, j and =alias: the checks on the flag field, where the
+ * writer files posts and feeds, and nntpctl check naming a bad line. */
+static void
+test_flags(void)
+{
+	struct buffer why = BUFFER_INIT, rep = BUFFER_INIT;
+	struct writer_conf wc = {HOST, 0, {0, 0, 0}};
+	char *d = xasprintf("%s.flags", dir), *cmd;
+	struct spool *s;
+	struct writer *w;
+	struct group *g;
+	int fd;
+
+	ok(active_check_flags("x", &why) == 0 && active_check_flags("j", &why) == 0 &&
+	       active_check_flags("=a.b", &why) == 0 && why.len == 0,
+	   "x, j and =a.b are valid flags");
+	ok(active_check_flags("q", &why) < 0 && strstr(buffer_cstr(&why), "bad flag \"q\""),
+	   "a bad flag is named: %s", buffer_cstr(&why));
+	buffer_clear(&why);
+	ok(active_check_flags("=../x", &why) < 0 && active_check_flags("yy", &why) < 0 &&
+	       active_check_flags("=", &why) < 0,
+	   "=../x, yy and a bare = refused");
+	if (mkdir(d, 0755) < 0 || (s = spool_open(d, HOST, 1)) == NULL) {
+		ok(0, "flags spool");
+		free(d);
+		return;
+	}
+	buffer_clear(&why);
+	ok(spool_newgroup(s, "f.real", "y", "", "t", &why) == 0 &&
+	       spool_newgroup(s, "f.feeds", "x", "", "t", &why) == 0 &&
+	       spool_newgroup(s, "f.junked", "j", "", "t", &why) == 0 &&
+	       spool_newgroup(s, "f.alias", "=f.real", "", "t", &why) == 0,
+	   "x, j and =f.real groups created %s", buffer_cstr(&why));
+	g = active_find(spool_active(s), "junk");
+	ok(g != NULL && g->flag == 'n', "a j group made junk (flag n)");
+	buffer_clear(&why);
+	ok(spool_newgroup(s, "f.bad", "=f.none", "", "t", &why) < 0 &&
+	       strstr(buffer_cstr(&why), "f.none does not exist"),
+	   "an alias of a missing group refused: %s", buffer_cstr(&why));
+	buffer_clear(&why);
+	ok(spool_newgroup(s, "f.bad", "=f.alias", "", "t", &why) < 0 &&
+	       spool_newgroup(s, "f.bad", "=f.bad", "", "t", &why) < 0 &&
+	       spool_changegroup(s, "f.real", "z", &why) < 0,
+	   "alias of an alias, self alias and flag z refused");
+	w = writer_new(s, &wc);
+	ok(post(w, "f.feeds", "x post", "", "x\r\n") == 441 &&
+	       strstr(buffer_cstr(&reply), "Local postings to f.feeds are not allowed"),
+	   "POST to an x group: 441 %s", buffer_cstr(&reply));
+	ok(post(w, "f.junked", "j post", "Message-ID: <j@example.com>\r\n", "j\r\n") == 240 &&
+	       active_find(spool_active(s), "junk")->high == 1 &&
+	       active_find(spool_active(s), "f.junked")->high == 0,
+	   "POST to a j group is filed in junk");
+	ok(post(w, "f.alias,f.real", "a post", "Message-ID: <a@example.com>\r\n", "a\r\n") == 240 &&
+	       active_find(spool_active(s), "f.real")->high == 1 &&
+	       active_find(spool_active(s), "f.alias")->high == 0,
+	   "POST to an alias (and its target) is filed once in the target");
+	buffer_clear(&why);
+	ok(spool_changegroup(s, "f.real", "n", &why) == 0 &&
+	       post(w, "f.alias", "a2", "", "a\r\n") == 441,
+	   "an alias follows its target's n: %s", buffer_cstr(&reply));
+	writer_free(w);
+	spool_close(s);
+	fd = open(d, O_RDONLY | O_DIRECTORY);
+	cmd = xasprintf("printf 'f.q 0000000000 0000000001 q\\n' >> %s/active", d);
+	ok(system(cmd) == 0 && spool_check(fd, &rep) >= 1 &&
+	       strstr(buffer_cstr(&rep), "active:6: bad flag \"q\"") != NULL,
+	   "spool_check names a bad flag with its line: %s", oneline(&rep));
+	free(cmd);
+	close(fd);
+	/* A writer started on that active keeps the bad line through its
+	 * rewrites (a typo never loses a group's line). */
+	s = spool_open(d, HOST, 1);
+	buffer_clear(&why);
+	ok(s != NULL && spool_newgroup(s, "f.later", "y", "", "t", &why) == 0,
+	   "newgroup with a bad line in active %s", buffer_cstr(&why));
+	spool_close(s);
+	cmd = xasprintf("grep -qx 'f.q 0000000000 0000000001 q' %s/active && "
+	                "grep -q '^f.later ' %s/active",
+	                d, d);
+	ok(system(cmd) == 0, "the bad line is written back as it was");
+	free(cmd);
+	cmd = xasprintf("rm -rf %s", d);
+	if (system(cmd) != 0)
+		ok(0, "cleanup");
+	free(cmd);
+	free(d);
+	buffer_free(&why);
+	buffer_free(&rep);
+}
+
 int
 main(void)
 {
 	struct buffer why = BUFFER_INIT;
-	struct writer_conf wc = {HOST, 0};
+	struct writer_conf wc = {HOST, 0, {0, 0, 0}};
 	struct spool *s;
 	struct writer *w;
 	char *cmd;
@@ -561,11 +651,11 @@ main(void)
 		return tap_done();
 	ok(spool_open(dir, HOST, 1) == NULL && errno == EWOULDBLOCK,
 	   "a second writer cannot take the lock");
-	ok(spool_newgroup(s, "a.one", 'y', "first group", "t", &why) == 0 &&
-	       spool_newgroup(s, "a.two", 'y', "", "t", &why) == 0 &&
-	       spool_newgroup(s, "a.three", 'y', "", "t", &why) == 0,
+	ok(spool_newgroup(s, "a.one", "y", "first group", "t", &why) == 0 &&
+	       spool_newgroup(s, "a.two", "y", "", "t", &why) == 0 &&
+	       spool_newgroup(s, "a.three", "y", "", "t", &why) == 0,
 	   "groups created");
-	ok(spool_newgroup(s, "a.one.2", 'y', "", "t", &why) < 0,
+	ok(spool_newgroup(s, "a.one.2", "y", "", "t", &why) < 0,
 	   "numeric component clashing with a.one refused");
 	w = writer_new(s, &wc);
 	test_store(s, w);
@@ -576,6 +666,7 @@ main(void)
 	test_rebuild(dir);
 	test_recovery(dir);
 	test_writer_process(dir);
+	test_flags();
 	cmd = xasprintf("rm -rf %s", dir);
 	if (system(cmd) != 0)
 		ok(0, "cleanup");

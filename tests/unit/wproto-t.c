@@ -246,7 +246,7 @@ test_rights(void)
 static void
 test_chan(void)
 {
-	struct writer_settings ws = {VECTOR_INIT, VECTOR_INIT, 7, 2048}, got;
+	struct writer_settings ws = {VECTOR_INIT, VECTOR_INIT, 7, 2048, {30, 5, 12}}, got;
 	struct buffer b = BUFFER_INIT, why = BUFFER_INIT;
 	unsigned long gen = 0;
 	static const char *bad[] = {
@@ -255,6 +255,8 @@ test_chan(void)
 	    "config x\n",
 	    "config 3\nmax_article_size lots\n",
 	    "config 3\nhistory_remember 40000\n",
+	    "config 3\narticle_cutoff_days 40000\n",
+	    "config 3\npost_rate -1\n",
 	    "config 3\nlisten_port 119\n",
 	    "config 3\nfeed a 127.0.0.1 119 *",
 	    "hello 3\n",
@@ -271,6 +273,8 @@ test_chan(void)
 	is_string("local.* 7", got.expire.count ? got.expire.strings[0] : NULL, "chan: expire");
 	is_int(7, (long long)got.history_remember, "chan: history_remember");
 	is_int(2048, (long long)got.max_article_size, "chan: max_article_size");
+	ok(got.limits.post_rate == 30 && got.limits.post_burst == 5 && got.limits.cutoff_days == 12,
+	   "chan: post_rate, post_burst, article_cutoff_days");
 	wchan_settings_free(&got);
 	buffer_clear(&b);
 	wchan_encode_refused(&b, 5, "nntpd.conf:2: feed: bad\n");
