@@ -217,3 +217,28 @@ conn.close()' "$FTPD_CONF" "$FTPD_PID"
 	[ "$(shared_inodes "$FTPD_PID" | sort -u | comm -12 - <(shared_inodes "$mon" | sort -u) |
 		wc -l)" -eq 2 ]
 }
+
+@test "under TLS (curl --ssl-reqd) downloads and uploads are charged to the address as well" {
+	local cert
+	postel_tmpdir cert
+	"$POSTEL_ROOT/scripts/mkcert" "$cert" >/dev/null 2>&1
+	ftp_up -o ssl_enable=YES -o "ssl_cert_file=$cert/cert.pem" -o "ssl_key_file=$cert/key.pem" \
+		-o allow_anon_ssl=YES -o write_enable=YES -o anon_upload_enable=YES \
+		-o max_rate_per_ip_download=1000000 -o max_rate_per_ip_upload=1000000
+	mkfile tls.bin 3000000
+	# the two directions at once, from one address: each its own 1 MB/s
+	curl -sS -k --ssl-reqd --max-time 60 --interface 127.0.0.14 -o "$WORK/got" \
+		-w '%{size_download} %{speed_download}\n' \
+		"ftp://127.0.0.1:$FTPD_PORT/pub/tls.bin" >"$WORK/down" &
+	local down=$!
+	curl -sS -k --ssl-reqd --max-time 60 --interface 127.0.0.14 -T "$ANON/pub/tls.bin" \
+		-w '%{size_upload} %{speed_upload}\n' \
+		"ftp://127.0.0.1:$FTPD_PORT/incoming/tls.bin" >"$WORK/up"
+	wait "$down"
+	cat "$WORK/down" "$WORK/up"
+	cmp "$WORK/got" "$ANON/pub/tls.bin"
+	cmp "$ANON/incoming/tls.bin" "$ANON/pub/tls.bin"
+	# curl times the logins and handshakes too: at least 85%
+	within "$(cut -d' ' -f2 "$WORK/down")" 850000 1050000
+	within "$(cut -d' ' -f2 "$WORK/up")" 850000 1050000
+}
