@@ -13,6 +13,7 @@
 
 #include "common/core/log.h"
 #include "common/core/pace.h"
+#include "common/core/throttle.h"
 #include "common/core/xmalloc.h"
 
 #define DIGEST_BUF (256U * 1024)
@@ -92,7 +93,13 @@ digest_fd(int fd, enum digest_algo a, uint64_t start, uint64_t len, unsigned lon
 	}
 	while (done < len) {
 		size_t want = len - done < chunk ? (size_t)(len - done) : chunk;
-		ssize_t n = pread(fd, buf, want, (off_t)(start + done));
+		ssize_t n;
+
+		/* A hash reads like a download: the same shared buckets. */
+		want = (size_t)throttle_chunk(THROTTLE_DOWN, want);
+		throttle_take(THROTTLE_DOWN, want);
+		n = pread(fd, buf, want, (off_t)(start + done));
+		throttle_give_back(THROTTLE_DOWN, n > 0 ? want - (size_t)n : want);
 
 		if (n < 0 && errno == EINTR)
 			continue;

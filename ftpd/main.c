@@ -12,6 +12,7 @@
 
 #include "common/core/log.h"
 #include "common/core/paths.h"
+#include "common/core/throttle.h"
 #include "common/core/xmalloc.h"
 #include "common/io/tls.h"
 #include "common/priv/daemon.h"
@@ -45,6 +46,15 @@ apply_limits(void)
 	lst.backoff_seconds = opt.failed_login_backoff;
 	lst.metrics_file = opt.metrics_file;
 	lst.metrics_interval = opt.metrics_interval;
+	if (lst.rates != NULL) {
+		uint64_t per_ip[THROTTLE_NDIR], total[THROTTLE_NDIR];
+
+		per_ip[THROTTLE_DOWN] = opt.max_rate_per_ip_download;
+		per_ip[THROTTLE_UP] = opt.max_rate_per_ip_upload;
+		total[THROTTLE_DOWN] = opt.max_rate_total_download;
+		total[THROTTLE_UP] = opt.max_rate_total_upload;
+		ratebuckets_set(lst.rates, per_ip, total);
+	}
 }
 
 /* The TLS context, made before any session and again on SIGHUP. Every
@@ -312,6 +322,8 @@ main(int argc, char **argv)
 	lst.reload = reload;
 	lst.other_exit = runner_exited;
 	lst.metrics = &metrics;
+	/* Before the first session, and rewritten by every SIGHUP. */
+	lst.rates = ratebuckets_create();
 	apply_limits();
 	if (opt.upload_hook[0] != '\0' && hook_runner_prepare() < 0)
 		die("upload_hook: hook_queue_dir %s cannot hold the queue", opt.hook_queue_dir);

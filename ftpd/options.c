@@ -247,6 +247,15 @@ const struct conf_option ftpd_options_table[] = {
 	  "Bytes per second per session for uploads (0: anon_max_rate or local_max_rate applies)."),
 	U(download_max_rate, "0", 0, 1UL << 40,
 	  "Bytes per second per session for downloads (0: anon_max_rate or local_max_rate applies)."),
+	U(max_rate_per_ip_download, "0", 0, 1UL << 40,
+	  "Bytes per second for the downloads and hashes of all sessions of one address together "
+	  "(an IPv6 client: of its ipv6_prefix_len block; 0: no limit)."),
+	U(max_rate_per_ip_upload, "0", 0, 1UL << 40,
+	  "Bytes per second for the uploads of all sessions of one address together (0: no limit)."),
+	U(max_rate_total_download, "0", 0, 1UL << 40,
+	  "Bytes per second for the downloads and hashes of the whole server (0: no limit)."),
+	U(max_rate_total_upload, "0", 0, 1UL << 40,
+	  "Bytes per second for the uploads of the whole server (0: no limit)."),
 	U(quota_bytes, "0", 0, 1UL << 62,
 	  "Most bytes of files under the user's root (0: no limit); an upload beyond it gets 552 and "
 	  "leaves nothing. Needs a root other than /; the usage is kept in its .ftpquota."),

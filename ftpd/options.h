@@ -39,6 +39,8 @@ struct ftpd_options {
 	unsigned long delay_failed_login, max_login_fails, failed_login_backoff;
 	unsigned long anon_max_rate, local_max_rate;
 	unsigned long upload_max_rate, download_max_rate;
+	unsigned long max_rate_per_ip_download, max_rate_per_ip_upload;
+	unsigned long max_rate_total_download, max_rate_total_upload;
 	unsigned long quota_bytes, quota_files, max_sessions_per_user;
 	unsigned long max_list_entries;
 	int ls_recurse_enable;

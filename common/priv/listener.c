@@ -30,6 +30,7 @@ struct child {
 	pid_t pid;
 	struct sockaddr_storage addr_full;
 	struct addr_key key;
+	int rate_slot; /* in l->rates; -1: none */
 };
 
 /* The back-off table: a fixed array of LISTENER_PENALTY_MAX entries,
@@ -509,6 +510,9 @@ reap(void)
 		source_ended(pid);
 		for (size_t i = 0; i < nchildren && !session; i++)
 			if (children[i].pid == pid) {
+				if (the_listener != NULL && the_listener->rates != NULL)
+					ratebuckets_release(the_listener->rates,
+					                    children[i].rate_slot);
 				children[i] = children[--nchildren];
 				session = 1;
 			}
@@ -567,7 +571,8 @@ refused_at_door(struct listener *l, int fd, const struct addr_key *full, const c
 	    count_addr(l, &key) >= (own > 0 ? own : l->max_per_ip)) {
 		count(M_REFUSED_MAX_PER_IP);
 		refuse(fd, l->per_ip_reply, text,
-		       own > 0 ? "the address's own connection limit reached" : "max_per_ip reached");
+		       own > 0 ? "the address's own connection limit reached"
+		               : "max_per_ip reached");
 		return 1;
 	}
 	return 0;
@@ -575,11 +580,13 @@ refused_at_door(struct listener *l, int fd, const struct addr_key *full, const c
 
 /* In the forked child: nothing of the listener's stays but fd. */
 static void
-run_session(struct listener *l, int fd, const struct sockaddr_storage *peer, int tag)
+run_session(struct listener *l, int fd, const struct sockaddr_storage *peer, int tag, int slot)
 {
 	sigset_t none;
 
 	setpgid(0, 0);
+	if (l->rates != NULL)
+		ratebuckets_attach(l->rates, slot);
 	for (int i = 0; i < l->nfds; i++)
 		close(l->fds[i]);
 	for (size_t i = 0; i < npending; i++)
@@ -599,7 +606,7 @@ run_session(struct listener *l, int fd, const struct sockaddr_storage *peer, int
 }
 
 static void
-add_child(pid_t pid, const struct sockaddr_storage *peer, const struct addr_key *key)
+add_child(pid_t pid, const struct sockaddr_storage *peer, const struct addr_key *key, int slot)
 {
 	if (nchildren == children_cap) {
 		children_cap = children_cap ? children_cap * 2 : 64;
@@ -608,35 +615,45 @@ add_child(pid_t pid, const struct sockaddr_storage *peer, const struct addr_key 
 	children[nchildren].pid = pid;
 	children[nchildren].addr_full = *peer;
 	children[nchildren].key = *key;
+	children[nchildren].rate_slot = slot;
 	nchildren++;
 }
 
 static void
 start_session(struct listener *l, int fd, const struct sockaddr_storage *peer, int tag)
 {
-	struct addr_key key;
+	struct addr_key key, counted;
 	char text[INET6_ADDRSTRLEN];
+	int slot = -1;
 	pid_t pid;
 
 	addr_key_of(peer, &key);
 	listener_addr_text(peer, text, sizeof(text));
 	if (refused_at_door(l, fd, &key, text))
 		return;
+	/* The rate bucket is per block, as max_per_ip counts. */
+	counted_key(l, &key, &counted);
+	if (l->rates != NULL)
+		slot = ratebuckets_acquire(l->rates, &counted);
 	listener_source_open(l, METRIC_BY_MONITOR | METRIC_BY_WORKER, 0);
 	pid = fork();
+	if (pid != 0 && l->rates != NULL)
+		ratebuckets_forked(l->rates, slot);
 	if (pid < 0) {
 		log_msg(LOG_ERR, "fork: %s", strerror(errno));
 		listener_source_parent(-1);
+		if (l->rates != NULL)
+			ratebuckets_release(l->rates, slot);
 		close(fd);
 		return;
 	}
 	if (pid == 0)
-		run_session(l, fd, peer, tag);
+		run_session(l, fd, peer, tag, slot);
 	listener_source_parent(pid);
 	count(M_SESSIONS_TOTAL);
 	setpgid(pid, pid);
 	close(fd);
-	add_child(pid, peer, &key);
+	add_child(pid, peer, &key, slot);
 }
 
 static void

@@ -10,6 +10,7 @@
 #include "common/core/buffer.h"
 #include "common/core/cidr.h"
 #include "common/core/metrics.h"
+#include "common/priv/ratebuckets.h"
 
 #define LISTENER_MAX_SOCKETS 8
 
@@ -54,6 +55,9 @@ struct listener {
 	struct metrics *metrics;
 	const char *metrics_file;
 	unsigned long metrics_interval;
+	/* Aggregate rate buckets (NULL: none): each session gets its
+	 * address's slot, mapped before l->session runs. */
+	struct ratebuckets *rates;
 };
 
 /* Bind addr:port (numeric IPv4 or IPv6) and listen; tag is handed to the

@@ -34,11 +34,13 @@
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/core/log.h"
 #include "common/core/pace.h"
+#include "common/core/throttle.h"
 #include "common/core/xmalloc.h"
 #include "common/io/netio.h"
 #include "common/priv/sandbox.h"
@@ -164,6 +166,46 @@ data_connect(const struct dtp_job *job)
 	return fd;
 }
 
+/* What a download still has to send from the file's offset (REST
+ * included): its reservations never ask for bytes past the end, so the
+ * read that finds the end does not wait its turn in a shared bucket. */
+static uint64_t
+bytes_left(int fd)
+{
+	struct stat st;
+	off_t at = lseek(fd, 0, SEEK_CUR);
+
+	if (fstat(fd, &st) < 0 || at < 0 || st.st_size <= at)
+		return 0;
+	return (uint64_t)(st.st_size - at);
+}
+
+/* Reserve the next bytes of a download in the shared buckets (at most
+ * what the file has left) and wait their turn; how many were reserved.
+ * down_settle then gives back what did not go, and charges bytes the file
+ * grew by since it was opened. */
+static size_t
+down_reserve(size_t want, uint64_t left)
+{
+	size_t ahead = want < left ? want : (size_t)left;
+
+	if (ahead > 0)
+		throttle_take(THROTTLE_DOWN, ahead);
+	return ahead;
+}
+
+static void
+down_settle(size_t ahead, ssize_t n, uint64_t *left)
+{
+	size_t got = n > 0 ? (size_t)n : 0;
+
+	if (got < ahead)
+		throttle_give_back(THROTTLE_DOWN, ahead - got);
+	else if (got > ahead)
+		throttle_take(THROTTLE_DOWN, got - ahead);
+	*left -= got < *left ? got : *left;
+}
+
 /* Binary out: sendfile on a plain connection; under TLS, large reads
  * and full-size records (OpenSSL fills 16 KB records from one write). */
 static enum dtp_event
@@ -172,21 +214,28 @@ send_binary(const struct dtp_io *io, const struct dtp_job *job, unsigned long ra
 	double start = mono_seconds();
 	char *buf = io->ssl != NULL ? xmalloc(DTP_BUF) : NULL;
 	enum dtp_event ev = DTP_EV_DONE;
+	uint64_t left = bytes_left(job->file_fd);
 
 	for (;;) {
-		size_t want = DTP_CHUNK;
+		size_t want = DTP_CHUNK, ahead;
 		ssize_t n;
 
 		if (rate > 0 && want > rate / 4 + 1)
 			want = rate / 4 + 1;
+		if (buf != NULL && want > DTP_BUF)
+			want = DTP_BUF;
+		want = (size_t)throttle_chunk(THROTTLE_DOWN, want);
+		if ((ahead = down_reserve(want, left)) > 0)
+			want = ahead;
 		if (buf != NULL) {
-			n = read(job->file_fd, buf, want < DTP_BUF ? want : DTP_BUF);
+			n = read(job->file_fd, buf, want);
 			if (n > 0 && io_write(io, buf, (size_t)n) < 0) {
 				ev = DTP_EV_NETFAIL;
 				break;
 			}
 		} else
 			n = sendfile(io->fd, job->file_fd, NULL, want);
+		down_settle(ahead, n, &left);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -212,10 +261,17 @@ send_ascii(const struct dtp_io *io, const struct dtp_job *job, unsigned long rat
 	char *in = xmalloc(DTP_BUF / 2), *out = xmalloc(DTP_BUF);
 	double start = mono_seconds();
 	enum dtp_event ev = DTP_EV_DONE;
+	size_t want = (size_t)throttle_chunk(THROTTLE_DOWN, DTP_BUF / 2);
+	uint64_t left = bytes_left(job->file_fd);
 	ssize_t n;
 
-	while ((n = read(job->file_fd, in, DTP_BUF / 2)) != 0) {
-		size_t o = 0;
+	for (;;) {
+		size_t o = 0, ahead = down_reserve(want, left);
+
+		n = read(job->file_fd, in, ahead > 0 ? ahead : want);
+		down_settle(ahead, n, &left);
+		if (n == 0)
+			break;
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -240,6 +296,41 @@ send_ascii(const struct dtp_io *io, const struct dtp_job *job, unsigned long rat
 	return ev;
 }
 
+/* Reserve an upload's next read in the shared buckets and wait its turn:
+ * on a plain connection only the bytes already there (peeked into
+ * scratch, which the read then overwrites), so neither the read that finds
+ * the end nor a short last chunk holds a turn for bytes that will not
+ * come; under TLS, want. How many to read (0: as many as want, none
+ * reserved); up_settle then gives back what did not come. */
+static size_t
+up_reserve(const struct dtp_io *io, char *scratch, size_t want)
+{
+	ssize_t there = (ssize_t)want;
+
+	if (!throttle_on(THROTTLE_UP))
+		return 0;
+	if (io->ssl == NULL) {
+		do
+			there = recv(io->fd, scratch, want, MSG_PEEK);
+		while (there < 0 && errno == EINTR);
+		if (there <= 0)
+			return 0; /* the read that follows finds the end or the error */
+	}
+	throttle_take(THROTTLE_UP, (uint64_t)there);
+	return (size_t)there;
+}
+
+static void
+up_settle(size_t ahead, ssize_t n)
+{
+	size_t got = n > 0 ? (size_t)n : 0;
+
+	if (got < ahead)
+		throttle_give_back(THROTTLE_UP, ahead - got);
+	else if (got > ahead)
+		throttle_take(THROTTLE_UP, got - ahead);
+}
+
 /* An upload's next n bytes, before they are written: DTP_EV_DONE, or why
  * they may not be. */
 static enum dtp_event
@@ -261,13 +352,21 @@ receive_splice(const struct dtp_io *io, const struct dtp_job *job, unsigned long
 {
 	double start = mono_seconds();
 	int p[2], ev = DTP_EV_DONE, first = 1;
+	char *scratch; /* up_reserve's peek (pages touched only when throttled) */
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;
+	scratch = xmalloc(DTP_PIPE);
 	fcntl(p[1], F_SETPIPE_SZ, DTP_PIPE);
 	for (;;) {
-		size_t want = rate > 0 && rate / 4 + 1 < DTP_PIPE ? rate / 4 + 1 : DTP_PIPE;
-		ssize_t n = splice(io->fd, NULL, p[1], NULL, want, SPLICE_F_MOVE | SPLICE_F_MORE);
+		size_t want = rate > 0 && rate / 4 + 1 < DTP_PIPE ? rate / 4 + 1 : DTP_PIPE, ahead;
+		ssize_t n;
+
+		want = (size_t)throttle_chunk(THROTTLE_UP, want);
+		if ((ahead = up_reserve(io, scratch, want)) > 0)
+			want = ahead;
+		n = splice(io->fd, NULL, p[1], NULL, want, SPLICE_F_MOVE | SPLICE_F_MORE);
+		up_settle(ahead, n);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -295,6 +394,7 @@ receive_splice(const struct dtp_io *io, const struct dtp_job *job, unsigned long
 				if (w == -2) {
 					close(p[0]);
 					close(p[1]);
+					free(scratch);
 					return -1;
 				}
 			}
@@ -310,6 +410,7 @@ receive_splice(const struct dtp_io *io, const struct dtp_job *job, unsigned long
 out:
 	close(p[0]);
 	close(p[1]);
+	free(scratch);
 	return ev;
 }
 
@@ -333,9 +434,11 @@ receive(const struct dtp_io *io, const struct dtp_job *job, unsigned long rate)
 		}
 	}
 	for (;;) {
-		size_t len;
+		size_t len, want = (size_t)throttle_chunk(THROTTLE_UP, DTP_BUF - 1),
+		            ahead = up_reserve(io, buf + held_cr, want);
 
-		n = io_read(io, buf + held_cr, DTP_BUF - 1);
+		n = io_read(io, buf + held_cr, ahead > 0 ? ahead : want);
+		up_settle(ahead, n);
 		if (n < 0) {
 			ev = DTP_EV_NETFAIL;
 			break;
