@@ -27,6 +27,7 @@
 #include "nntpd/metrics.h"
 #include "nntpd/monitor/monitor.h"
 #include "nntpd/options.h"
+#include "nntpd/store/daylog.h"
 #include "nntpd/writer/control.h"
 #include "nntpd/writer/mailer.h"
 #include "nntpd/writer/writer.h"
@@ -325,6 +326,7 @@ start_writer(void)
 		sandbox_worker(&id, SB_NNTP_WRITER, -1);
 		writer_set_feeds(&opt.feed);
 		writer_set_expire(&opt.expire, opt.history_remember);
+		daylog_set_keep((unsigned)opt.report_keep_days);
 		exit(writer_main(dir, &wc));
 	}
 	close_writer_chan();

@@ -34,6 +34,7 @@ struct nntpd_options {
 	struct vector feed;   /* NAME host port wildmat [streaming|ihave] [user:pass] */
 	struct vector expire; /* "WILDMAT DAYS|never": retention (nntpctl expire) */
 	unsigned long history_remember;
+	unsigned long report_keep_days; /* the writer's day log (nntpctl report) */
 };
 
 extern struct nntpd_options opt;

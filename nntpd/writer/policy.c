@@ -21,6 +21,7 @@
 #include "nntpd/store/article.h"
 #include "nntpd/writer/control.h"
 #include "nntpd/writer/mailer.h"
+#include "nntpd/writer/report.h"
 
 struct writer {
 	struct spool *spool;
@@ -261,19 +262,19 @@ submission_free(struct submission *s)
 
 /* Refusals that need no parsing. */
 static int
-check_octets(const struct writer *w, const char *text, size_t len, struct buffer *why)
+check_octets(const struct writer *w, const char *text, size_t len, struct buffer *why,
+             unsigned *refused)
 {
 	if (len > w->max_size) {
 		buffer_printf(why, "Article too large (%zu octets, limit %zu)", len, w->max_size);
-		metrics_report(M_NNTP_REFUSED_TOO_LARGE, METRIC_ADD, 1);
-		return -1;
-	}
-	if (memchr(text, '\0', len) != NULL) {
+		*refused = M_NNTP_REFUSED_TOO_LARGE;
+	} else if (memchr(text, '\0', len) != NULL) {
 		buffer_puts(why, "Article contains a NUL octet");
-		metrics_report(M_NNTP_REFUSED_MALFORMED, METRIC_ADD, 1);
-		return -1;
-	}
-	return 0;
+		*refused = M_NNTP_REFUSED_MALFORMED;
+	} else
+		return 0;
+	metrics_report(*refused, METRIC_ADD, 1);
+	return -1;
 }
 
 /* The ID the article is filed under: its Message-ID header (on a feed it
@@ -334,7 +335,7 @@ static int
 check_article(struct writer *w, struct submission *s, const struct writer_rights *r,
               const char *text, size_t len)
 {
-	if (check_octets(w, text, len, &s->why) < 0)
+	if (check_octets(w, text, len, &s->why, &s->refused) < 0)
 		return -1;
 	s->refused = M_NNTP_REFUSED_MALFORMED;
 	if (article_parse(&s->a, text, len, &s->why) < 0 ||
@@ -464,7 +465,8 @@ process_article(struct writer *w, enum submit_kind kind, const char *given_id,
 		code = mail_moderator(w, &s, r->host, text, len, reply);
 	} else if (store_article(w, &s, r->host, text, len) < 0) {
 		log_msg(LOG_ERR, "writer: storing %s: %m", buffer_head(&s.msgid));
-		metrics_report(M_NNTP_REFUSED_STORAGE, METRIC_ADD, 1);
+		s.refused = M_NNTP_REFUSED_STORAGE;
+		metrics_report(s.refused, METRIC_ADD, 1);
 		code = kind == SUBMIT_POST ? c->refused : c->unavailable;
 		buffer_puts(reply, "Posting failed: storage error, try again later");
 	} else {
@@ -478,6 +480,8 @@ process_article(struct writer *w, enum submit_kind kind, const char *given_id,
 		log_msg(LOG_INFO, "writer: accepted %s %s", buffer_head(&s.msgid),
 		        buffer_cstr(&s.xref));
 	}
+	report_article(spool_dirfd(w->spool), kind, code, s.refused, &s.a, r, buffer_cstr(&s.msgid),
+	               buffer_cstr(&s.xref), buffer_cstr(reply), s.now);
 	submission_free(&s);
 	return code;
 }
