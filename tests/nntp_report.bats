@@ -200,3 +200,29 @@ EOF
 	run report
 	has "^No day log for $TODAY"
 }
+
+@test "report: a feed queue's queued, sent and unsent lines, and the age of its oldest unsent article still in the spool" {
+	local q line1
+	nntp_up
+	run posts <<'EOF2'
+post("q@example.com", "local.test", "q1@example.com")
+post("q@example.com", "local.test", "q2@example.com")
+EOF2
+	[ "$output" = "q1@example.com 240
+q2@example.com 240" ]
+	# A queue as the writer and a feeder leave it: the first line answered,
+	# the second's article gone (expired), the third's stored 3 hours ago.
+	q=$NNTPD_DIR/spool/feeds
+	mkdir -p "$q"
+	line1='local.test:1 <q1@example.com>'
+	printf '%s\nlocal.test:77 <gone@example.com>\nlocal.test:2 <q2@example.com>\n' "$line1" >"$q/peer.test"
+	printf '%s\n' "$((${#line1} + 1))" >"$q/peer.test.done"
+	touch -d '3 hours ago' "$NNTPD_DIR/spool/articles/local/test/2"
+	run report
+	[ "$status" -eq 0 ]
+	has '^  peer\.test +3 +1 +2  3h$'
+	# Nothing unsent: no age.
+	printf '%s\n' "$(stat -c %s "$q/peer.test")" >"$q/peer.test.done"
+	run report
+	has '^  peer\.test +3 +3 +0  -$'
+}

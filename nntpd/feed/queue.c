@@ -380,7 +380,7 @@ feed_queue_state(int spoolfd, const char *name, struct feed_queue_state *out)
 	if (fstat(fd, &st) == 0)
 		out->bytes = (uint64_t)st.st_size;
 	out->unsent = feed_queue_lines(fd, out->done);
-	out->queued = out->unsent + (out->done > 0 ? feed_queue_lines(fd, 0) - out->unsent : 0);
+	out->queued = out->done > 0 ? feed_queue_lines(fd, 0) : out->unsent;
 	out->oldest = out->unsent > 0 ? oldest_unsent(spoolfd, fd, out->done) : 0;
 	close(fd);
 	return 0;
