@@ -127,6 +127,10 @@ EOF
 	[ "$(head -n 1 "$log")" = '#postel-daylog 1' ]
 	[ "$(grep -c $'\t' "$log")" -eq 10 ]
 	grep -q $'\tpost\trefused\tgroups\t<b2@example.org>\tlocal.nosuch\tbob@example.org\t127.0.0.2\t' "$log"
+	# The day log is no part of the spool nntpctl check verifies.
+	run nntpctl_run check
+	[ "$status" -eq 0 ]
+	has '^spool ok$'
 }
 
 @test "report: a day without a log says so; a bad --date is refused" {

@@ -30,7 +30,7 @@ struct feed_def {
 	char *user, *pass; /* NULL: no AUTHINFO */
 	int streaming;
 	uint64_t max_size; /* "<N": only articles under N octets (0: any) */
-	unsigned index;    /* the feed= line's place: its peer in the metrics */
+	unsigned index; /* the feed= line's place: its peer in the metrics */
 };
 
 /* feed= syntax check (options table). */

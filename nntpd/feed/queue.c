@@ -86,8 +86,8 @@ feed_parse(const char *text, struct feed_def *out)
 	slash = strchr(w.strings[3], '/');
 	if (slash == w.strings[3] || (slash != NULL && slash[1] == '\0'))
 		goto out;
-	out->pattern =
-	    slash ? xstrndup(w.strings[3], (size_t)(slash - w.strings[3])) : xstrdup(w.strings[3]);
+	out->pattern = slash ? xstrndup(w.strings[3], (size_t)(slash - w.strings[3]))
+	                     : xstrdup(w.strings[3]);
 	out->dists = slash ? xstrdup(slash + 1) : NULL;
 	out->streaming = 1;
 	for (size_t i = 4; i < w.count; i++)
