@@ -15,10 +15,12 @@ setup() {
 
 teardown() {
 	postel_teardown
+	pam_userdb_remove
 }
 
-# posts ARGS...: an nntplib script (on stdin) with post(frm, groups, mid,
-# src, extra) printing each reply; src picks the client's address.
+# posts: an nntplib script (on stdin) with post(frm, groups, mid, src,
+# extra, user) printing each reply; src picks the client's address, user
+# (name, password) logs in first.
 posts() {
 	timeout 120 python3 -W ignore - "$NNTPD_PORT" <<EOF
 import nntplib, socket, sys
@@ -29,9 +31,11 @@ class Src(nntplib.NNTP):
         super().__init__("127.0.0.1", P, readermode=False, timeout=60)
     def _create_socket(self, timeout):
         return socket.create_connection(("127.0.0.1", P), timeout, source_address=(self.src, 0))
-def post(frm, groups, mid, src="127.0.0.1", extra="Subject: report test\r\n"):
+def post(frm, groups, mid, src="127.0.0.1", extra="Subject: report test\r\n", user=None):
     c = Src(src)
     try:
+        if user:
+            c.login(user[0], user[1], usenetrc=False)
         r = c.post(("From: %s\r\nNewsgroups: %s\r\n%sMessage-ID: <%s>\r\n\r\n"
                     "Body of %s.\r\n" % (frm, groups, extra, mid, mid)).encode()).strip()
     except nntplib.NNTPError as e:
@@ -229,4 +233,23 @@ q2@example.com 240" ]
 	printf '%s\n' "$(stat -c %s "$q/peer.test")" >"$q/peer.test.done"
 	run report
 	has '^  peer\.test +3 +3 +0  -$'
+}
+
+@test "report: a logged-in poster is counted by user name, not by the From it gives" {
+	is_root || skip "a PAM service needs root"
+	pam_userdb_add nntp-report carol carolpw dave davepw
+	nntp_up -o allow_plaintext_auth=YES -o "pam_service_name=$VPAMSVC"
+	run posts <<'EOF2'
+same = "Same <same@example.com>"
+post(same, "local.test", "u1@example.com", user=("carol", "carolpw"))
+post(same, "local.test", "u2@example.com", user=("carol", "carolpw"))
+post(same, "local.test", "u3@example.com", user=("dave", "davepw"))
+post(same, "local.test", "u4@example.com")
+EOF2
+	[ "$output" = "u1@example.com 240
+u2@example.com 240
+u3@example.com 240
+u4@example.com 240" ]
+	run report
+	[ "$(rows 'Top posters')" = "carol=2/0 dave=1/0 same@example.com=1/0 " ]
 }
