@@ -129,6 +129,9 @@ EOF
 	# The records themselves: one line per article, nine fields.
 	log=$NNTPD_DIR/spool/daylog/$TODAY
 	[ "$(head -n 1 "$log")" = '#postel-daylog 1' ]
+	# Who posted what from where is not for the readers' group.
+	[ "$(stat -c %a "$log")" = 600 ]
+	[ "$(stat -c %a "${log%/*}")" = 700 ]
 	[ "$(grep -c $'\t' "$log")" -eq 10 ]
 	grep -q $'\tpost\trefused\tgroups\t<b2@example.org>\tlocal.nosuch\tbob@example.org\t127.0.0.2\t' "$log"
 	# The day log is no part of the spool nntpctl check verifies.

@@ -202,11 +202,14 @@ static int
 open_day(int spoolfd, time_t now)
 {
 	char *p = daylog_path(now);
-	int fd = openat(spoolfd, p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	/* SECURITY: the spool owner's alone (nntpctl reads it as that user):
+	 * reader sessions, which read the spool through its group, never see
+	 * who posted what from where. */
+	int fd = openat(spoolfd, p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	struct stat st;
 
-	if (fd < 0 && errno == ENOENT && mkdirat(spoolfd, DAYLOG_DIR, 0750) == 0)
-		fd = openat(spoolfd, p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0 && errno == ENOENT && mkdirat(spoolfd, DAYLOG_DIR, 0700) == 0)
+		fd = openat(spoolfd, p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	free(p);
 	if (fd < 0)
 		return -1;

@@ -26,7 +26,8 @@
  *       become '_'; each line is one write(2) with O_APPEND, so a line is
  *       whole or absent, but it is not fsync'd: it is statistics, and a
  *       crash may lose the last lines. Files older than the kept days go
- *       when the writer opens a new day's file. */
+ *       when the writer opens a new day's file. The directory is 0700 and
+ *       its files 0600: the spool owner's, not the readers' group's. */
 #define DAYLOG_DIR "daylog"
 #define DAYLOG_MAGIC "#postel-daylog 1\n"
 #define DAYLOG_MAX_FIELD 512
