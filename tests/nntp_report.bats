@@ -256,3 +256,25 @@ u4@example.com 240" ]
 	run report
 	[ "$(rows 'Top posters')" = "carol=2/0 dave=1/0 same@example.com=1/0 " ]
 }
+
+@test "report: a post mailed to its moderator counts as sent to moderators, one with no moderator as refused (groups)" {
+	local mods
+	postel_tmpdir mods
+	printf 'local.mod:%%s@localhost\n' >"$mods/moderators"
+	chmod 644 "$mods/moderators"
+	# A mailer that takes the mail (its last argument is the address).
+	printf '#!/bin/sh\ncat >/dev/null\n' >"$mods/mailer"
+	chmod 755 "$mods/mailer"
+	nntp_up -o "moderators_file=$mods/moderators" -o "mailer=$mods/mailer"
+	nntpctl_run newgroup local.orphan m "No moderator" >/dev/null
+	run posts <<'EOF2'
+post("m@example.com", "local.mod", "m1@example.com")
+post("m@example.com", "local.orphan", "m2@example.com")
+EOF2
+	[ "$output" = "m1@example.com 240
+m2@example.com 441" ]
+	run report
+	has '^Articles: 0 accepted \(0 posted, 0 fed\), 1 refused, 0 deferred, 1 sent to moderators$'
+	[ "$(rows 'Refused by reason')" = "groups=1 " ]
+	[ "$(rows 'Accepted per group')" = "" ]
+}
