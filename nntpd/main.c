@@ -30,6 +30,7 @@
 #include "nntpd/metrics.h"
 #include "nntpd/monitor/monitor.h"
 #include "nntpd/options.h"
+#include "nntpd/store/daylog.h"
 #include "nntpd/writer/control.h"
 #include "nntpd/writer/mailer.h"
 #include "nntpd/writer/writer.h"
@@ -584,6 +585,7 @@ start_writer(void)
 		writer_set_expire(&opt.expire, opt.history_remember);
 		writer_set_filter(opt.filter[0] != '\0', opt.filter_timeout,
 		                  strcmp(opt.filter_failure, "closed") == 0);
+		daylog_set_keep((unsigned)opt.report_keep_days);
 		exit(writer_main(dir, &wc));
 	}
 	close_writer_chan();

@@ -179,6 +179,11 @@ const struct conf_option nntpd_options_table[] = {
 	SC(filter_failure, "open", check_filter_failure,
 	   "While the filter is down, hung or broken: open accepts articles unfiltered, closed "
 	   "refuses them with a transient error (POST 441, IHAVE 436, TAKETHIS 436)."),
+	U(report_keep_days, "7", 0, 3660,
+	  "Days of the writer's day log (spool/daylog/YYYY-MM-DD, one line per article decided: "
+	  "accepted, refused and why, sent to a moderator) kept for nntpctl report; older days "
+	  "are removed when a new day starts, and 0 keeps no day log. Taken when the writer "
+	  "starts."),
 	B(proxy_protocol, "NO",
 	  "Behind HAProxy: every connection starts with a PROXY v1/v2 header naming the client."),
 	SC(proxy_trusted_addresses, "", proxy_check_list,

@@ -39,6 +39,7 @@ struct nntpd_options {
 	unsigned long article_cutoff_days;   /* writer: fed articles older are refused */
 	char *filter, *filter_user, *filter_failure; /* no filter: "" */
 	unsigned long filter_timeout;
+	unsigned long report_keep_days; /* the writer's day log (nntpctl report) */
 };
 
 extern struct nntpd_options opt;

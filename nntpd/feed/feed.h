@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "common/core/buffer.h"
 #include "common/core/vector.h"
@@ -63,6 +64,16 @@ uint64_t feed_read_done(int spoolfd, const char *name);
 int feed_write_done(int spoolfd, const char *name, uint64_t off);
 /* Lines of the queue on fd after offset from (the articles not yet answered). */
 uint64_t feed_queue_lines(int fd, uint64_t from);
+/* The queues under spoolfd (feeds/NAME), sorted; 0 or -1. */
+int feed_names(int spoolfd, struct vector *names);
+/* One queue now: lines queued in all, not yet answered, the answered
+ * offset, its size, and when its oldest unanswered article still in the
+ * spool was stored (0: none). 0, or -1 when the queue cannot be read. */
+struct feed_queue_state {
+	uint64_t queued, unsent, done, bytes;
+	time_t oldest;
+};
+int feed_queue_state(int spoolfd, const char *name, struct feed_queue_state *out);
 /* "NAME backlog N sent-offset M queued-bytes Q\n" for each queue; 0 or -1. */
 int feed_backlog(int spoolfd, struct buffer *out);
 

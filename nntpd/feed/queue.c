@@ -309,13 +309,13 @@ feed_queue_lines(int fd, uint64_t from)
 }
 
 int
-feed_backlog(int spoolfd, struct buffer *out)
+feed_names(int spoolfd, struct vector *names)
 {
 	int dfd = openat(spoolfd, FEED_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct vector names = VECTOR_INIT;
 	DIR *d;
 	struct dirent *e;
 
+	vector_clear(names);
 	if (dfd < 0)
 		return errno == ENOENT ? 0 : -1;
 	if ((d = fdopendir(dfd)) == NULL) {
@@ -325,26 +325,81 @@ feed_backlog(int spoolfd, struct buffer *out)
 	while ((e = readdir(d)) != NULL)
 		if (valid_name(e->d_name) && !has_suffix(e->d_name, FEED_DONE_SUFFIX) &&
 		    !has_suffix(e->d_name, ".done.tmp"))
-			vector_add(&names, e->d_name);
+			vector_add(names, e->d_name);
 	closedir(d);
-	qsort(names.strings, names.count, sizeof(char *), cmp_str);
+	qsort(names->strings, names->count, sizeof(char *), cmp_str);
+	return 0;
+}
+
+/* When the first unanswered article after from that is still in the spool
+ * was stored (its file's mtime); 0 when none is (a bounded look). */
+static time_t
+oldest_unsent(int spoolfd, int fd, uint64_t from)
+{
+	char buf[8192];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, (off_t)from);
+	char *line = buf, *nl;
+
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	for (; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+		char *colon = memchr(line, ':', (size_t)(nl - line)), *path, *group;
+		uint64_t number;
+		struct stat st;
+		int found;
+
+		*nl = '\0';
+		if (colon == NULL)
+			continue;
+		group = xstrndup(line, (size_t)(colon - line));
+		colon[strcspn(colon, " ")] = '\0';
+		found = number_parse(colon + 1, 1, UINT64_MAX, &number) == 0;
+		path = found ? spool_article_path(group, number) : NULL;
+		found = found && fstatat(spoolfd, path, &st, 0) == 0;
+		free(group);
+		free(path);
+		if (found)
+			return st.st_mtime;
+	}
+	return 0;
+}
+
+int
+feed_queue_state(int spoolfd, const char *name, struct feed_queue_state *out)
+{
+	char *p = feed_path(name, "");
+	int fd = openat(spoolfd, p, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+
+	free(p);
+	memset(out, 0, sizeof(*out));
+	out->done = feed_read_done(spoolfd, name);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) == 0)
+		out->bytes = (uint64_t)st.st_size;
+	out->unsent = feed_queue_lines(fd, out->done);
+	out->queued = out->done > 0 ? feed_queue_lines(fd, 0) : out->unsent;
+	out->oldest = out->unsent > 0 ? oldest_unsent(spoolfd, fd, out->done) : 0;
+	close(fd);
+	return 0;
+}
+
+int
+feed_backlog(int spoolfd, struct buffer *out)
+{
+	struct vector names = VECTOR_INIT;
+
+	if (feed_names(spoolfd, &names) < 0)
+		return -1;
 	for (size_t i = 0; i < names.count; i++) {
-		char *p = feed_path(names.strings[i], "");
-		uint64_t done = feed_read_done(spoolfd, names.strings[i]), lines = 0, size = 0;
-		int fd = openat(spoolfd, p, O_RDONLY | O_CLOEXEC);
+		struct feed_queue_state q;
 
-		if (fd >= 0) {
-			struct stat st;
-
-			if (fstat(fd, &st) == 0)
-				size = (uint64_t)st.st_size;
-			lines = feed_queue_lines(fd, done);
-			close(fd);
-		}
+		feed_queue_state(spoolfd, names.strings[i], &q);
 		buffer_printf(out, "%s backlog %llu sent-offset %llu queued-bytes %llu\n",
-		              names.strings[i], (unsigned long long)lines, (unsigned long long)done,
-		              (unsigned long long)size);
-		free(p);
+		              names.strings[i], (unsigned long long)q.unsent,
+		              (unsigned long long)q.done, (unsigned long long)q.bytes);
 	}
 	vector_free(&names);
 	return 0;

@@ -8,18 +8,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/core/buffer.h"
 #include "common/core/conf.h"
 #include "common/core/log.h"
+#include "common/core/number.h"
 #include "common/core/paths.h"
 #include "common/core/xmalloc.h"
 #include "common/priv/sandbox.h"
 #include "nntpd/feed/feed.h"
 #include "nntpd/options.h"
 #include "nntpd/store/active.h"
+#include "nntpd/store/daylog.h"
 #include "nntpd/store/spool.h"
+#include "nntpd/tools/daily.h"
 #include "nntpd/writer/control.h"
 #include "nntpd/writer/writer.h"
 
@@ -343,6 +347,45 @@ cmd_feeds(const struct ctl_opts *o, int argc, char **argv)
 	return rc < 0 ? 1 : 0;
 }
 
+/* report [--date YYYY-MM-DD] [--json] [--top N]: the day's news from
+ * the writer's day log (today, UTC, by default) and the feed backlogs. */
+static int
+cmd_report(const struct ctl_opts *o, int argc, char **argv)
+{
+	struct daily_opts d = {.now = time(NULL), .top = 10};
+	uint64_t top;
+	int fd, rc;
+
+	d.day = d.now;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			d.json = 1;
+		else if (strcmp(argv[i], "--date") == 0 && i + 1 < argc &&
+		         daylog_parse_date(argv[i + 1], &d.day) == 0)
+			i++;
+		else if (strcmp(argv[i], "--top") == 0 && i + 1 < argc &&
+		         number_parse(argv[i + 1], 1, 100000, &top) == 0)
+			d.top = (unsigned)top, i++;
+		else {
+			/* Name the value when an option's is wrong. */
+			if (argv[i][0] == '-' && i + 1 < argc && strcmp(argv[i], "--json") != 0)
+				i++;
+			fprintf(stderr,
+			        "nntpctl: report: bad argument %s (--date wants "
+			        "YYYY-MM-DD, --top a count)\n",
+			        argv[i]);
+			return 2;
+		}
+	}
+	if ((fd = open_spool_ro(o)) < 0)
+		return 1;
+	rc = daily_report(fd, &d, stdout);
+	if (rc < 0)
+		fprintf(stderr, "nntpctl: report: %s\n", strerror(errno));
+	close(fd);
+	return rc < 0 ? 1 : 0;
+}
+
 /* Runs the writer in the foreground (tests, debugging; nntpd starts it
  * itself in production). */
 static int
@@ -354,6 +397,7 @@ cmd_writer(const struct ctl_opts *o, int argc, char **argv)
 
 	(void)argc, (void)argv;
 	writer_set_feeds(&opt.feed);
+	daylog_set_keep((unsigned)opt.report_keep_days);
 	return writer_main(o->spool_dir, &wc);
 }
 
@@ -366,6 +410,10 @@ static const struct ctl_command commands[] = {
     {"check", 0, 0, cmd_check, "check", 0, 0},
     {"stats", 0, 0, cmd_stats, "stats", 0, 0},
     {"feeds", 0, 0, cmd_feeds, "feeds (each outgoing feed's backlog)", 0, 0},
+    {"report", 0, 5, cmd_report,
+     "report [--date YYYY-MM-DD] [--json] [--top N] (a day's articles, refusals, posters, "
+     "feed backlogs)",
+     0, 0},
     {.name = "expire", .run = cmd_expire, .ctl = 1},
     {.name = "pause", .run = cmd_pause, .ctl = 1, .join = 1},
     {.name = "go", .run = cmd_live, .ctl = 1},

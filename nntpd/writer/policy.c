@@ -24,6 +24,7 @@
 #include "nntpd/writer/control.h"
 #include "nntpd/writer/mailer.h"
 #include "nntpd/writer/filter.h"
+#include "nntpd/writer/report.h"
 
 struct writer {
 	struct spool *spool;
@@ -337,30 +338,37 @@ submission_free(struct submission *s)
 	vector_free(&s->groups);
 }
 
+static int
+bare_cr(const char *text, size_t len)
+{
+	for (const char *p = text, *end = text + len;
+	     (p = memchr(p, '\r', (size_t)(end - p))) != NULL; p++)
+		if (p + 1 == end || p[1] != '\n')
+			return 1;
+	return 0;
+}
+
 /* Refusals that need no parsing. */
 static int
-check_octets(const struct writer *w, const char *text, size_t len, struct buffer *why)
+check_octets(const struct writer *w, const char *text, size_t len, struct buffer *why,
+             unsigned *refused)
 {
 	if (len > w->max_size) {
 		buffer_printf(why, "Article too large (%zu octets, limit %zu)", len, w->max_size);
-		metrics_report(M_NNTP_REFUSED_TOO_LARGE, METRIC_ADD, 1);
-		return -1;
-	}
-	if (memchr(text, '\0', len) != NULL) {
+		*refused = M_NNTP_REFUSED_TOO_LARGE;
+	} else if (memchr(text, '\0', len) != NULL) {
 		buffer_puts(why, "Article contains a NUL octet");
-		metrics_report(M_NNTP_REFUSED_MALFORMED, METRIC_ADD, 1);
-		return -1;
-	}
-	/* RFC 5536 2.2 / 5322 2.3: CR only as part of CRLF. A bare CR would
-	 * be stored, then sent to readers and peers that split lines on it. */
-	for (const char *p = text, *end = text + len;
-	     (p = memchr(p, '\r', (size_t)(end - p))) != NULL; p++)
-		if (p + 1 == end || p[1] != '\n') {
-			buffer_puts(why, "Article contains a bare CR (not followed by LF)");
-			metrics_report(M_NNTP_REFUSED_MALFORMED, METRIC_ADD, 1);
-			return -1;
-		}
-	return 0;
+		*refused = M_NNTP_REFUSED_MALFORMED;
+	} else if (bare_cr(text, len)) {
+		/* RFC 5536 2.2 / 5322 2.3: CR only as part of CRLF. A bare CR
+		 * would be stored, then sent to readers and peers that split
+		 * lines on it. */
+		buffer_puts(why, "Article contains a bare CR (not followed by LF)");
+		*refused = M_NNTP_REFUSED_MALFORMED;
+	} else
+		return 0;
+	metrics_report(*refused, METRIC_ADD, 1);
+	return -1;
 }
 
 /* The ID the article is filed under: its Message-ID header (on a feed it
@@ -443,7 +451,7 @@ static int
 check_article(struct writer *w, struct submission *s, const struct writer_rights *r,
               const char *text, size_t len)
 {
-	if (check_octets(w, text, len, &s->why) < 0)
+	if (check_octets(w, text, len, &s->why, &s->refused) < 0)
 		return -1;
 	s->refused = M_NNTP_REFUSED_MALFORMED;
 	if (article_parse(&s->a, text, len, &s->why) < 0 ||
@@ -529,7 +537,8 @@ mail_moderator(struct writer *w, struct submission *s, const char *host, const c
 	}
 	log_msg(LOG_NOTICE, "writer: %s for %s not mailed: %s", buffer_head(&s->msgid), group,
 	        buffer_cstr(reply));
-	metrics_report(M_NNTP_REFUSED_GROUPS, METRIC_ADD, 1);
+	s->refused = M_NNTP_REFUSED_GROUPS;
+	metrics_report(s->refused, METRIC_ADD, 1);
 	buffer_free(&info);
 	return writer_codes[SUBMIT_POST].refused;
 }
@@ -563,7 +572,8 @@ ask_filter(struct submission *s, const struct writer_rights *r, const char *text
 	                                     s->a.body_off, len - s->a.body_off, &s->why);
 
 	if (v == FILTER_REJECT) {
-		metrics_report(M_NNTP_REFUSED_FILTER, METRIC_ADD, 1);
+		s->refused = M_NNTP_REFUSED_FILTER;
+		metrics_report(s->refused, METRIC_ADD, 1);
 		log_msg(LOG_NOTICE, "writer: filter rejected %s from %s: %s",
 		        buffer_head(&s->msgid), r->host ? r->host : "-", buffer_cstr(&s->why));
 	}
@@ -599,7 +609,8 @@ process_article(struct writer *w, enum submit_kind kind, const char *given_id,
 		code = mail_moderator(w, &s, r->host, text, len, reply);
 	} else if (store_article(w, &s, r->host, text, len) < 0) {
 		log_msg(LOG_ERR, "writer: storing %s: %m", buffer_head(&s.msgid));
-		metrics_report(M_NNTP_REFUSED_STORAGE, METRIC_ADD, 1);
+		s.refused = M_NNTP_REFUSED_STORAGE;
+		metrics_report(s.refused, METRIC_ADD, 1);
 		code = kind == SUBMIT_POST ? c->refused : c->unavailable;
 		buffer_puts(reply, "Posting failed: storage error, try again later");
 	} else {
@@ -613,6 +624,8 @@ process_article(struct writer *w, enum submit_kind kind, const char *given_id,
 		log_msg(LOG_INFO, "writer: accepted %s %s", buffer_head(&s.msgid),
 		        buffer_cstr(&s.xref));
 	}
+	report_article(spool_dirfd(w->spool), kind, code, s.refused, &s.a, r, buffer_cstr(&s.msgid),
+	               buffer_cstr(&s.xref), buffer_cstr(reply), s.now);
 	submission_free(&s);
 	return code;
 }
