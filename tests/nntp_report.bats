@@ -49,8 +49,8 @@ EOF
 
 # fed FILE ID [PATH]: a relayed article as a peer would send it.
 fed() {
-	printf 'Path: %s\r\nFrom: P <p@peer.example>\r\nNewsgroups: local.test\r\nSubject: fed\r\nDate: Sun, 22 Nov 2026 07:00:00 +0000\r\nMessage-ID: %s\r\n\r\nHello.\r\n' \
-		"${3:-peer.example!not-for-mail}" "$2" >"$1"
+	printf 'Path: %s\r\nFrom: P <p@peer.example>\r\nNewsgroups: local.test\r\nSubject: fed\r\nDate: %s\r\nMessage-ID: %s\r\n\r\nHello.\r\n' \
+		"${3:-peer.example!not-for-mail}" "$(date -u -R)" "$2" >"$1"
 }
 
 report() {
