@@ -133,7 +133,9 @@ const struct conf_option nntpd_options_table[] = {
 	  "then optionally max-connections=N (connections from that address, in place of "
 	  "max_per_ip) and patterns=WILDMAT (INN's incoming.conf: an article none of whose "
 	  "groups matches, or one crossposted to a group whose last match is @, is refused "
-	  "437/439; one that passes is filed in all its groups). The last matching line wins."),
+	  "437/439 by the writer, which gets the patterns with the connection's rights, and is "
+	  "not remembered; one that passes is filed in all its groups). The last matching "
+	  "line wins."),
 	L(feed, "", feed_check_rule,
 	  "Outgoing feed (repeatable): NAME host port wildmat[/distributions] [streaming|ihave] "
 	  "[user:password] [<MAXBYTES]. NAME is the peer's name in Path "

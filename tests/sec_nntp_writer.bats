@@ -231,3 +231,31 @@ check(r.startswith("240"), "the same session posts again: %s" % r)
 	[[ ${lines[1]} == 223* ]]
 	[[ ${lines[2]} == 223* ]]
 }
+
+@test "a compromised peer worker feeds only what its peer= patterns allow: the writer checks them" {
+	is_root || skip "the monitor and the sandbox need root"
+	writer_up -o 'peer=127.0.0.1 patterns=local.test,@local.spam'
+	nntpctl_run newgroup local.spam y "Poisoned for this peer" >/dev/null
+	run timeout 60 "$POSTEL_BUILD/attack/nntp_rogue" "$TAG" "$NNTPD_DIR/spool" \
+		-o "spool_dir=$NNTPD_DIR/spool" -o pathhost=test.postel.invalid \
+		-o "nopriv_user=$(stat -c %U "$NNTPD_DIR/spool")" \
+		-o 'access=127.0.0.0/8 read,post * local.test' \
+		-o 'peer=127.0.0.1 patterns=local.test,@local.spam'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	has '^worker Seccomp:[[:space:]]+2' '^worker: done'
+	# a peer's rights: local.test is fed, the rest refused by the writer
+	has "^ihave <ihave\.$TAG@rogue\.invalid>: 235" \
+		"^ihave-outside <ihave-outside\.$TAG@rogue\.invalid>: 437 Unwanted newsgroups from this peer" \
+		"^ihave-poison <ihave-poison\.$TAG@rogue\.invalid>: 437 Group local\.spam refused from this peer"
+	run stat_ids "ihave.$TAG@rogue.invalid" "ihave-outside.$TAG@rogue.invalid" \
+		"ihave-poison.$TAG@rogue.invalid"
+	echo "$output"
+	[[ ${lines[1]} == 223* ]]
+	[[ ${lines[2]} == 430* ]]
+	[[ ${lines[3]} == 430* ]]
+	# not remembered in history: a peer allowed the group may still feed it
+	run nntp_session "MODE STREAM" "CHECK <ihave-outside.$TAG@rogue.invalid>" QUIT
+	echo "$output"
+	[ "${lines[2]}" = "238 <ihave-outside.$TAG@rogue.invalid>" ]
+}

@@ -52,6 +52,17 @@ set_rights(const struct access_result *r, const char *user)
 	rights.post_groups = xstrdup(r->post_groups ? r->post_groups : "");
 	rights.host = xstrdup(sess.peer_text);
 	rights.user = xstrdup(user ? user : "");
+	/* SECURITY: the groups a peer may feed travel with the rights, so
+	 * the writer enforces them; the worker's word is not asked. */
+	rights.feed_groups = access_peer_patterns(&opt.peer, &sess.peer, user);
+	if (rights.feed_groups == NULL)
+		rights.feed_groups = xstrdup("");
+	/* Cut short, a pattern list could lose a ! or @ and widen. */
+	if (strlen(rights.feed_groups) > WRITER_MAX_WILDMAT) {
+		log_msg(LOG_ERR, "peer= patterns longer than %d bytes: no feeding for %s",
+		        WRITER_MAX_WILDMAT, sess.peer_text);
+		rights.may_feed = 0;
+	}
 }
 
 /* After a login: the user rules replace the address's access, as the

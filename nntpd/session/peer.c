@@ -43,31 +43,6 @@ known(struct nntp_session *s, const char *msgid)
 	return h != NULL && history_lookup(h, msgid, NULL) == 1;
 }
 
-/* The peer's patterns= (incoming.conf's) over the article's Newsgroups;
- * without patterns, or without a Newsgroups header to judge, the writer
- * decides. 1, or 0 with the refusal in why. */
-static int
-peer_groups_ok(const struct nntp_session *s, const struct buffer *text, struct buffer *why)
-{
-	char *patterns = access_peer_patterns(&opt.peer, &s->peer, s->user);
-	struct article a;
-	struct vector groups = VECTOR_INIT;
-	struct buffer junk = BUFFER_INIT;
-	int ok = 1;
-
-	if (patterns == NULL)
-		return 1;
-	if (article_parse(&a, buffer_head(text), text->len, &junk) == 0) {
-		if (article_newsgroups(&a, &groups) == 0 && groups.count > 0)
-			ok = access_peer_groups_ok(patterns, &groups, why);
-		article_free(&a);
-	}
-	vector_free(&groups);
-	buffer_free(&junk);
-	free(patterns);
-	return ok;
-}
-
 /* Read the article and hand it to the writer; the writer's code, its
  * text in why. */
 static int
@@ -80,9 +55,9 @@ take_article(struct nntp_session *s, enum submit_kind kind, const char *msgid, i
 	if (read_article(s, &text, opt.max_article_size) != 0) {
 		buffer_printf(why, "Article too large (limit %lu octets)", opt.max_article_size);
 		code = refused;
-	} else if (!peer_groups_ok(s, &text, why)) {
-		code = refused;
 	} else {
+		/* The writer applies the peer's patterns= (the rights its
+		 * monitor sent): nothing to judge here. */
 		code = monreq_submit(s, kind, msgid, buffer_head(&text), text.len, why);
 	}
 	log_msg(LOG_INFO, "%s %s: %d %s", kind == SUBMIT_IHAVE ? "ihave" : "takethis", msgid, code,

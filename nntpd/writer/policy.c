@@ -18,6 +18,7 @@
 #include "common/core/vector.h"
 #include "common/core/wildmat.h"
 #include "common/core/xmalloc.h"
+#include "nntpd/access.h"
 #include "nntpd/feed/feed.h"
 #include "nntpd/metrics.h"
 #include "nntpd/store/article.h"
@@ -446,6 +447,26 @@ check_cutoff(struct writer *w, struct submission *s)
 	return s->why.len ? -1 : 0;
 }
 
+/* SECURITY: a peer feeds only what its peer= patterns (incoming.conf's,
+ * with @ poison) allow: the monitor's rights say which, so a worker that
+ * skips its own check gains nothing. Not remembered: another peer may be
+ * allowed to send the article. -1 with the reason in s->why. */
+static int
+check_feed_groups(struct submission *s, const struct writer_rights *r)
+{
+	struct vector names = VECTOR_INIT;
+	int ok = 1;
+
+	if (s->kind == SUBMIT_POST || r->feed_groups == NULL || r->feed_groups[0] == '\0')
+		return 0;
+	article_newsgroups(&s->a, &names);
+	ok = access_peer_groups_ok(r->feed_groups, &names, &s->why);
+	vector_free(&names);
+	if (!ok)
+		s->remember = 0;
+	return ok ? 0 : -1;
+}
+
 /* Every check, in order; -1 with the reason in s->why. */
 static int
 check_article(struct writer *w, struct submission *s, const struct writer_rights *r,
@@ -460,7 +481,8 @@ check_article(struct writer *w, struct submission *s, const struct writer_rights
 	if (check_not_seen(w, s) < 0 || check_cutoff(w, s) < 0)
 		goto refused;
 	s->refused = M_NNTP_REFUSED_GROUPS;
-	if (check_groups(w, s->kind, r, &s->a, &s->groups, &s->moderate, &s->why) < 0)
+	if (check_feed_groups(s, r) < 0 ||
+	    check_groups(w, s->kind, r, &s->a, &s->groups, &s->moderate, &s->why) < 0)
 		goto refused;
 	return 0;
 refused:
@@ -714,7 +736,7 @@ int
 writer_process(struct writer *w, enum submit_kind kind, const char *msgid_or_null,
                const char *client_host, const char *payload, size_t len, struct buffer *reply)
 {
-	struct writer_rights all = {1, 1, "*", (char *)client_host, "", 1};
+	struct writer_rights all = {1, 1, "*", (char *)client_host, "", 1, ""};
 
 	buffer_clear(reply);
 	if (kind == SUBMIT_CONTROL)

@@ -93,6 +93,8 @@ wproto_encode_rights(struct buffer *out, const struct writer_rights *r)
 	put_field(&pay, r->post_groups ? r->post_groups : "",
 	          cut(r->post_groups, WRITER_MAX_WILDMAT));
 	put_field(&pay, r->user ? r->user : "", cut(r->user, WRITER_MAX_USER));
+	put_field(&pay, r->feed_groups ? r->feed_groups : "",
+	          cut(r->feed_groups, WRITER_MAX_WILDMAT));
 	snprintf(host, sizeof(host), "%s", r->host ? r->host : "");
 	wproto_encode_request(out, SUBMIT_RIGHTS, "", host, buffer_head(&pay), pay.len);
 	buffer_free(&pay);
@@ -101,8 +103,8 @@ wproto_encode_rights(struct buffer *out, const struct writer_rights *r)
 int
 wproto_parse_rights(const char *payload, size_t len, const char *host, struct writer_rights *r)
 {
-	const unsigned char *p = (const unsigned char *)payload, *g, *u;
-	size_t off = 4, gn, un;
+	const unsigned char *p = (const unsigned char *)payload, *g, *u, *f;
+	size_t off = 4, gn, un, fn;
 	uint32_t flags;
 
 	memset(r, 0, sizeof(*r));
@@ -113,14 +115,17 @@ wproto_parse_rights(const char *payload, size_t len, const char *host, struct wr
 	 * ending it, no NUL that would cut a C string short. */
 	if ((flags & ~(WRITER_MAY_POST | WRITER_MAY_FEED | WRITER_MAY_APPROVE)) != 0 ||
 	    get_field(p, len, &off, WRITER_MAX_WILDMAT, &g, &gn) < 0 ||
-	    get_field(p, len, &off, WRITER_MAX_USER, &u, &un) < 0 || off != len ||
-	    memchr(g, '\0', gn) != NULL || memchr(u, '\0', un) != NULL)
+	    get_field(p, len, &off, WRITER_MAX_USER, &u, &un) < 0 ||
+	    get_field(p, len, &off, WRITER_MAX_WILDMAT, &f, &fn) < 0 || off != len ||
+	    memchr(g, '\0', gn) != NULL || memchr(u, '\0', un) != NULL ||
+	    memchr(f, '\0', fn) != NULL)
 		return -1;
 	r->may_post = (flags & WRITER_MAY_POST) != 0;
 	r->may_feed = (flags & WRITER_MAY_FEED) != 0;
 	r->may_approve = (flags & WRITER_MAY_APPROVE) != 0;
 	r->post_groups = xstrndup((const char *)g, gn);
 	r->user = xstrndup((const char *)u, un);
+	r->feed_groups = xstrndup((const char *)f, fn);
 	r->host = xstrdup(host);
 	return 0;
 }
@@ -131,7 +136,8 @@ wproto_rights_free(struct writer_rights *r)
 	free(r->post_groups);
 	free(r->host);
 	free(r->user);
-	r->post_groups = r->host = r->user = NULL;
+	free(r->feed_groups);
+	r->post_groups = r->host = r->user = r->feed_groups = NULL;
 }
 
 /* Parse one complete request frame body; -1 when malformed. */
@@ -341,7 +347,7 @@ unavailable_text(enum submit_kind kind, struct buffer *reply)
 static int
 submitter_connect(int dirfd, const char *host)
 {
-	struct writer_rights r = {1, 1, "*", (char *)host, "", 1};
+	struct writer_rights r = {1, 1, "*", (char *)host, "", 1, ""};
 	struct buffer reply = BUFFER_INIT;
 	int fd = connect_at(dirfd, WRITER_SOCKET);
 

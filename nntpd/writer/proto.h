@@ -60,6 +60,7 @@ struct writer_rights {
 	char *host;      /* posting host: Injection-Info's posting-host */
 	char *user;      /* "" before AUTHINFO */
 	int may_approve; /* POST an Approved article to a moderated group */
+	char *feed_groups; /* a peer's patterns= (incoming.conf); "": any group */
 };
 
 /* The three replies of each kind: accepted, refused, unavailable. */

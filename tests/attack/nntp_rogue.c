@@ -197,6 +197,11 @@ nntp_worker(struct nntp_session *s, int mon, struct sandbox_id *id)
 	claim_rights(fd, "rights-again");
 	submit(fd, "ihave-again", SUBMIT_IHAVE, "local.test", "");
 	submit(fd, "forged-host", SUBMIT_POST, "local.test", "forged.example");
+	/* As a peer (when peer= names 127.0.0.1): feeding groups its
+	 * patterns= leaves out, which only the session's own check kept out
+	 * before the patterns travelled with the rights. */
+	submit(fd, "ihave-outside", SUBMIT_IHAVE, "local.other", "");
+	submit(fd, "ihave-poison", SUBMIT_IHAVE, "local.test,local.spam", "");
 	close(fd);
 	/* On connections of its own (as any local process could). */
 	fd = own_connection(spoolfd);

@@ -405,7 +405,7 @@ test_cutoff(void)
 static int
 post_as(struct writer *w, const char *user, const char *host)
 {
-	struct writer_rights r = {1, 0, "*", (char *)host, (char *)(user ? user : ""), 0};
+	struct writer_rights r = {1, 0, "*", (char *)host, (char *)(user ? user : ""), 0, ""};
 	const char *t = BASE "Newsgroups: comp.test\r\n\r\nrate\r\n";
 
 	return writer_process_as(w, SUBMIT_POST, NULL, &r, t, strlen(t), &reply);

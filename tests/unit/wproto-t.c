@@ -184,7 +184,8 @@ test_malformed(void)
 	       "payload one byte short refused");
 }
 
-/* A rights payload: flags, then the wildmat and user fields. */
+/* A rights payload: flags, then the wildmat and user fields, and an empty
+ * feed-groups field. */
 static size_t
 rights_body(unsigned char *out, uint32_t flags, uint32_t glen, const char *g, size_t gn,
             uint32_t ulen, const char *u, size_t un)
@@ -194,7 +195,8 @@ rights_body(unsigned char *out, uint32_t flags, uint32_t glen, const char *g, si
 	memcpy(out + 8, g, gn);
 	store_put32(out + 8 + gn, ulen);
 	memcpy(out + 12 + gn, u, un);
-	return 12 + gn + un;
+	store_put32(out + 12 + gn + un, 0);
+	return 16 + gn + un;
 }
 
 static int
@@ -210,7 +212,9 @@ parse_rights(const unsigned char *p, size_t n)
 static void
 test_rights(void)
 {
-	struct writer_rights in = {1, 0, "local.*,!local.secret", "192.0.2.7", "alice", 1}, out;
+	struct writer_rights in = {1,       0, "local.*,!local.secret", "192.0.2.7",
+	                           "alice", 1, "local.*,@local.spam"},
+	                     out;
 	struct buffer b = BUFFER_INIT;
 	unsigned char p[256];
 
@@ -222,6 +226,7 @@ test_rights(void)
 	is_string("local.*,!local.secret", out.post_groups, "rights: post wildmat");
 	is_string("192.0.2.7", out.host, "rights: posting host travels in the host field");
 	is_string("alice", out.user, "rights: user");
+	is_string("local.*,@local.spam", out.feed_groups, "rights: a peer's feed patterns");
 	wproto_rights_free(&out);
 	done();
 	is_int(0, parse_rights(p, rights_body(p, 3, 1, "*", 1, 0, "", 0)), "rights: well formed");
@@ -233,7 +238,16 @@ test_rights(void)
 	is_int(-1, parse_rights(p, rights_body(p, 1, 1, "*", 1, 1, "u", 1) - 1),
 	       "rights: user one byte short");
 	is_int(-1, parse_rights(p, rights_body(p, 1, 1, "*", 1, 0, "", 0) + 1),
-	       "rights: a byte after the user");
+	       "rights: a byte after the feed patterns");
+	is_int(-1, parse_rights(p, rights_body(p, 1, 1, "*", 1, 0, "", 0) - 4),
+	       "rights: no feed patterns field");
+	{
+		size_t n = rights_body(p, 1, 1, "*", 1, 0, "", 0);
+
+		store_put32(p + n - 4, 3);
+		memcpy(p + n, "a\0b", 3);
+		is_int(-1, parse_rights(p, n + 3), "rights: NUL inside the feed patterns");
+	}
 	is_int(-1, parse_rights(p, rights_body(p, 1, 3, "a\0b", 3, 0, "", 0)),
 	       "rights: NUL inside the wildmat");
 	is_int(-1, parse_rights(p, rights_body(p, 1, 1, "*", 1, 3, "a\0b", 3)),
