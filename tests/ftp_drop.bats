@@ -174,6 +174,11 @@ EOF
 	for p in "${kpids[@]}"; do
 		kill -KILL "$p"
 	done
+	# Reaped here, so bash's "Killed" notices go nowhere instead of into
+	# the output of a later run (a CI run's hasnt . failed on them).
+	for p in "${kpids[@]}"; do
+		{ wait "$p"; } 2>/dev/null || true
+	done
 	wait "$c1" "$c2" "$c3"
 	[ ! -s "$WORK/curl.out" ]
 	[ ! -s "$WORK/py.out" ]

@@ -132,6 +132,11 @@ f.quit()'
 	wait_for 20 restarted
 	[ "$(runner_pid)" != "$old" ]
 	wait_for 20 has -f "$FTPD_LOG" 'hook runner: 1 queued event\(s\) to replay'
+	# The new runner tries it too (and fails, held) before it may succeed,
+	# so its success is a retry whatever the timing.
+	local fails
+	fails=$(grep -Ec 'hook\[[0-9]+\] failed \(exit 3\)' "$FTPD_LOG")
+	wait_for 30 log_count_at_least $((fails + 1)) "$FTPD_LOG" 'hook\[[0-9]+\] failed \(exit 3\)'
 	rm "$OUT/hold"
 	wait_for 20 hook_ran "/two.bin "
 	# Held again, then ftpd itself restarts: the new runner replays it.

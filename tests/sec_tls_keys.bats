@@ -184,7 +184,7 @@ assert c.cmd("NOOP")[0] == 200'
 	holds clean "$(pi_of)"
 	kill "$CLIENT"
 	CLIENT=
-	wait_for 20 test -z "$(children "$FTPD_PID")"
+	wait_for 60 test -z "$(children "$FTPD_PID")"
 	# AUTH TLS after the login: the monitor hands the key over, once
 	client ftp2 '
 c = TlsCtl("127.0.0.1", P)
