@@ -366,6 +366,23 @@ peer_slot(const char *name)
 	return (unsigned)i;
 }
 
+/* A tls feed's client context, made while the CA file can be read (the
+ * feeder chroots to the spool next); NULL when it does not load (logged:
+ * the feeder then sends nothing and is restarted). */
+static SSL_CTX *
+feeder_tls(const struct feed_def *f)
+{
+	const char *ca = f->ca_file != NULL ? f->ca_file : opt.feed_ca_file;
+	struct buffer err = BUFFER_INIT;
+	SSL_CTX *ctx = tls_client_ctx(ca, &err);
+
+	if (ctx == NULL)
+		log_msg(LOG_ERR, "feed %s: CA file %s: %s; nothing sent, articles stay queued",
+		        f->name, ca, buffer_cstr(&err));
+	buffer_free(&err);
+	return ctx;
+}
+
 static void
 start_feeder(struct feeder *fe)
 {
@@ -388,6 +405,7 @@ start_feeder(struct feeder *fe)
 		struct addrinfo hints = {0}, *ai = NULL;
 		struct sockaddr_storage addr;
 		struct feed_def f;
+		SSL_CTX *client = NULL;
 		socklen_t alen;
 		int rc, fd;
 
@@ -396,7 +414,7 @@ start_feeder(struct feeder *fe)
 		else
 			listener_forget_sources();
 		close_writer_chan();
-		/* SECURITY: feeders connect in clear; no copy of the key. */
+		/* SECURITY: a feeder is a TLS client at most: no copy of the key. */
 		tls_ctx_drop(&nntp_tls_ctx);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
@@ -406,6 +424,10 @@ start_feeder(struct feeder *fe)
 		if (feed_parse(fe->line, &f) < 0)
 			_exit(1);
 		f.index = slot;
+		if (f.tls && (client = feeder_tls(&f)) == NULL) {
+			sleep(30);
+			_exit(1);
+		}
 		hints.ai_socktype = SOCK_STREAM;
 		rc = getaddrinfo(f.host, f.port, &hints, &ai);
 		if (rc != 0 || ai == NULL) {
@@ -425,7 +447,7 @@ start_feeder(struct feeder *fe)
 		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
 			die("feed %s: spool: %s", f.name, strerror(errno));
-		exit(feed_main(fd, &f, &addr, alen));
+		exit(feed_main(fd, &f, &addr, alen, client));
 	}
 	if (slot < METRIC_MAX_PEERS)
 		listener_source_parent(pid);
