@@ -202,6 +202,57 @@ where(const char *key)
 	return conf_where(nntpd_options_table, key);
 }
 
+/* Feed f's client context from its CA file (tls-ca=, else feed_ca_file);
+ * NULL with "CA file PATH: reason" in err. */
+static SSL_CTX *
+feed_tls_ctx(const struct feed_def *f, struct buffer *err)
+{
+	const char *ca = f->ca_file != NULL ? f->ca_file : opt.feed_ca_file;
+	struct buffer why = BUFFER_INIT;
+	SSL_CTX *ctx = tls_client_ctx(ca, &why);
+
+	if (ctx == NULL)
+		buffer_printf(err, "CA file %s", buffer_cstr(&why)); /* "PATH: reason" */
+	buffer_free(&why);
+	return ctx;
+}
+
+/* Every tls feed's CA file loads, at start and with -t (the feeders read
+ * them again as they start): a bad one stops the daemon here. 0 or -1. */
+static int
+check_feed_tls(void)
+{
+	struct buffer err = BUFFER_INIT, why = BUFFER_INIT;
+	struct feed_def f;
+	int bad = 0;
+
+	for (size_t i = 0; i < opt.feed.count; i++) {
+		const char *key, *at;
+		SSL_CTX *ctx;
+
+		if (feed_parse(opt.feed.strings[i], &f) < 0)
+			continue;
+		buffer_clear(&why);
+		if (f.tls && (ctx = feed_tls_ctx(&f, &why)) != NULL) {
+			tls_ctx_free(ctx);
+		} else if (f.tls) {
+			key = f.ca_file != NULL ? "feed" : "feed_ca_file";
+			/* A list's place is its last line's: named for feed_ca_file
+			 * only (NULL there too when it has its default). */
+			at = f.ca_file != NULL ? NULL : where(key);
+			buffer_printf(&err, "%s%s%s: feed %s: %s\n", at ? at : "", at ? ": " : "",
+			              key, f.name, buffer_cstr(&why));
+			bad++;
+		}
+		feed_def_free(&f);
+	}
+	if (bad > 0)
+		daemon_config_errors(buffer_cstr(&err));
+	buffer_free(&err);
+	buffer_free(&why);
+	return bad > 0 ? -1 : 0;
+}
+
 /* The writer's and the sessions' accounts and the spool's parent (what
  * make install makes), at start and with -t: a missing one stops the
  * daemon here, named with the command that makes it. 0 or -1. */
@@ -372,13 +423,12 @@ peer_slot(const char *name)
 static SSL_CTX *
 feeder_tls(const struct feed_def *f)
 {
-	const char *ca = f->ca_file != NULL ? f->ca_file : opt.feed_ca_file;
 	struct buffer err = BUFFER_INIT;
-	SSL_CTX *ctx = tls_client_ctx(ca, &err);
+	SSL_CTX *ctx = feed_tls_ctx(f, &err);
 
 	if (ctx == NULL)
-		log_msg(LOG_ERR, "feed %s: CA file %s: %s; nothing sent, articles stay queued",
-		        f->name, ca, buffer_cstr(&err));
+		log_msg(LOG_ERR, "feed %s: %s; nothing sent, articles stay queued", f->name,
+		        buffer_cstr(&err));
 	buffer_free(&err);
 	return ctx;
 }
@@ -558,6 +608,8 @@ main(int argc, char **argv)
 	if (loaded == 0 && !args.man && make_tls() < 0)
 		loaded = -1;
 	if (loaded == 0 && !args.man && !args.status && check_setup() < 0)
+		loaded = -1;
+	if (loaded == 0 && !args.man && !args.status && check_feed_tls() < 0)
 		loaded = -1;
 	daemon_checks(nntpd_options_table, &args, loaded);
 	if (loaded < 0)

@@ -139,7 +139,8 @@ const struct conf_option nntpd_options_table[] = {
 	  "AUTHINFO then goes inside TLS."),
 	SC(feed_ca_file, "/etc/ssl/certs/ca-certificates.crt", conf_check_abspath,
 	   "PEM file of the CA certificates a tls feed's peer is verified against when its line "
-	   "has no tls-ca=; read by each feeder as it starts, before its chroot."),
+	   "has no tls-ca=; read by each feeder as it starts, before its chroot. A CA file that does "
+	   "not load stops the daemon (and nntpd -t)."),
 	L(expire, "", expire_check_rule,
 	  "Retention for nntpctl expire (repeatable): WILDMAT DAYS, or WILDMAT never. The last "
 	  "rule whose wildmat matches a group decides; a group no rule matches keeps its articles "

@@ -131,7 +131,7 @@ backlog() {
 	a_up -o "feed_ca_file=$CERTS/good/cert.pem" \
 		-o "feed=bad 127.0.0.1 $bad local.* tls tls-ca=/etc/ssl/certs/ca-certificates.crt" \
 		-o "feed=bad2 127.0.0.1 $bad local.* tls" \
-		-o "feed=good 127.0.0.1 $SINK_PORT local.* tls"
+		-o "feed=good 127.0.0.1 $SINK_PORT local.* feeder:secret tls"
 	post c1
 	wait_for 60 has -f "$W/good.log" '^<c1@feedtls\.test>$'
 	wait_for 30 has -f "$A_LOG" "feed bad: 127\.0\.0\.1 port $bad: TLS failed: certificate verification failed: .*; nothing sent in clear"
@@ -145,9 +145,9 @@ backlog() {
 	[ "$status" -eq 0 ]
 	run backlog bad2 1
 	[ "$status" -eq 0 ]
-	# the good sink: STARTTLS in clear, everything else inside TLS
+	# the good sink: STARTTLS in clear, everything else (the login too) inside TLS
 	[ "$(head -n 1 "$W/good.cmds")" = 'clear STARTTLS' ]
-	has -f "$W/good.cmds" '^tls CHECK$' '^tls TAKETHIS$'
+	has -f "$W/good.cmds" '^tls AUTHINFO$' '^tls CHECK$' '^tls TAKETHIS$'
 	run grep -c '^clear ' "$W/good.cmds"
 	[ "$output" -eq 1 ]
 	wait_for 20 has -f "$NNTPD_METRICS_DIR/a.prom" '^postel_nntpd_feed_tls_refused_total\{peer="bad2"\} [1-9]'
@@ -170,9 +170,19 @@ backlog() {
 	[ "$status" -eq 0 ]
 }
 
-@test "feed= tls words: tls and tls-ca=/abs are taken, a relative tls-ca is refused with the syntax" {
+@test "feed= tls words: tls and tls-ca=/abs are taken, a relative tls-ca is refused with the syntax; -t loads each tls feed's CA file" {
 	config_env nntpd
-	run "$POSTEL_BUILD/nntpd" -t -f /dev/null "${CONFIG_ENV[@]}" -o "feed=x 127.0.0.1 119 * streaming u:p <1000 tls tls-ca=/etc/ca.pem"
+	run "$POSTEL_BUILD/nntpd" -t -f /dev/null "${CONFIG_ENV[@]}" -o "feed=x 127.0.0.1 119 * streaming u:p <1000 tls tls-ca=$CERTS/good/cert.pem"
+	[ "$status" -eq 0 ]
+	# a CA file that does not load stops -t (and the daemon), named
+	run "$POSTEL_BUILD/nntpd" -t -f /dev/null "${CONFIG_ENV[@]}" -o "feed=x 127.0.0.1 119 * tls tls-ca=$CERTS/none.pem"
+	[ "$status" -ne 0 ]
+	has "feed: feed x: CA file $CERTS/none\.pem: "
+	run "$POSTEL_BUILD/nntpd" -t -f /dev/null "${CONFIG_ENV[@]}" -o "feed=y 127.0.0.1 119 * tls" -o "feed_ca_file=$CERTS/good/key.pem"
+	[ "$status" -ne 0 ]
+	has "^-o:[0-9]+: feed_ca_file: feed y: CA file $CERTS/good/key\.pem: "
+	# a feed in clear needs no CA file
+	run "$POSTEL_BUILD/nntpd" -t -f /dev/null "${CONFIG_ENV[@]}" -o "feed=z 127.0.0.1 119 *" -o "feed_ca_file=$CERTS/none.pem"
 	[ "$status" -eq 0 ]
 	run "$POSTEL_BUILD/nntpd" -t -f /dev/null "${CONFIG_ENV[@]}" -o "feed=x 127.0.0.1 119 * tls-ca=ca.pem"
 	[ "$status" -ne 0 ]

@@ -629,8 +629,10 @@ tls_accept_data(SSL_CTX *ctx, int fd, int timeout_ms, const unsigned char *sid_c
 SSL_CTX *
 tls_client_ctx(const char *ca_file, struct buffer *err)
 {
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL_CTX *ctx;
 
+	clear_heap_init(); /* the listener may make a server context later */
+	ctx = SSL_CTX_new(TLS_client_method());
 	if (ctx == NULL) {
 		ssl_error_text(err, "SSL_CTX_new");
 		return NULL;

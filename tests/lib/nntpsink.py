@@ -4,7 +4,7 @@
 usage: nntpsink.py PORTFILE LOG [COMMANDS [CERT KEY]]
 Listens on 127.0.0.1 (a free port, written to PORTFILE once listening);
 answers MODE STREAM (203), CHECK (238 unless already taken: 438), TAKETHIS
-(239), IHAVE (335, then 235) and QUIT; appends "<message-id>" per article
+(239), IHAVE (335, then 235), AUTHINFO USER (381) and PASS (281, any) and QUIT; appends "<message-id>" per article
 taken to LOG (flushed at once). With COMMANDS, appends there "clear VERB"
 or "tls VERB" for every command line received (and "tls-failed" for a
 handshake that did not finish); with CERT and KEY, answers STARTTLS 382
@@ -66,6 +66,9 @@ def serve(conn, log, cmds=None, tls=None):
             layer = "tls"
         elif cmd == "STARTTLS":
             conn.sendall(b"502 TLS is not available\r\n")
+        elif cmd == "AUTHINFO":
+            user = len(words) > 1 and words[1].upper() == "USER"
+            conn.sendall(b"381 Password required\r\n" if user else b"281 Welcome\r\n")
         elif cmd == "MODE":
             conn.sendall(b"203 Streaming ok\r\n")
         elif cmd == "CHECK":
