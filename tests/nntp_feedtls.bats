@@ -5,7 +5,8 @@
 # and B's certificate verifies against the feed's CA file (tls-ca=, else
 # feed_ca_file, else the system store) and names the feed's host. A
 # refused feed keeps its articles queued, logs why, counts it in
-# feed_tls_refused_total and retries with its back-off.
+# feed_tls_refused_total and retries with its back-off. What the peer
+# sends in clear after its 382 is dropped; -t loads each CA file.
 
 setup_file() {
 	load lib/common
@@ -57,11 +58,12 @@ a_up() {
 	A_LOG=$NNTPD_LOG A_DIR=$NNTPD_DIR A_CONF=$NNTPD_CONF
 }
 
-# sink NAME [CERT]: tests/lib/nntpsink.py, logging articles to $W/NAME.log and
-# commands to $W/NAME.cmds; with CERT (a dir of $CERTS) it does STARTTLS.
+# sink NAME [CERT [inject]]: tests/lib/nntpsink.py, logging articles to
+# $W/NAME.log and commands to $W/NAME.cmds; with CERT (a dir of $CERTS) it
+# does STARTTLS (inject: with a reply line in clear after its 382).
 sink() {
 	local -a tls=()
-	[ -z "${2:-}" ] || tls=("$CERTS/$2/cert.pem" "$CERTS/$2/key.pem")
+	[ -z "${2:-}" ] || tls=("$CERTS/$2/cert.pem" "$CERTS/$2/key.pem" ${3:+"$3"})
 	rm -f "$W/$1.port"
 	: >"$W/$1.log"
 	: >"$W/$1.cmds"
@@ -168,6 +170,18 @@ backlog() {
 	[ "$status" -eq 0 ]
 	run backlog byname 1
 	[ "$status" -eq 0 ]
+}
+
+@test "a reply the peer sent in clear after its 382 is dropped, never read as an answer inside TLS (STARTTLS injection)" {
+	sink inj good inject
+	postel_tmpdir NNTPD_METRICS_DIR
+	a_up -o "feed=inj 127.0.0.1 $SINK_PORT local.* tls tls-ca=$CERTS/good/cert.pem"
+	post i1
+	wait_for 60 has -f "$W/inj.log" '^<i1@feedtls\.test>$'
+	# MODE STREAM got the sink's own 203, not the injected 500
+	has -f "$A_LOG" 'feed inj: connected \(streaming, TLS verified\)'
+	hasnt -f "$A_LOG" 'injected'
+	has -f "$W/inj.cmds" '^tls MODE$' '^tls CHECK$' '^tls TAKETHIS$'
 }
 
 @test "feed= tls words: tls and tls-ca=/abs are taken, a relative tls-ca is refused with the syntax; -t loads each tls feed's CA file" {
