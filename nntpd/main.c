@@ -455,6 +455,57 @@ check_filter_setup(struct setup_check *c)
 	vector_free(&argv);
 }
 
+/* Feed f's client context from its CA file (tls-ca=, else feed_ca_file);
+ * NULL with "CA file PATH: reason" in err. */
+static SSL_CTX *
+feed_tls_ctx(const struct feed_def *f, struct buffer *err)
+{
+	const char *ca = f->ca_file != NULL ? f->ca_file : opt.feed_ca_file;
+	struct buffer why = BUFFER_INIT;
+	SSL_CTX *ctx = tls_client_ctx(ca, &why);
+
+	if (ctx == NULL)
+		buffer_printf(err, "CA file %s", buffer_cstr(&why)); /* "PATH: reason" */
+	buffer_free(&why);
+	return ctx;
+}
+
+/* Every tls feed's CA file loads, at start and with -t (the feeders read
+ * them again as they start): a bad one stops the daemon here. 0 or -1. */
+static int
+check_feed_tls(void)
+{
+	struct buffer err = BUFFER_INIT, why = BUFFER_INIT;
+	struct feed_def f;
+	int bad = 0;
+
+	for (size_t i = 0; i < opt.feed.count; i++) {
+		const char *key, *at;
+		SSL_CTX *ctx;
+
+		if (feed_parse(opt.feed.strings[i], &f) < 0)
+			continue;
+		buffer_clear(&why);
+		if (f.tls && (ctx = feed_tls_ctx(&f, &why)) != NULL) {
+			tls_ctx_free(ctx);
+		} else if (f.tls) {
+			key = f.ca_file != NULL ? "feed" : "feed_ca_file";
+			/* A list's place is its last line's: named for feed_ca_file
+			 * only (NULL there too when it has its default). */
+			at = f.ca_file != NULL ? NULL : where(key);
+			buffer_printf(&err, "%s%s%s: feed %s: %s\n", at ? at : "", at ? ": " : "",
+			              key, f.name, buffer_cstr(&why));
+			bad++;
+		}
+		feed_def_free(&f);
+	}
+	if (bad > 0)
+		daemon_config_errors(buffer_cstr(&err));
+	buffer_free(&err);
+	buffer_free(&why);
+	return bad > 0 ? -1 : 0;
+}
+
 /* The writer's and the sessions' accounts and the spool's parent (what
  * make install makes), at start and with -t: a missing one stops the
  * daemon here, named with the command that makes it. 0 or -1. */
@@ -624,6 +675,22 @@ peer_slot(const char *name)
 	return (unsigned)i;
 }
 
+/* A tls feed's client context, made while the CA file can be read (the
+ * feeder chroots to the spool next); NULL when it does not load (logged:
+ * the feeder then sends nothing and is restarted). */
+static SSL_CTX *
+feeder_tls(const struct feed_def *f)
+{
+	struct buffer err = BUFFER_INIT;
+	SSL_CTX *ctx = feed_tls_ctx(f, &err);
+
+	if (ctx == NULL)
+		log_msg(LOG_ERR, "feed %s: %s; nothing sent, articles stay queued", f->name,
+		        buffer_cstr(&err));
+	buffer_free(&err);
+	return ctx;
+}
+
 static void
 start_feeder(struct feeder *fe)
 {
@@ -646,6 +713,7 @@ start_feeder(struct feeder *fe)
 		struct addrinfo hints = {0}, *ai = NULL;
 		struct sockaddr_storage addr;
 		struct feed_def f;
+		SSL_CTX *client = NULL;
 		socklen_t alen;
 		int rc, fd;
 
@@ -654,7 +722,7 @@ start_feeder(struct feeder *fe)
 		else
 			listener_forget_sources();
 		close_writer_chan();
-		/* SECURITY: feeders connect in clear; no copy of the key. */
+		/* SECURITY: a feeder is a TLS client at most: no copy of the key. */
 		tls_ctx_drop(&nntp_tls_ctx);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
@@ -664,6 +732,10 @@ start_feeder(struct feeder *fe)
 		if (feed_parse(fe->line, &f) < 0)
 			_exit(1);
 		f.index = slot;
+		if (f.tls && (client = feeder_tls(&f)) == NULL) {
+			sleep(30);
+			_exit(1);
+		}
 		hints.ai_socktype = SOCK_STREAM;
 		rc = getaddrinfo(f.host, f.port, &hints, &ai);
 		if (rc != 0 || ai == NULL) {
@@ -683,7 +755,7 @@ start_feeder(struct feeder *fe)
 		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
 			die("feed %s: spool: %s", f.name, strerror(errno));
-		exit(feed_main(fd, &f, &addr, alen));
+		exit(feed_main(fd, &f, &addr, alen, client));
 	}
 	if (slot < METRIC_MAX_PEERS)
 		listener_source_parent(pid);
@@ -801,6 +873,8 @@ main(int argc, char **argv)
 	if (loaded == 0 && !args.man && make_tls() < 0)
 		loaded = -1;
 	if (loaded == 0 && !args.man && !args.status && check_setup() < 0)
+		loaded = -1;
+	if (loaded == 0 && !args.man && !args.status && check_feed_tls() < 0)
 		loaded = -1;
 	daemon_checks(nntpd_options_table, &args, loaded);
 	if (loaded < 0)

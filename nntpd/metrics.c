@@ -66,4 +66,14 @@ const struct metric_def nntpd_metric_defs[M_NNTP_END - M_COMMON_COUNT] = {
      0,
      {0},
      1},
+    {"feed_tls_refused_total",
+     "",
+     "Connections to a tls feed peer given up before sending anything: STARTTLS refused, or "
+     "the handshake or the certificate's verification failed.",
+     METRIC_COUNTER,
+     METRIC_BY_FEEDER,
+     1,
+     0,
+     {0},
+     1},
 };

@@ -1,7 +1,8 @@
 /* metrics: nntpd's series after the common ones (common/core/metrics.h):
  * articles by outcome and reason and the writer's batches and commits
- * (reported by the writer), feed backlog and last success per peer (each
- * feeder its own). Neutral: the listener keeps them. */
+ * (reported by the writer), feed backlog, last success and connections
+ * given up for want of verified TLS per peer (each feeder its own).
+ * Neutral: the listener keeps them. */
 #ifndef POSTEL_NNTPD_METRICS_H
 #define POSTEL_NNTPD_METRICS_H
 
@@ -23,6 +24,7 @@ enum {
 	M_NNTP_COMMIT_SECONDS,
 	M_NNTP_FEED_BACKLOG,
 	M_NNTP_FEED_LAST_SUCCESS,
+	M_NNTP_FEED_TLS_REFUSED,
 	M_NNTP_END
 };
 extern const struct metric_def nntpd_metric_defs[M_NNTP_END - M_COMMON_COUNT];

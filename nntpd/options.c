@@ -138,7 +138,7 @@ const struct conf_option nntpd_options_table[] = {
 	  "line wins."),
 	L(feed, "", feed_check_rule,
 	  "Outgoing feed (repeatable): NAME host port wildmat[/distributions] [streaming|ihave] "
-	  "[user:password] [<MAXBYTES]. NAME is the peer's name in Path "
+	  "[user:password] [<MAXBYTES] [tls] [tls-ca=/PATH]. NAME is the peer's name in Path "
 	  "(articles it has seen are not sent to it); host is a numeric address or a name "
 	  "resolved at start. As in INN's newsfeeds, the wildmat is matched against every group "
 	  "of the Newsgroups header, the last matching pattern deciding for each: the article is "
@@ -147,7 +147,16 @@ const struct conf_option nntpd_options_table[] = {
 	  "none of dist (or only !dist ones); <MAXBYTES sends only smaller articles. Wanted "
 	  "articles are queued in spool/feeds/NAME and sent (default streaming, CHECK/TAKETHIS). "
 	  "A reload (SIGHUP, nntpctl reload) starts and stops feeders for added, changed and "
-	  "removed lines; a removed feed's queue stays on disk."),
+	  "removed lines; a removed feed's queue stays on disk. tls (or tls-ca=) sends STARTTLS "
+	  "first and sends nothing unless the peer answers 382 and its certificate verifies, "
+	  "TLS 1.2 or later, against tls-ca (PEM CA certificates; default feed_ca_file) and "
+	  "names host (a DNS name, also sent as SNI, or the IP address); otherwise the articles "
+	  "stay queued, the reason is logged and the feeder retries with its back-off. "
+	  "AUTHINFO then goes inside TLS."),
+	SC(feed_ca_file, "/etc/ssl/certs/ca-certificates.crt", conf_check_abspath,
+	   "PEM file of the CA certificates a tls feed's peer is verified against when its line "
+	   "has no tls-ca=; read by each feeder as it starts, before its chroot. A CA file that does "
+	   "not load stops the daemon (and nntpd -t)."),
 	L(expire, "", expire_check_rule,
 	  "Retention for nntpctl expire (repeatable): WILDMAT DAYS, or WILDMAT never. The last "
 	  "rule whose wildmat matches a group decides; a group no rule matches keeps its articles "

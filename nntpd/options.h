@@ -33,6 +33,7 @@ struct nntpd_options {
 	unsigned long implicit_ssl_port;
 	struct vector peer;   /* who may feed us: address[/prefix] or user:NAME */
 	struct vector feed;   /* NAME host port wildmat [streaming|ihave] [user:pass] */
+	char *feed_ca_file;   /* CA certificates for tls feeds without tls-ca= */
 	struct vector expire; /* "WILDMAT DAYS|never": retention (nntpctl expire) */
 	unsigned long history_remember;
 	unsigned long post_rate, post_burst; /* writer: per user, else per address */

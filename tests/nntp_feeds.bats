@@ -2,8 +2,8 @@
 # Feeds as INN's newsfeeds(5) and incoming.conf(5) have them: feed= patterns
 # with ! and @ (poison) over the Newsgroups header, /distributions, a size
 # limit and the peer's name in Path; peer= limits on incoming feeds
-# (max-connections, patterns); outgoing STARTTLS verified against
-# feed_ca_file, and a feed that refuses to send in clear.
+# (max-connections, patterns). Outgoing STARTTLS (feed=... tls):
+# nntp_feedtls.bats.
 
 setup_file() {
 	load lib/common

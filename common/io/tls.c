@@ -2,6 +2,7 @@
  * TLS 1.2; handshakes are bounded by poll timeouts on a non-blocking fd. */
 #include "common/io/tls.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -21,6 +22,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "common/core/log.h"
 #include "common/io/fileio.h"
@@ -624,8 +626,89 @@ tls_accept_data(SSL_CTX *ctx, int fd, int timeout_ms, const unsigned char *sid_c
 	return accept_with(ctx, fd, timeout_ms, sid_ctx, sid_len, 0);
 }
 
+SSL_CTX *
+tls_client_ctx(const char *ca_file, struct buffer *err)
+{
+	SSL_CTX *ctx;
+
+	clear_heap_init(); /* the listener may make a server context later */
+	ctx = SSL_CTX_new(TLS_client_method());
+	if (ctx == NULL) {
+		ssl_error_text(err, "SSL_CTX_new");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	/* SECURITY: a file, not a directory: X509_LOOKUP_file reads every
+	 * certificate now, where a hashed directory would be read at each
+	 * handshake (inside a chroot that has none). */
+	if (SSL_CTX_load_verify_file(ctx, ca_file) != 1) {
+		ssl_error_text(err, ca_file);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	return ctx;
+}
+
+/* What the peer's certificate should name: an IP address literal is
+ * matched against iPAddress entries and sends no SNI (RFC 6066 3); a name
+ * against DNS entries (no partial wildcards), and is sent as SNI. */
+static int
+expect_host(SSL *ssl, const char *host)
+{
+	X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+	unsigned char ip[16];
+
+	if (inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1)
+		return X509_VERIFY_PARAM_set1_ip_asc(vp, host) == 1 ? 0 : -1;
+	X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	return SSL_set_tlsext_host_name(ssl, host) == 1 && SSL_set1_host(ssl, host) == 1 ? 0 : -1;
+}
+
+SSL *
+tls_connect(SSL_CTX *ctx, int fd, const char *host, int timeout_ms, struct buffer *err)
+{
+	SSL *ssl = SSL_new(ctx);
+	int flags = fcntl(fd, F_GETFL), rc;
+
+	if (ssl == NULL || SSL_set_fd(ssl, fd) != 1 || expect_host(ssl, host) < 0) {
+		ssl_error_text(err, "TLS setup");
+		SSL_free(ssl);
+		return NULL;
+	}
+	/* Non-blocking for the handshake, so timeout_ms bounds it. */
+	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+	while ((rc = SSL_connect(ssl)) != 1) {
+		if (tls_wait(ssl, fd, rc, timeout_ms) < 0)
+			break;
+	}
+	fcntl(fd, F_SETFL, flags);
+	/* SECURITY: verified, and it was this peer's certificate that was. */
+	if (rc == 1 && SSL_get_verify_result(ssl) == X509_V_OK &&
+	    SSL_get0_peer_certificate(ssl) != NULL)
+		return ssl;
+	if (SSL_get_verify_result(ssl) != X509_V_OK) {
+		buffer_printf(err, "certificate verification failed: %s",
+		              X509_verify_cert_error_string(SSL_get_verify_result(ssl)));
+		ERR_clear_error();
+	} else if (rc == 1 || ERR_peek_error() != 0) {
+		ssl_error_text(err, "TLS handshake");
+	} else {
+		buffer_puts(err, "TLS handshake: timeout or peer closed");
+	}
+	SSL_free(ssl);
+	return NULL;
+}
+
 ssize_t
 tls_read(SSL *ssl, void *buf, size_t len)
+{
+	return tls_read_within(ssl, buf, len, -1);
+}
+
+ssize_t
+tls_read_within(SSL *ssl, void *buf, size_t len, int timeout_ms)
 {
 	size_t got = 0;
 	int rc;
@@ -639,8 +722,12 @@ tls_read(SSL *ssl, void *buf, size_t len)
 			return 0;
 		case SSL_ERROR_WANT_READ:
 		case SSL_ERROR_WANT_WRITE:
-			if (tls_wait(ssl, SSL_get_fd(ssl), rc, -1) == 0)
+			if (tls_wait(ssl, SSL_get_fd(ssl), rc, timeout_ms) == 0)
 				continue;
+			if (timeout_ms >= 0) {
+				errno = ETIMEDOUT;
+				return -1;
+			}
 			log_msg(LOG_NOTICE, "TLS read: waiting failed: %s (%d)", strerror(errno),
 			        SSL_get_error(ssl, rc));
 			return -1;

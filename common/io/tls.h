@@ -48,8 +48,18 @@ SSL *tls_accept(SSL_CTX *ctx, int fd, int timeout_ms, const unsigned char *sid_c
 /* The same for an FTP data connection: no session tickets are issued. */
 SSL *tls_accept_data(SSL_CTX *ctx, int fd, int timeout_ms, const unsigned char *sid_ctx,
                      unsigned sid_len);
+/* Client context (TLS 1.2+) that verifies the peer's certificate against
+ * the PEM CA certificates in ca_file, all read now (so a process may
+ * chroot after); NULL and a reason in err on failure. */
+SSL_CTX *tls_client_ctx(const char *ca_file, struct buffer *err);
+/* Client handshake on fd within timeout_ms, the peer's certificate
+ * verified and matching host (a DNS name, also sent as SNI, or an IP
+ * address literal); NULL and the reason in err on any failure. */
+SSL *tls_connect(SSL_CTX *ctx, int fd, const char *host, int timeout_ms, struct buffer *err);
 /* read/write semantics: >0 bytes, 0 orderly close, -1 error. */
 ssize_t tls_read(SSL *ssl, void *buf, size_t len);
+/* tls_read waiting at most timeout_ms for the peer (-1, errno ETIMEDOUT). */
+ssize_t tls_read_within(SSL *ssl, void *buf, size_t len, int timeout_ms);
 ssize_t tls_write(SSL *ssl, const void *buf, size_t len);
 /* Whether decrypted bytes are already waiting inside OpenSSL. */
 int tls_pending(SSL *ssl);

@@ -355,7 +355,13 @@ build_filter(enum sandbox_role role)
 		break;
 	case SB_NNTP_FEEDER:
 		/* The writer's file calls (the queue's done-offset is replaced
-		 * by rename), and TCP to its peer instead of the local socket. */
+		 * by rename), and TCP to its peer instead of the local socket.
+		 * A tls feed's STARTTLS needs nothing more: its SSL_CTX and CA
+		 * certificates are loaded before the chroot (nntpd/main.c
+		 * feeder_tls), and OpenSSL as a client then only reads and
+		 * writes the socket, polls, sets O_NONBLOCK (fcntl), takes the
+		 * time and getrandom, all in sys_base (nntp_feedtls.bats runs
+		 * it under this filter). */
 		ALLOW(ctx, sys_nntp_writer);
 		allow_socket(ctx, AF_INET, SOCK_STREAM);
 		allow_socket(ctx, AF_INET6, SOCK_STREAM);

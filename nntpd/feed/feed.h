@@ -11,6 +11,7 @@
 
 #include "common/core/buffer.h"
 #include "common/core/vector.h"
+#include "common/io/tls.h"
 
 /* Under the spool root:
  *   feeds/NAME       the queue: one line per article, "group:number
@@ -30,7 +31,9 @@ struct feed_def {
 	char *user, *pass; /* NULL: no AUTHINFO */
 	int streaming;
 	uint64_t max_size; /* "<N": only articles under N octets (0: any) */
-	unsigned index; /* the feed= line's place: its peer in the metrics */
+	int tls;           /* "tls": STARTTLS, verified, or nothing is sent */
+	char *ca_file;     /* "tls-ca=PATH" (NULL: feed_ca_file) */
+	unsigned index;    /* the feed= line's place: its peer in the metrics */
 };
 
 /* feed= syntax check (options table). */
@@ -53,9 +56,11 @@ struct article;
  * it) for every feed that wants it. */
 void feed_enqueue(int spoolfd, const struct vector *feeds, const char *xref,
                   const struct article *a, int relayed, const char *msgid);
-/* The feeder: send feed f's queue to addr until SIGTERM. */
+/* The feeder: send feed f's queue to addr until SIGTERM; tls: the client
+ * context for a tls feed (made before the sandbox: it holds the CA file),
+ * NULL for a feed in clear. */
 int feed_main(int spoolfd, const struct feed_def *f, const struct sockaddr_storage *addr,
-              socklen_t addrlen);
+              socklen_t addrlen, SSL_CTX *tls);
 /* feeds/NAME plus suffix ("" or FEED_DONE_SUFFIX), allocated. */
 char *feed_path(const char *name, const char *suffix);
 /* The answered offset of a queue (0 when none is recorded). */

@@ -28,6 +28,7 @@
 #define IDLE_POLL_MS 200    /* how often an empty queue is looked at */
 #define BACKOFF_MAX 15      /* seconds between attempts while the peer is down */
 #define REPLY_MAX 4096
+#define TLS_HANDSHAKE_MS 30000 /* the STARTTLS handshake with the peer */
 
 /* The feeder. */
 
@@ -35,6 +36,8 @@ struct peer {
 	int fd;
 	struct buffer in;
 	const struct feed_def *f;
+	SSL_CTX *tls; /* a tls feed's client context (NULL: in clear) */
+	SSL *ssl;     /* set once STARTTLS is through, until the close */
 };
 
 struct item {
@@ -58,7 +61,7 @@ static int
 peer_write(struct peer *p, const char *data, size_t len)
 {
 	while (len > 0) {
-		ssize_t n = write(p->fd, data, len);
+		ssize_t n = p->ssl != NULL ? tls_write(p->ssl, data, len) : write(p->fd, data, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -94,10 +97,15 @@ peer_reply(struct peer *p, struct buffer *line)
 		if (p->in.len > REPLY_MAX)
 			return -1;
 		struct pollfd pfd = {p->fd, POLLIN, 0};
+		ssize_t n;
 
-		if (poll(&pfd, 1, PEER_TIMEOUT) <= 0)
+		if (p->ssl != NULL)
+			n = tls_read_within(p->ssl, buffer_reserve(&p->in, 4096), 4096,
+			                    PEER_TIMEOUT);
+		else if (poll(&pfd, 1, PEER_TIMEOUT) <= 0)
 			return -1;
-		ssize_t n = read(p->fd, buffer_reserve(&p->in, 4096), 4096);
+		else
+			n = read(p->fd, buffer_reserve(&p->in, 4096), 4096);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -120,7 +128,56 @@ peer_command(struct peer *p, struct buffer *line, const char *fmt, const char *a
 	return rc < 0 ? -1 : peer_reply(p, line);
 }
 
-/* Connect, read the greeting, log in, ask for streaming. 0 or -1. */
+/* Close the connection without a word (TLS: with close_notify). */
+static void
+peer_drop(struct peer *p)
+{
+	tls_close(p->ssl);
+	p->ssl = NULL;
+	if (p->fd >= 0)
+		close(p->fd);
+	p->fd = -1;
+}
+
+/* A tls feed that could not get TLS: say why, count it, send nothing. */
+static void
+tls_refused(struct peer *p, const char *why, const char *detail)
+{
+	log_msg(LOG_NOTICE,
+	        "feed %s: %s port %s: %s: %s; nothing sent in clear, articles stay queued",
+	        p->f->name, p->f->host, p->f->port, why, detail);
+	metrics_report_peer(M_NNTP_FEED_TLS_REFUSED, p->f->index, METRIC_ADD, 1);
+}
+
+/* RFC 4642: STARTTLS, 382, then the handshake, the certificate verified
+ * against the CA file and the feed's host. 0 or -1 (refused: logged). */
+static int
+peer_starttls(struct peer *p, struct buffer *line)
+{
+	struct buffer err = BUFFER_INIT;
+	int code = peer_command(p, line, "%s", "STARTTLS");
+
+	if (code != 382) {
+		tls_refused(p, "STARTTLS refused", code < 0 ? "no reply" : buffer_cstr(line));
+		return -1;
+	}
+	/* SECURITY: whatever came after the 382 in clear is not the TLS
+	 * peer's (a STARTTLS injection); it is dropped, never read as a reply. */
+	buffer_clear(&p->in);
+	p->ssl = tls_connect(p->tls, p->fd, p->f->host, TLS_HANDSHAKE_MS, &err);
+	if (p->ssl == NULL) {
+		tls_refused(p, "TLS failed", buffer_cstr(&err));
+		buffer_free(&err);
+		return -1;
+	}
+	buffer_free(&err);
+	/* Non-blocking from now on, so PEER_TIMEOUT bounds every read,
+	 * a record cut short included (tls_read_within). */
+	return fcntl(p->fd, F_SETFL, fcntl(p->fd, F_GETFL) | O_NONBLOCK);
+}
+
+/* Connect, read the greeting, STARTTLS for a tls feed, log in, ask for
+ * streaming. 0 (streaming), 1 (IHAVE) or -1. */
 static int
 peer_open(struct peer *p, const struct sockaddr_storage *addr, socklen_t alen)
 {
@@ -136,6 +193,10 @@ peer_open(struct peer *p, const struct sockaddr_storage *addr, socklen_t alen)
 		log_msg(LOG_NOTICE, "feed %s: greeting: %s", p->f->name, buffer_cstr(&line));
 		goto fail;
 	}
+	/* SECURITY: a tls feed sends no command but STARTTLS until its
+	 * handshake and verification are through. */
+	if (p->tls != NULL && peer_starttls(p, &line) < 0)
+		goto fail;
 	if (p->f->user != NULL) {
 		if (peer_command(p, &line, "AUTHINFO USER %s", p->f->user) == 381)
 			code = peer_command(p, &line, "AUTHINFO PASS %s", p->f->pass);
@@ -161,9 +222,7 @@ peer_open(struct peer *p, const struct sockaddr_storage *addr, socklen_t alen)
 	buffer_free(&line);
 	return p->f->streaming ? 0 : 1;
 fail:
-	if (p->fd >= 0)
-		close(p->fd);
-	p->fd = -1;
+	peer_drop(p);
 	buffer_free(&line);
 	return -1;
 }
@@ -171,11 +230,9 @@ fail:
 static void
 peer_close(struct peer *p)
 {
-	if (p->fd >= 0) {
+	if (p->fd >= 0)
 		(void)peer_write(p, "QUIT\r\n", 6);
-		close(p->fd);
-	}
-	p->fd = -1;
+	peer_drop(p);
 }
 
 /* The queue lines after done, at most BATCH_LINES; whole lines only. */
@@ -429,7 +486,8 @@ ensure_connected(struct peer *p, const struct sockaddr_storage *addr, socklen_t 
 		return -1;
 	}
 	*ihave = mode == 1;
-	log_msg(LOG_INFO, "feed %s: connected (%s)", f->name, *ihave ? "IHAVE" : "streaming");
+	log_msg(LOG_INFO, "feed %s: connected (%s%s)", f->name, *ihave ? "IHAVE" : "streaming",
+	        p->ssl != NULL ? ", TLS verified" : "");
 	return 0;
 }
 
@@ -455,17 +513,16 @@ offer_batch(struct peer *p, int spoolfd, struct item *items, size_t count, uint6
 		                    (uint64_t)time(NULL));
 	if (rc < 0) {
 		log_msg(LOG_NOTICE, "feed %s: connection lost", p->f->name);
-		close(p->fd);
-		p->fd = -1;
+		peer_drop(p);
 	}
 	return rc < 0 || later;
 }
 
 int
 feed_main(int spoolfd, const struct feed_def *f, const struct sockaddr_storage *addr,
-          socklen_t addrlen)
+          socklen_t addrlen, SSL_CTX *tls)
 {
-	struct peer p = {-1, BUFFER_INIT, f};
+	struct peer p = {-1, BUFFER_INIT, f, tls, NULL};
 	struct item *items = xcalloc(BATCH_LINES, sizeof(*items));
 	char *qpath = feed_path(f->name, "");
 	unsigned backoff = 1;

@@ -43,6 +43,7 @@ feed_def_free(struct feed_def *f)
 	free(f->dists);
 	free(f->user);
 	free(f->pass);
+	free(f->ca_file);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -58,7 +59,13 @@ parse_option(const char *a, struct feed_def *out)
 		out->streaming = 0;
 	else if (a[0] == '<')
 		return number_parse(a + 1, 1, UINT64_MAX, &out->max_size);
-	else if (colon != NULL && colon != a && out->user == NULL) {
+	else if (strcmp(a, "tls") == 0)
+		out->tls = 1;
+	else if (strncmp(a, "tls-ca=", 7) == 0 && a[7] == '/' && out->ca_file == NULL) {
+		/* Read before the feeder's chroot: an absolute path. */
+		out->ca_file = xstrdup(a + 7);
+		out->tls = 1;
+	} else if (colon != NULL && colon != a && out->user == NULL) {
 		out->user = xstrndup(a, (size_t)(colon - a));
 		out->pass = xstrdup(colon + 1);
 	} else
@@ -75,8 +82,8 @@ feed_parse(const char *text, struct feed_def *out)
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	vector_split_space(&w, text, 8);
-	if (w.count < 4 || w.count > 7 || !valid_name(w.strings[0]) ||
+	vector_split_space(&w, text, 10);
+	if (w.count < 4 || w.count > 9 || !valid_name(w.strings[0]) ||
 	    number_parse(w.strings[2], 1, 65535, &port) < 0)
 		goto out;
 	out->name = xstrdup(w.strings[0]);
@@ -108,7 +115,7 @@ feed_check_rule(const char *rule)
 
 	if (feed_parse(rule, &f) < 0)
 		return "expected NAME host port wildmat[/distributions] [streaming|ihave] "
-		       "[user:password] [<max-bytes] "
+		       "[user:password] [<max-bytes] [tls] [tls-ca=/path/ca.pem] "
 		       "(NAME: letters, digits, . - _)";
 	feed_def_free(&f);
 	return NULL;
