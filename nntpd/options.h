@@ -34,6 +34,7 @@ struct nntpd_options {
 	struct vector feed;   /* NAME host port wildmat [streaming|ihave] [user:pass] */
 	struct vector expire; /* "WILDMAT DAYS|never": retention (nntpctl expire) */
 	unsigned long history_remember;
+	char *cancel_policy, *canlock_secret, *control_file; /* control messages */
 };
 
 extern struct nntpd_options opt;

@@ -16,6 +16,7 @@
 #define FTPD_QUOTA_NAME ".ftpquota"
 #define PATH_NNTPD_PID "/run/postel-nntpd.pid"
 #define PATH_NNTPD_MODERATORS SYSCONFDIR "/moderators"
+#define PATH_NNTPD_CONTROL SYSCONFDIR "/nntpd-control.ctl"
 #define PATH_EMPTY "/var/lib/postel/empty"
 #define PATH_HOOK_QUEUE "/var/lib/postel/hooks"
 /* The FTP hook runner's socket, inside hook_queue_dir. */

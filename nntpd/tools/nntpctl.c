@@ -21,6 +21,7 @@
 #include "nntpd/store/active.h"
 #include "nntpd/store/spool.h"
 #include "nntpd/writer/control.h"
+#include "nntpd/writer/ctlmsg.h"
 #include "nntpd/writer/writer.h"
 
 struct ctl_opts {
@@ -171,6 +172,17 @@ cmd_expire(const struct ctl_opts *o, int argc, char **argv)
 	if (argc == 1 && strcmp(argv[0], "-n") != 0)
 		usage();
 	return spool_command(o, argc == 1 ? "expire -n" : "expire", 1);
+}
+
+static int
+cmd_cancel(const struct ctl_opts *o, int argc, char **argv)
+{
+	char *line = xasprintf("cancel %s", argv[0]);
+	int rc = spool_command(o, line, 1);
+
+	(void)argc;
+	free(line);
+	return rc;
 }
 
 static int
@@ -352,6 +364,7 @@ cmd_writer(const struct ctl_opts *o, int argc, char **argv)
 
 	(void)argc, (void)argv;
 	writer_set_feeds(&opt.feed);
+	ctlmsg_configure_files(opt.cancel_policy, opt.canlock_secret, opt.control_file);
 	return writer_main(o->spool_dir, &wc);
 }
 
@@ -364,6 +377,7 @@ static const struct ctl_command commands[] = {
     {"check", 0, 0, cmd_check, "check", 0, 0},
     {"stats", 0, 0, cmd_stats, "stats", 0, 0},
     {"feeds", 0, 0, cmd_feeds, "feeds (each outgoing feed's backlog)", 0, 0},
+    {.name = "cancel", .run = cmd_cancel, .ctl = 1},
     {.name = "expire", .run = cmd_expire, .ctl = 1},
     {.name = "pause", .run = cmd_pause, .ctl = 1, .join = 1},
     {.name = "go", .run = cmd_live, .ctl = 1},
