@@ -82,3 +82,122 @@ ctl() {
 	echo "$output"
 	[ "$output" = 435 ]
 }
+
+# from FILE ADDRESS: FILE's From made ADDRESS.
+from() { sed -i "s/^From: .*/From: $2\r/" "$1"; }
+
+# two_cancels POLICY: an article without a lock from tester@example.com,
+# a cancel from someone else, then one from the sender (as "Name
+# <TESTER@Example.com>"); prints what STAT says after each.
+two_cancels() {
+	local id="<s.$TAG@t.example>"
+	article "$A/a" "Message-ID: $id"
+	ctl "$A/other" "$id"
+	from "$A/other" "Mallory <mallory@example.net>"
+	ctl "$A/same" "$id"
+	from "$A/same" "T. Ester <TESTER@Example.com>"
+	cpy post "$A/a"
+	cpy post "$A/other"
+	nntp_session "STAT $id" QUIT | sed -n 2p
+	cpy post "$A/same"
+	nntp_session "STAT $id" QUIT | sed -n 2p
+}
+
+@test "cancel_policy sender (the default): a cancel from the article's sender removes it, one from another address does not" {
+	nntp_up -o 'access=127.0.0.0/8 read,post *'
+	run two_cancels
+	echo "$output"
+	[ "${lines[0]}" = 240 ]
+	[ "${lines[1]}" = 240 ]
+	[[ ${lines[2]} == "223 "* ]]
+	[ "${lines[3]}" = 240 ]
+	[[ ${lines[4]} == "430 "* ]]
+	has -f "$NNTPD_LOG" "not honoured: the sender is not the article's"
+}
+
+@test "cancel_policy sender: a poster with the moderator right cancels any article without a lock" {
+	nntp_up -o 'access=127.0.0.0/8 read,post,moderate *'
+	run two_cancels
+	echo "$output"
+	[[ ${lines[2]} == "430 "* ]]
+}
+
+@test "cancel_policy all honours any cancel; none honours none, and nntpctl cancel still removes the article" {
+	nntp_up -o 'access=127.0.0.0/8 read,post *' -o cancel_policy=all
+	run two_cancels
+	echo "$output"
+	[[ ${lines[2]} == "430 "* ]]
+	stop_nntpd
+	postel_teardown
+	nntp_up -o 'access=127.0.0.0/8 read,post,moderate *' -o cancel_policy=none
+	run two_cancels
+	echo "$output"
+	[[ ${lines[2]} == "223 "* ]]
+	[[ ${lines[4]} == "223 "* ]]
+	has -f "$NNTPD_LOG" "not honoured: cancel_policy is none"
+	run nntpctl_run cancel "<s.$TAG@t.example>"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *"cancelled <s.$TAG@t.example>"* ]]
+	run nntp_session "STAT <s.$TAG@t.example>" "GROUP local.test" QUIT
+	[[ ${lines[1]} == "430 "* ]]
+	[[ ${lines[2]} == "211 0 "* ]]
+	# twice: nothing left to remove
+	run nntpctl_run cancel "<s.$TAG@t.example>"
+	[ "$status" -ne 0 ]
+	[[ $output == *"is not here"* ]]
+	run nntpctl_run cancel "not-an-id"
+	[ "$status" -ne 0 ]
+}
+
+@test "Supersedes replaces the named article under the same rules" {
+	nntp_up -o 'access=127.0.0.0/8 read,post *'
+	local old="<old.$TAG@t.example>" new="<new.$TAG@t.example>" bad="<bad.$TAG@t.example>"
+	article "$A/old" "Message-ID: $old"
+	article "$A/bad" "Message-ID: $bad" "Supersedes: $old"
+	from "$A/bad" "Mallory <mallory@example.net>"
+	article "$A/new" "Message-ID: $new" "Supersedes: $old"
+	sed -i 's/^Hello\./Hello again./' "$A/new"
+	run cpy post "$A/old" "$A/bad"
+	[ "${lines[1]}" = 240 ]
+	run nntp_session "STAT $old" "STAT $bad" QUIT
+	[[ ${lines[1]} == "223 "* ]]
+	[[ ${lines[2]} == "223 "* ]]
+	run cpy post "$A/new"
+	[ "$output" = 240 ]
+	run nntp_session "STAT $old" "GROUP local.test" "BODY $new" QUIT
+	echo "$output"
+	[[ ${lines[1]} == "430 "* ]]
+	# bad (which superseded nothing) and new stay; new is not a control message
+	[[ ${lines[2]} == "211 2 2 3 local.test" ]]
+	has '^Hello again\.'
+	has -f "$NNTPD_LOG" "Supersedes $new removed $old"
+}
+
+@test "an authenticated user's post gets a Cancel-Lock and their cancel the key that opens it; nobody else's cancel does" {
+	need_pam
+	plain_up() { nntp_up -o allow_plaintext_auth=YES -o "pam_service_name=$PAMSVC" "$@"; }
+	plain_up -o 'access=127.0.0.0/8 read,post *'
+	local id="<u.$TAG@t.example>"
+	article "$A/a" "Message-ID: $id"
+	ctl "$A/anon" "$id"
+	ctl "$A/own" "$id"
+	from "$A/own" "Someone Else <else@example.org>"
+	run env NNTP_USER="$TUSER" NNTP_PASS="$TPASS" python3 "$CANCEL" "$NNTPD_PORT" post "$A/a"
+	[ "$output" = 240 ]
+	run nntp_session "HEAD $id" QUIT
+	has '^Cancel-Lock: sha256:[A-Za-z0-9+/]{43}=$'
+	[ -s "$NNTPD_DIR/spool/canlock.secret" ]
+	# the same From without the key: the lock holds (cancel_policy sender
+	# would have honoured it)
+	run cpy post "$A/anon"
+	[ "$output" = 240 ]
+	run nntp_session "STAT $id" QUIT
+	[[ ${lines[1]} == "223 "* ]]
+	run env NNTP_USER="$TUSER" NNTP_PASS="$TPASS" python3 "$CANCEL" "$NNTPD_PORT" post "$A/own"
+	[ "$output" = 240 ]
+	run nntp_session "STAT $id" QUIT
+	[[ ${lines[1]} == "430 "* ]]
+	run nntp_session "GROUP control.cancel" "HEAD 2" QUIT
+	has '^Cancel-Key: sha256:'
+}

@@ -2,7 +2,9 @@
 """Cancel and Supersedes with Python's nntplib, for tests/nntp_cancel.bats.
 
 usage: cancel.py PORT OP ARGS...
-  post FILE               POST FILE's bytes (CRLF article); prints the code
+  post FILE...            POST each FILE's bytes (CRLF article); prints the
+                          codes, one a line; logged in first as $NNTP_USER
+                          with $NNTP_PASS when they are set
   ihave ID FILE           IHAVE of FILE; prints the code (235, 435, 437...)
   look ID GROUP           prints "stat CODE", "article CODE", "head CODE",
                           "body CODE", "group COUNT LOW HIGH", "over N" (the
@@ -14,6 +16,7 @@ usage: cancel.py PORT OP ARGS...
 import base64
 import hashlib
 import io
+import os
 import sys
 import warnings
 
@@ -38,8 +41,11 @@ def main():
         return
     s = nntplib.NNTP("127.0.0.1", port, readermode=True)
     if op == "post":
-        with open(args[0], "rb") as f:
-            print(code(s.post, io.BytesIO(f.read())))
+        if os.environ.get("NNTP_USER"):
+            s.login(os.environ["NNTP_USER"], os.environ["NNTP_PASS"], usenetrc=False)
+        for name in args:
+            with open(name, "rb") as f:
+                print(code(s.post, io.BytesIO(f.read())), flush=True)
     elif op == "ihave":
         with open(args[1], "rb") as f:
             print(code(s.ihave, args[0], io.BytesIO(f.read())))
