@@ -22,6 +22,10 @@ setup() {
 }
 
 teardown() {
+	local sock
+	for sock in ${TMUX_SOCKS:-}; do
+		tmux -S "$sock" kill-server 2>/dev/null || true
+	done
 	postel_teardown
 }
 
@@ -200,4 +204,78 @@ two_cancels() {
 	[[ ${lines[1]} == "430 "* ]]
 	run nntp_session "GROUP control.cancel" "HEAD 2" QUIT
 	has '^Cancel-Key: sha256:'
+}
+
+# wait_screen TEXT: true once the tmux pane shows TEXT (30 s at most)
+wait_screen() {
+	local i
+	for ((i = 0; i < 120; i++)); do
+		tmux -S "$TMUX_SOCK" capture-pane -p >"$A/screen"
+		grep -qF -- "$1" "$A/screen" && return 0
+		sleep 0.25
+	done
+	echo "# screen while waiting for '$1':" >&3
+	sed 's/^/#   /' "$A/screen" >&3
+	return 1
+}
+
+# tin_run N: tin in a tmux pane of its own (server TMUX_SOCK, the Nth), as
+# the PAM user by its .newsauth (-A: AUTHINFO at connect).
+tin_run() {
+	[ -z "${TMUX_SOCK:-}" ] || tmux -S "$TMUX_SOCK" kill-server 2>/dev/null || true
+	TMUX_SOCK=$A/tmux$1.sock
+	TMUX_SOCKS="${TMUX_SOCKS:-} $TMUX_SOCK"
+	tmux -S "$TMUX_SOCK" new-session -d -x 120 -y 40 \
+		"env HOME=$A/home TERM=xterm EDITOR=$A/editor VISUAL=$A/editor tin -A -r -g 127.0.0.1 -p $NNTPD_PORT -q; sleep 60"
+}
+
+@test "tin posts as an authenticated user and cancels its own article with the key nntpd adds" {
+	command -v tin >/dev/null || skip "tin is not installed"
+	command -v tmux >/dev/null || skip "tmux is not installed"
+	need_pam
+	nntp_up -o allow_plaintext_auth=YES -o "pam_service_name=$PAMSVC" \
+		-o 'access=127.0.0.0/8 read,post *'
+	mkdir -p "$A/home/.tin"
+	printf 'local.test:\n' >"$A/home/.newsrc"
+	printf '127.0.0.1 "%s" %s\n' "$TPASS" "$TUSER" >"$A/home/.newsauth"
+	chmod 600 "$A/home/.newsauth"
+	# tin's own Cancel-Lock off: only nntpd's lock and key are in play
+	printf 'cancel_lock_algo=none\nmail_address=Tin User <tin@example.com>\n' >"$A/home/.tin/tinrc"
+	printf '#!/bin/sh\nfor f; do :; done\nprintf "Posted by tin %s.\\n" >>"$f"\n' "$TAG" \
+		>"$A/editor"
+	chmod 755 "$A/editor"
+	tin_run 1
+	wait_screen "local.test"
+	tmux -S "$TMUX_SOCK" send-keys Enter
+	wait_screen "local.test"
+	tmux -S "$TMUX_SOCK" send-keys w
+	wait_screen "ubject"
+	tmux -S "$TMUX_SOCK" send-keys "tin cancel $TAG" Enter
+	wait_screen "p=post"
+	tmux -S "$TMUX_SOCK" send-keys p
+	wait_for 30 has -f "$NNTPD_LOG" "u=$TUSER post .*: 240"
+	# a new tin finds the article in the group and cancels it
+	tin_run 2
+	wait_screen "local.test"
+	tmux -S "$TMUX_SOCK" send-keys Enter
+	wait_screen "tin cancel $TAG"
+	tmux -S "$TMUX_SOCK" send-keys D
+	wait_screen "(d/s/q)"
+	tmux -S "$TMUX_SOCK" send-keys d
+	wait_screen "d=delete (cancel)"
+	tmux -S "$TMUX_SOCK" send-keys d
+	wait_for 30 has -f "$NNTPD_LOG" "writer: cancel .* removed"
+	tmux -S "$TMUX_SOCK" send-keys q q q
+	# the article had nntpd's lock only (tin's own is off) and is gone
+	local id
+	id=$(sed -n "s/.*u=$TUSER post \(<[^>]*>\): 240.*/\1/p" "$NNTPD_LOG" | head -n 1)
+	[ -n "$id" ]
+	has -f "$NNTPD_LOG" "removed $id"
+	run nntp_session "STAT $id" "GROUP local.test" "GROUP control.cancel" "HEAD 1" QUIT
+	echo "$output"
+	[[ ${lines[1]} == "430 "* ]]
+	[[ ${lines[2]} == "211 0 "* ]]
+	[[ ${lines[3]} == "211 1 1 1 control.cancel" ]]
+	has "^Control: cancel $id" '^Cancel-Key: sha256:'
+	if has '^Cancel-Lock: sha1:'; then false; fi
 }
