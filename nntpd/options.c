@@ -151,12 +151,12 @@ const struct conf_option nntpd_options_table[] = {
 	   "sender (INN's verifycancels): the cancel's From or Sender must be the article's From "
 	   "or Sender, or the cancel be posted with the moderator right; all: every cancel; none: "
 	   "no cancel from a client or peer (nntpctl cancel still works). A cancel not honoured "
-	   "is filed in control.cancel and logged, nothing else."),
+	   "is filed in control.cancel and logged, nothing else. Read when the writer starts."),
 	S(canlock_secret, "",
 	  "Secret for the Cancel-Lock nntpd adds to posts of authenticated users and the matching "
 	  "Cancel-Key it adds to their cancels and Supersedes (INN's addcanlockuser), so users "
 	  "cancel their own posts from any newsreader. Empty: a random secret the writer makes "
-	  "once in spool_dir/canlock.secret."),
+	  "once in spool_dir/canlock.secret. Read when the writer starts."),
 	SC(control_file, PATH_NNTPD_CONTROL, conf_check_abspath,
 	   "INN's control.ctl: lines of message:from:newsgroups:action for newgroup, rmgroup and "
 	   "checkgroups control messages (message a type or all, from a wildmat of the sender's "

@@ -440,6 +440,8 @@ run_newgroup(struct spool *s, const struct ctlmsg *m, const struct article *a, c
 		}
 		return spool_changegroup(s, name, flag, why);
 	}
+	/* The description is one unfolded line (no CR or LF, tabs made
+	 * spaces), so it cannot add a line to the newsgroups file. */
 	newgroup_description(a, name, &desc);
 	rc = spool_newgroup(s, name, flag, buffer_cstr(&desc), sender, why);
 	buffer_free(&desc);
@@ -469,9 +471,9 @@ group_control(struct spool *s, const struct ctlmsg *m, const struct article *a, 
 	} else {
 		rc = m->type == CTLMSG_NEWGROUP ? run_newgroup(s, m, a, sender, &why)
 		                                : spool_rmgroup(s, group, &why);
-		log_msg(rc == 0 ? LOG_NOTICE : LOG_ERR, "writer: %s %s %s from %s: %s%s", verb,
-		        group, msgid, sender,
-		        rc == 0 ? "done" : "failed: ", rc == 0 && why.len ? "" : buffer_cstr(&why));
+		log_msg(rc == 0 ? LOG_NOTICE : LOG_ERR, "writer: %s %s %s from %s: %s%s%s%s", verb,
+		        group, msgid, sender, rc == 0 ? "done" : "failed", why.len ? " (" : "",
+		        buffer_cstr(&why), why.len ? ")" : "");
 	}
 	vector_free(&from);
 	vector_free(&groups);
