@@ -16,6 +16,7 @@ setup() {
 	load lib/common
 	load lib/nntp
 	load lib/nntpsec
+	load lib/inn
 	TAG=t$$-$BATS_TEST_NUMBER
 	A=$BATS_TEST_TMPDIR
 	CANCEL=$POSTEL_ROOT/tests/lib/cancel.py
@@ -26,6 +27,7 @@ teardown() {
 	for sock in ${TMUX_SOCKS:-}; do
 		tmux -S "$sock" kill-server 2>/dev/null || true
 	done
+	stop_inn
 	postel_teardown
 }
 
@@ -85,6 +87,44 @@ ctl() {
 	run cpy ihave "$id" "$A/a"
 	echo "$output"
 	[ "$output" = 435 ]
+}
+
+@test "INN feeds a crossposted article, a cancel removes it from both groups, and innxmit offering it again is refused" {
+	need_inn
+	start_inn
+	nntp_up -o peer=127.0.0.1 -o 'access=127.0.0.0/8 read,post *'
+	nntpctl_run newgroup local.other y >/dev/null
+	local id="<cx.0@peer.example>"
+	# article 0 of the generator is crossposted to local.test and local.other
+	run timeout 120 python3 "$POSTEL_ROOT/tests/lib/nntppeer.py" 127.0.0.1 "$INN_PORT" gen:1:cx
+	[ "${lines[2]}" = "accepted 1" ]
+	inn_batch batch1
+	cp "$INN_DIR/batch1" "$INN_DIR/batch2" # innxmit removes a batch it finished
+	run inn_run innxmit -s -P "$NNTPD_PORT" -T 120 127.0.0.1 "$INN_DIR/batch1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run nntp_session "STAT $id" "GROUP local.other" QUIT
+	[[ ${lines[1]} == "223 "* ]]
+	[[ ${lines[2]} == "211 1 1 1 local.other" ]]
+	# the generator's sender cancels it (cancel_policy sender)
+	ctl "$A/c" "$id"
+	from "$A/c" "Gen <gen@peer.example>"
+	run cpy post "$A/c"
+	[ "$output" = 240 ]
+	run nntp_session "STAT $id" "GROUP local.test" "GROUP local.other" QUIT
+	echo "$output"
+	[[ ${lines[1]} == "430 "* ]]
+	[[ ${lines[2]} == "211 0 "* ]]
+	[[ ${lines[3]} == "211 0 "* ]]
+	chown news "$INN_DIR/batch2"
+	run inn_run innxmit -d -s -P "$NNTPD_PORT" -T 120 127.0.0.1 "$INN_DIR/batch2"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	has "^< 435 "
+	run nntp_session "STAT $id" "GROUP local.test" "GROUP local.other" QUIT
+	[[ ${lines[1]} == "430 "* ]]
+	[[ ${lines[2]} == "211 0 "* ]]
+	[[ ${lines[3]} == "211 0 "* ]]
 }
 
 # from FILE ADDRESS: FILE's From made ADDRESS.
