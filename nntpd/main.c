@@ -32,6 +32,7 @@
 #include "nntpd/options.h"
 #include "nntpd/store/daylog.h"
 #include "nntpd/writer/control.h"
+#include "nntpd/writer/ctlmsg.h"
 #include "nntpd/writer/mailer.h"
 #include "nntpd/writer/writer.h"
 
@@ -631,6 +632,8 @@ start_writer(void)
 
 		writer_set_mailer(mailer_start(&mc, opt.nopriv_user, &id),
 		                  (unsigned)opt.mailer_timeout);
+		/* control_file is outside the writer's chroot: read now. */
+		ctlmsg_configure_files(opt.cancel_policy, opt.canlock_secret, opt.control_file);
 		sandbox_worker(&id, SB_NNTP_WRITER, -1);
 		writer_set_feeds(&opt.feed);
 		writer_set_expire(&opt.expire, opt.history_remember);

@@ -48,6 +48,14 @@ check_filter_failure(const char *v)
 	                                                          : "expected open or closed";
 }
 
+static const char *
+check_cancel_policy(const char *v)
+{
+	return strcmp(v, "sender") == 0 || strcmp(v, "all") == 0 || strcmp(v, "none") == 0
+	           ? NULL
+	           : "must be sender, all or none";
+}
+
 /* clang-format off */
 #define B(name, def, desc) {#name, CONF_BOOL, &opt.name, def, 0, 0, desc, NULL}
 #define U(name, def, lo, hi, desc) {#name, CONF_UINT, &opt.name, def, lo, hi, desc, NULL}
@@ -195,6 +203,24 @@ const struct conf_option nntpd_options_table[] = {
 	  "accepted, refused and why, sent to a moderator) kept for nntpctl report; older days "
 	  "are removed when a new day starts, and 0 keeps no day log. Taken when the writer "
 	  "starts."),
+	SC(cancel_policy, "sender", check_cancel_policy,
+	   "Which cancel control messages (and Supersedes) remove their article. An article with a "
+	   "Cancel-Lock (RFC 8315) goes only for a cancel whose Cancel-Key opens it. Without one, "
+	   "sender (INN's verifycancels): the cancel's From or Sender must be the article's From "
+	   "or Sender, or the cancel be posted with the moderator right; all: every cancel; none: "
+	   "no cancel from a client or peer (nntpctl cancel still works). A cancel not honoured "
+	   "is filed in control.cancel and logged, nothing else. Read when the writer starts."),
+	S(canlock_secret, "",
+	  "Secret for the Cancel-Lock nntpd adds to posts of authenticated users and the matching "
+	  "Cancel-Key it adds to their cancels and Supersedes (INN's addcanlockuser), so users "
+	  "cancel their own posts from any newsreader. Empty: a random secret the writer makes "
+	  "once in spool_dir/canlock.secret. Read when the writer starts."),
+	SC(control_file, PATH_NNTPD_CONTROL, conf_check_abspath,
+	   "INN's control.ctl: lines of message:from:newsgroups:action for newgroup, rmgroup and "
+	   "checkgroups control messages (message a type or all, from a wildmat of the sender's "
+	   "address, newsgroups a wildmat, action doit, doit=FILE, log, log=FILE, mail (logged) "
+	   "or drop); the last matching line wins, no match is log. Read when the writer starts; "
+	   "missing: every such message is logged only."),
 	B(proxy_protocol, "NO",
 	  "Behind HAProxy: every connection starts with a PROXY v1/v2 header naming the client."),
 	SC(proxy_trusted_addresses, "", proxy_check_list,

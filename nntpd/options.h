@@ -41,6 +41,7 @@ struct nntpd_options {
 	char *filter, *filter_user, *filter_failure; /* no filter: "" */
 	unsigned long filter_timeout;
 	unsigned long report_keep_days; /* the writer's day log (nntpctl report) */
+	char *cancel_policy, *canlock_secret, *control_file; /* control messages */
 };
 
 extern struct nntpd_options opt;

@@ -85,14 +85,6 @@ ours() {
 	[ ! -e "$(ours local.test 1)" ]
 }
 
-# inn_batch NAME: flush INN's postel batch file and move it aside as NAME.
-inn_batch() {
-	# Rename first: INN keeps writing to the renamed file until the flush.
-	mv "$INN_DIR/spool/outgoing/postel" "$INN_DIR/$1"
-	inn_run ctlinnd -t 30 flush postel >/dev/null
-	chown news "$INN_DIR/$1"
-}
-
 # same_stores GROUP N: articles 1..N of GROUP carry the same Message-IDs in
 # both stores (looked up by ID) and are byte-identical but for Path and Xref.
 same_stores() {

@@ -33,6 +33,7 @@ INSTALLED=(
 	usr/local/share/man/man5/ftpd.conf.5 usr/local/share/man/man5/nntpd.conf.5
 	usr/local/etc/postel/ftpd.conf usr/local/etc/postel/nntpd.conf
 	usr/local/lib/postel/nntpd-filter usr/local/etc/postel/nntpd-filter.patterns
+	usr/local/etc/postel/nntpd-control.ctl
 	etc/pam.d/ftpd etc/pam.d/nntpd
 	usr/local/lib/systemd/system/ftpd.service usr/local/lib/systemd/system/ftpd.socket
 	usr/local/lib/systemd/system/nntpd.service usr/local/lib/systemd/system/nntpd.socket

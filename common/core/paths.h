@@ -18,6 +18,7 @@
 #define PATH_NNTPD_MODERATORS SYSCONFDIR "/moderators"
 /* LIST SUBSCRIPTIONS: INN's subscriptions file (one group per line). */
 #define PATH_NNTPD_SUBSCRIPTIONS SYSCONFDIR "/nntpd.subscriptions"
+#define PATH_NNTPD_CONTROL SYSCONFDIR "/nntpd-control.ctl"
 #define PATH_EMPTY "/var/lib/postel/empty"
 #define PATH_HOOK_QUEUE "/var/lib/postel/hooks"
 /* The FTP hook runner's socket, inside hook_queue_dir. */

@@ -120,70 +120,75 @@ ov_field(const char *line, size_t len, int i, size_t *flen)
 	return p;
 }
 
+static void
+add_link(struct expire_state *st, size_t g, uint64_t n)
+{
+	if (st->nv == st->alloc) {
+		st->alloc = st->alloc ? st->alloc * 2 : 8;
+		st->v = xrealloc(st->v, st->alloc * sizeof(*st->v));
+	}
+	st->v[st->nv++] = (struct link){g, n};
+}
+
+/* The space-separated group:number links in [p, end) (groups still in
+ * active) added to st->v; whether (g, n) was among them. */
+static int
+add_links(struct expire_state *st, const char *p, const char *end, size_t g, uint64_t n)
+{
+	int self = 0;
+
+	while (p < end) {
+		const char *tok = p, *sp = memchr(tok, ' ', (size_t)(end - tok));
+		const char *tend = sp ? sp : end, *colon = tok;
+		char num[24];
+		uint64_t number;
+		size_t gi;
+
+		for (const char *q = tok; q < tend; q++)
+			if (*q == ':')
+				colon = q;
+		p = sp ? sp + 1 : end;
+		if (colon == tok || (size_t)(tend - colon - 1) >= sizeof(num))
+			continue;
+		memcpy(num, colon + 1, (size_t)(tend - colon - 1));
+		num[tend - colon - 1] = '\0';
+		gi = group_index(st->a, tok, (size_t)(colon - tok));
+		if (gi == st->a->count || number_parse(num, 1, UINT64_MAX, &number) < 0)
+			continue;
+		add_link(st, gi, number);
+		self |= gi == g && number == n;
+	}
+	return self;
+}
+
 /* The group:number links of the Xref field (groups still in active), plus
  * (g, n) itself should the field not name it. */
 static void
 collect_links(struct expire_state *st, const char *line, size_t len, size_t g, uint64_t n)
 {
-	size_t flen, self = 0;
-	const char *x = ov_field(line, len, 7, &flen), *end, *p;
+	size_t flen;
+	const char *x = ov_field(line, len, 7, &flen), *p;
+	int self = 0;
 
 	st->nv = 0;
-	if (x != NULL && flen > 6 && strncmp(x, "Xref: ", 6) == 0) {
-		end = x + flen;
-		p = memchr(x + 6, ' ', flen - 6); /* skip the host */
-		while (p != NULL && p < end) {
-			const char *tok = p + 1, *sp = memchr(tok, ' ', (size_t)(end - tok));
-			const char *tend = sp ? sp : end, *colon = tok;
-			char num[24];
-			uint64_t number;
-			size_t gi;
-
-			for (const char *q = tok; q < tend; q++)
-				if (*q == ':')
-					colon = q;
-			p = sp;
-			if (colon == tok || (size_t)(tend - colon - 1) >= sizeof(num))
-				continue;
-			memcpy(num, colon + 1, (size_t)(tend - colon - 1));
-			num[tend - colon - 1] = '\0';
-			gi = group_index(st->a, tok, (size_t)(colon - tok));
-			if (gi == st->a->count || number_parse(num, 1, UINT64_MAX, &number) < 0)
-				continue;
-			if (st->nv == st->alloc) {
-				st->alloc = st->alloc ? st->alloc * 2 : 8;
-				st->v = xrealloc(st->v, st->alloc * sizeof(*st->v));
-			}
-			st->v[st->nv++] = (struct link){gi, number};
-			self |= gi == g && number == n;
-		}
-	}
-	if (!self) {
-		if (st->nv == st->alloc) {
-			st->alloc = st->alloc ? st->alloc * 2 : 8;
-			st->v = xrealloc(st->v, st->alloc * sizeof(*st->v));
-		}
-		st->v[st->nv++] = (struct link){g, n};
-	}
+	if (x != NULL && flen > 6 && strncmp(x, "Xref: ", 6) == 0 &&
+	    (p = memchr(x + 6, ' ', flen - 6)) != NULL) /* skip the host */
+		self = add_links(st, p + 1, x + flen, g, n);
+	if (!self)
+		add_link(st, g, n);
 }
 
-/* Remove one article: history first, then the files, then the overview
- * records, so an interrupted expire is finished by the next run. */
+/* Remove one article, msgid filed at the links in st->v: history first,
+ * then the files, then the overview records, so an interrupted expire is
+ * finished by the next run. */
 static void
-remove_article(struct expire_state *st, const char *line, size_t len)
+remove_links(struct expire_state *st, const char *msgid)
 {
-	size_t mlen;
-	const char *m = ov_field(line, len, 3, &mlen);
 	int dirfd = spool_dirfd(st->s);
 
-	if (m != NULL && mlen > 2 && mlen < 1000) {
-		char *msgid = xstrndup(m, mlen);
-
-		if (history_forget(spool_history(st->s), msgid, st->now) < 0) {
-			log_msg(LOG_ERR, "expire: history: %s: %m", msgid);
-			st->errors++;
-		}
-		free(msgid);
+	if (msgid != NULL && history_forget(spool_history(st->s), msgid, st->now) < 0) {
+		log_msg(LOG_ERR, "expire: history: %s: %m", msgid);
+		st->errors++;
 	}
 	for (size_t i = 0; i < st->nv; i++) {
 		const char *name = st->a->groups[st->v[i].group]->name;
@@ -208,6 +213,18 @@ remove_article(struct expire_state *st, const char *line, size_t len)
 		}
 	}
 	st->articles++;
+}
+
+/* The article of one overview line. */
+static void
+remove_article(struct expire_state *st, const char *line, size_t len)
+{
+	size_t mlen;
+	const char *m = ov_field(line, len, 3, &mlen);
+	char *msgid = m != NULL && mlen > 2 && mlen < 1000 ? xstrndup(m, mlen) : NULL;
+
+	remove_links(st, msgid);
+	free(msgid);
 }
 
 /* One record of group g: 1 to go on, 0 when it is within retention (the
@@ -282,6 +299,29 @@ first_present(int dirfd, const struct group *g)
 	return low;
 }
 
+/* Low marks of the groups st touched raised past what went; -1 (why in
+ * out) when active cannot be written. */
+static int
+raise_lows(struct expire_state *st, struct buffer *out)
+{
+	int changed = 0;
+
+	for (size_t g = 0; g < st->a->count; g++) {
+		struct group *gr = st->a->groups[g];
+		uint64_t low;
+
+		if (!st->touched[g] || (low = first_present(spool_dirfd(st->s), gr)) == gr->low)
+			continue;
+		gr->low = low;
+		changed = 1;
+	}
+	if (changed && active_write(st->a, spool_dirfd(st->s)) < 0) {
+		buffer_printf(out, "writing active: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static void
 report(struct expire_state *st, int64_t dropped, struct buffer *out)
 {
@@ -313,7 +353,7 @@ expire_run(struct spool *s, const struct vector *rules, unsigned long remember_d
 {
 	struct expire_state st = {0};
 	int64_t dropped = -1;
-	int rc = 0, changed = 0;
+	int rc = 0;
 
 	st.s = s;
 	st.a = spool_active(s);
@@ -327,19 +367,8 @@ expire_run(struct spool *s, const struct vector *rules, unsigned long remember_d
 	for (size_t g = 0; g < st.a->count; g++)
 		if (st.retention[g] != EXPIRE_NEVER && walk_group(&st, g) < 0)
 			st.errors++;
-	for (size_t g = 0; !dry_run && g < st.a->count; g++) {
-		struct group *gr = st.a->groups[g];
-		uint64_t low;
-
-		if (!st.touched[g] || (low = first_present(spool_dirfd(s), gr)) == gr->low)
-			continue;
-		gr->low = low;
-		changed = 1;
-	}
-	if (changed && active_write(st.a, spool_dirfd(s)) < 0) {
-		buffer_printf(out, "writing active: %s\n", strerror(errno));
+	if (!dry_run && raise_lows(&st, out) < 0)
 		rc = -1;
-	}
 	if (!dry_run && (uint64_t)remember_days * DAY <= (uint64_t)now) {
 		dropped = history_prune(spool_history(s), now - (time_t)(remember_days * DAY));
 		if (dropped < 0) {
@@ -349,6 +378,38 @@ expire_run(struct spool *s, const struct vector *rules, unsigned long remember_d
 	}
 	report(&st, dropped, out);
 	free(st.retention);
+	free(st.count);
+	free(st.touched);
+	free(st.v);
+	return rc;
+}
+
+int
+expire_remove_msgid(struct spool *s, const char *msgid, time_t now, struct buffer *why)
+{
+	struct expire_state st = {0};
+	struct history_entry e = {0};
+	int rc = history_lookup(spool_history(s), msgid, &e);
+
+	if (rc <= 0 || e.location == NULL) {
+		buffer_printf(why, "%s is not here%s", msgid,
+		              rc > 0 ? " (remembered: cancelled, expired or refused)" : "");
+		if (rc > 0)
+			history_entry_free(&e);
+		return rc < 0 ? -1 : 0;
+	}
+	st.s = s;
+	st.a = spool_active(s);
+	st.now = now;
+	st.count = xcalloc(st.a->count + 1, sizeof(*st.count));
+	st.touched = xcalloc(st.a->count + 1, 1);
+	add_links(&st, e.location, e.location + strlen(e.location), st.a->count, 0);
+	remove_links(&st, msgid);
+	rc = raise_lows(&st, why) < 0 || st.errors > 0 ? -1 : 1;
+	if (rc < 0 && why->len == 0)
+		buffer_printf(why, "removing %s: %llu errors (see the log)", msgid,
+		              (unsigned long long)st.errors);
+	history_entry_free(&e);
 	free(st.count);
 	free(st.touched);
 	free(st.v);

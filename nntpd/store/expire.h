@@ -25,4 +25,11 @@ const char *expire_check_rule(const char *value);
 int expire_run(struct spool *s, const struct vector *rules, unsigned long remember_days, time_t now,
                int dry_run, struct buffer *out);
 
+/* Remove the article msgid now (a cancel, nntpctl cancel): its files in
+ * every group, its overview records, low marks raised, and its history
+ * entry turned into a remembered one dated now, so a peer offering it
+ * again is refused. 1 removed, 0 when it is not here (why says so), -1
+ * with why on an error. */
+int expire_remove_msgid(struct spool *s, const char *msgid, time_t now, struct buffer *why);
+
 #endif

@@ -25,6 +25,7 @@
 #include "nntpd/store/spool.h"
 #include "nntpd/tools/daily.h"
 #include "nntpd/writer/control.h"
+#include "nntpd/writer/ctlmsg.h"
 #include "nntpd/writer/writer.h"
 
 struct ctl_opts {
@@ -175,6 +176,17 @@ cmd_expire(const struct ctl_opts *o, int argc, char **argv)
 	if (argc == 1 && strcmp(argv[0], "-n") != 0)
 		usage();
 	return spool_command(o, argc == 1 ? "expire -n" : "expire", 1);
+}
+
+static int
+cmd_cancel(const struct ctl_opts *o, int argc, char **argv)
+{
+	char *line = xasprintf("cancel %s", argv[0]);
+	int rc = spool_command(o, line, 1);
+
+	(void)argc;
+	free(line);
+	return rc;
 }
 
 static int
@@ -398,6 +410,7 @@ cmd_writer(const struct ctl_opts *o, int argc, char **argv)
 	(void)argc, (void)argv;
 	writer_set_feeds(&opt.feed);
 	daylog_set_keep((unsigned)opt.report_keep_days);
+	ctlmsg_configure_files(opt.cancel_policy, opt.canlock_secret, opt.control_file);
 	return writer_main(o->spool_dir, &wc);
 }
 
@@ -414,6 +427,7 @@ static const struct ctl_command commands[] = {
      "report [--date YYYY-MM-DD] [--json] [--top N] (a day's articles, refusals, posters, "
      "feed backlogs)",
      0, 0},
+    {.name = "cancel", .run = cmd_cancel, .ctl = 1},
     {.name = "expire", .run = cmd_expire, .ctl = 1},
     {.name = "pause", .run = cmd_pause, .ctl = 1, .join = 1},
     {.name = "go", .run = cmd_live, .ctl = 1},

@@ -12,6 +12,7 @@
 #include "common/core/xmalloc.h"
 #include "nntpd/store/article.h"
 #include "nntpd/store/expire.h"
+#include "nntpd/writer/ctlmsg.h"
 #include "nntpd/writer/proto.h"
 
 static const struct vector *expire_rules;
@@ -89,6 +90,13 @@ ctl_changegroup(struct spool *spool, int argc, char **argv, struct buffer *reply
 {
 	(void)argc;
 	return said_done(spool_changegroup(spool, argv[0], argv[1], reply), reply);
+}
+
+static int
+ctl_cancel(struct spool *spool, int argc, char **argv, struct buffer *reply)
+{
+	(void)argc;
+	return ctlmsg_admin_cancel(spool, argv[0], reply);
 }
 
 static int
@@ -205,6 +213,10 @@ static const struct control_verb verbs[] = {
     {"newgroup", 1, 3, ctl_newgroup, "newgroup NAME [y|n|m|x|j|=GROUP] [description]", 1},
     {"rmgroup", 1, 1, ctl_rmgroup, "rmgroup NAME", 0},
     {"changegroup", 2, 2, ctl_changegroup, "changegroup NAME y|n|m|x|j|=GROUP", 0},
+    {"cancel", 1, 1, ctl_cancel,
+     "cancel MESSAGE-ID (remove an article from every group; a peer offering it again is "
+     "refused)",
+     0},
     {"expire", 0, 1, ctl_expire, "expire [-n] (remove articles past their expire= retention)", 0},
     {"pause", 1, 1, ctl_pause, "pause REASON (refuse posts and feeds with REASON; reading goes on)",
      1},

@@ -23,6 +23,7 @@
 #include "nntpd/metrics.h"
 #include "nntpd/store/article.h"
 #include "nntpd/writer/control.h"
+#include "nntpd/writer/ctlmsg.h"
 #include "nntpd/writer/mailer.h"
 #include "nntpd/writer/filter.h"
 #include "nntpd/writer/report.h"
@@ -251,7 +252,7 @@ copy_header(struct buffer *out, const struct article_header *h)
  * fields, then what the injecting agent adds. */
 static void
 build_post_headers(struct writer *w, const struct article *a, const char *msgid, const char *host,
-                   time_t now, struct buffer *out)
+                   time_t now, const struct ctlmsg *ctl, const char *user, struct buffer *out)
 {
 	struct buffer v = BUFFER_INIT;
 
@@ -263,8 +264,10 @@ build_post_headers(struct writer *w, const struct article *a, const char *msgid,
 	buffer_puts(out, "\r\n");
 	for (size_t i = 0; i < a->nheaders; i++)
 		if (!(a->headers[i].name_len == 4 &&
-		      strncasecmp(a->headers[i].name, "Path", 4) == 0))
+		      strncasecmp(a->headers[i].name, "Path", 4) == 0) &&
+		    !ctlmsg_rewritten(a->headers[i].name, a->headers[i].name_len))
 			copy_header(out, &a->headers[i]);
+	ctlmsg_post_headers(w->spool, ctl, a, msgid, user, out);
 	if (article_find(a, "Message-ID") == NULL)
 		buffer_printf(out, "Message-ID: %s\r\n", msgid);
 	if (article_find(a, "Date") == NULL) {
@@ -323,6 +326,7 @@ struct submission {
 	struct buffer xref;     /* where the spool filed it */
 	struct buffer moderate; /* a post for this group's moderator: mailed, not filed */
 	struct vector groups;
+	struct ctlmsg ctl; /* its Control and Supersedes */
 	time_t now;
 	int remember;     /* feeds: a refused ID goes into history */
 	unsigned refused; /* the refusal's series (nntpd/metrics.h) */
@@ -337,6 +341,7 @@ submission_free(struct submission *s)
 	buffer_free(&s->xref);
 	buffer_free(&s->moderate);
 	vector_free(&s->groups);
+	ctlmsg_free(&s->ctl);
 }
 
 static int
@@ -478,11 +483,19 @@ check_article(struct writer *w, struct submission *s, const struct writer_rights
 	if (article_parse(&s->a, text, len, &s->why) < 0 ||
 	    article_validate(&s->a, s->ak, s->now, &s->why) < 0 || settle_msgid(w, s) < 0)
 		goto refused;
-	if (check_not_seen(w, s) < 0 || check_cutoff(w, s) < 0)
+	if (check_not_seen(w, s) < 0 || check_cutoff(w, s) < 0 ||
+	    ctlmsg_parse(&s->a, &s->ctl, &s->why) < 0)
 		goto refused;
 	s->refused = M_NNTP_REFUSED_GROUPS;
-	if (check_feed_groups(s, r) < 0 ||
-	    check_groups(w, s->kind, r, &s->a, &s->groups, &s->moderate, &s->why) < 0)
+	if (check_feed_groups(s, r) < 0)
+		goto refused;
+	/* Control messages are filed in control.* whatever they name. */
+	if (s->ctl.type != CTLMSG_NONE) {
+		if (ctlmsg_groups(w->spool, &s->ctl, &s->groups, &s->why) < 0)
+			goto refused;
+		return 0;
+	}
+	if (check_groups(w, s->kind, r, &s->a, &s->groups, &s->moderate, &s->why) < 0)
 		goto refused;
 	return 0;
 refused:
@@ -492,15 +505,16 @@ refused:
 
 /* New headers, then the spool; -1 (errno set) on a storage error. */
 static int
-store_article(struct writer *w, struct submission *s, const char *host, const char *text,
-              size_t len)
+store_article(struct writer *w, struct submission *s, const struct writer_rights *r,
+              const char *text, size_t len)
 {
 	struct buffer hdr = BUFFER_INIT;
 	struct timespec t0, t1;
 	int rc, e;
 
 	if (s->kind == SUBMIT_POST)
-		build_post_headers(w, &s->a, buffer_head(&s->msgid), host, s->now, &hdr);
+		build_post_headers(w, &s->a, buffer_head(&s->msgid), r->host, s->now, &s->ctl,
+		                   r->user, &hdr);
 	else
 		build_feed_headers(w, &s->a, &hdr);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -531,7 +545,7 @@ mail_moderator(struct writer *w, struct submission *s, const char *host, const c
 	struct buffer art = BUFFER_INIT, info = BUFFER_INIT;
 	enum mailer_result res;
 
-	build_post_headers(w, &s->a, buffer_head(&s->msgid), host, s->now, &art);
+	build_post_headers(w, &s->a, buffer_head(&s->msgid), host, s->now, &s->ctl, NULL, &art);
 	buffer_puts(&art, "\r\n");
 	buffer_append(&art, text + s->a.body_off, len - s->a.body_off);
 	res = mailer_send(&mailer_fd, group, buffer_head(&art), art.len, mailer_timeout, &info);
@@ -629,7 +643,7 @@ process_article(struct writer *w, enum submit_kind kind, const char *given_id,
 		refuse_article(w, &s, reply);
 	} else if (s.moderate.len > 0) {
 		code = mail_moderator(w, &s, r->host, text, len, reply);
-	} else if (store_article(w, &s, r->host, text, len) < 0) {
+	} else if (store_article(w, &s, r, text, len) < 0) {
 		log_msg(LOG_ERR, "writer: storing %s: %m", buffer_head(&s.msgid));
 		s.refused = M_NNTP_REFUSED_STORAGE;
 		metrics_report(s.refused, METRIC_ADD, 1);
@@ -638,6 +652,8 @@ process_article(struct writer *w, enum submit_kind kind, const char *given_id,
 	} else {
 		code = c->ok;
 		metrics_report(M_NNTP_ACCEPTED, METRIC_ADD, 1);
+		ctlmsg_act(w->spool, &s.ctl, &s.a, buffer_head(&s.msgid), kind == SUBMIT_POST, r,
+		           s.now);
 		queue_for_feeds(w, &s);
 		if (kind == SUBMIT_POST)
 			buffer_printf(reply, "Article received %s", buffer_head(&s.msgid));

@@ -9,6 +9,8 @@
 #   inn_start                   start innd again after stop_inn (same dir and port)
 #   stop_inn                    ctlinnd shutdown, then by PID
 #   inn_run CMD ARGS...         an INN program as news with INNCONF set
+#   inn_batch NAME              INN's outgoing batch for the postel feed moved to
+#                               INN_DIR/NAME (for innxmit)
 
 INN_BIN=/usr/lib/news/bin
 
@@ -107,6 +109,15 @@ inn_start() {
 	done
 	cat "$d/innd.out" "$d"/log/* >&2 2>/dev/null
 	return 1
+}
+
+# inn_batch NAME: INN's outgoing postel batch (tokens and Message-IDs, for
+# innxmit) moved to INN_DIR/NAME, owned by news.
+inn_batch() {
+	# Rename first: INN keeps writing to the renamed file until the flush.
+	mv "$INN_DIR/spool/outgoing/postel" "$INN_DIR/$1"
+	inn_run ctlinnd -t 30 flush postel >/dev/null
+	chown news "$INN_DIR/$1"
 }
 
 stop_inn() {
