@@ -101,6 +101,10 @@ print("NOOP", f.voidcmd("NOOP"))' "$TUSER" "$TPASS" "$1" "$2" "$3" "$4" "$DROP"
 
 # ---- what a consumer sees --------------------------------------------------
 
+# seen_at_least N: the consumer has seen N distinct names (for wait_for,
+# which expands a "$(...)" argument only once).
+seen_at_least() { [ "$(awk '{ print $1 }' "$WORK/seen" | sort -u | wc -l)" -ge "$1" ]; }
+
 @test "a consumer watching the drop with inotify sees only complete uploads, never a killed one" {
 	drop_up -o max_per_ip=0 -o max_clients=0
 	mkdir -p "$WORK/src"
@@ -186,7 +190,7 @@ EOF
 	# every good upload arrived complete
 	(cd "$DROP" && sha256sum f*.bin) | diff - "$WORK/expected"
 	# the consumer saw each name it saw with the bytes of a finished upload
-	wait_for 120 [ "$(awk '{ print $1 }' "$WORK/seen" | sort -u | wc -l)" -ge 200 ] ||
+	wait_for 120 seen_at_least 200 ||
 		{ awk '{ print $1 }' "$WORK/seen" | sort -u | comm -13 - "$WORK/by-all"; false; }
 	awk '{ print $2 "  " $1 }' "$WORK/seen" | sort -u >"$WORK/seen.sorted"
 	sort -u "$WORK/expected" >"$WORK/expected.sorted"

@@ -29,6 +29,11 @@ children() {
 	cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' | sed '/^$/d'
 }
 
+# no_children PID / writer_known: conditions for wait_for, evaluated at each
+# try (a "$(...)" argument to wait_for is expanded once, before the first).
+no_children() { [ -z "$(children "$1")" ]; }
+writer_known() { [ -n "$(writer_pid)" ]; }
+
 # keymem PID...: "PID found" or "PID clean" per process (tests/lib/keymem.py).
 keymem() {
 	python3 "$POSTEL_ROOT/tests/lib/keymem.py" "$CERT_DIR/key.pem" "$@"
@@ -80,7 +85,7 @@ one_child() {
 	load lib/nntpsec
 	tls_up -o "feed=peer.test.invalid 127.0.0.1 $(free_port) local.*"
 	PORT=$NNTPD_PORT
-	wait_for 10 test -n "$(writer_pid)"
+	wait_for 10 writer_known
 	writer=$(writer_pid)
 	client nntp '
 c = Client(P)
@@ -184,7 +189,7 @@ assert c.cmd("NOOP")[0] == 200'
 	holds clean "$(pi_of)"
 	kill "$CLIENT"
 	CLIENT=
-	wait_for 60 test -z "$(children "$FTPD_PID")"
+	wait_for 20 no_children "$FTPD_PID"
 	# AUTH TLS after the login: the monitor hands the key over, once
 	client ftp2 '
 c = TlsCtl("127.0.0.1", P)

@@ -63,6 +63,11 @@ check_rotation() {
 	[ "${lines[-1]}" = "fresh reused=True" ]
 }
 
+# child_count PID N / writer_known: conditions for wait_for, evaluated at each
+# try (a "$(...)" argument to wait_for is expanded once, before the first).
+child_count() { [ "$(cat /proc/"$1"/task/*/children | wc -w)" -eq "$2" ]; }
+writer_known() { [ -n "$(writer_pid)" ]; }
+
 @test "nntpd: a ticket resumes in another session, stops after its rotation periods, and new ones work" {
 	load lib/nntp
 	load lib/nntpsec
@@ -103,7 +108,7 @@ time.sleep(50)' "$port" >"$CW/out" &
 	cat "$CW/out"
 	grep -qx 'other session reused=False' "$CW/out"
 	local mons m inodes
-	wait_for 10 test "$(cat /proc/"$FTPD_PID"/task/*/children | wc -w)" -eq 2
+	wait_for 10 child_count "$FTPD_PID" 2
 	mons=$(cat /proc/"$FTPD_PID"/task/*/children)
 	run grep -c postel-tickets /proc/"$FTPD_PID"/maps
 	[ "$output" = 0 ]
@@ -142,7 +147,7 @@ time.sleep(50)' "$port" >"$CW/out" &
 	load lib/nntp
 	load lib/nntpsec
 	tls_up -o "feed=peer.test.invalid 127.0.0.1 $(free_port) local.*"
-	wait_for 10 test -n "$(writer_pid)"
+	wait_for 10 writer_known
 	# a session that stays open: its monitor and worker
 	postel_tmpdir CW
 	timeout 60 python3 -c '
