@@ -168,7 +168,7 @@ show_counts() {
 	done
 	# Node 3 missed what came after the kill; its peers hold it queued.
 	node_restart 3
-	if ! wait_for 600 all_have $((5 * K)); then
+	if ! wait_for "${MESH_WAIT:-600}" all_have $((5 * K)); then
 		show_counts
 		false
 	fi
