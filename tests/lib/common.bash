@@ -44,11 +44,21 @@ POSTEL_BAD_LOG='AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtim
 
 is_root() { [ "$(id -u)" -eq 0 ]; }
 
-# free_port: a TCP port the kernel says is free right now.
+# free_port: a TCP port the kernel says is free right now, below the
+# ephemeral range when it can: with tens of thousands of TIME_WAIT sockets
+# from a load test beside us, bind to port 0 can fail with EADDRINUSE, and a
+# port picked from the ephemeral range can be taken as some connection's
+# source port before the daemon binds it.
 free_port() {
-	python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
+	python3 -c 'import random, socket
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for p in [random.randrange(10000, lo) for i in range(50)] + [0] * 50:
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+        break
+    except OSError:
+        s.close()
 print(s.getsockname()[1])'
 }
 
