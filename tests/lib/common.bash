@@ -52,7 +52,7 @@ is_root() { [ "$(id -u)" -eq 0 ]; }
 free_port() {
 	python3 -c 'import random, socket
 lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-for p in [random.randrange(10000, lo) for i in range(50)] + [0] * 50:
+for p in [random.randrange(10000, lo) for i in range(50) if lo > 10001] + [0] * 50:
     s = socket.socket()
     try:
         s.bind(("127.0.0.1", p))
