@@ -27,6 +27,25 @@ pread_full(int fd, void *buf, size_t len, uint64_t off)
 }
 
 int
+read_full(int fd, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = read(fd, (char *)buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return done == len ? 0 : 1;
+}
+
+int
 pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 {
 	size_t done = 0;

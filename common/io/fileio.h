@@ -10,6 +10,9 @@
 
 /* 0: all len bytes read; 1: end of file first; -1: error (errno). */
 int pread_full(int fd, void *buf, size_t len, uint64_t off);
+/* 0: all len bytes read from fd (a pipe or socket: no offset); 1: end of
+ * file first; -1: error (errno). */
+int read_full(int fd, void *buf, size_t len);
 /* 0: all written; -1: error (errno). */
 int pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 /* Write all of buf to fd (waiting out EAGAIN); 0, or -1 with errno. */

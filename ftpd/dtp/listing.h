@@ -110,7 +110,7 @@ void listing_ls_line(struct buffer *out, const char *name, const struct stat *st
  * leading space themselves. Name "." is type=cdir, ".." type=pdir; a symlink
  * (st from lstat) is "type=OS.unix=slink:TARGET" as ProFTPD writes it, or
  * "OS.unix=slink" when target is NULL. owner and group NULL: numbers.
- * created: the create fact (fs_created_at), or NULL to leave it out. */
+ * created: the create fact (fs_stat_created), or NULL to leave it out. */
 void listing_mlsx_line(struct buffer *out, const char *name, const struct stat *st, unsigned facts,
                        const struct listing_perm *perm, const char *owner, const char *group,
                        const char *target, const time_t *created);

@@ -516,25 +516,11 @@ fs_stat_created(int dirfd, const char *name, struct stat *st, time_t *t)
 }
 
 int
-fs_created_at(int dirfd, const char *name, int home, time_t *t)
-{
-	struct stat st;
-	int found = 0;
-
-	/* The working directory goes home at once: a session left inside a
-	 * listed directory would hold its mount busy. */
-	if (fchdir(dirfd) == 0) {
-		found = fs_stat_created(dirfd, name, &st, t);
-		(void)fchdir(home);
-	}
-	return found > 0;
-}
-
-int
 fs_created(const struct fs_root *root, const char *vpath, time_t *t)
 {
 	const char *last = ".";
-	int fd = fs_parent(root, vpath, &last), found;
+	int fd = fs_parent(root, vpath, &last), found = 0;
+	struct stat st;
 
 	/* The root (or a path ending in "." or "..") has no parent entry:
 	 * ask the directory itself. */
@@ -544,7 +530,13 @@ fs_created(const struct fs_root *root, const char *vpath, time_t *t)
 	}
 	if (fd < 0)
 		return 0;
-	found = fs_created_at(fd, last, root->fd, t);
+	/* The attribute is read by name from inside the directory; the
+	 * working directory goes home at once: a session left inside a
+	 * listed directory would hold its mount busy. */
+	if (fchdir(fd) == 0) {
+		found = fs_stat_created(fd, last, &st, t) > 0;
+		(void)fchdir(root->fd);
+	}
 	close(fd);
 	return found;
 }

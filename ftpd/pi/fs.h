@@ -81,18 +81,13 @@ int fs_utimes(const struct fs_root *root, const char *vpath, time_t t);
  * the kernel asks ownership or write permission. -1/errno: EOPNOTSUPP
  * when the file system keeps no user attributes. */
 int fs_set_created(const struct fs_root *root, const char *vpath, time_t t);
-/* The MLSx create fact of name (a readdir name or a final component: no
- * '/', not followed) in the directory dirfd: the MFCT attribute, else the
- * statx birth time. 1 and *t, or 0 when neither exists. The attribute is
- * read by name from inside dirfd, and the working directory goes back to
- * home (the root's fd) after, so no listed directory is held open. */
-int fs_created_at(int dirfd, const char *name, int home, time_t *t);
-/* One statx for a listing entry: its stat (not followed) and its create
- * fact as fs_created_at gives it: -1 when it cannot be stat'ed, 1 with *t,
- * or 0. The attribute is read from the working directory, which the caller
- * has made dirfd (MLSD enters the listed directory once, not per entry). */
+/* One statx for a listing entry (name: a readdir name or a final
+ * component, no '/'): its stat (not followed) and its MLSx create fact,
+ * the MFCT attribute, else the statx birth time: -1 when it cannot be
+ * stat'ed, 1 with *t, or 0 when neither exists. The attribute is read from the working directory,
+ * which the caller has made dirfd (MLSD enters the listed directory once, not per entry). */
 int fs_stat_created(int dirfd, const char *name, struct stat *st, time_t *t);
-/* The same for a virtual path (MLST). */
+/* The create fact alone, for a virtual path (MLST): 1 with *t, or 0. */
 int fs_created(const struct fs_root *root, const char *vpath, time_t *t);
 /* AVBL: the bytes an unprivileged user may still write on the file system
  * of the directory vpath (statvfs f_bavail * f_frsize). */

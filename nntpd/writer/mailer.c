@@ -38,24 +38,6 @@ now_ms(void)
 	return (int64_t)(mono_seconds() * 1000);
 }
 
-static int
-read_full(int fd, void *p, size_t n)
-{
-	char *c = p;
-
-	while (n > 0) {
-		ssize_t r = read(fd, c, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		c += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 static void
 reply(int fd, enum mailer_result res, const char *text)
 {
@@ -242,7 +224,7 @@ static void __attribute__((noreturn)) mailer_main(int fd, const struct mailer_co
 		uint32_t glen, alen;
 		char *group;
 
-		if (read_full(fd, hdr, sizeof(hdr)) < 0)
+		if (read_full(fd, hdr, sizeof(hdr)) != 0)
 			_exit(0); /* the writer ended */
 		glen = store_get32(hdr);
 		alen = store_get32(hdr + 4);
@@ -251,7 +233,7 @@ static void __attribute__((noreturn)) mailer_main(int fd, const struct mailer_co
 		if (glen > MAX_GROUP || alen > conf->max_article)
 			_exit(1);
 		buffer_clear(&req);
-		if (read_full(fd, buffer_reserve(&req, glen + alen + 1), glen + alen) < 0)
+		if (read_full(fd, buffer_reserve(&req, glen + alen + 1), glen + alen) != 0)
 			_exit(0);
 		buffer_commit(&req, glen + alen);
 		group = xstrndup(buffer_head(&req), glen);
@@ -348,9 +330,9 @@ mailer_send(int *fd, const char *group, const char *article, size_t len, unsigne
 	store_put32(hdr + 4, (uint32_t)len);
 	if (write_all(*fd, hdr, sizeof(hdr)) < 0 || write_all(*fd, group, glen) < 0 ||
 	    write_all(*fd, article, len) < 0 || wait_readable(*fd, deadline) < 0 ||
-	    read_full(*fd, rep, 2) < 0 || rep[0] > MAILER_FAILED ||
+	    read_full(*fd, rep, 2) != 0 || rep[0] > MAILER_FAILED ||
 	    (rep[1] > 0 &&
-	     (wait_readable(*fd, deadline) < 0 || read_full(*fd, text, rep[1]) < 0))) {
+	     (wait_readable(*fd, deadline) < 0 || read_full(*fd, text, rep[1]) != 0))) {
 		log_msg(LOG_ERR, "writer: the mailer does not answer; moderated posts are refused "
 		                 "until the writer restarts");
 		close(*fd);

@@ -17,6 +17,7 @@
 
 #include "common/core/log.h"
 #include "common/core/xmalloc.h"
+#include "common/io/fileio.h"
 #include "nntpd/store/storeformat.h"
 
 const struct writer_reply_codes writer_codes[] = {
@@ -255,23 +256,6 @@ writer_connect(int spool_dirfd)
 	return connect_at(spool_dirfd, WRITER_SOCKET);
 }
 
-static int
-recv_all(int fd, void *p, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = recv(fd, (char *)p + done, len - done, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 /* One exchange on fd: 0 and the code, -1 when the connection failed
  * (*sent tells whether the whole request went out). */
 static int
@@ -284,13 +268,13 @@ exchange(int fd, const struct buffer *req, int *code, struct buffer *reply, int 
 	if (wproto_send_all(fd, buffer_head(req), req->len) < 0)
 		return -1;
 	*sent = 1;
-	if (recv_all(fd, h, 8) < 0)
+	if (read_full(fd, h, 8) != 0)
 		return -1;
 	len = store_get32(h);
 	if (len < 4 || len > 4 + WRITER_MAX_CTL_REPLY)
 		return -1;
 	*code = (int)store_get32(h + 4);
-	if (recv_all(fd, buffer_reserve(reply, len - 4), len - 4) < 0)
+	if (read_full(fd, buffer_reserve(reply, len - 4), len - 4) != 0)
 		return -1;
 	buffer_commit(reply, len - 4);
 	buffer_cstr(reply);
