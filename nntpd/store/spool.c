@@ -736,7 +736,11 @@ spool_commit(struct spool *s, spool_committed_fn *done, void *arg)
 	}
 	if (!ok)
 		s->failed = 1;
-	return s->failed ? -1 : 0;
+	ok = !s->failed;
+	/* Outside a batch each commit answers for itself. */
+	if (!s->batching)
+		s->failed = 0;
+	return ok ? 0 : -1;
 }
 
 int
