@@ -117,7 +117,6 @@ int
 monreq_send(struct nntp_session *s, enum submit_kind kind, const char *msgid, const char *article,
             size_t len, int may_retry)
 {
-	monreq_metric(s, M_BYTES_IN, len);
 	for (int attempt = 0; attempt < 2; attempt++) {
 		int fresh = s->writer < 0;
 

@@ -25,7 +25,7 @@ int monreq_submit(struct nntp_session *s, enum submit_kind kind, const char *msg
 /* Send one request without waiting for its reply (writer_read_reply on
  * s->writer reads it, in order): 0, or -1 when the writer is down. A kept
  * connection found closed is made again only when may_retry (no reply is
- * owed on it). */
+ * owed on it). The caller counts M_BYTES_IN. */
 int monreq_send(struct nntp_session *s, enum submit_kind kind, const char *msgid,
                 const char *article, size_t len, int may_retry);
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/core/log.h"
+#include "common/core/metrics.h"
 #include "common/core/wildmat.h"
 #include "common/core/xmalloc.h"
 #include "common/io/tls.h"
@@ -47,6 +48,7 @@ struct peer_pipe {
 	size_t head, count, cap;
 	size_t waiting; /* entries sent to the writer, reply not read */
 	size_t next;    /* the oldest waiting entry */
+	uint64_t bytes; /* article bytes sent, not yet counted (M_BYTES_IN) */
 };
 
 static struct peer_pipe *
@@ -223,9 +225,21 @@ read_one(struct nntp_session *s)
 	p->waiting = 0;
 }
 
+/* The bytes sent since the last wait, in one report to the monitor
+ * rather than one per article. */
+static void
+count_bytes(struct nntp_session *s)
+{
+	if (s->pipe != NULL && s->pipe->bytes > 0) {
+		monreq_metric(s, M_BYTES_IN, s->pipe->bytes);
+		s->pipe->bytes = 0;
+	}
+}
+
 void
 peer_drain(struct nntp_session *s)
 {
+	count_bytes(s);
 	while (s->pipe != NULL && s->pipe->waiting > 0) {
 		read_one(s);
 		emit_ready(s);
@@ -240,6 +254,7 @@ peer_wait(struct nntp_session *s)
 	int n;
 
 	emit_ready(s);
+	count_bytes(s);
 	if (s->pipe == NULL || s->pipe->waiting == 0)
 		return 0;
 	if (conn_flush(&s->c) < 0)
@@ -282,6 +297,7 @@ send_article(struct nntp_session *s, const char *id, const struct buffer *text)
 	}
 	o->waiting = 1;
 	p->waiting++;
+	p->bytes += text->len;
 }
 
 void

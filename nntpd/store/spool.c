@@ -72,6 +72,7 @@ struct spool {
 	struct history *history;
 	struct overview_writer *ov;
 	unsigned long tmpseq;
+	pid_t pid;            /* names the temp files (asked once, not per article) */
 	struct pending *pend; /* the batch: stored, not yet committed */
 	size_t npend, cappend;
 	int batching; /* spool_batch_begin: spool_commit waits for the caller */
@@ -473,7 +474,9 @@ write_temp(struct spool *s, const struct buffer *stored, char *tmp, size_t size,
 	struct stat st;
 	int fd, n;
 
-	n = snprintf(tmp, size, SPOOL_TMP "/%ld.%lu", (long)getpid(), ++s->tmpseq);
+	if (s->pid == 0)
+		s->pid = getpid();
+	n = snprintf(tmp, size, SPOOL_TMP "/%ld.%lu", (long)s->pid, ++s->tmpseq);
 	if (n < 0 || (size_t)n >= size)
 		return -1;
 	fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

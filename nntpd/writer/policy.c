@@ -35,6 +35,7 @@ struct writer {
 	const struct vector *feeds;
 	struct writer_limits limits;
 	struct ratelimit posts; /* per "user:NAME", else per "addr:HOST" */
+	uint64_t accepted;      /* stored since the last commit, not yet counted */
 };
 
 static const struct vector *feed_lines;
@@ -534,6 +535,13 @@ commit(struct writer *w, int end)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = end ? spool_batch_end(w->spool, committed, w) : spool_commit(w->spool, committed, w);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* One report per commit, not per article: each is a write to the
+	 * listener and a wakeup of it (perf, TAKETHIS bench: the writer's
+	 * pipe writes to the listener were 7.6% of its samples). */
+	if (w->accepted > 0) {
+		metrics_report(M_NNTP_ACCEPTED, METRIC_ADD, w->accepted);
+		w->accepted = 0;
+	}
 	if (n > 0) {
 		metrics_report(M_NNTP_BATCH_SIZE, METRIC_OBSERVE, n);
 		metrics_report(M_NNTP_COMMIT_SECONDS, METRIC_OBSERVE,
@@ -701,7 +709,10 @@ process_article(struct writer *w, enum submit_kind kind, const char *given_id,
 		buffer_puts(reply, "Posting failed: storage error, try again later");
 	} else {
 		code = c->ok;
-		metrics_report(M_NNTP_ACCEPTED, METRIC_ADD, 1);
+		if (spool_batching(w->spool))
+			w->accepted++; /* counted at the batch's end */
+		else
+			metrics_report(M_NNTP_ACCEPTED, METRIC_ADD, 1);
 		ctlmsg_act(w->spool, &s.ctl, &s.a, buffer_head(&s.msgid), kind == SUBMIT_POST, r,
 		           s.now);
 		if (kind == SUBMIT_POST)
