@@ -34,6 +34,7 @@ list_active(struct nntp_session *s, const char *arg)
 {
 	struct active *a = s->active;
 
+	active_marks_all(a);
 	for (size_t i = 0; i < a->count; i++) {
 		const struct group *g = a->groups[i];
 
@@ -75,6 +76,7 @@ list_counts(struct nntp_session *s, const char *arg)
 {
 	struct active *a = s->active;
 
+	active_marks_all(a);
 	/* RFC 6048 3: the count may be an estimate; high - low + 1 is INN's
 	 * when the overview has no exact figure. */
 	for (size_t i = 0; i < a->count; i++) {
@@ -265,6 +267,7 @@ cmd_newgroups(struct nntp_session *s, struct vector *args)
 
 	if (args_time(s, args, 1, &since) < 0 || (a = session_groups(s)) == NULL)
 		return;
+	active_marks_all(a);
 	reply(s, "231 List of new newsgroups follows");
 	for (size_t i = 0; i < a->count; i++) {
 		const struct group *g = a->groups[i];
@@ -329,6 +332,7 @@ cmd_newnews(struct nntp_session *s, struct vector *args)
 	}
 	if (args_time(s, args, 2, &since) < 0 || (a = session_groups(s)) == NULL)
 		return;
+	active_marks_all(a);
 	for (size_t i = 0; i < a->count; i++) {
 		const struct group *g = a->groups[i];
 

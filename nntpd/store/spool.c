@@ -5,7 +5,8 @@
  *   1. write the article (with its Xref) to tmp/<pid>.<n>, fsync it;
  *   2. rename it to articles/<first group>/<n>, link it into the others;
  *   3. append its overview record in every group, then its history entry;
- *   4. raise the high marks in memory and rewrite active (temp + rename);
+ *   4. raise the high marks in memory and overwrite them in active (in
+ *      place, see active.h);
  *   5. only then acknowledge the client.
  * A kill -9 between any two steps leaves either no article (steps 1-2:
  * a file in tmp/, removed at start) or a whole article file named by a
@@ -332,7 +333,7 @@ spool_open(const char *spool_dir, const char *pathhost, int nonblocking)
 	if (faccessat(s->dirfd, ACTIVE_FILE, F_OK, 0) < 0 &&
 	    active_write_all(&s->active, s->dirfd) < 0)
 		goto fail;
-	if (active_refresh(&s->active, s->dirfd) < 0)
+	if (active_refresh(&s->active, s->dirfd) < 0 || active_own(&s->active, s->dirfd) < 0)
 		goto fail;
 	s->history = history_open(s->dirfd, 1);
 	if (s->history == NULL)
@@ -576,7 +577,7 @@ index_stored(struct spool *s, const struct vector *groups, const uint64_t *numbe
 			        groups->strings[i], (unsigned long long)numbers[i]);
 }
 
-/* Step 4. A failed active rewrite is repaired by recovery at the next
+/* Step 4. A failed active update is repaired by recovery at the next
  * start (the files above the mark roll forward); numbering goes on
  * from memory meanwhile. */
 static void
@@ -588,9 +589,9 @@ raise_marks(struct spool *s, const struct vector *groups, const uint64_t *number
 		g->high = numbers[i];
 		if (g->low > g->high)
 			g->low = g->high;
+		if (active_write_group(&s->active, s->dirfd, g) < 0)
+			log_msg(LOG_ERR, "spool: writing active: %m");
 	}
-	if (active_write(&s->active, s->dirfd) < 0)
-		log_msg(LOG_ERR, "spool: rewriting active: %m");
 }
 
 int
