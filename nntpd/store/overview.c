@@ -238,8 +238,9 @@ overview_build_line(const struct article *a, uint64_t size, struct buffer *out)
 		add_field(out, a, fields[i]);
 		buffer_append(out, "\t", 1);
 	}
-	for (size_t i = 0; i < blen; i++)
-		lines += body[i] == '\n';
+	for (const char *p = body, *end = body + blen; (p = memchr(p, '\n', (size_t)(end - p)));
+	     p++)
+		lines++;
 	if (blen > 0 && body[blen - 1] != '\n')
 		lines++;
 	buffer_printf(out, "%llu\t%zu\t", (unsigned long long)size, lines);

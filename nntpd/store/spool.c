@@ -554,15 +554,16 @@ static void
 compose_stored(const char *headers, size_t hlen, const char *xref, size_t xlen, const char *body,
                size_t blen, struct buffer *stored)
 {
-	struct buffer text = BUFFER_INIT;
-
-	buffer_append(&text, headers, hlen);
-	buffer_puts(&text, "Xref: ");
-	buffer_append(&text, xref, xlen);
-	buffer_puts(&text, "\r\n\r\n");
-	buffer_append(&text, body, blen);
-	article_dot_stuff(buffer_head(&text), text.len, stored);
-	buffer_free(&text);
+	/* Each piece starts a line (a last header line without its CRLF
+	 * gets one, the Xref line is ours and cannot start with a dot), so
+	 * stuffing them one after the other is stuffing the whole, without
+	 * copying it first. */
+	buffer_reserve(stored, hlen + xlen + blen + blen / 32 + 64);
+	article_dot_stuff(headers, hlen, stored);
+	buffer_puts(stored, "Xref: ");
+	buffer_append(stored, xref, xlen);
+	buffer_puts(stored, "\r\n\r\n");
+	article_dot_stuff(body, blen, stored);
 }
 
 /* Step 3: overview in every group, history once. */
