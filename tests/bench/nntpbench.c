@@ -288,6 +288,36 @@ over_run(struct worker *w)
 	free(c);
 }
 
+/* GROUP of -g over and over on one reader connection: the cost of finding a
+ * group and its current marks (under a feed, they change between two). */
+static void
+group_run(struct worker *w)
+{
+	char line[LINE_MAX_BYTES];
+	struct conn *c = malloc(sizeof(*c));
+
+	if (reader_open(c, 0) < 0) {
+		w->errors++;
+		free(c);
+		return;
+	}
+	while (running()) {
+		double t0 = now_s();
+		int code = cmd(c, line, sizeof(line), "GROUP %s", group);
+
+		if (code != 211) {
+			if (code >= 500)
+				na(code);
+			w->errors++;
+			break;
+		}
+		w->done++;
+		lat_add(&w->lat, now_s() - t0);
+	}
+	conn_close(c);
+	free(c);
+}
+
 /* POST, IHAVE: one article per exchange; ids unique to this run. */
 static volatile long next_id;
 
@@ -591,6 +621,7 @@ usage(void)
 	    "usage: nntpbench [-h host] [-p port] [-w workers] [-t seconds] [-g group]\n"
 	    "                 [-c count] [-W window] [-b body] [-T tag] [-N] [-i n] [-d dir] mode\n"
 	    "  sess     sessions/s: CAPABILITIES, MODE READER, GROUP, QUIT\n"
+	    "  group    GROUP/s of -g on one reader connection each\n"
 	    "  article  ARTICLE/s of random numbers 1..-c;  over: OVER lines/s, -W windows\n"
 	    "  post     POST/s of -b byte bodies; ihave, stream: ingest/s (ids tagged -T)\n"
 	    "  fill     IHAVE articles 1..-c tagged -T, in order (INN's fixture)\n"
@@ -659,6 +690,8 @@ main(int argc, char **argv)
 		return run_workers(sess_run, "sessions");
 	if (strcmp(mode, "article") == 0)
 		return run_workers(article_run, "articles");
+	if (strcmp(mode, "group") == 0)
+		return run_workers(group_run, "groups");
 	if (strcmp(mode, "over") == 0)
 		return run_workers(over_run, "lines");
 	if (strcmp(mode, "post") == 0)
