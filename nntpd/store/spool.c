@@ -383,30 +383,45 @@ spool_history(struct spool *s)
 	return s->history;
 }
 
-/* Index one stored article file (text = its stored bytes) under group:
- * overview record, and history unless add_history is 0. */
+/* Index one stored article file (text = its stored bytes) at its n places
+ * (group:number each): an overview record in every group, history once
+ * (unless add_history is 0, or the first group's record failed). Parsed
+ * and its overview line built once for all the places. 0, or -1 when any
+ * index write failed (each failure logged). */
 static int
-index_article(struct spool *s, const char *group, uint64_t number, const struct buffer *text,
-              time_t arrived, int add_history)
+index_article(struct spool *s, char *const *groups, const uint64_t *numbers, size_t n,
+              const struct buffer *text, time_t arrived, int add_history)
 {
 	struct article a;
 	struct buffer why = BUFFER_INIT, line = BUFFER_INIT, v = BUFFER_INIT;
 	struct overview_entry e = {0};
-	int rc = -1;
+	int rc = 0, first = -1;
 
 	if (article_parse(&a, buffer_head(text), text->len, &why) < 0) {
-		log_msg(LOG_ERR, "spool: %s:%llu: %s", group, (unsigned long long)number,
+		log_msg(LOG_ERR, "spool: %s:%llu: %s", groups[0], (unsigned long long)numbers[0],
 		        buffer_cstr(&why));
 		buffer_free(&why);
 		return -1;
 	}
-	e.number = number;
 	e.arrived = (uint64_t)arrived;
 	e.size = text->len;
 	e.header_len = (uint32_t)(a.body_off - 2);
 	overview_build_line(&a, text->len, &line);
-	rc = overview_append(s->ov, group, &e, buffer_head(&line), line.len);
-	if (rc == 0 && add_history && article_value(&a, "Message-ID", &v) == 0) {
+	for (size_t i = 0; i < n; i++) {
+		int one;
+
+		e.number = numbers[i];
+		one = overview_append(s->ov, groups[i], &e, buffer_head(&line), line.len);
+		if (i == 0)
+			first = one;
+		if (one < 0) {
+			log_msg(LOG_ERR,
+			        "spool: indexing %s:%llu failed: %m (nntpctl rebuild repairs it)",
+			        groups[i], (unsigned long long)numbers[i]);
+			rc = -1;
+		}
+	}
+	if (first == 0 && add_history && article_value(&a, "Message-ID", &v) == 0) {
 		struct buffer loc = BUFFER_INIT;
 		const char *x;
 
@@ -415,9 +430,15 @@ index_article(struct spool *s, const char *group, uint64_t number, const struct 
 			buffer_consume(&loc, (size_t)(x + 1 - buffer_head(&loc)));
 		else {
 			buffer_clear(&loc);
-			buffer_printf(&loc, "%s:%llu", group, (unsigned long long)number);
+			buffer_printf(&loc, "%s:%llu", groups[0], (unsigned long long)numbers[0]);
 		}
-		rc = history_add(s->history, buffer_cstr(&v), arrived, buffer_cstr(&loc));
+		if (history_add(s->history, buffer_cstr(&v), arrived, buffer_cstr(&loc)) < 0) {
+			log_msg(LOG_ERR,
+			        "spool: history of %s:%llu failed: %m (nntpctl rebuild "
+			        "repairs it)",
+			        groups[0], (unsigned long long)numbers[0]);
+			rc = -1;
+		}
 		buffer_free(&loc);
 	}
 	article_free(&a);
@@ -571,11 +592,7 @@ static void
 index_stored(struct spool *s, const struct vector *groups, const uint64_t *numbers,
              const struct buffer *stored, time_t arrived)
 {
-	for (size_t i = 0; i < groups->count; i++)
-		if (index_article(s, groups->strings[i], numbers[i], stored, arrived, i == 0) < 0)
-			log_msg(LOG_ERR,
-			        "spool: indexing %s:%llu failed: %m (nntpctl rebuild repairs it)",
-			        groups->strings[i], (unsigned long long)numbers[i]);
+	index_article(s, groups->strings, numbers, groups->count, stored, arrived, 1);
 }
 
 /* Step 4. A failed active update is repaired by recovery at the next
@@ -682,9 +699,7 @@ restore_place(struct spool *s, const char *path, const struct buffer *text, time
 	if (linkat(s->dirfd, path, s->dirfd, other, 0) < 0 && errno != EEXIST)
 		log_msg(LOG_ERR, "spool: recovery: linking %s: %m", other);
 	free(other);
-	if (index_article(s, g, num, text, arrived, first) < 0)
-		log_msg(LOG_ERR, "spool: recovery: indexing %s:%llu failed", g,
-		        (unsigned long long)num);
+	index_article(s, &g, &num, 1, text, arrived, first); /* a failure is logged */
 	if (num > gr->high)
 		gr->high = num;
 	if (gr->low > gr->high)
@@ -1031,7 +1046,7 @@ rebuild_group(struct spool *s, struct group *g, struct buffer *why)
 		struct stat st;
 
 		if (fd < 0 || fstat(fd, &st) < 0 || read_fd(fd, &text) < 0 ||
-		    index_article(s, g->name, nums[i], &text, st.st_mtim.tv_sec, 1) < 0)
+		    index_article(s, &g->name, &nums[i], 1, &text, st.st_mtim.tv_sec, 1) < 0)
 			buffer_printf(why, "%s: skipped (unreadable or not an article)\n", path);
 		if (fd >= 0)
 			close(fd);
