@@ -638,9 +638,13 @@ put_marks(struct active *a, struct group *g)
 
 	_Static_assert(ACTIVE_MARK_WIDTH + 1 == ACTIVE_MARK_ALIGN, "one blank between the marks");
 
+	/* No file (a rewrite failed: what it recorded as written is not) or
+	 * not our layout: only a rewrite will do. */
+	if (a->fd < 0 || !in_place(g))
+		return -1;
 	if (g->high == g->disk_high && g->low == g->disk_low)
 		return 0;
-	if (a->fd < 0 || !in_place(g) || g->high > ACTIVE_MARK_MAX || g->low > ACTIVE_MARK_MAX)
+	if (g->high > ACTIVE_MARK_MAX || g->low > ACTIVE_MARK_MAX)
 		return -1;
 	n = snprintf(rec, sizeof(rec), "%0*llu %0*llu", ACTIVE_MARK_WIDTH,
 	             (unsigned long long)g->high, ACTIVE_MARK_WIDTH, (unsigned long long)g->low);

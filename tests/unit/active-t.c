@@ -205,6 +205,23 @@ test_layout_and_in_place(void)
 	       active_lookup(&r, "a")->high == ACTIVE_MARK_MAX + 1 && active_refresh(&r, fd) == 1 &&
 	       active_lookup(&r, "a")->high == 5,
 	   "a record with a widened field is rewritten, not patched");
+	/* A rewrite that fails (active.tmp cannot be made) is retried by the
+	 * next write, even with no mark changed since. */
+	{
+		char *tmpdir = xasprintf("%s/active.tmp", dir);
+
+		g->high = ACTIVE_MARK_MAX + 2;
+		ok(mkdir(tmpdir, 0755) == 0 &&
+		       active_write_group(spool_active(s), spool_dirfd(s), g) < 0,
+		   "a rewrite that cannot make active.tmp fails");
+		ok(rmdir(tmpdir) == 0 && active_write(spool_active(s), spool_dirfd(s)) == 0 &&
+		       active_refresh(&r, fd) == 1 &&
+		       active_lookup(&r, "a")->high == ACTIVE_MARK_MAX + 2,
+		   "the next write of unchanged marks rewrites active");
+		free(tmpdir);
+		g->high = 5;
+		active_write_group(spool_active(s), spool_dirfd(s), g);
+	}
 	text = slurp("active");
 	ok(laid_out(text, &lines) && lines == 4, "back to the in-place layout:\n%s", text);
 	free(text);
