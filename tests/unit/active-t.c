@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/core/buffer.h"
@@ -301,6 +302,56 @@ test_conversion(void)
 	close(fd);
 }
 
+/* A writer process raising one group's marks as fast as it can while a
+ * reader looks them up: every value the reader takes is one the writer
+ * wrote (marks never go down, low stays what it is), never a mix of two. */
+static void
+test_concurrent(void)
+{
+	struct buffer why = BUFFER_INIT;
+	struct spool *s = spool_open(dir, HOST, 1);
+	struct active r;
+	uint64_t last = 0, lookups = 0, bad = 0, changes = 0;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY), status;
+	pid_t pid;
+
+	ok(s != NULL && spool_newgroup(s, "d.race", "y", "", "t", &why) == 0, "race group");
+	if (s == NULL)
+		return;
+	active_init(&r);
+	active_refresh(&r, fd);
+	pid = fork();
+	if (pid == 0) {
+		struct group *g = active_find(spool_active(s), "d.race");
+
+		/* 9999 -> 10000 and the like change many digits at once. */
+		for (uint64_t i = 1; i <= 200000; i++) {
+			g->high = i * 9999;
+			g->low = 77;
+			if (active_write_group(spool_active(s), spool_dirfd(s), g) < 0)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		struct group *g = active_lookup(&r, "d.race");
+
+		lookups++;
+		if (g->high != last)
+			changes++;
+		if (g->high < last || g->high % 9999 != 0 || (g->high != 0 && g->low != 77))
+			bad++;
+		last = g->high;
+	}
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the writer wrote 200,000 marks");
+	ok(bad == 0 && changes > 0, "%llu lookups saw %llu changes, %llu torn",
+	   (unsigned long long)lookups, (unsigned long long)changes, (unsigned long long)bad);
+	active_free(&r);
+	spool_close(s);
+	close(fd);
+	buffer_free(&why);
+}
+
 int
 main(void)
 {
@@ -315,6 +366,11 @@ main(void)
 		ok(0, "reset");
 	free(cmd);
 	test_conversion();
+	cmd = xasprintf("rm -rf %s/* && mkdir -p %s", dir, dir);
+	if (system(cmd) != 0)
+		ok(0, "reset");
+	free(cmd);
+	test_concurrent();
 	cmd = xasprintf("rm -rf %s", dir);
 	if (system(cmd) != 0)
 		ok(0, "cleanup");
