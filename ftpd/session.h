@@ -58,7 +58,8 @@ struct ftp_session {
 	struct vector visited;    /* dirmessage_enable: directories shown */
 
 	/* TLS (RFC 4217). The control channel's TLS lives in the pre-login
-	 * worker, which becomes a relay after login (see monitor/monitor.c). */
+	 * worker, which becomes a relay after login, or on an anonymous-only
+	 * server in the session's one worker (see monitor/monitor.c). */
 	int implicit_tls;          /* accepted on the implicit FTPS listener */
 	int tls;                   /* control channel encrypted */
 	int tls_key_at_monitor;    /* no key here: AUTH TLS asks the monitor for it */

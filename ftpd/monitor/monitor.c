@@ -5,7 +5,8 @@
  * input it had read but not yet run, and the monitor only carries those
  * bytes, unread, to the new worker's input buffer.
  *
- * TLS across the login: an OpenSSL connection cannot move between
+ * TLS across the login (where the login starts a new worker: not on an
+ * anonymous-only server, below): an OpenSSL connection cannot move between
  * processes, and the post-login worker is a new process (a new uid). So
  * the pre-login worker, which did AUTH TLS, stays on after the login as a
  * relay: it keeps the client socket and the TLS state and passes plaintext
