@@ -156,7 +156,7 @@ ps_recv(int sock, struct ps_msg *m)
 }
 
 int
-ps_login(int sock, const char *user, const char *pass, int *fatal, struct buffer *text)
+ps_login(int sock, const char *user, const char *pass, int *fatal, struct buffer *text, int *fd)
 {
 	size_t ul = strlen(user), pl = strlen(pass);
 	char req[PS_MAX_PAYLOAD];
@@ -170,7 +170,9 @@ ps_login(int sock, const char *user, const char *pass, int *fatal, struct buffer
 	if (ps_send(sock, PS_LOGIN, req, ul + pl + 2, -1) < 0 || ps_recv(sock, &m) < 0)
 		die("monitor channel lost");
 	explicit_bzero(req, sizeof(req));
-	if (m.fd >= 0)
+	if (fd != NULL)
+		*fd = m.type == PS_OK ? m.fd : -1;
+	if (m.fd >= 0 && (fd == NULL || m.type != PS_OK))
 		close(m.fd);
 	if (m.type == PS_OK) {
 		buffer_append(text, m.data, m.len);
@@ -204,7 +206,10 @@ ps_login_refuse(int sock, int fatal, const char *reason)
 {
 	char text[512];
 	int n = snprintf(text, sizeof(text), "%c%s",
-	                 fatal == PS_REFUSE_CLOSE ? 'C' : fatal ? 'F' : 'R', reason);
+	                 fatal == PS_REFUSE_CLOSE ? 'C'
+	                 : fatal                  ? 'F'
+	                                          : 'R',
+	                 reason);
 
 	if (n < 0)
 		return -1;

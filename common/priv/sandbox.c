@@ -95,6 +95,7 @@ static const char *const sys_ftp_session[] = {
 	"fstatfs", /* AVBL (fstatvfs on an O_PATH directory fd) */
 	"fsetxattr", /* MFCT: the creation-time attribute of an opened file */
 	"fchdir", "lgetxattr", /* the MLSx create fact: read by name from a listed directory */
+	"socketpair", /* REIN under TLS: the TLS relay's plaintext pair (pi/monreq.c) */
 	/* utimensat: allow_utimensat, below */
 };
 
@@ -224,7 +225,7 @@ allow_list(scmp_filter_ctx ctx, const char *const *names, size_t n)
 
 /* One argument comparison, every field named (libseccomp's SCMP_An
  * macros leave datum_b out, which clang's -Wextra refuses). */
-#define ARG(n_, op_, a_, b_)                                                                     \
+#define ARG(n_, op_, a_, b_)                                                                       \
 	((struct scmp_arg_cmp){.arg = (n_), .op = (op_), .datum_a = (a_), .datum_b = (b_)})
 
 static void
@@ -400,8 +401,8 @@ build_deny(const char *const *names, size_t n, uint32_t action, int no_write_ope
 		}
 	} else {
 		/* The monitor forks plain workers, never into namespaces. */
-		static const scmp_datum_t ns[] = {CLONE_NEWUSER, CLONE_NEWNS,  CLONE_NEWNET,
-		                                  CLONE_NEWPID,  CLONE_NEWIPC, CLONE_NEWUTS,
+		static const scmp_datum_t ns[] = {CLONE_NEWUSER,  CLONE_NEWNS,  CLONE_NEWNET,
+		                                  CLONE_NEWPID,   CLONE_NEWIPC, CLONE_NEWUTS,
 		                                  CLONE_NEWCGROUP};
 
 		for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
