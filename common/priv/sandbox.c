@@ -102,6 +102,7 @@ static const char *const sys_ftp_session[] = {
 static const char *const sys_nntp_session[] = {
 	"getdents64", "sendfile", "connect", "fchdir", "readlinkat",
 	"dup", "dup2", "dup3", /* socket: AF_UNIX only, openat: read-only, below */
+	"sysinfo", /* glibc's qsort of over 1 KiB asks the memory size once (NEWNEWS) */
 };
 
 /* NNTP writer: everything that changes the spool. */
@@ -224,7 +225,7 @@ allow_list(scmp_filter_ctx ctx, const char *const *names, size_t n)
 
 /* One argument comparison, every field named (libseccomp's SCMP_An
  * macros leave datum_b out, which clang's -Wextra refuses). */
-#define ARG(n_, op_, a_, b_)                                                                     \
+#define ARG(n_, op_, a_, b_)                                                                       \
 	((struct scmp_arg_cmp){.arg = (n_), .op = (op_), .datum_a = (a_), .datum_b = (b_)})
 
 static void
@@ -400,8 +401,8 @@ build_deny(const char *const *names, size_t n, uint32_t action, int no_write_ope
 		}
 	} else {
 		/* The monitor forks plain workers, never into namespaces. */
-		static const scmp_datum_t ns[] = {CLONE_NEWUSER, CLONE_NEWNS,  CLONE_NEWNET,
-		                                  CLONE_NEWPID,  CLONE_NEWIPC, CLONE_NEWUTS,
+		static const scmp_datum_t ns[] = {CLONE_NEWUSER,  CLONE_NEWNS,  CLONE_NEWNET,
+		                                  CLONE_NEWPID,   CLONE_NEWIPC, CLONE_NEWUTS,
 		                                  CLONE_NEWCGROUP};
 
 		for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
