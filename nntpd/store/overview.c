@@ -166,18 +166,29 @@ overview_seek_arrival(int spoolfd, const char *group, uint64_t lo, uint64_t hi, 
 		return 0;
 	}
 	/* Lower bound over [a, b): everything before a arrived before since;
-	 * b is past the end or arrived at or after it. */
+	 * b is past the end or arrived at or after it. NEWNEWS asks about the
+	 * recent tail: gallop back from the end first (1, 2, 4... records),
+	 * so the cost follows the number of new articles, not the group's. */
 	a = lo;
 	b = (hi < base + nrec - 1 ? hi : base + nrec - 1) + 1;
+	for (uint64_t step = 1, end = b; step <= end - a; step *= 2) {
+		uint64_t p = end - step, t = 0;
+		int rc = arrival_from(fd, base, p, b, &t);
+
+		if (rc < 0)
+			goto fail;
+		if (rc == 1 && t < since) {
+			a = p + 1;
+			break;
+		}
+		b = p;
+	}
 	while (a < b) {
 		uint64_t mid = a + (b - a) / 2, t = 0;
 		int rc = arrival_from(fd, base, mid, b, &t);
 
-		if (rc < 0) {
-			close(fd);
-			errno = EIO;
-			return -1;
-		}
+		if (rc < 0)
+			goto fail;
 		if (rc == 0 || t >= since)
 			b = mid;
 		else
@@ -186,6 +197,10 @@ overview_seek_arrival(int spoolfd, const char *group, uint64_t lo, uint64_t hi, 
 	close(fd);
 	*first = a;
 	return 0;
+fail:
+	close(fd);
+	errno = EIO;
+	return -1;
 }
 
 static int
