@@ -1,7 +1,8 @@
 /* nntpbench: NNTP load generator behaving like nntplib or INN's tools (no
- * TCP_NODELAY, ordinary delayed ACKs): session rate, ARTICLE, OVER, POST,
- * IHAVE and streaming ingest, idle readers; and the fixture articles
- * (gen: as spool files for nntpd; feed with ihave -T fix for INN).
+ * TCP_NODELAY, ordinary delayed ACKs; -Q: a quick-ACK client): session
+ * rate, ARTICLE, OVER, POST, IHAVE and streaming ingest, idle readers;
+ * and the fixture articles (gen: as spool files for nntpd; feed with
+ * ihave -T fix for INN).
  * Prints one line of key=value results; a command the server does not know
  * (5xx) prints na=CODE and exits 0, so the harness can say "n/a". */
 #include "benchlib.h"
@@ -586,17 +587,18 @@ mode_idle(void)
 static void
 usage(void)
 {
-	fprintf(
-	    stderr,
-	    "usage: nntpbench [-h host] [-p port] [-w workers] [-t seconds] [-g group]\n"
-	    "                 [-c count] [-W window] [-b body] [-T tag] [-N] [-i n] [-d dir] mode\n"
-	    "  sess     sessions/s: CAPABILITIES, MODE READER, GROUP, QUIT\n"
-	    "  article  ARTICLE/s of random numbers 1..-c;  over: OVER lines/s, -W windows\n"
-	    "  post     POST/s of -b byte bodies; ihave, stream: ingest/s (ids tagged -T)\n"
-	    "  fill     IHAVE articles 1..-c tagged -T, in order (INN's fixture)\n"
-	    "  gen      write articles 1..-c as spool files into -d (nntpd's fixture)\n"
-	    "  idle     hold -i readers until stdin closes\n"
-	    "  -N sets TCP_NODELAY (news clients do not)\n");
+	fprintf(stderr,
+	        "usage: nntpbench [-h host] [-p port] [-w workers] [-t seconds] [-g group]\n"
+	        "                 [-c count] [-W window] [-b body] [-T tag] [-N] [-Q] [-i n]\n"
+	        "                 [-d dir] mode\n"
+	        "  sess     sessions/s: CAPABILITIES, MODE READER, GROUP, QUIT\n"
+	        "  article  ARTICLE/s of random numbers 1..-c;  over: OVER lines/s, -W windows\n"
+	        "  post     POST/s of -b byte bodies; ihave, stream: ingest/s (ids tagged -T)\n"
+	        "  fill     IHAVE articles 1..-c tagged -T, in order (INN's fixture)\n"
+	        "  gen      write articles 1..-c as spool files into -d (nntpd's fixture)\n"
+	        "  idle     hold -i readers until stdin closes\n"
+	        "  -N sets TCP_NODELAY (news clients do not)\n"
+	        "  -Q re-arms TCP_QUICKACK after each read (no delayed ACKs from the client)\n");
 	exit(2);
 }
 
@@ -605,7 +607,7 @@ main(int argc, char **argv)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "h:p:w:t:g:c:W:b:T:Ni:d:P:")) != -1) {
+	while ((ch = getopt(argc, argv, "h:p:w:t:g:c:W:b:T:NQi:d:P:")) != -1) {
 		switch (ch) {
 		case 'h':
 			host = optarg;
@@ -636,6 +638,9 @@ main(int argc, char **argv)
 			break;
 		case 'N':
 			nodelay = 1;
+			break;
+		case 'Q':
+			bench_quickack = 1;
 			break;
 		case 'i':
 			idle_n = atoi(optarg);
