@@ -548,16 +548,20 @@ load_seccomp(enum sandbox_role role)
 static void
 drop_caps(const cap_value_t *keep, int n)
 {
-	cap_t caps = cap_init();
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
 
-	if (caps == NULL)
-		die("cap_init: %s", strerror(errno));
-	if (n > 0 && (cap_set_flag(caps, CAP_PERMITTED, n, keep, CAP_SET) < 0 ||
-	              cap_set_flag(caps, CAP_EFFECTIVE, n, keep, CAP_SET) < 0))
-		die("cap_set_flag: %s", strerror(errno));
-	if (cap_set_proc(caps) < 0)
-		die("cap_set_proc: %s", strerror(errno));
-	cap_free(caps);
+	memset(data, 0, sizeof(data));
+	for (int i = 0; i < n; i++) {
+		unsigned word = (unsigned)keep[i] / 32, bit = (unsigned)keep[i] % 32;
+
+		if (word >= _LINUX_CAPABILITY_U32S_3)
+			die("capability %d out of range", keep[i]);
+		data[word].permitted |= 1U << bit;
+		data[word].effective |= 1U << bit;
+	}
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		die("capset: %s", strerror(errno));
 }
 
 static void
@@ -616,8 +620,10 @@ sandbox_monitor(void)
 
 		for (size_t i = 0; i < sizeof(monitor_caps) / sizeof(monitor_caps[0]); i++)
 			keep |= monitor_caps[i] == c;
-		if (!keep && cap_get_bound(c) > 0)
-			cap_drop_bound(c);
+		/* Dropping one already gone does no harm: one prctl, no read
+		 * first (EINVAL: a capability this kernel does not have). */
+		if (!keep)
+			(void)prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
 	}
 	drop_caps(monitor_caps, (int)(sizeof(monitor_caps) / sizeof(monitor_caps[0])));
 	/* SECURITY: the monitor's own filter (deny_monitor); no_new_privs,
