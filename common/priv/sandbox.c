@@ -517,6 +517,14 @@ sandbox_fork(int *pidfd)
 	return (pid_t)pid;
 }
 
+pid_t
+sandbox_fork_worker(void)
+{
+	/* OpenSSL notices the fork by its pid (a new DRBG seed), not by an
+	 * atfork handler, so TLS in the child is as after fork(). */
+	return (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, 0UL, NULL, NULL, 0UL);
+}
+
 int
 sandbox_signal(int pidfd, int sig)
 {

@@ -274,7 +274,7 @@ nntp_session(int fd, const struct sockaddr_storage *peer, int tag)
 	sandbox_monitor();
 	if (ps_pair(sv) < 0)
 		die("socketpair: %s", strerror(errno));
-	worker = fork();
+	worker = sandbox_fork_worker();
 	if (worker < 0)
 		die("fork: %s", strerror(errno));
 	if (worker == 0) {
