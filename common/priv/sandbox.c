@@ -224,7 +224,7 @@ allow_list(scmp_filter_ctx ctx, const char *const *names, size_t n)
 
 /* One argument comparison, every field named (libseccomp's SCMP_An
  * macros leave datum_b out, which clang's -Wextra refuses). */
-#define ARG(n_, op_, a_, b_)                                                                     \
+#define ARG(n_, op_, a_, b_)                                                                       \
 	((struct scmp_arg_cmp){.arg = (n_), .op = (op_), .datum_a = (a_), .datum_b = (b_)})
 
 static void
@@ -400,8 +400,8 @@ build_deny(const char *const *names, size_t n, uint32_t action, int no_write_ope
 		}
 	} else {
 		/* The monitor forks plain workers, never into namespaces. */
-		static const scmp_datum_t ns[] = {CLONE_NEWUSER, CLONE_NEWNS,  CLONE_NEWNET,
-		                                  CLONE_NEWPID,  CLONE_NEWIPC, CLONE_NEWUTS,
+		static const scmp_datum_t ns[] = {CLONE_NEWUSER,  CLONE_NEWNS,  CLONE_NEWNET,
+		                                  CLONE_NEWPID,   CLONE_NEWIPC, CLONE_NEWUTS,
 		                                  CLONE_NEWCGROUP};
 
 		for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
@@ -414,6 +414,10 @@ build_deny(const char *const *names, size_t n, uint32_t action, int no_write_ope
 }
 
 static struct sock_fprog compiled_dtp, compiled_monitor;
+/* libseccomp's answer, asked once: a child asking again faulted in
+ * libseccomp's code pages for one constant (smaps of an idle NNTP worker:
+ * 56 KiB of its text resident, for this call alone). */
+static uint32_t native_arch;
 
 static void
 compile(scmp_filter_ctx ctx, struct sock_fprog *out)
@@ -460,6 +464,7 @@ sandbox_enter_dtp(void)
 void
 sandbox_prepare(void)
 {
+	native_arch = seccomp_arch_native();
 	for (int role = 0; role < ROLES; role++)
 		compile(build_filter((enum sandbox_role)role), &compiled[role]);
 	compile(build_deny(deny_ftp_dtp, sizeof(deny_ftp_dtp) / sizeof(deny_ftp_dtp[0]),
@@ -478,6 +483,7 @@ static void
 load_self_filter(void)
 {
 	const uint32_t pid = (uint32_t)getpid();
+	const uint32_t arch = native_arch != 0 ? native_arch : seccomp_arch_native();
 	const uint32_t lo = offsetof(struct seccomp_data, args[0]);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	const uint32_t a0_lo = lo, a0_hi = lo + 4;
@@ -486,7 +492,7 @@ load_self_filter(void)
 #endif
 	struct sock_filter f[] = {
 	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, seccomp_arch_native(), 0, 7),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 0, 7),
 	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
 	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_tgkill, 1, 0),
 	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_tkill, 0, 4),
