@@ -151,7 +151,9 @@ handle_login(int mon, const struct ps_msg *m)
 static void
 monitor_loop(int mon, pid_t worker)
 {
-	struct ps_msg m;
+	/* Static for the reason ps_recv's buffer is: a shallow stack while
+	 * the session is idle. */
+	static struct ps_msg m;
 
 	while (ps_recv(mon, &m) == 0) {
 		if (m.fd >= 0)
