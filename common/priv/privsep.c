@@ -124,7 +124,11 @@ ps_send(int sock, enum ps_type type, const void *data, size_t len, int fd)
 int
 ps_recv(int sock, struct ps_msg *m)
 {
-	unsigned char buf[PS_MAX_DGRAM];
+	/* Static, not on the stack: an idle monitor waits here, and a
+	 * datagram's worth of frame put everything below it onto pages of
+	 * its own (each a private copy in every session). One thread and no
+	 * signal handler receives, so one buffer serves. */
+	static unsigned char buf[PS_MAX_DGRAM];
 	struct iovec iov = {buf, sizeof(buf)};
 	union {
 		struct cmsghdr c;
@@ -138,10 +142,10 @@ ps_recv(int sock, struct ps_msg *m)
 	size_t nfd;
 	ssize_t n;
 
-	m->fd = -1;
 	do
 		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
+	m->fd = -1; /* after the wait: m is not written while idle */
 	/* A failed recvmsg leaves msg_controllen as it was: nothing to walk. */
 	if (n < 0)
 		return -1;

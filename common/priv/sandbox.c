@@ -416,6 +416,10 @@ build_deny(const char *const *names, size_t n, uint32_t action, int no_write_ope
 }
 
 static struct sock_fprog compiled_dtp, compiled_monitor;
+/* libseccomp's answer, asked once: a child asking again faulted in
+ * libseccomp's code pages for one constant (smaps of an idle NNTP worker:
+ * 56 KiB of its text resident, for this call alone). */
+static uint32_t native_arch;
 
 static void
 compile(scmp_filter_ctx ctx, struct sock_fprog *out)
@@ -462,6 +466,7 @@ sandbox_enter_dtp(void)
 void
 sandbox_prepare(void)
 {
+	native_arch = seccomp_arch_native();
 	for (int role = 0; role < ROLES; role++)
 		compile(build_filter((enum sandbox_role)role), &compiled[role]);
 	compile(build_deny(deny_ftp_dtp, sizeof(deny_ftp_dtp) / sizeof(deny_ftp_dtp[0]),
@@ -480,6 +485,7 @@ static void
 load_self_filter(void)
 {
 	const uint32_t pid = (uint32_t)getpid();
+	const uint32_t arch = native_arch != 0 ? native_arch : seccomp_arch_native();
 	const uint32_t lo = offsetof(struct seccomp_data, args[0]);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	const uint32_t a0_lo = lo, a0_hi = lo + 4;
@@ -488,7 +494,7 @@ load_self_filter(void)
 #endif
 	struct sock_filter f[] = {
 	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, seccomp_arch_native(), 0, 7),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 0, 7),
 	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
 	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_tgkill, 1, 0),
 	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_tkill, 0, 4),
@@ -517,6 +523,14 @@ sandbox_fork(int *pidfd)
 		/* The child's own filter must name the child's pid. */
 		load_self_filter();
 	return (pid_t)pid;
+}
+
+pid_t
+sandbox_fork_worker(void)
+{
+	/* OpenSSL notices the fork by its pid (a new DRBG seed), not by an
+	 * atfork handler, so TLS in the child is as after fork(). */
+	return (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, 0UL, NULL, NULL, 0UL);
 }
 
 int
@@ -550,16 +564,20 @@ load_seccomp(enum sandbox_role role)
 static void
 drop_caps(const cap_value_t *keep, int n)
 {
-	cap_t caps = cap_init();
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
 
-	if (caps == NULL)
-		die("cap_init: %s", strerror(errno));
-	if (n > 0 && (cap_set_flag(caps, CAP_PERMITTED, n, keep, CAP_SET) < 0 ||
-	              cap_set_flag(caps, CAP_EFFECTIVE, n, keep, CAP_SET) < 0))
-		die("cap_set_flag: %s", strerror(errno));
-	if (cap_set_proc(caps) < 0)
-		die("cap_set_proc: %s", strerror(errno));
-	cap_free(caps);
+	memset(data, 0, sizeof(data));
+	for (int i = 0; i < n; i++) {
+		unsigned word = (unsigned)keep[i] / 32, bit = (unsigned)keep[i] % 32;
+
+		if (word >= _LINUX_CAPABILITY_U32S_3)
+			die("capability %d out of range", keep[i]);
+		data[word].permitted |= 1U << bit;
+		data[word].effective |= 1U << bit;
+	}
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		die("capset: %s", strerror(errno));
 }
 
 static void
@@ -618,8 +636,10 @@ sandbox_monitor(void)
 
 		for (size_t i = 0; i < sizeof(monitor_caps) / sizeof(monitor_caps[0]); i++)
 			keep |= monitor_caps[i] == c;
-		if (!keep && cap_get_bound(c) > 0)
-			cap_drop_bound(c);
+		/* Dropping one already gone does no harm: one prctl, no read
+		 * first (EINVAL: a capability this kernel does not have). */
+		if (!keep)
+			(void)prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
 	}
 	drop_caps(monitor_caps, (int)(sizeof(monitor_caps) / sizeof(monitor_caps[0])));
 	/* SECURITY: the monitor's own filter (deny_monitor); no_new_privs,

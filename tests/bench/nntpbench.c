@@ -1,10 +1,10 @@
 /* nntpbench: NNTP load generator behaving like nntplib or INN's tools (no
- * TCP_NODELAY, ordinary delayed ACKs): session rate, ARTICLE, OVER, POST,
- * IHAVE and streaming ingest, idle readers; and the fixture articles
- * (gen: as spool files for nntpd; feed with ihave -T fix for INN). With
- * -G N the reading modes pick one of N groups <group>.g00.. per request
- * (the scale fixture genspool writes), and group, msgid and newnews time
- * GROUP, ARTICLE <message-id> and NEWNEWS.
+ * TCP_NODELAY, ordinary delayed ACKs; -Q: a quick-ACK client): session
+ * rate, ARTICLE, OVER, POST, IHAVE and streaming ingest, idle readers;
+ * and the fixture articles (gen: as spool files for nntpd; feed with
+ * ihave -T fix for INN). With -G N the reading modes pick one of N groups
+ * <group>.g00.. per request (the scale fixture genspool writes), and
+ * group, msgid and newnews time GROUP, ARTICLE <message-id> and NEWNEWS.
  * Prints one line of key=value results; a command the server does not know
  * (5xx) prints na=CODE and exits 0, so the harness can say "n/a". */
 #include "benchlib.h"
@@ -779,7 +779,7 @@ usage(void)
 	fprintf(
 	    stderr,
 	    "usage: nntpbench [-h host] [-p port] [-w workers] [-t seconds] [-g group]\n"
-	    "                 [-c count] [-W window] [-b body] [-T tag] [-N] [-i n] [-d dir] mode\n"
+	    "                 [-c count] [-W window] [-b body] [-T tag] [-N] [-Q] [-i n] [-d dir] mode\n"
 	    "  sess     sessions/s: CAPABILITIES, MODE READER, GROUP, QUIT\n"
 	    "  article  ARTICLE/s of random numbers 1..-c;  over: OVER lines/s, -W windows\n"
 	    "  post     POST/s of -b byte bodies; ihave, stream: ingest/s (ids tagged -T)\n"
@@ -790,7 +790,8 @@ usage(void)
 	    "           spool under -d, spread over -S seconds but the last -R in 2 hours\n"
 	    "  group, msgid, newnews: GROUP of a random one of -G groups, ARTICLE of a\n"
 	    "           random Message-ID 1..-c (tag -T), NEWNEWS <-g>.* since -s\n"
-	    "  -N sets TCP_NODELAY (news clients do not)\n");
+	    "  -N sets TCP_NODELAY (news clients do not)\n"
+	    "  -Q re-arms TCP_QUICKACK after each read (no delayed ACKs from the client)\n");
 	exit(2);
 }
 
@@ -799,7 +800,7 @@ main(int argc, char **argv)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "h:p:w:t:g:c:W:b:T:Ni:d:P:G:R:S:s:")) != -1) {
+	while ((ch = getopt(argc, argv, "h:p:w:t:g:c:W:b:T:NQi:d:P:G:R:S:s:")) != -1) {
 		switch (ch) {
 		case 'h':
 			host = optarg;
@@ -830,6 +831,9 @@ main(int argc, char **argv)
 			break;
 		case 'N':
 			nodelay = 1;
+			break;
+		case 'Q':
+			bench_quickack = 1;
 			break;
 		case 'i':
 			idle_n = atoi(optarg);
