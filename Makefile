@@ -111,6 +111,10 @@ $(BUILD)/attack/%: $(BUILD)/obj/tests/attack/%.o $(LIBS)
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lssl -lcrypto -lpthread
+# histstall times the store code itself, so it links the libraries.
+$(BUILD)/bench/histstall: $(BUILD)/obj/tests/bench/histstall.o $(LIBNNTP) $(LIBPOSTEL)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Man pages: the option lists come from the option tables themselves.
 MANS = $(patsubst conf/man/%,$(BUILD)/man/%,$(patsubst %.in,%,$(wildcard conf/man/*.[58] conf/man/*.[58].in)))

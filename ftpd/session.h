@@ -34,6 +34,7 @@ struct ftp_session {
 	uid_t uid;
 	gid_t gid;
 	unsigned unknown_before_login;
+	int anon_direct; /* started as the anonymous user: logs in without a new worker */
 
 	/* Post-login. */
 	struct fs_root fs;
@@ -57,7 +58,8 @@ struct ftp_session {
 	struct vector visited;    /* dirmessage_enable: directories shown */
 
 	/* TLS (RFC 4217). The control channel's TLS lives in the pre-login
-	 * worker, which becomes a relay after login (see monitor/monitor.c). */
+	 * worker, which becomes a relay after login, or on an anonymous-only
+	 * server in the session's one worker (see monitor/monitor.c). */
 	int implicit_tls;          /* accepted on the implicit FTPS listener */
 	int tls;                   /* control channel encrypted */
 	int tls_key_at_monitor;    /* no key here: AUTH TLS asks the monitor for it */
@@ -77,13 +79,19 @@ struct ftp_session {
  * session so every process of a session shares its ticket keys. */
 extern SSL_CTX *ftp_tls_ctx;
 
+/* Which worker the monitor forks: before a login as nopriv_user in the
+ * empty chroot; after one as the logged-in user; or, on an anonymous-only
+ * server, before the login already as the anonymous user in its root, to
+ * serve the whole session (monitor/monitor.c, "one worker"). */
+enum worker_kind { WORKER_PRELOGIN, WORKER_POSTLOGIN, WORKER_ANON };
+
 struct sandbox_id;
 /* The listener's session entry point: runs the monitor (monitor/). */
 void ftp_session(int fd, const struct sockaddr_storage *peer, int tag);
-/* In a child the monitor forked: enter the sandbox as id (the pre-login
- * identity, or the logged-in user when postlogin) and run the protocol
- * interpreter (pi/worker.c) until the session ends. */
-void ftp_worker(struct ftp_session *s, struct sandbox_id *id, int postlogin)
+/* In a child the monitor forked: enter the sandbox as id (kind says
+ * which) and run the protocol interpreter (pi/worker.c) until the
+ * session ends. */
+void ftp_worker(struct ftp_session *s, struct sandbox_id *id, enum worker_kind kind)
     __attribute__((noreturn));
 
 #endif

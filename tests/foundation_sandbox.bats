@@ -90,7 +90,35 @@ ftp_user() {
 
 @test "ftpd: pre-login worker is unprivileged, seccomp-filtered, chrooted to secure_chroot_dir" {
 	need_root
+	# local users: the worker before the login is nopriv_user's
+	start_ftpd -o nopriv_user=nobody -o local_enable=YES
+	hold ftp '^1: 220 '
+	read -r mon wrk < <(worker_of "$FTPD_PID")
+	assert_worker "$wrk" "$(id -u nobody)" "$FTPD_DIR/empty"
+}
+
+@test "ftpd: anonymous-only, one worker: ftp_username in anon_root from the greeting, the same process after the login" {
+	need_root
+	local out=$BATS_TEST_TMPDIR/held.out mon wrk mon2 wrk2 i
 	start_ftpd -o nopriv_user=nobody
+	RAWCLIENT_TIMEOUT=60 ftp_session @1 "@sleep 3" "@1 USER anonymous" "@1 PASS a@b" \
+		'@1 expect-close' >"$out" 2>&1 3>&- &
+	POSTEL_PIDS+=("$!")
+	wait_for 10 grep -q '^1: 220 ' "$out"
+	read -r mon wrk < <(worker_of "$FTPD_PID")
+	assert_worker "$wrk" "$(id -u "$(ftp_user)")" "$FTPD_DIR/anon"
+	wait_for 20 grep -q '^1: 230 ' "$out"
+	read -r mon2 wrk2 < <(worker_of "$FTPD_PID")
+	echo "before login $mon/$wrk, after $mon2/$wrk2"
+	[ "$mon2" = "$mon" ] && [ "$wrk2" = "$wrk" ]
+	[ "$(pgrep -c -P "$mon")" = 1 ]
+}
+
+@test "ftpd: a userlist that refuses anonymous keeps the nopriv_user worker before the login" {
+	need_root
+	printf 'anonymous\n' >"$BATS_TEST_TMPDIR/userlist"
+	start_ftpd -o nopriv_user=nobody -o userlist_enable=YES \
+		-o "userlist_file=$BATS_TEST_TMPDIR/userlist"
 	hold ftp '^1: 220 '
 	read -r mon wrk < <(worker_of "$FTPD_PID")
 	assert_worker "$wrk" "$(id -u nobody)" "$FTPD_DIR/empty"

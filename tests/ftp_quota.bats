@@ -410,6 +410,42 @@ print('other still', g.pwd())
 	has -f "$FTPD_LOG" 'login anonymous refused: max_sessions_per_user \(1\) reached'
 }
 
+@test "anonymous-only (one worker, no second at the login): the anonymous quota and session limit hold" {
+	postel_tmpdir LOCKS
+	chmod 700 "$LOCKS"
+	ftp_up -o write_enable=YES -o anon_upload_enable=YES -o quota_bytes=5000 \
+		-o max_sessions_per_user=1 -o "session_lock_dir=$LOCKS/slots"
+	# the anonymous root is 0555: the monitor (no CAP_DAC_OVERRIDE) cannot
+	# make the usage file there, so it is made here, empty (rebuilt by a scan)
+	install -m 600 /dev/null "$ANON/.ftpquota"
+	run ftp_py '
+def put(f, name, n):
+    try:
+        return f.storbinary("STOR " + name, io.BytesIO(b"q" * n))[:3]
+    except ftplib.error_perm as e:
+        return str(e)[:3]
+    except OSError:
+        try:
+            f.getresp()
+            return "2xx"
+        except ftplib.all_errors as e:
+            return str(e)[:3]
+f = anon()
+print("small", put(f, "incoming/a.bin", 3000))
+print("past", put(f, "incoming/b.bin", 3000))
+g = ftplib.FTP(timeout=30); g.connect(H, P); g.sendcmd("USER anonymous")
+try:
+    print("second", g.sendcmd("PASS x@")[:3])
+except ftplib.error_temp as e:
+    print("second", str(e)[:3])
+print("first still", f.pwd())
+f.quit()'
+	echo "$output"
+	has '^small 226' '^past 552' '^second 421' '^first still /$'
+	[ ! -e "$ANON/incoming/b.bin" ]
+	has -f "$FTPD_LOG" 'login anonymous refused: max_sessions_per_user \(1\) reached'
+}
+
 # ---- ftpd -t --------------------------------------------------------------------
 
 @test "ftpd -t: quota, rate and session keys are checked, in the main file and a user's" {

@@ -554,6 +554,35 @@ except ssl.SSLError as e:
 	has "^REST b'' close_notify$"
 }
 
+@test "REIN under TLS logs out and in again: data under PROT P both times, close_notify at QUIT" {
+	local mode
+	# anonymous only: the worker that did AUTH TLS serves the login, and at
+	# REIN stays on as the relay; with local users the relay is the
+	# pre-login worker's
+	for mode in anon-only with-local; do
+		if [ $mode = anon-only ]; then tls_up; else local_tls_up; fi
+		run tls_py '
+f = ReuseFTP_TLS(context=ctx(), timeout=20)
+f.connect(H, P)
+for n in (1, 2):
+    print(n, "LOGIN", f.login()[:3]); f.prot_p()
+    b = io.BytesIO(); f.retrbinary("RETR pub/rand.bin", b.write)
+    print(n, "GET", h(b.getvalue()))
+    if n == 1:
+        print(n, "REIN", f.sendcmd("REIN")[:3])
+        try:
+            f.sendcmd("PWD")
+        except ftplib.error_perm as e:
+            print(n, "PWD", str(e)[:3])
+print("QUIT", f.quit()[:3])'
+		echo "$mode: $output"
+		has "^1 LOGIN 230$" "^1 GET $(sha "$CERT_DIR/rand.bin")$" '^1 REIN 220$' '^1 PWD 530$' \
+			"^2 LOGIN 230$" "^2 GET $(sha "$CERT_DIR/rand.bin")$" '^QUIT 221$'
+		check_log "$FTPD_LOG"
+		postel_teardown
+	done
+}
+
 # ---- ciphers ---------------------------------------------------------------------------
 
 @test "ssl_ciphers limits TLS 1.2 ciphers: a client offering only others is refused" {

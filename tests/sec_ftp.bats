@@ -58,6 +58,13 @@ rogue() {
 	hasnt '^attempt 2 \(root\): (accepted|refused)' 'login refused for root'
 }
 
+@test "with local users too (nopriv_user's worker, then the user's), a logged-in worker cannot log in again" {
+	rogue relogin -o local_enable=YES
+	has '^attempt 1 \(anonymous\): accepted' 'login ok \(anonymous\)' \
+		'^post-login Seccomp:[[:space:]]+2' 'monitor: login request after a login'
+	hasnt '^attempt 2 \(root\): (accepted|refused)' 'login refused for root'
+}
+
 @test "a worker cannot make the monitor buffer an endless handoff" {
 	rogue handoff-flood
 	has '^attempt 1 \(anonymous\): accepted' 'monitor: handoff over its bound'

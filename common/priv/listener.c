@@ -633,8 +633,10 @@ start_session(struct listener *l, int fd, const struct sockaddr_storage *peer, i
 		return;
 	/* The rate bucket is per block, as max_per_ip counts. */
 	counted_key(l, &key, &counted);
-	if (l->rates != NULL)
-		slot = ratebuckets_acquire(l->rates, &counted);
+	if (l->rates != NULL && (slot = ratebuckets_acquire(l->rates, &counted)) < 0) {
+		close(fd); /* no bucket, no rate limit: not started (logged) */
+		return;
+	}
 	listener_source_open(l, METRIC_BY_MONITOR | METRIC_BY_WORKER, 0);
 	pid = fork();
 	if (pid != 0 && l->rates != NULL)

@@ -124,7 +124,11 @@ ps_send(int sock, enum ps_type type, const void *data, size_t len, int fd)
 int
 ps_recv(int sock, struct ps_msg *m)
 {
-	unsigned char buf[PS_MAX_DGRAM];
+	/* Static, not on the stack: an idle monitor waits here, and a
+	 * datagram's worth of frame put everything below it onto pages of
+	 * its own (each a private copy in every session). One thread and no
+	 * signal handler receives, so one buffer serves. */
+	static unsigned char buf[PS_MAX_DGRAM];
 	struct iovec iov = {buf, sizeof(buf)};
 	union {
 		struct cmsghdr c;
@@ -138,10 +142,10 @@ ps_recv(int sock, struct ps_msg *m)
 	size_t nfd;
 	ssize_t n;
 
-	m->fd = -1;
 	do
 		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
+	m->fd = -1; /* after the wait: m is not written while idle */
 	/* A failed recvmsg leaves msg_controllen as it was: nothing to walk. */
 	if (n < 0)
 		return -1;
@@ -156,7 +160,7 @@ ps_recv(int sock, struct ps_msg *m)
 }
 
 int
-ps_login(int sock, const char *user, const char *pass, int *fatal, struct buffer *text)
+ps_login(int sock, const char *user, const char *pass, int *fatal, struct buffer *text, int *fd)
 {
 	size_t ul = strlen(user), pl = strlen(pass);
 	char req[PS_MAX_PAYLOAD];
@@ -170,7 +174,9 @@ ps_login(int sock, const char *user, const char *pass, int *fatal, struct buffer
 	if (ps_send(sock, PS_LOGIN, req, ul + pl + 2, -1) < 0 || ps_recv(sock, &m) < 0)
 		die("monitor channel lost");
 	explicit_bzero(req, sizeof(req));
-	if (m.fd >= 0)
+	if (fd != NULL)
+		*fd = m.type == PS_OK ? m.fd : -1;
+	if (m.fd >= 0 && (fd == NULL || m.type != PS_OK))
 		close(m.fd);
 	if (m.type == PS_OK) {
 		buffer_append(text, m.data, m.len);
@@ -204,7 +210,10 @@ ps_login_refuse(int sock, int fatal, const char *reason)
 {
 	char text[512];
 	int n = snprintf(text, sizeof(text), "%c%s",
-	                 fatal == PS_REFUSE_CLOSE ? 'C' : fatal ? 'F' : 'R', reason);
+	                 fatal == PS_REFUSE_CLOSE ? 'C'
+	                 : fatal                  ? 'F'
+	                                          : 'R',
+	                 reason);
 
 	if (n < 0)
 		return -1;

@@ -69,9 +69,11 @@ int ps_decode(struct ps_msg *m, const void *dgram, size_t n, int truncated, size
 
 /* PS_LOGIN, the worker's side: ask the monitor and wait. 0: accepted, the
  * monitor's PS_OK payload appended to text. -1: refused, the reason (maybe
- * empty) in text and *fatal set when the monitor ends the session. Dies
- * when the channel is lost. */
-int ps_login(int sock, const char *user, const char *pass, int *fatal, struct buffer *text);
+ * empty) in text and *fatal set when the monitor ends the session. fd
+ * (or NULL: closed) takes the descriptor an acceptance carries, or -1.
+ * Dies when the channel is lost. */
+int ps_login(int sock, const char *user, const char *pass, int *fatal, struct buffer *text,
+             int *fd);
 /* The monitor's side: split a PS_LOGIN payload "user\0password\0" (user
  * 1..max_user bytes); -1 if malformed. */
 int ps_login_parse(const struct ps_msg *m, size_t max_user, const char **user, const char **pass);

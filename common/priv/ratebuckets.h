@@ -20,9 +20,11 @@ struct ratebuckets *ratebuckets_create(void);
  * running sessions follow at their next charge. */
 void ratebuckets_set(struct ratebuckets *rb, const uint64_t per_ip[2], const uint64_t total[2]);
 /* In the listener, just before the fork of a session of key: its slot,
- * counted once more (a fresh slot starts with empty buckets), whose page
- * the fork will inherit; after the fork (or its failure),
- * ratebuckets_forked, so that no later fork inherits it. */
+ * counted once more (a fresh slot starts with empty buckets, on a page
+ * mapped now), whose page the fork will inherit; after the fork (or its
+ * failure), ratebuckets_forked, so that no later fork inherits it. -1
+ * (logged) when the kernel refuses a fresh slot its page: the session is
+ * not started, as when the fork fails. */
 int ratebuckets_acquire(struct ratebuckets *rb, const struct addr_key *key);
 void ratebuckets_forked(struct ratebuckets *rb, int slot);
 /* That session ended. */

@@ -95,6 +95,7 @@ static const char *const sys_ftp_session[] = {
 	"fstatfs", /* AVBL (fstatvfs on an O_PATH directory fd) */
 	"fsetxattr", /* MFCT: the creation-time attribute of an opened file */
 	"fchdir", "lgetxattr", /* the MLSx create fact: read by name from a listed directory */
+	"socketpair", /* REIN under TLS: the TLS relay's plaintext pair (pi/monreq.c) */
 	/* utimensat: allow_utimensat, below */
 };
 
@@ -102,6 +103,7 @@ static const char *const sys_ftp_session[] = {
 static const char *const sys_nntp_session[] = {
 	"getdents64", "sendfile", "connect", "fchdir", "readlinkat",
 	"dup", "dup2", "dup3", /* socket: AF_UNIX only, openat: read-only, below */
+	"sysinfo", /* glibc's qsort of over 1 KiB asks the memory size once (NEWNEWS) */
 };
 
 /* NNTP writer: everything that changes the spool. */
@@ -225,7 +227,7 @@ allow_list(scmp_filter_ctx ctx, const char *const *names, size_t n)
 
 /* One argument comparison, every field named (libseccomp's SCMP_An
  * macros leave datum_b out, which clang's -Wextra refuses). */
-#define ARG(n_, op_, a_, b_)                                                                     \
+#define ARG(n_, op_, a_, b_)                                                                       \
 	((struct scmp_arg_cmp){.arg = (n_), .op = (op_), .datum_a = (a_), .datum_b = (b_)})
 
 static void
@@ -401,8 +403,8 @@ build_deny(const char *const *names, size_t n, uint32_t action, int no_write_ope
 		}
 	} else {
 		/* The monitor forks plain workers, never into namespaces. */
-		static const scmp_datum_t ns[] = {CLONE_NEWUSER, CLONE_NEWNS,  CLONE_NEWNET,
-		                                  CLONE_NEWPID,  CLONE_NEWIPC, CLONE_NEWUTS,
+		static const scmp_datum_t ns[] = {CLONE_NEWUSER,  CLONE_NEWNS,  CLONE_NEWNET,
+		                                  CLONE_NEWPID,   CLONE_NEWIPC, CLONE_NEWUTS,
 		                                  CLONE_NEWCGROUP};
 
 		for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
@@ -415,6 +417,10 @@ build_deny(const char *const *names, size_t n, uint32_t action, int no_write_ope
 }
 
 static struct sock_fprog compiled_dtp, compiled_monitor;
+/* libseccomp's answer, asked once: a child asking again faulted in
+ * libseccomp's code pages for one constant (smaps of an idle NNTP worker:
+ * 56 KiB of its text resident, for this call alone). */
+static uint32_t native_arch;
 
 static void
 compile(scmp_filter_ctx ctx, struct sock_fprog *out)
@@ -461,6 +467,7 @@ sandbox_enter_dtp(void)
 void
 sandbox_prepare(void)
 {
+	native_arch = seccomp_arch_native();
 	for (int role = 0; role < ROLES; role++)
 		compile(build_filter((enum sandbox_role)role), &compiled[role]);
 	compile(build_deny(deny_ftp_dtp, sizeof(deny_ftp_dtp) / sizeof(deny_ftp_dtp[0]),
@@ -479,6 +486,7 @@ static void
 load_self_filter(void)
 {
 	const uint32_t pid = (uint32_t)getpid();
+	const uint32_t arch = native_arch != 0 ? native_arch : seccomp_arch_native();
 	const uint32_t lo = offsetof(struct seccomp_data, args[0]);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	const uint32_t a0_lo = lo, a0_hi = lo + 4;
@@ -487,7 +495,7 @@ load_self_filter(void)
 #endif
 	struct sock_filter f[] = {
 	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, seccomp_arch_native(), 0, 7),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 0, 7),
 	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
 	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_tgkill, 1, 0),
 	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_tkill, 0, 4),
@@ -516,6 +524,14 @@ sandbox_fork(int *pidfd)
 		/* The child's own filter must name the child's pid. */
 		load_self_filter();
 	return (pid_t)pid;
+}
+
+pid_t
+sandbox_fork_worker(void)
+{
+	/* OpenSSL notices the fork by its pid (a new DRBG seed), not by an
+	 * atfork handler, so TLS in the child is as after fork(). */
+	return (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, 0UL, NULL, NULL, 0UL);
 }
 
 int
@@ -549,16 +565,20 @@ load_seccomp(enum sandbox_role role)
 static void
 drop_caps(const cap_value_t *keep, int n)
 {
-	cap_t caps = cap_init();
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
 
-	if (caps == NULL)
-		die("cap_init: %s", strerror(errno));
-	if (n > 0 && (cap_set_flag(caps, CAP_PERMITTED, n, keep, CAP_SET) < 0 ||
-	              cap_set_flag(caps, CAP_EFFECTIVE, n, keep, CAP_SET) < 0))
-		die("cap_set_flag: %s", strerror(errno));
-	if (cap_set_proc(caps) < 0)
-		die("cap_set_proc: %s", strerror(errno));
-	cap_free(caps);
+	memset(data, 0, sizeof(data));
+	for (int i = 0; i < n; i++) {
+		unsigned word = (unsigned)keep[i] / 32, bit = (unsigned)keep[i] % 32;
+
+		if (word >= _LINUX_CAPABILITY_U32S_3)
+			die("capability %d out of range", keep[i]);
+		data[word].permitted |= 1U << bit;
+		data[word].effective |= 1U << bit;
+	}
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		die("capset: %s", strerror(errno));
 }
 
 static void
@@ -617,8 +637,10 @@ sandbox_monitor(void)
 
 		for (size_t i = 0; i < sizeof(monitor_caps) / sizeof(monitor_caps[0]); i++)
 			keep |= monitor_caps[i] == c;
-		if (!keep && cap_get_bound(c) > 0)
-			cap_drop_bound(c);
+		/* Dropping one already gone does no harm: one prctl, no read
+		 * first (EINVAL: a capability this kernel does not have). */
+		if (!keep)
+			(void)prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
 	}
 	drop_caps(monitor_caps, (int)(sizeof(monitor_caps) / sizeof(monitor_caps[0])));
 	/* SECURITY: the monitor's own filter (deny_monitor); no_new_privs,

@@ -52,6 +52,11 @@ int sandbox_regain_root(void);
  * filters allow no kill(): a worker signals only its own children, through
  * sandbox_signal on their pidfds. */
 pid_t sandbox_fork(int *pidfd);
+/* fork() for a child that will call sandbox_worker at once: a bare clone,
+ * without glibc's fork handlers, whose writes to ld.so's and libc's data
+ * pages only cost the child private copies of them. For single-threaded
+ * parents only. */
+pid_t sandbox_fork_worker(void);
 int sandbox_signal(int pidfd, int sig);
 /* In the FTP DTP, first thing: stack its narrower filter (no tree changes,
  * no fork, no listening socket, no open for writing). */

@@ -24,6 +24,7 @@
 #include "ftpd/dtp/dtp.h"
 
 #include <errno.h>
+#include <openssl/ssl.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -588,8 +589,17 @@ dtp_main(struct ftp_session *s, const struct dtp_job *job, int status_fd)
 	sandbox_enter_dtp();
 	/* SECURITY: only a PROT P transfer needs the context (and so the
 	 * key); a clear one frees this process's copy before any data byte. */
-	if (!job->tls)
+	if (!job->tls) {
+		/* SECURITY: on a one-worker (anonymous-only) session the PI is
+		 * the control connection's TLS end, and its SSL holds a
+		 * reference to the key: free this copy too (no bytes are sent;
+		 * the PI keeps the connection). */
+		if (s->ctl.ssl != NULL) {
+			SSL_free(s->ctl.ssl);
+			s->ctl.ssl = NULL;
+		}
 		tls_ctx_drop(&ftp_tls_ctx);
+	}
 	/* The PI answers SIGTERM with 421 and SIGUSR1 with a status line;
 	 * the DTP just stops, and stays quiet. */
 	signal(SIGTERM, SIG_DFL);

@@ -5,7 +5,8 @@
  * input it had read but not yet run, and the monitor only carries those
  * bytes, unread, to the new worker's input buffer.
  *
- * TLS across the login: an OpenSSL connection cannot move between
+ * TLS across the login (where the login starts a new worker: not on an
+ * anonymous-only server, below): an OpenSSL connection cannot move between
  * processes, and the post-login worker is a new process (a new uid). So
  * the pre-login worker, which did AUTH TLS, stays on after the login as a
  * relay: it keeps the client socket and the TLS state and passes plaintext
@@ -30,7 +31,15 @@
  *    copy at start; AUTH TLS after login (RFC 4217 allows it;
  *    tests/ftp_tls.bats) then asks this monitor for the key, once
  *    (PS_TLS_KEY), and does the handshake itself;
- *  - a DTP only for a PROT P transfer (dtp/dtp.c drops it otherwise). */
+ *  - a DTP only for a PROT P transfer (dtp/dtp.c drops it otherwise).
+ *
+ * One worker on an anonymous-only server: when the only login the server
+ * can grant is the anonymous one (anon_only below), the first worker is
+ * forked already as the anonymous user in the anonymous root, under the
+ * post-login filter, and serves the whole session: at PASS it asks this
+ * monitor, which decides the login as for any worker, and then carries
+ * on itself. No second fork, no handoff, no TLS relay (the worker that
+ * did AUTH TLS is the one that stays). REIN still starts a fresh worker. */
 #include "ftpd/monitor/monitor.h"
 
 #include <arpa/inet.h>
@@ -81,6 +90,7 @@ static int root_fd = -1;                 /* the login's root, until its worker h
  * (PS_XFERLOG), so none can truncate or rewrite what others logged. */
 static int xferlog_fd = -1;
 static int key_given; /* PS_TLS_KEY answered for the current worker */
+static int direct;    /* the current worker began as the anonymous user (WORKER_ANON) */
 
 /* Accounts every session needs, looked up once by the listener (and again
  * on SIGHUP), not by each session: less work, and no NSS state dirtied in
@@ -364,7 +374,9 @@ check_login(const char *user, const char *pass, const char **why, int *closing)
 	}
 	if (ok) {
 		*why = user_settings(user);
-		if (*why == NULL)
+		/* A WORKER_ANON's identity was settled before its fork
+		 * (start_worker), and its root is the one checked then. */
+		if (*why == NULL && !direct)
 			*why = settle_identity(user, pam_user);
 		if (*why == NULL)
 			*why = take_user_limits(user, closing);
@@ -414,7 +426,9 @@ handle_login(const struct ps_msg *m)
 		        sess.kind == LOGIN_ANON    ? "anonymous"
 		        : sess.kind == LOGIN_GUEST ? "guest"
 		                                   : "local");
-		ps_send(mon_fd, PS_OK, NULL, 0, -1);
+		/* A WORKER_ANON goes on as the session: it takes the quota
+		 * usage file now, as a post-login worker would by fork. */
+		ps_send(mon_fd, PS_OK, NULL, 0, direct ? sess.quota_fd : -1);
 		return;
 	}
 	metrics_report(M_LOGINS_REFUSED, METRIC_ADD, 1);
@@ -633,7 +647,7 @@ handle_hook(const struct ps_msg *m)
 }
 
 static void
-spawn_worker(int postlogin)
+spawn_worker(enum worker_kind kind)
 {
 	int sv[2];
 
@@ -647,7 +661,9 @@ spawn_worker(int postlogin)
 	if (worker > 0) {
 		close(sv[1]);
 		mon_fd = sv[0];
-		if (root_fd >= 0) {
+		/* A WORKER_ANON's root stays here until its login: the quota
+		 * file and the hook paths hang from it (logged_in_here). */
+		if (root_fd >= 0 && kind == WORKER_POSTLOGIN) {
 			/* The post-login worker has it; no other worker may. The
 			 * monitor keeps a copy of its own to check hook paths. */
 			hookev_root(root_fd, sess.root_path);
@@ -671,18 +687,83 @@ spawn_worker(int postlogin)
 	metrics_report_close(); /* the monitor's alone */
 	sess.monitor = sv[1];
 	signal(SIGTERM, SIG_DFL);
-	if (!postlogin) {
+	if (kind == WORKER_PRELOGIN) {
 		struct sandbox_id id;
 
 		nopriv_id(&id);
-		ftp_worker(&sess, &id, 0);
+		ftp_worker(&sess, &id, kind);
 	}
 	target.root =
 	    sandbox_privileged() && strcmp(sess.root_path, "/") != 0 ? sess.root_path : NULL;
 	target.has_root_fd = target.root != NULL;
 	target.root_fd = root_fd;
 	sess.root_fd = root_fd;
-	ftp_worker(&sess, &target, 1);
+	ftp_worker(&sess, &target, kind);
+}
+
+/* SECURITY: whether a session's first worker may be the anonymous user
+ * before any login (WORKER_ANON). That worker reads the anonymous root
+ * before the monitor said yes to anything, which grants nothing only if
+ * every client could have that root anyway: the server grants no login
+ * but the anonymous one (no local or virtual users: theirs need a worker
+ * of their own identity, so those servers keep the nopriv_user worker
+ * for everyone), and userlist_file does not refuse the name "anonymous"
+ * (a name any client may type; the password is the client's choice, and
+ * the password checks vsftpd ties to it, deny_email_enable and
+ * secure_email_list_enable, stop ftpd at start: ftpd/vsftpd.c). What can
+ * still refuse an anonymous login is decided here at PS_LOGIN as for
+ * any worker: max_sessions_per_user (a session slot), the quota usage
+ * file, max_login_fails, logging and metrics; upload_hook, xferlog,
+ * port 20 and the key answer only after it. A taken-over WORKER_ANON that
+ * skips its login gets none of those and no more of the tree than a
+ * logged-in one; it is still one session under max_clients and
+ * max_per_ip, as the listener counted it. Read at each worker start:
+ * a REIN starts again from the session's own configuration. */
+static int
+anon_only(void)
+{
+	return opt.anonymous_enable && !opt.local_enable && !opt.guest_enable &&
+	       !options_user_refused("anonymous");
+}
+
+/* The first worker of a session, and the fresh one after REIN: as the
+ * anonymous user when anon_only (identity and root settled here, as at a
+ * login), else nopriv_user. An anonymous root that fails its checks
+ * (missing, writable) leaves the session the nopriv_user worker, whose
+ * login then refuses with the reason, as it always did. */
+static void
+start_worker(void)
+{
+	direct = 0;
+	if (anon_only()) {
+		sess.kind = LOGIN_ANON; /* what settle_identity settles for */
+		direct = settle_identity("anonymous", NULL) == NULL;
+		sess.kind = LOGIN_NONE;
+		if (!direct && root_fd >= 0) {
+			close(root_fd); /* no pre-login worker may hold it */
+			root_fd = -1;
+		}
+	}
+	spawn_worker(direct ? WORKER_ANON : WORKER_PRELOGIN);
+}
+
+/* A WORKER_ANON's login was granted: it has the quota file (sent with
+ * PS_OK) and stays on as the session; the monitor keeps what a post-login
+ * worker's fork would have left it. */
+static void
+logged_in_here(void)
+{
+	/* Only the anonymous login exists where a WORKER_ANON runs. */
+	if (sess.kind != LOGIN_ANON)
+		die("monitor: a %d login for an anonymous worker", (int)sess.kind);
+	if (sess.quota_fd >= 0) {
+		close(sess.quota_fd); /* the worker's alone */
+		sess.quota_fd = -1;
+	}
+	hookev_root(root_fd, sess.root_path);
+	close(root_fd);
+	root_fd = -1;
+	open_xferlog();
 }
 
 /* A worker hands over its unread input and exits: after a login (the
@@ -743,7 +824,10 @@ take_over(struct ps_msg *first, int postlogin)
 		log_msg(LOG_INFO, "REIN: logged out");
 		log_set_prefix("s=%s c=%s u=-", sess.id, sess.peer_text);
 	}
-	spawn_worker(postlogin);
+	if (postlogin)
+		spawn_worker(WORKER_POSTLOGIN);
+	else
+		start_worker();
 }
 
 static void
@@ -766,7 +850,9 @@ monitor_loop(void)
 		switch (m.type) {
 		case PS_LOGIN:
 			handle_login(&m);
-			if (sess.kind != LOGIN_NONE)
+			if (sess.kind != LOGIN_NONE && direct)
+				logged_in_here();
+			else if (sess.kind != LOGIN_NONE)
 				take_over(NULL, 1);
 			break;
 		case PS_HANDOFF:
@@ -854,6 +940,6 @@ ftp_session(int fd, const struct sockaddr_storage *peer, int tag)
 		buffer_free(&err);
 	}
 	sandbox_monitor();
-	spawn_worker(0);
+	start_worker();
 	monitor_loop();
 }

@@ -17,9 +17,9 @@
 
 int
 monreq_login(struct ftp_session *s, const char *user, const char *pass, int *fatal,
-             struct buffer *reason)
+             struct buffer *reason, int *fd)
 {
-	if (ps_login(s->monitor, user, pass, fatal, reason) == 0)
+	if (ps_login(s->monitor, user, pass, fatal, reason, fd) == 0)
 		return 0;
 	if (reason->len == 0)
 		buffer_puts(reason, "Login incorrect.");

@@ -10,9 +10,10 @@
 #include "ftpd/session.h"
 
 /* PASS: ask the monitor to log in; 0 on success. On refusal reason holds
- * the text and *fatal says the session must end. */
+ * the text and *fatal says the session must end. fd (or NULL): the
+ * descriptor a granted login carries (a WORKER_ANON's quota file), or -1. */
 int monreq_login(struct ftp_session *s, const char *user, const char *pass, int *fatal,
-                 struct buffer *reason);
+                 struct buffer *reason, int *fd);
 /* After a successful login (or REIN): hand the unread input to the monitor
  * and exit, or stay on as the TLS relay. */
 void monreq_handoff(struct ftp_session *s) __attribute__((noreturn));

@@ -110,6 +110,40 @@ login_allowed_over(struct ftp_session *s, const char *user)
 }
 
 void
+pi_forget_key(struct ftp_session *s)
+{
+	if (!s->tls && ftp_tls_ctx != NULL) {
+		tls_ctx_free(ftp_tls_ctx);
+		ftp_tls_ctx = NULL;
+		s->tls_key_at_monitor = 1;
+	}
+}
+
+static void postlogin_start(struct ftp_session *s);
+
+/* A WORKER_ANON (monitor.c, "one worker") whose login the monitor
+ * granted: it is the session from here on, with the state a post-login
+ * worker would have been forked with. SECURITY: nothing here widens what
+ * it could reach before: its uid, root and filter are the ones it was
+ * started under; the login only opens the commands the table keeps for
+ * logged-in sessions, and the monitor's side (hooks, xferlog, port 20,
+ * the key) now answers. */
+static void
+login_here(struct ftp_session *s, const char *pass, int quota_fd)
+{
+	s->kind = LOGIN_ANON;
+	free(s->login_name);
+	s->login_name = xstrdup("anonymous");
+	free(s->anon_password);
+	s->anon_password = xstrdup(pass);
+	s->quota_fd = quota_fd;
+	s->xferlog = opt.xferlog_enable;
+	log_set_prefix("s=%s c=%s u=%s", s->id, s->peer_text, s->login_name);
+	pi_forget_key(s);
+	postlogin_start(s);
+}
+
+void
 cmd_user(struct ftp_session *s, const char *arg)
 {
 	if (s->kind != LOGIN_NONE) {
@@ -146,7 +180,7 @@ void
 cmd_pass(struct ftp_session *s, const char *arg)
 {
 	struct buffer why = BUFFER_INIT;
-	int fatal;
+	int fatal, quota_fd = -1;
 
 	if (s->kind != LOGIN_NONE) {
 		reply(s, FTP_LOGGED_IN, "Already logged in.");
@@ -163,8 +197,15 @@ cmd_pass(struct ftp_session *s, const char *arg)
 		s->user = NULL;
 		return;
 	}
-	if (monreq_login(s, s->user, arg, &fatal, &why) == 0)
-		monreq_handoff(s);
+	if (monreq_login(s, s->user, arg, &fatal, &why, s->anon_direct ? &quota_fd : NULL) == 0) {
+		if (!s->anon_direct)
+			monreq_handoff(s);
+		buffer_free(&why);
+		free(s->user);
+		s->user = NULL;
+		login_here(s, arg, quota_fd);
+		return;
+	}
 	reply(s, fatal == PS_REFUSE_CLOSE ? FTP_SERVICE_UNAVAILABLE : FTP_NOT_LOGGED_IN, "%s",
 	      buffer_cstr(&why));
 	buffer_free(&why);

@@ -13,6 +13,9 @@
 int pi_parse_command(char *line, size_t len, char name[PI_NAME_MAX + 1], const char **arg);
 /* Whether name is in the command table (any case). */
 int pi_known_command(const char *name);
+/* SECURITY: a session logged in without TLS keeps no copy of the key;
+ * AUTH TLS asks the monitor for it then. No-op under TLS. */
+void pi_forget_key(struct ftp_session *s);
 /* Before the sandbox closes the world: names for listings, time zone. */
 void pi_prepare(struct ftp_session *s);
 /* The protocol interpreter: serve until QUIT or the connection ends. */

@@ -13,26 +13,24 @@
 #include "ftpd/pi/pi.h"
 
 void
-ftp_worker(struct ftp_session *s, struct sandbox_id *id, int postlogin)
+ftp_worker(struct ftp_session *s, struct sandbox_id *id, enum worker_kind kind)
 {
-	if (postlogin) {
+	if (kind != WORKER_PRELOGIN) {
 		/* The root the monitor opened and checked: the file tree hangs
 		 * from the same directory the chroot enters. */
 		int fd = fcntl(s->root_fd, F_DUPFD_CLOEXEC, 0);
 
-		/* SECURITY: a session that logged in without TLS keeps no
-		 * copy of the key; AUTH TLS asks the monitor for it then. */
-		if (!s->tls && ftp_tls_ctx != NULL) {
-			tls_ctx_free(ftp_tls_ctx);
-			ftp_tls_ctx = NULL;
-			s->tls_key_at_monitor = 1;
-		}
+		/* A WORKER_ANON keeps the key until its login, for AUTH TLS
+		 * or implicit TLS, as a pre-login worker does. */
+		if (kind == WORKER_POSTLOGIN)
+			pi_forget_key(s);
 		pi_prepare(s);
 		if (fd < 0)
 			die("session root %s: %s", s->root_path, strerror(errno));
 		fs_root_init_fd(&s->fs, fd);
 	}
-	sandbox_worker(id, postlogin ? SB_FTP_SESSION : SB_FTP_PRELOGIN, s->monitor);
+	s->anon_direct = kind == WORKER_ANON;
+	sandbox_worker(id, kind == WORKER_PRELOGIN ? SB_FTP_PRELOGIN : SB_FTP_SESSION, s->monitor);
 	pi_run(s);
 	sandbox_exit(0);
 }

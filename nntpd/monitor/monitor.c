@@ -151,7 +151,9 @@ handle_login(int mon, const struct ps_msg *m)
 static void
 monitor_loop(int mon, pid_t worker)
 {
-	struct ps_msg m;
+	/* Static for the reason ps_recv's buffer is: a shallow stack while
+	 * the session is idle. */
+	static struct ps_msg m;
 
 	while (ps_recv(mon, &m) == 0) {
 		if (m.fd >= 0)
@@ -204,14 +206,22 @@ static char *
 read_text_file(const char *path)
 {
 	struct buffer b = BUFFER_INIT;
-	FILE *f;
-	size_t n;
+	ssize_t n;
+	int fd;
 
-	if (path == NULL || path[0] == '\0' || (f = fopen(path, "r")) == NULL)
+	/* open, not fopen: a missing file (the usual case) costs no FILE
+	 * and no stdio buffer on the session's heap. */
+	if (path == NULL || path[0] == '\0' || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return NULL;
-	while (b.len < TEXT_FILE_MAX && (n = fread(buffer_reserve(&b, 4096), 1, 4096, f)) > 0)
-		buffer_commit(&b, n);
-	fclose(f);
+	while (b.len < TEXT_FILE_MAX) {
+		n = read(fd, buffer_reserve(&b, 4096), 4096);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		buffer_commit(&b, (size_t)n);
+	}
+	close(fd);
 	if (b.len > TEXT_FILE_MAX)
 		b.len = TEXT_FILE_MAX;
 	return buffer_cstr(&b);
@@ -266,7 +276,7 @@ nntp_session(int fd, const struct sockaddr_storage *peer, int tag)
 	sandbox_monitor();
 	if (ps_pair(sv) < 0)
 		die("socketpair: %s", strerror(errno));
-	worker = fork();
+	worker = sandbox_fork_worker();
 	if (worker < 0)
 		die("fork: %s", strerror(errno));
 	if (worker == 0) {

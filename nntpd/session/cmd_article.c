@@ -53,7 +53,7 @@ find_group(struct nntp_session *s, const char *name)
 
 	if (a == NULL)
 		return NULL;
-	g = active_find(a, name);
+	g = active_lookup(a, name);
 	if (g == NULL || !group_visible(s, name)) {
 		reply(s, R_NO_SUCH_GROUP);
 		return NULL;

@@ -34,6 +34,7 @@ list_active(struct nntp_session *s, const char *arg)
 {
 	struct active *a = s->active;
 
+	active_marks_all(a);
 	for (size_t i = 0; i < a->count; i++) {
 		const struct group *g = a->groups[i];
 
@@ -75,6 +76,7 @@ list_counts(struct nntp_session *s, const char *arg)
 {
 	struct active *a = s->active;
 
+	active_marks_all(a);
 	/* RFC 6048 3: the count may be an estimate; high - low + 1 is INN's
 	 * when the overview has no exact figure. */
 	for (size_t i = 0; i < a->count; i++) {
@@ -265,6 +267,7 @@ cmd_newgroups(struct nntp_session *s, struct vector *args)
 
 	if (args_time(s, args, 1, &since) < 0 || (a = session_groups(s)) == NULL)
 		return;
+	active_marks_all(a);
 	reply(s, "231 List of new newsgroups follows");
 	for (size_t i = 0; i < a->count; i++) {
 		const struct group *g = a->groups[i];
@@ -282,13 +285,21 @@ str_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Message-IDs of one group's articles that arrived at or after since. */
+/* Arrival times rise with article numbers, unless the clock stepped back
+ * or a rebuild took them from file times: the binary search starts this
+ * much early, and the scan from there still compares every time. */
+#define NEWNEWS_SLACK 600
+
+/* Message-IDs of one group's articles that arrived at or after since: a
+ * binary search of the overview index for the first, then a scan. */
 static int
 group_newnews(struct nntp_session *s, const struct group *g, time_t since, struct vector *ids)
 {
 	struct overview_range r;
-	uint64_t lo = g->low;
+	uint64_t lo = g->low, from = since > NEWNEWS_SLACK ? (uint64_t)(since - NEWNEWS_SLACK) : 0;
 
+	if (lo != 0 && overview_seek_arrival(s->spoolfd, g->name, lo, g->high, from, &lo) < 0)
+		return -1;
 	overview_range_init(&r);
 	while (lo != 0 && lo <= g->high) {
 		if (overview_read(s->spoolfd, g->name, lo, g->high, &r) < 0) {
@@ -329,6 +340,7 @@ cmd_newnews(struct nntp_session *s, struct vector *args)
 	}
 	if (args_time(s, args, 2, &since) < 0 || (a = session_groups(s)) == NULL)
 		return;
+	active_marks_all(a);
 	for (size_t i = 0; i < a->count; i++) {
 		const struct group *g = a->groups[i];
 

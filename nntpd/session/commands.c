@@ -96,7 +96,7 @@ selected_group(struct nntp_session *s)
 	}
 	if ((a = session_groups(s)) == NULL)
 		return NULL;
-	g = active_find(a, s->group);
+	g = active_lookup(a, s->group);
 	if (g == NULL) { /* removed while selected */
 		free(s->group);
 		s->group = NULL;

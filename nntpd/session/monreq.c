@@ -25,7 +25,7 @@ monreq_login(struct nntp_session *s, const char *user, const char *pass, int *fa
 {
 	struct buffer who = BUFFER_INIT;
 
-	if (ps_login(s->monitor, user, pass, fatal, &who) < 0) {
+	if (ps_login(s->monitor, user, pass, fatal, &who, NULL) < 0) {
 		buffer_free(&who);
 		return -1;
 	}

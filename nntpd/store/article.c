@@ -152,7 +152,10 @@ article_find(const struct article *a, const char *name)
 void
 article_unfold(const char *v, size_t len, struct buffer *out)
 {
-	size_t start = out->len;
+	/* Into reserved room, not a buffer_append per byte: the writer
+	 * unfolds six headers of every article it stores. */
+	char *d = buffer_reserve(out, len + 1);
+	size_t n = 0;
 
 	for (size_t i = 0; i < len; i++) {
 		char c = v[i];
@@ -161,15 +164,13 @@ article_unfold(const char *v, size_t len, struct buffer *out)
 			continue;
 		if (c == '\t')
 			c = ' ';
-		if (c == ' ' && out->len == start)
+		if (c == ' ' && n == 0)
 			continue;
-		buffer_append(out, &c, 1);
+		d[n++] = c;
 	}
-	size_t end = out->len;
-
-	while (end > start && buffer_head(out)[end - 1] == ' ')
-		end--;
-	buffer_truncate(out, end);
+	while (n > 0 && d[n - 1] == ' ')
+		n--;
+	buffer_commit(out, n);
 	buffer_cstr(out);
 }
 

@@ -22,12 +22,22 @@
 #define LOC_FLAG (1ull << 63)
 #define MAX_LINE (1 << 20)
 
+/* One table file: "history", or "history.new" while growing. */
+struct table {
+	int fd;
+	ino_t ino;
+	uint64_t nslots;
+};
+
 struct history {
 	int spoolfd;
 	int writable;
-	int fd, dat;
-	ino_t ino;
-	uint64_t nslots, used, datsize;
+	int dat;
+	struct table cur;  /* history */
+	struct table next; /* history.new while growing, else fd -1 */
+	uint64_t copied;   /* slots of cur copied into next */
+	uint64_t used;     /* slots used in the table adds go to */
+	uint64_t datsize;
 	uint64_t oldest; /* header: oldest remembered time (see history.h) */
 };
 
@@ -73,14 +83,31 @@ write_header(int fd, uint64_t nslots, uint64_t oldest)
 }
 
 static int
-load_table(struct history *h)
+put_field(int fd, uint64_t off, uint64_t v)
 {
-	unsigned char hd[HISTORY_HEADER];
-	struct stat st;
-	int fd = openat(h->spoolfd, HISTORY_FILE, (h->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	unsigned char b[8];
 
-	if (fd < 0 && errno == ENOENT && h->writable) {
-		fd = openat(h->spoolfd, HISTORY_FILE, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	store_put64(b, v);
+	return pwrite_full(fd, b, sizeof(b), off);
+}
+
+static void
+table_close(struct table *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+}
+
+/* Open one table file and check its header into t and hd. */
+static int
+table_open(struct history *h, const char *name, struct table *t, unsigned char hd[HISTORY_HEADER])
+{
+	struct stat st;
+	int fd = openat(h->spoolfd, name, (h->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+
+	if (fd < 0 && errno == ENOENT && h->writable && strcmp(name, HISTORY_FILE) == 0) {
+		fd = openat(h->spoolfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (fd >= 0 && write_header(fd, HISTORY_MIN_SLOTS, HISTORY_NONE_REMEMBERED) < 0) {
 			close(fd);
 			return -1;
@@ -88,42 +115,130 @@ load_table(struct history *h)
 	}
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) < 0 || pread_full(fd, hd, sizeof(hd), 0) != 0 ||
+	if (fstat(fd, &st) < 0 || pread_full(fd, hd, HISTORY_HEADER, 0) != 0 ||
 	    store_get32(hd) != HISTORY_MAGIC || store_get32(hd + 4) != HISTORY_VERSION) {
-		log_msg(LOG_ERR, "history: bad header (run nntpctl rebuild)");
+		log_msg(LOG_ERR, "%s: bad header (run nntpctl rebuild)", name);
 		close(fd);
 		errno = EINVAL;
 		return -1;
 	}
-	h->nslots = store_get64(hd + 8);
+	t->nslots = store_get64(hd + 8);
+	if (t->nslots == 0 || (t->nslots & (t->nslots - 1)) != 0 ||
+	    (uint64_t)st.st_size < HISTORY_HEADER + t->nslots * HISTORY_SLOT) {
+		log_msg(LOG_ERR, "%s: bad table size (run nntpctl rebuild)", name);
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	t->fd = fd;
+	t->ino = st.st_ino;
+	return 0;
+}
+
+/* Open history.new when history's header says it is growing into one. */
+static int
+load_next(struct history *h, uint64_t growing)
+{
+	unsigned char hd[HISTORY_HEADER];
+	struct table t;
+
+	if (table_open(h, HISTORY_NEW_FILE, &t, hd) < 0)
+		return -1;
+	if (t.nslots != growing) {
+		log_msg(LOG_ERR, "history: %s does not match history (run nntpctl rebuild)",
+		        HISTORY_NEW_FILE);
+		close(t.fd);
+		errno = EINVAL;
+		return -1;
+	}
+	table_close(&h->next);
+	h->next = t;
+	h->copied = store_get64(hd + 32);
+	if (h->copied > h->cur.nslots)
+		h->copied = h->cur.nslots;
+	/* Adds go to history.new: its header has the oldest remembered time
+	 * (it started as history's and only went down since). */
 	h->oldest = store_get64(hd + 16);
-	if (h->nslots == 0 || (h->nslots & (h->nslots - 1)) != 0 ||
-	    (uint64_t)st.st_size < HISTORY_HEADER + h->nslots * HISTORY_SLOT) {
-		log_msg(LOG_ERR, "history: bad table size (run nntpctl rebuild)");
-		close(fd);
-		errno = EINVAL;
-		return -1;
+	return 0;
+}
+
+/* (Re)open history and, when it is growing, history.new. */
+static int
+load_table(struct history *h)
+{
+	unsigned char hd[HISTORY_HEADER];
+	struct table t;
+	uint64_t growing;
+
+	/* A reader can lose a race with the rename that ends a growth (the
+	 * new table is gone by its old name): the fresh history has it. */
+	for (int tries = 0;; tries++) {
+		if (table_open(h, HISTORY_FILE, &t, hd) < 0)
+			return -1;
+		table_close(&h->cur);
+		table_close(&h->next);
+		h->cur = t;
+		h->oldest = store_get64(hd + 16);
+		growing = store_get64(hd + 24);
+		if (growing == 0) {
+			/* A history.new left by a crash before history said it
+			 * was growing holds nothing yet. */
+			if (h->writable)
+				unlinkat(h->spoolfd, HISTORY_NEW_FILE, 0);
+			return 0;
+		}
+		if (load_next(h, growing) == 0)
+			return 0;
+		if (errno == ENOENT && h->writable) {
+			/* Only a hand could remove it: what was added to it alone
+			 * is lost until a rebuild; history itself is whole. */
+			log_msg(LOG_ERR, "history: %s is missing (run nntpctl rebuild)",
+			        HISTORY_NEW_FILE);
+			return put_field(h->cur.fd, 24, 0);
+		}
+		if (errno != ENOENT || tries == 2)
+			return -1;
 	}
-	if (h->fd >= 0)
-		close(h->fd);
-	h->fd = fd;
-	h->ino = st.st_ino;
+}
+
+/* Reader: follow a new history (inode) or a growth that started. */
+static int
+refresh(struct history *h)
+{
+	struct stat st;
+	unsigned char b[8];
+
+	if (fstatat(h->spoolfd, HISTORY_FILE, &st, 0) == 0 && st.st_ino != h->cur.ino)
+		return load_table(h);
+	if (h->next.fd >= 0)
+		return 0;
+	if (pread_full(h->cur.fd, b, sizeof(b), 24) != 0)
+		return 0;
+	if (store_get64(b) != 0 && load_next(h, store_get64(b)) < 0)
+		return errno == ENOENT ? load_table(h) : -1;
 	return 0;
 }
 
 static int
-count_used(struct history *h)
+count_used(struct history *h, const struct table *t)
 {
 	unsigned char buf[HISTORY_SLOT * 1024];
 
 	h->used = 0;
-	for (uint64_t i = 0; i < h->nslots; i += 1024) {
-		if (pread_full(h->fd, buf, sizeof(buf), HISTORY_HEADER + i * HISTORY_SLOT) != 0)
+	for (uint64_t i = 0; i < t->nslots; i += 1024) {
+		if (pread_full(t->fd, buf, sizeof(buf), HISTORY_HEADER + i * HISTORY_SLOT) != 0)
 			return -1;
 		for (int j = 0; j < 1024; j++)
 			h->used += !slot_empty(buf + j * HISTORY_SLOT);
 	}
 	return 0;
+}
+
+/* The table adds go to. */
+static struct table *
+add_table(struct history *h)
+{
+	return h->next.fd >= 0 ? &h->next : &h->cur;
 }
 
 struct history *
@@ -135,7 +250,7 @@ history_open(int spoolfd, int writable)
 
 	h->spoolfd = spoolfd;
 	h->writable = writable;
-	h->fd = -1;
+	h->cur.fd = h->next.fd = -1;
 	h->dat = openat(spoolfd, HISTORY_DAT_FILE, flags, 0644);
 	if (h->dat < 0 || load_table(h) < 0 || fstat(h->dat, &st) < 0)
 		goto fail;
@@ -145,7 +260,7 @@ history_open(int spoolfd, int writable)
 			goto fail;
 		h->datsize = strlen(HISTORY_DAT_MAGIC);
 	}
-	if (writable && count_used(h) < 0)
+	if (writable && count_used(h, add_table(h)) < 0)
 		goto fail;
 	return h;
 fail : {
@@ -162,23 +277,23 @@ history_close(struct history *h)
 {
 	if (h == NULL)
 		return;
-	if (h->fd >= 0)
-		close(h->fd);
+	table_close(&h->cur);
+	table_close(&h->next);
 	if (h->dat >= 0)
 		close(h->dat);
 	free(h);
 }
 
-/* Find msgid's slot: 1 and its bytes when present, 0 and the free slot
+/* Find key's slot in t: 1 and its bytes when present, 0 and the free slot
  * index when absent, -1 on error. */
 static int
-probe(struct history *h, const unsigned char key[16], uint64_t *index,
+probe(const struct table *t, const unsigned char key[16], uint64_t *index,
       unsigned char slot[HISTORY_SLOT])
 {
-	uint64_t i = store_get64(key) & (h->nslots - 1);
+	uint64_t i = store_get64(key) & (t->nslots - 1);
 
-	for (uint64_t n = 0; n < h->nslots; n++, i = (i + 1) & (h->nslots - 1)) {
-		int rc = pread_full(h->fd, slot, HISTORY_SLOT, HISTORY_HEADER + i * HISTORY_SLOT);
+	for (uint64_t n = 0; n < t->nslots; n++, i = (i + 1) & (t->nslots - 1)) {
+		int rc = pread_full(t->fd, slot, HISTORY_SLOT, HISTORY_HEADER + i * HISTORY_SLOT);
 
 		if (rc != 0) {
 			if (rc > 0)
@@ -193,6 +308,34 @@ probe(struct history *h, const unsigned char key[16], uint64_t *index,
 	}
 	errno = ENOSPC;
 	return -1;
+}
+
+/* Find key in history.new, then history: 1 with the table holding it
+ * (history.new wins: expire updates the copy there), 0 with the add
+ * table's free slot, -1 on error. */
+static int
+find(struct history *h, const unsigned char key[16], struct table **where, uint64_t *index,
+     unsigned char slot[HISTORY_SLOT])
+{
+	uint64_t free_index = 0;
+	int rc;
+
+	if (h->next.fd >= 0) {
+		rc = probe(&h->next, key, &free_index, slot);
+		*where = &h->next;
+		*index = free_index;
+		if (rc != 0)
+			return rc;
+	}
+	rc = probe(&h->cur, key, index, slot);
+	if (rc != 0) {
+		*where = &h->cur;
+		return rc;
+	}
+	*where = add_table(h);
+	if (h->next.fd >= 0)
+		*index = free_index;
+	return 0;
 }
 
 /* Read the history.dat line at off into b (without the newline). */
@@ -221,14 +364,13 @@ history_lookup(struct history *h, const char *msgid, struct history_entry *out)
 {
 	unsigned char key[16], slot[HISTORY_SLOT];
 	uint64_t index, entry;
-	struct stat st;
+	struct table *where;
 	int rc;
 
-	if (!h->writable && fstatat(h->spoolfd, HISTORY_FILE, &st, 0) == 0 && st.st_ino != h->ino &&
-	    load_table(h) < 0)
+	if (!h->writable && refresh(h) < 0)
 		return -1;
 	msgid_hash(msgid, key);
-	rc = probe(h, key, &index, slot);
+	rc = find(h, key, &where, &index, slot);
 	if (rc <= 0 || out == NULL)
 		return rc;
 	entry = store_get64(slot + 24);
@@ -254,43 +396,95 @@ history_entry_free(struct history_entry *e)
 	e->location = NULL;
 }
 
-/* Rebuild the table at twice the size, then rename it into place. */
+/* Start growing: history.new at twice the size (sparse, so creating it
+ * costs no writes), then history's header says so. Until that header
+ * write, a crash leaves a history.new that the next open removes. */
 static int
-grow(struct history *h)
+grow_start(struct history *h)
 {
-	uint64_t nslots = h->nslots * 2;
-	unsigned char *table = xcalloc(nslots, HISTORY_SLOT);
-	unsigned char slot[HISTORY_SLOT];
-	int fd;
+	struct table t = {.nslots = h->cur.nslots * 2};
+	struct stat st;
 
-	for (uint64_t i = 0; i < h->nslots; i++) {
-		if (pread_full(h->fd, slot, HISTORY_SLOT, HISTORY_HEADER + i * HISTORY_SLOT) != 0)
-			goto fail;
-		if (slot_empty(slot))
-			continue;
-		uint64_t j = store_get64(slot) & (nslots - 1);
+	t.fd = openat(h->spoolfd, HISTORY_NEW_FILE, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (t.fd < 0)
+		return -1;
+	if (write_header(t.fd, t.nslots, h->oldest) < 0 || fstat(t.fd, &st) < 0 ||
+	    put_field(h->cur.fd, 24, t.nslots) < 0) {
+		int e = errno;
 
-		while (!slot_empty(table + j * HISTORY_SLOT))
-			j = (j + 1) & (nslots - 1);
-		memcpy(table + j * HISTORY_SLOT, slot, HISTORY_SLOT);
+		close(t.fd);
+		unlinkat(h->spoolfd, HISTORY_NEW_FILE, 0);
+		errno = e;
+		return -1;
 	}
-	fd = openat(h->spoolfd, HISTORY_FILE ".tmp", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		goto fail;
-	if (write_header(fd, nslots, h->oldest) < 0 ||
-	    pwrite_full(fd, table, nslots * HISTORY_SLOT, HISTORY_HEADER) < 0 ||
-	    renameat(h->spoolfd, HISTORY_FILE ".tmp", h->spoolfd, HISTORY_FILE) < 0) {
-		close(fd);
-		goto fail;
-	}
-	free(table);
-	close(h->fd);
-	h->fd = fd;
-	h->nslots = nslots;
+	t.ino = st.st_ino;
+	h->next = t;
+	h->copied = 0;
+	h->used = 0;
 	return 0;
-fail:
-	free(table);
-	return -1;
+}
+
+/* Copy up to n more slots of history into history.new; after the last,
+ * history.new becomes history. A slot already copied (a crash between
+ * its copy and the count's update) is found and skipped. */
+static int
+grow_step(struct history *h, uint64_t n)
+{
+	unsigned char buf[HISTORY_SLOT * HISTORY_GROW_STEP], slot[HISTORY_SLOT];
+
+	while (n > 0 && h->copied < h->cur.nslots) {
+		uint64_t k = h->cur.nslots - h->copied, index;
+
+		if (k > HISTORY_GROW_STEP)
+			k = HISTORY_GROW_STEP;
+		if (k > n)
+			k = n;
+		if (pread_full(h->cur.fd, buf, k * HISTORY_SLOT,
+		               HISTORY_HEADER + h->copied * HISTORY_SLOT) != 0) {
+			errno = EIO;
+			return -1;
+		}
+		for (uint64_t i = 0; i < k; i++) {
+			const unsigned char *s = buf + i * HISTORY_SLOT;
+			int rc;
+
+			if (slot_empty(s))
+				continue;
+			rc = probe(&h->next, s, &index, slot);
+			if (rc < 0)
+				return -1;
+			if (rc == 1)
+				continue;
+			if (pwrite_full(h->next.fd, s, HISTORY_SLOT,
+			                HISTORY_HEADER + index * HISTORY_SLOT) < 0)
+				return -1;
+			h->used++;
+		}
+		h->copied += k;
+		n -= k;
+		if (put_field(h->next.fd, 32, h->copied) < 0)
+			return -1;
+	}
+	if (h->copied < h->cur.nslots)
+		return 0;
+	/* Readers holding the old history notice the new inode and reopen. */
+	if (renameat(h->spoolfd, HISTORY_NEW_FILE, h->spoolfd, HISTORY_FILE) < 0)
+		return -1;
+	table_close(&h->cur);
+	h->cur = h->next;
+	h->next.fd = -1;
+	h->copied = 0;
+	return 0;
+}
+
+/* Finish a growth in progress at once (prune rewrites the whole table). */
+static int
+grow_finish(struct history *h)
+{
+	while (h->next.fd >= 0)
+		if (grow_step(h, h->cur.nslots) < 0)
+			return -1;
+	return 0;
 }
 
 /* Keep the header's oldest remembered time a lower bound, so a prune
@@ -304,7 +498,7 @@ note_remembered(struct history *h, time_t when)
 		return 0; /* unknown (older table: prune scans) or no older */
 	h->oldest = (uint64_t)when;
 	store_put64(b, h->oldest);
-	return pwrite_full(h->fd, b, sizeof(b), 16);
+	return pwrite_full(add_table(h)->fd, b, sizeof(b), 16);
 }
 
 int
@@ -313,16 +507,23 @@ history_add(struct history *h, const char *msgid, time_t arrived, const char *lo
 	unsigned char key[16], slot[HISTORY_SLOT];
 	uint64_t index, off = h->datsize;
 	struct buffer line = BUFFER_INIT;
+	struct table *where;
 	int rc;
 
 	if (!h->writable) {
 		errno = EROFS;
 		return -1;
 	}
-	if ((h->used + 1) * 2 > h->nslots && grow(h) < 0)
+	/* No whole-table rehash ever stops the writer: growth is a bounded
+	 * step per add. */
+	if (h->next.fd >= 0 && (h->used + 1) * 2 > h->next.nslots && grow_finish(h) < 0)
+		return -1; /* only with HISTORY_GROW_STEP < 2 */
+	if (h->next.fd < 0 && (h->used + 1) * 2 > h->cur.nslots && grow_start(h) < 0)
+		return -1;
+	if (h->next.fd >= 0 && grow_step(h, HISTORY_GROW_STEP) < 0)
 		return -1;
 	msgid_hash(msgid, key);
-	rc = probe(h, key, &index, slot);
+	rc = find(h, key, &where, &index, slot);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
 	buffer_printf(&line, "%s\t%lld\t%s\n", msgid, (long long)arrived, location ? location : "");
@@ -333,7 +534,8 @@ history_add(struct history *h, const char *msgid, time_t arrived, const char *lo
 		memcpy(slot, key, 16);
 		store_put64(slot + 16, (uint64_t)arrived);
 		store_put64(slot + 24, off | (location ? LOC_FLAG : 0));
-		rc = pwrite_full(h->fd, slot, sizeof(slot), HISTORY_HEADER + index * HISTORY_SLOT);
+		rc = pwrite_full(where->fd, slot, sizeof(slot),
+		                 HISTORY_HEADER + index * HISTORY_SLOT);
 		if (rc == 0)
 			h->used++;
 		if (rc == 0 && location == NULL)
@@ -349,6 +551,7 @@ history_forget(struct history *h, const char *msgid, time_t when)
 	unsigned char key[16], slot[HISTORY_SLOT];
 	uint64_t index, off = h->datsize;
 	struct buffer line = BUFFER_INIT;
+	struct table *where;
 	int rc;
 
 	if (!h->writable) {
@@ -356,7 +559,7 @@ history_forget(struct history *h, const char *msgid, time_t when)
 		return -1;
 	}
 	msgid_hash(msgid, key);
-	rc = probe(h, key, &index, slot);
+	rc = find(h, key, &where, &index, slot);
 	if (rc < 0)
 		return -1;
 	if (rc == 0)
@@ -364,14 +567,16 @@ history_forget(struct history *h, const char *msgid, time_t when)
 	if (!(store_get64(slot + 24) & LOC_FLAG))
 		return 0;
 	/* The new line first, then the slot's time and entry in one write:
-	 * a reader sees the old location or the remembered entry. */
+	 * a reader sees the old location or the remembered entry. A slot not
+	 * yet copied by a growth changes in history and is copied changed. */
 	buffer_printf(&line, "%s\t%lld\t\n", msgid, (long long)when);
 	rc = pwrite_full(h->dat, buffer_head(&line), line.len, off);
 	if (rc == 0) {
 		h->datsize += line.len;
 		store_put64(slot + 16, (uint64_t)when);
 		store_put64(slot + 24, off);
-		rc = pwrite_full(h->fd, slot + 16, 16, HISTORY_HEADER + index * HISTORY_SLOT + 16);
+		rc = pwrite_full(where->fd, slot + 16, 16,
+		                 HISTORY_HEADER + index * HISTORY_SLOT + 16);
 	}
 	if (rc == 0)
 		rc = note_remembered(h, when);
@@ -382,8 +587,9 @@ history_forget(struct history *h, const char *msgid, time_t when)
 int64_t
 history_prune(struct history *h, time_t before)
 {
-	uint64_t oldest = HISTORY_NONE_REMEMBERED, dropped = 0, size;
+	uint64_t oldest = HISTORY_NONE_REMEMBERED, dropped = 0, size, nslots;
 	unsigned char *old, *table;
+	struct stat st;
 	int fd;
 
 	if (!h->writable) {
@@ -392,15 +598,18 @@ history_prune(struct history *h, time_t before)
 	}
 	if (h->oldest != 0 && h->oldest >= (uint64_t)before)
 		return 0;
-	size = h->nslots * HISTORY_SLOT;
+	if (grow_finish(h) < 0)
+		return -1;
+	nslots = h->cur.nslots;
+	size = nslots * HISTORY_SLOT;
 	old = xmalloc(size);
-	if (pread_full(h->fd, old, size, HISTORY_HEADER) != 0) {
+	if (pread_full(h->cur.fd, old, size, HISTORY_HEADER) != 0) {
 		free(old);
 		errno = EIO;
 		return -1;
 	}
-	table = xcalloc(h->nslots, HISTORY_SLOT);
-	for (uint64_t i = 0; i < h->nslots; i++) {
+	table = xcalloc(nslots, HISTORY_SLOT);
+	for (uint64_t i = 0; i < nslots; i++) {
 		const unsigned char *slot = old + i * HISTORY_SLOT;
 		uint64_t t = store_get64(slot + 16), j;
 
@@ -414,17 +623,17 @@ history_prune(struct history *h, time_t before)
 			if (t < oldest)
 				oldest = t;
 		}
-		for (j = store_get64(slot) & (h->nslots - 1); !slot_empty(table + j * HISTORY_SLOT);
-		     j = (j + 1) & (h->nslots - 1))
+		for (j = store_get64(slot) & (nslots - 1); !slot_empty(table + j * HISTORY_SLOT);
+		     j = (j + 1) & (nslots - 1))
 			;
 		memcpy(table + j * HISTORY_SLOT, slot, HISTORY_SLOT);
 	}
 	free(old);
 	/* Linear probing cannot simply empty a slot (it would cut the probe
 	 * chains behind it): write the kept entries into a new table and
-	 * rename it into place, as grow() does. Readers reopen by inode. */
+	 * rename it into place. Readers reopen by inode. */
 	fd = openat(h->spoolfd, HISTORY_FILE ".tmp", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write_header(fd, h->nslots, oldest) < 0 ||
+	if (fd < 0 || write_header(fd, nslots, oldest) < 0 ||
 	    pwrite_full(fd, table, size, HISTORY_HEADER) < 0 ||
 	    renameat(h->spoolfd, HISTORY_FILE ".tmp", h->spoolfd, HISTORY_FILE) < 0) {
 		int e = errno;
@@ -437,32 +646,39 @@ history_prune(struct history *h, time_t before)
 		return -1;
 	}
 	free(table);
-	close(h->fd);
-	h->fd = fd;
+	close(h->cur.fd);
+	h->cur.fd = fd;
+	if (fstat(fd, &st) == 0)
+		h->cur.ino = st.st_ino;
 	h->oldest = oldest;
 	h->used -= dropped;
 	return (int64_t)dropped;
 }
 
-int
-history_walk(struct history *h,
-             int (*fn)(void *arg, const char *msgid, time_t arrived, const char *location),
-             void *arg)
+/* Walk t; skip_in, when set, holds the entries that win over t's. */
+static int
+walk_table(struct history *h, const struct table *t, const struct table *skip_in,
+           int (*fn)(void *arg, const char *msgid, time_t arrived, const char *location), void *arg)
 {
-	unsigned char slot[HISTORY_SLOT];
+	unsigned char slot[HISTORY_SLOT], other[HISTORY_SLOT];
 	struct buffer b = BUFFER_INIT;
+	uint64_t index;
 	int rc = 0;
 
-	for (uint64_t i = 0; i < h->nslots && rc == 0; i++) {
+	for (uint64_t i = 0; i < t->nslots && rc == 0; i++) {
 		char *t1, *t2;
 		uint64_t entry;
 
-		if (pread_full(h->fd, slot, HISTORY_SLOT, HISTORY_HEADER + i * HISTORY_SLOT) != 0) {
+		if (pread_full(t->fd, slot, HISTORY_SLOT, HISTORY_HEADER + i * HISTORY_SLOT) != 0) {
 			rc = -1;
 			break;
 		}
 		if (slot_empty(slot))
 			continue;
+		if (skip_in != NULL && (rc = probe(skip_in, slot, &index, other)) != 0) {
+			rc = rc < 0 ? -1 : 0;
+			continue;
+		}
 		entry = store_get64(slot + 24);
 		if (read_line(h, entry & ~LOC_FLAG, &b) < 0 ||
 		    (t1 = strchr(buffer_head(&b), '\t')) == NULL ||
@@ -476,4 +692,16 @@ history_walk(struct history *h,
 	}
 	buffer_free(&b);
 	return rc;
+}
+
+int
+history_walk(struct history *h,
+             int (*fn)(void *arg, const char *msgid, time_t arrived, const char *location),
+             void *arg)
+{
+	if (h->next.fd < 0)
+		return walk_table(h, &h->cur, NULL, fn, arg);
+	int rc = walk_table(h, &h->next, NULL, fn, arg);
+
+	return rc != 0 ? rc : walk_table(h, &h->cur, &h->next, fn, arg);
 }

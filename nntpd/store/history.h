@@ -8,26 +8,40 @@
 #include <time.h>
 
 /* history (table): a 64-byte header (u32 magic "PHIS", u32 version 1,
- * u64 slot count, a power of two, 48 zero bytes) then that many 32-byte
- * slots, all little-endian: 16 bytes hash (SHA-256 prefix of the
- * Message-ID with its right-hand side lower-cased; all zero = empty),
- * u64 arrival time, u64 entry (bit 63: has a location; the rest: offset
- * of its line in history.dat). Open addressing, linear probing; the writer
- * rehashes into a table twice the size (temp file + rename) when more than
- * half the slots are used. Header bytes 16-23: u64 lower bound of the
- * times of remembered entries (UINT64_MAX: none; 0: unknown, as tables
- * written before expire existed say), so expire knows when to prune.
+ * u64 slot count, a power of two, then the fields below, zero-filled to
+ * 64) then that many 32-byte slots, all little-endian: 16 bytes hash
+ * (SHA-256 prefix of the Message-ID with its right-hand side lower-cased;
+ * all zero = empty), u64 arrival time, u64 entry (bit 63: has a location;
+ * the rest: offset of its line in history.dat). Open addressing, linear
+ * probing. Header bytes 16-23: u64 lower bound of the times of remembered
+ * entries (UINT64_MAX: none; 0: unknown, as tables written before expire
+ * existed say), so expire knows when to prune. Bytes 24-31: u64 growing:
+ * non-zero while the table is being copied into history.new, a table of
+ * that many slots; bytes 32-39 of history.new: u64 how many slots of the
+ * old table have been copied (zero in tables written before growth was
+ * incremental, which reads as "not growing").
+ * Growth is incremental: past half full, the writer creates history.new
+ * at twice the size, then each add copies HISTORY_GROW_STEP old slots
+ * into it and goes into it itself; lookups try history.new, then history;
+ * the last step renames history.new over history. The old table is never
+ * changed by a copy, so a crash at any instant loses nothing: reopening
+ * resumes at the recorded slot (a copy repeated is found and skipped).
  * history.dat: the line "#postel-history 1\n" then one line per entry,
  * "<message-id>\t<arrival>\t<group:number ...>\n" (no location for
  * remembered IDs). The line is written before its slot. */
 #define HISTORY_FILE "history"
 #define HISTORY_DAT_FILE "history.dat"
+#define HISTORY_NEW_FILE "history.new"
 #define HISTORY_MAGIC 0x53494850u /* "PHIS" */
 #define HISTORY_VERSION 1
 #define HISTORY_HEADER 64
 #define HISTORY_SLOT 32
 #define HISTORY_MIN_SLOTS 16384
 #define HISTORY_NONE_REMEMBERED UINT64_MAX
+/* Old slots copied per add while growing: any value of 2 or more finishes
+ * the copy before the new table is half full; 256 is one 8 KiB read and at
+ * most 256 slot writes per add (well under a millisecond). */
+#define HISTORY_GROW_STEP 256
 
 struct history;
 
@@ -41,7 +55,8 @@ struct history_entry {
 struct history *history_open(int spoolfd, int writable);
 void history_close(struct history *h);
 /* 1 found (out filled when non-NULL; free with history_entry_free), 0 not
- * found, -1 error. Readers notice a rehash by the inode and reopen. */
+ * found, -1 error. Readers notice a new table by the inode and reopen,
+ * and a growth in progress by the header, and then look in both. */
 int history_lookup(struct history *h, const char *msgid, struct history_entry *out);
 void history_entry_free(struct history_entry *e);
 /* Add an entry (location NULL: remember a refused ID). A Message-ID already
@@ -52,7 +67,8 @@ int history_add(struct history *h, const char *msgid, time_t arrived, const char
  * -1 error. */
 int history_forget(struct history *h, const char *msgid, time_t when);
 /* Drop remembered entries dated before `before` (the table is rewritten
- * and renamed into place when any goes). Dropped count, or -1. */
+ * and renamed into place when any goes; a growth in progress is finished
+ * first). Dropped count, or -1. */
 int64_t history_prune(struct history *h, time_t before);
 /* Call fn for every entry (rebuild, check); stops at a non-zero return. */
 int history_walk(struct history *h,

@@ -127,6 +127,82 @@ overview_get(int spoolfd, const char *group, uint64_t number, struct overview_en
 	return (flags & 1) ? 1 : 0;
 }
 
+/* The arrival time of the first record at or after n and before end
+ * that has one (gaps are all zero): 1 and *t, or 0 when none has. */
+static int
+arrival_from(int fd, uint64_t base, uint64_t n, uint64_t end, uint64_t *t)
+{
+	unsigned char recs[64 * OVERVIEW_RECORD];
+
+	while (n < end) {
+		uint64_t k = end - n < 64 ? end - n : 64;
+
+		if (pread_full(fd, recs, k * OVERVIEW_RECORD,
+		               OVERVIEW_HEADER + (n - base) * OVERVIEW_RECORD) != 0)
+			return -1;
+		for (uint64_t i = 0; i < k; i++)
+			if ((*t = store_get64(recs + i * OVERVIEW_RECORD + 16)) != 0)
+				return 1;
+		n += k;
+	}
+	return 0;
+}
+
+int
+overview_seek_arrival(int spoolfd, const char *group, uint64_t lo, uint64_t hi, uint64_t since,
+                      uint64_t *first)
+{
+	uint64_t base, nrec, a, b;
+	int fd = open_index(spoolfd, group, &base, &nrec);
+
+	*first = lo;
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (lo < base)
+		lo = base;
+	if (nrec == 0 || lo > hi || lo - base >= nrec) {
+		close(fd);
+		*first = hi + 1;
+		return 0;
+	}
+	/* Lower bound over [a, b): everything before a arrived before since;
+	 * b is past the end or arrived at or after it. NEWNEWS asks about the
+	 * recent tail: gallop back from the end first (1, 2, 4... records),
+	 * so the cost follows the number of new articles, not the group's. */
+	a = lo;
+	b = (hi < base + nrec - 1 ? hi : base + nrec - 1) + 1;
+	for (uint64_t step = 1, end = b; step <= end - a; step *= 2) {
+		uint64_t p = end - step, t = 0;
+		int rc = arrival_from(fd, base, p, b, &t);
+
+		if (rc < 0)
+			goto fail;
+		if (rc == 1 && t < since) {
+			a = p + 1;
+			break;
+		}
+		b = p;
+	}
+	while (a < b) {
+		uint64_t mid = a + (b - a) / 2, t = 0;
+		int rc = arrival_from(fd, base, mid, b, &t);
+
+		if (rc < 0)
+			goto fail;
+		if (rc == 0 || t >= since)
+			b = mid;
+		else
+			a = mid + 1;
+	}
+	close(fd);
+	*first = a;
+	return 0;
+fail:
+	close(fd);
+	errno = EIO;
+	return -1;
+}
+
 static int
 read_slice(int spoolfd, const char *group, uint64_t lo, uint64_t last, const unsigned char *recs,
            struct overview_range *r)
@@ -238,8 +314,9 @@ overview_build_line(const struct article *a, uint64_t size, struct buffer *out)
 		add_field(out, a, fields[i]);
 		buffer_append(out, "\t", 1);
 	}
-	for (size_t i = 0; i < blen; i++)
-		lines += body[i] == '\n';
+	for (const char *p = body, *end = body + blen; (p = memchr(p, '\n', (size_t)(end - p)));
+	     p++)
+		lines++;
 	if (blen > 0 && body[blen - 1] != '\n')
 		lines++;
 	buffer_printf(out, "%llu\t%zu\t", (unsigned long long)size, lines);

@@ -65,6 +65,13 @@ overview_line(const struct overview_range *r, size_t i)
 {
 	return buffer_head(&r->data) + r->v[i].off;
 }
+/* The first number in [lo, hi] whose record arrived at or after since, by
+ * binary search of the index (arrival times rise with numbers: the writer
+ * numbers articles as they arrive; a gap record takes the time of the next
+ * record). Into *first: hi + 1 when none did. 0, or -1 with errno (a group
+ * without an overview: 0 and lo). */
+int overview_seek_arrival(int spoolfd, const char *group, uint64_t lo, uint64_t hi, uint64_t since,
+                          uint64_t *first);
 /* The index record of one article: 1 found, 0 absent, -1 error. */
 int overview_get(int spoolfd, const char *group, uint64_t number, struct overview_entry *e);
 

@@ -6,8 +6,8 @@
  *   2. syncfs: every file of the batch is on disk;
  *   3. rename each to articles/<first group>/<n>, link it into the others,
  *      append its overview records and its history entry;
- *   4. rewrite active (temp + rename) with the raised high marks once,
- *      queue the articles for feeds;
+ *   4. overwrite the raised high marks in active once (in place, see
+ *      active.h), queue the articles for feeds;
  *   5. syncfs again: names, indexes, active and queues are on disk;
  *   6. only then acknowledge the batch's clients.
  * So a name in articles/ only ever points at a whole file, and everything
@@ -360,7 +360,7 @@ spool_open(const char *spool_dir, const char *pathhost, int nonblocking)
 	if (faccessat(s->dirfd, ACTIVE_FILE, F_OK, 0) < 0 &&
 	    active_write_all(&s->active, s->dirfd) < 0)
 		goto fail;
-	if (active_refresh(&s->active, s->dirfd) < 0)
+	if (active_refresh(&s->active, s->dirfd) < 0 || active_own(&s->active, s->dirfd) < 0)
 		goto fail;
 	s->history = history_open(s->dirfd, 1);
 	if (s->history == NULL)
@@ -376,6 +376,16 @@ fail:
 	return NULL;
 }
 
+static void
+pending_free(struct pending *p)
+{
+	vector_free(&p->groups);
+	free(p->numbers);
+	buffer_free(&p->stored);
+	free(p->xref);
+	free(p->msgid);
+}
+
 void
 spool_close(struct spool *s)
 {
@@ -384,6 +394,10 @@ spool_close(struct spool *s)
 	overview_writer_close(s->ov);
 	history_close(s->history);
 	active_free(&s->active);
+	/* Stored, never committed: their temp files go at the next start. */
+	for (size_t i = 0; i < s->npend; i++)
+		pending_free(&s->pend[i]);
+	free(s->pend);
 	if (s->lockfd >= 0)
 		close(s->lockfd);
 	if (s->dirfd >= 0)
@@ -410,30 +424,45 @@ spool_history(struct spool *s)
 	return s->history;
 }
 
-/* Index one stored article file (text = its stored bytes) under group:
- * overview record, and history unless add_history is 0. */
+/* Index one stored article file (text = its stored bytes) at its n places
+ * (group:number each): an overview record in every group, history once
+ * (unless add_history is 0, or the first group's record failed). Parsed
+ * and its overview line built once for all the places. 0, or -1 when any
+ * index write failed (each failure logged). */
 static int
-index_article(struct spool *s, const char *group, uint64_t number, const struct buffer *text,
-              time_t arrived, int add_history)
+index_article(struct spool *s, char *const *groups, const uint64_t *numbers, size_t n,
+              const struct buffer *text, time_t arrived, int add_history)
 {
 	struct article a;
 	struct buffer why = BUFFER_INIT, line = BUFFER_INIT, v = BUFFER_INIT;
 	struct overview_entry e = {0};
-	int rc = -1;
+	int rc = 0, first = -1;
 
 	if (article_parse(&a, buffer_head(text), text->len, &why) < 0) {
-		log_msg(LOG_ERR, "spool: %s:%llu: %s", group, (unsigned long long)number,
+		log_msg(LOG_ERR, "spool: %s:%llu: %s", groups[0], (unsigned long long)numbers[0],
 		        buffer_cstr(&why));
 		buffer_free(&why);
 		return -1;
 	}
-	e.number = number;
 	e.arrived = (uint64_t)arrived;
 	e.size = text->len;
 	e.header_len = (uint32_t)(a.body_off - 2);
 	overview_build_line(&a, text->len, &line);
-	rc = overview_append(s->ov, group, &e, buffer_head(&line), line.len);
-	if (rc == 0 && add_history && article_value(&a, "Message-ID", &v) == 0) {
+	for (size_t i = 0; i < n; i++) {
+		int one;
+
+		e.number = numbers[i];
+		one = overview_append(s->ov, groups[i], &e, buffer_head(&line), line.len);
+		if (i == 0)
+			first = one;
+		if (one < 0) {
+			log_msg(LOG_ERR,
+			        "spool: indexing %s:%llu failed: %m (nntpctl rebuild repairs it)",
+			        groups[i], (unsigned long long)numbers[i]);
+			rc = -1;
+		}
+	}
+	if (first == 0 && add_history && article_value(&a, "Message-ID", &v) == 0) {
 		struct buffer loc = BUFFER_INIT;
 		const char *x;
 
@@ -442,9 +471,15 @@ index_article(struct spool *s, const char *group, uint64_t number, const struct 
 			buffer_consume(&loc, (size_t)(x + 1 - buffer_head(&loc)));
 		else {
 			buffer_clear(&loc);
-			buffer_printf(&loc, "%s:%llu", group, (unsigned long long)number);
+			buffer_printf(&loc, "%s:%llu", groups[0], (unsigned long long)numbers[0]);
 		}
-		rc = history_add(s->history, buffer_cstr(&v), arrived, buffer_cstr(&loc));
+		if (history_add(s->history, buffer_cstr(&v), arrived, buffer_cstr(&loc)) < 0) {
+			log_msg(LOG_ERR,
+			        "spool: history of %s:%llu failed: %m (nntpctl rebuild "
+			        "repairs it)",
+			        groups[0], (unsigned long long)numbers[0]);
+			rc = -1;
+		}
 		buffer_free(&loc);
 	}
 	article_free(&a);
@@ -571,15 +606,16 @@ static void
 compose_stored(const char *headers, size_t hlen, const char *xref, size_t xlen, const char *body,
                size_t blen, struct buffer *stored)
 {
-	struct buffer text = BUFFER_INIT;
-
-	buffer_append(&text, headers, hlen);
-	buffer_puts(&text, "Xref: ");
-	buffer_append(&text, xref, xlen);
-	buffer_puts(&text, "\r\n\r\n");
-	buffer_append(&text, body, blen);
-	article_dot_stuff(buffer_head(&text), text.len, stored);
-	buffer_free(&text);
+	/* Each piece starts a line (a last header line without its CRLF
+	 * gets one, the Xref line is ours and cannot start with a dot), so
+	 * stuffing them one after the other is stuffing the whole, without
+	 * copying it first. */
+	buffer_reserve(stored, hlen + xlen + blen + blen / 32 + 64);
+	article_dot_stuff(headers, hlen, stored);
+	buffer_puts(stored, "Xref: ");
+	buffer_append(stored, xref, xlen);
+	buffer_puts(stored, "\r\n\r\n");
+	article_dot_stuff(body, blen, stored);
 }
 
 /* Step 3: overview in every group, history once. */
@@ -587,15 +623,11 @@ static void
 index_stored(struct spool *s, const struct vector *groups, const uint64_t *numbers,
              const struct buffer *stored, time_t arrived)
 {
-	for (size_t i = 0; i < groups->count; i++)
-		if (index_article(s, groups->strings[i], numbers[i], stored, arrived, i == 0) < 0)
-			log_msg(LOG_ERR,
-			        "spool: indexing %s:%llu failed: %m (nntpctl rebuild repairs it)",
-			        groups->strings[i], (unsigned long long)numbers[i]);
+	index_article(s, groups->strings, numbers, groups->count, stored, arrived, 1);
 }
 
 /* Step 4, in memory at store time (the next article takes the next
- * number); active is rewritten once per commit. */
+ * number); active is written once per commit, after the names exist. */
 static void
 raise_marks(struct spool *s, const struct vector *groups, const uint64_t *numbers)
 {
@@ -606,16 +638,6 @@ raise_marks(struct spool *s, const struct vector *groups, const uint64_t *number
 		if (g->low > g->high)
 			g->low = g->high;
 	}
-}
-
-static void
-pending_free(struct pending *p)
-{
-	vector_free(&p->groups);
-	free(p->numbers);
-	buffer_free(&p->stored);
-	free(p->xref);
-	free(p->msgid);
 }
 
 int
@@ -726,7 +748,7 @@ spool_commit(struct spool *s, spool_committed_fn *done, void *arg)
 		/* A failed rewrite is repaired by recovery at the next start
 		 * (the files above the mark roll forward). */
 		if (active_write(&s->active, s->dirfd) < 0)
-			log_msg(LOG_ERR, "spool: rewriting active: %m");
+			log_msg(LOG_ERR, "spool: writing active: %m");
 		for (size_t i = 0; done != NULL && i < s->npend; i++)
 			if (s->pend[i].placed)
 				done(arg, &s->pend[i].stored, s->pend[i].xref, s->pend[i].msgid,
@@ -816,9 +838,7 @@ restore_place(struct spool *s, const char *path, const struct buffer *text, time
 	if (linkat(s->dirfd, path, s->dirfd, other, 0) < 0 && errno != EEXIST)
 		log_msg(LOG_ERR, "spool: recovery: linking %s: %m", other);
 	free(other);
-	if (index_article(s, g, num, text, arrived, first) < 0)
-		log_msg(LOG_ERR, "spool: recovery: indexing %s:%llu failed", g,
-		        (unsigned long long)num);
+	index_article(s, &g, &num, 1, text, arrived, first); /* a failure is logged */
 	if (num > gr->high)
 		gr->high = num;
 	if (gr->low > gr->high)
@@ -1175,7 +1195,7 @@ rebuild_group(struct spool *s, struct group *g, struct buffer *why)
 		struct stat st;
 
 		if (fd < 0 || fstat(fd, &st) < 0 || read_fd(fd, &text) < 0 ||
-		    index_article(s, g->name, nums[i], &text, st.st_mtim.tv_sec, 1) < 0)
+		    index_article(s, &g->name, &nums[i], 1, &text, st.st_mtim.tv_sec, 1) < 0)
 			buffer_printf(why, "%s: skipped (unreadable or not an article)\n", path);
 		if (fd >= 0)
 			close(fd);

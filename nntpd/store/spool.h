@@ -19,6 +19,7 @@
  *   active, active.times, newsgroups           see active.h
  *   overview/<group>.idx, overview/<group>.dat see overview.h
  *   history, history.dat                       see history.h
+ *   history.new                                while history grows
  *   tmp/                                       articles being written
  *   lock                                       flock()ed by the writer
  *   writer.sock                                the writer's socket

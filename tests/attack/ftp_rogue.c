@@ -38,7 +38,8 @@
 #include "tests/attack/rogue.h"
 
 static const char *attack;
-static int maps_fd = -1; /* /proc/self/maps, opened before the chroot */
+static int maps_fd = -1;       /* /proc/self/maps, opened before the chroot */
+static int status_fd = -1;     /* /proc/self/status, likewise */
 static struct stat xferlog_st; /* the shared xferlog, as the harness found it */
 static struct stat metrics_st; /* the monitor's end of the listener's metrics pipe */
 
@@ -91,6 +92,24 @@ tls_key(int mon, int n)
 	say("key %d: %s%s%s", n, m.type == PS_OK ? "given" : "refused", pem[0] ? ", " : "", pem);
 }
 
+static void postlogin(struct ftp_session *s);
+
+/* After an accepted login: a WORKER_ANON is the session already (no
+ * handoff: it says what its sandbox is now and attacks from there); any
+ * other worker hands off to the post-login worker the monitor forks. */
+static void
+logged_in(struct ftp_session *s)
+{
+	if (!s->anon_direct) {
+		handoff_end(s->monitor);
+		return;
+	}
+	lseek(status_fd, 0, SEEK_SET);
+	show_sandbox(status_fd, "post-login");
+	postlogin(s);
+	say("post-login worker: done");
+}
+
 static void
 prelogin(struct ftp_session *s)
 {
@@ -105,7 +124,7 @@ prelogin(struct ftp_session *s)
 	} else if (strcmp(attack, "userlist") == 0) {
 		/* A name the PI would refuse at USER, sent to the monitor anyway. */
 		if (login(mon, "anonymous", "rogue@", 1) == PS_OK)
-			handoff_end(mon);
+			logged_in(s);
 	} else if (strcmp(attack, "tls-key-prelogin") == 0) {
 		tls_key(mon, 1);
 	} else if (strcmp(attack, "relogin") == 0 || strcmp(attack, "handoff-flood") == 0 ||
@@ -114,8 +133,9 @@ prelogin(struct ftp_session *s)
 	           strcmp(attack, "metrics") == 0 || strcmp(attack, "hash") == 0) {
 		if (login(mon, "anonymous", "rogue@", 1) != PS_OK)
 			return;
+		/* handoff-flood: the login's handoff, or a WORKER_ANON's REIN */
 		if (strcmp(attack, "handoff-flood") != 0) {
-			handoff_end(mon);
+			logged_in(s);
 			return;
 		}
 		static char chunk[PS_MAX_PAYLOAD];
@@ -379,8 +399,7 @@ hash_once(int mon, int fd, uint64_t len, const char *plant, int n)
 		say("hash %d: channel closed", n);
 		return;
 	}
-	say("hash %d: %s %s", n, m.type == PS_OK ? "answered" : "refused",
-	    m.len > 0 ? m.data : "");
+	say("hash %d: %s %s", n, m.type == PS_OK ? "answered" : "refused", m.len > 0 ? m.data : "");
 }
 
 /* The digest cache (monitor/hashcache.c): a worker neither maps the
@@ -464,14 +483,16 @@ postlogin(struct ftp_session *s)
 }
 
 void
-ftp_worker(struct ftp_session *s, struct sandbox_id *id, int is_postlogin)
+ftp_worker(struct ftp_session *s, struct sandbox_id *id, enum worker_kind kind)
 {
-	int status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	int is_postlogin = kind == WORKER_POSTLOGIN;
 
-	if (is_postlogin)
+	status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	s->anon_direct = kind == WORKER_ANON;
+	if (kind != WORKER_PRELOGIN)
 		maps_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 
-	sandbox_worker(id, is_postlogin ? SB_FTP_SESSION : SB_FTP_PRELOGIN, s->monitor);
+	sandbox_worker(id, kind != WORKER_PRELOGIN ? SB_FTP_SESSION : SB_FTP_PRELOGIN, s->monitor);
 	show_sandbox(status_fd, is_postlogin ? "post-login" : "pre-login");
 	if (is_postlogin)
 		postlogin(s);

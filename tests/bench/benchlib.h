@@ -23,6 +23,10 @@
 
 #define LINE_MAX_BYTES 8192
 
+/* Quick-ACK client: TCP_QUICKACK set at connect and again after every read
+ * (the kernel clears it), so no reply waits on this end's delayed ACK. */
+static int bench_quickack;
+
 static inline double
 now_s(void)
 {
@@ -66,6 +70,8 @@ tcp_connect(const char *host, int port, int nodelay)
 	inet_pton(AF_INET, host, &sa.sin_addr);
 	if (nodelay)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (bench_quickack)
+		setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		close(fd);
 		return -1;
@@ -105,6 +111,11 @@ conn_read(struct conn *c, void *p, size_t n)
 	for (;;) {
 		ssize_t r = read(c->fd, p, n);
 
+		if (r > 0 && bench_quickack) {
+			int one = 1;
+
+			setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+		}
 		if (r >= 0 || errno != EINTR)
 			return r;
 	}

@@ -1,7 +1,10 @@
 /* nntpbench: NNTP load generator behaving like nntplib or INN's tools (no
- * TCP_NODELAY, ordinary delayed ACKs): session rate, ARTICLE, OVER, POST,
- * IHAVE and streaming ingest, idle readers; and the fixture articles
- * (gen: as spool files for nntpd; feed with ihave -T fix for INN).
+ * TCP_NODELAY, ordinary delayed ACKs; -Q: a quick-ACK client): session
+ * rate, ARTICLE, OVER, POST, IHAVE and streaming ingest, idle readers;
+ * and the fixture articles (gen: as spool files for nntpd; feed with
+ * ihave -T fix for INN). With -G N the reading modes pick one of N groups
+ * <group>.g00.. per request (the scale fixture genspool writes), and
+ * group, msgid and newnews time GROUP, ARTICLE <message-id> and NEWNEWS.
  * Prints one line of key=value results; a command the server does not know
  * (5xx) prints na=CODE and exits 0, so the harness can say "n/a". */
 #include "benchlib.h"
@@ -23,6 +26,10 @@ static int nodelay;
 static int idle_n = 100;
 static const char *outdir;
 static const char *pathhost = "bench.example.org";
+static int ngroups;            /* -G: groups <group>.g00.. (scale fixture) */
+static long recent;            /* -R: articles of the fixture's last 2 hours */
+static long span = 30 * 86400; /* -S: seconds the others spread over */
+static long since;             /* -s: NEWNEWS since (Unix time) */
 static volatile int na_code;
 
 static void
@@ -35,7 +42,8 @@ na(int code)
 /* The text of article i (CRLF lines, no terminating dot; no line starts with
  * a dot). xref: also an Xref header, as a stored article has. */
 static size_t
-make_article(char *out, size_t outsz, const char *id_tag, long i, int xref)
+make_article_in(char *out, size_t outsz, const char *grp, long num, const char *id_tag, long i,
+                int xref)
 {
 	static const char *date;
 	static char datebuf[64];
@@ -56,10 +64,10 @@ make_article(char *out, size_t outsz, const char *id_tag, long i, int xref)
 	                     "Subject: bench article %ld\r\n"
 	                     "Date: %s\r\n"
 	                     "Message-ID: <%s.%ld@bench.example.org>\r\n",
-	                     pathhost, group, i, date, id_tag, i);
+	                     pathhost, grp, i, date, id_tag, i);
 	if (xref)
 		n +=
-		    (size_t)snprintf(out + n, outsz - n, "Xref: %s %s:%ld\r\n", pathhost, group, i);
+		    (size_t)snprintf(out + n, outsz - n, "Xref: %s %s:%ld\r\n", pathhost, grp, num);
 	n += (size_t)snprintf(out + n, outsz - n, "\r\n");
 	for (size_t body = 0; body < body_size && n + 80 < outsz; body += 74) {
 		n += (size_t)snprintf(out + n, outsz - n, "%06ld ", i);
@@ -69,6 +77,19 @@ make_article(char *out, size_t outsz, const char *id_tag, long i, int xref)
 		n += 2;
 	}
 	return n;
+}
+
+static size_t
+make_article(char *out, size_t outsz, const char *id_tag, long i, int xref)
+{
+	return make_article_in(out, outsz, group, i, id_tag, i, xref);
+}
+
+/* Group k of the scale fixture. */
+static void
+scale_group(char *out, size_t sz, long k)
+{
+	snprintf(out, sz, "%s.g%02ld", group, k);
 }
 
 /* A reply line's code; sets na for 5xx of the command under test. */
@@ -212,6 +233,29 @@ sess_run(struct worker *w)
 	}
 }
 
+/* With -G: a random group of the fixture, a new one every 64 requests
+ * (the GROUP is untimed and mostly out of the rate); its article count,
+ * or -1. Without: count. */
+static long
+pick_group(struct conn *c, unsigned *seed, long *cur, long *left)
+{
+	char line[LINE_MAX_BYTES], g[256];
+	long k;
+
+	if (ngroups <= 0)
+		return count;
+	if (*left <= 0 || *cur < 0) {
+		k = (long)(rand_r(seed) % (unsigned)ngroups);
+		scale_group(g, sizeof(g), k);
+		if (cmd(c, line, sizeof(line), "GROUP %s", g) != 211)
+			return -1;
+		*cur = k;
+		*left = 64;
+	}
+	--*left;
+	return count / ngroups;
+}
+
 /* ARTICLE of random numbers in 1..count over one reader connection. */
 static void
 article_run(struct worker *w)
@@ -219,16 +263,20 @@ article_run(struct worker *w)
 	char line[LINE_MAX_BYTES], num[32];
 	struct conn *c = malloc(sizeof(*c));
 	unsigned seed = (unsigned)(w->id * 7919 + getpid());
+	long cur = -1, left = 0;
 
-	if (reader_open(c, 1) < 0) {
+	if (reader_open(c, ngroups == 0) < 0) {
 		w->errors++;
 		free(c);
 		return;
 	}
 	while (running()) {
+		long n = pick_group(c, &seed, &cur, &left);
 		double t0 = now_s();
 
-		snprintf(num, sizeof(num), "%ld", 1 + (long)(rand_r(&seed) % (unsigned)count));
+		if (n <= 0)
+			break;
+		snprintf(num, sizeof(num), "%ld", 1 + (long)(rand_r(&seed) % (unsigned)n));
 		int code = cmd(c, line, sizeof(line), "ARTICLE %s", num);
 
 		if (code == 220) {
@@ -255,17 +303,21 @@ over_run(struct worker *w)
 	char line[LINE_MAX_BYTES], range[64];
 	struct conn *c = malloc(sizeof(*c));
 	unsigned seed = (unsigned)(w->id * 104729 + getpid());
-	long span = count - window + 1 > 0 ? count - window + 1 : 1;
+	long cur = -1, left = 0;
 
-	if (reader_open(c, 1) < 0) {
+	if (reader_open(c, ngroups == 0) < 0) {
 		w->errors++;
 		free(c);
 		return;
 	}
 	while (running()) {
-		long lo = 1 + (long)(rand_r(&seed) % (unsigned)span);
+		long have = pick_group(c, &seed, &cur, &left);
+		long room = have - window + 1 > 0 ? have - window + 1 : 1;
+		long lo = 1 + (long)(rand_r(&seed) % (unsigned)room);
 		double t0 = now_s();
 
+		if (have <= 0)
+			break;
 		snprintf(range, sizeof(range), "%ld-%ld", lo, lo + window - 1);
 		int code = cmd(c, line, sizeof(line), "OVER %s", range);
 
@@ -282,6 +334,68 @@ over_run(struct worker *w)
 				na(code);
 			w->errors++;
 			break;
+		}
+	}
+	conn_close(c);
+	free(c);
+}
+
+/* One timed command with a reply block per request (the scale rows):
+ * GROUP of a random fixture group, ARTICLE of a random Message-ID, or
+ * NEWNEWS <group>.* since -s. */
+enum probe { PROBE_GROUP, PROBE_MSGID, PROBE_NEWNEWS };
+static enum probe probe_kind;
+
+static void
+probe_run(struct worker *w)
+{
+	char line[LINE_MAX_BYTES], arg[512];
+	struct conn *c = malloc(sizeof(*c));
+	unsigned seed = (unsigned)(w->id * 15485863 + getpid());
+
+	if (reader_open(c, 0) < 0) {
+		w->errors++;
+		free(c);
+		return;
+	}
+	while (running()) {
+		const char *fmt = "GROUP %s";
+		int want = 211, code;
+		double t0;
+
+		if (probe_kind == PROBE_GROUP) {
+			scale_group(arg, sizeof(arg), (long)(rand_r(&seed) % (unsigned)ngroups));
+		} else if (probe_kind == PROBE_MSGID) {
+			snprintf(arg, sizeof(arg), "<%s.%ld@bench.example.org>", tag,
+			         1 + (long)(rand_r(&seed) % (unsigned)count));
+			fmt = "ARTICLE %s", want = 220;
+		} else {
+			struct tm tm;
+			time_t t = (time_t)since;
+
+			gmtime_r(&t, &tm);
+			snprintf(arg, sizeof(arg), "%s.* %04d%02d%02d %02d%02d%02d GMT", group,
+			         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+			         tm.tm_min, tm.tm_sec);
+			fmt = "NEWNEWS %s", want = 230;
+		}
+		t0 = now_s();
+		code = cmd(c, line, sizeof(line), fmt, arg);
+		if (code == want) {
+			long n = probe_kind == PROBE_GROUP ? 0 : conn_skip_block(c);
+
+			if (n < 0)
+				break;
+			w->lines += n;
+			w->done++;
+			lat_add(&w->lat, now_s() - t0);
+		} else {
+			if (code >= 500 || code < 0) {
+				if (code > 0)
+					na(code);
+				break;
+			}
+			w->errors++;
 		}
 	}
 	conn_close(c);
@@ -561,6 +675,82 @@ mode_gen(void)
 	return 0;
 }
 
+/* The scale fixture as an nntpd spool under -d: article i (1..count) in
+ * group (i - 1) % G as number (i - 1) / G + 1, mtime (the arrival time
+ * nntpctl rebuild indexes) spread over -S seconds ending two hours ago,
+ * but the last -R articles in those two hours, so "since an hour ago" is
+ * a slice of the same size in any spool. <dir>/fixture.time gets the time
+ * it was made, which the NEWNEWS row counts back from. */
+/* The directory of group k's articles under outdir: '.' becomes '/'. */
+static void
+group_dir(char *out, size_t sz, long k)
+{
+	char g[256];
+	int n;
+
+	scale_group(g, sizeof(g), k);
+	for (char *p = g; *p != '\0'; p++)
+		if (*p == '.')
+			*p = '/';
+	n = snprintf(out, sz, "%s/articles/%s", outdir, g);
+	if (n < 0 || (size_t)n >= sz)
+		die("path too long");
+}
+
+static int
+mode_genspool(void)
+{
+	char *buf = malloc(body_size + 4096), path[4200], g[256], dir[4096];
+	time_t t0 = time(NULL), recent_start = t0 - 7200;
+	long old = count - recent;
+	FILE *f;
+
+	for (long k = 0; k < ngroups; k++) {
+		group_dir(dir, sizeof(dir), k);
+		for (char *p = dir + strlen(outdir) + 1;; p++) {
+			if (*p != '/' && *p != '\0')
+				continue;
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+				die("%s: %s", dir, strerror(errno));
+			*p = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	for (long i = 1; i <= count; i++) {
+		long k = (i - 1) % ngroups, num = (i - 1) / ngroups + 1;
+		struct timespec ts[2];
+		size_t n;
+		int fd;
+
+		scale_group(g, sizeof(g), k);
+		group_dir(dir, sizeof(dir), k);
+		n = make_article_in(buf, body_size + 4096, g, num, tag, i, 1);
+		snprintf(path, sizeof(path), "%s/%ld", dir, num);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0 || write(fd, buf, n) != (ssize_t)n)
+			die("%s: %s", path, strerror(errno));
+		ts[0].tv_nsec = ts[1].tv_nsec = 0;
+		ts[0].tv_sec = ts[1].tv_sec =
+		    i <= old
+		        ? recent_start - span + (time_t)((double)span * (double)i / (double)old)
+		        : recent_start + (time_t)(7200.0 * (double)(i - old) / (double)recent);
+		if (futimens(fd, ts) < 0)
+			die("%s: %s", path, strerror(errno));
+		close(fd);
+	}
+	snprintf(path, sizeof(path), "%s/fixture.time", outdir);
+	if ((f = fopen(path, "w")) == NULL)
+		die("%s: %s", path, strerror(errno));
+	fprintf(f, "%lld\n", (long long)t0);
+	fclose(f);
+	free(buf);
+	return 0;
+}
+
 static int
 mode_idle(void)
 {
@@ -589,14 +779,19 @@ usage(void)
 	fprintf(
 	    stderr,
 	    "usage: nntpbench [-h host] [-p port] [-w workers] [-t seconds] [-g group]\n"
-	    "                 [-c count] [-W window] [-b body] [-T tag] [-N] [-i n] [-d dir] mode\n"
+	    "                 [-c count] [-W window] [-b body] [-T tag] [-N] [-Q] [-i n] [-d dir] mode\n"
 	    "  sess     sessions/s: CAPABILITIES, MODE READER, GROUP, QUIT\n"
 	    "  article  ARTICLE/s of random numbers 1..-c;  over: OVER lines/s, -W windows\n"
 	    "  post     POST/s of -b byte bodies; ihave, stream: ingest/s (ids tagged -T)\n"
 	    "  fill     IHAVE articles 1..-c tagged -T, in order (INN's fixture)\n"
 	    "  gen      write articles 1..-c as spool files into -d (nntpd's fixture)\n"
 	    "  idle     hold -i readers until stdin closes\n"
-	    "  -N sets TCP_NODELAY (news clients do not)\n");
+	    "  genspool the scale fixture: -c articles in -G groups <-g>.gNN as an nntpd\n"
+	    "           spool under -d, spread over -S seconds but the last -R in 2 hours\n"
+	    "  group, msgid, newnews: GROUP of a random one of -G groups, ARTICLE of a\n"
+	    "           random Message-ID 1..-c (tag -T), NEWNEWS <-g>.* since -s\n"
+	    "  -N sets TCP_NODELAY (news clients do not)\n"
+	    "  -Q re-arms TCP_QUICKACK after each read (no delayed ACKs from the client)\n");
 	exit(2);
 }
 
@@ -605,7 +800,7 @@ main(int argc, char **argv)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "h:p:w:t:g:c:W:b:T:Ni:d:P:")) != -1) {
+	while ((ch = getopt(argc, argv, "h:p:w:t:g:c:W:b:T:NQi:d:P:G:R:S:s:")) != -1) {
 		switch (ch) {
 		case 'h':
 			host = optarg;
@@ -637,6 +832,9 @@ main(int argc, char **argv)
 		case 'N':
 			nodelay = 1;
 			break;
+		case 'Q':
+			bench_quickack = 1;
+			break;
 		case 'i':
 			idle_n = atoi(optarg);
 			break;
@@ -645,6 +843,18 @@ main(int argc, char **argv)
 			break;
 		case 'P':
 			pathhost = optarg;
+			break;
+		case 'G':
+			ngroups = atoi(optarg);
+			break;
+		case 'R':
+			recent = atol(optarg);
+			break;
+		case 'S':
+			span = atol(optarg);
+			break;
+		case 's':
+			since = atol(optarg);
 			break;
 		default:
 			usage();
@@ -676,5 +886,16 @@ main(int argc, char **argv)
 		return mode_gen();
 	if (strcmp(mode, "idle") == 0)
 		return mode_idle();
+	if (strcmp(mode, "genspool") == 0 && outdir != NULL && ngroups > 0 && recent > 0 &&
+	    recent < count)
+		return mode_genspool();
+	if (ngroups > 0 || strcmp(mode, "msgid") == 0 || strcmp(mode, "newnews") == 0) {
+		probe_kind = strcmp(mode, "group") == 0   ? PROBE_GROUP
+		             : strcmp(mode, "msgid") == 0 ? PROBE_MSGID
+		                                          : PROBE_NEWNEWS;
+		if (strcmp(mode, "group") == 0 || strcmp(mode, "msgid") == 0 ||
+		    strcmp(mode, "newnews") == 0)
+			return run_workers(probe_run, "requests");
+	}
 	usage();
 }

@@ -216,7 +216,7 @@ test_socket(void)
 		int fatal = -1;
 
 		ok(ps_send(sv[0], PS_OK, "pamuser", 7, -1) == 0 &&
-		       ps_login(sv[1], "alice", "pw", &fatal, &out) == 0 && fatal == 0 &&
+		       ps_login(sv[1], "alice", "pw", &fatal, &out, NULL) == 0 && fatal == 0 &&
 		       out.len == 7 && memcmp(buffer_head(&out), "pamuser", 7) == 0,
 		   "ps_login: accepted, PS_OK payload appended");
 		ok(ps_recv(sv[0], &r) == 0 && ps_login_parse(&r, 32, &user, &pass) == 0 &&
@@ -224,19 +224,42 @@ test_socket(void)
 		   "ps_login: the monitor parses what the worker sent");
 		buffer_clear(&out);
 		ok(ps_login_refuse(sv[0], 1, "go away") == 0 &&
-		       ps_login(sv[1], "alice", "bad", &fatal, &out) == -1 && fatal == 1 &&
+		       ps_login(sv[1], "alice", "bad", &fatal, &out, NULL) == -1 && fatal == 1 &&
 		       out.len == 7 && memcmp(buffer_head(&out), "go away", 7) == 0,
 		   "ps_login: a fatal refusal and its reason");
 		ps_recv(sv[0], &r);
 		buffer_clear(&out);
 		ok(ps_login_refuse(sv[0], 0, "") == 0 &&
-		       ps_login(sv[1], "alice", "bad", &fatal, &out) == -1 && fatal == 0 &&
+		       ps_login(sv[1], "alice", "bad", &fatal, &out, NULL) == -1 && fatal == 0 &&
 		       out.len == 0,
 		   "ps_login: a non-fatal refusal without reason");
 		ps_recv(sv[0], &r);
+		{
+			/* An acceptance carrying a descriptor (a WORKER_ANON's quota
+			 * file): the caller gets it; NULL closes it, as does a refusal. */
+			int got = -2, fd0 = lowest_free_fd();
+
+			ok(ps_send(sv[0], PS_OK, NULL, 0, p[0]) == 0 &&
+			       ps_login(sv[1], "anonymous", "a@", &fatal, &out, &got) == 0 &&
+			       got >= 0 && got != p[0],
+			   "ps_login: the descriptor of an acceptance goes to the caller");
+			if (got >= 0)
+				close(got);
+			ps_recv(sv[0], &r);
+			ok(ps_send(sv[0], PS_OK, NULL, 0, p[0]) == 0 &&
+			       ps_login(sv[1], "anonymous", "a@", &fatal, &out, NULL) == 0,
+			   "ps_login: without fd the descriptor is closed");
+			ps_recv(sv[0], &r);
+			ok(ps_send(sv[0], PS_FAIL, "R", 1, p[0]) == 0 &&
+			       ps_login(sv[1], "anonymous", "a@", &fatal, &out, &got) == -1 &&
+			       got == -1,
+			   "ps_login: a refusal passes no descriptor");
+			ps_recv(sv[0], &r);
+			is_int(fd0, lowest_free_fd(), "ps_login leaks no descriptor");
+		}
 		memset(d, 'p', PS_MAX_PAYLOAD);
 		d[PS_MAX_PAYLOAD - 1] = '\0';
-		ok(ps_login(sv[1], "alice", (const char *)d, &fatal, &out) == -1,
+		ok(ps_login(sv[1], "alice", (const char *)d, &fatal, &out, NULL) == -1,
 		   "ps_login: a request over PS_MAX_PAYLOAD is not sent");
 		buffer_free(&out);
 	}

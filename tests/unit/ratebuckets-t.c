@@ -3,6 +3,7 @@
  * freed one for a new address, a shared one past RATEBUCKETS_SLOTS, and
  * what a forked session reads: the rates as the listener last set them. */
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -37,6 +38,22 @@ take(struct ratebuckets *rb, unsigned n)
 	return s;
 }
 
+/* Mappings of this process (lines of /proc/self/maps): each is one more
+ * entry every fork walks, so the slots must not cost one each unused. */
+static int
+mappings(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	int n = 0, c;
+
+	if (f == NULL)
+		return -1;
+	while ((c = getc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
 /* A session of address n, forked as the listener forks one: 0 when it
  * reads the download rate as want (and no upload rate) in its buckets. */
 static int
@@ -65,12 +82,18 @@ main(void)
 	static struct ratebuckets *rb;
 	static unsigned char seen[RATEBUCKETS_SLOTS];
 	uint64_t per_ip[2] = {1000000, 0}, total[2] = {0, 0};
-	int sa, sb, distinct = 0, in_range = 1;
+	int sa, sb, distinct = 0, in_range = 1, m0, m1;
 
-	tap_plan(8);
+	tap_plan(10);
+	m0 = mappings();
 	rb = ratebuckets_create();
 	if (!ok(rb != NULL, "the shared pages are made"))
 		return 1;
+	m1 = mappings();
+	ok(m0 > 0 && m1 - m0 < RATEBUCKETS_SLOTS / 16,
+	   "no page per slot before its first session (%d mappings more)", m1 - m0);
+	ratebuckets_release(rb, take(rb, 7));
+	is_int(m1, mappings(), "a slot's page goes with its last session");
 	sa = take(rb, 1);
 	sb = take(rb, 2);
 	ok(sa != sb, "two addresses get two slots (%d, %d)", sa, sb);

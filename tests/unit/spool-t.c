@@ -200,8 +200,23 @@ test_lookup(struct spool *s, struct writer *w)
 	       strcmp(active_find(&a, "a.one")->description, "first group") == 0,
 	   "reader sees marks and description");
 	post(w, "a.one", "more", "", "x\r\n");
-	ok(active_refresh(&a, spool_dirfd(s)) == 1 && active_find(&a, "a.one")->high == 7,
-	   "reader sees the new high mark after a post");
+	ok(active_refresh(&a, spool_dirfd(s)) == 0 && active_lookup(&a, "a.one")->high == 7,
+	   "reader sees the new high mark after a post without reloading active");
+	post(w, "a.two", "more", "", "x\r\n");
+	active_marks_all(&a);
+	ok(active_refresh(&a, spool_dirfd(s)) == 0 && active_find(&a, "a.two")->high == 3 &&
+	       active_find(&a, "a.one")->high == 7,
+	   "one read brings every group's marks up to date");
+	{
+		struct buffer why = BUFFER_INIT;
+
+		ok(spool_newgroup(s, "a.four", "y", "", "t", &why) == 0 &&
+		       active_refresh(&a, spool_dirfd(s)) == 1 && active_lookup(&a, "a.four") &&
+		       active_lookup(&a, "a.one")->high == 7,
+		   "a new group replaces active: the reader reloads it");
+		spool_rmgroup(s, "a.four", &why);
+		buffer_free(&why);
+	}
 	active_free(&a);
 }
 
