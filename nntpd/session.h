@@ -10,6 +10,7 @@
 #include "common/io/netio.h"
 
 struct spool_reader;
+struct peer_pipe;
 
 /* The TLS context (main.c makes it before any session when ssl_cert_file
  * is set), or NULL: no STARTTLS, no implicit TLS. */
@@ -44,6 +45,7 @@ struct nntp_session {
 	char *moderators;        /* moderators_file, the same way, for LIST MODERATORS */
 	char *subscriptions;     /* subscriptions_file, likewise, or NULL */
 	char *pathhost;          /* for recommended Message-IDs */
+	struct peer_pipe *pipe;  /* TAKETHIS answers owed (session/peer.c) */
 };
 
 struct sandbox_id;

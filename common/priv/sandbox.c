@@ -112,6 +112,7 @@ static const char *const sys_nntp_writer[] = {
 	"ftruncate", "fsync", "fdatasync", "fallocate", "flock", "bind", "listen",
 	"accept", "accept4", "connect", "fchmod", "fchmodat", "umask", "dup", "dup2", "dup3",
 	"fchdir", "sendfile", "readlinkat",
+	"syncfs", /* group commit: one sync makes a whole batch of articles durable */
 	"unlink", "rename", "mkdir", "rmdir", "link", "chmod", "open", "stat", "lstat",
 	"access", /* glibc's path calls that have no *at form underneath */
 };

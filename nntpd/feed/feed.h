@@ -52,7 +52,7 @@ struct feed_article {
 
 struct article;
 /* Writer: queue a stored article (xref: its Xref value "host g:n ...",
- * a: as received, relayed: from a peer, so its Path names who has seen
+ * a: as stored, relayed: from a peer, so its Path names who has seen
  * it) for every feed that wants it. */
 void feed_enqueue(int spoolfd, const struct vector *feeds, const char *xref,
                   const struct article *a, int relayed, const char *msgid);

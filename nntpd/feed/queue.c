@@ -93,8 +93,8 @@ feed_parse(const char *text, struct feed_def *out)
 	slash = strchr(w.strings[3], '/');
 	if (slash == w.strings[3] || (slash != NULL && slash[1] == '\0'))
 		goto out;
-	out->pattern = slash ? xstrndup(w.strings[3], (size_t)(slash - w.strings[3]))
-	                     : xstrdup(w.strings[3]);
+	out->pattern =
+	    slash ? xstrndup(w.strings[3], (size_t)(slash - w.strings[3])) : xstrdup(w.strings[3]);
 	out->dists = slash ? xstrdup(slash + 1) : NULL;
 	out->streaming = 1;
 	for (size_t i = 4; i < w.count; i++)
@@ -185,7 +185,8 @@ wanted(const struct feed_def *f, const struct feed_article *a)
 }
 
 /* Append line to feed f's queue: one write with O_APPEND, so a line is
- * whole or absent. */
+ * whole or absent. No sync of its own: the writer's batch commit syncs the
+ * file system before it acknowledges the article. */
 static void
 append_line(int spoolfd, const struct feed_def *f, const struct buffer *line, const char *msgid)
 {
@@ -194,8 +195,7 @@ append_line(int spoolfd, const struct feed_def *f, const struct buffer *line, co
 
 	if (fd < 0 && errno == ENOENT && mkdirat(spoolfd, FEED_DIR, 0755) == 0)
 		fd = openat(spoolfd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, buffer_head(line), line->len) != (ssize_t)line->len ||
-	    fdatasync(fd) < 0)
+	if (fd < 0 || write(fd, buffer_head(line), line->len) != (ssize_t)line->len)
 		log_msg(LOG_ERR, "feed %s: cannot queue %s: %m", f->name, msgid);
 	if (fd >= 0)
 		close(fd);

@@ -273,6 +273,12 @@ commands_dispatch(struct nntp_session *s, const char *line)
 	const struct nntp_cmd *c;
 
 	vector_split_space(&args, line, MAX_WORDS + 1);
+	/* Only CHECK and TAKETHIS answer behind TAKETHIS articles still at
+	 * the writer; anything else sees their results first. */
+	if (peer_in_flight(s) > 0 &&
+	    !(args.count == 2 && (strcasecmp(args.strings[0], "TAKETHIS") == 0 ||
+	                          strcasecmp(args.strings[0], "CHECK") == 0)))
+		peer_drain(s);
 	if (args.count == 0) {
 		reply(s, "500 Empty command");
 		goto out;
@@ -324,8 +330,15 @@ commands_run(struct nntp_session *s)
 	for (;;) {
 		char *line;
 		size_t len;
+		enum conn_status st = conn_try_line(&s->c, &line, &len);
 
-		switch (conn_getline(&s->c, &line, &len)) {
+		/* Input ran dry with answers owed: send what is ready, wait for
+		 * the writer or the peer, whichever comes first. */
+		if (st == CONN_AGAIN && peer_in_flight(s) > 0 && peer_wait(s) == 0)
+			continue;
+		if (st == CONN_AGAIN)
+			st = conn_getline(&s->c, &line, &len);
+		switch (st) {
 		case CONN_LINE:
 			if (memchr(line, '\0', len) != NULL)
 				reply(s, "501 NUL in command line");

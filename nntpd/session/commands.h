@@ -76,6 +76,16 @@ int read_article(struct nntp_session *s, struct buffer *text, size_t limit);
 void cmd_ihave(struct nntp_session *s, struct vector *args);
 void cmd_check(struct nntp_session *s, struct vector *args);
 void cmd_takethis(struct nntp_session *s, struct vector *args);
+/* TAKETHIS articles one session may have at the writer at once. */
+#define PEER_IN_FLIGHT 64
+/* Answers owed to a streaming peer (waiting on the writer or queued
+ * behind those); peer_wait, when no command is buffered: send what is
+ * ready and wait for the writer's next reply or the peer's next bytes
+ * (1: the peer's, to be read); peer_drain, before any command that must
+ * see earlier results: every answer sent. */
+size_t peer_in_flight(const struct nntp_session *s);
+int peer_wait(struct nntp_session *s);
+void peer_drain(struct nntp_session *s);
 /* Whether the session's address or user is named by a peer= line. */
 int session_is_peer(const struct nntp_session *s);
 /* cmd_auth.c */

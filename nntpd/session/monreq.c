@@ -112,3 +112,23 @@ monreq_submit(struct nntp_session *s, enum submit_kind kind, const char *msgid, 
 	}
 	return code;
 }
+
+int
+monreq_send(struct nntp_session *s, enum submit_kind kind, const char *msgid, const char *article,
+            size_t len, int may_retry)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int fresh = s->writer < 0;
+
+		if (s->writer < 0 && ask_writer(s) < 0)
+			break;
+		if (writer_send_request(s->writer, kind, msgid, article, len) == 0)
+			return 0;
+		close(s->writer);
+		s->writer = -1;
+		if (fresh || !may_retry)
+			break;
+	}
+	log_msg(LOG_ERR, "writer unavailable: feed refused");
+	return -1;
+}

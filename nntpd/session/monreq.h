@@ -22,6 +22,13 @@ int monreq_writer_up(struct nntp_session *s);
 int monreq_submit(struct nntp_session *s, enum submit_kind kind, const char *msgid,
                   const char *article, size_t len, struct buffer *reply_text);
 
+/* Send one request without waiting for its reply (writer_read_reply on
+ * s->writer reads it, in order): 0, or -1 when the writer is down. A kept
+ * connection found closed is made again only when may_retry (no reply is
+ * owed on it). The caller counts M_BYTES_IN. */
+int monreq_send(struct nntp_session *s, enum submit_kind kind, const char *msgid,
+                const char *article, size_t len, int may_retry);
+
 /* Count value on one of the worker's own series (bytes of articles read
  * and submitted). No answer. */
 void monreq_metric(struct nntp_session *s, unsigned series, uint64_t value);

@@ -1,22 +1,27 @@
 /* spool: storing articles and keeping the indexes consistent with them.
  *
- * Write protocol (one writer, one article at a time; numbers are taken
- * from the in-memory active, high + 1 in each group):
- *   1. write the article (with its Xref) to tmp/<pid>.<n>, fsync it;
- *   2. rename it to articles/<first group>/<n>, link it into the others;
- *   3. append its overview record in every group, then its history entry;
- *   4. raise the high marks in memory and overwrite them in active (in
- *      place, see active.h);
- *   5. only then acknowledge the client.
- * A kill -9 between any two steps leaves either no article (steps 1-2:
- * a file in tmp/, removed at start) or a whole article file named by a
- * number above its group's high mark. spool_recover (run at every start
- * under the lock) empties tmp/ and, for each group, takes every file
- * numbered above the high mark and rolls it forward: its Xref names all
- * its group:number places, so missing links are made, overview and
- * history appends are repeated (both ignore entries already present) and
- * the high marks are raised. Index writes are not fsynced: after a power
- * failure `nntpctl rebuild` recreates them from the article files.
+ * Write protocol (one writer; numbers are taken from the in-memory
+ * active, high + 1 in each group). Articles go in batches (group commit):
+ *   1. write each article (with its Xref) to tmp/<pid>.<n>, no sync;
+ *   2. syncfs: every file of the batch is on disk;
+ *   3. rename each to articles/<first group>/<n>, link it into the others,
+ *      append its overview records and its history entry;
+ *   4. overwrite the raised high marks in active once (in place, see
+ *      active.h), queue the articles for feeds;
+ *   5. syncfs again: names, indexes, active and queues are on disk;
+ *   6. only then acknowledge the batch's clients.
+ * So a name in articles/ only ever points at a whole file, and everything
+ * acknowledged is on disk. A crash before step 5 ends leaves, for the
+ * unacknowledged batch, files in tmp/ (removed at start) and whole article
+ * files named by numbers above their group's high mark, perhaps with gaps
+ * (a power cut keeps any subset of step 3's names). spool_recover (run at
+ * every start under the lock) empties tmp/ and, for each group, takes
+ * every file numbered above the high mark (looking past gaps of up to
+ * SPOOL_RECOVER_GAP numbers) and rolls it forward: a file that does not
+ * parse or whose Xref does not name its place is removed; otherwise its
+ * Xref names all its group:number places, so missing links are made,
+ * overview and history appends are repeated (both ignore entries already
+ * present) and the high marks are raised.
  *
  * Locking: the writer holds an exclusive flock on spool/lock for its whole
  * life; nntpctl takes the same lock to edit the spool directly when the
@@ -42,6 +47,23 @@
 #include "nntpd/store/article.h"
 #include "nntpd/store/overview.h"
 
+/* How far past a missing number recovery looks for articles of one
+ * unfinished batch (a power cut may keep any subset of their names). */
+#define SPOOL_RECOVER_GAP SPOOL_BATCH_MAX
+
+/* An article written to tmp/ and numbered, not yet in place (see top). */
+struct pending {
+	char tmp[64];
+	struct vector groups;
+	uint64_t *numbers;
+	struct buffer stored;
+	char *xref;
+	char *msgid;
+	time_t arrived;
+	int relayed;
+	int placed; /* its names and indexes are made */
+};
+
 struct spool {
 	int dirfd;
 	int lockfd;
@@ -50,6 +72,11 @@ struct spool {
 	struct history *history;
 	struct overview_writer *ov;
 	unsigned long tmpseq;
+	pid_t pid;            /* names the temp files (asked once, not per article) */
+	struct pending *pend; /* the batch: stored, not yet committed */
+	size_t npend, cappend;
+	int batching; /* spool_batch_begin: spool_commit waits for the caller */
+	int failed;   /* a commit of this batch failed */
 };
 
 /* Read a whole regular file (at most 64 MiB) into b. */
@@ -349,6 +376,16 @@ fail:
 	return NULL;
 }
 
+static void
+pending_free(struct pending *p)
+{
+	vector_free(&p->groups);
+	free(p->numbers);
+	buffer_free(&p->stored);
+	free(p->xref);
+	free(p->msgid);
+}
+
 void
 spool_close(struct spool *s)
 {
@@ -357,6 +394,10 @@ spool_close(struct spool *s)
 	overview_writer_close(s->ov);
 	history_close(s->history);
 	active_free(&s->active);
+	/* Stored, never committed: their temp files go at the next start. */
+	for (size_t i = 0; i < s->npend; i++)
+		pending_free(&s->pend[i]);
+	free(s->pend);
 	if (s->lockfd >= 0)
 		close(s->lockfd);
 	if (s->dirfd >= 0)
@@ -459,22 +500,24 @@ undo_links(struct spool *s, const struct vector *groups, const uint64_t *numbers
 	}
 }
 
-/* Step 1: the stored bytes in a new file under tmp/ (its name into tmp),
- * on disk before any name in articles/ points at it. */
+/* Step 1: the stored bytes in a new file under tmp/ (its name into tmp);
+ * spool_commit makes the batch's files durable before any name in
+ * articles/ points at them. */
 static int
 write_temp(struct spool *s, const struct buffer *stored, char *tmp, size_t size, time_t *arrived)
 {
 	struct stat st;
 	int fd, n;
 
-	n = snprintf(tmp, size, SPOOL_TMP "/%ld.%lu", (long)getpid(), ++s->tmpseq);
+	if (s->pid == 0)
+		s->pid = getpid();
+	n = snprintf(tmp, size, SPOOL_TMP "/%ld.%lu", (long)s->pid, ++s->tmpseq);
 	if (n < 0 || (size_t)n >= size)
 		return -1;
 	fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, buffer_head(stored), stored->len) < 0 || fsync(fd) < 0 ||
-	    fstat(fd, &st) < 0) {
+	if (write_all(fd, buffer_head(stored), stored->len) < 0 || fstat(fd, &st) < 0) {
 		int e = errno;
 
 		close(fd);
@@ -538,18 +581,6 @@ link_into_groups(struct spool *s, const char *tmp, const struct vector *groups,
 	return 0;
 }
 
-/* Steps 1 and 2: temp file, fsync, rename into the first group, links. */
-static int
-write_and_link(struct spool *s, const struct buffer *stored, const struct vector *groups,
-               const uint64_t *numbers, time_t *arrived)
-{
-	char tmp[64];
-
-	if (write_temp(s, stored, tmp, sizeof(tmp), arrived) < 0)
-		return -1;
-	return link_into_groups(s, tmp, groups, numbers);
-}
-
 /* Each group's next number, and the Xref value naming them all, appended
  * to xref. -1 (ENOENT) when a group is not in active. */
 static int
@@ -595,9 +626,8 @@ index_stored(struct spool *s, const struct vector *groups, const uint64_t *numbe
 	index_article(s, groups->strings, numbers, groups->count, stored, arrived, 1);
 }
 
-/* Step 4. A failed active update is repaired by recovery at the next
- * start (the files above the mark roll forward); numbering goes on
- * from memory meanwhile. */
+/* Step 4, in memory at store time (the next article takes the next
+ * number); active is written once per commit, after the names exist. */
 static void
 raise_marks(struct spool *s, const struct vector *groups, const uint64_t *numbers)
 {
@@ -607,35 +637,144 @@ raise_marks(struct spool *s, const struct vector *groups, const uint64_t *number
 		g->high = numbers[i];
 		if (g->low > g->high)
 			g->low = g->high;
-		if (active_write_group(&s->active, s->dirfd, g) < 0)
-			log_msg(LOG_ERR, "spool: writing active: %m");
 	}
 }
 
 int
 spool_store(struct spool *s, const char *headers, size_t hlen, const char *body, size_t blen,
-            const struct vector *groups, const char *msgid, struct buffer *xref)
+            const struct vector *groups, const char *msgid, int relayed, struct buffer *xref)
 {
-	struct buffer stored = BUFFER_INIT;
-	uint64_t *numbers = xcalloc(groups->count ? groups->count : 1, sizeof(*numbers));
+	struct pending p = {.relayed = relayed};
 	size_t xstart = xref->len;
-	time_t arrived;
-	int rc = -1;
 
-	(void)msgid; /* recorded from the stored Message-ID header */
-	if (take_numbers(s, groups, numbers, xref) == 0) {
-		compose_stored(headers, hlen, buffer_head(xref) + xstart, xref->len - xstart, body,
-		               blen, &stored);
-		rc = write_and_link(s, &stored, groups, numbers, &arrived);
-	}
-	if (rc == 0) {
-		index_stored(s, groups, numbers, &stored, arrived);
-		raise_marks(s, groups, numbers);
-	} else {
+	p.numbers = xcalloc(groups->count ? groups->count : 1, sizeof(*p.numbers));
+	if (take_numbers(s, groups, p.numbers, xref) < 0) {
 		xref->len = xstart;
+		pending_free(&p);
+		return -1;
 	}
-	free(numbers);
-	buffer_free(&stored);
+	compose_stored(headers, hlen, buffer_head(xref) + xstart, xref->len - xstart, body, blen,
+	               &p.stored);
+	if (write_temp(s, &p.stored, p.tmp, sizeof(p.tmp), &p.arrived) < 0) {
+		int e = errno;
+
+		xref->len = xstart;
+		pending_free(&p);
+		errno = e;
+		return -1;
+	}
+	for (size_t i = 0; i < groups->count; i++)
+		vector_add(&p.groups, groups->strings[i]);
+	p.xref = xstrndup(buffer_head(xref) + xstart, xref->len - xstart);
+	p.msgid = xstrdup(msgid);
+	raise_marks(s, groups, p.numbers);
+	if (s->npend == s->cappend) {
+		s->cappend = s->cappend ? 2 * s->cappend : 16;
+		s->pend = xrealloc(s->pend, s->cappend * sizeof(*s->pend));
+	}
+	s->pend[s->npend++] = p;
+	return 0;
+}
+
+size_t
+spool_pending(const struct spool *s)
+{
+	return s->npend;
+}
+
+int
+spool_pending_has(const struct spool *s, const char *msgid)
+{
+	for (size_t i = 0; i < s->npend; i++)
+		if (msgid_equal(s->pend[i].msgid, msgid))
+			return 1;
+	return 0;
+}
+
+void
+spool_batch_begin(struct spool *s)
+{
+	s->batching = 1;
+	s->failed = 0;
+}
+
+int
+spool_batching(const struct spool *s)
+{
+	return s->batching;
+}
+
+/* The whole file system the spool is on, to disk: one call for the batch
+ * (measured on /dev/vda, 32 articles: 4.4 ms for syncfs, 11.5 ms for an
+ * fdatasync of each file). */
+static int
+sync_spool(struct spool *s)
+{
+	if (syncfs(s->dirfd) == 0)
+		return 0;
+	log_msg(LOG_ERR, "spool: syncfs: %m");
+	return -1;
+}
+
+/* Steps 2 and 3 for one durable temp file; -1 when it could not be put
+ * in place (it is gone then). */
+static int
+place_pending(struct spool *s, struct pending *p)
+{
+	if (link_into_groups(s, p->tmp, &p->groups, p->numbers) < 0)
+		return -1;
+	index_stored(s, &p->groups, p->numbers, &p->stored, p->arrived);
+	p->placed = 1;
+	return 0;
+}
+
+int
+spool_commit(struct spool *s, spool_committed_fn *done, void *arg)
+{
+	int ok = 1;
+
+	if (s->npend > 0) {
+		/* The files' bytes first, then their names and indexes: a
+		 * crash at any instant leaves a name only on a whole file. */
+		if (sync_spool(s) < 0) {
+			ok = 0;
+			for (size_t i = 0; i < s->npend; i++)
+				unlinkat(s->dirfd, s->pend[i].tmp, 0);
+		} else {
+			for (size_t i = 0; i < s->npend; i++)
+				if (place_pending(s, &s->pend[i]) < 0)
+					ok = 0;
+		}
+		/* A failed rewrite is repaired by recovery at the next start
+		 * (the files above the mark roll forward). */
+		if (active_write(&s->active, s->dirfd) < 0)
+			log_msg(LOG_ERR, "spool: writing active: %m");
+		for (size_t i = 0; done != NULL && i < s->npend; i++)
+			if (s->pend[i].placed)
+				done(arg, &s->pend[i].stored, s->pend[i].xref, s->pend[i].msgid,
+				     s->pend[i].relayed);
+		if (ok && sync_spool(s) < 0)
+			ok = 0;
+		for (size_t i = 0; i < s->npend; i++)
+			pending_free(&s->pend[i]);
+		s->npend = 0;
+	}
+	if (!ok)
+		s->failed = 1;
+	ok = !s->failed;
+	/* Outside a batch each commit answers for itself. */
+	if (!s->batching)
+		s->failed = 0;
+	return ok ? 0 : -1;
+}
+
+int
+spool_batch_end(struct spool *s, spool_committed_fn *done, void *arg)
+{
+	int rc = spool_commit(s, done, arg);
+
+	s->batching = 0;
+	s->failed = 0;
 	return rc;
 }
 
@@ -745,6 +884,23 @@ out:
 	return rc;
 }
 
+/* The lowest number above g's high mark, at most SPOOL_RECOVER_GAP
+ * above it, that names a file; 0 when none does. */
+static uint64_t
+next_above_mark(struct spool *s, const struct group *g)
+{
+	for (uint64_t n = g->high + 1; n <= g->high + SPOOL_RECOVER_GAP; n++) {
+		char *path = spool_article_path(g->name, n);
+		struct stat st;
+		int present = fstatat(s->dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+
+		free(path);
+		if (present)
+			return n;
+	}
+	return 0;
+}
+
 int
 spool_recover(struct spool *s)
 {
@@ -754,21 +910,14 @@ spool_recover(struct spool *s)
 		return -1;
 	for (size_t i = 0; i < s->active.count; i++) {
 		struct group *g = s->active.groups[i];
+		uint64_t n;
 
-		for (;;) {
-			char *path = spool_article_path(g->name, g->high + 1);
-			struct stat st;
-			int present = fstatat(s->dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
-			uint64_t before = g->high;
-
-			free(path);
-			if (!present)
-				break;
-			if (roll_forward(s, g->name, g->high + 1) < 0)
+		/* Each step removes the file (junk) or raises the mark to
+		 * it (its Xref names this place): the scan moves on. */
+		while ((n = next_above_mark(s, g)) != 0) {
+			if (roll_forward(s, g->name, n) < 0)
 				return -1;
 			changed = 1;
-			if (g->high == before)
-				continue; /* junk removed: look again at the same number */
 		}
 	}
 	return changed ? active_write(&s->active, s->dirfd) : 0;

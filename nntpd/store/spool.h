@@ -91,10 +91,31 @@ int spool_dirfd(const struct spool *s);
 struct active *spool_active(struct spool *s);
 struct history *spool_history(struct spool *s);
 /* Store one validated article: headers (each line with CRLF, no Xref) and
- * body (after the blank line), filed in groups (all present in active).
- * Appends the Xref value to xref. 0, or -1 with errno (nothing stored). */
+ * body (after the blank line), filed in groups (all present in active),
+ * msgid its Message-ID, relayed: fed rather than posted. Appends the Xref
+ * value to xref. 0 with the article written and numbered but not yet in
+ * place: it is readable only after spool_commit. -1 with errno (nothing
+ * stored). */
 int spool_store(struct spool *s, const char *headers, size_t hlen, const char *body, size_t blen,
-                const struct vector *groups, const char *msgid, struct buffer *xref);
+                const struct vector *groups, const char *msgid, int relayed, struct buffer *xref);
+/* Articles stored since the last commit, and whether msgid is one. */
+size_t spool_pending(const struct spool *s);
+int spool_pending_has(const struct spool *s, const char *msgid);
+/* Group commit. Between spool_batch_begin and spool_batch_end, stored
+ * articles wait for the end (or an explicit spool_commit); outside, the
+ * storer commits after each one. A commit syncs the stored files, puts
+ * them in place (links, overview, history, active), calls done for each
+ * (feed queues), and syncs again: on 0, every article of the batch is
+ * durable and readable. -1 when any commit of the batch failed (the
+ * articles it held may or may not be in place: answer "try later"). */
+/* The most articles a batch holds: spool_store callers commit by then. */
+#define SPOOL_BATCH_MAX 128
+typedef void spool_committed_fn(void *arg, const struct buffer *stored, const char *xref,
+                                const char *msgid, int relayed);
+void spool_batch_begin(struct spool *s);
+int spool_batching(const struct spool *s);
+int spool_commit(struct spool *s, spool_committed_fn *done, void *arg);
+int spool_batch_end(struct spool *s, spool_committed_fn *done, void *arg);
 /* Group administration; 0, or -1 with the reason in why. flags is the
  * active field (see active.h); a j group makes junk when it is missing. */
 int spool_newgroup(struct spool *s, const char *name, const char *flags, const char *description,

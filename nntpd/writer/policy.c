@@ -35,6 +35,7 @@ struct writer {
 	const struct vector *feeds;
 	struct writer_limits limits;
 	struct ratelimit posts; /* per "user:NAME", else per "addr:HOST" */
+	uint64_t accepted;      /* stored since the last commit, not yet counted */
 };
 
 static const struct vector *feed_lines;
@@ -413,7 +414,10 @@ check_not_seen(struct writer *w, struct submission *s)
 {
 	struct buffer path = BUFFER_INIT;
 
-	if (history_lookup(spool_history(w->spool), buffer_head(&s->msgid), NULL) != 0) {
+	/* The batch not yet committed counts: the same ID twice in one
+	 * batch is stored once. */
+	if (history_lookup(spool_history(w->spool), buffer_head(&s->msgid), NULL) != 0 ||
+	    spool_pending_has(w->spool, buffer_head(&s->msgid))) {
 		buffer_printf(&s->why, "Duplicate %s", buffer_head(&s->msgid));
 		s->refused = M_NNTP_REFUSED_DUPLICATE;
 		s->remember = 0;
@@ -503,13 +507,75 @@ refused:
 	return -1;
 }
 
-/* New headers, then the spool; -1 (errno set) on a storage error. */
+/* A committed article, for the feeds: queued once it is in place. */
+static void
+committed(void *arg, const struct buffer *stored, const char *xref, const char *msgid, int relayed)
+{
+	struct writer *w = arg;
+	struct buffer why = BUFFER_INIT;
+	struct article a;
+
+	if (w->feeds == NULL || w->feeds->count == 0)
+		return;
+	if (article_parse(&a, buffer_head(stored), stored->len, &why) == 0) {
+		feed_enqueue(spool_dirfd(w->spool), w->feeds, xref, &a, relayed, msgid);
+		article_free(&a);
+	}
+	buffer_free(&why);
+}
+
+/* Commit what is stored (writer.h); the batch's size and time observed. */
+static int
+commit(struct writer *w, int end)
+{
+	size_t n = spool_pending(w->spool);
+	struct timespec t0, t1;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = end ? spool_batch_end(w->spool, committed, w) : spool_commit(w->spool, committed, w);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* One report per commit, not per article: each is a write to the
+	 * listener and a wakeup of it (perf, TAKETHIS bench: the writer's
+	 * pipe writes to the listener were 7.6% of its samples). */
+	if (w->accepted > 0) {
+		metrics_report(M_NNTP_ACCEPTED, METRIC_ADD, w->accepted);
+		w->accepted = 0;
+	}
+	if (n > 0) {
+		metrics_report(M_NNTP_BATCH_SIZE, METRIC_OBSERVE, n);
+		metrics_report(M_NNTP_COMMIT_SECONDS, METRIC_OBSERVE,
+		               (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000L +
+		                          (t1.tv_nsec - t0.tv_nsec) / 1000));
+	}
+	return rc;
+}
+
+void
+writer_batch_begin(struct writer *w)
+{
+	spool_batch_begin(w->spool);
+}
+
+size_t
+writer_batch_pending(const struct writer *w)
+{
+	return spool_pending(w->spool);
+}
+
+int
+writer_batch_end(struct writer *w)
+{
+	return commit(w, 1);
+}
+
+/* New headers, then the spool; -1 (errno set) on a storage error. In a
+ * batch the article is only written: the batch's end makes it durable. */
 static int
 store_article(struct writer *w, struct submission *s, const struct writer_rights *r,
               const char *text, size_t len)
 {
 	struct buffer hdr = BUFFER_INIT;
-	struct timespec t0, t1;
 	int rc, e;
 
 	if (s->kind == SUBMIT_POST)
@@ -517,17 +583,18 @@ store_article(struct writer *w, struct submission *s, const struct writer_rights
 		                   r->user, &hdr);
 	else
 		build_feed_headers(w, &s->a, &hdr);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = spool_store(w->spool, buffer_head(&hdr), hdr.len, text + s->a.body_off,
-	                 len - s->a.body_off, &s->groups, buffer_head(&s->msgid), &s->xref);
+	                 len - s->a.body_off, &s->groups, buffer_head(&s->msgid),
+	                 s->kind != SUBMIT_POST, &s->xref);
 	e = errno;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (rc == 0) {
-		/* One article per commit: the batch is always 1 today. */
-		metrics_report(M_NNTP_BATCH_SIZE, METRIC_OBSERVE, 1);
-		metrics_report(M_NNTP_COMMIT_SECONDS, METRIC_OBSERVE,
-		               (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000L +
-		                          (t1.tv_nsec - t0.tv_nsec) / 1000));
+	/* Outside a batch, and for a control message (it acts on the spool
+	 * at once, on articles that must be in place), commit now. */
+	if (rc == 0 &&
+	    (!spool_batching(w->spool) || s->ctl.type != CTLMSG_NONE ||
+	     spool_pending(w->spool) >= SPOOL_BATCH_MAX) &&
+	    commit(w, 0) < 0) {
+		rc = -1;
+		e = EIO;
 	}
 	buffer_free(&hdr);
 	errno = e;
@@ -577,15 +644,6 @@ mail_moderator(struct writer *w, struct submission *s, const char *host, const c
 	metrics_report(s->refused, METRIC_ADD, 1);
 	buffer_free(&info);
 	return writer_codes[SUBMIT_POST].refused;
-}
-
-static void
-queue_for_feeds(struct writer *w, struct submission *s)
-{
-	if (w->feeds == NULL || w->feeds->count == 0)
-		return;
-	feed_enqueue(spool_dirfd(w->spool), w->feeds, buffer_cstr(&s->xref), &s->a,
-	             s->kind != SUBMIT_POST, buffer_head(&s->msgid));
 }
 
 static void
@@ -651,10 +709,12 @@ process_article(struct writer *w, enum submit_kind kind, const char *given_id,
 		buffer_puts(reply, "Posting failed: storage error, try again later");
 	} else {
 		code = c->ok;
-		metrics_report(M_NNTP_ACCEPTED, METRIC_ADD, 1);
+		if (spool_batching(w->spool))
+			w->accepted++; /* counted at the batch's end */
+		else
+			metrics_report(M_NNTP_ACCEPTED, METRIC_ADD, 1);
 		ctlmsg_act(w->spool, &s.ctl, &s.a, buffer_head(&s.msgid), kind == SUBMIT_POST, r,
 		           s.now);
-		queue_for_feeds(w, &s);
 		if (kind == SUBMIT_POST)
 			buffer_printf(reply, "Article received %s", buffer_head(&s.msgid));
 		else

@@ -256,18 +256,13 @@ writer_connect(int spool_dirfd)
 	return connect_at(spool_dirfd, WRITER_SOCKET);
 }
 
-/* One exchange on fd: 0 and the code, -1 when the connection failed
- * (*sent tells whether the whole request went out). */
-static int
-exchange(int fd, const struct buffer *req, int *code, struct buffer *reply, int *sent)
+int
+writer_read_reply(int fd, int *code, struct buffer *reply)
 {
 	unsigned char h[8];
 	uint32_t len;
 
-	*sent = 0;
-	if (wproto_send_all(fd, buffer_head(req), req->len) < 0)
-		return -1;
-	*sent = 1;
+	buffer_clear(reply);
 	if (read_full(fd, h, 8) != 0)
 		return -1;
 	len = store_get32(h);
@@ -281,27 +276,52 @@ exchange(int fd, const struct buffer *req, int *code, struct buffer *reply, int 
 	return 0;
 }
 
+/* One exchange on fd: 0 and the code, -1 when the connection failed
+ * (*sent tells whether the whole request went out). */
+static int
+exchange(int fd, const struct buffer *req, int *code, struct buffer *reply, int *sent)
+{
+	*sent = 0;
+	if (wproto_send_all(fd, buffer_head(req), req->len) < 0)
+		return -1;
+	*sent = 1;
+	return writer_read_reply(fd, code, reply);
+}
+
+int
+writer_send_request(int fd, enum submit_kind kind, const char *msgid, const char *payload,
+                    size_t len)
+{
+	struct buffer req = BUFFER_INIT;
+	int rc;
+
+	if (msgid == NULL || strlen(msgid) > WRITER_MAX_MSGID)
+		msgid = "";
+	wproto_encode_request(&req, kind, msgid, "", payload, len);
+	rc = wproto_send_all(fd, buffer_head(&req), req.len);
+	buffer_free(&req);
+	return rc;
+}
+
 int
 writer_exchange(int fd, enum submit_kind kind, const char *msgid, const char *payload, size_t len,
                 struct buffer *reply, int *sent)
 {
-	struct buffer req = BUFFER_INIT;
 	int code = -1;
 
 	buffer_clear(reply);
 	*sent = 0;
-	if (msgid == NULL || strlen(msgid) > WRITER_MAX_MSGID)
-		msgid = "";
 	if (len > UINT32_MAX - 1024) {
 		buffer_puts(reply, "Article too large");
 		return writer_codes[kind].refused;
 	}
-	wproto_encode_request(&req, kind, msgid, "", payload, len);
-	if (exchange(fd, &req, &code, reply, sent) < 0) {
+	if (writer_send_request(fd, kind, msgid, payload, len) < 0)
+		return -1;
+	*sent = 1;
+	if (writer_read_reply(fd, &code, reply) < 0) {
 		buffer_clear(reply);
 		code = -1;
 	}
-	buffer_free(&req);
 	return code;
 }
 

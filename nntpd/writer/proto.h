@@ -29,7 +29,8 @@
  * SUBMIT_RIGHTS payload: flags (WRITER_MAY_POST | WRITER_MAY_FEED |
  * WRITER_MAY_APPROVE), post wildmat length, post wildmat, user length, user
  * (empty before AUTHINFO).
- * The writer handles one request at a time per connection, in order. */
+ * The writer answers a connection's requests in order; a client may send
+ * several before reading the first reply. */
 #define WRITER_SOCKET SPOOL_SOCKET
 #define WRITER_CTL_SOCKET "ctl.sock"
 #define WRITER_DEFAULT_MAX_ARTICLE 1000000
@@ -57,9 +58,9 @@ struct writer_rights {
 	int may_post; /* POST, to groups matching post_groups */
 	int may_feed; /* IHAVE and TAKETHIS: the session is a peer */
 	char *post_groups;
-	char *host;      /* posting host: Injection-Info's posting-host */
-	char *user;      /* "" before AUTHINFO */
-	int may_approve; /* POST an Approved article to a moderated group */
+	char *host;        /* posting host: Injection-Info's posting-host */
+	char *user;        /* "" before AUTHINFO */
+	int may_approve;   /* POST an Approved article to a moderated group */
 	char *feed_groups; /* a peer's patterns= (incoming.conf); "": any group */
 };
 
@@ -101,6 +102,12 @@ int writer_connect(int spool_dirfd);
  * article has no Message-ID. */
 int writer_exchange(int fd, enum submit_kind kind, const char *msgid_or_null, const char *article,
                     size_t len, struct buffer *reply_text, int *sent);
+/* The two halves of writer_exchange, for a session with several requests
+ * in flight on one connection (the writer answers them in order): send
+ * one request (0 or -1), read one reply (0 with the code, or -1). */
+int writer_send_request(int fd, enum submit_kind kind, const char *msgid_or_null,
+                        const char *article, size_t len);
+int writer_read_reply(int fd, int *code, struct buffer *reply_text);
 /* The monitor's side: send fd's rights frame; the code (200: set) or -1. */
 int writer_send_rights(int fd, const struct writer_rights *r, struct buffer *reply_text);
 /* A trusted local submitter (tests, run as root or as the writer's own

@@ -1,6 +1,7 @@
 /* serve: the writer process's socket loop: writer.sock for articles,
- * ctl.sock for nntpctl, one request at a time per connection, who may
- * give a connection its rights, and the listener's channel (reloads). */
+ * taken in batches across connections (group commit), ctl.sock for
+ * nntpctl, who may give a connection its rights, and the listener's
+ * channel (reloads). */
 #include "nntpd/writer/writer.h"
 
 #include <errno.h>
@@ -40,7 +41,20 @@ struct client {
 	uint64_t discard; /* bytes of an oversized request still to skip */
 	uint32_t discard_kind;
 	time_t last;
+	/* This batch's replies, sent after its commit; held[i]: the kind of
+	 * reply i when it accepted an article the commit must make durable,
+	 * else 0. */
+	struct buffer out;
+	uint32_t *held;
+	size_t nheld, capheld;
+	int taken; /* frames taken in this batch */
+	int dead;  /* drop after this batch */
 };
+
+/* Per batch: at most BATCH_PER_CLIENT frames of one connection, taken
+ * round-robin, so a feed with many in flight cannot starve posters. */
+#define BATCH_PER_CLIENT 64
+#define READ_PER_ROUND (1u << 20) /* bytes read from one connection per poll */
 
 /* The connections, in growable arrays (pfds: the two listeners and the
  * listener's channel first). */
@@ -317,75 +331,188 @@ client_request(struct writer *w, struct client *c, uint32_t kind, const char *ms
 	                         payload, plen, reply);
 }
 
-/* Handle the complete frames in c->in; -1 to drop the client. */
+/* Queue one reply frame for c (held: the kind, when it waits on the
+ * commit). */
+static void
+queue_reply(struct client *c, int code, const struct buffer *text, size_t max, uint32_t held)
+{
+	unsigned char h[8];
+	size_t n = text->len > max ? max : text->len;
+
+	store_put32(h, (uint32_t)(4 + n));
+	store_put32(h + 4, (uint32_t)code);
+	buffer_append(&c->out, h, 8);
+	buffer_append(&c->out, buffer_head(text), n);
+	if (c->nheld == c->capheld) {
+		c->capheld = c->capheld ? 2 * c->capheld : 16;
+		c->held = xrealloc(c->held, c->capheld * sizeof(*c->held));
+	}
+	c->held[c->nheld++] = held;
+}
+
+/* The batch's commit failed: every reply that accepted an article says
+ * "try later" instead (the article may or may not be stored; a peer's
+ * re-offer finds out). */
+static void
+replies_failed(struct client *c)
+{
+	struct buffer out = BUFFER_INIT, why = BUFFER_INIT;
+	const unsigned char *p = (const unsigned char *)buffer_head(&c->out);
+	size_t off = 0;
+
+	buffer_puts(&why, "Storage error, try again later");
+	for (size_t i = 0; i < c->nheld; i++) {
+		size_t flen = 4 + store_get32(p + off);
+
+		if (c->held[i] == 0) {
+			buffer_append(&out, p + off, flen);
+		} else {
+			unsigned char h[8];
+
+			store_put32(h, (uint32_t)(4 + why.len));
+			store_put32(h + 4, (uint32_t)writer_codes[c->held[i]].unavailable);
+			buffer_append(&out, h, 8);
+			buffer_append(&out, buffer_head(&why), why.len);
+		}
+		off += flen;
+	}
+	buffer_free(&c->out);
+	c->out = out;
+	buffer_free(&why);
+}
+
+/* Take the next complete frame of c into the batch: 1 taken (its reply
+ * queued), 0 none complete, -1 to drop the client. */
 static int
-client_input(struct writer *w, struct client *c)
+client_frame(struct writer *w, struct client *c)
 {
 	size_t limit = writer_max_size(w) + FRAME_SLACK;
 	struct buffer reply = BUFFER_INIT;
-	int rc = 0;
+	const unsigned char *p;
+	uint32_t flen, kind;
+	char *msgid, *host;
+	const char *payload;
+	size_t plen, before;
+	int code;
 
-	while (rc == 0) {
+	for (;;) {
 		if (c->discard > 0) {
 			size_t n = c->in.len < c->discard ? c->in.len : (size_t)c->discard;
 
 			buffer_consume(&c->in, n);
 			c->discard -= n;
 			if (c->discard > 0)
-				break;
-			buffer_clear(&reply);
+				return 0;
 			buffer_printf(&reply, "Article too large (limit %zu)", writer_max_size(w));
-			rc = wproto_send_reply(c->fd, writer_codes[c->discard_kind].refused, &reply,
-			                       MAX_REPLY);
-			continue;
+			queue_reply(c, writer_codes[c->discard_kind].refused, &reply, MAX_REPLY, 0);
+			buffer_free(&reply);
+			return 1;
 		}
 		if (c->in.len < 8)
+			return 0;
+		p = (const unsigned char *)buffer_head(&c->in);
+		flen = store_get32(p);
+		if (flen <= limit)
 			break;
-		const unsigned char *p = (const unsigned char *)buffer_head(&c->in);
-		uint32_t flen = store_get32(p), kind;
-		char *msgid, *host;
-		const char *payload;
-		size_t plen;
-
-		if (flen > limit) {
-			kind = store_get32(p + 4);
-			if (!wproto_valid_kind(kind))
-				return -1;
-			c->discard = (uint64_t)flen + 4;
-			c->discard_kind = kind;
-			continue;
-		}
-		if (c->in.len < 4 + (size_t)flen)
-			break;
-		if (wproto_parse_request(p + 4, flen, &kind, &msgid, &host, &payload, &plen) < 0) {
-			log_msg(LOG_ERR, "writer: malformed request, dropping client");
-			rc = -1;
-			break;
-		}
-		/* SECURITY: group commands only on the 0600 control socket,
-		 * articles only on the session socket. */
-		if ((kind == SUBMIT_CONTROL) != c->ctl) {
-			free(msgid);
-			free(host);
-			rc = -1;
-			break;
-		}
-		int code =
-		    c->ctl ? writer_process(w, SUBMIT_CONTROL, NULL, NULL, payload, plen, &reply)
-		           : client_request(w, c, kind, msgid, host, payload, plen, &reply);
-
+		kind = store_get32(p + 4);
+		if (!wproto_valid_kind(kind))
+			return -1;
+		c->discard = (uint64_t)flen + 4;
+		c->discard_kind = kind;
+	}
+	if (c->in.len < 4 + (size_t)flen)
+		return 0;
+	if (wproto_parse_request(p + 4, flen, &kind, &msgid, &host, &payload, &plen) < 0) {
+		log_msg(LOG_ERR, "writer: malformed request, dropping client");
+		return -1;
+	}
+	/* SECURITY: group commands only on the 0600 control socket,
+	 * articles only on the session socket. */
+	if ((kind == SUBMIT_CONTROL) != c->ctl) {
 		free(msgid);
 		free(host);
-		buffer_consume(&c->in, 4 + (size_t)flen);
-		c->frames++;
-		rc = wproto_send_reply(c->fd, code, &reply,
-		                       c->ctl ? WRITER_MAX_CTL_REPLY : MAX_REPLY);
-		/* A connection without rights has no use after its refusal. */
-		if (rc == 0 && !c->ctl && !c->has_rights)
-			rc = -1;
+		return -1;
 	}
+	before = writer_batch_pending(w);
+	code = c->ctl ? writer_process(w, SUBMIT_CONTROL, NULL, NULL, payload, plen, &reply)
+	              : client_request(w, c, kind, msgid, host, payload, plen, &reply);
+	free(msgid);
+	free(host);
+	buffer_consume(&c->in, 4 + (size_t)flen);
+	c->frames++;
+	queue_reply(c, code, &reply, c->ctl ? WRITER_MAX_CTL_REPLY : MAX_REPLY,
+	            !c->ctl && writer_batch_pending(w) > before ? kind : 0);
 	buffer_free(&reply);
+	/* A connection without rights has no use after its refusal. */
+	if (!c->ctl && !c->has_rights)
+		c->dead = 1;
+	return 1;
+}
+
+/* Send c's batch replies in one write; -1 when the client is gone. */
+static int
+client_flush(struct client *c)
+{
+	int rc = c->out.len ? wproto_send_all(c->fd, buffer_head(&c->out), c->out.len) : 0;
+
+	buffer_clear(&c->out);
+	c->nheld = 0;
+	c->taken = 0;
 	return rc;
+}
+
+/* One batch: the complete frames of every client, round-robin, at most
+ * BATCH_PER_CLIENT each and SPOOL_BATCH_MAX articles in all; committed
+ * with as few syncs as the spool needs, then every reply sent. Then one
+ * control request per ctl.sock connection, outside the batch (its
+ * commands act on the spool at once). Returns whether complete frames
+ * are left for the next batch. */
+static int
+run_batch(struct writer *w, struct clients *cs)
+{
+	int more = 0, took;
+
+	writer_batch_begin(w);
+	do {
+		took = 0;
+		for (size_t i = 0; i < cs->count; i++) {
+			struct client *c = &cs->c[i];
+			int rc;
+
+			if (c->dead || c->taken >= BATCH_PER_CLIENT ||
+			    writer_batch_pending(w) >= SPOOL_BATCH_MAX)
+				continue;
+			if (c->ctl)
+				continue;
+			if ((rc = client_frame(w, c)) < 0)
+				c->dead = 1;
+			if (rc > 0) {
+				c->taken++;
+				took = 1;
+			}
+		}
+	} while (took && writer_batch_pending(w) < SPOOL_BATCH_MAX);
+	if (writer_batch_end(w) < 0) {
+		log_msg(LOG_ERR, "writer: batch commit failed; its articles get \"try later\"");
+		for (size_t i = 0; i < cs->count; i++)
+			replies_failed(&cs->c[i]);
+	}
+	for (size_t i = cs->count; i-- > 0;) {
+		struct client *c = &cs->c[i];
+
+		/* Control requests outside any batch, one per connection. */
+		if (c->ctl && !c->dead && client_frame(w, c) < 0)
+			c->dead = 1;
+		if (client_flush(c) < 0)
+			c->dead = 1;
+		if (!c->dead && c->in.len >= 8 && c->discard == 0 &&
+		    (store_get32((const unsigned char *)buffer_head(&c->in)) >
+		         writer_max_size(w) + FRAME_SLACK ||
+		     c->in.len >=
+		         4 + (size_t)store_get32((const unsigned char *)buffer_head(&c->in))))
+			more = 1;
+	}
+	return more;
 }
 
 /* Whether the connector of fd may set rights (writer.sock) or send group
@@ -415,6 +542,8 @@ drop_client(struct clients *cs, size_t i)
 {
 	close(cs->c[i].fd);
 	buffer_free(&cs->c[i].in);
+	buffer_free(&cs->c[i].out);
+	free(cs->c[i].held);
 	wproto_rights_free(&cs->c[i].rights);
 	cs->c[i] = cs->c[--cs->count];
 }
@@ -487,6 +616,7 @@ static void
 serve(struct writer *w, int lfd, int cfd)
 {
 	struct clients cs = {0};
+	int more = 0;
 
 	cs.pfds = xcalloc(FIXED_FDS, sizeof(*cs.pfds));
 	while (!writer_stop) {
@@ -499,27 +629,34 @@ serve(struct writer *w, int lfd, int cfd)
 		cs.pfds[2] = (struct pollfd){chan_fd, POLLIN, 0};
 		for (size_t i = 0; i < cs.count; i++)
 			cs.pfds[i + FIXED_FDS] = (struct pollfd){cs.c[i].fd, POLLIN, 0};
-		if (poll(cs.pfds, cs.count + FIXED_FDS, 1000) < 0) {
+		if (poll(cs.pfds, cs.count + FIXED_FDS, more ? 0 : 1000) < 0) {
 			if (errno == EINTR)
 				continue;
 			die("writer: poll: %m");
 		}
-		for (size_t i = cs.count; i-- > 0;) {
+		/* Everything waiting first, so the batch holds it all. */
+		for (size_t i = 0; i < cs.count; i++) {
 			struct client *c = &cs.c[i];
+			size_t got = 0;
 			ssize_t n = 0;
 
-			if (cs.pfds[i + FIXED_FDS].revents != 0) {
+			if (cs.pfds[i + FIXED_FDS].revents == 0)
+				continue;
+			while (got < READ_PER_ROUND) {
 				n = read(c->fd, buffer_reserve(&c->in, 65536), 65536);
-				if (n > 0) {
-					buffer_commit(&c->in, (size_t)n);
-					c->last = now;
-				}
+				if (n <= 0)
+					break;
+				buffer_commit(&c->in, (size_t)n);
+				got += (size_t)n;
+				c->last = now;
 			}
-			if ((cs.pfds[i + FIXED_FDS].revents != 0 && n <= 0 &&
-			     !(n < 0 && errno == EAGAIN)) ||
-			    (n > 0 && client_input(w, c) < 0) || timed_out(c, now))
-				drop_client(&cs, i);
+			if (got == 0 && !(n < 0 && (errno == EAGAIN || errno == EINTR)))
+				c->dead = 1;
 		}
+		more = run_batch(w, &cs);
+		for (size_t i = cs.count; i-- > 0;)
+			if (cs.c[i].dead || timed_out(&cs.c[i], now))
+				drop_client(&cs, i);
 		if (cs.pfds[2].revents != 0 && chan_fd >= 0) {
 			struct buffer outcome = BUFFER_INIT;
 

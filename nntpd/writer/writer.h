@@ -51,6 +51,14 @@ void writer_reconfigure(struct writer *w, const struct writer_settings *ws);
 void writer_describe(const struct writer *w, struct buffer *out);
 /* A request in process, trusted with every right (tests; nntpctl's
  * control commands); client_host names the poster in Injection-Info. */
+/* Group commit: the articles writer_process_as accepts between begin and
+ * end are written but not yet durable; end makes them durable and
+ * readable (0), or -1 when that failed: then every article accepted in
+ * the batch must be answered "try later" (it may or may not be stored).
+ * pending: how many wait for the end. */
+void writer_batch_begin(struct writer *w);
+size_t writer_batch_pending(const struct writer *w);
+int writer_batch_end(struct writer *w);
 int writer_process(struct writer *w, enum submit_kind kind, const char *msgid_or_null,
                    const char *client_host, const char *payload, size_t len,
                    struct buffer *reply_text);
