@@ -14,9 +14,10 @@ LISTFILE gets one line per article: i band msgid group:number...
 The groups must exist; run nntpctl rebuild afterwards.
 """
 
-import os
 import sys
 import time
+
+from spoolfiles import Spool, article_text
 
 KINDS = [["exp.short"]] * 4 + [["exp.long"]] * 2 + [
     ["exp.short", "exp.long"],
@@ -31,7 +32,7 @@ def main(argv):
     spool, host, count, listfile = argv[1], argv[2], int(argv[3]), argv[4]
     now = int(time.time())
     numbers = {}
-    made = set()
+    files = Spool(spool)
     old_end, mid_end = count * 6 // 10, count * 8 // 10
     with open(listfile, "w") as out:
         for i in range(count):
@@ -48,26 +49,11 @@ def main(argv):
                 links.append((g, numbers[g]))
             msgid = "<exp%d.%s@test.postel.invalid>" % (i, band)
             xref = " ".join("%s:%d" % l for l in links)
-            text = (
-                "Path: %s!not-for-mail\r\nFrom: Expirer <exp@example.com>\r\n"
-                "Newsgroups: %s\r\nSubject: expire test %d\r\nMessage-ID: %s\r\n"
-                "Date: Sun, 01 Nov 2026 00:00:00 +0000\r\nXref: %s %s\r\n\r\n"
-                "Body %d.\r\n" % (host, ",".join(groups), i, msgid, host, xref, i)
-            ).encode()
-            first = None
-            for g, n in links:
-                d = os.path.join(spool, "articles", *g.split("."))
-                if d not in made:
-                    os.makedirs(d, exist_ok=True)
-                    made.add(d)
-                path = os.path.join(d, str(n))
-                if first is None:
-                    with open(path, "wb") as f:
-                        f.write(text)
-                    os.utime(path, (t, t))
-                    first = path
-                else:
-                    os.link(first, path)
+            text = article_text(
+                host, groups, "expire test %d" % i, msgid,
+                "Sun, 01 Nov 2026 00:00:00 +0000", xref, "Body %d." % i,
+            )
+            files.file(links, text, t)
             out.write("%d %s %s %s\n" % (i, band, msgid, xref))
 
 

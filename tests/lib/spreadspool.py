@@ -14,9 +14,10 @@ The groups must exist; run nntpctl rebuild afterwards.
 """
 
 import email.utils
-import os
 import sys
 import time
+
+from spoolfiles import Spool, article_text
 
 
 def main(argv):
@@ -27,7 +28,7 @@ def main(argv):
     step = span * 3600 / count
     date = email.utils.formatdate(now, usegmt=True)
     numbers = {g: 0 for g in groups}
-    made = set()
+    files = Spool(spool)
     with open(listfile, "w") as out:
         for i in range(count):
             t = start + int(i * step)
@@ -42,26 +43,8 @@ def main(argv):
                 links.append((g, numbers[g]))
             msgid = "<spread%d@test.postel.invalid>" % i
             xref = " ".join("%s:%d" % link for link in links)
-            text = (
-                "Path: %s!not-for-mail\r\nFrom: Spreader <spread@example.com>\r\n"
-                "Newsgroups: %s\r\nSubject: spread %d\r\nMessage-ID: %s\r\n"
-                "Date: %s\r\nXref: %s %s\r\n\r\nBody %d.\r\n"
-                % (host, ",".join(mine), i, msgid, date, host, xref, i)
-            ).encode()
-            first = None
-            for g, n in links:
-                d = os.path.join(spool, "articles", *g.split("."))
-                if d not in made:
-                    os.makedirs(d, exist_ok=True)
-                    made.add(d)
-                path = os.path.join(d, str(n))
-                if first is None:
-                    with open(path, "wb") as f:
-                        f.write(text)
-                    os.utime(path, (t, t))
-                    first = path
-                else:
-                    os.link(first, path)
+            text = article_text(host, mine, "spread %d" % i, msgid, date, xref, "Body %d." % i)
+            files.file(links, text, t)
             out.write("%d %d %s %s\n" % (i, t, msgid, xref))
 
 
