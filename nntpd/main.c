@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -634,6 +635,10 @@ start_writer(void)
 		                  (unsigned)opt.mailer_timeout);
 		/* control_file is outside the writer's chroot: read now. */
 		ctlmsg_configure_files(opt.cancel_policy, opt.canlock_secret, opt.control_file);
+		/* Every submission waits on the writer: ahead of the sessions
+		 * (the mailer, forked above, keeps the listener's priority). */
+		if (setpriority(PRIO_PROCESS, 0, atoi(opt.writer_nice)) < 0)
+			log_msg(LOG_NOTICE, "writer_nice %s: %s", opt.writer_nice, strerror(errno));
 		sandbox_worker(&id, SB_NNTP_WRITER, -1);
 		writer_set_feeds(&opt.feed);
 		writer_set_expire(&opt.expire, opt.history_remember);

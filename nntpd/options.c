@@ -2,6 +2,7 @@
 #include "nntpd/options.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/core/paths.h"
@@ -49,6 +50,16 @@ check_filter_failure(const char *v)
 }
 
 static const char *
+check_nice(const char *v)
+{
+	char *end;
+	long n = strtol(v, &end, 10);
+
+	return end != v && *end == '\0' && n >= -20 && n <= 19 ? NULL
+	                                                        : "expected a nice value, -20 to 19";
+}
+
+static const char *
 check_cancel_policy(const char *v)
 {
 	return strcmp(v, "sender") == 0 || strcmp(v, "all") == 0 || strcmp(v, "none") == 0
@@ -90,6 +101,17 @@ const struct conf_option nntpd_options_table[] = {
 	   "articles, writer batches and commit latency, feed backlog; rewritten atomically every "
 	   "metrics_interval seconds for node_exporter's textfile collector (empty: none)."),
 	U(metrics_interval, "15", 1, 3600, "Seconds between rewrites of metrics_file."),
+	SC(writer_nice, "-5", check_nice,
+	   "Nice value of the writer, which stores every post and fed article: ahead of the "
+	   "sessions (nice 0), so readers cannot starve submissions of CPU (needs root; as "
+	   "another user the writer keeps the listener's)."),
+	U(reader_nice, "19", 0, 19,
+	  "Nice steps a session takes at its first reading command (GROUP, ARTICLE, OVER, "
+	  "...), as INN's nicennrpd: readers yield the CPU to submissions. 0: none."),
+	U(poster_nice, "10", 0, 19,
+	  "Nice steps a session takes at POST (a session that read first stays at reader_nice): "
+	  "posters yield to the feeds but keep ahead of readers. A feeding peer's session "
+	  "(IHAVE, CHECK, TAKETHIS) keeps the listener's priority. 0: none."),
 	U(max_article_size, "1000000", 1024, 1UL << 30, "Largest article accepted, in bytes."),
 	B(allow_newnews, "YES", "Answer NEWNEWS (it can be expensive on a big spool)."),
 	L(access, "127.0.0.0/8 read,post,moderate *;::1/128 read,post,moderate *", access_check_rule,

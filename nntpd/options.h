@@ -42,6 +42,9 @@ struct nntpd_options {
 	unsigned long filter_timeout;
 	unsigned long report_keep_days; /* the writer's day log (nntpctl report) */
 	char *cancel_policy, *canlock_secret, *control_file; /* control messages */
+	char *writer_nice;         /* the writer's nice value, -20..19 */
+	unsigned long reader_nice; /* nice steps a reading session takes */
+	unsigned long poster_nice; /* and a posting one */
 };
 
 extern struct nntpd_options opt;

@@ -36,6 +36,8 @@ struct nntp_session {
 	char *group;      /* selected group, or NULL */
 	uint64_t current; /* current article number, 0: none */
 	int reader_mode;
+	int base_nice, nice; /* the listener's priority, and the session's */
+	int can_nice;        /* both known */
 	unsigned unknown_count;
 	const char *line; /* the command line being run (for the rest-of-line argument) */
 	/* Caches of the command handlers (commands.c, reader.c). */

@@ -31,10 +31,19 @@ probe() {
 
 @test "no worker can signal, renice or query another session of its uid" {
 	for role in ftp-prelogin ftp-session nntp-session nntp-writer nntp-feeder; do
-		probe "$role" kill-peer tgkill-peer prlimit-peer
+		probe "$role" kill-peer tgkill-peer prlimit-peer renice-peer renice-pgrp renice-user
 		has '^kill-peer: killed by seccomp' '^tgkill-peer: killed by seccomp' \
-			'^prlimit-peer: killed by seccomp'
+			'^prlimit-peer: killed by seccomp' '^renice-peer: killed by seccomp' \
+			'^renice-pgrp: killed by seccomp' '^renice-user: killed by seccomp'
 	done
+}
+
+@test "an NNTP session lowers its own priority (reader_nice) but cannot raise it" {
+	probe nntp-session nice-self:5 nice-self:19 nice-self:-5
+	has '^nice-self:5: ok' '^nice-self:19: ok' '^nice-self:-5: errno EACCES'
+	# the other roles have no use for it
+	probe ftp-session nice-self:5
+	has '^nice-self:5: killed by seccomp'
 }
 
 @test "a worker still aborts itself and reads its own limits" {

@@ -324,6 +324,19 @@ allow_utimensat(scmp_filter_ctx ctx)
 	rule(ctx, SCMP_ACT_ALLOW, "utimensat", 3, fd_only);
 }
 
+/* SECURITY: setpriority of the caller itself only (reader_nice); the
+ * kernel lets a process without CAP_SYS_NICE only lower its priority. */
+static void
+allow_own_priority(scmp_filter_ctx ctx)
+{
+	const struct scmp_arg_cmp self[2] = {
+	    ARG(0, SCMP_CMP_EQ, PRIO_PROCESS, 0),
+	    ARG(1, SCMP_CMP_EQ, 0, 0),
+	};
+
+	rule(ctx, SCMP_ACT_ALLOW, "setpriority", 2, self);
+}
+
 /* Build role's filter with libseccomp. */
 static scmp_filter_ctx
 build_filter(enum sandbox_role role)
@@ -348,6 +361,7 @@ build_filter(enum sandbox_role role)
 		break;
 	case SB_NNTP_SESSION:
 		ALLOW(ctx, sys_nntp_session);
+		allow_own_priority(ctx);
 		/* SECURITY: sessions reach the writer only; no network sockets. */
 		allow_socket(ctx, AF_UNIX, SOCK_STREAM);
 		allow_read_only_open(ctx);

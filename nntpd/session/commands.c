@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +32,26 @@ struct nntp_cmd {
 };
 
 #define NEED_READ 0x01 /* 502 unless the access rules allow reading */
+#define POSTING 0x02   /* POST: the session takes poster_nice */
+
+/* The session steps down to steps below the listener's priority (19 at
+ * most), unless it is that low already: readers and posters cannot
+ * starve the writer and the feeds of CPU. */
+static void
+session_nice(struct nntp_session *s, unsigned long steps)
+{
+	int to = s->base_nice + (int)(steps > 39 ? 39 : steps);
+
+	if (to > 19)
+		to = 19;
+	if (!s->can_nice || to <= s->nice)
+		return;
+	/* SECURITY: the filter lets a session set only its own priority,
+	 * and without CAP_SYS_NICE the kernel lets it only lower it. */
+	if (setpriority(PRIO_PROCESS, 0, to) < 0)
+		log_msg(LOG_DEBUG, "session nice %d: %m", to);
+	s->nice = to;
+}
 
 void
 reply(struct nntp_session *s, const char *fmt, ...)
@@ -213,7 +234,7 @@ static const struct nntp_cmd commands[] = {
     {"NEWNEWS", cmd_newnews, 3, 4, NEED_READ, "wildmat [yy]yymmdd hhmmss [GMT]"},
     {"NEXT", cmd_next, 0, 0, NEED_READ, ""},
     {"OVER", cmd_over, 0, 1, NEED_READ, "[range|message-id]"},
-    {"POST", cmd_post, 0, 0, 0, ""},
+    {"POST", cmd_post, 0, 0, POSTING, ""},
     {"QUIT", cmd_quit, 0, 0, 0, ""},
     {"STARTTLS", cmd_starttls, 0, 0, 0, ""},
     {"STAT", cmd_stat, 0, 1, NEED_READ, "[message-id|number]"},
@@ -309,6 +330,10 @@ commands_dispatch(struct nntp_session *s, const char *line)
 		reply(s, "%s", denied_reply(s));
 		goto out;
 	}
+	if (c->flags & NEED_READ)
+		session_nice(s, opt.reader_nice);
+	if (c->flags & POSTING)
+		session_nice(s, opt.poster_nice);
 	s->line = line;
 	c->fn(s, &args);
 	s->line = NULL;

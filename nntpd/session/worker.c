@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common/core/log.h"
@@ -47,6 +48,10 @@ nntp_worker(struct nntp_session *s, int mon, struct sandbox_id *id)
 {
 	sess = s;
 	sess->monitor = mon;
+	/* reader_nice and poster_nice step down from the listener's. */
+	errno = 0;
+	sess->base_nice = sess->nice = getpriority(PRIO_PROCESS, 0);
+	sess->can_nice = errno == 0;
 	/* Opened before the chroot, so the same fd serves both modes. */
 	sess->spoolfd = open(opt.spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (sess->spoolfd < 0)

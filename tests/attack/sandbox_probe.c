@@ -136,6 +136,15 @@ act(const char *name)
 		return syscall(SYS_bpf, 0, NULL, 0);
 	if (strcmp(name, "prlimit-peer") == 0)
 		return prlimit(victim, RLIMIT_NOFILE, NULL, &rl);
+	/* nice-self:N (what reader_nice does), and renicing others */
+	if (strncmp(name, "nice-self:", 10) == 0)
+		return setpriority(PRIO_PROCESS, 0, atoi(name + 10));
+	if (strcmp(name, "renice-peer") == 0)
+		return setpriority(PRIO_PROCESS, (id_t)victim, 19);
+	if (strcmp(name, "renice-pgrp") == 0)
+		return setpriority(PRIO_PGRP, 0, 19);
+	if (strcmp(name, "renice-user") == 0)
+		return setpriority(PRIO_USER, 0, 19);
 	if (strcmp(name, "prlimit-self") == 0)
 		return getrlimit(RLIMIT_NOFILE, &rl);
 	if (strcmp(name, "prctl-dumpable") == 0)

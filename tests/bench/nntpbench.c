@@ -5,6 +5,8 @@
  * ihave -T fix for INN). With -G N the reading modes pick one of N groups
  * <group>.g00.. per request (the scale fixture genspool writes), and
  * group, msgid and newnews time GROUP, ARTICLE <message-id> and NEWNEWS.
+ * mixed loads a server as a site is loaded: idle readers, posters, readers
+ * and one streaming feed at once, each class timed on its own.
  * Prints one line of key=value results; a command the server does not know
  * (5xx) prints na=CODE and exits 0, so the harness can say "n/a". */
 #include "benchlib.h"
@@ -15,6 +17,7 @@
 
 static const char *host = "127.0.0.1";
 static int port = 119;
+static int feed_port;          /* -f: feeds connect here (INN's innd), 0: -p */
 static int workers = 4;
 static double seconds = 5;
 static const char *group = "bench.test";
@@ -30,6 +33,8 @@ static int ngroups;            /* -G: groups <group>.g00.. (scale fixture) */
 static long recent;            /* -R: articles of the fixture's last 2 hours */
 static long span = 30 * 86400; /* -S: seconds the others spread over */
 static long since;             /* -s: NEWNEWS since (Unix time) */
+static int readers_n = 8;      /* -r: mixed: reading clients */
+static const char *read_group = "bench.test"; /* -a: mixed: the group they read */
 static volatile int na_code;
 
 static void
@@ -113,9 +118,9 @@ cmd(struct conn *c, char *line, size_t sz, const char *fmt, const char *arg)
 	return reply(c, line, sz);
 }
 
-/* A reader connection: banner, MODE READER, GROUP. */
+/* A reader connection: banner, MODE READER, GROUP grp (none if NULL). */
 static int
-reader_open(struct conn *c, int with_group)
+reader_open(struct conn *c, const char *grp)
 {
 	char line[LINE_MAX_BYTES];
 	int fd = tcp_connect(host, port, nodelay), code;
@@ -131,8 +136,8 @@ reader_open(struct conn *c, int with_group)
 		na(code);
 	if (code != 200 && code != 201)
 		goto fail;
-	if (with_group) {
-		code = cmd(c, line, sizeof(line), "GROUP %s", group);
+	if (grp != NULL) {
+		code = cmd(c, line, sizeof(line), "GROUP %s", grp);
 		if (code >= 500)
 			na(code);
 		if (code != 211)
@@ -149,41 +154,56 @@ fail:
 struct worker {
 	pthread_t t;
 	int id;
+	const char *group; /* the group a reading worker selects */
+	void (*fn)(struct worker *);
 	long done, errors, lines;
 	struct lat lat;
 };
 
-typedef void (*run_fn)(struct worker *);
-static run_fn the_fn;
-
 static void *
 trampoline(void *arg)
 {
-	the_fn(arg);
+	struct worker *w = arg;
+
+	w->fn(w);
 	return NULL;
 }
 
-static int
-run_workers(run_fn fn, const char *unit)
+/* Run n workers w[0..n-1] (fn and group set) until the deadline. */
+static void
+run_all(struct worker *w, int n)
 {
-	struct worker *w = calloc((size_t)workers, sizeof(*w));
-	struct lat all = {0};
-	long done = 0, errors = 0, lines = 0;
-	double t0 = now_s();
-
-	deadline = t0 + seconds;
-	the_fn = fn;
-	for (int i = 0; i < workers; i++) {
+	deadline = now_s() + seconds;
+	for (int i = 0; i < n; i++) {
 		w[i].id = i;
 		pthread_create(&w[i].t, NULL, trampoline, &w[i]);
 	}
-	for (int i = 0; i < workers; i++) {
+	for (int i = 0; i < n; i++)
 		pthread_join(w[i].t, NULL);
-		done += w[i].done;
-		errors += w[i].errors;
-		lines += w[i].lines;
-		lat_merge(&all, &w[i].lat);
+}
+
+/* The sums of workers w[0..n-1] into *into (latencies merged). */
+static void
+sum_workers(struct worker *into, const struct worker *w, int n)
+{
+	for (int i = 0; i < n; i++) {
+		into->done += w[i].done;
+		into->errors += w[i].errors;
+		into->lines += w[i].lines;
+		lat_merge(&into->lat, &w[i].lat);
 	}
+}
+
+static int
+run_workers(void (*fn)(struct worker *), const char *unit)
+{
+	struct worker *w = calloc((size_t)workers, sizeof(*w)), all = {0};
+	double t0 = now_s();
+
+	for (int i = 0; i < workers; i++)
+		w[i].fn = fn, w[i].group = group;
+	run_all(w, workers);
+	sum_workers(&all, w, workers);
 	double el = now_s() - t0;
 
 	if (na_code) {
@@ -191,12 +211,12 @@ run_workers(run_fn fn, const char *unit)
 		return 0;
 	}
 	if (strcmp(unit, "lines") == 0)
-		printf("rate=%.1f requests=%.1f p50=%.2f p99=%.2f errors=%ld\n", lines / el,
-		       done / el, lat_q(&all, 0.5), lat_q(&all, 0.99), errors);
+		printf("rate=%.1f requests=%.1f p50=%.2f p99=%.2f errors=%ld\n", all.lines / el,
+		       all.done / el, lat_q(&all.lat, 0.5), lat_q(&all.lat, 0.99), all.errors);
 	else
-		printf("rate=%.1f p50=%.2f p99=%.2f max=%.2f errors=%ld\n", done / el,
-		       lat_q(&all, 0.5), lat_q(&all, 0.99), lat_q(&all, 1.0), errors);
-	return done > 0 ? 0 : 1;
+		printf("rate=%.1f p50=%.2f p99=%.2f max=%.2f errors=%ld\n", all.done / el,
+		       lat_q(&all.lat, 0.5), lat_q(&all.lat, 0.99), lat_q(&all.lat, 1.0), all.errors);
+	return all.done > 0 ? 0 : 1;
 }
 
 /* Session: connect, CAPABILITIES, MODE READER, GROUP, QUIT. */
@@ -265,7 +285,7 @@ article_run(struct worker *w)
 	unsigned seed = (unsigned)(w->id * 7919 + getpid());
 	long cur = -1, left = 0;
 
-	if (reader_open(c, ngroups == 0) < 0) {
+	if (reader_open(c, ngroups == 0 ? w->group : NULL) < 0) {
 		w->errors++;
 		free(c);
 		return;
@@ -305,7 +325,7 @@ over_run(struct worker *w)
 	unsigned seed = (unsigned)(w->id * 104729 + getpid());
 	long cur = -1, left = 0;
 
-	if (reader_open(c, ngroups == 0) < 0) {
+	if (reader_open(c, ngroups == 0 ? group : NULL) < 0) {
 		w->errors++;
 		free(c);
 		return;
@@ -353,7 +373,7 @@ probe_run(struct worker *w)
 	struct conn *c = malloc(sizeof(*c));
 	unsigned seed = (unsigned)(w->id * 15485863 + getpid());
 
-	if (reader_open(c, 0) < 0) {
+	if (reader_open(c, NULL) < 0) {
 		w->errors++;
 		free(c);
 		return;
@@ -426,7 +446,7 @@ post_run(struct worker *w)
 	char line[LINE_MAX_BYTES], *buf = malloc(body_size + 4096);
 	struct conn *c = malloc(sizeof(*c));
 
-	if (reader_open(c, 0) < 0) {
+	if (reader_open(c, NULL) < 0) {
 		w->errors++;
 		goto out;
 	}
@@ -466,7 +486,7 @@ static int
 feed_open(struct conn *c)
 {
 	char line[LINE_MAX_BYTES];
-	int fd = tcp_connect(host, port, nodelay), code;
+	int fd = tcp_connect(host, feed_port ? feed_port : port, nodelay), code;
 
 	conn_init(c, fd);
 	if (fd < 0)
@@ -758,7 +778,7 @@ mode_idle(void)
 	char line[LINE_MAX_BYTES];
 
 	for (int i = 0; i < idle_n; i++)
-		if (reader_open(&c[i], 1) < 0) {
+		if (reader_open(&c[i], group) < 0) {
 			if (na_code) {
 				printf("na=%d\n", na_code);
 				return 0;
@@ -773,19 +793,72 @@ mode_idle(void)
 	return 0;
 }
 
+/* A site's load at once: -i idle readers (opened first, held), one
+ * streaming feed, -w posters and -r readers of -a; the feed and the posts
+ * go to -g. One line: the feed's rate and latencies, then post_ and read_
+ * rate and latencies, each class measured on its own. */
+static int
+mode_mixed(void)
+{
+	struct conn *idle = calloc((size_t)idle_n, sizeof(*idle));
+	int n = 1 + workers + readers_n;
+	struct worker *w = calloc((size_t)n, sizeof(*w)), cls[3] = {{0}};
+	char line[LINE_MAX_BYTES];
+	int held = 0;
+
+	for (; held < idle_n; held++)
+		if (reader_open(&idle[held], read_group) < 0) {
+			if (na_code) {
+				printf("na=%d\n", na_code);
+				return 0;
+			}
+			die("idle reader %d failed", held);
+		}
+	for (int i = 0; i < n; i++) {
+		w[i].fn = i == 0 ? stream_run : i <= workers ? post_run : article_run;
+		w[i].group = read_group;
+	}
+	double t0 = now_s();
+
+	run_all(w, n);
+	double el = now_s() - t0;
+
+	sum_workers(&cls[0], w, 1);
+	sum_workers(&cls[1], w + 1, workers);
+	sum_workers(&cls[2], w + 1 + workers, readers_n);
+	for (int i = 0; i < idle_n; i++) {
+		cmd(&idle[i], line, sizeof(line), "QUIT", NULL);
+		conn_close(&idle[i]);
+	}
+	if (na_code) {
+		printf("na=%d\n", na_code);
+		return 0;
+	}
+	printf("rate=%.1f p50=%.2f p99=%.2f max=%.2f post_rate=%.1f post_p99=%.2f post_max=%.2f "
+	       "read_rate=%.1f read_p99=%.2f idle=%d errors=%ld\n",
+	       cls[0].done / el, lat_q(&cls[0].lat, 0.5), lat_q(&cls[0].lat, 0.99),
+	       lat_q(&cls[0].lat, 1.0), cls[1].done / el, lat_q(&cls[1].lat, 0.99),
+	       lat_q(&cls[1].lat, 1.0), cls[2].done / el, lat_q(&cls[2].lat, 0.99), held,
+	       cls[0].errors + cls[1].errors + cls[2].errors);
+	return cls[0].done > 0 && cls[1].done > 0 ? 0 : 1;
+}
+
 static void
 usage(void)
 {
 	fprintf(
 	    stderr,
-	    "usage: nntpbench [-h host] [-p port] [-w workers] [-t seconds] [-g group]\n"
-	    "                 [-c count] [-W window] [-b body] [-T tag] [-N] [-Q] [-i n] [-d dir] mode\n"
+	    "usage: nntpbench [-h host] [-p port] [-f feed-port] [-w workers] [-t seconds] [-g group]\n"
+	    "                 [-c count] [-W window] [-b body] [-T tag] [-N] [-Q] [-i n] [-d dir]\n"
+	    "                 [-r readers] [-a group] mode\n"
 	    "  sess     sessions/s: CAPABILITIES, MODE READER, GROUP, QUIT\n"
 	    "  article  ARTICLE/s of random numbers 1..-c;  over: OVER lines/s, -W windows\n"
 	    "  post     POST/s of -b byte bodies; ihave, stream: ingest/s (ids tagged -T)\n"
 	    "  fill     IHAVE articles 1..-c tagged -T, in order (INN's fixture)\n"
 	    "  gen      write articles 1..-c as spool files into -d (nntpd's fixture)\n"
 	    "  idle     hold -i readers until stdin closes\n"
+	    "  mixed    at once: -i idle readers, a TAKETHIS feed and -w posters into -g,\n"
+	    "           -r readers of ARTICLE 1..-c in -a (feed, post_, read_ results)\n"
 	    "  genspool the scale fixture: -c articles in -G groups <-g>.gNN as an nntpd\n"
 	    "           spool under -d, spread over -S seconds but the last -R in 2 hours\n"
 	    "  group, msgid, newnews: GROUP of a random one of -G groups, ARTICLE of a\n"
@@ -800,13 +873,16 @@ main(int argc, char **argv)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "h:p:w:t:g:c:W:b:T:NQi:d:P:G:R:S:s:")) != -1) {
+	while ((ch = getopt(argc, argv, "h:p:f:w:t:g:c:W:b:T:NQi:d:P:G:R:S:s:r:a:")) != -1) {
 		switch (ch) {
 		case 'h':
 			host = optarg;
 			break;
 		case 'p':
 			port = atoi(optarg);
+			break;
+		case 'f':
+			feed_port = atoi(optarg);
 			break;
 		case 'w':
 			workers = atoi(optarg);
@@ -856,6 +932,12 @@ main(int argc, char **argv)
 		case 's':
 			since = atol(optarg);
 			break;
+		case 'r':
+			readers_n = atoi(optarg);
+			break;
+		case 'a':
+			read_group = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -886,6 +968,8 @@ main(int argc, char **argv)
 		return mode_gen();
 	if (strcmp(mode, "idle") == 0)
 		return mode_idle();
+	if (strcmp(mode, "mixed") == 0)
+		return mode_mixed();
 	if (strcmp(mode, "genspool") == 0 && outdir != NULL && ngroups > 0 && recent > 0 &&
 	    recent < count)
 		return mode_genspool();

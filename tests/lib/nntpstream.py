@@ -3,13 +3,14 @@
 checker of what it fed.
 
 usage: nntpstream.py [--lines N] HOST PORT feed TAG FIRST LAST [--dup I] [--check ID]
-                                                   [--ids FILE]
+                                                   [--ids FILE] [--pause F] [--pace K S]
          MODE STREAM, then TAKETHIS for articles FIRST..LAST of TAG (or the
          numbers in FILE, one a line), 100 a write from a second thread
          while replies are read; --dup I: article I twice in a row (same
          Message-ID), --check ID: a CHECK ID right after the last TAKETHIS,
          --pause F: article 0 alone first, then wait (60 s at most) for the
-         file F before the rest.
+         file F before the rest, --pace K S: K articles a write and S
+         seconds between writes (a stream that lasts, for a kill mid-way).
          Prints the MODE STREAM reply, then every reply line as it comes,
          then "closed" if the server closed the connection early.
        nntpstream.py [--lines N] HOST PORT verify TAG N...
@@ -63,6 +64,7 @@ def line(f):
 def feed(host, port, tag, first, last, args):  # noqa: C901
     nums = list(range(int(first), int(last) + 1))
     dup = check = pause = None
+    chunk, gap = 100, 0.0
     while args:
         opt, val = args[0], args[1]
         args = args[2:]
@@ -74,6 +76,9 @@ def feed(host, port, tag, first, last, args):  # noqa: C901
             pause = val
         elif opt == "--ids":
             nums = [int(x) for x in open(val).read().split()]
+        elif opt == "--pace":
+            chunk, gap = int(val), float(args[0])
+            args = args[1:]
     cmds = []
     for i in nums:
         for _ in range(2 if i == dup else 1):
@@ -96,8 +101,10 @@ def feed(host, port, tag, first, last, args):  # noqa: C901
 
     def send():
         try:
-            for k in range(0, len(cmds), 100):
-                s.sendall(b"".join(cmds[k:k + 100]))
+            for k in range(0, len(cmds), chunk):
+                if k and gap:
+                    time.sleep(gap)
+                s.sendall(b"".join(cmds[k:k + chunk]))
         except OSError:
             pass
 
