@@ -11,6 +11,7 @@
 
 #include "common/core/log.h"
 #include "common/core/number.h"
+#include "common/core/pace.h"
 #include "common/core/wildmat.h"
 #include "common/core/xmalloc.h"
 #include "nntpd/store/overview.h"
@@ -253,29 +254,6 @@ consider(struct expire_state *st, size_t g, const struct overview_range *r, size
 	return 1;
 }
 
-static int
-walk_group(struct expire_state *st, size_t g)
-{
-	const struct group *gr = st->a->groups[g];
-	struct overview_range r;
-	uint64_t lo = gr->low;
-	int go = 1, rc = 0;
-
-	overview_range_init(&r);
-	while (go && lo != 0 && lo <= gr->high) {
-		if (overview_read(spool_dirfd(st->s), gr->name, lo, gr->high, &r) < 0) {
-			log_msg(LOG_ERR, "expire: %s: overview: %m", gr->name);
-			rc = -1;
-			break;
-		}
-		for (size_t i = 0; go && i < r.count; i++)
-			go = consider(st, g, &r, i);
-		lo = r.next;
-	}
-	overview_range_free(&r);
-	return rc;
-}
-
 /* The first number from low up with a present record, else high + 1. */
 static uint64_t
 first_present(int dirfd, const struct group *g)
@@ -299,26 +277,31 @@ first_present(int dirfd, const struct group *g)
 	return low;
 }
 
-/* Low marks of the groups st touched raised past what went; -1 (why in
- * out) when active cannot be written. */
+/* Group g's low mark raised past what went, in place; -1 (why in out)
+ * when active cannot be written. */
 static int
-raise_lows(struct expire_state *st, struct buffer *out)
+raise_low(struct expire_state *st, size_t g, struct buffer *out)
 {
-	int changed = 0;
+	struct group *gr = st->a->groups[g];
+	uint64_t low;
 
-	for (size_t g = 0; g < st->a->count; g++) {
-		struct group *gr = st->a->groups[g];
-		uint64_t low;
-
-		if (!st->touched[g] || (low = first_present(spool_dirfd(st->s), gr)) == gr->low)
-			continue;
-		gr->low = low;
-		changed = 1;
-	}
-	if (changed && active_write(st->a, spool_dirfd(st->s)) < 0) {
+	if (!st->touched[g] || (low = first_present(spool_dirfd(st->s), gr)) == gr->low)
+		return 0;
+	gr->low = low;
+	if (active_write_group(st->a, spool_dirfd(st->s), gr) < 0) {
 		buffer_printf(out, "writing active: %s\n", strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+/* Low marks of the groups st touched raised past what went. */
+static int
+raise_lows(struct expire_state *st, struct buffer *out)
+{
+	for (size_t g = 0; g < st->a->count; g++)
+		if (raise_low(st, g, out) < 0)
+			return -1;
 	return 0;
 }
 
@@ -347,41 +330,215 @@ report(struct expire_state *st, int64_t dropped, struct buffer *out)
 	buffer_puts(out, "\n");
 }
 
-int
-expire_run(struct spool *s, const struct vector *rules, unsigned long remember_days, time_t now,
-           int dry_run, struct buffer *out)
-{
-	struct expire_state st = {0};
-	int64_t dropped = -1;
-	int rc = 0;
+/* A run in slices: the position (group g, next number lo) and the
+ * groups the per-group arrays follow, by name, so a group added or
+ * removed between slices moves nothing. */
+struct expire_job {
+	struct expire_state st;
+	unsigned long remember_days;
+	char **names;
+	size_t n;
+	size_t g;
+	uint64_t lo;
+	int in_group;
+	int rc;
+	struct buffer why;
+};
 
-	st.s = s;
-	st.a = spool_active(s);
-	st.now = now;
-	st.dry_run = dry_run;
-	st.retention = xcalloc(st.a->count + 1, sizeof(*st.retention));
-	st.count = xcalloc(st.a->count + 1, sizeof(*st.count));
-	st.touched = xcalloc(st.a->count + 1, 1);
-	for (size_t g = 0; g < st.a->count; g++)
-		st.retention[g] = expire_retention(rules, st.a->groups[g]->name);
-	for (size_t g = 0; g < st.a->count; g++)
-		if (st.retention[g] != EXPIRE_NEVER && walk_group(&st, g) < 0)
-			st.errors++;
-	if (!dry_run && raise_lows(&st, out) < 0)
-		rc = -1;
-	if (!dry_run && (uint64_t)remember_days * DAY <= (uint64_t)now) {
-		dropped = history_prune(spool_history(s), now - (time_t)(remember_days * DAY));
+static void
+job_arrays(struct expire_job *j, size_t n)
+{
+	j->st.retention = xcalloc(n + 1, sizeof(*j->st.retention));
+	j->st.count = xcalloc(n + 1, sizeof(*j->st.count));
+	j->st.touched = xcalloc(n + 1, 1);
+	j->names = xcalloc(n + 1, sizeof(*j->names));
+	j->n = n;
+}
+
+static void
+job_free_arrays(struct expire_job *j, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(j->names[i]);
+	free(j->names);
+	free(j->st.retention);
+	free(j->st.count);
+	free(j->st.touched);
+}
+
+/* Follow active's group list as it is now: the arrays rebuilt by name
+ * when it changed (both lists are sorted by strcmp), the position kept
+ * on its group, or on the next one when that group went. A group added
+ * since the start gets its retention from rules (none: kept). */
+static void
+job_sync(struct expire_job *j, const struct vector *rules)
+{
+	struct active *a = spool_active(j->st.s);
+	struct expire_job old = *j;
+	const char *cur = j->g < j->n ? j->names[j->g] : NULL;
+	size_t k = 0;
+	int same = a->count == j->n;
+
+	j->st.a = a;
+	for (size_t i = 0; same && i < a->count; i++)
+		same = strcmp(a->groups[i]->name, j->names[i]) == 0;
+	if (same)
+		return;
+	job_arrays(j, a->count);
+	j->g = a->count;
+	for (size_t i = 0; i < a->count; i++) {
+		const char *name = a->groups[i]->name;
+
+		while (k < old.n && strcmp(old.names[k], name) < 0)
+			k++;
+		j->names[i] = xstrdup(name);
+		if (k < old.n && strcmp(old.names[k], name) == 0) {
+			j->st.retention[i] = old.st.retention[k];
+			j->st.count[i] = old.st.count[k];
+			j->st.touched[i] = old.st.touched[k];
+		} else {
+			j->st.retention[i] = expire_retention(rules, name);
+		}
+		if (cur != NULL && j->g == a->count && strcmp(name, cur) >= 0) {
+			j->g = i;
+			j->in_group = j->in_group && strcmp(name, cur) == 0;
+		}
+	}
+	job_free_arrays(&old, old.n);
+}
+
+struct expire_job *
+expire_start(struct spool *s, const struct vector *rules, unsigned long remember_days, time_t now,
+             int dry_run)
+{
+	struct expire_job *j = xcalloc(1, sizeof(*j));
+	struct active *a = spool_active(s);
+
+	j->st.s = s;
+	j->st.a = a;
+	j->st.now = now;
+	j->st.dry_run = dry_run;
+	j->remember_days = remember_days;
+	j->why = (struct buffer)BUFFER_INIT;
+	job_arrays(j, a->count);
+	for (size_t g = 0; g < a->count; g++) {
+		j->names[g] = xstrdup(a->groups[g]->name);
+		j->st.retention[g] = expire_retention(rules, a->groups[g]->name);
+	}
+	return j;
+}
+
+/* Group g is walked: its low mark raised, the position on the next. */
+static void
+job_next_group(struct expire_job *j)
+{
+	if (!j->st.dry_run && raise_low(&j->st, j->g, &j->why) < 0)
+		j->rc = -1;
+	j->g++;
+	j->in_group = 0;
+}
+
+int
+expire_step(struct expire_job *j, const struct vector *rules, double budget)
+{
+	struct expire_state *st = &j->st;
+	struct overview_range r;
+	double deadline = mono_seconds() + budget;
+	unsigned n = 0;
+
+	job_sync(j, rules);
+	overview_range_init(&r);
+	while (j->g < st->a->count) {
+		const struct group *gr = st->a->groups[j->g];
+		uint64_t from;
+		int go = 1;
+
+		if (n > 0 && mono_seconds() >= deadline)
+			break;
+		if (st->retention[j->g] == EXPIRE_NEVER) {
+			j->g++;
+			continue;
+		}
+		if (!j->in_group) {
+			j->lo = gr->low;
+			j->in_group = 1;
+		}
+		if (j->lo == 0 || j->lo > gr->high) {
+			job_next_group(j);
+			continue;
+		}
+		if (overview_read(spool_dirfd(st->s), gr->name, j->lo, gr->high, &r) < 0) {
+			log_msg(LOG_ERR, "expire: %s: overview: %m", gr->name);
+			st->errors++;
+			job_next_group(j);
+			continue;
+		}
+		n++;
+		from = j->lo;
+		for (size_t i = 0; go && i < r.count; i++) {
+			go = consider(st, j->g, &r, i);
+			if (go)
+				j->lo = r.v[i].number + 1;
+			/* The clock every 16 records: a slice ends mid-range. */
+			if (go && ++n % 16 == 0 && mono_seconds() >= deadline)
+				goto out;
+		}
+		if (!go) {
+			job_next_group(j);
+			continue;
+		}
+		if (r.next <= from) /* 0: the index has no more */
+			job_next_group(j);
+		else
+			j->lo = r.next;
+	}
+out:
+	overview_range_free(&r);
+	return j->g < st->a->count;
+}
+
+const char *
+expire_progress(const struct expire_job *j, struct buffer *out)
+{
+	buffer_printf(out, "%llu articles, %llu links %s so far, group %zu of %zu",
+	              (unsigned long long)j->st.articles, (unsigned long long)j->st.links,
+	              j->st.dry_run ? "would expire" : "expired", j->g < j->n ? j->g + 1 : j->n, j->n);
+	return buffer_cstr(out);
+}
+
+int
+expire_finish(struct expire_job *j, struct buffer *out)
+{
+	int64_t dropped = -1;
+	int rc = j->rc;
+	time_t now = j->st.now;
+
+	job_sync(j, NULL);
+	buffer_append(out, buffer_head(&j->why), j->why.len);
+	if (!j->st.dry_run && (uint64_t)j->remember_days * DAY <= (uint64_t)now) {
+		dropped = history_prune(spool_history(j->st.s), now - (time_t)(j->remember_days * DAY));
 		if (dropped < 0) {
 			buffer_printf(out, "pruning history: %s\n", strerror(errno));
 			rc = -1;
 		}
 	}
-	report(&st, dropped, out);
-	free(st.retention);
-	free(st.count);
-	free(st.touched);
-	free(st.v);
+	report(&j->st, dropped, out);
+	job_free_arrays(j, j->n);
+	free(j->st.v);
+	buffer_free(&j->why);
+	free(j);
 	return rc;
+}
+
+int
+expire_run(struct spool *s, const struct vector *rules, unsigned long remember_days, time_t now,
+           int dry_run, struct buffer *out)
+{
+	struct expire_job *j = expire_start(s, rules, remember_days, now, dry_run);
+
+	while (expire_step(j, rules, 1.0))
+		;
+	return expire_finish(j, out);
 }
 
 int

@@ -25,6 +25,21 @@ const char *expire_check_rule(const char *value);
 int expire_run(struct spool *s, const struct vector *rules, unsigned long remember_days, time_t now,
                int dry_run, struct buffer *out);
 
+/* The same run in slices, so the writer serves requests between them:
+ * expire_step works for about budget seconds (at least one overview read)
+ * and returns 1 while there is more; expire_finish prunes history,
+ * appends the report to out and frees the job (what expire_run returns).
+ * The order of removal (history, files, overview, then the low mark) is
+ * the same, so a run killed at any point is finished by the next. Groups
+ * may be added or removed between slices (rules: their retention). */
+struct expire_job;
+struct expire_job *expire_start(struct spool *s, const struct vector *rules,
+                                unsigned long remember_days, time_t now, int dry_run);
+int expire_step(struct expire_job *j, const struct vector *rules, double budget);
+int expire_finish(struct expire_job *j, struct buffer *out);
+/* "N articles, N links expired so far, group I of N", into out. */
+const char *expire_progress(const struct expire_job *j, struct buffer *out);
+
 /* Remove the article msgid now (a cancel, nntpctl cancel): its files in
  * every group, its overview records, low marks raised, and its history
  * entry turned into a remembered one dated now, so a peer offering it

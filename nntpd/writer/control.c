@@ -99,6 +99,10 @@ ctl_cancel(struct spool *spool, int argc, char **argv, struct buffer *reply)
 	return ctlmsg_admin_cancel(spool, argv[0], reply);
 }
 
+/* The running writer's expire, worked in slices between batches. */
+static struct expire_job *job;
+static time_t job_since;
+
 static int
 ctl_expire(struct spool *spool, int argc, char **argv, struct buffer *reply)
 {
@@ -106,8 +110,38 @@ ctl_expire(struct spool *spool, int argc, char **argv, struct buffer *reply)
 		buffer_puts(reply, CONTROL_MALFORMED);
 		return -1;
 	}
-	/* Between requests: sessions keep reading meanwhile, posts wait. */
-	return expire_run(spool, expire_rules, expire_remember_days, time(NULL), argc == 1, reply);
+	/* nntpctl on a spool no writer holds: all at once. */
+	if (live == NULL)
+		return expire_run(spool, expire_rules, expire_remember_days, time(NULL), argc == 1,
+		                  reply);
+	if (job != NULL) {
+		buffer_puts(reply, "an expire is running (nntpctl status shows how far it is)");
+		return -1;
+	}
+	job = expire_start(spool, expire_rules, expire_remember_days, time(NULL), argc == 1);
+	job_since = time(NULL);
+	log_msg(LOG_INFO, "writer: expire%s started", argc == 1 ? " -n" : "");
+	return CONTROL_DEFERRED;
+}
+
+int
+control_busy(void)
+{
+	return job != NULL;
+}
+
+int
+control_work(double budget, struct buffer *reply)
+{
+	int rc;
+
+	if (job == NULL || expire_step(job, expire_rules, budget))
+		return 0;
+	rc = expire_finish(job, reply);
+	job = NULL;
+	log_msg(rc < 0 ? LOG_ERR : LOG_INFO, "writer: expire done in %lld s: %s",
+	        (long long)(time(NULL) - job_since), buffer_cstr(reply));
+	return rc == 0 ? writer_codes[SUBMIT_CONTROL].ok : writer_codes[SUBMIT_CONTROL].refused;
 }
 
 /* SECURITY: the reason goes into NNTP reply lines (440, 436, 431): one
@@ -204,6 +238,13 @@ ctl_status(struct spool *spool, int argc, char **argv, struct buffer *reply)
 		buffer_puts(reply, "writer: running\n");
 	}
 	live->status(reply);
+	if (job != NULL) {
+		struct buffer p = BUFFER_INIT;
+
+		buffer_printf(reply, "expire: running for %lld s, %s\n",
+		              (long long)(time(NULL) - job_since), expire_progress(job, &p));
+		buffer_free(&p);
+	}
 	buffer_printf(reply, "expire rules: %zu\nhistory_remember: %lu\n",
 	              expire_rules != NULL ? expire_rules->count : 0, expire_remember_days);
 	return 0;
@@ -258,5 +299,7 @@ control_run(struct spool *spool, const char *cmd, size_t len, struct buffer *rep
 	free(line);
 	vector_free(&f);
 	vector_free(&words);
+	if (rc == CONTROL_DEFERRED)
+		return 0;
 	return rc == 0 ? writer_codes[SUBMIT_CONTROL].ok : writer_codes[SUBMIT_CONTROL].refused;
 }

@@ -12,8 +12,17 @@
  * "expire [-n]" uses (none set: nothing expires, IDs kept 10 days). */
 void writer_set_expire(const struct vector *rules, unsigned long remember_days);
 /* Run one control command line on spool; the NNTP-style code (200 done,
- * 500 refused) and the text in reply. */
+ * 500 refused) and the text in reply, or 0: the answer comes from
+ * control_work when the work it started is done (the running writer's
+ * expire). */
 int control_run(struct spool *spool, const char *cmd, size_t len, struct buffer *reply);
+/* A verb's run returns it for "answered later". */
+#define CONTROL_DEFERRED 2
+/* Whether started work is left (an expire). */
+int control_busy(void);
+/* Work on it for about budget seconds: 0 while more is left, else the
+ * code of the deferred answer, its text in reply. */
+int control_work(double budget, struct buffer *reply);
 
 /* One control verb: how many words may follow it, what runs them (0, or
  * -1 with the reason in reply) and the usage line nntpctl shows. With

@@ -47,8 +47,9 @@ struct client {
 	struct buffer out;
 	uint32_t *held;
 	size_t nheld, capheld;
-	int taken; /* frames taken in this batch */
-	int dead;  /* drop after this batch */
+	int taken;   /* frames taken in this batch */
+	int dead;    /* drop after this batch */
+	int waiting; /* (ctl) its answer comes when control_work is done */
 };
 
 /* Per batch: at most BATCH_PER_CLIENT frames of one connection, taken
@@ -440,8 +441,11 @@ client_frame(struct writer *w, struct client *c)
 	free(host);
 	buffer_consume(&c->in, 4 + (size_t)flen);
 	c->frames++;
-	queue_reply(c, code, &reply, c->ctl ? WRITER_MAX_CTL_REPLY : MAX_REPLY,
-	            !c->ctl && writer_batch_pending(w) > before ? kind : 0);
+	if (c->ctl && code == 0)
+		c->waiting = 1;
+	else
+		queue_reply(c, code, &reply, c->ctl ? WRITER_MAX_CTL_REPLY : MAX_REPLY,
+		            !c->ctl && writer_batch_pending(w) > before ? kind : 0);
 	buffer_free(&reply);
 	/* A connection without rights has no use after its refusal. */
 	if (!c->ctl && !c->has_rights)
@@ -501,7 +505,7 @@ run_batch(struct writer *w, struct clients *cs)
 		struct client *c = &cs->c[i];
 
 		/* Control requests outside any batch, one per connection. */
-		if (c->ctl && !c->dead && client_frame(w, c) < 0)
+		if (c->ctl && !c->dead && !c->waiting && client_frame(w, c) < 0)
 			c->dead = 1;
 		if (client_flush(c) < 0)
 			c->dead = 1;
@@ -607,9 +611,34 @@ accept_clients(int lfd, int ctl, struct clients *cs)
 static int
 timed_out(const struct client *c, time_t now)
 {
+	if (c->waiting)
+		return 0;
 	if (c->in.len > 0 || c->discard > 0 || (!c->ctl && !c->has_rights))
 		return now - c->last > WRITER_CLIENT_TIMEOUT;
 	return now - c->last > WRITER_IDLE_TIMEOUT;
+}
+
+/* Between batches, one slice of started control work (an expire):
+ * short, so no submission waits long behind it; when it is done, the
+ * answer to whoever asked. */
+#define CONTROL_SLICE 0.01 /* seconds */
+static void
+control_slice(struct clients *cs)
+{
+	struct buffer reply = BUFFER_INIT;
+	int code = control_work(CONTROL_SLICE, &reply);
+
+	for (size_t i = 0; code != 0 && i < cs->count; i++) {
+		struct client *c = &cs->c[i];
+
+		if (!c->waiting)
+			continue;
+		c->waiting = 0;
+		queue_reply(c, code, &reply, WRITER_MAX_CTL_REPLY, 0);
+		if (client_flush(c) < 0)
+			c->dead = 1;
+	}
+	buffer_free(&reply);
 }
 
 static void
@@ -629,7 +658,7 @@ serve(struct writer *w, int lfd, int cfd)
 		cs.pfds[2] = (struct pollfd){chan_fd, POLLIN, 0};
 		for (size_t i = 0; i < cs.count; i++)
 			cs.pfds[i + FIXED_FDS] = (struct pollfd){cs.c[i].fd, POLLIN, 0};
-		if (poll(cs.pfds, cs.count + FIXED_FDS, more ? 0 : 1000) < 0) {
+		if (poll(cs.pfds, cs.count + FIXED_FDS, more || control_busy() ? 0 : 1000) < 0) {
 			if (errno == EINTR)
 				continue;
 			die("writer: poll: %m");
@@ -654,6 +683,8 @@ serve(struct writer *w, int lfd, int cfd)
 				c->dead = 1;
 		}
 		more = run_batch(w, &cs);
+		if (control_busy())
+			control_slice(&cs);
 		for (size_t i = cs.count; i-- > 0;)
 			if (cs.c[i].dead || timed_out(&cs.c[i], now))
 				drop_client(&cs, i);

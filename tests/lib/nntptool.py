@@ -11,7 +11,8 @@ usage:
   nntptool.py flood HOST PORT GROUP COUNT TAG  POST COUNT small articles, one
                                              connection, reconnecting when it drops and
                                              retrying after 440; prints "CODE <message-id>"
-                                             per answer
+                                             per answer (NNTPTOOL_TIMES=1: then the
+                                             answer's epoch time and the post's ms)
   nntptool.py verify HOST PORT FLOODOUT       for each "240 <id>" line of a flood's
                                              output: BODY <id> must be that article's
                                              whole body; prints "ok N" or "bad <id>"
@@ -99,9 +100,14 @@ def flood(host, port, group, count, tag):
         try:
             if conn is None:
                 conn = Conn(host, port)
+            t0 = time.monotonic()
             _, final = conn.post(article(group, tag, i))
             code = final[:3].decode()
-            print("%s <%s.%d@flood.example>" % (code, tag, i), flush=True)
+            # NNTPTOOL_TIMES=1: when the answer came (epoch) and how long
+            # the post took (ms), after the Message-ID
+            times = " %.6f %.1f" % (time.time(), (time.monotonic() - t0) * 1000) \
+                if os.environ.get("NNTPTOOL_TIMES") else ""
+            print("%s <%s.%d@flood.example>%s" % (code, tag, i, times), flush=True)
             if code == "440":  # writer down: try this one again, as clients do
                 time.sleep(0.05)
                 continue
@@ -148,7 +154,7 @@ def main(argv):
         good = 0
         with open(argv[4]) as f:
             for line in f:
-                code, msgid = line.split()
+                code, msgid = line.split()[:2]
                 if code != "240":
                     continue
                 tag, i = msgid[1:].split("@")[0].rsplit(".", 1)
