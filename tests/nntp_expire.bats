@@ -259,6 +259,39 @@ total: $((8 * OLD + 5 * MID)) articles, $((10 * OLD + 6 * MID)) links would expi
 	cmp "$NNTPD_DIR/sums.first" "$NNTPD_DIR/sums.second"
 }
 
+@test "nntpctl rebuild while nntpd runs: posts go on, every article and remembered ID is kept" {
+	run nntp_session "GROUP local.test"
+	local before
+	before=$(echo "${lines[1]}" | cut -d' ' -f2)
+	# a post that waits for the rebuild (it runs whole) is still answered
+	NNTPTOOL_TIMEOUT=300 nntptool flood local.test 50 rebuilt >"$NNTPD_DIR/rebuilt.out" &
+	local flood=$!
+	wait_for 60 has -f "$NNTPD_DIR/rebuilt.out" '^240 '
+	NNTPCTL_TIMEOUT=300 run nntpctl_run rebuild
+	echo "$output"
+	[ "$status" -eq 0 ]
+	wait "$flood"
+	[ "$(grep -c '^240 ' "$NNTPD_DIR/rebuilt.out")" -eq 50 ]
+	run nntptool verify "$NNTPD_DIR/rebuilt.out"
+	[ "$output" = "ok 50" ]
+	run nntptool verify "$NNTPD_DIR/flood.out"
+	[ "$output" = "ok 300" ]
+	run nntp_session "GROUP local.test"
+	[ "$(echo "${lines[1]}" | cut -d' ' -f2)" -eq $((before + 50)) ]
+	# a kept article by Message-ID (history anew) and an expired one
+	# still remembered (435, not offered again)
+	local kept gone
+	kept=$(msgid $((N - 2)))
+	gone=$(msgid 0)
+	run nntp_session "STAT $kept" "IHAVE $gone"
+	[ "${lines[1]%% *}" = 223 ]
+	[ "${lines[2]%% *}" = 435 ]
+	grep -q 'writer: rebuild done' "$NNTPD_LOG"
+	run nntpctl_run check
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
 @test "remembered IDs older than history_remember days are dropped, once" {
 	stop_pid "$NNTPD_PID"
 	# nntpctl edits the spool itself once the writer's lock is free

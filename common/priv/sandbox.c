@@ -115,6 +115,7 @@ static const char *const sys_nntp_writer[] = {
 	"syncfs", /* group commit: one sync makes a whole batch of articles durable */
 	"unlink", "rename", "mkdir", "rmdir", "link", "chmod", "open", "stat", "lstat",
 	"access", /* glibc's path calls that have no *at form underneath */
+	"sysinfo", /* glibc's qsort of over 1 KiB asks the memory size once (rebuild) */
 };
 
 /* The FTP DTP, stacked on the post-login worker's filter: it moves bytes

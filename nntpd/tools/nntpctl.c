@@ -120,7 +120,7 @@ give_up_root(int connect_ctl, const char *spool_dir)
 	}
 }
 
-/* Group commands and expire: through the writer when it holds the lock,
+/* Group commands, expire and rebuild: through the writer when it holds the lock,
  * directly otherwise. show: print the reply on success too. */
 static int
 spool_command(const struct ctl_opts *o, const char *line, int show)
@@ -285,22 +285,8 @@ cmd_list(const struct ctl_opts *o, int argc, char **argv)
 static int
 cmd_rebuild(const struct ctl_opts *o, int argc, char **argv)
 {
-	struct buffer why = BUFFER_INIT;
-	struct spool *s = spool_open(o->spool_dir, o->pathhost, 1);
-	int rc;
-
 	(void)argc, (void)argv;
-	if (s == NULL) {
-		fprintf(stderr, "nntpctl: %s: %s%s\n", o->spool_dir, strerror(errno),
-		        errno == EWOULDBLOCK ? " (stop the writer first)" : "");
-		return 1;
-	}
-	rc = spool_rebuild(s, &why);
-	if (why.len)
-		fputs(buffer_cstr(&why), stderr);
-	spool_close(s);
-	buffer_free(&why);
-	return rc < 0 ? 1 : 0;
+	return group_command(o, "rebuild");
 }
 
 static int
@@ -419,7 +405,7 @@ static const struct ctl_command commands[] = {
     {.name = "rmgroup", .run = cmd_rmgroup, .ctl = 1},
     {.name = "changegroup", .run = cmd_changegroup, .ctl = 1},
     {"list", 0, 0, cmd_list, "list", 0, 0},
-    {"rebuild", 0, 0, cmd_rebuild, "rebuild", 0, 0},
+    {.name = "rebuild", .run = cmd_rebuild, .ctl = 1},
     {"check", 0, 0, cmd_check, "check", 0, 0},
     {"stats", 0, 0, cmd_stats, "stats", 0, 0},
     {"feeds", 0, 0, cmd_feeds, "feeds (each outgoing feed's backlog)", 0, 0},

@@ -144,6 +144,28 @@ control_work(double budget, struct buffer *reply)
 	return rc == 0 ? writer_codes[SUBMIT_CONTROL].ok : writer_codes[SUBMIT_CONTROL].refused;
 }
 
+/* History and overview anew from the article files. In the running
+ * writer it runs between batches, whole: posts and feeds wait for it;
+ * sessions keep reading (a group's overview is empty until its turn). */
+static int
+ctl_rebuild(struct spool *spool, int argc, char **argv, struct buffer *reply)
+{
+	int rc;
+
+	(void)argc, (void)argv;
+	if (job != NULL) {
+		buffer_puts(reply, "an expire is running (nntpctl status shows how far it is)");
+		return -1;
+	}
+	if (live != NULL)
+		log_msg(LOG_NOTICE, "writer: rebuild of history and overview started");
+	rc = spool_rebuild(spool, reply);
+	if (live != NULL)
+		log_msg(rc < 0 ? LOG_ERR : LOG_NOTICE, "writer: rebuild %s%s",
+		        rc < 0 ? "failed: " : "done", rc < 0 ? buffer_cstr(reply) : "");
+	return said_done(rc, reply);
+}
+
 /* SECURITY: the reason goes into NNTP reply lines (440, 436, 431): one
  * line of printable text, so it can never end a reply or start another. */
 static int
@@ -258,6 +280,8 @@ static const struct control_verb verbs[] = {
      "cancel MESSAGE-ID (remove an article from every group; a peer offering it again is "
      "refused)",
      0},
+    {"rebuild", 0, 0, ctl_rebuild,
+     "rebuild (history and overview anew from the article files; remembered IDs kept)", 0},
     {"expire", 0, 1, ctl_expire, "expire [-n] (remove articles past their expire= retention)", 0},
     {"pause", 1, 1, ctl_pause, "pause REASON (refuse posts and feeds with REASON; reading goes on)",
      1},
