@@ -34,13 +34,13 @@ struct nntp_cmd {
 #define NEED_READ 0x01 /* 502 unless the access rules allow reading */
 #define POSTING 0x02   /* POST: the session takes poster_nice */
 
-/* The session steps down to steps below the listener's priority (19 at
- * most), unless it is that low already: readers and posters cannot
- * starve the writer and the feeds of CPU. */
+/* The session steps down to steps (0..19, the options' bounds) below the
+ * listener's priority (19 at most), unless it is that low already:
+ * readers and posters cannot starve the writer and the feeds of CPU. */
 static void
 session_nice(struct nntp_session *s, unsigned long steps)
 {
-	int to = s->base_nice + (int)(steps > 39 ? 39 : steps);
+	int to = s->base_nice + (int)steps;
 
 	if (to > 19)
 		to = 19;

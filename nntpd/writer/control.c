@@ -57,6 +57,7 @@ control_restore_pause(struct spool *spool)
 }
 
 #define CONTROL_MALFORMED "unknown or malformed command"
+#define CONTROL_EXPIRE_RUNNING "an expire is running (nntpctl status shows how far it is)"
 #define CONTROL_NOT_LIVE "needs the running nntpd (no writer holds the spool)"
 
 /* Group changes answer "done" (nntpctl prints nothing on success). */
@@ -115,7 +116,7 @@ ctl_expire(struct spool *spool, int argc, char **argv, struct buffer *reply)
 		return expire_run(spool, expire_rules, expire_remember_days, time(NULL), argc == 1,
 		                  reply);
 	if (job != NULL) {
-		buffer_puts(reply, "an expire is running (nntpctl status shows how far it is)");
+		buffer_puts(reply, CONTROL_EXPIRE_RUNNING);
 		return -1;
 	}
 	job = expire_start(spool, expire_rules, expire_remember_days, time(NULL), argc == 1);
@@ -154,7 +155,7 @@ ctl_rebuild(struct spool *spool, int argc, char **argv, struct buffer *reply)
 
 	(void)argc, (void)argv;
 	if (job != NULL) {
-		buffer_puts(reply, "an expire is running (nntpctl status shows how far it is)");
+		buffer_puts(reply, CONTROL_EXPIRE_RUNNING);
 		return -1;
 	}
 	if (live != NULL)

@@ -209,7 +209,7 @@ live_reload(struct buffer *reply)
 		return -1;
 	}
 	/* The listener answers at once (it re-reads one file); requests
-	 * wait meanwhile, as they wait on an expire. A filter it restarts
+	 * wait meanwhile, as they wait on a rebuild. A filter it restarts
 	 * may come first. */
 	for (int tries = 0; tries < 8; tries++) {
 		int rc;
