@@ -73,6 +73,12 @@ steady_of() {
 	awk -v k="$1" -v a="$2" '$1 == "GROUP" && $2 == k && $3 == a && $8 > 0 { print $8 }' <<<"$output"
 }
 
+# transfer_rate: bytes / (total - start of transfer) from curl's
+# "%{size_*} %{time_starttransfer} %{time_total}" line on stdin.
+transfer_rate() {
+	awk '$3 > $2 { printf "%d\n", $1 / ($3 - $2) }'
+}
+
 # within RATE LOW HIGH: LOW <= RATE <= HIGH.
 within() {
 	awk -v r="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(r != "" && r >= lo && r <= hi) }'
@@ -153,12 +159,12 @@ within() {
 	ftp_up -o max_rate_per_ip_download=2000000 -o download_max_rate=500000
 	mkfile two.bin 2000000
 	# one session: its own 500 kB/s, not the address's 2 MB/s
-	run curl -s --interface 127.0.0.9 -o /dev/null -w '%{size_download} %{speed_download}\n' \
+	run curl -s --interface 127.0.0.9 -o /dev/null -w '%{size_download} %{time_starttransfer} %{time_total}\n' \
 		"ftp://127.0.0.1:$FTPD_PORT/pub/two.bin"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$(cut -d' ' -f1 <<<"$output")" -eq 2000000 ]
-	within "$(cut -d' ' -f2 <<<"$output")" 400000 525000
+	within "$(transfer_rate <<<"$output")" 400000 525000
 }
 
 @test "HASH is charged to the address's download budget" {
@@ -251,17 +257,19 @@ conn.close()' "$FTPD_CONF" "$FTPD_PID"
 	mkfile tls.bin 3000000
 	# the two directions at once, from one address: each its own 1 MB/s
 	curl -sS -k --ssl-reqd --max-time 60 --interface 127.0.0.14 -o "$WORK/got" \
-		-w '%{size_download} %{speed_download}\n' \
+		-w '%{size_download} %{time_starttransfer} %{time_total}\n' \
 		"ftp://127.0.0.1:$FTPD_PORT/pub/tls.bin" >"$WORK/down" &
 	local down=$!
 	curl -sS -k --ssl-reqd --max-time 60 --interface 127.0.0.14 -T "$ANON/pub/tls.bin" \
-		-w '%{size_upload} %{speed_upload}\n' \
+		-w '%{size_upload} %{time_starttransfer} %{time_total}\n' \
 		"ftp://127.0.0.1:$FTPD_PORT/incoming/tls.bin" >"$WORK/up"
 	wait "$down"
 	cat "$WORK/down" "$WORK/up"
 	cmp "$WORK/got" "$ANON/pub/tls.bin"
 	cmp "$ANON/incoming/tls.bin" "$ANON/pub/tls.bin"
-	# curl times the logins and handshakes too: at least 85%
-	within "$(cut -d' ' -f2 "$WORK/down")" 850000 1050000
-	within "$(cut -d' ' -f2 "$WORK/up")" 850000 1050000
+	# the rate from the first byte to the last: curl's own speed counts
+	# the login and both TLS handshakes, which a loaded machine can
+	# stretch by a second (a CI run measured 718 kB/s that way)
+	within "$(transfer_rate <"$WORK/down")" 900000 1050000
+	within "$(transfer_rate <"$WORK/up")" 900000 1050000
 }
