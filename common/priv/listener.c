@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -91,6 +92,10 @@ struct source {
 
 static struct source *sources;
 static size_t nsources, sources_cap;
+/* The sources' read ends in one epoll set, which is one entry of the
+ * listener's ppoll: a wakeup costs what is ready, not one poll entry per
+ * live session (hundreds of idle readers). -1 until the first source. */
+static int source_ep = -1;
 /* Between listener_source_open and the fork: the new pipe. */
 static struct source opening = {0, -1, 0, 0};
 static int opening_wfd = -1;
@@ -233,6 +238,9 @@ listener_forget_sources(void)
 	for (size_t i = 0; i < nsources; i++)
 		close(sources[i].fd);
 	nsources = 0;
+	if (source_ep >= 0)
+		close(source_ep);
+	source_ep = -1;
 	if (opening.fd >= 0)
 		close(opening.fd);
 	opening.fd = -1;
@@ -263,6 +271,16 @@ listener_source_parent(pid_t pid)
 		sources_cap = sources_cap ? sources_cap * 2 : 64;
 		sources = xrealloc(sources, sources_cap * sizeof(*sources));
 	}
+	if (source_ep < 0 && (source_ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		log_msg(LOG_ERR, "metrics: epoll_create1: %s", strerror(errno));
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = opening.fd};
+
+	if (source_ep < 0 || epoll_ctl(source_ep, EPOLL_CTL_ADD, opening.fd, &ev) < 0) {
+		log_msg(LOG_ERR, "metrics: epoll_ctl: %s", strerror(errno));
+		close(opening.fd);
+		opening.fd = -1;
+		return;
+	}
 	opening.pid = pid;
 	sources[nsources++] = opening;
 	opening.fd = -1;
@@ -271,6 +289,7 @@ listener_source_parent(pid_t pid)
 static void
 drop_source(size_t i)
 {
+	(void)epoll_ctl(source_ep, EPOLL_CTL_DEL, sources[i].fd, NULL);
 	close(sources[i].fd);
 	sources[i] = sources[--nsources];
 }
@@ -309,6 +328,9 @@ read_source(size_t i)
 				return 1;
 			}
 		}
+		/* Short: drained (the epoll set says when more comes). */
+		if ((size_t)n < sizeof(recs))
+			return 0;
 	}
 	return 0;
 }
@@ -857,11 +879,12 @@ handle_signal_flags(struct listener *l)
 }
 
 /* The listening sockets, then the np connections waiting for a PROXY
- * header, then the metrics sources; how many entries. */
+ * header, then the sources' epoll set (when there is one); how many
+ * entries. */
 static nfds_t
 fill_pollfds(const struct listener *l, size_t np)
 {
-	size_t need = (size_t)l->nfds + np + nsources;
+	size_t need = (size_t)l->nfds + np + (source_ep >= 0);
 
 	if (need + 1 > pfds_cap) { /* + 1: the aux descriptor */
 		pfds_cap = need + 64;
@@ -871,34 +894,35 @@ fill_pollfds(const struct listener *l, size_t np)
 		pfds[i] = (struct pollfd){.fd = l->fds[i], .events = POLLIN};
 	for (size_t i = 0; i < np; i++)
 		pfds[l->nfds + i] = (struct pollfd){.fd = pending[i].fd, .events = POLLIN};
-	for (size_t i = 0; i < nsources; i++)
-		pfds[(size_t)l->nfds + np + i] =
-		    (struct pollfd){.fd = sources[i].fd, .events = POLLIN};
+	if (source_ep >= 0)
+		pfds[(size_t)l->nfds + np] = (struct pollfd){.fd = source_ep, .events = POLLIN};
 	return (nfds_t)need;
 }
 
-/* Sources that polled ready, found by fd: a reap since the poll may have
- * moved or dropped some. */
+/* The sources the epoll set has ready, found by fd: a reap since may
+ * have moved or dropped some. Level-triggered: one that has more than a
+ * round's worth left is ready again next time. */
 static void
-serve_sources(const struct pollfd *pfd, size_t n)
+serve_sources(void)
 {
-	for (size_t k = 0; k < n; k++) {
-		if (pfd[k].revents == 0)
-			continue;
+	struct epoll_event ev[64];
+	int n = epoll_wait(source_ep, ev, 64, 0);
+
+	for (int k = 0; k < n; k++)
 		for (size_t i = 0; i < nsources; i++)
-			if (sources[i].fd == pfd[k].fd) {
+			if (sources[i].fd == ev[k].data.fd) {
 				read_source(i);
 				break;
 			}
-	}
 }
 
 static void
-serve_ready(struct listener *l, const struct pollfd *pfd, size_t np, size_t ns)
+serve_ready(struct listener *l, const struct pollfd *pfd, size_t np, int sources_ready)
 {
 	double now = mono_seconds();
 
-	serve_sources(pfd + l->nfds + np, ns);
+	if (sources_ready)
+		serve_sources();
 	/* Pending entries first (backwards: handling one may move the
 	 * last into its place), then new connections. SECURITY: the
 	 * deadline holds whether or not bytes keep arriving. */
@@ -957,7 +981,8 @@ listener_run(struct listener *l)
 	the_listener = l;
 	while (!got_term) {
 		struct timespec ts;
-		size_t np = npending, ns = nsources;
+		size_t np = npending;
+		int ep = source_ep >= 0;
 		nfds_t nfds = fill_pollfds(l, np);
 		int aux = l->aux_ready != NULL && l->aux_fd >= 0;
 
@@ -967,7 +992,7 @@ listener_run(struct listener *l)
 
 		handle_signal_flags(l);
 		if (n >= 0)
-			serve_ready(l, pfds, np, ns);
+			serve_ready(l, pfds, np, ep && pfds[(size_t)l->nfds + np].revents != 0);
 		if (n > 0 && aux && pfds[nfds - 1].revents != 0)
 			l->aux_ready();
 		if (mono_seconds() >= next_metrics)
