@@ -187,6 +187,9 @@ EOF
 	has '^post: 240' '^second post refused 441' '^wrong password refused 481' '^335' '^235'
 	wait_for 10 scraped_is postel_nntpd_logins_total'{outcome="refused"}' 1
 	wait_for 10 scraped_is postel_nntpd_sessions_open 0
+	# the writer holds its counts up to a second and sends them in one
+	# write: the second commit's arrival brings every count before it
+	wait_for 10 scraped_is postel_nntpd_writer_batch_size_count 2
 	is postel_nntpd_sessions_total 3
 	is postel_nntpd_logins_total'{outcome="ok"}' 1
 	is postel_nntpd_articles_accepted_total 2
@@ -249,9 +252,11 @@ EOF
 	has '^post-login Seccomp:[[:space:]]+2' '^post-login Uid:[[:space:]]+[1-9]'
 	# no pipe among its descriptors; the file neither by path nor held
 	has '^metrics: no pipe held$' '^metrics: open file: (No such file|Permission denied)'
-	# its own bytes are forwarded; a login count is not its to send
+	# its own bytes are forwarded, one record or two at once; a login
+	# count is not its to send, nor is the honest one sent with it
 	has '^listener got series 11 op 1 value 4321$' 'monitor: malformed or foreign metric'
+	has '^listener got series 11 op 1 value 11$' '^listener got series 10 op 1 value 22$'
 	has '^listener got series 2 op 1 value 1$'
-	hasnt 'value 1000000' 'post-login worker: done'
+	hasnt 'value 1000000' 'value 5555' 'post-login worker: done'
 	[ ! -s "$PROM/ftpd.prom" ]
 }

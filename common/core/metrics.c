@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/core/log.h"
@@ -360,21 +361,43 @@ metrics_write_file(const struct metrics *m, const char *path, struct buffer *err
 	return rc;
 }
 
+/* The reporting side. With holding on, records wait in held[] (a count
+ * folded into the held count of its series, a gauge into its held value)
+ * and leave together: one write (or one PS_METRIC) instead of one per
+ * article, and one wakeup of the monitor and the listener. */
 static int report_fd = -1;
+static void (*report_send)(const void *data, size_t len);
+static unsigned hold_ms;
+static struct metric_rec held[METRIC_HELD_MAX];
+static size_t nheld;
+static double held_since; /* ms, CLOCK_MONOTONIC_COARSE: no syscall */
+
+static double
+coarse_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 int
 metrics_report_worker(const void *data, size_t len)
 {
-	struct metric_rec r;
+	struct metric_rec r[METRIC_HELD_MAX];
 
-	if (len != sizeof(r) || checked == NULL)
+	if (len == 0 || len % sizeof(r[0]) != 0 || len > sizeof(r) || checked == NULL)
 		return -1;
-	memcpy(&r, data, sizeof(r));
+	memcpy(r, data, len);
 	/* SECURITY: a worker reports only its own session's transfers,
-	 * bytes and refusals, never a login or a number the listener keeps. */
-	if (!metrics_valid(checked, &r, METRIC_BY_WORKER))
-		return -1;
-	metrics_report_rec(&r);
+	 * bytes and refusals, never a login or a number the listener keeps;
+	 * one record it may not send refuses them all. */
+	for (size_t i = 0; i < len / sizeof(r[0]); i++)
+		if (!metrics_valid(checked, &r[i], METRIC_BY_WORKER))
+			return -1;
+	/* Already one message per held batch: straight on, in one write. */
+	if (report_fd >= 0 && write(report_fd, r, len) != (ssize_t)len && errno != EAGAIN)
+		log_msg(LOG_ERR, "metrics: report lost: %s", strerror(errno));
 	return 0;
 }
 
@@ -382,14 +405,80 @@ void
 metrics_report_fd(int fd)
 {
 	report_fd = fd;
+	report_send = NULL;
+}
+
+void
+metrics_report_via(void (*send)(const void *data, size_t len))
+{
+	report_send = send;
+}
+
+void
+metrics_report_hold(unsigned ms)
+{
+	metrics_report_flush();
+	hold_ms = ms;
+}
+
+void
+metrics_report_flush(void)
+{
+	size_t len = nheld * sizeof(held[0]);
+
+	if (nheld == 0)
+		return;
+	nheld = 0;
+	if (report_send != NULL)
+		report_send(held, len);
+	else if (report_fd >= 0 && write(report_fd, held, len) != (ssize_t)len && errno != EAGAIN)
+		log_msg(LOG_ERR, "metrics: report lost: %s", strerror(errno));
+}
+
+int
+metrics_report_due(int timeout_ms)
+{
+	double left;
+
+	if (nheld == 0)
+		return timeout_ms;
+	left = held_since + hold_ms - coarse_ms();
+	if (left <= 0) {
+		metrics_report_flush();
+		return timeout_ms;
+	}
+	return timeout_ms < 0 || left < timeout_ms ? (int)left + 1 : timeout_ms;
 }
 
 void
 metrics_report_rec(const struct metric_rec *r)
 {
-	if (report_fd >= 0 && write(report_fd, r, sizeof(*r)) != (ssize_t)sizeof(*r) &&
-	    errno != EAGAIN)
-		log_msg(LOG_ERR, "metrics: report lost: %s", strerror(errno));
+	size_t i;
+
+	if (report_fd < 0 && report_send == NULL)
+		return;
+	if (hold_ms == 0) {
+		nheld = 0;
+		held[nheld++] = *r;
+		metrics_report_flush();
+		return;
+	}
+	for (i = 0; i < nheld; i++)
+		if (held[i].series == r->series && held[i].peer == r->peer && held[i].op == r->op &&
+		    r->op != METRIC_OBSERVE)
+			break;
+	if (i < nheld && r->op == METRIC_ADD)
+		held[i].value += r->value;
+	else if (i < nheld)
+		held[i].value = r->value; /* a gauge: the last value is the value */
+	else {
+		if (nheld == METRIC_HELD_MAX)
+			metrics_report_flush();
+		if (nheld == 0)
+			held_since = coarse_ms();
+		held[nheld++] = *r;
+	}
+	(void)metrics_report_due(0);
 }
 
 void
@@ -409,8 +498,15 @@ metrics_report(unsigned series, enum metric_op op, uint64_t value)
 }
 
 void
+metrics_report_forget(void)
+{
+	nheld = 0;
+}
+
+void
 metrics_report_close(void)
 {
+	nheld = 0;
 	if (report_fd >= 0)
 		close(report_fd);
 	report_fd = -1;

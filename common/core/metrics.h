@@ -119,10 +119,27 @@ void metrics_report_fd(int fd);
 void metrics_report(unsigned series, enum metric_op op, uint64_t value);
 void metrics_report_peer(unsigned series, unsigned peer, enum metric_op op, uint64_t value);
 void metrics_report_rec(const struct metric_rec *r);
-/* A session's monitor: a record its worker sent (PS_METRIC), checked
- * against the registry this process made (metrics_init; the listener's,
- * inherited) and forwarded. 0, or -1: malformed, or not one a worker may
- * report (the monitor ends the session). */
+/* A worker's records go to its monitor instead: send gets up to
+ * METRIC_HELD_MAX records at once (PS_METRIC). */
+void metrics_report_via(void (*send)(const void *data, size_t len));
+/* Hold records up to ms (0, the default: each leaves at once): counts of
+ * one series add up, a gauge keeps its last value, and all leave together
+ * when the oldest is ms old, METRIC_HELD_MAX are held, or on a flush. A
+ * process that holds calls metrics_report_due before it blocks and
+ * metrics_report_flush before it ends (sandbox_exit does). */
+#define METRIC_HELD_MAX 64 /* 1 KiB: one pipe write below PIPE_BUF, never torn */
+void metrics_report_hold(unsigned ms);
+void metrics_report_flush(void);
+/* Send what is held if it is due; the timeout (ms, < 0: none) for a wait
+ * about to start, shortened to when the held records fall due. */
+int metrics_report_due(int timeout_ms);
+/* In a new child: drop what the parent held (the parent sends it). */
+void metrics_report_forget(void);
+/* A session's monitor: the records its worker sent (PS_METRIC, one to
+ * METRIC_HELD_MAX), each checked against the registry this process made
+ * (metrics_init; the listener's, inherited), forwarded in one write. 0,
+ * or -1: malformed, or one a worker may not report (the monitor ends the
+ * session). */
 int metrics_report_worker(const void *data, size_t len);
 /* SECURITY: before a worker runs: it gets no channel to the listener. */
 void metrics_report_close(void);

@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "common/core/metrics.h"
+#include "common/core/pace.h"
 #include "common/core/xmalloc.h"
 
 #define NETIO_READ 16384
@@ -238,10 +240,21 @@ read_some(struct conn *c, struct buffer *b, int timeout_ms)
 
 	if (c->ssl == NULL || !tls_pending(c->ssl)) {
 		struct pollfd pf = {.fd = c->fd, .events = POLLIN};
-		int rc;
+		double end = timeout_ms > 0 ? mono_seconds() + timeout_ms / 1e3 : 0;
+		int rc, left = timeout_ms > 0 ? timeout_ms : -1, wait;
 
-		while ((rc = poll(&pf, 1, timeout_ms > 0 ? timeout_ms : -1)) < 0 && errno == EINTR)
-			netio_status_if_asked();
+		for (;;) {
+			/* Held counts (metrics_report_hold) leave while the
+			 * session waits, at the latest when they fall due. */
+			wait = metrics_report_due(left);
+			rc = poll(&pf, 1, wait);
+			if (rc < 0 && errno == EINTR)
+				netio_status_if_asked();
+			else if (rc != 0 || wait == left)
+				break;
+			if (end > 0 && (left = (int)((end - mono_seconds()) * 1e3)) <= 0)
+				break;
+		}
 		if (rc == 0)
 			return CONN_TIMEOUT;
 		if (rc < 0)

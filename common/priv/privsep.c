@@ -222,13 +222,24 @@ ps_login_refuse(int sock, int fatal, const char *reason)
 	return ps_send(sock, PS_FAIL, text, (size_t)n, -1);
 }
 
+/* The monitor socket a worker's held counts go to (ps_send_metric). */
+static int metric_sock = -1;
+
+static void
+send_metrics(const void *data, size_t len)
+{
+	/* A count that cannot be sent is dropped: the next request the
+	 * monitor must answer ends a session whose channel is gone. */
+	(void)ps_send(metric_sock, PS_METRIC, data, len, -1);
+}
+
 void
 ps_send_metric(int sock, unsigned series, uint64_t value)
 {
-	struct metric_rec r;
-
-	metrics_rec(&r, series, METRIC_ADD, value);
-	/* A count that cannot be sent is dropped: the next request the
-	 * monitor must answer ends a session whose channel is gone. */
-	(void)ps_send(sock, PS_METRIC, &r, sizeof(r), -1);
+	if (metric_sock != sock) {
+		metric_sock = sock;
+		metrics_report_via(send_metrics);
+		metrics_report_hold(PS_METRIC_HOLD_MS);
+	}
+	metrics_report(series, METRIC_ADD, value);
 }

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "common/core/log.h"
+#include "common/core/metrics.h"
 #include "common/core/xmalloc.h"
 #include "common/priv/privsep.h"
 
@@ -535,9 +536,12 @@ sandbox_fork(int *pidfd)
 
 	if (pid > 0)
 		*pidfd = fd;
-	if (pid == 0)
+	if (pid == 0) {
+		/* The parent's held counts are the parent's to send. */
+		metrics_report_forget();
 		/* The child's own filter must name the child's pid. */
 		load_self_filter();
+	}
 	return (pid_t)pid;
 }
 
@@ -546,7 +550,11 @@ sandbox_fork_worker(void)
 {
 	/* OpenSSL notices the fork by its pid (a new DRBG seed), not by an
 	 * atfork handler, so TLS in the child is as after fork(). */
-	return (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, 0UL, NULL, NULL, 0UL);
+	pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, 0UL, NULL, NULL, 0UL);
+
+	if (pid == 0)
+		metrics_report_forget(); /* the parent's held counts are its own */
+	return pid;
 }
 
 int
@@ -696,6 +704,7 @@ sandbox_hook_child(const char *user, const struct sandbox_id *id)
 void
 sandbox_exit(int status)
 {
+	metrics_report_flush(); /* what it held (metrics_report_hold) */
 #if defined(__SANITIZE_ADDRESS__)
 	exit(status);
 #else

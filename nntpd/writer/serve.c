@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/core/log.h"
+#include "common/core/metrics.h"
 #include "common/core/xmalloc.h"
 #include "nntpd/store/article.h"
 #include "nntpd/store/storeformat.h"
@@ -56,6 +57,7 @@ struct client {
  * round-robin, so a feed with many in flight cannot starve posters. */
 #define BATCH_PER_CLIENT 64
 #define READ_PER_ROUND (1u << 20) /* bytes read from one connection per poll */
+#define WRITER_METRIC_HOLD_MS 1000
 
 /* The connections, in growable arrays (pfds: the two listeners and the
  * listener's channel first). */
@@ -658,7 +660,10 @@ serve(struct writer *w, int lfd, int cfd)
 		cs.pfds[2] = (struct pollfd){chan_fd, POLLIN, 0};
 		for (size_t i = 0; i < cs.count; i++)
 			cs.pfds[i + FIXED_FDS] = (struct pollfd){cs.c[i].fd, POLLIN, 0};
-		if (poll(cs.pfds, cs.count + FIXED_FDS, more || control_busy() ? 0 : 1000) < 0) {
+		/* Its counts leave together (metrics_report_hold), by the
+		 * time they fall due even while the writer is idle. */
+		if (poll(cs.pfds, cs.count + FIXED_FDS,
+		         metrics_report_due(more || control_busy() ? 0 : 1000)) < 0) {
 			if (errno == EINTR)
 				continue;
 			die("writer: poll: %m");
@@ -731,7 +736,10 @@ writer_main(const char *spool_dir, const struct writer_conf *conf)
 	lfd = listen_at(spool_dirfd(s), WRITER_SOCKET, 0666);
 	cfd = listen_at(spool_dirfd(s), WRITER_CTL_SOCKET, 0600);
 	log_msg(LOG_INFO, "writer: ready on %s", spool_dir);
+	/* Three records a batch: held, not one write each. */
+	metrics_report_hold(WRITER_METRIC_HOLD_MS);
 	serve(w, lfd, cfd);
+	metrics_report_flush();
 	unlinkat(spool_dirfd(s), WRITER_SOCKET, 0);
 	unlinkat(spool_dirfd(s), WRITER_CTL_SOCKET, 0);
 	close(lfd);

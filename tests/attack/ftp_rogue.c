@@ -343,12 +343,13 @@ hook_attack(struct ftp_session *s)
 }
 
 /* What a worker could do to the numbers: find the listener's pipe among
- * its descriptors, write metrics_file, report its own bytes (honest) and
- * then a login count (not a worker's to report). */
+ * its descriptors, write metrics_file, report its own bytes (honest, one
+ * record and two at once) and then a login count (not a worker's to
+ * report) behind an honest one. */
 static void
 metrics_attack(struct ftp_session *s)
 {
-	struct metric_rec r;
+	struct metric_rec r, two[2];
 	int held = 0, fd;
 
 	for (fd = 0; fd < 1024; fd++) {
@@ -368,8 +369,14 @@ metrics_attack(struct ftp_session *s)
 		close(fd);
 	metrics_rec(&r, M_BYTES_OUT, METRIC_ADD, 4321);
 	ps_send(s->monitor, PS_METRIC, &r, sizeof(r), -1);
-	metrics_rec(&r, M_LOGINS_OK, METRIC_ADD, 1000000);
-	ps_send(s->monitor, PS_METRIC, &r, sizeof(r), -1);
+	/* Held counts leave as one message: two honest ones, then two with
+	 * a foreign one hidden behind an honest one (none may pass). */
+	metrics_rec(&two[0], M_BYTES_OUT, METRIC_ADD, 11);
+	metrics_rec(&two[1], M_BYTES_IN, METRIC_ADD, 22);
+	ps_send(s->monitor, PS_METRIC, two, sizeof(two), -1);
+	metrics_rec(&two[0], M_BYTES_OUT, METRIC_ADD, 5555);
+	metrics_rec(&two[1], M_LOGINS_OK, METRIC_ADD, 1000000);
+	ps_send(s->monitor, PS_METRIC, two, sizeof(two), -1);
 	for (;;) {
 		struct ps_msg m;
 

@@ -1,6 +1,6 @@
 /* metrics-t: the registry's checks on every reported record (who may
- * report what, which op, which peer), histogram buckets, and the
- * Prometheus text and file it writes. */
+ * report what, which op, which peer), histogram buckets, the Prometheus
+ * text and file it writes, and the reporter that holds records. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +46,64 @@ has_line(const char *text, const char *line)
 		if (strncmp(p, line, n) == 0 && (p[n] == '\n' || p[n] == '\0'))
 			return 1;
 	return 0;
+}
+
+/* What the reporter sent: each call's records. */
+static struct metric_rec sent[256];
+static size_t nsent, sends;
+
+static void
+capture(const void *data, size_t len)
+{
+	memcpy(sent + nsent, data, len);
+	nsent += len / sizeof(sent[0]);
+	sends++;
+}
+
+static void
+test_hold(void)
+{
+	int t;
+
+	metrics_report_via(capture);
+	metrics_report(M_BYTES_OUT, METRIC_ADD, 5);
+	ok(sends == 1 && nsent == 1 && sent[0].value == 5, "not holding: each record at once");
+	nsent = sends = 0;
+	metrics_report_hold(60000);
+	metrics_report(M_BYTES_OUT, METRIC_ADD, 5);
+	metrics_report(M_BYTES_IN, METRIC_ADD, 1);
+	metrics_report(M_BYTES_OUT, METRIC_ADD, 7);
+	metrics_report_peer(M_PEER_GAUGE, 1, METRIC_SET, 3);
+	metrics_report_peer(M_PEER_GAUGE, 1, METRIC_SET, 9);
+	metrics_report_peer(M_PEER_GAUGE, 0, METRIC_SET, 4);
+	metrics_report(M_HIST, METRIC_OBSERVE, 10);
+	metrics_report(M_HIST, METRIC_OBSERVE, 20);
+	ok(sends == 0, "holding: nothing sent before they fall due");
+	t = metrics_report_due(-1);
+	ok(t > 59000 && t <= 60001, "a wait without a timeout is cut to when they fall due (%d)", t);
+	ok(metrics_report_due(500) == 500, "a shorter timeout stays");
+	metrics_report_flush();
+	ok(sends == 1 && nsent == 6, "a flush sends all in one (%zu records)", nsent);
+	ok(sent[0].series == M_BYTES_OUT && sent[0].value == 12 && sent[1].value == 1,
+	   "counts of one series add up");
+	ok(sent[2].peer == 1 && sent[2].value == 9 && sent[3].peer == 0 && sent[3].value == 4,
+	   "a gauge keeps its last value, per peer");
+	ok(sent[4].op == METRIC_OBSERVE && sent[4].value == 10 && sent[5].value == 20,
+	   "each observation is its own record");
+	ok(metrics_report_due(-1) == -1, "nothing held: no timeout");
+	nsent = sends = 0;
+	for (unsigned i = 0; i < METRIC_HELD_MAX + 1; i++)
+		metrics_report(M_HIST, METRIC_OBSERVE, i);
+	ok(sends == 1 && nsent == METRIC_HELD_MAX, "a full hold leaves at once, one write");
+	metrics_report_hold(0);
+	ok(sends == 2 && nsent == METRIC_HELD_MAX + 1, "turning holding off sends what is held");
+	nsent = sends = 0;
+	metrics_report_hold(1);
+	metrics_report(M_BYTES_OUT, METRIC_ADD, 1);
+	usleep(30000);
+	ok(metrics_report_due(1000) == 1000 && sends == 1, "a due hold leaves on the next check");
+	metrics_report_hold(0);
+	metrics_report_fd(-1);
 }
 
 int
@@ -139,5 +197,6 @@ main(void)
 	buffer_free(&text);
 	buffer_free(&err);
 	free(m.vals);
+	test_hold();
 	return tap_done();
 }
