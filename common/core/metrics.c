@@ -372,6 +372,16 @@ static struct metric_rec held[METRIC_HELD_MAX];
 static size_t nheld;
 static double held_since; /* ms, CLOCK_MONOTONIC_COARSE: no syscall */
 
+/* Records out to the monitor (report_send) or on the listener's pipe. */
+static void
+report_out(const void *data, size_t len)
+{
+	if (report_send != NULL)
+		report_send(data, len);
+	else if (report_fd >= 0 && write(report_fd, data, len) != (ssize_t)len && errno != EAGAIN)
+		log_msg(LOG_ERR, "metrics: report lost: %s", strerror(errno));
+}
+
 static double
 coarse_ms(void)
 {
@@ -396,8 +406,7 @@ metrics_report_worker(const void *data, size_t len)
 		if (!metrics_valid(checked, &r[i], METRIC_BY_WORKER))
 			return -1;
 	/* Already one message per held batch: straight on, in one write. */
-	if (report_fd >= 0 && write(report_fd, r, len) != (ssize_t)len && errno != EAGAIN)
-		log_msg(LOG_ERR, "metrics: report lost: %s", strerror(errno));
+	report_out(r, len);
 	return 0;
 }
 
@@ -429,10 +438,7 @@ metrics_report_flush(void)
 	if (nheld == 0)
 		return;
 	nheld = 0;
-	if (report_send != NULL)
-		report_send(held, len);
-	else if (report_fd >= 0 && write(report_fd, held, len) != (ssize_t)len && errno != EAGAIN)
-		log_msg(LOG_ERR, "metrics: report lost: %s", strerror(errno));
+	report_out(held, len);
 }
 
 int
@@ -458,9 +464,7 @@ metrics_report_rec(const struct metric_rec *r)
 	if (report_fd < 0 && report_send == NULL)
 		return;
 	if (hold_ms == 0) {
-		nheld = 0;
-		held[nheld++] = *r;
-		metrics_report_flush();
+		report_out(r, sizeof(*r));
 		return;
 	}
 	for (i = 0; i < nheld; i++)

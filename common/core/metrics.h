@@ -128,6 +128,7 @@ void metrics_report_via(void (*send)(const void *data, size_t len));
  * process that holds calls metrics_report_due before it blocks and
  * metrics_report_flush before it ends (sandbox_exit does). */
 #define METRIC_HELD_MAX 64 /* 1 KiB: one pipe write below PIPE_BUF, never torn */
+#define METRIC_HOLD_MS 1000 /* what session workers and the writer hold for */
 void metrics_report_hold(unsigned ms);
 void metrics_report_flush(void);
 /* Send what is held if it is due; the timeout (ms, < 0: none) for a wait

@@ -239,7 +239,7 @@ ps_send_metric(int sock, unsigned series, uint64_t value)
 	if (metric_sock != sock) {
 		metric_sock = sock;
 		metrics_report_via(send_metrics);
-		metrics_report_hold(PS_METRIC_HOLD_MS);
+		metrics_report_hold(METRIC_HOLD_MS);
 	}
 	metrics_report(series, METRIC_ADD, value);
 }

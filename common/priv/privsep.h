@@ -54,10 +54,9 @@ int ps_pair(int sv[2]);
 int ps_send(int sock, enum ps_type type, const void *data, size_t len, int fd);
 /* A worker's count of its own session (PS_METRIC: series += value) to its
  * monitor, which checks it; dropped when it cannot be sent. Counts are
- * held up to PS_METRIC_HOLD_MS and leave together (metrics_report_hold):
+ * held up to METRIC_HOLD_MS and leave together (metrics_report_hold):
  * not one message, and one wakeup of the monitor and the listener, per
  * article or transfer. */
-#define PS_METRIC_HOLD_MS 1000
 void ps_send_metric(int sock, unsigned series, uint64_t value);
 /* Receive one message; -1 on EOF, error, or anything malformed (wrong
  * size, unknown type, truncated, more than one fd). */

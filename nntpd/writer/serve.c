@@ -57,7 +57,6 @@ struct client {
  * round-robin, so a feed with many in flight cannot starve posters. */
 #define BATCH_PER_CLIENT 64
 #define READ_PER_ROUND (1u << 20) /* bytes read from one connection per poll */
-#define WRITER_METRIC_HOLD_MS 1000
 
 /* The connections, in growable arrays (pfds: the two listeners and the
  * listener's channel first). */
@@ -737,7 +736,7 @@ writer_main(const char *spool_dir, const struct writer_conf *conf)
 	cfd = listen_at(spool_dirfd(s), WRITER_CTL_SOCKET, 0600);
 	log_msg(LOG_INFO, "writer: ready on %s", spool_dir);
 	/* Three records a batch: held, not one write each. */
-	metrics_report_hold(WRITER_METRIC_HOLD_MS);
+	metrics_report_hold(METRIC_HOLD_MS);
 	serve(w, lfd, cfd);
 	metrics_report_flush();
 	unlinkat(spool_dirfd(s), WRITER_SOCKET, 0);
