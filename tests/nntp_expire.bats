@@ -38,6 +38,8 @@ setup_file() {
 	export NNTPD_DIR NNTPD_PORT NNTPD_CONF NNTPD_LOG NNTPD_PID
 
 	sums >"$dir/sums.before"
+	ov_bytes exp.long >"$dir/ovbytes.before"
+	over_kept >"$dir/over.before"
 	nntpctl_run expire -n >"$dir/dryrun.out"
 	sums >"$dir/sums.dryrun"
 
@@ -75,6 +77,8 @@ setup_file() {
 	# every session has ended (its worker is gone) before the sums
 	wait_for 10 sessions_ended
 	sums >"$dir/sums.first"
+	ov_bytes exp.long >"$dir/ovbytes.after"
+	over_kept >"$dir/over.after"
 	nntpctl_run expire >"$dir/expire2.out"
 	sums >"$dir/sums.second"
 }
@@ -103,6 +107,16 @@ sessions_ended() {
 # sums: checksums of everything expire may change
 sums() {
 	(cd "$NNTPD_DIR/spool" && md5sum active history history.dat overview/*.idx)
+}
+
+# ov_bytes GROUP: bytes of the group's overview files (index and data)
+ov_bytes() {
+	cat "$NNTPD_DIR/spool/overview/$1".idx "$NNTPD_DIR/spool/overview/$1".dat* | wc -c
+}
+
+# over_kept: OVER of what exp.long keeps after the expire
+over_kept() {
+	nntp_session "GROUP exp.long" "OVER $((N * 18 / 100 + 1))-"
 }
 
 # A reader: GROUP exp.short, wait for the flag file, then GROUP again and
@@ -250,6 +264,25 @@ total: $((8 * OLD + 5 * MID)) articles, $((10 * OLD + 6 * MID)) links would expi
 	# a second (the expire of 70,000 articles takes seconds)
 	[ "${output%% *}" -ge 1 ]
 	awk -v m="${output#* }" 'BEGIN { exit !(m < 1000) }'
+}
+
+@test "expire compacts a group's overview online: its files shrink to what is kept, OVER is unchanged" {
+	local before after
+	before=$(cat "$NNTPD_DIR/ovbytes.before")
+	after=$(cat "$NNTPD_DIR/ovbytes.after")
+	echo "exp.long overview: $before bytes before, $after after"
+	grep 'overview: exp.long compacted from' "$NNTPD_LOG"
+	# 60% of exp.long expired (its old band): at most half is left
+	[ "$after" -le $((before / 2)) ]
+	[ "$(wc -l <"$NNTPD_DIR/over.after")" -gt 1000 ]
+	# the same lines after the greeting and the GROUP answer (its count moved)
+	head -3 "$NNTPD_DIR/over.after"
+	[ "$(sed -n 3p "$NNTPD_DIR/over.after" | cut -c1-3)" = 224 ]
+	cmp <(tail -n +4 "$NNTPD_DIR/over.before") <(tail -n +4 "$NNTPD_DIR/over.after")
+	# the new generation's data file replaced the old one; nothing half-made is left
+	[ ! -e "$NNTPD_DIR/spool/overview/exp.long.dat" ]
+	[ -e "$NNTPD_DIR/spool/overview/exp.long.dat.1" ]
+	[ -z "$(find "$NNTPD_DIR/spool/overview" -name '*.idx.new')" ]
 }
 
 @test "a second expire in a row changes nothing" {

@@ -428,12 +428,19 @@ expire_start(struct spool *s, const struct vector *rules, unsigned long remember
 	return j;
 }
 
-/* Group g is walked: its low mark raised, the position on the next. */
+/* Group g is walked: its low mark raised, its overview compacted in the
+ * slices that follow when what went is worth it, the position on the
+ * next. */
 static void
 job_next_group(struct expire_job *j)
 {
+	const struct group *gr = j->st.a->groups[j->g];
+
 	if (!j->st.dry_run && raise_low(&j->st, j->g, &j->why) < 0)
 		j->rc = -1;
+	else if (!j->st.dry_run && j->st.touched[j->g] &&
+	         overview_compact_begin(spool_overview(j->st.s), gr->name, gr->low) < 0)
+		log_msg(LOG_ERR, "expire: %s: compacting overview: %m", gr->name);
 	j->g++;
 	j->in_group = 0;
 }
@@ -442,6 +449,7 @@ int
 expire_step(struct expire_job *j, const struct vector *rules, double budget)
 {
 	struct expire_state *st = &j->st;
+	struct overview_writer *ov = spool_overview(st->s);
 	struct overview_range r;
 	double deadline = mono_seconds() + budget;
 	unsigned n = 0;
@@ -449,12 +457,14 @@ expire_step(struct expire_job *j, const struct vector *rules, double budget)
 	job_sync(j, rules);
 	overview_range_init(&r);
 	while (j->g < st->a->count) {
-		const struct group *gr = st->a->groups[j->g];
+		const struct group *gr;
 		uint64_t from;
 		int go = 1;
 
-		if (n > 0 && mono_seconds() >= deadline)
+		/* A compaction begun by the last group runs before the next. */
+		if (overview_compact_step(ov, deadline) > 0 || (n > 0 && mono_seconds() >= deadline))
 			break;
+		gr = st->a->groups[j->g];
 		if (st->retention[j->g] == EXPIRE_NEVER) {
 			j->g++;
 			continue;
@@ -494,7 +504,7 @@ expire_step(struct expire_job *j, const struct vector *rules, double budget)
 	}
 out:
 	overview_range_free(&r);
-	return j->g < st->a->count;
+	return j->g < st->a->count || overview_compact_step(ov, deadline) > 0;
 }
 
 const char *

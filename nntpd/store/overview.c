@@ -4,12 +4,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/core/log.h"
+#include "common/core/pace.h"
 #include "common/core/xmalloc.h"
 #include "common/io/fileio.h"
 #include "nntpd/store/storeformat.h"
@@ -20,16 +22,32 @@
 const char *const overview_fmt[] = {"Subject:", "From:",  "Date:",     "Message-ID:", "References:",
                                     ":bytes",   ":lines", "Xref:full", NULL};
 
+/* Largest span of a data file read in one pread by a compaction. */
+#define COMPACT_SPAN (8u << 20)
+
 struct ov_file {
 	char *group;
 	int idx, dat;
 	uint64_t base, nrec, datsize;
 };
 
+/* A compaction: the old pair read while the writer still appends to it,
+ * scanned from low to its end to weigh what is kept, then copied into the
+ * new pair (nidx and ndat, -1 while scanning). */
+struct ov_compact {
+	char *group;
+	int idx, dat, nidx, ndat;
+	uint64_t gen, base, low;
+	uint64_t next; /* the first number not yet scanned or copied */
+	uint64_t live; /* scanning: bytes of present lines */
+	uint64_t ndatsize, before;
+};
+
 struct overview_writer {
 	int spoolfd;
 	struct ov_file files[OVERVIEW_CACHE];
 	size_t count, victim;
+	struct ov_compact *job;
 };
 
 static char *
@@ -40,6 +58,25 @@ ov_path(const char *group, const char *ext)
 	if (!article_valid_group_name(group))
 		return xstrdup(OVERVIEW_DIR "/.invalid/x");
 	return xasprintf(OVERVIEW_DIR "/%s.%s", group, ext);
+}
+
+/* The data file of generation gen (see overview.h). */
+static char *
+dat_path(const char *group, uint64_t gen)
+{
+	char ext[32];
+
+	if (gen == 0)
+		return ov_path(group, "dat");
+	snprintf(ext, sizeof(ext), "dat.%llu", (unsigned long long)gen);
+	return ov_path(group, ext);
+}
+
+static void
+unlink_path(int spoolfd, char *path)
+{
+	unlinkat(spoolfd, path, 0);
+	free(path);
 }
 
 static void
@@ -66,9 +103,10 @@ encode_record(unsigned char *p, uint64_t off, const struct overview_entry *e, si
 	store_put32(p + 32, e->header_len);
 }
 
-/* Open a group's index read-only and check its header. */
+/* Open a group's index read-only and check its header; gen, when not
+ * NULL, gets the generation of the data file it names. */
 static int
-open_index(int spoolfd, const char *group, uint64_t *base, uint64_t *nrec)
+open_index(int spoolfd, const char *group, uint64_t *base, uint64_t *nrec, uint64_t *gen)
 {
 	char *path = ov_path(group, "idx");
 	unsigned char h[OVERVIEW_HEADER];
@@ -88,6 +126,8 @@ open_index(int spoolfd, const char *group, uint64_t *base, uint64_t *nrec)
 	}
 	*base = store_get64(h + 8);
 	*nrec = ((uint64_t)st.st_size - OVERVIEW_HEADER) / OVERVIEW_RECORD;
+	if (gen != NULL)
+		*gen = store_get64(h + 20);
 	return fd;
 }
 
@@ -111,7 +151,7 @@ overview_get(int spoolfd, const char *group, uint64_t number, struct overview_en
 	uint64_t base, nrec;
 	unsigned char rec[OVERVIEW_RECORD];
 	uint32_t flags;
-	int fd = open_index(spoolfd, group, &base, &nrec), rc;
+	int fd = open_index(spoolfd, group, &base, &nrec, NULL), rc;
 
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
@@ -153,7 +193,7 @@ overview_seek_arrival(int spoolfd, const char *group, uint64_t lo, uint64_t hi, 
                       uint64_t *first)
 {
 	uint64_t base, nrec, a, b;
-	int fd = open_index(spoolfd, group, &base, &nrec);
+	int fd = open_index(spoolfd, group, &base, &nrec, NULL);
 
 	*first = lo;
 	if (fd < 0)
@@ -203,9 +243,17 @@ fail:
 	return -1;
 }
 
+/* Whether a decoded record points at a line a reader may use. */
 static int
-read_slice(int spoolfd, const char *group, uint64_t lo, uint64_t last, const unsigned char *recs,
-           struct overview_range *r)
+record_usable(const struct overview_entry *e, uint32_t flags)
+{
+	return (flags & OVERVIEW_PRESENT) && e->off >= OVERVIEW_DAT_HEADER &&
+	       e->len <= OVERVIEW_MAX_LINE && e->len >= 2;
+}
+
+static int
+read_slice(int spoolfd, const char *group, uint64_t gen, uint64_t lo, uint64_t last,
+           const unsigned char *recs, struct overview_range *r)
 {
 	uint64_t dlo = UINT64_MAX, dhi = 0;
 	char *path;
@@ -216,8 +264,7 @@ read_slice(int spoolfd, const char *group, uint64_t lo, uint64_t last, const uns
 		uint32_t flags;
 
 		decode_record(recs + (n - lo) * OVERVIEW_RECORD, n, &e, &flags);
-		if (!(flags & 1) || e.off < OVERVIEW_DAT_HEADER || e.len > OVERVIEW_MAX_LINE ||
-		    e.len < 2)
+		if (!record_usable(&e, flags))
 			continue;
 		if (r->count == r->alloc) {
 			r->alloc = r->alloc ? r->alloc * 2 : 64;
@@ -231,7 +278,7 @@ read_slice(int spoolfd, const char *group, uint64_t lo, uint64_t last, const uns
 	}
 	if (r->count == 0)
 		return 0;
-	path = ov_path(group, "dat");
+	path = dat_path(group, gen);
 	fd = openat(spoolfd, path, O_RDONLY | O_CLOEXEC);
 	free(path);
 	if (fd < 0)
@@ -252,17 +299,17 @@ read_slice(int spoolfd, const char *group, uint64_t lo, uint64_t last, const uns
 	return 0;
 }
 
-int
-overview_read(int spoolfd, const char *group, uint64_t lo, uint64_t hi, struct overview_range *r)
+static int
+read_once(int spoolfd, const char *group, uint64_t lo, uint64_t hi, struct overview_range *r)
 {
-	uint64_t base, nrec, last;
+	uint64_t base, nrec, last, gen;
 	unsigned char *recs;
 	int fd, rc;
 
 	r->count = 0;
 	r->next = 0;
 	buffer_clear(&r->data);
-	fd = open_index(spoolfd, group, &base, &nrec);
+	fd = open_index(spoolfd, group, &base, &nrec, &gen);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
 	if (lo < base)
@@ -281,12 +328,29 @@ overview_read(int spoolfd, const char *group, uint64_t lo, uint64_t hi, struct o
 	                OVERVIEW_HEADER + (lo - base) * OVERVIEW_RECORD);
 	close(fd);
 	if (rc == 0)
-		rc = read_slice(spoolfd, group, lo, last, recs, r);
+		rc = read_slice(spoolfd, group, gen, lo, last, recs, r);
 	else if (rc > 0)
 		rc = 0; /* the index shrank under us: report nothing */
 	free(recs);
 	r->next = (last < base + nrec - 1) ? last + 1 : 0;
 	return rc;
+}
+
+int
+overview_read(int spoolfd, const char *group, uint64_t lo, uint64_t hi, struct overview_range *r)
+{
+	int rc;
+
+	/* A compaction unlinks the old data file after the rename of the
+	 * index that names the new one: a read that opened the old index
+	 * just before finds its data file gone, and the index names the
+	 * next. Three compactions of one group in a row cannot happen while
+	 * a reader retries (each takes a whole scan and copy). */
+	for (int tries = 0;; tries++) {
+		rc = read_once(spoolfd, group, lo, hi, r);
+		if (rc == 0 || errno != ENOENT || tries == 3)
+			return rc;
+	}
 }
 
 static void
@@ -345,50 +409,85 @@ file_close(struct ov_file *f)
 	memset(f, 0, sizeof(*f));
 }
 
+static void compact_end(struct overview_writer *w, int switched);
+
 void
 overview_writer_close(struct overview_writer *w)
 {
 	if (w == NULL)
 		return;
+	compact_end(w, 0);
 	for (size_t i = 0; i < w->count; i++)
 		file_close(&w->files[i]);
 	free(w);
 }
 
+/* Open path (freed) for writing, created when absent (flags: more). */
 static int
-open_rw(struct overview_writer *w, const char *group, const char *ext)
+open_rw(struct overview_writer *w, char *path, int flags)
 {
-	char *path = ov_path(group, ext);
-	int fd = openat(w->spoolfd, path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = openat(w->spoolfd, path, O_RDWR | O_CREAT | O_CLOEXEC | flags, 0644);
 
 	free(path);
 	return fd;
+}
+
+/* Close and forget the cached files of group, if any. */
+static void
+cache_drop(struct overview_writer *w, const char *group)
+{
+	for (size_t i = 0; i < w->count; i++) {
+		if (strcmp(w->files[i].group, group) != 0)
+			continue;
+		file_close(&w->files[i]);
+		w->files[i] = w->files[--w->count];
+		if (w->victim >= w->count)
+			w->victim = 0;
+		return;
+	}
+}
+
+static int
+write_index_header(int fd, uint64_t base, uint64_t gen)
+{
+	unsigned char h[OVERVIEW_HEADER] = {0};
+
+	store_put32(h, OVERVIEW_IDX_MAGIC);
+	store_put32(h + 4, OVERVIEW_VERSION);
+	store_put64(h + 8, base);
+	store_put32(h + 16, OVERVIEW_RECORD);
+	store_put64(h + 20, gen);
+	return pwrite_full(fd, h, sizeof(h), 0) < 0 || ftruncate(fd, OVERVIEW_HEADER) < 0 ? -1 : 0;
+}
+
+static int
+write_dat_header(int fd)
+{
+	unsigned char d[OVERVIEW_DAT_HEADER] = {0};
+
+	store_put32(d, OVERVIEW_DAT_MAGIC);
+	store_put32(d + 4, OVERVIEW_VERSION);
+	return pwrite_full(fd, d, sizeof(d), 0) < 0 || ftruncate(fd, sizeof(d)) < 0 ? -1 : 0;
 }
 
 /* Open (creating with base number first) a group's files in the cache. */
 static struct ov_file *
 writer_file(struct overview_writer *w, const char *group, uint64_t first)
 {
-	struct ov_file f = {0};
+	struct ov_file f = {.idx = -1, .dat = -1};
 	struct stat st;
-	unsigned char h[OVERVIEW_HEADER];
+	unsigned char h[OVERVIEW_HEADER] = {0};
 
 	for (size_t i = 0; i < w->count; i++)
 		if (strcmp(w->files[i].group, group) == 0)
 			return &w->files[i];
-	f.idx = open_rw(w, group, "idx");
-	f.dat = open_rw(w, group, "dat");
-	if (f.idx < 0 || f.dat < 0 || fstat(f.idx, &st) < 0)
+	f.idx = open_rw(w, ov_path(group, "idx"), 0);
+	if (f.idx < 0 || fstat(f.idx, &st) < 0)
 		goto fail;
 	if (st.st_size < OVERVIEW_HEADER) {
-		memset(h, 0, sizeof(h));
-		store_put32(h, OVERVIEW_IDX_MAGIC);
-		store_put32(h + 4, OVERVIEW_VERSION);
-		store_put64(h + 8, first);
-		store_put32(h + 16, OVERVIEW_RECORD);
-		if (pwrite_full(f.idx, h, sizeof(h), 0) < 0 ||
-		    ftruncate(f.idx, OVERVIEW_HEADER) < 0)
+		if (write_index_header(f.idx, first, 0) < 0)
 			goto fail;
+		store_put64(h + 8, first);
 		st.st_size = OVERVIEW_HEADER;
 	} else if (pread_full(f.idx, h, sizeof(h), 0) != 0 ||
 	           store_get32(h) != OVERVIEW_IDX_MAGIC || store_get32(h + 4) != OVERVIEW_VERSION ||
@@ -399,14 +498,11 @@ writer_file(struct overview_writer *w, const char *group, uint64_t first)
 	}
 	f.base = store_get64(h + 8);
 	f.nrec = ((uint64_t)st.st_size - OVERVIEW_HEADER) / OVERVIEW_RECORD;
-	if (fstat(f.dat, &st) < 0)
+	f.dat = open_rw(w, dat_path(group, store_get64(h + 20)), 0);
+	if (f.dat < 0 || fstat(f.dat, &st) < 0)
 		goto fail;
 	if (st.st_size < OVERVIEW_DAT_HEADER) {
-		unsigned char d[OVERVIEW_DAT_HEADER] = {0};
-
-		store_put32(d, OVERVIEW_DAT_MAGIC);
-		store_put32(d + 4, OVERVIEW_VERSION);
-		if (pwrite_full(f.dat, d, sizeof(d), 0) < 0 || ftruncate(f.dat, sizeof(d)) < 0)
+		if (write_dat_header(f.dat) < 0)
 			goto fail;
 		st.st_size = OVERVIEW_DAT_HEADER;
 	}
@@ -477,29 +573,33 @@ overview_append(struct overview_writer *w, const char *group, const struct overv
 	return 0;
 }
 
-int
-overview_expire(int spoolfd, const char *group, uint64_t number)
+/* Mark number's record expired in the index at path (freed): 1 marked,
+ * 0 no present record (or no such index), -1 error. */
+static int
+mark_expired(int spoolfd, char *path, uint64_t number)
 {
-	char *path;
-	unsigned char rec[OVERVIEW_RECORD], fl[4];
+	unsigned char h[OVERVIEW_HEADER], rec[OVERVIEW_RECORD], fl[4];
 	struct overview_entry e;
-	uint64_t base, nrec, off;
+	struct stat st;
+	uint64_t base, off;
 	uint32_t flags;
-	int fd, rc = 0;
+	int fd = openat(spoolfd, path, O_RDWR | O_CLOEXEC), rc = 0;
 
-	fd = open_index(spoolfd, group, &base, &nrec);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -1;
-	close(fd);
-	if (number < base || number - base >= nrec)
-		return 0;
-	/* open_index opens read-only; the flags word is rewritten in place. */
-	path = ov_path(group, "idx");
-	fd = openat(spoolfd, path, O_RDWR | O_CLOEXEC);
 	free(path);
 	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (fstat(fd, &st) < 0 || pread_full(fd, h, sizeof(h), 0) != 0 ||
+	    store_get32(h) != OVERVIEW_IDX_MAGIC) {
+		close(fd);
+		errno = EINVAL;
 		return -1;
+	}
+	base = store_get64(h + 8);
 	off = OVERVIEW_HEADER + (number - base) * OVERVIEW_RECORD;
+	if (number < base || off + OVERVIEW_RECORD > (uint64_t)st.st_size) {
+		close(fd);
+		return 0;
+	}
 	if (pread_full(fd, rec, sizeof(rec), off) != 0) {
 		close(fd);
 		errno = EIO;
@@ -514,22 +614,271 @@ overview_expire(int spoolfd, const char *group, uint64_t number)
 	return rc;
 }
 
+int
+overview_expire(int spoolfd, const char *group, uint64_t number)
+{
+	int rc = mark_expired(spoolfd, ov_path(group, "idx"), number);
+
+	/* A compaction of the group may have copied the record already. */
+	if (rc >= 0 && mark_expired(spoolfd, ov_path(group, "idx.new"), number) < 0)
+		return -1;
+	return rc;
+}
+
 void
 overview_remove(struct overview_writer *w, const char *group)
 {
+	uint64_t base, nrec, gen = 0;
+	int fd;
+
+	if (w->job != NULL && strcmp(w->job->group, group) == 0)
+		compact_end(w, 0);
+	cache_drop(w, group);
+	fd = open_index(w->spoolfd, group, &base, &nrec, &gen);
+	if (fd >= 0)
+		close(fd);
+	unlink_path(w->spoolfd, ov_path(group, "idx"));
+	unlink_path(w->spoolfd, ov_path(group, "idx.new"));
+	/* The generation named, and what a crash mid-compaction left. */
+	unlink_path(w->spoolfd, dat_path(group, gen));
+	unlink_path(w->spoolfd, dat_path(group, gen + 1));
+	if (gen > 0)
+		unlink_path(w->spoolfd, dat_path(group, gen - 1));
+}
+
+/* ---- compaction ---- */
+
+int
+overview_compact_begin(struct overview_writer *w, const char *group, uint64_t low)
+{
+	struct ov_compact *c;
+	uint64_t nrec;
 	char *path;
 
-	for (size_t i = 0; i < w->count; i++) {
-		if (strcmp(w->files[i].group, group) != 0)
-			continue;
-		file_close(&w->files[i]);
-		w->files[i] = w->files[--w->count];
-		break;
+	if (w->job != NULL)
+		return 0;
+	c = xcalloc(1, sizeof(*c));
+	c->nidx = c->ndat = -1;
+	c->idx = open_index(w->spoolfd, group, &c->base, &nrec, &c->gen);
+	if (c->idx < 0) {
+		free(c);
+		return errno == ENOENT ? 0 : -1;
 	}
-	path = ov_path(group, "idx");
-	unlinkat(w->spoolfd, path, 0);
+	path = dat_path(group, c->gen);
+	c->dat = openat(w->spoolfd, path, O_RDONLY | O_CLOEXEC);
 	free(path);
-	path = ov_path(group, "dat");
-	unlinkat(w->spoolfd, path, 0);
-	free(path);
+	if (c->dat < 0) {
+		close(c->idx);
+		free(c);
+		return -1;
+	}
+	c->group = xstrdup(group);
+	c->low = low > c->base ? low : c->base;
+	c->next = c->low;
+	w->job = c;
+	return 0;
+}
+
+/* End the compaction; unless the new pair is in place, remove it. */
+static void
+compact_end(struct overview_writer *w, int switched)
+{
+	struct ov_compact *c = w->job;
+
+	if (c == NULL)
+		return;
+	close(c->idx);
+	close(c->dat);
+	if (c->nidx >= 0)
+		close(c->nidx);
+	if (c->ndat >= 0)
+		close(c->ndat);
+	if (!switched && (c->nidx >= 0 || c->ndat >= 0)) {
+		unlink_path(w->spoolfd, ov_path(c->group, "idx.new"));
+		unlink_path(w->spoolfd, dat_path(c->group, c->gen + 1));
+	}
+	free(c->group);
+	free(c);
+	w->job = NULL;
+}
+
+static uint64_t
+file_size(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* The scan is over: start the copy when it pays, else end. 1 copying, 0
+ * ended, -1 error. */
+static int
+compact_weigh(struct overview_writer *w, uint64_t nrec)
+{
+	struct ov_compact *c = w->job;
+	uint64_t end = c->base + nrec,
+	         kept = OVERVIEW_HEADER + (end > c->low ? end - c->low : 0) * OVERVIEW_RECORD +
+	                OVERVIEW_DAT_HEADER + c->live;
+
+	c->before = file_size(c->idx) + file_size(c->dat);
+	if (c->before < kept || c->before - kept < OVERVIEW_COMPACT_MIN ||
+	    (c->before - kept) * 4 < kept) {
+		compact_end(w, 0);
+		return 0;
+	}
+	/* A crash after the rename of an earlier compaction left its old
+	 * data file; one before it left this generation's new pair. */
+	if (c->gen > 0)
+		unlink_path(w->spoolfd, dat_path(c->group, c->gen - 1));
+	c->nidx = open_rw(w, ov_path(c->group, "idx.new"), O_TRUNC);
+	c->ndat = open_rw(w, dat_path(c->group, c->gen + 1), O_TRUNC);
+	if (c->nidx < 0 || c->ndat < 0 || write_index_header(c->nidx, c->low, c->gen + 1) < 0 ||
+	    write_dat_header(c->ndat) < 0)
+		return -1;
+	c->ndatsize = OVERVIEW_DAT_HEADER;
+	c->next = c->low;
+	return 1;
+}
+
+/* Copy the present lines of recs (k records from c->next) into the new
+ * data file and the records, pointing at them, into the new index. */
+static int
+compact_copy(struct ov_compact *c, unsigned char *recs, uint64_t k)
+{
+	uint64_t dlo = UINT64_MAX, dhi = 0;
+	struct buffer lines = BUFFER_INIT, span = BUFFER_INIT;
+	int rc = -1;
+
+	for (uint64_t i = 0; i < k; i++) {
+		struct overview_entry e;
+		uint32_t flags;
+
+		decode_record(recs + i * OVERVIEW_RECORD, c->next + i, &e, &flags);
+		if (!record_usable(&e, flags))
+			continue;
+		if (e.off < dlo)
+			dlo = e.off;
+		if (e.off + e.len > dhi)
+			dhi = e.off + e.len;
+	}
+	if (dhi > dlo && dhi - dlo <= COMPACT_SPAN) {
+		if (pread_full(c->dat, buffer_reserve(&span, dhi - dlo), dhi - dlo, dlo) != 0)
+			goto out;
+		buffer_commit(&span, dhi - dlo);
+	}
+	for (uint64_t i = 0; i < k; i++) {
+		unsigned char *p = recs + i * OVERVIEW_RECORD;
+		struct overview_entry e;
+		uint32_t flags;
+
+		decode_record(p, c->next + i, &e, &flags);
+		if (!record_usable(&e, flags)) {
+			/* Kept for its arrival time (NEWNEWS); no line. */
+			memset(p, 0, 12);
+			store_put32(p + 12, flags & ~OVERVIEW_PRESENT);
+			continue;
+		}
+		store_put64(p, c->ndatsize + lines.len);
+		if (dhi - dlo <= COMPACT_SPAN)
+			buffer_append(&lines, buffer_head(&span) + (e.off - dlo), e.len);
+		else if (pread_full(c->dat, buffer_reserve(&lines, e.len), e.len, e.off) == 0)
+			buffer_commit(&lines, e.len);
+		else
+			goto out;
+	}
+	if (pwrite_full(c->ndat, buffer_head(&lines), lines.len, c->ndatsize) < 0 ||
+	    pwrite_full(c->nidx, recs, k * OVERVIEW_RECORD,
+	                OVERVIEW_HEADER + (c->next - c->low) * OVERVIEW_RECORD) < 0)
+		goto out;
+	c->ndatsize += lines.len;
+	rc = 0;
+out:
+	buffer_free(&lines);
+	buffer_free(&span);
+	return rc;
+}
+
+/* All copied: the new pair made durable, then switched in by one rename
+ * of the index, then the old data file removed. */
+static int
+compact_switch(struct overview_writer *w)
+{
+	struct ov_compact *c = w->job;
+	char *from = ov_path(c->group, "idx.new"), *to = ov_path(c->group, "idx");
+	int dir, rc;
+
+	rc = fsync(c->ndat) < 0 || fsync(c->nidx) < 0 || renameat(w->spoolfd, from, w->spoolfd, to) < 0
+	         ? -1
+	         : 0;
+	free(from);
+	free(to);
+	if (rc < 0)
+		return -1;
+	dir = openat(w->spoolfd, OVERVIEW_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir >= 0) {
+		(void)fsync(dir);
+		close(dir);
+	}
+	unlink_path(w->spoolfd, dat_path(c->group, c->gen));
+	/* The writer's appends go to the new pair from now on. */
+	cache_drop(w, c->group);
+	log_msg(LOG_INFO, "overview: %s compacted from %llu to %llu bytes", c->group,
+	        (unsigned long long)c->before,
+	        (unsigned long long)(file_size(c->nidx) + c->ndatsize));
+	compact_end(w, 1);
+	return 0;
+}
+
+int
+overview_compact_step(struct overview_writer *w, double deadline)
+{
+	unsigned char *recs = xmalloc((size_t)OVERVIEW_CHUNK * OVERVIEW_RECORD);
+	int rc = 1;
+
+	while (w->job != NULL && rc == 1) {
+		struct ov_compact *c = w->job;
+		uint64_t nrec = (file_size(c->idx) - OVERVIEW_HEADER) / OVERVIEW_RECORD,
+		         end = c->base + nrec, k;
+
+		if (c->next >= end) {
+			/* The writer appends between slices: the end is
+			 * reached only in the slice that finds none new. */
+			if (c->nidx < 0)
+				rc = compact_weigh(w, nrec);
+			else
+				rc = compact_switch(w) < 0 ? -1 : 0;
+			break;
+		}
+		k = end - c->next < OVERVIEW_CHUNK ? end - c->next : OVERVIEW_CHUNK;
+		if (pread_full(c->idx, recs, k * OVERVIEW_RECORD,
+		               OVERVIEW_HEADER + (c->next - c->base) * OVERVIEW_RECORD) != 0) {
+			errno = EIO;
+			rc = -1;
+			break;
+		}
+		if (c->nidx < 0) {
+			for (uint64_t i = 0; i < k; i++) {
+				struct overview_entry e;
+				uint32_t flags;
+
+				decode_record(recs + i * OVERVIEW_RECORD, c->next + i, &e, &flags);
+				if (record_usable(&e, flags))
+					c->live += e.len;
+			}
+		} else if (compact_copy(c, recs, k) < 0) {
+			rc = -1;
+			break;
+		}
+		c->next += k;
+		if (mono_seconds() >= deadline)
+			break;
+	}
+	free(recs);
+	if (rc < 0) {
+		log_msg(LOG_ERR, "overview: compacting %s: %m (its files are kept as they were)",
+		        w->job->group);
+		compact_end(w, 0);
+		return 0;
+	}
+	return w->job != NULL;
 }

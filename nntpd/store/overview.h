@@ -12,7 +12,7 @@
 /* overview/<group>.idx: a 32-byte header then one 40-byte record per
  * number from base on (a gap is an all-zero record), all little-endian:
  *   header: u32 magic "POVI", u32 version 1, u64 base, u32 record size,
- *           12 bytes zero
+ *           u64 data generation, 4 bytes zero
  *   record: u64 data offset, u32 data length, u32 flags (1 = present,
  *           2 = expired: the article was removed by nntpctl expire),
  *           u64 arrival time, u64 article size, u32 header length,
@@ -22,7 +22,11 @@
  * <TAB>References<TAB>bytes<TAB>lines<TAB>Xref: ...\r\n" (LIST
  * OVERVIEW.FMT order, without the leading article number). A line's
  * record is written after the line, so a record never points at a torn
- * line; bytes after the last record's line are garbage a rebuild drops. */
+ * line; bytes after the last record's line are garbage a rebuild drops.
+ * The data file of generation 0 is overview/<group>.dat, of generation N
+ * overview/<group>.dat.N: a compaction writes the next generation's data
+ * file and an index naming it (<group>.idx.new), and one rename of the
+ * index switches readers from the old pair to the new one. */
 #define OVERVIEW_DIR "overview"
 #define OVERVIEW_IDX_MAGIC 0x49564f50u /* "POVI" */
 #define OVERVIEW_DAT_MAGIC 0x44564f50u /* "POVD" */
@@ -92,5 +96,18 @@ int overview_append(struct overview_writer *w, const char *group, const struct o
 int overview_expire(int spoolfd, const char *group, uint64_t number);
 /* Forget a group's overview (rmgroup, rebuild). */
 void overview_remove(struct overview_writer *w, const char *group);
+/* Online compaction of one group at a time, worked in slices by the
+ * writer between batches: drop the index records below low and the data
+ * lines of every record not present, into a new generation. Begin scans
+ * first and compacts only when the dead part is at least
+ * OVERVIEW_COMPACT_MIN bytes and a quarter of what is kept, so the files'
+ * size follows what is kept. 0 begun (or another compaction runs: this
+ * one is not begun), -1 error. */
+#define OVERVIEW_COMPACT_MIN 65536
+int overview_compact_begin(struct overview_writer *w, const char *group, uint64_t low);
+/* Work until deadline (mono_seconds): 1 more to do, 0 none running (done
+ * and logged with the sizes before and after, not worth it, or failed:
+ * logged, the old files kept). */
+int overview_compact_step(struct overview_writer *w, double deadline);
 
 #endif

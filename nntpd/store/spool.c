@@ -424,6 +424,12 @@ spool_history(struct spool *s)
 	return s->history;
 }
 
+struct overview_writer *
+spool_overview(struct spool *s)
+{
+	return s->ov;
+}
+
 /* Index one stored article file (text = its stored bytes) at its n places
  * (group:number each): an overview record in every group, history once
  * (unless add_history is 0, or the first group's record failed). Parsed

@@ -90,6 +90,8 @@ void spool_close(struct spool *s);
 int spool_dirfd(const struct spool *s);
 struct active *spool_active(struct spool *s);
 struct history *spool_history(struct spool *s);
+struct overview_writer;
+struct overview_writer *spool_overview(struct spool *s);
 /* Store one validated article: headers (each line with CRLF, no Xref) and
  * body (after the blank line), filed in groups (all present in active),
  * msgid its Message-ID, relayed: fed rather than posted. Appends the Xref
