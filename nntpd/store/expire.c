@@ -201,7 +201,7 @@ remove_links(struct expire_state *st, const char *msgid)
 			st->errors++;
 		}
 		free(path);
-		rc = overview_expire(dirfd, name, st->v[i].number);
+		rc = overview_expire(spool_overview(st->s), name, st->v[i].number);
 		if (rc < 0) {
 			log_msg(LOG_ERR, "expire: overview %s:%llu: %m", name,
 			        (unsigned long long)st->v[i].number);

@@ -103,6 +103,14 @@ encode_record(unsigned char *p, uint64_t off, const struct overview_entry *e, si
 	store_put32(p + 32, e->header_len);
 }
 
+/* Whether h is the header of an index this code reads. */
+static int
+index_header_ok(const unsigned char *h)
+{
+	return store_get32(h) == OVERVIEW_IDX_MAGIC && store_get32(h + 4) == OVERVIEW_VERSION &&
+	       store_get32(h + 16) == OVERVIEW_RECORD;
+}
+
 /* Open a group's index read-only and check its header; gen, when not
  * NULL, gets the generation of the data file it names. */
 static int
@@ -116,9 +124,7 @@ open_index(int spoolfd, const char *group, uint64_t *base, uint64_t *nrec, uint6
 	free(path);
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) < 0 || pread_full(fd, h, sizeof(h), 0) != 0 ||
-	    store_get32(h) != OVERVIEW_IDX_MAGIC || store_get32(h + 4) != OVERVIEW_VERSION ||
-	    store_get32(h + 16) != OVERVIEW_RECORD) {
+	if (fstat(fd, &st) < 0 || pread_full(fd, h, sizeof(h), 0) != 0 || !index_header_ok(h)) {
 		log_msg(LOG_ERR, "overview: %s: bad index header", group);
 		close(fd);
 		errno = EINVAL;
@@ -489,9 +495,7 @@ writer_file(struct overview_writer *w, const char *group, uint64_t first)
 			goto fail;
 		store_put64(h + 8, first);
 		st.st_size = OVERVIEW_HEADER;
-	} else if (pread_full(f.idx, h, sizeof(h), 0) != 0 ||
-	           store_get32(h) != OVERVIEW_IDX_MAGIC || store_get32(h + 4) != OVERVIEW_VERSION ||
-	           store_get32(h + 16) != OVERVIEW_RECORD) {
+	} else if (pread_full(f.idx, h, sizeof(h), 0) != 0 || !index_header_ok(h)) {
 		log_msg(LOG_ERR, "overview: %s: bad index header (run nntpctl rebuild)", group);
 		errno = EINVAL;
 		goto fail;
@@ -588,8 +592,7 @@ mark_expired(int spoolfd, char *path, uint64_t number)
 	free(path);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
-	if (fstat(fd, &st) < 0 || pread_full(fd, h, sizeof(h), 0) != 0 ||
-	    store_get32(h) != OVERVIEW_IDX_MAGIC) {
+	if (fstat(fd, &st) < 0 || pread_full(fd, h, sizeof(h), 0) != 0 || !index_header_ok(h)) {
 		close(fd);
 		errno = EINVAL;
 		return -1;
@@ -615,12 +618,14 @@ mark_expired(int spoolfd, char *path, uint64_t number)
 }
 
 int
-overview_expire(int spoolfd, const char *group, uint64_t number)
+overview_expire(struct overview_writer *w, const char *group, uint64_t number)
 {
-	int rc = mark_expired(spoolfd, ov_path(group, "idx"), number);
+	const struct ov_compact *c = w->job;
+	int rc = mark_expired(w->spoolfd, ov_path(group, "idx"), number);
 
-	/* A compaction of the group may have copied the record already. */
-	if (rc >= 0 && mark_expired(spoolfd, ov_path(group, "idx.new"), number) < 0)
+	/* A compaction copying the group may have copied the record already. */
+	if (rc >= 0 && c != NULL && c->nidx >= 0 && strcmp(c->group, group) == 0 &&
+	    mark_expired(w->spoolfd, ov_path(group, "idx.new"), number) < 0)
 		return -1;
 	return rc;
 }
@@ -832,9 +837,12 @@ compact_switch(struct overview_writer *w)
 int
 overview_compact_step(struct overview_writer *w, double deadline)
 {
-	unsigned char *recs = xmalloc((size_t)OVERVIEW_CHUNK * OVERVIEW_RECORD);
+	unsigned char *recs;
 	int rc = 1;
 
+	if (w->job == NULL) /* expire asks before every group */
+		return 0;
+	recs = xmalloc((size_t)OVERVIEW_CHUNK * OVERVIEW_RECORD);
 	while (w->job != NULL && rc == 1) {
 		struct ov_compact *c = w->job;
 		uint64_t nrec = (file_size(c->idx) - OVERVIEW_HEADER) / OVERVIEW_RECORD,

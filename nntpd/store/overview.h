@@ -93,7 +93,7 @@ int overview_append(struct overview_writer *w, const char *group, const struct o
                     const char *line, size_t len);
 /* Expire: mark number's record absent (OVERVIEW_EXPIRED); its line stays
  * as garbage in the data file. 1 marked, 0 no present record, -1 error. */
-int overview_expire(int spoolfd, const char *group, uint64_t number);
+int overview_expire(struct overview_writer *w, const char *group, uint64_t number);
 /* Forget a group's overview (rmgroup, rebuild). */
 void overview_remove(struct overview_writer *w, const char *group);
 /* Online compaction of one group at a time, worked in slices by the
