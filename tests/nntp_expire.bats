@@ -10,6 +10,8 @@
 # it up takes seconds rather than 100,000 fsynced posts. Measured here:
 # about 6 s to write the files, 4 s to rebuild, 3 s for the expire.
 
+bats_require_minimum_version 1.5.0 # run --separate-stderr
+
 N=${EXPIRE_ARTICLES:-100000}
 RULES=(-o "expire=exp.* 30" -o "expire=exp.short 1" -o "expire=local.* 5"
 	-o "expire=exp.keep never")
@@ -38,6 +40,7 @@ setup_file() {
 	export NNTPD_DIR NNTPD_PORT NNTPD_CONF NNTPD_LOG NNTPD_PID
 
 	sums >"$dir/sums.before"
+	hist_bytes >"$dir/histbytes.before"
 	ov_bytes exp.long >"$dir/ovbytes.before"
 	over_kept >"$dir/over.before"
 	nntpctl_run expire -n >"$dir/dryrun.out"
@@ -77,6 +80,7 @@ setup_file() {
 	# every session has ended (its worker is gone) before the sums
 	wait_for 10 sessions_ended
 	sums >"$dir/sums.first"
+	hist_bytes >"$dir/histbytes.after"
 	ov_bytes exp.long >"$dir/ovbytes.after"
 	over_kept >"$dir/over.after"
 	nntpctl_run expire >"$dir/expire2.out"
@@ -106,7 +110,12 @@ sessions_ended() {
 
 # sums: checksums of everything expire may change
 sums() {
-	(cd "$NNTPD_DIR/spool" && md5sum active history history.dat overview/*.idx)
+	(cd "$NNTPD_DIR/spool" && md5sum active history history.dat* overview/*.idx)
+}
+
+# hist_bytes: bytes of history's line file (whichever generation is in use)
+hist_bytes() {
+	cat "$NNTPD_DIR/spool"/history.dat* | wc -c
 }
 
 # ov_bytes GROUP: bytes of the group's overview files (index and data)
@@ -285,6 +294,47 @@ total: $((8 * OLD + 5 * MID)) articles, $((10 * OLD + 6 * MID)) links would expi
 	[ -z "$(find "$NNTPD_DIR/spool/overview" -name '*.idx.new')" ]
 }
 
+@test "expire compacts history online: its line file shrinks to what is kept, every kept ID is found" {
+	local before after
+	before=$(cat "$NNTPD_DIR/histbytes.before")
+	after=$(cat "$NNTPD_DIR/histbytes.after")
+	echo "history line file: $before bytes before, $after after"
+	grep 'history: compacting' "$NNTPD_LOG"
+	# 70% of the articles expired: their filed lines went (40% of the file
+	# by then), short remembered ones took their place
+	[ "$after" -le $((before * 9 / 10)) ]
+	[ ! -e "$NNTPD_DIR/spool/history.dat" ]
+	[ -e "$NNTPD_DIR/spool/history.dat.1" ]
+	[ ! -e "$NNTPD_DIR/spool/history.new" ]
+	# every seventh article left in each group, by its Message-ID (from OVER)
+	run python3 -W ignore::DeprecationWarning - 127.0.0.1 "$NNTPD_PORT" <<-'EOF'
+		import nntplib, sys
+		s = nntplib.NNTP(sys.argv[1], int(sys.argv[2]), readermode=True)
+		ids = set()
+		for g in ("exp.short", "exp.long", "exp.keep", "local.test"):
+		    _, count, first, last, _ = s.group(g)
+		    if count:
+		        _, ov = s.over((first, last))
+		        ids.update(f["message-id"] for _, f in ov)
+		ids = sorted(ids)[::7]
+		found = 0
+		for m in ids:
+		    try:
+		        s.stat(m)
+		        found += 1
+		    except nntplib.NNTPTemporaryError:
+		        pass
+		s.quit()
+		print("%d of %d found" % (found, len(ids)))
+	EOF
+	echo "$output"
+	[ "$status" -eq 0 ]
+	local found total
+	read -r found _ total _ <<<"$output"
+	[ "$found" -gt 1000 ]
+	[ "$found" -eq "$total" ]
+}
+
 @test "a second expire in a row changes nothing" {
 	run cat "$NNTPD_DIR/expire2.out"
 	echo "$output"
@@ -329,10 +379,17 @@ total: $((8 * OLD + 5 * MID)) articles, $((10 * OLD + 6 * MID)) links would expi
 	stop_pid "$NNTPD_PID"
 	# nntpctl edits the spool itself once the writer's lock is free
 	wait_for 10 flock -n "$NNTPD_DIR/spool/lock" true
-	run nntpctl_run "${RULES[@]}" -o history_remember=0 expire
+	local before
+	before=$(hist_bytes)
+	run --separate-stderr nntpctl_run "${RULES[@]}" -o history_remember=0 expire
 	echo "$output"
+	echo "$stderr" | tee "$NNTPD_DIR/remember.err"
 	[ "$status" -eq 0 ]
 	[ "$output" = "total: 0 articles, 0 links expired; $((8 * OLD + 5 * MID)) remembered Message-IDs dropped" ]
+	# the table was copied without them, their lines too
+	grep -q "history: compacting .*($((8 * OLD + 5 * MID)) remembered IDs go" "$NNTPD_DIR/remember.err"
+	echo "history line file: $before bytes before, $(hist_bytes) after"
+	[ "$(hist_bytes)" -lt $((before - 8 * OLD * 40)) ]
 	run nntpctl_run "${RULES[@]}" -o history_remember=0 expire
 	[ "$output" = "total: 0 articles, 0 links expired; 0 remembered Message-IDs dropped" ]
 	run nntpctl_run check

@@ -342,6 +342,7 @@ struct expire_job {
 	uint64_t lo;
 	int in_group;
 	int rc;
+	int64_t dropped; /* remembered IDs pruned (-1: no prune) */
 	struct buffer why;
 };
 
@@ -420,6 +421,7 @@ expire_start(struct spool *s, const struct vector *rules, unsigned long remember
 	j->st.dry_run = dry_run;
 	j->remember_days = remember_days;
 	j->why = (struct buffer)BUFFER_INIT;
+	j->dropped = -1;
 	job_arrays(j, a->count);
 	for (size_t g = 0; g < a->count; g++) {
 		j->names[g] = xstrdup(a->groups[g]->name);
@@ -443,6 +445,30 @@ job_next_group(struct expire_job *j)
 		log_msg(LOG_ERR, "expire: %s: compacting overview: %m", gr->name);
 	j->g++;
 	j->in_group = 0;
+}
+
+/* Every group walked: history's remembered IDs past remember_days go and
+ * it is compacted, in slices too. 1 while there is more. */
+static int
+prune_step(struct expire_job *j, double deadline)
+{
+	time_t now = j->st.now;
+	int rc;
+
+	if (j->st.dry_run || (uint64_t)j->remember_days * DAY > (uint64_t)now || j->dropped >= 0)
+		return 0;
+	rc = history_prune_step(spool_history(j->st.s), now - (time_t)(j->remember_days * DAY),
+	                        deadline, &j->dropped);
+	if (rc > 0) {
+		j->dropped = -1;
+		return 1;
+	}
+	if (rc < 0) {
+		buffer_printf(&j->why, "pruning history: %s\n", strerror(errno));
+		j->rc = -1;
+		j->dropped = 0;
+	}
+	return 0;
 }
 
 int
@@ -504,7 +530,9 @@ expire_step(struct expire_job *j, const struct vector *rules, double budget)
 	}
 out:
 	overview_range_free(&r);
-	return j->g < st->a->count || overview_compact_step(ov, deadline) > 0;
+	if (j->g < st->a->count || overview_compact_step(ov, deadline) > 0)
+		return 1;
+	return prune_step(j, deadline);
 }
 
 const char *
@@ -519,20 +547,11 @@ expire_progress(const struct expire_job *j, struct buffer *out)
 int
 expire_finish(struct expire_job *j, struct buffer *out)
 {
-	int64_t dropped = -1;
 	int rc = j->rc;
-	time_t now = j->st.now;
 
 	job_sync(j, NULL);
 	buffer_append(out, buffer_head(&j->why), j->why.len);
-	if (!j->st.dry_run && (uint64_t)j->remember_days * DAY <= (uint64_t)now) {
-		dropped = history_prune(spool_history(j->st.s), now - (time_t)(j->remember_days * DAY));
-		if (dropped < 0) {
-			buffer_printf(out, "pruning history: %s\n", strerror(errno));
-			rc = -1;
-		}
-	}
-	report(&j->st, dropped, out);
+	report(&j->st, j->dropped, out);
 	job_free_arrays(j, j->n);
 	free(j->st.v);
 	buffer_free(&j->why);

@@ -27,8 +27,9 @@ int expire_run(struct spool *s, const struct vector *rules, unsigned long rememb
 
 /* The same run in slices, so the writer serves requests between them:
  * expire_step works for about budget seconds (at least one overview read)
- * and returns 1 while there is more; expire_finish prunes history,
- * appends the report to out and frees the job (what expire_run returns).
+ * and returns 1 while there is more: the groups, then history's prune and
+ * compaction (history_prune_step); expire_finish appends the report to
+ * out and frees the job (what expire_run returns).
  * The order of removal (history, files, overview, then the low mark) is
  * the same, so a run killed at any point is finished by the next. Groups
  * may be added or removed between slices (rules: their retention). */

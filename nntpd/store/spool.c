@@ -1228,8 +1228,7 @@ spool_rebuild(struct spool *s, struct buffer *why)
 	history_walk(s->history, keep_remembered, &r);
 	history_close(s->history);
 	overview_writer_close(s->ov);
-	unlinkat(s->dirfd, HISTORY_FILE, 0);
-	unlinkat(s->dirfd, HISTORY_DAT_FILE, 0);
+	history_remove(s->dirfd);
 	s->ov = overview_writer_open(s->dirfd);
 	for (size_t i = 0; i < s->active.count; i++)
 		overview_remove(s->ov, s->active.groups[i]->name);

@@ -18,8 +18,8 @@
  *       crossposts of an article are hard links of one file
  *   active, active.times, newsgroups           see active.h
  *   overview/<group>.idx, overview/<group>.dat see overview.h
- *   history, history.dat                       see history.h
- *   history.new                                while history grows
+ *   history, history.dat (or history.dat.N)    see history.h
+ *   history.new                                while history is copied
  *   tmp/                                       articles being written
  *   lock                                       flock()ed by the writer
  *   writer.sock                                the writer's socket

@@ -295,6 +295,153 @@ test_prune(void)
 	close(dirfd);
 }
 
+/* Size of a file under dirfd; -1 when missing. */
+static long long
+file_size(int dirfd, const char *file)
+{
+	struct stat st;
+
+	return fstatat(dirfd, file, &st, 0) == 0 ? (long long)st.st_size : -1;
+}
+
+/* Turn [from, to) of tag into remembered entries dated when. */
+static int
+forget_range(struct history *h, const char *tag, long from, long to, time_t when)
+{
+	char m[96];
+
+	for (long i = from; i < to; i++) {
+		id(m, sizeof(m), tag, i);
+		if (history_forget(h, m, when) != 1)
+			return -1;
+	}
+	return 0;
+}
+
+/* How many of [from, to) of tag are still known (remembered or filed). */
+static long
+known(struct history *h, const char *tag, long from, long to)
+{
+	char m[96];
+	long n = 0;
+
+	for (long i = from; i < to; i++) {
+		id(m, sizeof(m), tag, i);
+		n += history_lookup(h, m, NULL) == 1;
+	}
+	return n;
+}
+
+/* Expire's compaction: the remembered entries past the cutoff go, the
+ * table shrinks to what is kept, the line file is rewritten into the next
+ * generation, and the kept entries, looked up by the writer and by a
+ * reader opened before it, are all there between steps and after. */
+static void
+test_compact(void)
+{
+	int dirfd = spool_dir("compact");
+	struct history *w = history_open(dirfd, 1), *r;
+	const long n = 40000;
+	long long dat_before, dat_after;
+	uint64_t slots_before;
+	int64_t dropped = -1;
+	long bad = 0, steps = 0;
+	int rc;
+
+	add_range(w, "k", 0, n);
+	while (exists(dirfd, HISTORY_NEW_FILE) && add_range(w, "k", 0, 1) == 0)
+		; /* a duplicate add still steps the growth */
+	forget_range(w, "k", 0, n - 1000, 100); /* expired long ago */
+	forget_range(w, "k", n - 1000, n - 500, 900); /* expired lately */
+	slots_before = header(dirfd, HISTORY_FILE, 8);
+	dat_before = file_size(dirfd, HISTORY_DAT_FILE);
+	r = history_open(dirfd, 0);
+	/* One slice at a time (a deadline already passed), with adds and
+	 * lookups between the slices, as the writer serves them. */
+	while ((rc = history_prune_step(w, 500, 0.0, &dropped)) > 0 && steps < 100000) {
+		if (steps % 50 == 0) {
+			add_range(w, "m", steps / 50, steps / 50 + 1);
+			bad += missing(w, "k", n - 500, n) + missing(r, "k", n - 500, n);
+			bad += known(r, "k", n - 1000, n - 500) != 500;
+		}
+		steps++;
+	}
+	ok(rc == 0 && dropped == n - 1000, "prune in %ld slices dropped %lld of %ld remembered IDs",
+	   steps, (long long)dropped, n - 1000);
+	ok(bad == 0, "between slices the writer and a reader found every kept entry (%ld wrong)",
+	   bad);
+	dat_after = file_size(dirfd, HISTORY_DAT_FILE ".1");
+	ok(!exists(dirfd, HISTORY_NEW_FILE) && !exists(dirfd, HISTORY_DAT_FILE) &&
+	       header(dirfd, HISTORY_FILE, 40) == 1 && dat_after > 0 && dat_after * 20 < dat_before,
+	   "the line file is generation 1, %lld bytes (was %lld); the old one is gone", dat_after,
+	   dat_before);
+	ok(header(dirfd, HISTORY_FILE, 8) < slots_before,
+	   "the table shrank from %llu to %llu slots", (unsigned long long)slots_before,
+	   (unsigned long long)header(dirfd, HISTORY_FILE, 8));
+	ok(missing(w, "k", n - 500, n) == 0 && missing(r, "k", n - 500, n) == 0 &&
+	       known(r, "k", n - 1000, n - 500) == 500 && known(r, "k", 0, n - 1000) == 0 &&
+	       known(w, "k", 0, n - 1000) == 0,
+	   "after it: what was kept is there for both, what was pruned is gone");
+	history_close(r);
+	r = history_open(dirfd, 0);
+	ok(r != NULL && missing(r, "k", n - 500, n) == 0 && known(r, "m", 0, steps / 50) == steps / 50,
+	   "a reader opened after it finds the kept entries and the adds made during it");
+	history_close(r);
+	ok(history_prune(w, 500) == 0 && header(dirfd, HISTORY_FILE, 40) == 1 &&
+	       missing(w, "k", n - 500, n) == 0,
+	   "a second prune, with nothing to drop, leaves the tables alone");
+	history_close(w);
+	close(dirfd);
+}
+
+/* A line file that is mostly dead (every entry expired since, none old
+ * enough to drop) is rewritten; a writer killed mid-compaction resumes it
+ * at the next open and loses nothing. */
+static void
+test_compact_crash(void)
+{
+	int dirfd = spool_dir("compact-crash");
+	struct history *h = history_open(dirfd, 1);
+	const long n = 6000;
+	long long dat_before;
+	int64_t dropped = -1;
+	int status = 0;
+	pid_t pid;
+
+	add_range(h, "d", 0, n);
+	forget_range(h, "d", 0, n, 5000);
+	history_close(h);
+	dat_before = file_size(dirfd, HISTORY_DAT_FILE);
+	pid = fork();
+	if (pid == 0) {
+		h = history_open(dirfd, 1);
+		for (int i = 0; h != NULL && i < 100000; i++) {
+			if (history_prune_step(h, 500, 0.0, &dropped) <= 0)
+				_exit(1);
+			if (header(dirfd, HISTORY_NEW_FILE, 32) >= HISTORY_MIN_SLOTS / 2)
+				raise(SIGKILL);
+		}
+		_exit(2);
+	}
+	waitpid(pid, &status, 0);
+	ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL &&
+	       header(dirfd, HISTORY_FILE, 24) != 0 && exists(dirfd, HISTORY_DAT_FILE ".1"),
+	   "writer killed mid-compaction (%llu slots copied)",
+	   (unsigned long long)header(dirfd, HISTORY_NEW_FILE, 32));
+	h = history_open(dirfd, 0);
+	ok(h != NULL && known(h, "d", 0, n) == n, "a reader finds every entry in the half-copied tables");
+	history_close(h);
+	h = history_open(dirfd, 1);
+	ok(h != NULL && history_prune(h, 500) == 0 && !exists(dirfd, HISTORY_NEW_FILE) &&
+	       !exists(dirfd, HISTORY_DAT_FILE) && header(dirfd, HISTORY_FILE, 24) == 0,
+	   "the next prune finishes the compaction");
+	ok(known(h, "d", 0, n) == n && file_size(dirfd, HISTORY_DAT_FILE ".1") * 2 < dat_before,
+	   "every entry is there, remembered, and the line file went from %lld to %lld bytes",
+	   dat_before, file_size(dirfd, HISTORY_DAT_FILE ".1"));
+	history_close(h);
+	close(dirfd);
+}
+
 int
 main(void)
 {
@@ -303,11 +450,13 @@ main(void)
 	base = mkdtemp(tmpl);
 	if (base == NULL)
 		die("mkdtemp");
-	tap_plan(24);
+	tap_plan(35);
 	test_growth();
 	test_crash();
 	test_stale_new();
 	test_prune();
+	test_compact();
+	test_compact_crash();
 	{
 		char *cmd = xasprintf("rm -rf '%s'", base);
 
