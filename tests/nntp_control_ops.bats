@@ -65,10 +65,10 @@ fed() {
 }
 
 # sink NAME: start tests/lib/nntpsink.py; its port in SINK_PORT, what it
-# took in $A/NAME.log.
+# took in $A/NAME.log, the commands it got in $A/NAME.cmds.
 sink() {
 	rm -f "$A/$1.port"
-	python3 "$SINK" "$A/$1.port" "$A/$1.log" &
+	python3 "$SINK" "$A/$1.port" "$A/$1.log" "$A/$1.cmds" &
 	SINKS="${SINKS:-} $!"
 	eval "SINK_PID_$1=$!"
 	wait_for 10 test -s "$A/$1.port"
@@ -223,6 +223,75 @@ except nntplib.NNTPTemporaryError as e:
 	say read
 	heard '^read 211 [0-9]+ 220 <r3@hold.test>'
 	say quit
+}
+
+# backlog NAME: nntpctl feeds' line for queue NAME
+backlog() {
+	nntpctl_run feeds | grep "^$1 backlog "
+}
+
+# backlog_is NAME N: queue NAME has N unsent lines
+backlog_is() {
+	backlog "$1" | grep -q "^$1 backlog $2 "
+}
+
+# count_is N FILE RE: N lines of FILE match RE
+count_is() {
+	[ "$(grep -c -- "$3" "$2")" -eq "$1" ]
+}
+
+@test "expire compacts an answered feed queue: the file shrinks to the unsent lines, a new feeder and a running one go on from where they were, nothing sent twice or missed" {
+	local q=$NNTPD_DIR/spool/feeds/cq before
+	sink cq1
+	conf "feed=cq 127.0.0.1 $SINK_PORT local.*"
+	run nntpctl_run reload
+	[ "$status" -eq 0 ]
+	nntptool flood local.test 2000 cqa >"$A/cqa.out"
+	[ "$(grep -c '^240 ' "$A/cqa.out")" -eq 2000 ]
+	wait_for 120 count_is 2000 "$A/cq1.log" '@flood.example>$'
+	# the peer goes down: 20 more wait in the queue, after the answered 2,000
+	kill "$SINK_PID_cq1"
+	nntptool flood local.test 20 cqb >"$A/cqb.out"
+	wait_for 30 backlog_is cq 20
+	before=$(backlog cq)
+	echo "before: $before, $(stat -c %s "$q") bytes"
+	[ "$(stat -c %s "$q")" -gt 65536 ]
+
+	run nntpctl_run expire
+	[ "$status" -eq 0 ]
+	has -f "$NNTPD_LOG" 'feed cq: queue compacted from [0-9]+ to [0-9]+ bytes'
+	echo "after: $(backlog cq), $(stat -c %s "$q") bytes"
+	# the file holds its header and the 20 unsent lines; offsets are unchanged
+	[ "$(stat -c %s "$q")" -lt 2000 ]
+	[ "$(head -c 16 "$q")" = "#postel-queue 1 " ]
+	[ "$(tail -n +2 "$q" | grep -c '<cqb\.')" -eq 20 ]
+	[ "$(backlog cq)" = "$before" ]
+
+	# a new feeder (the peer back on another port) sends just those 20
+	sink cq2
+	conf "feed=cq 127.0.0.1 $SINK_PORT local.*"
+	run nntpctl_run reload
+	[ "$status" -eq 0 ]
+	wait_for 60 count_is 20 "$A/cq2.log" '<cqb\.'
+	[ "$(grep -c '<cqa\.' "$A/cq2.log")" -eq 0 ]
+
+	# a running feeder: another 2,000 answered, compacted under it, then
+	# 20 more reach the peer from the new file
+	nntptool flood local.test 2000 cqc >"$A/cqc.out"
+	wait_for 120 count_is 2000 "$A/cq2.log" '<cqc\.'
+	wait_for 30 backlog_is cq 0
+	run nntpctl_run expire
+	[ "$status" -eq 0 ]
+	[ "$(grep -c 'feed cq: queue compacted' "$NNTPD_LOG")" -eq 2 ]
+	[ "$(stat -c %s "$q")" -lt 200 ]
+	nntptool flood local.test 20 cqd >"$A/cqd.out"
+	wait_for 60 count_is 20 "$A/cq2.log" '<cqd\.'
+	# each article offered once (a second offer would be a CHECK the sink
+	# refuses, so not in its log), none missing
+	[ "$(wc -l <"$A/cq2.log")" -eq 2040 ]
+	[ -z "$(sort "$A/cq2.log" | uniq -d)" ]
+	[ "$(grep -c '^clear CHECK$' "$A/cq2.cmds")" -eq 2040 ]
+	wait_for 30 backlog_is cq 0
 }
 
 @test "a bad edit is refused with file, line and key, by nntpctl and the daemon; the old configuration keeps working" {

@@ -237,10 +237,10 @@ peer_close(struct peer *p)
 
 /* The queue lines after done, at most BATCH_LINES; whole lines only. */
 static size_t
-load_batch(int qfd, uint64_t done, struct item *items)
+load_batch(const struct feed_queue *q, uint64_t done, struct item *items)
 {
 	char *buf = xmalloc(BATCH_BYTES);
-	ssize_t n = pread(qfd, buf, BATCH_BYTES, (off_t)done);
+	ssize_t n = feed_queue_read(q, buf, BATCH_BYTES, done);
 	size_t count = 0, pos = 0;
 
 	while (n > 0 && count < BATCH_LINES) {
@@ -440,31 +440,35 @@ feeder_signals(void)
 
 /* The backlog gauge, whenever what is queued or answered moved. */
 static void
-report_backlog(const struct feed_def *f, int qfd, uint64_t size, uint64_t done)
+report_backlog(const struct feed_def *f, const struct feed_queue *q, uint64_t end, uint64_t done)
 {
-	static uint64_t last_size = UINT64_MAX, last_done = UINT64_MAX;
+	static uint64_t last_end = UINT64_MAX, last_done = UINT64_MAX;
 
-	if (size == last_size && done == last_done)
+	if (end == last_end && done == last_done)
 		return;
-	last_size = size;
+	last_end = end;
 	last_done = done;
 	metrics_report_peer(M_NNTP_FEED_BACKLOG, f->index, METRIC_SET,
-	                    qfd >= 0 && size > done ? feed_queue_lines(qfd, done) : 0);
+	                    q->fd >= 0 && end > done ? feed_queue_lines(q, done) : 0);
 }
 
-/* Does the queue hold lines after done? It is opened once it exists. */
+/* Does the queue hold lines after done? It is opened once it exists, and
+ * again once read to its end when a compaction has replaced it. */
 static int
-queue_has_more(const struct feed_def *f, int spoolfd, const char *qpath, int *qfd, uint64_t done)
+queue_has_more(const struct feed_def *f, int spoolfd, struct feed_queue *q, uint64_t done)
 {
-	struct stat st;
-	uint64_t size = 0;
+	uint64_t end;
 
-	if (*qfd < 0)
-		*qfd = openat(spoolfd, qpath, O_RDONLY | O_CLOEXEC);
-	if (*qfd >= 0 && fstat(*qfd, &st) == 0)
-		size = (uint64_t)st.st_size;
-	report_backlog(f, *qfd, size, done);
-	return size > done;
+	if (q->fd < 0)
+		(void)feed_queue_open(spoolfd, f->name, q);
+	end = feed_queue_end(q);
+	if (q->fd >= 0 && end <= done && feed_queue_replaced(spoolfd, f->name, q)) {
+		feed_queue_close(q);
+		(void)feed_queue_open(spoolfd, f->name, q);
+		end = feed_queue_end(q);
+	}
+	report_backlog(f, q, end, done);
+	return q->fd >= 0 && end > done;
 }
 
 /* Connect unless connected (ihave: how to offer); -1 after waiting out
@@ -524,9 +528,9 @@ feed_main(int spoolfd, const struct feed_def *f, const struct sockaddr_storage *
 {
 	struct peer p = {-1, BUFFER_INIT, f, tls, NULL};
 	struct item *items = xcalloc(BATCH_LINES, sizeof(*items));
-	char *qpath = feed_path(f->name, "");
+	struct feed_queue q = {.fd = -1};
 	unsigned backoff = 1;
-	int qfd = -1, ihave = !f->streaming;
+	int ihave = !f->streaming;
 
 	feeder_signals();
 	mkdirat(spoolfd, FEED_DIR, 0755);
@@ -535,13 +539,16 @@ feed_main(int spoolfd, const struct feed_def *f, const struct sockaddr_storage *
 		uint64_t done = feed_read_done(spoolfd, f->name);
 		size_t count;
 
-		if (!queue_has_more(f, spoolfd, qpath, &qfd, done)) {
+		if (!queue_has_more(f, spoolfd, &q, done)) {
 			nap(IDLE_POLL_MS);
 			continue;
 		}
 		if (ensure_connected(&p, addr, addrlen, &backoff, &ihave) < 0)
 			continue;
-		count = load_batch(qfd, done, items);
+		/* What went before a compaction's first line was answered. */
+		if (done < q.base)
+			done = q.base;
+		count = load_batch(&q, done, items);
 		if (count == 0) {
 			nap(IDLE_POLL_MS);
 			continue;
@@ -554,8 +561,6 @@ feed_main(int spoolfd, const struct feed_def *f, const struct sockaddr_storage *
 	peer_close(&p);
 	buffer_free(&p.in);
 	free(items);
-	free(qpath);
-	if (qfd >= 0)
-		close(qfd);
+	feed_queue_close(&q);
 	return 0;
 }

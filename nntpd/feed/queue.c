@@ -16,8 +16,10 @@
 
 #include "common/core/log.h"
 #include "common/core/number.h"
+#include "common/core/pace.h"
 #include "common/core/wildmat.h"
 #include "common/core/xmalloc.h"
+#include "common/io/fileio.h"
 #include "nntpd/store/article.h"
 #include "nntpd/store/spool.h"
 
@@ -302,17 +304,252 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The queue file's header line, when it has one, into q. */
+static void
+read_header(struct feed_queue *q)
+{
+	char buf[96], *nl;
+	ssize_t n = pread(q->fd, buf, sizeof(buf) - 1, 0);
+	size_t m = strlen(FEED_QUEUE_MAGIC);
+	struct vector f = VECTOR_INIT;
+
+	q->base = q->lines = q->hlen = 0;
+	if (n <= (ssize_t)m || memcmp(buf, FEED_QUEUE_MAGIC, m) != 0)
+		return;
+	buf[n] = '\0';
+	if ((nl = strchr(buf, '\n')) == NULL)
+		return;
+	*nl = '\0';
+	vector_split_space(&f, buf + m, 3);
+	if (f.count == 2 && number_parse(f.strings[0], 0, UINT64_MAX, &q->base) == 0 &&
+	    number_parse(f.strings[1], 0, UINT64_MAX, &q->lines) == 0)
+		q->hlen = (uint64_t)(nl - buf) + 1;
+	else
+		q->base = q->lines = 0;
+	vector_free(&f);
+}
+
+int
+feed_queue_open(int spoolfd, const char *name, struct feed_queue *q)
+{
+	char *p = feed_path(name, "");
+	struct stat st;
+
+	q->fd = openat(spoolfd, p, O_RDONLY | O_CLOEXEC);
+	free(p);
+	if (q->fd < 0)
+		return -1;
+	if (fstat(q->fd, &st) < 0) {
+		feed_queue_close(q);
+		return -1;
+	}
+	q->ino = st.st_ino;
+	read_header(q);
+	return 0;
+}
+
+void
+feed_queue_close(struct feed_queue *q)
+{
+	if (q->fd >= 0)
+		close(q->fd);
+	q->fd = -1;
+}
+
 uint64_t
-feed_queue_lines(int fd, uint64_t from)
+feed_queue_end(const struct feed_queue *q)
+{
+	struct stat st;
+
+	if (q->fd < 0 || fstat(q->fd, &st) < 0 || (uint64_t)st.st_size < q->hlen)
+		return q->base;
+	return q->base + (uint64_t)st.st_size - q->hlen;
+}
+
+ssize_t
+feed_queue_read(const struct feed_queue *q, void *buf, size_t len, uint64_t off)
+{
+	if (off < q->base)
+		off = q->base;
+	return pread(q->fd, buf, len, (off_t)(off - q->base + q->hlen));
+}
+
+int
+feed_queue_replaced(int spoolfd, const char *name, const struct feed_queue *q)
+{
+	char *p = feed_path(name, "");
+	struct stat st;
+	int moved = fstatat(spoolfd, p, &st, 0) == 0 && st.st_ino != q->ino;
+
+	free(p);
+	return moved;
+}
+
+/* Lines in [from, to) of the queue (to: UINT64_MAX for its end). */
+static uint64_t
+lines_between(const struct feed_queue *q, uint64_t from, uint64_t to)
 {
 	char buf[65536];
 	uint64_t lines = 0;
 	ssize_t n;
 
-	for (off_t o = (off_t)from; (n = pread(fd, buf, sizeof(buf), o)) > 0; o += n)
+	for (uint64_t o = from < q->base ? q->base : from; o < to; o += (uint64_t)n) {
+		size_t want = to - o < sizeof(buf) ? (size_t)(to - o) : sizeof(buf);
+
+		if ((n = feed_queue_read(q, buf, want, o)) <= 0)
+			break;
 		for (ssize_t k = 0; k < n; k++)
 			lines += buf[k] == '\n';
+	}
 	return lines;
+}
+
+uint64_t
+feed_queue_lines(const struct feed_queue *q, uint64_t from)
+{
+	return lines_between(q, from, UINT64_MAX);
+}
+
+/* Compaction (expire, in the writer: the only appender, so no append
+ * comes within a step). */
+
+#define COMPACT_WORTH (64u << 10) /* answered bytes worth a rewrite */
+#define COMPACT_CHUNK (1u << 20)  /* bytes copied between clock checks */
+
+struct feed_compaction {
+	int spoolfd;
+	char *name, *tmp;
+	struct feed_queue src;
+	int dst;       /* -1 while counting */
+	uint64_t from; /* the first offset kept (the answered offset) */
+	uint64_t pos;  /* counted (dst -1) or copied up to */
+	uint64_t sent; /* answered lines counted, the header's included */
+};
+
+static void
+compact_free(struct feed_compaction *c, int failed)
+{
+	if (failed) {
+		log_msg(LOG_ERR, "feed %s: compacting the queue: %m", c->name);
+		unlinkat(c->spoolfd, c->tmp, 0);
+	}
+	feed_queue_close(&c->src);
+	if (c->dst >= 0)
+		close(c->dst);
+	free(c->name);
+	free(c->tmp);
+	free(c);
+}
+
+struct feed_compaction *
+feed_compact_begin(int spoolfd, const char *name)
+{
+	struct feed_compaction *c = xcalloc(1, sizeof(*c));
+	uint64_t done = feed_read_done(spoolfd, name), end;
+	size_t n = strlen(FEED_DIR) + strlen(name) + 8;
+
+	c->spoolfd = spoolfd;
+	c->name = xstrdup(name);
+	c->tmp = xmalloc(n);
+	snprintf(c->tmp, n, "%s/.%s.new", FEED_DIR, name);
+	c->dst = -1;
+	if (feed_queue_open(spoolfd, name, &c->src) < 0) {
+		compact_free(c, 0);
+		return NULL;
+	}
+	end = feed_queue_end(&c->src);
+	if (done < c->src.base || done > end || done - c->src.base < COMPACT_WORTH ||
+	    (done - c->src.base) * 2 < end - c->src.base) {
+		compact_free(c, 0);
+		return NULL;
+	}
+	c->from = done;
+	c->pos = c->src.base;
+	c->sent = c->src.lines;
+	return c;
+}
+
+/* The answered lines counted: the new file, its header first. */
+static int
+compact_create(struct feed_compaction *c)
+{
+	struct buffer head = BUFFER_INIT;
+	int rc;
+
+	buffer_printf(&head, "%s%llu %llu\n", FEED_QUEUE_MAGIC, (unsigned long long)c->from,
+	              (unsigned long long)c->sent);
+	c->dst = openat(c->spoolfd, c->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	rc = c->dst < 0 || write_all(c->dst, buffer_head(&head), head.len) < 0 ? -1 : 0;
+	buffer_free(&head);
+	c->pos = c->from;
+	return rc;
+}
+
+/* Everything copied: the new file synced, then renamed into place. */
+static int
+compact_switch(struct feed_compaction *c)
+{
+	char *p = feed_path(c->name, "");
+	uint64_t before = feed_queue_end(&c->src) - c->src.base + c->src.hlen;
+	struct stat st;
+	int rc = fsync(c->dst) < 0 || fstat(c->dst, &st) < 0 ||
+	                 renameat(c->spoolfd, c->tmp, c->spoolfd, p) < 0
+	             ? -1
+	             : 0;
+
+	free(p);
+	if (rc == 0) {
+		int dir = openat(c->spoolfd, FEED_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (dir >= 0) {
+			(void)fsync(dir);
+			close(dir);
+		}
+		log_msg(LOG_INFO, "feed %s: queue compacted from %llu to %llu bytes", c->name,
+		        (unsigned long long)before, (unsigned long long)st.st_size);
+	}
+	return rc;
+}
+
+int
+feed_compact_step(struct feed_compaction *c, double deadline)
+{
+	char *buf = xmalloc(COMPACT_CHUNK);
+	int rc = 1;
+
+	while (rc == 1) {
+		uint64_t end = feed_queue_end(&c->src);
+		ssize_t n;
+
+		if (c->dst < 0 && c->pos < c->from) {
+			uint64_t to = c->from - c->pos < COMPACT_CHUNK ? c->from : c->pos + COMPACT_CHUNK;
+
+			c->sent += lines_between(&c->src, c->pos, to);
+			c->pos = to;
+		} else if (c->dst < 0) {
+			rc = compact_create(c) < 0 ? -1 : 1;
+		} else if (c->pos >= end) {
+			rc = compact_switch(c) < 0 ? -1 : 0;
+		} else {
+			n = feed_queue_read(&c->src, buf,
+			                    end - c->pos < COMPACT_CHUNK ? (size_t)(end - c->pos)
+			                                                 : COMPACT_CHUNK,
+			                    c->pos);
+			if (n <= 0 || write_all(c->dst, buf, (size_t)n) < 0) {
+				if (n == 0)
+					errno = EIO;
+				rc = -1;
+				break;
+			}
+			c->pos += (uint64_t)n;
+		}
+		if (rc == 1 && mono_seconds() >= deadline)
+			break;
+	}
+	free(buf);
+	if (rc <= 0)
+		compact_free(c, rc < 0);
+	return rc;
 }
 
 int
@@ -341,10 +578,10 @@ feed_names(int spoolfd, struct vector *names)
 /* When the first unanswered article after from that is still in the spool
  * was stored (its file's mtime); 0 when none is (a bounded look). */
 static time_t
-oldest_unsent(int spoolfd, int fd, uint64_t from)
+oldest_unsent(int spoolfd, const struct feed_queue *q, uint64_t from)
 {
 	char buf[8192];
-	ssize_t n = pread(fd, buf, sizeof(buf) - 1, (off_t)from);
+	ssize_t n = feed_queue_read(q, buf, sizeof(buf) - 1, from);
 	char *line = buf, *nl;
 
 	if (n <= 0)
@@ -375,21 +612,17 @@ oldest_unsent(int spoolfd, int fd, uint64_t from)
 int
 feed_queue_state(int spoolfd, const char *name, struct feed_queue_state *out)
 {
-	char *p = feed_path(name, "");
-	int fd = openat(spoolfd, p, O_RDONLY | O_CLOEXEC);
-	struct stat st;
+	struct feed_queue q;
 
-	free(p);
 	memset(out, 0, sizeof(*out));
 	out->done = feed_read_done(spoolfd, name);
-	if (fd < 0)
+	if (feed_queue_open(spoolfd, name, &q) < 0)
 		return -1;
-	if (fstat(fd, &st) == 0)
-		out->bytes = (uint64_t)st.st_size;
-	out->unsent = feed_queue_lines(fd, out->done);
-	out->queued = out->done > 0 ? feed_queue_lines(fd, 0) : out->unsent;
-	out->oldest = out->unsent > 0 ? oldest_unsent(spoolfd, fd, out->done) : 0;
-	close(fd);
+	out->bytes = feed_queue_end(&q);
+	out->unsent = feed_queue_lines(&q, out->done);
+	out->queued = q.lines + (out->done > q.base ? feed_queue_lines(&q, 0) : out->unsent);
+	out->oldest = out->unsent > 0 ? oldest_unsent(spoolfd, &q, out->done) : 0;
+	feed_queue_close(&q);
 	return 0;
 }
 

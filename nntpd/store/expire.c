@@ -14,6 +14,7 @@
 #include "common/core/pace.h"
 #include "common/core/wildmat.h"
 #include "common/core/xmalloc.h"
+#include "nntpd/feed/feed.h"
 #include "nntpd/store/overview.h"
 
 #define DAY 86400u
@@ -343,6 +344,10 @@ struct expire_job {
 	int in_group;
 	int rc;
 	int64_t dropped; /* remembered IDs pruned (-1: no prune) */
+	struct vector feeds; /* the queues, listed once history is done */
+	size_t feed;         /* the next to look at */
+	struct feed_compaction *fc;
+	int feeds_listed;
 	struct buffer why;
 };
 
@@ -421,6 +426,7 @@ expire_start(struct spool *s, const struct vector *rules, unsigned long remember
 	j->st.dry_run = dry_run;
 	j->remember_days = remember_days;
 	j->why = (struct buffer)BUFFER_INIT;
+	j->feeds = (struct vector)VECTOR_INIT;
 	j->dropped = -1;
 	job_arrays(j, a->count);
 	for (size_t g = 0; g < a->count; g++) {
@@ -469,6 +475,29 @@ prune_step(struct expire_job *j, double deadline)
 		j->dropped = 0;
 	}
 	return 0;
+}
+
+/* Then each feed queue whose answered part is most of it is compacted,
+ * in slices too. 1 while there is more. */
+static int
+feeds_step(struct expire_job *j, double deadline)
+{
+	int spoolfd = spool_dirfd(j->st.s);
+
+	if (j->st.dry_run)
+		return 0;
+	if (!j->feeds_listed) {
+		j->feeds_listed = 1;
+		if (feed_names(spoolfd, &j->feeds) < 0)
+			log_msg(LOG_ERR, "expire: listing the feed queues: %m");
+	}
+	while (j->fc == NULL && j->feed < j->feeds.count)
+		j->fc = feed_compact_begin(spoolfd, j->feeds.strings[j->feed++]);
+	if (j->fc == NULL)
+		return 0;
+	if (feed_compact_step(j->fc, deadline) <= 0)
+		j->fc = NULL;
+	return 1;
 }
 
 int
@@ -532,7 +561,7 @@ out:
 	overview_range_free(&r);
 	if (j->g < st->a->count || overview_compact_step(ov, deadline) > 0)
 		return 1;
-	return prune_step(j, deadline);
+	return prune_step(j, deadline) || feeds_step(j, deadline);
 }
 
 const char *
@@ -552,6 +581,7 @@ expire_finish(struct expire_job *j, struct buffer *out)
 	job_sync(j, NULL);
 	buffer_append(out, buffer_head(&j->why), j->why.len);
 	report(&j->st, j->dropped, out);
+	vector_free(&j->feeds);
 	job_free_arrays(j, j->n);
 	free(j->st.v);
 	buffer_free(&j->why);
