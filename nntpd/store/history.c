@@ -133,7 +133,9 @@ dat_name(uint64_t gen, char out[64])
 		snprintf(out, 64, "%s.%llu", HISTORY_DAT_FILE, (unsigned long long)gen);
 }
 
-/* Open generation gen's line file (create: a fresh one, emptied). */
+/* Open generation gen's line file (create: a fresh one, emptied). The
+ * writer makes a missing one, as it always did history.dat: the spool
+ * stays usable for a rebuild. */
 static int
 dat_open(struct history *h, uint64_t gen, int create)
 {
@@ -142,11 +144,15 @@ dat_open(struct history *h, uint64_t gen, int create)
 
 	dat_name(gen, name);
 	fd = openat(h->spoolfd, name,
-	            (h->writable ? O_RDWR : O_RDONLY) | (create ? O_CREAT | O_TRUNC : 0) |
-	                (h->writable && gen == 0 ? O_CREAT : 0) | O_CLOEXEC,
+	            h->writable ? O_RDWR | O_CREAT | (create ? O_TRUNC : 0) | O_CLOEXEC
+	                        : O_RDONLY | O_CLOEXEC,
 	            0644);
-	if (fd >= 0 && h->writable && lseek(fd, 0, SEEK_END) == 0 &&
-	    pwrite_full(fd, HISTORY_DAT_MAGIC, strlen(HISTORY_DAT_MAGIC), 0) < 0) {
+	if (fd < 0 || !h->writable || lseek(fd, 0, SEEK_END) != 0)
+		return fd;
+	if (!create && gen != 0)
+		log_msg(LOG_ERR, "history: %s was missing: lookups of what it held find no "
+		                 "article until nntpctl rebuild", name);
+	if (pwrite_full(fd, HISTORY_DAT_MAGIC, strlen(HISTORY_DAT_MAGIC), 0) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -191,8 +197,8 @@ table_open(struct history *h, const char *name, struct table *t, unsigned char h
 		int e = errno;
 
 		if (e != ENOENT || h->writable)
-			log_msg(LOG_ERR, "%s: its line file (generation %llu): %m", name,
-			        (unsigned long long)t->gen);
+			log_msg(LOG_ERR, "%s: its line file (generation %llu): %m (run nntpctl rebuild)",
+			        name, (unsigned long long)t->gen);
 		close(fd);
 		errno = e;
 		return -1;
