@@ -56,6 +56,11 @@ struct client {
 /* Per batch: at most BATCH_PER_CLIENT frames of one connection, taken
  * round-robin, so a feed with many in flight cannot starve posters. */
 #define BATCH_PER_CLIENT 64
+/* While a peer's IHAVE or TAKETHIS waits, posts take at most this many
+ * places in a batch: a batch is the writer's turn, and the feed's
+ * articles in flight come back only once it ends, so every post in it
+ * slows the feed; posts still go in every batch. */
+#define POSTS_BESIDE_FEEDS 4
 #define READ_PER_ROUND (1u << 20) /* bytes read from one connection per poll */
 
 /* The connections, in growable arrays (pfds: the two listeners and the
@@ -472,27 +477,38 @@ client_flush(struct client *c)
  * control request per ctl.sock connection, outside the batch (its
  * commands act on the spool at once). Returns whether complete frames
  * are left for the next batch. */
+/* The kind of c's next frame (0: none has begun). */
+static uint32_t
+next_kind(const struct client *c)
+{
+	return c->in.len >= 8 ? store_get32((const unsigned char *)buffer_head(&c->in) + 4) : 0;
+}
+
 static int
 run_batch(struct writer *w, struct clients *cs)
 {
-	int more = 0, took;
+	int more = 0, took, feeding = 0, posts = 0;
 
+	for (size_t i = 0; i < cs->count && !feeding; i++)
+		feeding = !cs->c[i].ctl && (next_kind(&cs->c[i]) == SUBMIT_IHAVE ||
+		                            next_kind(&cs->c[i]) == SUBMIT_TAKETHIS);
 	writer_batch_begin(w);
 	do {
 		took = 0;
 		for (size_t i = 0; i < cs->count; i++) {
 			struct client *c = &cs->c[i];
-			int rc;
+			int post = next_kind(c) == SUBMIT_POST, rc;
 
 			if (c->dead || c->taken >= BATCH_PER_CLIENT ||
 			    writer_batch_pending(w) >= SPOOL_BATCH_MAX)
 				continue;
-			if (c->ctl)
+			if (c->ctl || (post && feeding && posts >= POSTS_BESIDE_FEEDS))
 				continue;
 			if ((rc = client_frame(w, c)) < 0)
 				c->dead = 1;
 			if (rc > 0) {
 				c->taken++;
+				posts += post;
 				took = 1;
 			}
 		}
