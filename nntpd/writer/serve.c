@@ -477,11 +477,14 @@ client_flush(struct client *c)
  * control request per ctl.sock connection, outside the batch (its
  * commands act on the spool at once). Returns whether complete frames
  * are left for the next batch. */
-/* The kind of c's next frame (0: none has begun). */
+/* The kind of c's next frame (0: none has begun, or the rest of an
+ * oversized one is being skipped). */
 static uint32_t
 next_kind(const struct client *c)
 {
-	return c->in.len >= 8 ? store_get32((const unsigned char *)buffer_head(&c->in) + 4) : 0;
+	if (c->discard > 0 || c->in.len < 8)
+		return 0;
+	return store_get32((const unsigned char *)buffer_head(&c->in) + 4);
 }
 
 static int
