@@ -3,6 +3,7 @@
 #include "common/io/fileio.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -111,4 +112,18 @@ read_upto(int fd, struct buffer *out, size_t max)
 		return 1;
 	}
 	return 0;
+}
+
+int
+fsync_dir_at(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc, e;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	e = errno;
+	close(fd);
+	errno = e;
+	return rc;
 }

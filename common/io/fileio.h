@@ -20,5 +20,8 @@ int write_all(int fd, const void *buf, size_t len);
 /* Read fd to its end, at most max bytes, into out (replacing it): 0, 1 when
  * the file held more (out has the first max), or -1 with errno. */
 int read_upto(int fd, struct buffer *out, size_t max);
+/* fsync the directory name under dirfd ("." for dirfd itself), so the
+ * renames and unlinks in it are on disk; 0, or -1 with errno. */
+int fsync_dir_at(int dirfd, const char *name);
 
 #endif

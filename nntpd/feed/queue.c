@@ -499,12 +499,7 @@ compact_switch(struct feed_compaction *c)
 
 	free(p);
 	if (rc == 0) {
-		int dir = openat(c->spoolfd, FEED_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-		if (dir >= 0) {
-			(void)fsync(dir);
-			close(dir);
-		}
+		(void)fsync_dir_at(c->spoolfd, FEED_DIR);
 		log_msg(LOG_INFO, "feed %s: queue compacted from %llu to %llu bytes", c->name,
 		        (unsigned long long)before, (unsigned long long)st.st_size);
 	}

@@ -810,7 +810,7 @@ compact_switch(struct overview_writer *w)
 {
 	struct ov_compact *c = w->job;
 	char *from = ov_path(c->group, "idx.new"), *to = ov_path(c->group, "idx");
-	int dir, rc;
+	int rc;
 
 	rc = fsync(c->ndat) < 0 || fsync(c->nidx) < 0 || renameat(w->spoolfd, from, w->spoolfd, to) < 0
 	         ? -1
@@ -819,11 +819,7 @@ compact_switch(struct overview_writer *w)
 	free(to);
 	if (rc < 0)
 		return -1;
-	dir = openat(w->spoolfd, OVERVIEW_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir >= 0) {
-		(void)fsync(dir);
-		close(dir);
-	}
+	(void)fsync_dir_at(w->spoolfd, OVERVIEW_DIR);
 	unlink_path(w->spoolfd, dat_path(c->group, c->gen));
 	/* The writer's appends go to the new pair from now on. */
 	cache_drop(w, c->group);
