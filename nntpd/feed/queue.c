@@ -444,28 +444,29 @@ compact_free(struct feed_compaction *c, int failed)
 struct feed_compaction *
 feed_compact_begin(int spoolfd, const char *name)
 {
-	struct feed_compaction *c = xcalloc(1, sizeof(*c));
 	uint64_t done = feed_read_done(spoolfd, name), end;
 	size_t n = strlen(FEED_DIR) + strlen(name) + 8;
+	struct feed_compaction *c;
+	struct feed_queue q;
 
+	if (feed_queue_open(spoolfd, name, &q) < 0)
+		return NULL;
+	end = feed_queue_end(&q);
+	if (done < q.base || done > end || done - q.base < COMPACT_WORTH ||
+	    (done - q.base) * 2 < end - q.base) {
+		feed_queue_close(&q);
+		return NULL;
+	}
+	c = xcalloc(1, sizeof(*c));
 	c->spoolfd = spoolfd;
 	c->name = xstrdup(name);
 	c->tmp = xmalloc(n);
 	snprintf(c->tmp, n, "%s/.%s.new", FEED_DIR, name);
+	c->src = q;
 	c->dst = -1;
-	if (feed_queue_open(spoolfd, name, &c->src) < 0) {
-		compact_free(c, 0);
-		return NULL;
-	}
-	end = feed_queue_end(&c->src);
-	if (done < c->src.base || done > end || done - c->src.base < COMPACT_WORTH ||
-	    (done - c->src.base) * 2 < end - c->src.base) {
-		compact_free(c, 0);
-		return NULL;
-	}
 	c->from = done;
-	c->pos = c->src.base;
-	c->sent = c->src.lines;
+	c->pos = q.base;
+	c->sent = q.lines;
 	return c;
 }
 

@@ -869,6 +869,8 @@ count_step(struct history *h, time_t before, double deadline)
 int
 history_prune_step(struct history *h, time_t before, double deadline, int64_t *dropped)
 {
+	uint64_t size;
+
 	if (!h->writable) {
 		errno = EROFS;
 		return -1;
@@ -909,15 +911,14 @@ history_prune_step(struct history *h, time_t before, double deadline, int64_t *d
 				h->phase = PRUNE_IDLE;
 				return 0;
 			}
+			size = compact_size(h, h->used - h->drop);
 			log_msg(LOG_INFO,
 			        "history: compacting %llu slots into %llu (%llu remembered IDs go, "
 			        "%llu of %llu line bytes dead)",
-			        (unsigned long long)h->cur.nslots,
-			        (unsigned long long)compact_size(h, h->used - h->drop),
+			        (unsigned long long)h->cur.nslots, (unsigned long long)size,
 			        (unsigned long long)h->drop, (unsigned long long)h->dead,
 			        (unsigned long long)h->datsize);
-			if (copy_start(h, compact_size(h, h->used - h->drop), h->cur.gen + 1,
-			               (uint64_t)before) < 0) {
+			if (copy_start(h, size, h->cur.gen + 1, (uint64_t)before) < 0) {
 				h->phase = PRUNE_IDLE;
 				return -1;
 			}

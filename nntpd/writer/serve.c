@@ -492,9 +492,11 @@ run_batch(struct writer *w, struct clients *cs)
 {
 	int more = 0, took, feeding = 0, posts = 0;
 
-	for (size_t i = 0; i < cs->count && !feeding; i++)
-		feeding = !cs->c[i].ctl && (next_kind(&cs->c[i]) == SUBMIT_IHAVE ||
-		                            next_kind(&cs->c[i]) == SUBMIT_TAKETHIS);
+	for (size_t i = 0; i < cs->count && !feeding; i++) {
+		uint32_t kind = next_kind(&cs->c[i]);
+
+		feeding = !cs->c[i].ctl && (kind == SUBMIT_IHAVE || kind == SUBMIT_TAKETHIS);
+	}
 	writer_batch_begin(w);
 	do {
 		took = 0;
