@@ -30,7 +30,7 @@ probe() {
 }
 
 @test "no worker can signal, renice or query another session of its uid" {
-	for role in ftp-prelogin ftp-session nntp-session nntp-writer nntp-feeder; do
+	for role in ftp-prelogin ftp-session ftp-dtp nntp-session nntp-writer nntp-feeder; do
 		probe "$role" kill-peer tgkill-peer prlimit-peer renice-peer renice-pgrp renice-user
 		has '^kill-peer: killed by seccomp' '^tgkill-peer: killed by seccomp' \
 			'^prlimit-peer: killed by seccomp' '^renice-peer: killed by seccomp' \

@@ -48,9 +48,10 @@ void __attribute__((noreturn)) sandbox_exit(int status);
 int sandbox_act_as(const struct sandbox_id *id);
 int sandbox_regain_root(void);
 /* fork() for a sandboxed worker's own children (the FTP DTP): 0 in the
- * child; in the parent the pid, with *pidfd a pidfd for it. The role
- * filters allow no kill(): a worker signals only its own children, through
- * sandbox_signal on their pidfds. */
+ * child, which is under the DTP's filter already (sandbox_enter_dtp's, in
+ * the same install as its own pid's); in the parent the pid, with *pidfd
+ * a pidfd for it. The role filters allow no kill(): a worker signals only
+ * its own children, through sandbox_signal on their pidfds. */
 pid_t sandbox_fork(int *pidfd);
 /* fork() for a child that will call sandbox_worker at once: a bare clone,
  * without glibc's fork handlers, whose writes to ld.so's and libc's data
@@ -58,8 +59,9 @@ pid_t sandbox_fork(int *pidfd);
  * parents only. */
 pid_t sandbox_fork_worker(void);
 int sandbox_signal(int pidfd, int sig);
-/* In the FTP DTP, first thing: stack its narrower filter (no tree changes,
- * no fork, no listening socket, no open for writing). */
+/* The FTP DTP's narrower filter (no tree changes, no fork, no listening
+ * socket, no open for writing), stacked: for a process that did not come
+ * from sandbox_fork (the monitor's hasher). */
 void sandbox_enter_dtp(void);
 /* The monitor keeps only the capabilities in SANDBOX_MONITOR_CAPS. */
 void sandbox_monitor(void);

@@ -585,8 +585,8 @@ dtp_main(struct ftp_session *s, const struct dtp_job *job, int status_fd)
 	struct dtp_io io = {-1, NULL};
 	enum dtp_event ev = DTP_EV_DONE;
 
+	/* Under the DTP's filter already: sandbox_fork installed it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	sandbox_enter_dtp();
 	/* SECURITY: only a PROT P transfer needs the context (and so the
 	 * key); a clear one frees this process's copy before any data byte. */
 	if (!job->tls) {

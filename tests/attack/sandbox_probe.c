@@ -178,6 +178,26 @@ act(const char *name)
 	_exit(2);
 }
 
+/* As the PI starts a DTP: sandbox_fork, whose child is under the DTP's
+ * filter from its first instruction. The acts run in that child; this
+ * process ends as it ended. */
+static void
+become_dtp(void)
+{
+	int pidfd = -1, status;
+	pid_t pid = sandbox_fork(&pidfd);
+
+	if (pid == 0)
+		return;
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		_exit(1);
+	if (WIFSIGNALED(status)) {
+		signal(WTERMSIG(status), SIG_DFL);
+		raise(WTERMSIG(status));
+	}
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
 static void
 enter(const char *role, const char *root, const char *user)
 {
@@ -215,7 +235,7 @@ enter(const char *role, const char *root, const char *user)
 	id.root = root;
 	sandbox_worker(&id, r, -1);
 	if (dtp)
-		sandbox_enter_dtp();
+		become_dtp();
 }
 
 int
